@@ -1,0 +1,199 @@
+# -*- test-case-name: tests.test_storage -*-
+"""
+Interfaces between mepserver's protocol code and what it depends on.
+
+Stores return L{Deferred<twisted.internet.defer.Deferred>}s from every
+method (the memory store fires them at once), so that protocol code never
+knows whether a call reaches SQLite through a thread pool or a dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Optional, Tuple
+
+from twisted.words.protocols.jabber import jid
+from zope.interface import Attribute, Interface
+
+
+@dataclasses.dataclass(frozen=True)
+class ScramKeys:
+    """
+    The salted SCRAM keys of one hash function (RFC 5802 section 3).
+
+    Only these are stored, never a password.
+    """
+
+    salt: bytes
+    storedKey: bytes
+    serverKey: bytes
+    iterations: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """
+    An account's stored credentials: SCRAM keys per mechanism name.
+
+    @ivar keys: maps a SCRAM mechanism name (C{"SCRAM-SHA-1"},
+        C{"SCRAM-SHA-256"}) to its L{ScramKeys}.
+    """
+
+    keys: Mapping[str, ScramKeys]
+
+
+SUBSCRIPTIONS = ("none", "to", "from", "both")
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterItem:
+    """
+    One item of a user's roster (RFC 6121 section 2.1.2).
+
+    @ivar contact: the contact's bare JID.
+    @ivar name: the handle the user gave the contact, or L{None}.
+    @ivar subscription: one of L{SUBSCRIPTIONS}.
+    @ivar ask: C{True} while an outbound subscription request is pending
+        (the "Pending Out" part of RFC 6121 Appendix A's states).
+    @ivar groups: the item's group names.
+    """
+
+    contact: jid.JID
+    name: Optional[str] = None
+    subscription: str = "none"
+    ask: bool = False
+    groups: Tuple[str, ...] = ()
+
+
+class UserExists(Exception):
+    """
+    An account with this username already exists.
+    """
+
+
+class UnknownUser(Exception):
+    """
+    There is no account with this username.
+    """
+
+
+class IUserStore(Interface):
+    """
+    Durable accounts and rosters of the client domain.
+
+    Usernames are the nodeprep'd localparts of bare JIDs, as L{str}.
+    Contacts are bare L{jid.JID}s.
+    """
+
+    def getCredentials(username):
+        """
+        @return: a Deferred firing with the user's L{Credentials}, or L{None}
+            if there is no such user.
+        """
+
+    def createUser(username, credentials):
+        """
+        Create an account.
+
+        @return: a Deferred that fires when stored, or fails with
+            L{UserExists}.
+        """
+
+    def setCredentials(username, credentials):
+        """
+        Replace a user's credentials (password change).
+
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
+    def removeUser(username):
+        """
+        Remove an account with its roster and pending subscriptions.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
+    def listUsers():
+        """
+        @return: a Deferred firing with a sorted L{list} of usernames.
+        """
+
+    def getRoster(username):
+        """
+        @return: a Deferred firing with a L{list} of L{RosterItem}s, sorted
+            by contact.
+        """
+
+    def getRosterItem(username, contact):
+        """
+        @return: a Deferred firing with the L{RosterItem} for C{contact}, or
+            L{None}.
+        """
+
+    def setRosterItem(username, item):
+        """
+        Add or replace the roster item for C{item.contact}.
+
+        @return: a Deferred.
+        """
+
+    def removeRosterItem(username, contact):
+        """
+        Remove the roster item for C{contact}; no error if absent.
+
+        @return: a Deferred.
+        """
+
+    def getPendingSubscriptions(username):
+        """
+        Inbound subscription requests not yet answered (RFC 6121 section
+        3.1.3: the server stores them and delivers them again at login).
+
+        @return: a Deferred firing with a sorted L{list} of bare
+            L{jid.JID}s.
+        """
+
+    def addPendingSubscription(username, contact):
+        """
+        Store an inbound subscription request from C{contact}; idempotent.
+
+        @return: a Deferred.
+        """
+
+    def removePendingSubscription(username, contact):
+        """
+        Forget an inbound subscription request; no error if absent.
+
+        @return: a Deferred.
+        """
+
+    def close():
+        """
+        Release resources (database connections).
+
+        @return: a Deferred.
+        """
+
+
+class IServerMechanism(Interface):
+    """
+    The server side of one SASL mechanism exchange (RFC 6120 section 6).
+
+    A fresh instance serves one authentication attempt.
+    """
+
+    name = Attribute("The mechanism name as advertised, e.g. 'SCRAM-SHA-256'.")
+
+    def step(response):
+        """
+        Process the client's initial response or a later response.
+
+        @param response: the decoded bytes the client sent (C{b""} for an
+            empty response, L{None} when the <auth/> element had no initial
+            response).
+        @return: a Deferred firing with a L{mepserver.c2s.mechanisms.Challenge}
+            to send the client, or a L{mepserver.c2s.mechanisms.Success}
+            carrying the authenticated username and any additional data;
+            failing with L{mepserver.c2s.mechanisms.SASLFailure} carrying
+            the RFC 6120 section 6.5 condition.
+        """

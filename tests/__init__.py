@@ -1,0 +1,7 @@
+"""
+mepserver's tests.
+
+Importing mepserver first applies the wokkel compatibility shim before any
+test module imports wokkel.
+"""
+import mepserver  # noqa: F401
