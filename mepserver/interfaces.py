@@ -82,7 +82,9 @@ class IUserStore(Interface):
     Durable accounts and rosters of the client domain.
 
     Usernames are the nodeprep'd localparts of bare JIDs, as L{str}.
-    Contacts are bare L{jid.JID}s.
+    Contacts are bare L{jid.JID}s. Reads for an unknown user give C{[]} or
+    L{None}; writes of roster items or pending subscriptions for an unknown
+    user fail with L{UnknownUser}; removing something absent is no error.
     """
 
     def getCredentials(username):
@@ -163,6 +165,13 @@ class IUserStore(Interface):
     def removePendingSubscription(username, contact):
         """
         Forget an inbound subscription request; no error if absent.
+
+        @return: a Deferred.
+        """
+
+    def prepare():
+        """
+        Make the store ready (create missing tables); idempotent.
 
         @return: a Deferred.
         """

@@ -1,0 +1,380 @@
+# -*- test-case-name: tests.test_storage -*-
+"""
+An L{IUserStore} in an SQLite file: accounts (RFC 5802 SCRAM keys), rosters
+(RFC 6121 section 2) and pending inbound subscriptions (RFC 6121 section
+3.1.3).
+
+SQLite runs in the one thread of an adbapi pool, so the reactor never blocks
+on the disk. Each public method is one C{runInteraction(self._doX, ...)}:
+C{_doX(cursor, ...)} runs in a transaction, which adbapi commits when it
+returns and rolls back when it raises. The tables are in C{schema.sql}.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import sqlite3
+from typing import List, Optional, Tuple
+
+from twisted.enterprise import adbapi
+from twisted.internet import defer
+from twisted.python.failure import Failure
+from twisted.words.protocols.jabber import jid
+from zope.interface import implementer
+
+from mepserver.interfaces import (
+    Credentials,
+    IUserStore,
+    RosterItem,
+    ScramKeys,
+    UnknownUser,
+    UserExists,
+)
+
+
+def _openConnection(connection: sqlite3.Connection) -> None:
+    """
+    Prepare each new connection of the pool.
+
+    Both pragmas are per connection, and SQLite leaves foreign keys off
+    unless asked; they make removing a user cascade to the user's rows.
+    """
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _hasUser(cursor: adbapi.Transaction, username: str) -> bool:
+    """
+    @return: whether there is an account C{username}.
+    """
+    cursor.execute("SELECT 1 FROM users WHERE username = ?", (username,))
+    return cursor.fetchone() is not None
+
+
+def _checkUser(cursor: adbapi.Transaction, username: str) -> None:
+    """
+    @raise UnknownUser: if there is no account C{username}.
+    """
+    if not _hasUser(cursor, username):
+        raise UnknownUser(username)
+
+
+def _insertKeys(
+    cursor: adbapi.Transaction, username: str, credentials: Credentials
+) -> None:
+    """
+    Store the SCRAM keys of C{credentials}, one row per mechanism.
+    """
+    cursor.executemany(
+        "INSERT INTO scram_keys"
+        " (username, mechanism, salt, stored_key, server_key, iterations)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (username, mechanism, keys.salt, keys.storedKey, keys.serverKey,
+             keys.iterations)
+            for mechanism, keys in credentials.keys.items()
+        ],
+    )
+
+
+def _rosterItem(row: Tuple[str, Optional[str], str, int, str]) -> RosterItem:
+    """
+    Convert a row of C{roster_items} to a L{RosterItem}.
+    """
+    contact, name, subscription, ask, groups = row
+    return RosterItem(
+        contact=jid.internJID(contact),
+        name=name,
+        subscription=subscription,
+        ask=bool(ask),
+        groups=tuple(json.loads(groups)),
+    )
+
+
+_ROSTER_COLUMNS = "contact, name, subscription, ask, groups"
+
+
+@implementer(IUserStore)
+class SQLiteUserStore:
+    """
+    Accounts and rosters in an SQLite database file.
+
+    Get a ready store from L{open}, which applies the schema; the
+    constructor alone leaves the schema unchecked.
+
+    @ivar _pool: the L{adbapi.ConnectionPool} of one connection.
+    """
+
+    def __init__(self, path: str) -> None:
+        """
+        @param path: the database file; it is created if missing.
+        """
+        self._pool = adbapi.ConnectionPool(
+            "sqlite3",
+            path,
+            cp_min=1,
+            cp_max=1,
+            check_same_thread=False,
+            cp_openfun=_openConnection,
+        )
+
+    @classmethod
+    def open(cls, path: str) -> defer.Deferred[SQLiteUserStore]:
+        """
+        Open the store at C{path}, creating the file and any missing tables.
+
+        Applying the schema is idempotent, so this is safe at every start.
+
+        @param path: the database file.
+        @return: a Deferred firing with the ready store; if the schema cannot
+            be applied, it fails and the pool is closed.
+        """
+        store = cls(path)
+        d = store.prepare()
+        d.addCallback(lambda _: store)
+        return d
+
+    def prepare(self) -> defer.Deferred[None]:
+        """
+        Apply the schema; idempotent, so safe at every start.
+
+        Calls made before it fires wait behind it: the pool has a single
+        connection, which runs interactions in order.
+
+        @return: a Deferred that fires when the tables exist; if the schema
+            cannot be applied, it fails and the pool is closed.
+        """
+        schema = (
+            importlib.resources.files(__package__)
+            .joinpath("schema.sql")
+            .read_text(encoding="utf-8")
+        )
+
+        def failed(failure: Failure) -> Failure:
+            self._pool.close()
+            return failure
+
+        d = self._pool.runInteraction(self._doApplySchema, schema)
+        d.addErrback(failed)
+        return d
+
+    def _doApplySchema(self, cursor: adbapi.Transaction, schema: str) -> None:
+        cursor.executescript(schema)
+
+    def getCredentials(
+        self, username: str
+    ) -> defer.Deferred[Optional[Credentials]]:
+        return self._pool.runInteraction(self._doGetCredentials, username)
+
+    def _doGetCredentials(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> Optional[Credentials]:
+        if not _hasUser(cursor, username):
+            return None
+        cursor.execute(
+            "SELECT mechanism, salt, stored_key, server_key, iterations"
+            " FROM scram_keys WHERE username = ?",
+            (username,),
+        )
+        return Credentials(
+            {mech: ScramKeys(*keys) for mech, *keys in cursor.fetchall()}
+        )
+
+    def createUser(
+        self, username: str, credentials: Credentials
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doCreateUser, username, credentials
+        )
+
+    def _doCreateUser(
+        self,
+        cursor: adbapi.Transaction,
+        username: str,
+        credentials: Credentials,
+    ) -> None:
+        try:
+            cursor.execute(
+                "INSERT INTO users (username) VALUES (?)", (username,)
+            )
+        except sqlite3.IntegrityError:
+            raise UserExists(username) from None
+        _insertKeys(cursor, username, credentials)
+
+    def setCredentials(
+        self, username: str, credentials: Credentials
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doSetCredentials, username, credentials
+        )
+
+    def _doSetCredentials(
+        self,
+        cursor: adbapi.Transaction,
+        username: str,
+        credentials: Credentials,
+    ) -> None:
+        _checkUser(cursor, username)
+        cursor.execute(
+            "DELETE FROM scram_keys WHERE username = ?", (username,)
+        )
+        _insertKeys(cursor, username, credentials)
+
+    def removeUser(self, username: str) -> defer.Deferred[None]:
+        return self._pool.runInteraction(self._doRemoveUser, username)
+
+    def _doRemoveUser(self, cursor: adbapi.Transaction, username: str) -> None:
+        # The keys, roster and pending subscriptions go by ON DELETE CASCADE.
+        cursor.execute("DELETE FROM users WHERE username = ?", (username,))
+        if cursor.rowcount == 0:
+            raise UnknownUser(username)
+
+    def listUsers(self) -> defer.Deferred[List[str]]:
+        return self._pool.runInteraction(self._doListUsers)
+
+    def _doListUsers(self, cursor: adbapi.Transaction) -> List[str]:
+        cursor.execute("SELECT username FROM users ORDER BY username")
+        return [username for (username,) in cursor.fetchall()]
+
+    def getRoster(self, username: str) -> defer.Deferred[List[RosterItem]]:
+        return self._pool.runInteraction(self._doGetRoster, username)
+
+    def _doGetRoster(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> List[RosterItem]:
+        # SQLite compares TEXT bytewise in UTF-8, which is code point order,
+        # the same as sorting Python strings in the memory store.
+        cursor.execute(
+            f"SELECT {_ROSTER_COLUMNS} FROM roster_items"
+            " WHERE username = ? ORDER BY contact",
+            (username,),
+        )
+        return [_rosterItem(row) for row in cursor.fetchall()]
+
+    def getRosterItem(
+        self, username: str, contact: jid.JID
+    ) -> defer.Deferred[Optional[RosterItem]]:
+        return self._pool.runInteraction(
+            self._doGetRosterItem, username, contact.userhost()
+        )
+
+    def _doGetRosterItem(
+        self, cursor: adbapi.Transaction, username: str, contact: str
+    ) -> Optional[RosterItem]:
+        cursor.execute(
+            f"SELECT {_ROSTER_COLUMNS} FROM roster_items"
+            " WHERE username = ? AND contact = ?",
+            (username, contact),
+        )
+        row = cursor.fetchone()
+        return None if row is None else _rosterItem(row)
+
+    def setRosterItem(
+        self, username: str, item: RosterItem
+    ) -> defer.Deferred[None]:
+        """
+        Add or replace the roster item for C{item.contact}.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        return self._pool.runInteraction(self._doSetRosterItem, username, item)
+
+    def _doSetRosterItem(
+        self, cursor: adbapi.Transaction, username: str, item: RosterItem
+    ) -> None:
+        _checkUser(cursor, username)
+        cursor.execute(
+            "INSERT OR REPLACE INTO roster_items"
+            f" (username, {_ROSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                username,
+                item.contact.userhost(),
+                item.name,
+                item.subscription,
+                item.ask,
+                json.dumps(list(item.groups)),
+            ),
+        )
+
+    def removeRosterItem(
+        self, username: str, contact: jid.JID
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doRemoveRosterItem, username, contact.userhost()
+        )
+
+    def _doRemoveRosterItem(
+        self, cursor: adbapi.Transaction, username: str, contact: str
+    ) -> None:
+        cursor.execute(
+            "DELETE FROM roster_items WHERE username = ? AND contact = ?",
+            (username, contact),
+        )
+
+    def getPendingSubscriptions(
+        self, username: str
+    ) -> defer.Deferred[List[jid.JID]]:
+        return self._pool.runInteraction(
+            self._doGetPendingSubscriptions, username
+        )
+
+    def _doGetPendingSubscriptions(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> List[jid.JID]:
+        cursor.execute(
+            "SELECT contact FROM pending_subscriptions"
+            " WHERE username = ? ORDER BY contact",
+            (username,),
+        )
+        return [jid.internJID(contact) for (contact,) in cursor.fetchall()]
+
+    def addPendingSubscription(
+        self, username: str, contact: jid.JID
+    ) -> defer.Deferred[None]:
+        """
+        Store an inbound subscription request from C{contact}; idempotent.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        return self._pool.runInteraction(
+            self._doAddPendingSubscription, username, contact.userhost()
+        )
+
+    def _doAddPendingSubscription(
+        self, cursor: adbapi.Transaction, username: str, contact: str
+    ) -> None:
+        _checkUser(cursor, username)
+        cursor.execute(
+            "INSERT OR IGNORE INTO pending_subscriptions (username, contact)"
+            " VALUES (?, ?)",
+            (username, contact),
+        )
+
+    def removePendingSubscription(
+        self, username: str, contact: jid.JID
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doRemovePendingSubscription, username, contact.userhost()
+        )
+
+    def _doRemovePendingSubscription(
+        self, cursor: adbapi.Transaction, username: str, contact: str
+    ) -> None:
+        cursor.execute(
+            "DELETE FROM pending_subscriptions"
+            " WHERE username = ? AND contact = ?",
+            (username, contact),
+        )
+
+    def close(self) -> defer.Deferred[None]:
+        """
+        Close the pool; the store is unusable afterwards.
+
+        @return: a Deferred that has already fired: adbapi closes the
+            connection and joins its thread synchronously.
+        """
+        self._pool.close()
+        return defer.succeed(None)
