@@ -1,0 +1,585 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+mepserver's settings: embedded defaults < INI file < command line.
+
+L{load} reads an optional INI file (the sections and keys are listed in
+C{etc/mepserver.ini}), applies command-line overrides on top, validates
+every value and returns one frozen L{Config}. Anything wrong (a value that
+does not parse, an unknown section or key, an unreadable file) raises
+L{ConfigError}, whose text is one line naming the setting, so that twistd
+can print it under its usage text.
+
+Choices the file format leaves open:
+
+  - Keys are case-insensitive (C{configparser}'s rule), so C{[users]}
+    names are lowercased before nodeprep; sections are case-sensitive.
+  - There is no interpolation and no C{[DEFAULT]} section (C{%} may appear
+    in a password, and C{[DEFAULT]} would hide typos), and a comment must
+    sit on its own line, since C{#} and C{;} may appear in values.
+  - The MUC domain, unless given, is C{conference.} plus the server domain.
+  - TLS file names are made absolute when they are checked, because twistd
+    may change directory (C{--rundir}) before the server opens them; the
+    data directory stays as given, relative to twistd's working directory.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import ipaddress
+import os
+import re
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from twisted.words.protocols.jabber import jid
+from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
+
+__all__ = ["Config", "ConfigError", "load", "loopbackOnly"]
+
+
+class ConfigError(Exception):
+    """
+    A setting is wrong or the configuration file cannot be read.
+
+    C{str()} of it is one line that names the setting, for example
+    C{[c2s] listen: 'tcp:abc' is not a valid endpoint description
+    (invalid port)}.
+    """
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    Every setting of one mepserver process; see C{etc/mepserver.ini}.
+
+    Build it with L{load}, which validates and normalises the values;
+    constructing it directly (as tests do) checks nothing.
+
+    @ivar domain: the client domain (C{[server] domain}), lowercase.
+    @ivar mucDomain: the MUC service domain (C{[muc] domain}).
+    @ivar dataDir: where the SQLite file and the generated TLS certificate
+        live (C{[server] data_dir}).
+    @ivar storage: C{"sqlite"} or C{"memory"} (C{[storage] backend}).
+    @ivar c2sListen: endpoint description of the client listener
+        (C{[c2s] listen}).
+    @ivar httpListen: endpoint description of the WebSocket and HTTP API
+        listener (C{[http] listen}).
+    @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
+        (C{[http] token}).
+    @ivar tlsCertificate: PEM certificate file, or L{None} to generate a
+        self-signed one into C{dataDir} (C{[tls] certificate}).
+    @ivar tlsKey: PEM private key file; set exactly when C{tlsCertificate}
+        is (C{[tls] key}).
+    @ivar requireEncryption: C{True} or C{False}, or L{None} for C{auto};
+        see L{encryptionRequired} (C{[c2s] require_encryption}).
+    @ivar registration: whether XEP-0077 in-band registration is offered
+        (C{[auth] registration}).
+    @ivar anonymous: whether SASL ANONYMOUS is offered (C{[auth] anonymous}).
+    @ivar users: accounts to provision, nodeprepped username to password
+        (the C{[users]} section); read-only.
+    @ivar maxStanzaSize: largest stanza in bytes before a
+        C{policy-violation} stream error (C{[c2s] max_stanza_size}).
+    @ivar idleTimeout: seconds of client silence before the stream is
+        closed, C{0} for never (C{[c2s] idle_timeout}).
+    @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
+        waiting for the owner's configuration (C{[muc] create_unlocked}).
+    @ivar backendJids: bare JIDs allowed to publish as the room
+        (C{[muc] backend_jids}).
+    @ivar verbose: whether to log traffic (C{[server] verbose}).
+    """
+
+    domain: str = "localhost"
+    mucDomain: str = "conference.localhost"
+    dataDir: str = "mepserver-data"
+    storage: str = "sqlite"
+    c2sListen: str = "tcp:5222:interface=127.0.0.1"
+    httpListen: str = "tcp:5280:interface=127.0.0.1"
+    apiToken: Optional[str] = None
+    tlsCertificate: Optional[str] = None
+    tlsKey: Optional[str] = None
+    requireEncryption: Optional[bool] = None
+    registration: bool = True
+    anonymous: bool = False
+    # A mapping proxy is read-only but unhashable, so it stays out of the
+    # hash; equal configs still hash equally.
+    users: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+    maxStanzaSize: int = 262144
+    idleTimeout: int = 300
+    mucCreateUnlocked: bool = False
+    backendJids: Tuple[str, ...] = ()
+    verbose: bool = False
+
+    @property
+    def encryptionRequired(self) -> bool:
+        """
+        Whether clients must encrypt before authenticating.
+
+        C{requireEncryption} decides when set; on C{auto} (L{None})
+        encryption is required unless the client listener is on loopback
+        only (see L{loopbackOnly}).
+        """
+        if self.requireEncryption is not None:
+            return self.requireEncryption
+        return not loopbackOnly(self.c2sListen)
+
+
+class _Invalid(Exception):
+    """
+    A value is wrong; the argument is the reason, without the setting name.
+    """
+
+
+def _splitEndpoint(description: str) -> Tuple[List[str], Dict[str, str]]:
+    """
+    Split an endpoint description the way Twisted's parser does.
+
+    A backslash escapes the next character, C{:} separates fields, and the
+    first C{=} of a field makes it a keyword argument.
+
+    @return: the positional fields (the first is the endpoint type) and the
+        keyword fields.
+    """
+    args: List[str] = []
+    kwargs: Dict[str, str] = {}
+    current, key = "", None
+    chars = iter(description)
+    for char in chars:
+        if char == "\\":
+            current += next(chars, "")
+        elif char == ":":
+            if key is None:
+                args.append(current)
+            else:
+                kwargs[key] = current
+            current, key = "", None
+        elif char == "=" and key is None:
+            key, current = current, ""
+        else:
+            current += char
+    if key is None:
+        args.append(current)
+    else:
+        kwargs[key] = current
+    return args, kwargs
+
+
+# The position of the interface among each stream server type's positional
+# arguments (after the type itself), from twisted.internet.endpoints.
+_INTERFACE_INDEX = {"tcp": 2, "tcp6": 2, "ssl": 5}
+
+
+def loopbackOnly(description: str) -> bool:
+    """
+    Whether a server endpoint description listens on loopback only.
+
+    True for a C{tcp}, C{tcp6} or C{ssl} description whose interface is a
+    loopback address (C{127.x.x.x}, C{::1}) or C{localhost}, and for a
+    C{unix} socket; false for anything else, including a description
+    without an interface, which listens on all interfaces.
+
+    @param description: a server endpoint description, e.g.
+        C{tcp:5222:interface=127.0.0.1}.
+    """
+    args, kwargs = _splitEndpoint(description)
+    kind = args[0]
+    if kind == "unix":
+        return True
+    if kind not in _INTERFACE_INDEX:
+        return False
+    index = _INTERFACE_INDEX[kind]
+    interface = kwargs.get(
+        "interface", args[index] if len(args) > index else ""
+    ).strip()
+    if interface.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(interface)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _reason(exc: BaseException) -> str:
+    """
+    The first line of an exception's message, with a lowercase start and
+    no final full stop, to go in parentheses after a value.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+        if exc.filename:
+            text += f": {exc.filename!r}"
+    else:
+        text = (str(exc).splitlines() or [""])[0].strip()
+        if not text:
+            text = type(exc).__name__
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    return text.rstrip(".")
+
+
+def _text(value: Any, what: str = "text") -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{value!r} is not {what}")
+    return value.strip()
+
+
+def _nonEmpty(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise _Invalid("must not be empty")
+    return text
+
+
+def _optionalText(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    return _text(value) or None
+
+
+def _domain(value: Any) -> str:
+    text = _text(value, "a domain")
+    if text and "" in text.split("."):
+        raise _Invalid(f"{text!r} is not a valid domain (empty label)")
+    try:
+        user, host, resource = jid.parse(text)
+    except Exception as e:
+        raise _Invalid(f"{text!r} is not a valid domain ({_reason(e)})")
+    if user is not None or resource is not None:
+        raise _Invalid(f"{text!r} is not a valid domain (it is a JID)")
+    if len(host.encode("utf-8")) > 1023:
+        raise _Invalid(f"{text!r} is not a valid domain (too long)")
+    return host.lower()
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = _text(value).lower()
+        if text not in choices:
+            raise _Invalid(f"{value!r} is not one of {', '.join(choices)}")
+        return text
+
+    return convert
+
+
+_TRUE = ("yes", "true", "on", "1")
+_FALSE = ("no", "false", "off", "0")
+_BOOLEANS = "yes, no, true, false, on, off, 1, 0"
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value, "a boolean").lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _Invalid(f"{value!r} is not one of {_BOOLEANS}")
+
+
+def _tristate(value: Any) -> Optional[bool]:
+    if value is None or isinstance(value, bool):
+        return value
+    text = _text(value, "a boolean").lower()
+    if text == "auto":
+        return None
+    try:
+        return _boolean(text)
+    except _Invalid:
+        raise _Invalid(f"{value!r} is not one of auto, {_BOOLEANS}")
+
+
+def _integer(minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, str):
+            try:
+                number = int(value.strip(), 10)
+            except ValueError:
+                raise _Invalid(f"{value!r} is not a whole number")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            raise _Invalid(f"{value!r} is not a whole number")
+        if number < minimum:
+            raise _Invalid(f"{number} is less than the minimum {minimum}")
+        return number
+
+    return convert
+
+
+_PORT_TYPES = ("tcp", "tcp6", "ssl")
+
+
+def _endpoint(value: Any) -> str:
+    # Imported here, not at the top: importing the reactor installs the
+    # default one, and importing this module must not choose the reactor.
+    from twisted.internet import endpoints, reactor
+
+    text = _text(value, "an endpoint description")
+
+    def invalid(reason: str) -> _Invalid:
+        return _Invalid(f"{text!r} is not a valid endpoint description ({reason})")
+
+    if not text:
+        raise invalid("empty")
+    args, kwargs = _splitEndpoint(text)
+    if args[0] in _PORT_TYPES:
+        # Twisted accepts any integer here and only fails on listening.
+        port = kwargs.get("port", args[1] if len(args) > 1 else None)
+        if port is None:
+            raise invalid("missing port")
+        try:
+            number = int(port, 10)
+        except ValueError:
+            raise invalid("invalid port")
+        if not 0 <= number <= 65535:
+            raise invalid("port out of range")
+    try:
+        # Parses and builds the endpoint without listening.
+        endpoints.serverFromString(reactor, text)
+    except ValueError as e:
+        if str(e).startswith("Unknown endpoint type"):
+            raise invalid(f"unknown endpoint type {args[0]!r}")
+        if str(e).startswith("invalid literal for int()"):
+            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
+        raise invalid(_reason(e))
+    except TypeError as e:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if unexpected:
+            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
+        raise invalid(_reason(e))
+    except Exception as e:
+        raise invalid(_reason(e))
+    return text
+
+
+def _readableFile(value: Any) -> Optional[str]:
+    path = _optionalText(value)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise _Invalid(f"cannot read {path!r}: {e.strerror or _reason(e)}")
+    return os.path.abspath(path)
+
+
+def _bareJid(text: str) -> str:
+    try:
+        parsed = jid.JID(text)
+    except Exception as e:
+        raise _Invalid(f"{text!r} is not a valid JID ({_reason(e)})")
+    if parsed.resource is not None:
+        raise _Invalid(f"{text!r} is not a bare JID")
+    return parsed.userhost()
+
+
+def _jids(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[\s,]+", value) if part]
+    elif not isinstance(value, (list, tuple)):
+        raise _Invalid(f"{value!r} is not a list of JIDs")
+    result: List[str] = []
+    for item in value:
+        bare = _bareJid(_text(item, "a JID"))
+        if bare not in result:
+            result.append(bare)
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """
+    One INI key: the L{Config} field it sets and how to convert a value.
+    """
+
+    name: str
+    section: str
+    key: str
+    convert: Callable[[Any], Any]
+
+    @property
+    def label(self) -> str:
+        return f"[{self.section}] {self.key}"
+
+
+# In Config's field order, which is the order values are checked in; the
+# [users] section, whose keys are usernames, is handled by _users.
+_SETTINGS = (
+    _Setting("domain", "server", "domain", _domain),
+    _Setting("mucDomain", "muc", "domain", _domain),
+    _Setting("dataDir", "server", "data_dir", _nonEmpty),
+    _Setting("storage", "storage", "backend", _choice("sqlite", "memory")),
+    _Setting("c2sListen", "c2s", "listen", _endpoint),
+    _Setting("httpListen", "http", "listen", _endpoint),
+    _Setting("apiToken", "http", "token", _optionalText),
+    _Setting("tlsCertificate", "tls", "certificate", _readableFile),
+    _Setting("tlsKey", "tls", "key", _readableFile),
+    _Setting("requireEncryption", "c2s", "require_encryption", _tristate),
+    _Setting("registration", "auth", "registration", _boolean),
+    _Setting("anonymous", "auth", "anonymous", _boolean),
+    _Setting("maxStanzaSize", "c2s", "max_stanza_size", _integer(1024)),
+    _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
+    _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
+    _Setting("backendJids", "muc", "backend_jids", _jids),
+    _Setting("verbose", "server", "verbose", _boolean),
+)
+_BY_NAME = {setting.name: setting for setting in _SETTINGS}
+_BY_KEY = {(setting.section, setting.key): setting for setting in _SETTINGS}
+_USERS = "users"
+_SECTIONS = {setting.section for setting in _SETTINGS} | {_USERS}
+
+
+def _users(accounts: Mapping[str, Any]) -> Mapping[str, str]:
+    """
+    Nodeprep the usernames of C{[users]} and check the passwords.
+    """
+    result: Dict[str, str] = {}
+    given: Dict[str, str] = {}
+    for name, password in accounts.items():
+        label = f"[users] {name}"
+        try:
+            if not isinstance(name, str):
+                raise ValueError("not text")
+            username = nodeprep.prepare(name.strip()).lower()
+        except Exception as e:
+            raise ConfigError(
+                f"{label}: {name!r} is not a valid username ({_reason(e)})"
+            )
+        if not username:
+            raise ConfigError(f"{label}: empty username")
+        if username in result:
+            raise ConfigError(
+                f"{label}: the same username as [users] {given[username]}"
+            )
+        if not isinstance(password, str) or not password:
+            raise ConfigError(f"{label}: empty password")
+        result[username] = password
+        given[username] = name
+    return types.MappingProxyType(result)
+
+
+def _parserError(path: str, e: configparser.Error) -> ConfigError:
+    """
+    Turn a C{configparser} error, often several lines, into one line.
+    """
+    where = f"config file {path!r}"
+    if isinstance(e, configparser.MissingSectionHeaderError):
+        return ConfigError(
+            f"{where}, line {e.lineno}: {e.line.strip()!r} is outside a section"
+        )
+    if isinstance(e, configparser.ParsingError):
+        lineno, line = e.errors[0]
+        try:
+            # configparser stores each bad line as its repr().
+            line = ast.literal_eval(line)
+        except (ValueError, SyntaxError):
+            pass
+        return ConfigError(f"{where}, line {lineno}: cannot parse {line.strip()!r}")
+    if isinstance(e, configparser.DuplicateSectionError):
+        return ConfigError(f"{where}, line {e.lineno}: duplicate section [{e.section}]")
+    if isinstance(e, configparser.DuplicateOptionError):
+        return ConfigError(
+            f"{where}, line {e.lineno}: duplicate setting [{e.section}] {e.option}"
+        )
+    return ConfigError(f"{where}: {_reason(e)}")
+
+
+def _readFile(path: str) -> Dict[str, Any]:
+    """
+    Read an INI file into raw values keyed by L{Config} field name.
+
+    @raise ConfigError: the file cannot be read or parsed, or names an
+        unknown section or key.
+    """
+    parser = configparser.ConfigParser(
+        interpolation=None,
+        # No section may be called this, so [DEFAULT] is an unknown section.
+        default_section="\0",
+    )
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f, source=path)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read config file {path!r}: {e.strerror or _reason(e)}"
+        )
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot read config file {path!r}: not UTF-8 text ({_reason(e)})"
+        )
+    except configparser.Error as e:
+        raise _parserError(path, e)
+
+    raw: Dict[str, Any] = {}
+    for section in parser.sections():
+        if section == _USERS:
+            raw["users"] = dict(parser.items(section))
+            continue
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown section [{section}]")
+        for key, value in parser.items(section):
+            setting = _BY_KEY.get((section, key))
+            if setting is None:
+                raise ConfigError(f"unknown setting [{section}] {key}")
+            raw[setting.name] = value
+    return raw
+
+
+def load(
+    path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None
+) -> Config:
+    """
+    Build a validated L{Config}: defaults < the INI file < C{overrides}.
+
+    @param path: the INI file to read, or L{None} for defaults only.
+    @param overrides: L{Config} field names to values, either text as in
+        the INI file or already typed (C{True}, C{1024}, a mapping for
+        C{users}, a sequence for C{backendJids}); L{None} means not given
+        (to clear C{apiToken} or choose C{auto}, pass C{""} or C{"auto"}).
+    @return: the configuration, with domains lowercased, usernames
+        nodeprepped, and the MUC domain derived from the domain unless set.
+    @raise ConfigError: anything is wrong; its text is one line naming the
+        setting.
+    """
+    raw: Dict[str, Any] = _readFile(path) if path is not None else {}
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME and name != "users":
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            raw[name] = value
+    if "domain" in raw and "mucDomain" not in raw:
+        raw["mucDomain"] = "conference." + _text(raw["domain"])
+
+    values: Dict[str, Any] = {}
+    for setting in _SETTINGS:
+        if setting.name in raw:
+            try:
+                values[setting.name] = setting.convert(raw[setting.name])
+            except _Invalid as e:
+                raise ConfigError(f"{setting.label}: {e.args[0]}")
+    if "users" in raw:
+        if not isinstance(raw["users"], Mapping):
+            raise ConfigError(f"[users]: {raw['users']!r} is not a mapping")
+        values["users"] = _users(raw["users"])
+    config = Config(**values)
+
+    if config.mucDomain == config.domain:
+        raise ConfigError(
+            f"[muc] domain: {config.mucDomain!r} is the same as [server] domain"
+        )
+    if (config.tlsCertificate is None) != (config.tlsKey is None):
+        given, missing = ("certificate", "key")
+        if config.tlsCertificate is None:
+            given, missing = missing, given
+        raise ConfigError(
+            f"[tls] {missing}: missing; set both certificate and key, or neither"
+            f" ([tls] {given} is set)"
+        )
+    return config

@@ -1,0 +1,137 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The twistd plugin's options and service: C{twistd -n mepserver}.
+
+L{Options} takes C{-c/--config} plus a few overrides and validates them all
+through L{mepserver.config.load}, so a wrong setting ends twistd at option
+parsing with one line naming it. L{makeService} builds the server and one
+L{strports<twisted.application.strports>} service per listener.
+"""
+
+from typing import Any, Dict
+
+from twisted.application import service, strports
+from twisted.python import usage
+
+from mepserver import config
+
+__all__ = ["Options", "makeService", "buildServer"]
+
+
+class Options(usage.Options):
+    """
+    Command-line options of C{twistd mepserver}.
+
+    After parsing, C{self.config} is the validated L{config.Config}.
+    """
+
+    longdesc = (
+        "Runs mepserver. Without --config the embedded defaults apply "
+        "(see etc/mepserver.ini); the options below override the file."
+    )
+
+    optParameters = [
+        ("config", "c", None, "INI configuration file (see etc/mepserver.ini)"),
+        ("domain", None, None, "client domain, [server] domain (default: localhost)"),
+        (
+            "c2s",
+            None,
+            None,
+            "client listener endpoint, [c2s] listen "
+            "(default: tcp:5222:interface=127.0.0.1)",
+        ),
+        (
+            "http",
+            None,
+            None,
+            "WebSocket and HTTP API endpoint, [http] listen "
+            "(default: tcp:5280:interface=127.0.0.1)",
+        ),
+        (
+            "storage",
+            None,
+            None,
+            "sqlite or memory, [storage] backend (default: sqlite)",
+        ),
+        (
+            "data-dir",
+            None,
+            None,
+            "directory for the database and the generated certificate, "
+            "[server] data_dir (default: mepserver-data)",
+        ),
+    ]
+
+    optFlags = [
+        ("verbose", "v", "log traffic, [server] verbose"),
+    ]
+
+    # Option name -> config.Config field.
+    overrideFields = {
+        "domain": "domain",
+        "c2s": "c2sListen",
+        "http": "httpListen",
+        "storage": "storage",
+        "data-dir": "dataDir",
+    }
+
+    def overrides(self) -> Dict[str, Any]:
+        """
+        The settings given on the command line.
+
+        @return: L{config.Config} field names to values, for
+            L{config.load}; options not given are left out.
+        """
+        result: Dict[str, Any] = {
+            name: self[option]
+            for option, name in self.overrideFields.items()
+            if self[option] is not None
+        }
+        if self["verbose"]:
+            result["verbose"] = True
+        return result
+
+    def postOptions(self) -> None:
+        """
+        Load and validate the configuration into C{self.config}.
+
+        @raise usage.UsageError: a setting is wrong or the file cannot be
+            read; the message is L{config.ConfigError}'s one line.
+        """
+        try:
+            self.config = config.load(self["config"], self.overrides())
+        except config.ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+def buildServer(cfg: config.Config) -> service.MultiService:
+    """
+    Call L{mepserver.server.buildServer}.
+
+    The import waits until the service is made, so that parsing options
+    (C{twistd mepserver --help}, a config error) does not load the whole
+    protocol stack; tests replace this function.
+
+    @return: the server: a L{service.MultiService} with a C{listeners}
+        list of C{(endpointDescription, factory)} pairs.
+    """
+    from mepserver import server
+
+    return server.buildServer(cfg)
+
+
+def makeService(options: Options) -> service.MultiService:
+    """
+    Build the C{mepserver} service: the server, and a listening service
+    for each of its listeners.
+
+    @param options: parsed L{Options}.
+    @return: a L{service.MultiService} named C{"mepserver"}.
+    """
+    top = service.MultiService()
+    top.setName("mepserver")
+    server = buildServer(options.config)
+    server.setServiceParent(top)
+    for description, factory in server.listeners:
+        strports.service(description, factory).setServiceParent(top)
+    return top

@@ -1,0 +1,887 @@
+"""
+Tests for L{mepserver.config}.
+"""
+
+import dataclasses
+import os
+import shutil
+import types
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial import unittest
+
+from mepserver import config
+from mepserver.config import Config, ConfigError
+
+EXAMPLE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mepserver.ini"
+)
+
+
+def tempPath(case):
+    """
+    A fresh path from C{case.mktemp()}, removed again after the test.
+
+    Under pytest the working directory is the checkout rather than trial's
+    C{_trial_temp}, so the test cleans up after itself.
+
+    @param case: the running test case.
+    @return: a relative path whose parent directory exists.
+    """
+    path = case.mktemp()
+
+    def cleanUp():
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+        try:
+            os.removedirs(os.path.dirname(os.path.dirname(path)))
+        except OSError:
+            pass
+
+    case.addCleanup(cleanUp)
+    return path
+
+
+def writeFile(case, text):
+    """
+    Write C{text} to a fresh temporary file.
+
+    @return: the file's path.
+    """
+    path = tempPath(case)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+class DefaultsTests(unittest.SynchronousTestCase):
+    """
+    The embedded defaults (DESIGN.md section 3).
+    """
+
+    def test_fields(self):
+        """
+        Every field of a plain L{Config} has its documented default.
+        """
+        defaults = Config()
+        self.assertEqual(defaults.domain, "localhost")
+        self.assertEqual(defaults.mucDomain, "conference.localhost")
+        self.assertEqual(defaults.dataDir, "mepserver-data")
+        self.assertEqual(defaults.storage, "sqlite")
+        self.assertEqual(defaults.c2sListen, "tcp:5222:interface=127.0.0.1")
+        self.assertEqual(defaults.httpListen, "tcp:5280:interface=127.0.0.1")
+        self.assertIsNone(defaults.apiToken)
+        self.assertIsNone(defaults.tlsCertificate)
+        self.assertIsNone(defaults.tlsKey)
+        self.assertIsNone(defaults.requireEncryption)
+        self.assertTrue(defaults.registration)
+        self.assertFalse(defaults.anonymous)
+        self.assertEqual(dict(defaults.users), {})
+        self.assertEqual(defaults.maxStanzaSize, 262144)
+        self.assertEqual(defaults.idleTimeout, 300)
+        self.assertFalse(defaults.mucCreateUnlocked)
+        self.assertEqual(defaults.backendJids, ())
+        self.assertFalse(defaults.verbose)
+
+    def test_fieldNames(self):
+        """
+        L{Config} has exactly the documented fields, in order.
+        """
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(Config)],
+            [
+                "domain",
+                "mucDomain",
+                "dataDir",
+                "storage",
+                "c2sListen",
+                "httpListen",
+                "apiToken",
+                "tlsCertificate",
+                "tlsKey",
+                "requireEncryption",
+                "registration",
+                "anonymous",
+                "users",
+                "maxStanzaSize",
+                "idleTimeout",
+                "mucCreateUnlocked",
+                "backendJids",
+                "verbose",
+            ],
+        )
+
+    def test_loadWithoutArguments(self):
+        """
+        L{config.load} without a file or overrides gives the defaults.
+        """
+        self.assertEqual(config.load(), Config())
+        self.assertEqual(config.load(None, {}), Config())
+
+    def test_frozen(self):
+        """
+        A L{Config} and its users cannot be changed, and it hashes.
+        """
+        loaded = config.load(overrides={"users": {"romeo": "pw"}})
+        self.assertRaises(
+            dataclasses.FrozenInstanceError, setattr, loaded, "domain", "x"
+        )
+        with self.assertRaises(TypeError):
+            loaded.users["juliet"] = "pw"  # type: ignore[index]
+        self.assertIsInstance(loaded.users, types.MappingProxyType)
+        self.assertEqual(hash(config.load()), hash(Config()))
+
+    def test_replace(self):
+        """
+        L{dataclasses.replace} makes a changed copy, as tests do.
+        """
+        changed = dataclasses.replace(Config(), c2sListen="tcp:0")
+        self.assertEqual(changed.c2sListen, "tcp:0")
+        self.assertEqual(changed.domain, "localhost")
+
+
+class ExampleFileTests(unittest.SynchronousTestCase):
+    """
+    C{etc/mepserver.ini} spells out the defaults.
+    """
+
+    def test_loadsToDefaults(self):
+        """
+        Loading the example file gives exactly the embedded defaults.
+        """
+        self.assertEqual(config.load(EXAMPLE), Config())
+
+    def test_mentionsEverySetting(self):
+        """
+        Every section and key appears in the example file: as a setting,
+        or, for the derived C{[muc] domain}, in a comment.
+        """
+        with open(EXAMPLE, encoding="utf-8") as f:
+            text = f.read()
+        for setting in config._SETTINGS:
+            self.assertIn(f"[{setting.section}]", text)
+            self.assertRegex(text, rf"(?m)^(# )?{setting.key} =")
+        self.assertIn("[users]", text)
+
+
+class FileTests(unittest.SynchronousTestCase):
+    """
+    Each INI key sets its field.
+    """
+
+    def load(self, text):
+        """
+        Load a config file with the given text.
+        """
+        return config.load(writeFile(self, text))
+
+    def test_domain(self):
+        """
+        C{[server] domain} sets C{domain}, lowercased, and the MUC domain
+        follows it.
+        """
+        loaded = self.load("[server]\ndomain = Example.ORG\n")
+        self.assertEqual(loaded.domain, "example.org")
+        self.assertEqual(loaded.mucDomain, "conference.example.org")
+
+    def test_internationalDomain(self):
+        """
+        Domains are nameprepped.
+        """
+        self.assertEqual(self.load("[server]\ndomain = ÄÖ.de\n").domain, "äö.de")
+
+    def test_mucDomain(self):
+        """
+        C{[muc] domain} sets C{mucDomain}, also with a domain set.
+        """
+        self.assertEqual(
+            self.load("[muc]\ndomain = Rooms.localhost\n").mucDomain,
+            "rooms.localhost",
+        )
+        loaded = self.load(
+            "[server]\ndomain = example.org\n[muc]\ndomain = muc.example.org\n"
+        )
+        self.assertEqual(loaded.mucDomain, "muc.example.org")
+
+    def test_dataDir(self):
+        """
+        C{[server] data_dir} sets C{dataDir} as given.
+        """
+        self.assertEqual(self.load("[server]\ndata_dir = var/x\n").dataDir, "var/x")
+
+    def test_storage(self):
+        """
+        C{[storage] backend} sets C{storage}.
+        """
+        self.assertEqual(self.load("[storage]\nbackend = memory\n").storage, "memory")
+        self.assertEqual(self.load("[storage]\nbackend = SQLite\n").storage, "sqlite")
+
+    def test_c2sListen(self):
+        """
+        C{[c2s] listen} sets C{c2sListen}.
+        """
+        self.assertEqual(self.load("[c2s]\nlisten = tcp:0\n").c2sListen, "tcp:0")
+
+    def test_httpListen(self):
+        """
+        C{[http] listen} sets C{httpListen}.
+        """
+        loaded = self.load("[http]\nlisten = tcp6:5280:interface=\\:\\:1\n")
+        self.assertEqual(loaded.httpListen, "tcp6:5280:interface=\\:\\:1")
+
+    def test_apiToken(self):
+        """
+        C{[http] token} sets C{apiToken}; empty means none.
+        """
+        self.assertEqual(self.load("[http]\ntoken = s3cr%t#x\n").apiToken, "s3cr%t#x")
+        self.assertIsNone(self.load("[http]\ntoken =\n").apiToken)
+
+    def test_tls(self):
+        """
+        C{[tls] certificate} and C{key} set the TLS files, made absolute.
+        """
+        certificate = writeFile(self, "certificate")
+        key = writeFile(self, "key")
+        loaded = self.load(f"[tls]\ncertificate = {certificate}\nkey = {key}\n")
+        self.assertEqual(loaded.tlsCertificate, os.path.abspath(certificate))
+        self.assertEqual(loaded.tlsKey, os.path.abspath(key))
+
+    def test_tlsEmpty(self):
+        """
+        Empty TLS settings mean a generated certificate.
+        """
+        loaded = self.load("[tls]\ncertificate =\nkey =\n")
+        self.assertIsNone(loaded.tlsCertificate)
+        self.assertIsNone(loaded.tlsKey)
+
+    def test_requireEncryption(self):
+        """
+        C{[c2s] require_encryption} is C{auto} (L{None}), or a boolean.
+        """
+        for text, value in [
+            ("auto", None),
+            ("AUTO", None),
+            ("yes", True),
+            ("off", False),
+        ]:
+            loaded = self.load(f"[c2s]\nrequire_encryption = {text}\n")
+            self.assertEqual(loaded.requireEncryption, value, text)
+
+    def test_booleans(self):
+        """
+        The boolean keys set their fields, with every spelling.
+        """
+        keys = [
+            ("auth", "registration", "registration"),
+            ("auth", "anonymous", "anonymous"),
+            ("muc", "create_unlocked", "mucCreateUnlocked"),
+            ("server", "verbose", "verbose"),
+        ]
+        spellings = [
+            ("yes", True),
+            ("true", True),
+            ("on", True),
+            ("1", True),
+            ("Yes", True),
+            ("no", False),
+            ("false", False),
+            ("off", False),
+            ("0", False),
+            ("NO", False),
+        ]
+        for section, key, name in keys:
+            for text, value in spellings:
+                loaded = self.load(f"[{section}]\n{key} = {text}\n")
+                self.assertIs(getattr(loaded, name), value, (key, text))
+
+    def test_users(self):
+        """
+        C{[users]} maps nodeprepped usernames to passwords.
+        """
+        loaded = self.load("[users]\nRomeo = r%1 #x\njuliet = j=2\nÜlla = u\n")
+        self.assertEqual(
+            dict(loaded.users), {"romeo": "r%1 #x", "juliet": "j=2", "ülla": "u"}
+        )
+
+    def test_usersEmpty(self):
+        """
+        An empty C{[users]} section provisions nobody.
+        """
+        self.assertEqual(dict(self.load("[users]\n# romeo = x\n").users), {})
+
+    def test_integers(self):
+        """
+        C{[c2s] max_stanza_size} and C{idle_timeout} set their fields,
+        down to their minimums.
+        """
+        loaded = self.load("[c2s]\nmax_stanza_size = 1024\nidle_timeout = 0\n")
+        self.assertEqual(loaded.maxStanzaSize, 1024)
+        self.assertEqual(loaded.idleTimeout, 0)
+
+    def test_backendJids(self):
+        """
+        C{[muc] backend_jids} takes bare JIDs separated by whitespace or
+        commas, across lines, normalised and without duplicates.
+        """
+        loaded = self.load(
+            "[muc]\nbackend_jids = Bot@Localhost, backend.localhost\n"
+            "  api@localhost,bot@localhost\n"
+        )
+        self.assertEqual(
+            loaded.backendJids, ("bot@localhost", "backend.localhost", "api@localhost")
+        )
+
+    def test_comments(self):
+        """
+        Comment lines and blank lines are ignored.
+        """
+        loaded = self.load("# a\n\n[server]\n; b\ndomain = x.org\n")
+        self.assertEqual(loaded.domain, "x.org")
+
+    def test_caseInsensitiveKeys(self):
+        """
+        Keys are case-insensitive, as in C{configparser}.
+        """
+        self.assertEqual(self.load("[server]\nDomain = x.org\n").domain, "x.org")
+
+
+class OverrideTests(unittest.SynchronousTestCase):
+    """
+    Command-line overrides win over the file, which wins over defaults.
+    """
+
+    def test_overrideFile(self):
+        """
+        An override replaces the file's value; the rest of the file stays.
+        """
+        path = writeFile(self, "[server]\ndomain = file.org\ndata_dir = d\n")
+        loaded = config.load(path, {"domain": "cli.org"})
+        self.assertEqual(loaded.domain, "cli.org")
+        self.assertEqual(loaded.mucDomain, "conference.cli.org")
+        self.assertEqual(loaded.dataDir, "d")
+
+    def test_fileMucDomainKept(self):
+        """
+        Overriding the domain keeps a MUC domain set in the file.
+        """
+        path = writeFile(self, "[muc]\ndomain = rooms.file.org\n")
+        loaded = config.load(path, {"domain": "cli.org"})
+        self.assertEqual(loaded.mucDomain, "rooms.file.org")
+
+    def test_mucDomainOverride(self):
+        """
+        The MUC domain can be overridden directly.
+        """
+        loaded = config.load(overrides={"mucDomain": "rooms.localhost"})
+        self.assertEqual(loaded.mucDomain, "rooms.localhost")
+
+    def test_noneIsNotGiven(self):
+        """
+        An override of L{None} leaves the file's value.
+        """
+        path = writeFile(self, "[storage]\nbackend = memory\n")
+        self.assertEqual(config.load(path, {"storage": None}).storage, "memory")
+
+    def test_text(self):
+        """
+        Overrides may be text, parsed as in the file.
+        """
+        loaded = config.load(
+            overrides={
+                "verbose": "yes",
+                "maxStanzaSize": "2048",
+                "requireEncryption": "no",
+                "backendJids": "a@localhost b@localhost",
+                "apiToken": "",
+            }
+        )
+        self.assertIs(loaded.verbose, True)
+        self.assertEqual(loaded.maxStanzaSize, 2048)
+        self.assertIs(loaded.requireEncryption, False)
+        self.assertEqual(loaded.backendJids, ("a@localhost", "b@localhost"))
+        self.assertIsNone(loaded.apiToken)
+
+    def test_typed(self):
+        """
+        Overrides may be typed values, validated the same way.
+        """
+        loaded = config.load(
+            overrides={
+                "verbose": True,
+                "registration": False,
+                "maxStanzaSize": 4096,
+                "idleTimeout": 0,
+                "requireEncryption": True,
+                "backendJids": ["Bot@localhost"],
+                "users": {"Romeo": "pw"},
+                "apiToken": "t",
+            }
+        )
+        self.assertIs(loaded.verbose, True)
+        self.assertIs(loaded.registration, False)
+        self.assertEqual(loaded.maxStanzaSize, 4096)
+        self.assertEqual(loaded.idleTimeout, 0)
+        self.assertIs(loaded.requireEncryption, True)
+        self.assertEqual(loaded.backendJids, ("bot@localhost",))
+        self.assertEqual(dict(loaded.users), {"romeo": "pw"})
+        self.assertEqual(loaded.apiToken, "t")
+
+    def test_typedInvalid(self):
+        """
+        A typed override of the wrong type is an error naming the setting.
+        """
+        self.assertEqual(
+            str(
+                self.assertRaises(
+                    ConfigError, config.load, None, {"maxStanzaSize": True}
+                )
+            ),
+            "[c2s] max_stanza_size: True is not a whole number",
+        )
+        self.assertEqual(
+            str(self.assertRaises(ConfigError, config.load, None, {"verbose": 1})),
+            "[server] verbose: 1 is not a boolean",
+        )
+        self.assertEqual(
+            str(self.assertRaises(ConfigError, config.load, None, {"users": "x"})),
+            "[users]: 'x' is not a mapping",
+        )
+
+    def test_unknownOverride(self):
+        """
+        An override that names no field is an error.
+        """
+        error = self.assertRaises(ConfigError, config.load, None, {"lisen": "tcp:0"})
+        self.assertEqual(str(error), "unknown setting 'lisen'")
+
+
+class ErrorTests(unittest.SynchronousTestCase):
+    """
+    Every error is one line naming the setting.
+    """
+
+    def assertError(self, overrides, message):
+        """
+        Loading with C{overrides} fails with exactly C{message}.
+        """
+        error = self.assertRaises(ConfigError, config.load, None, overrides)
+        self.assertEqual(str(error), message)
+        self.assertNotIn("\n", str(error))
+
+    def assertFileError(self, text, message):
+        """
+        Loading a file with C{text} fails with exactly C{message}.
+        """
+        error = self.assertRaises(ConfigError, config.load, writeFile(self, text))
+        self.assertEqual(str(error), message)
+        self.assertNotIn("\n", str(error))
+
+    def test_isException(self):
+        """
+        L{ConfigError} is an L{Exception}.
+        """
+        self.assertTrue(issubclass(ConfigError, Exception))
+
+    def test_domain(self):
+        """
+        Domains are validated as JID domainparts.
+        """
+        self.assertError(
+            {"domain": "a b"},
+            "[server] domain: 'a b' is not a valid domain (invalid character in hostname)",
+        )
+        self.assertError(
+            {"domain": "a..b"},
+            "[server] domain: 'a..b' is not a valid domain (empty label)",
+        )
+        self.assertError(
+            {"domain": "user@host"},
+            "[server] domain: 'user@host' is not a valid domain (it is a JID)",
+        )
+        self.assertError(
+            {"domain": ""},
+            "[server] domain: '' is not a valid domain (server address required)",
+        )
+        self.assertError(
+            {"domain": "x." * 600},
+            f"[server] domain: {'x.' * 600!r} is not a valid domain (empty label)",
+        )
+        self.assertError(
+            {"domain": "x" * 1024},
+            f"[server] domain: {'x' * 1024!r} is not a valid domain (too long)",
+        )
+
+    def test_mucDomain(self):
+        """
+        The MUC domain is validated and must differ from the domain.
+        """
+        self.assertError(
+            {"mucDomain": "a_b"},
+            "[muc] domain: 'a_b' is not a valid domain (invalid character in hostname)",
+        )
+        self.assertError(
+            {"mucDomain": "Localhost"},
+            "[muc] domain: 'localhost' is the same as [server] domain",
+        )
+
+    def test_dataDir(self):
+        """
+        The data directory must not be empty.
+        """
+        self.assertError({"dataDir": ""}, "[server] data_dir: must not be empty")
+
+    def test_storage(self):
+        """
+        The storage backend is one of two.
+        """
+        self.assertError(
+            {"storage": "postgres"},
+            "[storage] backend: 'postgres' is not one of sqlite, memory",
+        )
+
+    def test_listen(self):
+        """
+        Listen addresses must be endpoint descriptions Twisted can parse.
+        """
+        cases = [
+            ("tcp:abc", "invalid port"),
+            ("tcp", "missing port"),
+            ("tcp:65536", "port out of range"),
+            ("tcp:-1", "port out of range"),
+            ("", "empty"),
+            ("foo:1", "unknown endpoint type 'foo'"),
+            ("tcp:5222:bogus=1", "unknown parameter 'bogus'"),
+            ("tcp:5222:backlog=x", "a number is expected: 'x'"),
+        ]
+        for value, reason in cases:
+            self.assertError(
+                {"c2sListen": value},
+                f"[c2s] listen: {value!r} is not a valid endpoint description ({reason})",
+            )
+        self.assertError(
+            {"httpListen": "tcp:abc"},
+            "[http] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+        )
+
+    def test_listenSSLMissingKey(self):
+        """
+        An C{ssl} listener's key file must exist.
+        """
+        missing = os.path.abspath(tempPath(self))
+        value = f"ssl:5223:privateKey={missing}"
+        self.assertError(
+            {"c2sListen": value},
+            f"[c2s] listen: {value!r} is not a valid endpoint description"
+            f" (no such file or directory: {missing!r})",
+        )
+
+    def test_token(self):
+        """
+        The token must be text.
+        """
+        self.assertError({"apiToken": 5}, "[http] token: 5 is not text")
+
+    def test_tlsUnreadable(self):
+        """
+        TLS files must exist and be readable.
+        """
+        missing = tempPath(self)
+        self.assertError(
+            {"tlsCertificate": missing},
+            f"[tls] certificate: cannot read {missing!r}: No such file or directory",
+        )
+        directory = tempPath(self)
+        os.mkdir(directory)
+        self.assertError(
+            {"tlsKey": directory},
+            f"[tls] key: cannot read {directory!r}: Is a directory",
+        )
+
+    def test_tlsBothOrNeither(self):
+        """
+        The TLS certificate and key are set together or not at all.
+        """
+        path = writeFile(self, "pem")
+        self.assertError(
+            {"tlsCertificate": path},
+            "[tls] key: missing; set both certificate and key, or neither"
+            " ([tls] certificate is set)",
+        )
+        self.assertError(
+            {"tlsKey": path},
+            "[tls] certificate: missing; set both certificate and key, or neither"
+            " ([tls] key is set)",
+        )
+
+    def test_booleans(self):
+        """
+        Booleans accept only the documented spellings.
+        """
+        self.assertError(
+            {"registration": "maybe"},
+            "[auth] registration: 'maybe' is not one of yes, no, true, false, on, off, 1, 0",
+        )
+        self.assertError(
+            {"anonymous": ""},
+            "[auth] anonymous: '' is not one of yes, no, true, false, on, off, 1, 0",
+        )
+        self.assertError(
+            {"requireEncryption": "sometimes"},
+            "[c2s] require_encryption: 'sometimes' is not one of auto,"
+            " yes, no, true, false, on, off, 1, 0",
+        )
+
+    def test_integers(self):
+        """
+        Integers must parse and respect their minimums.
+        """
+        self.assertError(
+            {"maxStanzaSize": "256k"},
+            "[c2s] max_stanza_size: '256k' is not a whole number",
+        )
+        self.assertError(
+            {"maxStanzaSize": "1023"},
+            "[c2s] max_stanza_size: 1023 is less than the minimum 1024",
+        )
+        self.assertError(
+            {"idleTimeout": "1.5"}, "[c2s] idle_timeout: '1.5' is not a whole number"
+        )
+        self.assertError(
+            {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
+        )
+
+    def test_backendJids(self):
+        """
+        Backend JIDs must be valid bare JIDs.
+        """
+        self.assertError(
+            {"backendJids": "bot@localhost/res"},
+            "[muc] backend_jids: 'bot@localhost/res' is not a bare JID",
+        )
+        self.assertError(
+            {"backendJids": "a@b@c"},
+            "[muc] backend_jids: 'a@b@c' is not a valid JID (invalid character in hostname)",
+        )
+
+    def test_users(self):
+        """
+        Usernames must nodeprep, passwords must not be empty, and two
+        names must not prepare to the same user.
+        """
+        self.assertError(
+            {"users": {"a b": "pw"}},
+            "[users] a b: 'a b' is not a valid username (invalid character ' ')",
+        )
+        self.assertError({"users": {"romeo": ""}}, "[users] romeo: empty password")
+        self.assertError(
+            {"users": {"straße": "1", "strasse": "2"}},
+            "[users] strasse: the same username as [users] straße",
+        )
+
+    def test_usersFile(self):
+        """
+        A C{[users]} entry without a password is an error.
+        """
+        self.assertFileError("[users]\nromeo =\n", "[users] romeo: empty password")
+
+    def test_unknownSection(self):
+        """
+        An unknown section is an error.
+        """
+        self.assertFileError("[c2ss]\nlisten = tcp:0\n", "unknown section [c2ss]")
+
+    def test_defaultSection(self):
+        """
+        C{[DEFAULT]} is not special: it is an unknown section.
+        """
+        self.assertFileError("[DEFAULT]\ndomain = x\n", "unknown section [DEFAULT]")
+
+    def test_unknownKey(self):
+        """
+        An unknown key in a known section is an error.
+        """
+        self.assertFileError("[c2s]\nlisen = tcp:0\n", "unknown setting [c2s] lisen")
+
+    def test_keyInWrongSection(self):
+        """
+        A key is known only in its own section.
+        """
+        self.assertFileError(
+            "[server]\nlisten = tcp:0\n", "unknown setting [server] listen"
+        )
+
+    def test_fileValue(self):
+        """
+        A wrong value in the file is reported like an override.
+        """
+        self.assertFileError(
+            "[c2s]\nlisten = tcp:abc\n",
+            "[c2s] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+        )
+
+    def test_missingFile(self):
+        """
+        A file that cannot be read is an error naming it.
+        """
+        error = self.assertRaises(ConfigError, config.load, "x.ini")
+        self.assertEqual(
+            str(error), "cannot read config file 'x.ini': No such file or directory"
+        )
+
+    def test_notUTF8(self):
+        """
+        A file that is not UTF-8 is an error naming it.
+        """
+        path = tempPath(self)
+        with open(path, "wb") as f:
+            f.write(b"[server]\ndomain = \xff\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertTrue(
+            str(error).startswith(
+                f"cannot read config file {path!r}: not UTF-8 text ("
+            ),
+            str(error),
+        )
+
+    def test_outsideSection(self):
+        """
+        A setting before any section header is an error with its line.
+        """
+        path = writeFile(self, "# c\ndomain = x\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertEqual(
+            str(error),
+            f"config file {path!r}, line 2: 'domain = x' is outside a section",
+        )
+
+    def test_unparsable(self):
+        """
+        A line that is neither a section, a setting nor a comment is an error.
+        """
+        path = writeFile(self, "[server]\ndomain = x\njunk\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertEqual(
+            str(error), f"config file {path!r}, line 3: cannot parse 'junk'"
+        )
+
+    def test_duplicateSection(self):
+        """
+        A section given twice is an error.
+        """
+        path = writeFile(self, "[server]\n[c2s]\n[server]\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertEqual(
+            str(error), f"config file {path!r}, line 3: duplicate section [server]"
+        )
+
+    def test_duplicateKey(self):
+        """
+        A key given twice in a section is an error.
+        """
+        path = writeFile(self, "[server]\ndomain = a\nDomain = b\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertEqual(
+            str(error),
+            f"config file {path!r}, line 3: duplicate setting [server] domain",
+        )
+
+
+class EncryptionRequiredTests(unittest.SynchronousTestCase):
+    """
+    L{Config.encryptionRequired} and L{config.loopbackOnly}.
+    """
+
+    def test_explicit(self):
+        """
+        An explicit C{requireEncryption} decides, whatever the listener.
+        """
+        self.assertTrue(Config(requireEncryption=True).encryptionRequired)
+        self.assertFalse(
+            Config(requireEncryption=False, c2sListen="tcp:5222").encryptionRequired
+        )
+
+    def test_autoLoopback(self):
+        """
+        On C{auto}, a loopback listener does not require encryption.
+        """
+        self.assertFalse(Config().encryptionRequired)
+
+    def test_autoAllInterfaces(self):
+        """
+        On C{auto}, a listener without an interface requires encryption.
+        """
+        self.assertTrue(Config(c2sListen="tcp:5222").encryptionRequired)
+        self.assertTrue(
+            Config(c2sListen="tcp:5222:interface=192.0.2.1").encryptionRequired
+        )
+
+    def test_loopbackOnly(self):
+        """
+        Loopback addresses, C{localhost} and UNIX sockets are loopback;
+        other and missing interfaces are not.
+        """
+        loopback = [
+            "tcp:5222:interface=127.0.0.1",
+            "tcp:0:interface=127.1.2.3",
+            "tcp:5222:127.0.0.1",
+            "tcp6:5222:interface=\\:\\:1",
+            "tcp6:5222:interface=\\:\\:ffff\\:127.0.0.1",
+            "tcp:5222:interface=localhost",
+            "ssl:5223:interface=127.0.0.1",
+            "unix:/tmp/mepserver.sock",
+        ]
+        public = [
+            "tcp:5222",
+            "tcp:0",
+            "tcp:5222:interface=0.0.0.0",
+            "tcp6:5222:interface=\\:\\:",
+            "tcp:5222:interface=example.org",
+            "ssl:5223",
+            "systemd:domain=INET:index=0",
+        ]
+        for description in loopback:
+            self.assertTrue(config.loopbackOnly(description), description)
+        for description in public:
+            self.assertFalse(config.loopbackOnly(description), description)
+
+
+class PropertyTests(unittest.SynchronousTestCase):
+    """
+    Property tests of the value parsers.
+    """
+
+    @settings(max_examples=50)
+    @given(
+        st.sampled_from(["yes", "true", "on", "1", "no", "false", "off", "0"]),
+        st.booleans(),
+        st.sampled_from(["", " ", "\t"]),
+    )
+    def test_booleanSpellings(self, word, upper, padding):
+        """
+        Every spelling, in any case and with surrounding blanks, parses to
+        its boolean.
+        """
+        text = padding + (word.upper() if upper else word) + padding
+        loaded = config.load(overrides={"anonymous": text})
+        self.assertIs(loaded.anonymous, word in ("yes", "true", "on", "1"))
+
+    @settings(max_examples=50)
+    @given(st.integers(min_value=-(10**6), max_value=10**12))
+    def test_stanzaSizeRoundTrip(self, number):
+        """
+        A stanza size given as text loads as the same number when it is at
+        least 1024, and is refused otherwise.
+        """
+        if number >= 1024:
+            self.assertEqual(
+                config.load(overrides={"maxStanzaSize": str(number)}).maxStanzaSize,
+                number,
+            )
+        else:
+            error = self.assertRaises(
+                ConfigError, config.load, None, {"maxStanzaSize": str(number)}
+            )
+            self.assertEqual(
+                str(error),
+                f"[c2s] max_stanza_size: {number} is less than the minimum 1024",
+            )

@@ -1,0 +1,300 @@
+"""
+Tests for L{mepserver.tap} and the twistd plugin.
+"""
+
+from twisted.application import internet, service
+from twisted.application.service import IServiceMaker
+from twisted.internet import endpoints, protocol
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial import unittest
+
+from mepserver import config, tap
+from tests.test_config import EXAMPLE, writeFile
+
+
+class FakeServer(service.MultiService):
+    """
+    Stands in for L{mepserver.server.Server}: a L{service.MultiService}
+    with C{listeners}.
+
+    @ivar config: the configuration it was built from.
+    """
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.config = cfg
+        self.listeners = [
+            (cfg.c2sListen, protocol.ServerFactory()),
+            (cfg.httpListen, protocol.ServerFactory()),
+        ]
+
+
+class OptionsTests(unittest.TestCase):
+    """
+    Every option of L{tap.Options}, and its default.
+    """
+
+    def parse(self, *argv):
+        """
+        Parse C{argv} with a new L{tap.Options}.
+        """
+        options = tap.Options()
+        options.parseOptions(list(argv))
+        return options
+
+    def test_defaults(self):
+        """
+        Without options, no option is set and the config is the defaults.
+        """
+        options = self.parse()
+        for name in ("config", "domain", "c2s", "http", "storage", "data-dir"):
+            self.assertIsNone(options[name], name)
+        self.assertFalse(options["verbose"])
+        self.assertEqual(options.config, config.Config())
+        self.assertEqual(options.overrides(), {})
+
+    def test_config(self):
+        """
+        C{--config} and C{-c} read an INI file.
+        """
+        path = writeFile(self, "[server]\ndomain = file.org\n")
+        for flag in ("--config", "-c"):
+            options = self.parse(flag, path)
+            self.assertEqual(options["config"], path)
+            self.assertEqual(options.config.domain, "file.org")
+
+    def test_exampleFile(self):
+        """
+        C{etc/mepserver.ini} loads to the defaults.
+        """
+        self.assertEqual(self.parse("-c", EXAMPLE).config, config.Config())
+
+    def test_domain(self):
+        """
+        C{--domain} sets the domain, and with it the MUC domain.
+        """
+        options = self.parse("--domain", "Example.org")
+        self.assertEqual(options["domain"], "Example.org")
+        self.assertEqual(options.config.domain, "example.org")
+        self.assertEqual(options.config.mucDomain, "conference.example.org")
+
+    def test_c2s(self):
+        """
+        C{--c2s} sets the client listener.
+        """
+        options = self.parse("--c2s", "tcp:0")
+        self.assertEqual(options["c2s"], "tcp:0")
+        self.assertEqual(options.config.c2sListen, "tcp:0")
+
+    def test_http(self):
+        """
+        C{--http} sets the HTTP listener.
+        """
+        options = self.parse("--http", "tcp:0")
+        self.assertEqual(options["http"], "tcp:0")
+        self.assertEqual(options.config.httpListen, "tcp:0")
+
+    def test_storage(self):
+        """
+        C{--storage} sets the storage backend.
+        """
+        options = self.parse("--storage", "memory")
+        self.assertEqual(options["storage"], "memory")
+        self.assertEqual(options.config.storage, "memory")
+
+    def test_dataDir(self):
+        """
+        C{--data-dir} sets the data directory.
+        """
+        options = self.parse("--data-dir", "var")
+        self.assertEqual(options["data-dir"], "var")
+        self.assertEqual(options.config.dataDir, "var")
+
+    def test_verbose(self):
+        """
+        C{--verbose} and C{-v} turn traffic logging on.
+        """
+        for flag in ("--verbose", "-v"):
+            options = self.parse(flag)
+            self.assertTrue(options["verbose"])
+            self.assertIs(options.config.verbose, True)
+
+    def test_overridesWinOverFile(self):
+        """
+        Command-line options override the file; other file values stay.
+        """
+        path = writeFile(
+            self,
+            "[server]\ndomain = file.org\nverbose = yes\n"
+            "[storage]\nbackend = memory\n",
+        )
+        options = self.parse("-c", path, "--domain", "cli.org")
+        self.assertEqual(options.config.domain, "cli.org")
+        self.assertEqual(options.config.storage, "memory")
+        self.assertIs(options.config.verbose, True)
+
+    def test_overrides(self):
+        """
+        L{tap.Options.overrides} maps the given options to config fields.
+        """
+        options = self.parse(
+            "--domain",
+            "d.org",
+            "--c2s",
+            "tcp:1",
+            "--http",
+            "tcp:2",
+            "--storage",
+            "memory",
+            "--data-dir",
+            "x",
+            "-v",
+        )
+        self.assertEqual(
+            options.overrides(),
+            {
+                "domain": "d.org",
+                "c2sListen": "tcp:1",
+                "httpListen": "tcp:2",
+                "storage": "memory",
+                "dataDir": "x",
+                "verbose": True,
+            },
+        )
+
+    def test_missingFile(self):
+        """
+        An unreadable config file is a L{usage.UsageError} of one line.
+        """
+        error = self.assertRaises(
+            usage.UsageError, self.parse, "-c", "/nonexistent/mepserver.ini"
+        )
+        self.assertEqual(
+            str(error),
+            "cannot read config file '/nonexistent/mepserver.ini': "
+            "No such file or directory",
+        )
+
+    def test_badOverride(self):
+        """
+        A wrong override is a L{usage.UsageError} naming the setting.
+        """
+        error = self.assertRaises(usage.UsageError, self.parse, "--c2s", "tcp:abc")
+        self.assertEqual(
+            str(error),
+            "[c2s] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+        )
+        error = self.assertRaises(usage.UsageError, self.parse, "--storage", "pg")
+        self.assertEqual(
+            str(error), "[storage] backend: 'pg' is not one of sqlite, memory"
+        )
+
+    def test_badFile(self):
+        """
+        A wrong setting in the file is a L{usage.UsageError} naming it.
+        """
+        path = writeFile(self, "[c2s]\nlisen = tcp:0\n")
+        error = self.assertRaises(usage.UsageError, self.parse, "-c", path)
+        self.assertEqual(str(error), "unknown setting [c2s] lisen")
+
+
+class MakeServiceTests(unittest.TestCase):
+    """
+    L{tap.makeService} puts the server and its listeners under one service.
+    """
+
+    def setUp(self):
+        self.built = []
+
+        def buildServer(cfg):
+            server = FakeServer(cfg)
+            self.built.append(server)
+            return server
+
+        self.patch(tap, "buildServer", buildServer)
+
+    def makeService(self, *argv):
+        """
+        Parse C{argv} and make the service.
+        """
+        options = tap.Options()
+        options.parseOptions(list(argv))
+        return options, tap.makeService(options)
+
+    def test_topService(self):
+        """
+        The result is a L{service.MultiService} named C{mepserver} whose
+        first child is the server, built from the parsed config.
+        """
+        options, top = self.makeService("--domain", "example.org")
+        self.assertIsInstance(top, service.MultiService)
+        self.assertEqual(top.name, "mepserver")
+        [server] = self.built
+        self.assertIs(server.config, options.config)
+        self.assertIs(server.parent, top)
+        self.assertIs(list(top)[0], server)
+
+    def test_listeners(self):
+        """
+        Each listener becomes a strports service with its endpoint and
+        factory, after the server.
+        """
+        _, top = self.makeService(
+            "--c2s", "tcp:0:interface=127.0.0.1", "--http", "tcp6:0:interface=\\:\\:1"
+        )
+        [server] = self.built
+        children = list(top)
+        self.assertEqual(len(children), 1 + len(server.listeners))
+        c2s, http = children[1:]
+        for child, (_, factory) in zip(children[1:], server.listeners):
+            self.assertIsInstance(child, internet.StreamServerEndpointService)
+            self.assertIs(child.factory, factory)
+            self.assertIs(child.parent, top)
+        self.assertIsInstance(c2s.endpoint, endpoints.TCP4ServerEndpoint)
+        self.assertEqual(c2s.endpoint._port, 0)
+        self.assertEqual(c2s.endpoint._interface, "127.0.0.1")
+        self.assertIsInstance(http.endpoint, endpoints.TCP6ServerEndpoint)
+        self.assertEqual(http.endpoint._interface, "::1")
+
+    def test_defaultListeners(self):
+        """
+        By default the listeners are the loopback ports 5222 and 5280.
+        """
+        _, top = self.makeService()
+        ports = [
+            (child.endpoint._interface, child.endpoint._port) for child in list(top)[1:]
+        ]
+        self.assertEqual(ports, [("127.0.0.1", 5222), ("127.0.0.1", 5280)])
+
+    def test_noListeners(self):
+        """
+        A server without listeners is the only child.
+        """
+
+        def buildServer(cfg):
+            server = FakeServer(cfg)
+            server.listeners = []
+            return server
+
+        self.patch(tap, "buildServer", buildServer)
+        _, top = self.makeService()
+        self.assertEqual(len(list(top)), 1)
+
+
+class PluginTests(unittest.TestCase):
+    """
+    twistd finds the plugin.
+    """
+
+    def test_plugin(self):
+        """
+        One L{IServiceMaker} plugin is called C{mepserver}, and it uses
+        L{tap.Options} and L{tap.makeService}.
+        """
+        makers = [p for p in getPlugins(IServiceMaker) if p.tapname == "mepserver"]
+        self.assertEqual(len(makers), 1)
+        [maker] = makers
+        self.assertIs(maker.options, tap.Options)
+        self.assertIs(maker.makeService, tap.makeService)
+        self.assertTrue(maker.description)
