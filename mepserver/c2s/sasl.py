@@ -1,0 +1,166 @@
+# -*- test-case-name: tests.test_stream -*-
+"""
+The receiving entity's SASL step (RFC 6120 section 6).
+
+The mechanisms themselves are in L{mepserver.c2s.mechanisms}; this module
+speaks the <auth/>, <challenge/>, <response/>, <abort/>, <success/> and
+<failure/> elements around them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
+from twisted.words.xish import domish
+
+from mepserver.c2s.mechanisms import Challenge, SASLFailure, Success
+
+log = Logger()
+
+#: RFC 6120 section 6.4.5: "a configurable but reasonable number of
+#: retries (at least 2 and no more than 5)".
+MAX_ATTEMPTS = 5
+
+
+def decode(element):
+    """
+    Decode the base64 content of <auth/> or <response/> (RFC 6120 6.4.2).
+
+    @return: the bytes, C{b""} for "=", or L{None} for no content at all.
+    @raise SASLFailure: C{incorrect-encoding} for bad base64.
+    """
+    text = "".join(str(c) for c in element.children if isinstance(c, str)).strip()
+    if not text:
+        return None
+    if text == "=":
+        return b""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SASLFailure("incorrect-encoding", "the data is not valid base64")
+
+
+def encode(data):
+    """
+    Encode challenge or success data; empty data is "=" (RFC 6120 6.4.2).
+    """
+    if not data:
+        return "="
+    return base64.b64encode(data).decode("ascii")
+
+
+class SASLStep:
+    """
+    Offer the mechanisms and run one exchange at a time.
+
+    @ivar mechanisms: ordered mapping of mechanism name to a factory of
+        L{mepserver.interfaces.IServerMechanism} providers.
+    """
+
+    mandatory = True
+
+    def __init__(self, authenticator, mechanisms):
+        self.authenticator = authenticator
+        self.mechanisms = mechanisms
+        self.current = None
+        self.failures = 0
+        self.done = False
+
+    def feature(self):
+        if self.done:
+            return None
+        element = domish.Element((NS_XMPP_SASL, "mechanisms"))
+        for name in self.mechanisms:
+            element.addElement("mechanism", content=name)
+        return element
+
+    def onElement(self, element):
+        if element.uri != NS_XMPP_SASL or self.done:
+            return False
+        try:
+            if element.name == "auth":
+                self.onAuth(element)
+            elif element.name == "response":
+                self.onResponse(element)
+            elif element.name == "abort":
+                self.current = None
+                self.fail(SASLFailure("aborted", "authentication aborted"))
+            else:
+                raise SASLFailure(
+                    "malformed-request", f"unexpected <{element.name}/> element"
+                )
+        except SASLFailure as failure:
+            self.current = None
+            self.fail(failure)
+        return True
+
+    def onAuth(self, element):
+        name = element.getAttribute("mechanism")
+        if name not in self.mechanisms:
+            raise SASLFailure(
+                "invalid-mechanism",
+                f"mechanism {name!r} is not offered; use one of "
+                + ", ".join(self.mechanisms),
+            )
+        self.current = mechanism = self.mechanisms[name]()
+        self.run(mechanism, decode(element))
+
+    def onResponse(self, element):
+        if self.current is None:
+            raise SASLFailure(
+                "malformed-request", "<response/> without an exchange in progress"
+            )
+        data = decode(element)
+        self.run(self.current, b"" if data is None else data)
+
+    def run(self, mechanism, data):
+        d = mechanism.step(data)
+        d.addCallbacks(self.stepped, self.stepFailed, callbackArgs=(mechanism,))
+        d.addErrback(lambda f: log.failure("SASL step", f))
+
+    def stepped(self, result, mechanism):
+        xs = self.authenticator.xmlstream
+        if xs.closing or mechanism is not self.current:
+            return
+        if isinstance(result, Challenge):
+            challenge = domish.Element((NS_XMPP_SASL, "challenge"))
+            challenge.addContent(encode(result.data))
+            xs.send(challenge)
+            return
+        assert isinstance(result, Success)
+        self.current = None
+        self.done = True
+        success = domish.Element((NS_XMPP_SASL, "success"))
+        if result.additionalData:
+            success.addContent(encode(result.additionalData))
+        self.authenticator.authenticated(result.username)
+        xs.send(success)
+        # RFC 6120 6.4.6: the stream restarts after <success/>.
+        self.authenticator.restartStream()
+
+    def stepFailed(self, failure):
+        failure.trap(SASLFailure)
+        if self.authenticator.xmlstream.closing:
+            return
+        self.current = None
+        self.fail(failure.value)
+
+    def fail(self, failure):
+        xs = self.authenticator.xmlstream
+        element = domish.Element((NS_XMPP_SASL, "failure"))
+        element.addElement(failure.condition)
+        if failure.text:
+            element.addElement("text", content=failure.text)
+        xs.send(element)
+        self.failures += 1
+        if self.failures >= MAX_ATTEMPTS:
+            xs.sendStreamError(
+                error.StreamError(
+                    "policy-violation",
+                    text=f"too many failed authentication attempts ({MAX_ATTEMPTS})",
+                )
+            )

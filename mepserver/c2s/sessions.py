@@ -1,0 +1,365 @@
+# -*- test-case-name: tests.test_sessions -*-
+"""
+Bound client sessions and local delivery (RFC 6120 sections 8 and 10,
+RFC 6121 section 8.5).
+
+A L{Session} is one bound resource on one stream. The L{SessionManager}
+keeps them by account and resource, stamps and checks what clients send
+(RFC 6120 section 8.1.2.1: a client never chooses its own C{from}) and
+hands it to the router. L{DeliveryHandler}, a handler on the client
+domain's component, delivers what the router brings back to the sessions,
+following the rules of RFC 6121 section 8.5.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
+from twisted.words.xish import domish
+
+from mepserver.c2s.stream import NS_CLIENT
+
+log = Logger()
+
+STANZA_NAMES = ("message", "presence", "iq")
+IQ_TYPES = ("get", "set", "result", "error")
+#: Presence types that RFC 6121 section 3 (subscriptions) and 4.3 (probes)
+#: handle; the presence handler takes them, not plain delivery.
+SUBSCRIPTION_TYPES = ("subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe")
+
+
+def bounce(stanza, condition, text=None):
+    """
+    Build the error reply to C{stanza}, or L{None} if it is itself an error.
+
+    RFC 6120 section 8.3.1: an entity never answers an error with an error.
+    """
+    if stanza.getAttribute("type") == "error":
+        return None
+    return error.StanzaError(condition, text=text).toResponse(stanza)
+
+
+class Session:
+    """
+    One bound resource of one account.
+
+    @ivar jid: the full JID bound to this session.
+    @ivar xmlstream: the client's stream.
+    @ivar available: C{True} between the client's initial available
+        presence and its unavailable presence (RFC 6121 section 4.2).
+    @ivar priority: the priority of the last available presence.
+    @ivar presence: the last available presence broadcast, or L{None}.
+    @ivar interested: C{True} once the client asked for its roster
+        (RFC 6121 section 2.1.6: roster pushes go to interested resources).
+    @ivar directed: JIDs this session sent directed available presence to
+        (RFC 6121 section 4.6): they get unavailable presence when it ends.
+    """
+
+    def __init__(self, manager, xs, fullJID):
+        self.manager = manager
+        self.xmlstream = xs
+        self.jid = fullJID
+        self.available = False
+        self.priority = 0
+        self.presence = None
+        self.interested = False
+        self.directed = set()
+        self.ended_ = False
+
+    def __repr__(self):
+        return f"<Session {self.jid.full()}>"
+
+    def send(self, stanza):
+        """
+        Deliver a stanza to the client.
+        """
+        if not self.ended_:
+            self.xmlstream.send(stanza)
+
+    def close(self, condition, text):
+        """
+        End the session with a stream error.
+        """
+        self.xmlstream.sendStreamError(error.StreamError(condition, text=text))
+
+    def received(self, element):
+        """
+        A top-level element arrived from the client: check, stamp, route.
+        """
+        if element.uri != NS_CLIENT or element.name not in STANZA_NAMES:
+            self.close(
+                "unsupported-stanza-type",
+                f"<{element.name} xmlns='{element.uri}'/> is not a stanza "
+                "this server understands",
+            )
+            return
+        self.manager.outbound(self, element)
+
+    def ended(self):
+        """
+        The stream is gone (RFC 6121 section 4.6: unavailable on disconnect).
+        """
+        if not self.ended_:
+            self.ended_ = True
+            self.manager.unbind(self)
+
+
+class SessionManager:
+    """
+    The client domain's bound sessions, and their outbound stanza path.
+
+    @ivar domain: the client domain.
+    @ivar router: where outbound stanzas go; set by L{mepserver.server}.
+    @ivar presence: the presence handler, with C{broadcast(session, stanza)}
+        for presence without a C{to}, C{outbound(session, stanza)} for
+        directed and subscription presence, and C{sessionEnded(session)};
+        set by L{mepserver.server}.
+    @ivar users: the L{mepserver.interfaces.IUserStore}.
+    """
+
+    def __init__(self, domain, users, router=None):
+        self.domain = domain
+        self.users = users
+        self.router = router
+        self.presence = None
+        self._sessions: Dict[str, Dict[str, Session]] = {}
+
+    def bind(self, username, resource, xs) -> Session:
+        """
+        Bind C{resource} for C{username} on stream C{xs}.
+
+        An existing session with the same full JID is closed with a
+        C{conflict} stream error (RFC 6120 section 7.7.2.2).
+        """
+        fullJID = jid.JID(tuple=(username, self.domain, resource))
+        resources = self._sessions.setdefault(username, {})
+        old = resources.get(resource)
+        if old is not None:
+            old.ended()
+            old.close("conflict", "replaced by a new connection for this resource")
+        session = Session(self, xs, fullJID)
+        self._sessions.setdefault(username, {})[resource] = session
+        return session
+
+    def unbind(self, session):
+        """
+        Forget a session and let the presence handler announce its end.
+        """
+        username, resource = session.jid.user, session.jid.resource
+        resources = self._sessions.get(username, {})
+        if resources.get(resource) is session:
+            del resources[resource]
+            if not resources:
+                del self._sessions[username]
+        if self.presence is not None:
+            self.presence.sessionEnded(session)
+
+    def sessionsOf(self, username) -> List[Session]:
+        """
+        @return: the bound sessions of an account.
+        """
+        return list(self._sessions.get(username, {}).values())
+
+    def session(self, fullJID) -> Optional[Session]:
+        """
+        @return: the session bound to C{fullJID}, or L{None}.
+        """
+        if fullJID.host != self.domain:
+            return None
+        return self._sessions.get(fullJID.user, {}).get(fullJID.resource)
+
+    def availableSessions(self, username) -> List[Session]:
+        """
+        @return: sessions that may receive messages to the bare JID:
+            available, with a non-negative priority (RFC 6121 8.5.2.1.1).
+        """
+        return [
+            s
+            for s in self._sessions.get(username, {}).values()
+            if s.available and s.priority >= 0
+        ]
+
+    def allSessions(self):
+        """
+        @return: every bound session.
+        """
+        return [s for r in self._sessions.values() for s in r.values()]
+
+    def outbound(self, session, stanza):
+        """
+        Check and stamp a client's stanza, then process or route it.
+
+        RFC 6120 section 8.1.2.1: the server stamps C{from} with the full JID.
+        Section 10.3: a message or IQ without C{to} is for the account's bare
+        JID and handled by the server on its behalf; presence without C{to} is
+        a broadcast (RFC 6121 section 4.2).
+        """
+        stanza["from"] = session.jid.full()
+        to = stanza.getAttribute("to")
+        if to is not None:
+            try:
+                recipient = jid.internJID(to)
+            except jid.InvalidFormat as e:
+                self.reply(
+                    session,
+                    stanza,
+                    "jid-malformed",
+                    f"the 'to' address {to!r} is not a valid JID: {e}",
+                    fromServer=True,
+                )
+                return
+            stanza["to"] = recipient.full()
+        if stanza.name == "iq" and not self.checkIQ(session, stanza):
+            return
+        if stanza.name == "presence":
+            if self.presence is None:
+                if to is not None:
+                    self.router.route(stanza)
+            elif to is None:
+                self.presence.broadcast(session, stanza)
+            else:
+                self.presence.outbound(session, stanza)
+            return
+        if to is None:
+            if stanza.name == "iq" and _isSessionRequest(stanza):
+                # RFC 6121 Appendix E: the legacy session IQ is a no-op.
+                session.send(xmlstream.toResponse(stanza, "result"))
+                return
+            stanza["to"] = session.jid.userhost()
+        self.router.route(stanza)
+
+    def checkIQ(self, session, iq):
+        """
+        RFC 6120 section 8.2.3: an IQ has an id, a known type, and a get or
+        set carries exactly one child element.
+        """
+        kind = iq.getAttribute("type")
+        problem = None
+        if kind not in IQ_TYPES:
+            problem = f"IQ type {kind!r} is not one of get, set, result, error"
+        elif not iq.getAttribute("id"):
+            problem = "an IQ needs an 'id' attribute"
+        elif kind in ("get", "set") and len(list(iq.elements())) != 1:
+            problem = "an IQ of type get or set carries exactly one child element"
+        if problem is None:
+            return True
+        if kind in ("result", "error"):
+            return False
+        self.reply(session, iq, "bad-request", problem, fromServer=True)
+        return False
+
+    def reply(self, session, stanza, condition, text, fromServer=False):
+        """
+        Send the client an error reply to its own stanza.
+        """
+        response = bounce(stanza, condition, text)
+        if response is None:
+            return
+        if fromServer:
+            response["from"] = self.domain
+        session.send(response)
+
+
+def _isSessionRequest(iq):
+    if iq.getAttribute("type") != "set":
+        return False
+    return any(True for _ in iq.elements(NS_XMPP_SESSION, "session"))
+
+
+class DeliveryHandler(xmlstream.XMPPHandler):
+    """
+    Deliver stanzas addressed to local accounts (RFC 6121 section 8.5).
+
+    Observes every stanza the router brings to the client domain, before
+    the server's own IQ handlers. It takes stanzas for a full JID, and
+    messages and plain presence for a bare JID; IQs to a bare JID or the
+    domain and subscription presence are left to the other handlers
+    (roster, presence, disco, ...), and unhandled IQ requests to wokkel's
+    C{FallbackHandler} (C{service-unavailable}).
+
+    There is no offline storage: a chat or normal message to an account with
+    no available resource is returned with C{service-unavailable}, which RFC
+    6121 section 8.5.2.2.1 allows, so nothing is lost silently.
+    """
+
+    def __init__(self, sessions):
+        xmlstream.XMPPHandler.__init__(self)
+        self.sessions = sessions
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver("/*", self.onStanza, 10)
+
+    def send(self, stanza):
+        if stanza is not None:
+            self.xmlstream.send(stanza)
+
+    def onStanza(self, stanza):
+        to = jid.internJID(stanza["to"])
+        if to.user is None or stanza.handled:
+            return
+        kind = stanza.getAttribute("type", "normal" if stanza.name == "message" else None)
+        if stanza.name == "presence" and kind in SUBSCRIPTION_TYPES:
+            return
+        if to.resource is not None:
+            session = self.sessions.session(to)
+            if session is not None:
+                stanza.handled = True
+                session.send(stanza)
+                return
+            if stanza.name == "iq":
+                stanza.handled = True
+                self.send(
+                    bounce(stanza, "service-unavailable", "no such resource is connected")
+                    if kind in ("get", "set")
+                    else None
+                )
+                return
+            if stanza.name == "presence" or kind == "headline":
+                # RFC 6121 8.5.3.2.2 and 8.5.3.2.1: silently ignored.
+                stanza.handled = True
+                return
+            if kind == "groupchat":
+                stanza.handled = True
+                self.send(bounce(stanza, "service-unavailable", "no such resource"))
+                return
+        if stanza.name == "iq":
+            return
+        stanza.handled = True
+        self.deliverToBareJID(to, stanza, kind)
+
+    def deliverToBareJID(self, to, stanza, kind):
+        """
+        RFC 6121 section 8.5.2: message and presence to a bare JID.
+        """
+        if stanza.name == "presence":
+            for session in self.sessions.sessionsOf(to.user):
+                if session.available:
+                    session.send(stanza)
+            return
+        if kind == "groupchat":
+            self.send(
+                bounce(stanza, "service-unavailable", "groupchat to a bare account JID")
+            )
+            return
+        recipients = self.sessions.availableSessions(to.user)
+        if recipients:
+            for session in recipients:
+                session.send(stanza)
+            return
+        if kind in ("headline", "error"):
+            return
+        d = self.sessions.users.getCredentials(to.user)
+
+        def exists(credentials):
+            if credentials is None:
+                text = f"there is no account {to.userhost()}"
+            else:
+                text = f"{to.userhost()} is not online (no offline storage)"
+            self.send(bounce(stanza, "service-unavailable", text))
+
+        d.addCallback(exists)
+        d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))

@@ -1,0 +1,349 @@
+# -*- test-case-name: tests.test_stream -*-
+"""
+The receiving side of client-to-server XML streams (RFC 6120 sections 4-7).
+
+L{C2SXmlStream} is Twisted's XMPP stream with the limits a server needs
+(RFC 6120 section 11: restricted XML, stanza size). L{C2SAuthenticator}
+answers the stream header, advertises the stream features and runs the
+receiving steps in order: STARTTLS (L{mepserver.c2s.tls}), SASL
+(L{mepserver.c2s.sasl}) and resource binding (L{mepserver.c2s.bind}). Once
+a resource is bound, it hands every stanza to the session.
+
+The same classes serve RFC 7395 WebSocket connections: only the framing
+differs, see L{mepserver.c2s.websocket}.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from twisted.internet import interfaces
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.xish import domish
+
+NS_CLIENT = "jabber:client"
+NS_STREAMS = xmlstream.NS_STREAMS
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+
+log = Logger()
+
+
+class RestrictedXML(Exception):
+    """
+    The peer sent XML that RFC 6120 section 11.1 forbids on a stream.
+    """
+
+
+class C2SXmlStream(xmlstream.XmlStream):
+    """
+    An XMPP stream accepted from a client, with the server's input limits.
+
+    @ivar maxStanzaSize: the largest number of bytes one stanza (or the
+        stream header) may take before the stream is closed with a
+        C{policy-violation} stream error (RFC 6120 section 13.12 item 4).
+    @ivar closing: C{True} once a stream error was sent: from then on no
+        input is processed.
+    @ivar secure: C{True} once TLS is in place on the transport, be it by
+        STARTTLS or because the transport itself is encrypted.
+    """
+
+    namespace = NS_CLIENT
+    initiating = False
+    maxStanzaSize = 256 * 1024
+    closing = False
+    secure = False
+
+    def _initializeStream(self):
+        """
+        Set up a new parser that rejects what RFC 6120 section 11.1 forbids.
+
+        Expat accepts comments, processing instructions and document type
+        declarations (with internal entities); XMPP does not, so each of
+        these handlers raises L{RestrictedXML} out of the parse call.
+        """
+        xmlstream.XmlStream._initializeStream(self)
+        # Twisted 24.10+ has its own per-stanza cap; ours is reported
+        # differently (policy-violation) so lift the built-in one above it.
+        self.stream.maxStanzaSize = sys.maxsize
+        parser = self.stream.parser
+        parser.CommentHandler = self._restricted("comments")
+        parser.ProcessingInstructionHandler = self._restricted(
+            "processing instructions"
+        )
+        parser.StartDoctypeDeclHandler = self._restricted(
+            "document type declarations"
+        )
+        parser.EntityDeclHandler = self._restricted("entity declarations")
+        parser.SetParamEntityParsing(0)
+
+    @staticmethod
+    def _restricted(what):
+        def handler(*args):
+            raise RestrictedXML(f"{what} are not allowed in XMPP (RFC 6120 11.1)")
+
+        return handler
+
+    def dataReceived(self, data):
+        """
+        Parse incoming data; turn bad input into the right stream error.
+
+        RFC 6120 section 4.9.3: malformed XML is C{not-well-formed}, forbidden
+        XML constructs are C{restricted-xml}, and a stanza over the size limit
+        is C{policy-violation}. Each closes this stream only.
+        """
+        if self.closing or self.stream is None:
+            return
+        try:
+            if self.rawDataInFn:
+                self.rawDataInFn(data)
+            self.stream.parse(data)
+        except RestrictedXML as e:
+            self.sendStreamError(error.StreamError("restricted-xml", text=str(e)))
+        except domish.ParserError as e:
+            self.sendStreamError(
+                error.StreamError("not-well-formed", text=f"XML parse error: {e}")
+            )
+        else:
+            if self.stream is not None and self.stream.stanzaSize > self.maxStanzaSize:
+                self.sendStreamError(
+                    error.StreamError(
+                        "policy-violation",
+                        text=f"stanza larger than {self.maxStanzaSize} bytes",
+                    )
+                )
+
+    def onElement(self, element):
+        """
+        Dispatch a complete top-level element, unless the stream is closing.
+        """
+        if not self.closing:
+            xmlstream.XmlStream.onElement(self, element)
+
+    def onDocumentStart(self, rootElement):
+        """
+        The stream header arrived: check its namespaces before anything else.
+
+        Twisted's stream accepts any root element; RFC 6120 section 4.9.3.10
+        wants C{invalid-namespace} unless it is <stream:stream/> with the
+        content namespace C{jabber:client}.
+        """
+        if (rootElement.uri, rootElement.name) != (NS_STREAMS, "stream"):
+            self.sendStreamError(
+                error.StreamError(
+                    "invalid-namespace",
+                    text="the stream header must be <stream xmlns='%s'>" % NS_STREAMS,
+                )
+            )
+            return
+        xmlstream.XmlStream.onDocumentStart(self, rootElement)
+
+    def onDocumentEnd(self):
+        """
+        The client closed its stream: close ours too (RFC 6120 section 4.4).
+        """
+        if not self.closing:
+            self.closing = True
+            self.sendFooter()
+        self.transport.loseConnection()
+
+    def sendHeader(self):
+        """
+        Send the response stream header with C{xml:lang} (RFC 6120 4.7.4).
+        """
+        root = domish.Element((NS_STREAMS, "stream"), self.namespace)
+        if self.thisEntity:
+            root["from"] = self.thisEntity.full()
+        if self.sid:
+            root["id"] = self.sid
+        root["version"] = "1.0"
+        root[(NS_XML, "lang")] = "en"
+        self.send(root.toXml(prefixes=self.prefixes, closeElement=0))
+        self._headerSent = True
+
+    def sendStreamError(self, streamError):
+        """
+        Send a stream error and close, once (RFC 6120 section 4.9.1.1).
+        """
+        if self.closing:
+            return
+        log.info(
+            "Stream error {condition} ({text}) to {peer}",
+            condition=streamError.condition,
+            text=streamError.text,
+            peer=self.otherEntity,
+        )
+        self.closing = True
+        xmlstream.XmlStream.sendStreamError(self, streamError)
+
+    def isSecure(self):
+        """
+        @return: whether the transport is encrypted.
+        """
+        return self.secure or interfaces.ISSLTransport.providedBy(self.transport)
+
+
+class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
+    """
+    Accept client connections with a fresh L{C2SAuthenticator} each.
+
+    @ivar configure: called with each new stream, to set its limits.
+    """
+
+    protocol = C2SXmlStream
+
+    def __init__(self, authenticatorFactory, maxStanzaSize):
+        xmlstream.XmlStreamServerFactory.__init__(self, authenticatorFactory)
+        self.maxStanzaSize = maxStanzaSize
+
+    def buildProtocol(self, addr):
+        xs = xmlstream.XmlStreamServerFactory.buildProtocol(self, addr)
+        xs.maxStanzaSize = self.maxStanzaSize
+        return xs
+
+
+class C2SAuthenticator(xmlstream.ListenAuthenticator):
+    """
+    Run the receiving entity's side of stream negotiation for one client.
+
+    The steps are objects with this shape (see L{mepserver.c2s.tls},
+    L{mepserver.c2s.sasl}, L{mepserver.c2s.bind} and the pre-authentication
+    registration in L{mepserver.c2s.register}):
+
+      - C{feature()}: the element to put in <stream:features/>, or L{None}
+        when the step has nothing to offer on this stream now;
+      - C{mandatory}: C{True} when nothing after it may be offered while it
+        is pending (STARTTLS when encryption is required, SASL);
+      - C{onElement(element)}: return C{True} if the element was the step's.
+
+    @ivar domain: the domain this stream serves, as L{str}.
+    @ivar steps: the steps, in order.
+    @ivar session: the bound session, once there is one; then all stanzas go
+        to its C{received} method.
+    """
+
+    namespace = NS_CLIENT
+
+    def __init__(self, domain, stepFactories, clock=None):
+        """
+        @param stepFactories: callables that take this authenticator and
+            return a step, in the order the steps run.
+        """
+        xmlstream.ListenAuthenticator.__init__(self)
+        self.domain = domain
+        self._stepFactories = stepFactories
+        self.clock = clock
+        self.steps = []
+        self.session = None
+        self.username = None
+
+    def associateWithStream(self, xs):
+        xmlstream.ListenAuthenticator.associateWithStream(self, xs)
+        xs.thisEntity = jid.internJID(self.domain)
+        self.steps = [factory(self) for factory in self._stepFactories]
+        xs.addObserver("/*", self.onElement)
+        xs.addObserver(xmlstream.STREAM_END_EVENT, self.onStreamEnd)
+
+    def streamStarted(self, rootElement):
+        """
+        Check the stream header (RFC 6120 section 4.7) and send ours with the
+        features this stage of negotiation offers.
+        """
+        xs = self.xmlstream
+        xmlstream.ListenAuthenticator.streamStarted(self, rootElement)
+        xs.thisEntity = jid.internJID(self.domain)
+        if rootElement.defaultUri != NS_CLIENT:
+            xs.sendStreamError(
+                error.StreamError(
+                    "invalid-namespace",
+                    text="the content namespace must be '%s'" % NS_CLIENT,
+                )
+            )
+            return
+        if xs.version < (1, 0):
+            xs.version = (1, 0)
+            xs.sendStreamError(
+                error.StreamError(
+                    "unsupported-version",
+                    text="this server speaks XMPP 1.0 streams only (version='1.0')",
+                )
+            )
+            return
+        to = rootElement.getAttribute("to")
+        if to is not None and to.lower() != self.domain:
+            xs.sendStreamError(
+                error.StreamError(
+                    "host-unknown",
+                    text=f"this server serves '{self.domain}', not '{to}'",
+                )
+            )
+            return
+        xs.sendHeader()
+        xs.send(self.features())
+
+    def features(self):
+        """
+        Build <stream:features/> for the current stage (RFC 6120 4.3.2).
+        """
+        features = domish.Element((NS_STREAMS, "features"))
+        for step in self.steps:
+            element = step.feature()
+            if element is not None:
+                features.addChild(element)
+                if step.mandatory:
+                    break
+        return features
+
+    def onElement(self, element):
+        """
+        Give a top-level element to the session, or to the step it is for.
+
+        Before a resource is bound, anything that no step takes is answered
+        with a C{not-authorized} stream error (RFC 6120 sections 6.4.7 and
+        7.1): a client sends no stanzas before it is authenticated and bound.
+        """
+        if self.session is not None:
+            self.session.received(element)
+            return
+        for step in self.steps:
+            if step.onElement(element):
+                return
+            if step.mandatory and step.feature() is not None:
+                # Nothing after a pending mandatory step may run yet.
+                break
+        if (element.uri, element.name) == (NS_STREAMS, "error"):
+            return
+        self.xmlstream.sendStreamError(
+            error.StreamError(
+                "not-authorized",
+                text=f"<{element.name}/> is not allowed before authentication "
+                "and resource binding",
+            )
+        )
+
+    def restartStream(self):
+        """
+        Wait for a new stream header after TLS or SASL (RFC 6120 4.3.3).
+        """
+        self.xmlstream.reset()
+
+    def authenticated(self, username):
+        """
+        Called by the SASL step on success, before the stream restarts.
+        """
+        self.username = username
+
+    def sessionStarted(self, session):
+        """
+        Called by the binding step: from now on stanzas go to C{session}.
+        """
+        self.session = session
+        self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
+
+    def onStreamEnd(self, reason):
+        """
+        The connection is gone: end the session, if any.
+        """
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.ended()

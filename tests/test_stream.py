@@ -1,0 +1,717 @@
+# -*- test-case-name: tests.test_stream -*-
+"""
+Tests for L{mepserver.c2s.stream} and the receiving steps: stream headers
+and errors (RFC 6120 section 4), SASL (section 6), resource binding
+(section 7), in-band registration (XEP-0077) and the session path, fed
+through a C{StringTransport}.
+"""
+
+import base64
+
+import scramp
+from twisted.internet import defer
+from twisted.internet.testing import StringTransport
+from twisted.trial import unittest
+from twisted.words.xish import domish
+from wokkel import component, generic
+
+from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
+from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
+from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
+from mepserver.config import Config
+from mepserver.router import Router
+from mepserver.storage.memory import MemoryUserStore
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_STREAM_ERRORS = "urn:ietf:params:xml:ns:xmpp-streams"
+HEADER = (
+    "<stream:stream xmlns='jabber:client' "
+    "xmlns:stream='http://etherx.jabber.org/streams' "
+    "to='example.com' version='1.0'>"
+)
+
+
+class OutputParser:
+    """
+    Parse what the server wrote, across stream restarts.
+    """
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.offset = 0
+        self.headers = []
+        self.elements = []
+        self.closed = False
+        self._newStream()
+
+    def _newStream(self):
+        self.stream = domish.elementStream()
+        self.stream.DocumentStartEvent = self.headers.append
+        self.stream.ElementEvent = lambda e: self.elements.append(e)
+        self.stream.DocumentEndEvent = self._end
+
+    def _end(self):
+        self.closed = True
+
+    def read(self):
+        data = self.transport.value()[self.offset :]
+        self.offset += len(data)
+        # A new header starts a new document for the parser.
+        marker = b"<stream:stream"
+        while data:
+            index = data.find(marker, 1)
+            chunk, data = (data, b"") if index < 0 else (data[:index], data[index:])
+            if chunk.startswith(marker) and self.headers:
+                self._newStream()
+            self.stream.parse(chunk)
+        new, self.elements = self.elements, []
+        return new
+
+
+class Harness:
+    """
+    A client domain with sessions, and a stream to drive as a client.
+    """
+
+    def __init__(self, testCase, encryptionRequired=False, registration=True):
+        self.config = Config(domain="example.com", registration=registration)
+        self.users = MemoryUserStore()
+        self.router = Router()
+        self.sessions = SessionManager("example.com", self.users, self.router)
+        domain = component.InternalComponent(self.router, "example.com")
+        DeliveryHandler(self.sessions).setHandlerParent(domain)
+        self.registration = RegistrationHandler(self.config, self.users, self.sessions)
+        self.registration.setHandlerParent(domain)
+        generic.FallbackHandler().setHandlerParent(domain)
+        domain.startService()
+        testCase.addCleanup(domain.stopService)
+        self.encryptionRequired = encryptionRequired
+        self.registrationOffered = registration
+        self.tlsContext = object()
+
+    def addUser(self, username, password):
+        return self.users.createUser(username, makeCredentials(password))
+
+    def connect(self):
+        steps = [
+            lambda a: SASLStep(
+                a,
+                mechanismFactories(
+                    self.users.getCredentials,
+                    "example.com",
+                    allowPlain=True,
+                    allowAnonymous=True,
+                    generateUsername=generateUsername,
+                ),
+            ),
+            lambda a: BindStep(a, self.sessions),
+            SessionFeatureStep,
+        ]
+        if self.registrationOffered:
+            steps.insert(0, lambda a: RegisterStep(a, self.registration))
+        if self.encryptionRequired:
+            from mepserver.c2s.tls import TLSStep
+
+            steps.insert(0, lambda a: TLSStep(a, self.tlsContext, required=True))
+        authenticator = C2SAuthenticator("example.com", steps)
+        xs = C2SXmlStream(authenticator)
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        return Client(xs, transport)
+
+
+class Client:
+    """
+    The client side of one stream, speaking raw XML.
+    """
+
+    def __init__(self, xs, transport):
+        self.xs = xs
+        self.transport = transport
+        self.output = OutputParser(transport)
+
+    def send(self, data):
+        self.xs.dataReceived(data.encode("utf-8") if isinstance(data, str) else data)
+        return self.output.read()
+
+    def start(self):
+        return self.send(HEADER)
+
+    def plain(self, username, password):
+        token = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+        return self.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{token}</auth>")
+
+    def bind(self, resource=None):
+        inner = f"<resource>{resource}</resource>" if resource else ""
+        return self.send(
+            f"<iq type='set' id='b1'><bind xmlns='{NS_BIND}'>{inner}</bind></iq>"
+        )
+
+    @defer.inlineCallbacks
+    def login(self, username, password, resource="r"):
+        self.start()
+        [success] = self.plain(username, password)
+        yield None
+        assert success.name == "success", success.toXml()
+        self.start()
+        [result] = self.bind(resource)
+        return result
+
+
+def streamError(element):
+    """
+    @return: the condition of a stream error element, or L{None}.
+    """
+    if (element.uri, element.name) != (NS_STREAMS, "error"):
+        return None
+    for child in element.elements(NS_STREAM_ERRORS):
+        if child.name != "text":
+            return child.name
+
+
+def stanzaError(element):
+    for err in element.elements():
+        if err.name != "error":
+            continue
+        for child in err.elements(NS_STANZAS):
+            if child.name != "text":
+                return child.name
+
+
+class StreamHeaderTests(unittest.TestCase):
+    """
+    RFC 6120 section 4: the stream header and stream errors.
+    """
+
+    def setUp(self):
+        self.client = Harness(self).connect()
+
+    def test_header(self):
+        """
+        The response header has from, id, version 1.0 and xml:lang
+        (section 4.7), then the features: SASL mechanisms and registration.
+        """
+        [features] = self.client.start()
+        [header] = self.client.output.headers
+        self.assertEqual("example.com", header["from"])
+        self.assertEqual("1.0", header["version"])
+        self.assertTrue(header.getAttribute("id"))
+        self.assertEqual("en", header[("http://www.w3.org/XML/1998/namespace", "lang")])
+        self.assertEqual((NS_STREAMS, "features"), (features.uri, features.name))
+        mechanisms = [str(m) for m in features.mechanisms.elements()]
+        self.assertEqual(["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "ANONYMOUS"], mechanisms)
+        self.assertEqual(
+            ["mechanisms", "register"], sorted(c.name for c in features.elements())
+        )
+
+    def assertStreamError(self, condition, *data):
+        output = []
+        for chunk in data:
+            output += self.client.send(chunk)
+        self.assertEqual(condition, streamError(output[-1]), output[-1].toXml())
+        self.assertTrue(self.client.transport.disconnecting)
+        self.assertTrue(self.client.output.closed)
+
+    def test_hostUnknown(self):
+        """
+        A header to another domain gets host-unknown (section 4.9.3.6).
+        """
+        self.assertStreamError("host-unknown", HEADER.replace("example.com", "other.org"))
+
+    def test_invalidNamespace(self):
+        """
+        A content namespace other than jabber:client gets invalid-namespace.
+        """
+        self.assertStreamError(
+            "invalid-namespace", HEADER.replace("jabber:client", "jabber:server")
+        )
+
+    def test_wrongRootElement(self):
+        """
+        A root element other than <stream:stream/> gets invalid-namespace.
+        """
+        self.assertStreamError(
+            "invalid-namespace", "<stream xmlns='jabber:client' version='1.0'>"
+        )
+
+    def test_unsupportedVersion(self):
+        """
+        A header without version='1.0' gets unsupported-version (4.9.3.25).
+        """
+        self.assertStreamError(
+            "unsupported-version", HEADER.replace(" version='1.0'", "")
+        )
+
+    def test_garbage(self):
+        """
+        Bytes that are not XML get not-well-formed (section 4.9.3.13).
+        """
+        self.assertStreamError("not-well-formed", b"\x00\xffGET / HTTP/1.1\r\n\r\n")
+
+    def test_badNesting(self):
+        """
+        Mismatched tags after a good header get not-well-formed.
+        """
+        self.assertStreamError("not-well-formed", HEADER, "<iq><query></iq>")
+
+    def test_dtd(self):
+        """
+        A document type declaration gets restricted-xml (section 11.1).
+        """
+        self.assertStreamError(
+            "restricted-xml",
+            "<?xml version='1.0'?><!DOCTYPE foo [<!ENTITY x 'y'>]>" + HEADER,
+        )
+
+    def test_comment(self):
+        """
+        A comment gets restricted-xml.
+        """
+        self.assertStreamError("restricted-xml", HEADER, "<!-- hello -->")
+
+    def test_processingInstruction(self):
+        """
+        A processing instruction gets restricted-xml.
+        """
+        self.assertStreamError("restricted-xml", HEADER, "<?php echo 1; ?>")
+
+    def test_xmlDeclarationAllowed(self):
+        """
+        The XML declaration itself is allowed.
+        """
+        [features] = self.client.send("<?xml version='1.0'?>" + HEADER)
+        self.assertEqual("features", features.name)
+
+    def test_oversizedStanza(self):
+        """
+        A stanza over the size limit gets policy-violation (13.12).
+        """
+        self.client.xs.maxStanzaSize = 2048
+        self.assertStreamError(
+            "policy-violation", HEADER, "<message><body>" + "x" * 4096
+        )
+
+    def test_stanzaBeforeAuthentication(self):
+        """
+        A stanza before SASL gets not-authorized (section 6.4.7? 7.1).
+        """
+        self.assertStreamError(
+            "not-authorized", HEADER, "<message to='bob@example.com'><body>hi</body></message>"
+        )
+
+    def test_nothingAfterError(self):
+        """
+        Once a stream error is sent, nothing more is processed or written.
+        """
+        self.client.send(HEADER)
+        self.client.send("<!-- x -->")
+        before = self.client.transport.value()
+        self.client.send("<iq type='get' id='1'><query xmlns='jabber:iq:register'/></iq>")
+        self.assertEqual(before, self.client.transport.value())
+
+    def test_closeStream(self):
+        """
+        The client's </stream:stream> is answered by ours (section 4.4).
+        """
+        self.client.send(HEADER)
+        self.client.send("</stream:stream>")
+        self.assertTrue(self.client.output.closed)
+        self.assertTrue(self.client.transport.disconnecting)
+
+
+class SASLTests(unittest.TestCase):
+    """
+    RFC 6120 section 6 on the stream.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.client = self.harness.connect()
+        self.client.start()
+        return self.harness.addUser("juliet", "r0m30")
+
+    def failure(self, output):
+        [failure] = output
+        self.assertEqual((NS_SASL, "failure"), (failure.uri, failure.name))
+        return [c.name for c in failure.elements() if c.name != "text"][0]
+
+    def test_plain(self):
+        """
+        PLAIN with the right password succeeds and the restarted stream
+        offers bind and the optional legacy session.
+        """
+        [success] = self.client.plain("juliet", "r0m30")
+        self.assertEqual((NS_SASL, "success"), (success.uri, success.name))
+        [features] = self.client.start()
+        self.assertEqual(
+            ["bind", "session"], sorted(c.name for c in features.elements())
+        )
+
+    def test_wrongPassword(self):
+        """
+        A wrong password gets the not-authorized failure (6.5.10).
+        """
+        self.assertEqual("not-authorized", self.failure(self.client.plain("juliet", "x")))
+
+    def test_invalidMechanism(self):
+        """
+        An unknown mechanism gets invalid-mechanism (6.5.6).
+        """
+        output = self.client.send(f"<auth xmlns='{NS_SASL}' mechanism='X-FOO'/>")
+        self.assertEqual("invalid-mechanism", self.failure(output))
+
+    def test_incorrectEncoding(self):
+        """
+        Bad base64 gets incorrect-encoding (6.5.4).
+        """
+        output = self.client.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>!!!</auth>")
+        self.assertEqual("incorrect-encoding", self.failure(output))
+
+    def test_abort(self):
+        """
+        <abort/> gets the aborted failure (6.4.4).
+        """
+        self.client.send(f"<auth xmlns='{NS_SASL}' mechanism='SCRAM-SHA-1'/>")
+        self.assertEqual("aborted", self.failure(self.client.send(f"<abort xmlns='{NS_SASL}'/>")))
+
+    def test_tooManyFailures(self):
+        """
+        After MAX_ATTEMPTS failures the stream is closed (6.4.5).
+        """
+        for i in range(MAX_ATTEMPTS - 1):
+            self.failure(self.client.plain("juliet", "x"))
+        output = self.client.plain("juliet", "x")
+        self.assertEqual("policy-violation", streamError(output[-1]))
+
+    def test_scram(self):
+        """
+        A full SCRAM-SHA-256 exchange, verified by scramp's client.
+        """
+        client = scramp.ScramClient(["SCRAM-SHA-256"], "juliet", "r0m30")
+        first = base64.b64encode(client.get_client_first().encode()).decode()
+        [challenge] = self.client.send(
+            f"<auth xmlns='{NS_SASL}' mechanism='SCRAM-SHA-256'>{first}</auth>"
+        )
+        self.assertEqual("challenge", challenge.name)
+        client.set_server_first(base64.b64decode(str(challenge)).decode())
+        final = base64.b64encode(client.get_client_final().encode()).decode()
+        [success] = self.client.send(f"<response xmlns='{NS_SASL}'>{final}</response>")
+        self.assertEqual("success", success.name)
+        client.set_server_final(base64.b64decode(str(success)).decode())
+
+    def test_anonymous(self):
+        """
+        ANONYMOUS binds a generated account name.
+        """
+        [success] = self.client.send(f"<auth xmlns='{NS_SASL}' mechanism='ANONYMOUS'>=</auth>")
+        self.assertEqual("success", success.name)
+        self.client.start()
+        [result] = self.client.bind()
+        self.assertTrue(str(result.bind.jid).startswith("anon-"))
+
+
+class BindTests(unittest.TestCase):
+    """
+    RFC 6120 section 7 and the session path.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        return self.harness.addUser("juliet", "r0m30")
+
+    @defer.inlineCallbacks
+    def test_bindRequested(self):
+        """
+        The requested resource is bound (7.6.1).
+        """
+        client = self.harness.connect()
+        result = yield client.login("juliet", "r0m30", "balcony")
+        self.assertEqual("result", result["type"])
+        self.assertEqual("juliet@example.com/balcony", str(result.bind.jid))
+        self.assertIsNotNone(self.harness.sessions.session(
+            __import__("twisted.words.protocols.jabber.jid", fromlist=["JID"]).JID(
+                "juliet@example.com/balcony")))
+
+    @defer.inlineCallbacks
+    def test_bindGenerated(self):
+        """
+        Without a requested resource, the server generates one (7.6.2.1).
+        """
+        client = self.harness.connect()
+        result = yield client.login("juliet", "r0m30", None)
+        self.assertTrue(str(result.bind.jid).startswith("juliet@example.com/mep-"))
+
+    @defer.inlineCallbacks
+    def test_conflictReplacesOld(self):
+        """
+        Binding a resource in use closes the old stream with conflict.
+        """
+        first = self.harness.connect()
+        yield first.login("juliet", "r0m30", "balcony")
+        second = self.harness.connect()
+        result = yield second.login("juliet", "r0m30", "balcony")
+        self.assertEqual("result", result["type"])
+        self.assertEqual("conflict", streamError(first.output.read()[-1]))
+        self.assertEqual(1, len(self.harness.sessions.sessionsOf("juliet")))
+
+    @defer.inlineCallbacks
+    def test_badResource(self):
+        """
+        An invalid resource gets bad-request (7.7.2.1).
+        """
+        client = self.harness.connect()
+        client.start()
+        client.plain("juliet", "r0m30")
+        client.start()
+        [result] = client.bind("\ue000")
+        self.assertEqual("bad-request", stanzaError(result))
+        yield None
+
+    @defer.inlineCallbacks
+    def test_legacySession(self):
+        """
+        The legacy session IQ gets an empty result (RFC 6121 Appendix E).
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [result] = client.send(
+            "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>"
+        )
+        self.assertEqual(("result", "s1"), (result["type"], result["id"]))
+
+    @defer.inlineCallbacks
+    def test_unsupportedStanzaType(self):
+        """
+        A non-stanza element after binding gets unsupported-stanza-type.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [error, ] = client.send("<foo xmlns='urn:example'/>")
+        self.assertEqual("unsupported-stanza-type", streamError(error))
+
+    @defer.inlineCallbacks
+    def test_badIQ(self):
+        """
+        An IQ get with no child gets bad-request (RFC 6120 8.2.3).
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [result] = client.send("<iq type='get' id='q1' to='example.com'/>")
+        self.assertEqual("bad-request", stanzaError(result))
+
+    @defer.inlineCallbacks
+    def test_malformedTo(self):
+        """
+        An invalid 'to' gets jid-malformed.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [result] = client.send("<message to='a@b@c'><body>x</body></message>")
+        self.assertEqual("jid-malformed", stanzaError(result))
+
+    @defer.inlineCallbacks
+    def test_fromIsStamped(self):
+        """
+        A client never chooses its own from (RFC 6120 8.1.2.1).
+        """
+        yield self.harness.addUser("romeo", "j")
+        juliet = self.harness.connect()
+        yield juliet.login("juliet", "r0m30", "balcony")
+        romeo = self.harness.connect()
+        yield romeo.login("romeo", "j", "orchard")
+        romeo.send(
+            "<message to='juliet@example.com/balcony' from='mallory@example.com' "
+            "type='chat'><body>hi</body></message>"
+        )
+        [message] = juliet.output.read()
+        self.assertEqual("romeo@example.com/orchard", message["from"])
+
+    @defer.inlineCallbacks
+    def test_iqToNobody(self):
+        """
+        An IQ to an unbound full JID gets service-unavailable.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [result] = client.send(
+            "<iq type='get' id='v1' to='juliet@example.com/nowhere'>"
+            "<query xmlns='jabber:iq:version'/></iq>"
+        )
+        self.assertEqual("service-unavailable", stanzaError(result))
+        self.assertEqual("juliet@example.com/nowhere", result["from"])
+
+
+class RegistrationTests(unittest.TestCase):
+    """
+    XEP-0077 before and after authentication.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.client = self.harness.connect()
+        self.client.start()
+
+    def register(self, username, password):
+        return self.client.send(
+            "<iq type='set' id='reg2'><query xmlns='jabber:iq:register'>"
+            f"<username>{username}</username><password>{password}</password>"
+            "</query></iq>"
+        )
+
+    def test_fields(self):
+        """
+        An IQ get returns instructions, username and password (3.1).
+        """
+        [result] = self.client.send(
+            "<iq type='get' id='reg1'><query xmlns='jabber:iq:register'/></iq>"
+        )
+        self.assertEqual("result", result["type"])
+        self.assertEqual(
+            ["instructions", "password", "username"],
+            sorted(c.name for c in result.query.elements()),
+        )
+
+    @defer.inlineCallbacks
+    def test_register(self):
+        """
+        An IQ set creates the account, which can then log in.
+        """
+        [result] = self.register("bill", "Calliope")
+        self.assertEqual("result", result["type"])
+        users = yield self.harness.users.listUsers()
+        self.assertEqual(["bill"], users)
+        [success] = self.client.plain("bill", "Calliope")
+        self.assertEqual("success", success.name)
+
+    def test_conflict(self):
+        """
+        A taken username gets conflict (3.1).
+        """
+        self.register("bill", "Calliope")
+        [result] = self.register("Bill", "other")
+        self.assertEqual("conflict", stanzaError(result))
+
+    def test_malformed(self):
+        """
+        An invalid username gets not-acceptable, a missing password too.
+        """
+        [result] = self.register("bad user@x", "pw")
+        self.assertEqual("not-acceptable", stanzaError(result))
+        [result] = self.register("bill", "")
+        self.assertEqual("not-acceptable", stanzaError(result))
+
+    def test_errorDoesNotEchoPassword(self):
+        """
+        The error reply does not echo the request (3.3).
+        """
+        self.register("bill", "Calliope")
+        [result] = self.register("bill", "s3cret")
+        self.assertNotIn("s3cret", result.toXml())
+
+    def test_disabled(self):
+        """
+        With registration off, the feature is not offered.
+        """
+        client = Harness(self, registration=False).connect()
+        [features] = client.start()
+        self.assertNotIn("register", [c.name for c in features.elements()])
+
+    @defer.inlineCallbacks
+    def test_changePassword(self):
+        """
+        An authenticated user changes its password (3.3).
+        """
+        self.register("bill", "Calliope")
+        client = self.harness.connect()
+        yield client.login("bill", "Calliope")
+        [result] = client.send(
+            "<iq type='set' id='c1'><query xmlns='jabber:iq:register'>"
+            "<username>bill</username><password>newpass</password></query></iq>"
+        )
+        self.assertEqual("result", result["type"])
+        other = self.harness.connect()
+        other.start()
+        [success] = other.plain("bill", "newpass")
+        self.assertEqual("success", success.name)
+
+    @defer.inlineCallbacks
+    def test_cancel(self):
+        """
+        <remove/> answers, closes the sessions and removes the account (3.2).
+        """
+        self.register("bill", "Calliope")
+        client = self.harness.connect()
+        yield client.login("bill", "Calliope")
+        output = client.send(
+            "<iq type='set' id='u1'><query xmlns='jabber:iq:register'><remove/></query></iq>"
+        )
+        self.assertEqual("result", output[0]["type"])
+        self.assertEqual("not-authorized", streamError(output[1]))
+        users = yield self.harness.users.listUsers()
+        self.assertEqual([], users)
+
+
+class TLSTransport(StringTransport):
+    """
+    A transport that records STARTTLS.
+    """
+
+    tlsContext = None
+
+    def startTLS(self, contextFactory):
+        self.tlsContext = contextFactory
+
+
+class TLSStepTests(unittest.TestCase):
+    """
+    RFC 6120 section 5: STARTTLS, required.
+    """
+
+    def setUp(self):
+        self.harness = harness = Harness(self, encryptionRequired=True)
+        self.client = harness.connect()
+        self.client.transport = TLSTransport()
+        self.client.xs.makeConnection(self.client.transport)
+        self.client.output = OutputParser(self.client.transport)
+
+    def test_onlyStartTLS(self):
+        """
+        When TLS is required, only <starttls><required/></starttls> is
+        offered (5.3.1).
+        """
+        [features] = self.client.start()
+        [starttls] = list(features.elements())
+        self.assertEqual("starttls", starttls.name)
+        self.assertEqual(["required"], [c.name for c in starttls.elements()])
+
+    def test_authBeforeTLS(self):
+        """
+        <auth/> before STARTTLS gets the encryption-required failure.
+        """
+        self.client.start()
+        [failure] = self.client.plain("juliet", "x")
+        self.assertEqual("failure", failure.name)
+        self.assertEqual("encryption-required", next(failure.elements()).name)
+
+    def test_starttls(self):
+        """
+        <starttls/> gets <proceed/>, TLS starts, and after the restart the
+        SASL mechanisms are offered and STARTTLS no longer is.
+        """
+        self.client.start()
+        [proceed] = self.client.send(
+            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        )
+        self.assertEqual("proceed", proceed.name)
+        self.assertIs(self.harness.tlsContext, self.client.transport.tlsContext)
+        self.assertTrue(self.client.xs.secure)
+        [features] = self.client.start()
+        self.assertEqual(
+            ["mechanisms", "register"], sorted(c.name for c in features.elements())
+        )
