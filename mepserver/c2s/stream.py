@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from twisted.internet import interfaces
+from twisted.internet import defer, interfaces
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
@@ -183,22 +183,65 @@ class C2SXmlStream(xmlstream.XmlStream):
         return self.secure or interfaces.ISSLTransport.providedBy(self.transport)
 
 
+class StreamRegistry:
+    """
+    The open client streams of one server, TCP and WebSocket alike.
+
+    The server closes them all with C{system-shutdown} when it stops (RFC
+    6120 section 4.9.3.22), and waits until each connection is gone, so
+    that an in-process server in a test leaves a clean reactor.
+    """
+
+    def __init__(self):
+        self._closed = {}
+
+    def __len__(self):
+        return len(self._closed)
+
+    def add(self, xs):
+        """
+        Track a stream from its connection until its end.
+        """
+        self._closed[xs] = d = defer.Deferred()
+
+        def ended(reason):
+            self._closed.pop(xs, None)
+            d.callback(None)
+
+        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, ended, -100)
+
+    def closeAll(self, condition="system-shutdown", text="the server is stopping"):
+        """
+        Close every stream with a stream error.
+
+        @return: a Deferred that fires when every connection is closed.
+        """
+        waiting = list(self._closed.values())
+        for xs in list(self._closed):
+            xs.sendStreamError(error.StreamError(condition, text=text))
+            xs.transport.loseConnection()
+        return defer.gatherResults(waiting)
+
+
 class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
     """
     Accept client connections with a fresh L{C2SAuthenticator} each.
 
-    @ivar configure: called with each new stream, to set its limits.
+    @ivar maxStanzaSize: the stanza size limit of each new stream.
+    @ivar streams: the L{StreamRegistry} each new stream joins.
     """
 
     protocol = C2SXmlStream
 
-    def __init__(self, authenticatorFactory, maxStanzaSize):
+    def __init__(self, authenticatorFactory, maxStanzaSize, streams):
         xmlstream.XmlStreamServerFactory.__init__(self, authenticatorFactory)
         self.maxStanzaSize = maxStanzaSize
+        self.streams = streams
 
     def buildProtocol(self, addr):
         xs = xmlstream.XmlStreamServerFactory.buildProtocol(self, addr)
         xs.maxStanzaSize = self.maxStanzaSize
+        self.streams.add(xs)
         return xs
 
 

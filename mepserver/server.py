@@ -1,0 +1,227 @@
+# -*- test-case-name: tests.test_server -*-
+"""
+Wire every part of mepserver together, once.
+
+Reading L{buildServer} alone should show every moving part: the stores, the
+router, the client domain's component with its handlers, the client
+listeners (TCP and WebSocket) and how a stanza flows between them:
+
+  client stream -> L{Session} (stamps C{from}) -> L{Router} -> the domain's
+  component -> its handlers -> L{Router} -> L{Session} -> client stream.
+
+L{buildServer} opens no sockets: L{mepserver.tap} and
+L{mepserver.testing} turn L{Server.listeners} into listening ports.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.interfaces import IProtocolFactory
+from twisted.logger import Logger
+from zope.interface import implementer
+from wokkel import component, disco, generic, ping
+from wokkel.iwokkel import IDisco
+
+import mepserver
+from mepserver.c2s import tls
+from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
+from mepserver.c2s.roster import PresenceHandler, RosterHandler
+from mepserver.c2s.sasl import SASLStep
+from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
+from mepserver.c2s.websocket import XMPPWebSocketResource
+from mepserver.config import Config, loopbackOnly
+from mepserver.interfaces import UserExists
+from mepserver.router import Router
+from mepserver.storage.memory import MemoryUserStore
+from mepserver.storage.sqlite import SQLiteUserStore
+
+log = Logger()
+
+
+class Server(service.MultiService):
+    """
+    One mepserver: its components as child services, its listeners as data.
+
+    @ivar config: the L{Config} it was built from.
+    @ivar router: the L{Router}.
+    @ivar users: the L{mepserver.interfaces.IUserStore}.
+    @ivar sessions: the client domain's L{SessionManager}.
+    @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
+    @ivar certificatePath: the PEM file a client can trust.
+    @ivar listeners: C{(endpointDescription, factory)} pairs to listen on.
+    @ivar ready: a Deferred that fires once the stores are open and the
+        configured accounts provisioned, after L{startService}.
+    """
+
+    listeners: List[Tuple[str, IProtocolFactory]]
+
+    def __init__(self, config: Config):
+        service.MultiService.__init__(self)
+        self.setName("mepserver")
+        self.config = config
+        self.listeners = []
+        self.ready: Optional[defer.Deferred] = None
+
+    def startService(self):
+        service.MultiService.startService(self)
+        self.ready = defer.ensureDeferred(self._prepare())
+
+    async def _prepare(self):
+        await self.users.prepare()
+        for username, password in sorted(self.config.users.items()):
+            credentials = makeCredentials(password)
+            try:
+                await self.users.createUser(username, credentials)
+            except UserExists:
+                await self.users.setCredentials(username, credentials)
+        log.info(
+            "mepserver {version} serving {domain}; trust {cert} for TLS",
+            version=mepserver.__version__,
+            domain=self.config.domain,
+            cert=self.certificatePath,
+        )
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        """
+        Close every client stream with C{system-shutdown}, then stop the
+        components and close the stores.
+        """
+        yield self.streams.closeAll()
+        yield service.MultiService.stopService(self)
+        yield self.users.close()
+
+
+def buildUserStore(config: Config):
+    """
+    @return: the user store the config asks for.
+    """
+    if config.storage == "memory":
+        return MemoryUserStore()
+    os.makedirs(config.dataDir, exist_ok=True)
+    return SQLiteUserStore(os.path.join(config.dataDir, "mepserver.sqlite"))
+
+
+def buildServer(config: Config, clock=None, users=None) -> Server:
+    """
+    Build a server from its configuration, without opening any socket.
+
+    @param clock: an L{twisted.internet.interfaces.IReactorTime} for
+        timeouts; the global reactor if L{None}.
+    @param users: a user store to use instead of the configured one.
+    """
+    if clock is None:
+        from twisted.internet import reactor as clock
+    server = Server(config)
+    server.users = users if users is not None else buildUserStore(config)
+    server.router = Router()
+    server.streams = StreamRegistry()
+
+    # The client domain: sessions and the server's own answers.
+    server.sessions = sessions = SessionManager(config.domain, server.users)
+    sessions.router = server.router
+    clientDomain = component.InternalComponent(server.router, config.domain)
+    clientDomain.setName("client-domain")
+    clientDomain.setServiceParent(server)
+    DeliveryHandler(sessions).setHandlerParent(clientDomain)
+    presence = PresenceHandler(sessions, server.users)
+    sessions.presence = presence
+    presence.setHandlerParent(clientDomain)
+    RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
+    registration = RegistrationHandler(config, server.users, sessions)
+    registration.setHandlerParent(clientDomain)
+    disco.DiscoHandler().setHandlerParent(clientDomain)
+    ServerInfoHandler(config).setHandlerParent(clientDomain)
+    ping.PingHandler().setHandlerParent(clientDomain)
+    generic.VersionHandler("mepserver", mepserver.__version__).setHandlerParent(
+        clientDomain
+    )
+    generic.FallbackHandler().setHandlerParent(clientDomain)
+
+    # TLS: the configured certificate, or a self-signed one kept in dataDir.
+    loaded = tls.loadOrCreateCertificate(
+        config.dataDir,
+        [config.domain, config.mucDomain],
+        config.tlsCertificate,
+        config.tlsKey,
+    )
+    server.certificate = loaded.certificate
+    server.certificatePath = loaded.certificatePath
+    contextFactory = tls.serverContextFactory(loaded.certificate)
+
+    def mechanisms():
+        return mechanismFactories(
+            server.users.getCredentials,
+            config.domain,
+            allowPlain=True,
+            allowAnonymous=config.anonymous,
+            generateUsername=generateUsername,
+        )
+
+    def authenticatorFactory(transportSecure=False, offerTLS=True):
+        encryptionRequired = config.encryptionRequired
+        steps = []
+        if offerTLS:
+            steps.append(
+                lambda a: tls.TLSStep(a, contextFactory, required=encryptionRequired)
+            )
+        if config.registration:
+            steps.append(lambda a: RegisterStep(a, registration))
+        steps += [
+            lambda a: SASLStep(a, mechanisms()),
+            lambda a: BindStep(a, sessions),
+            SessionFeatureStep,
+        ]
+        return C2SAuthenticator(config.domain, steps, clock=clock)
+
+    c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
+    server.listeners.append((config.c2sListen, c2s))
+
+    from twisted.web import resource, server as webserver
+
+    root = resource.Resource()
+    root.putChild(
+        b"xmpp-websocket",
+        XMPPWebSocketResource(
+            lambda: authenticatorFactory(offerTLS=False),
+            config.maxStanzaSize,
+            server.streams,
+        ),
+    )
+    server.listeners.append((config.httpListen, webserver.Site(root)))
+    server.loopbackOnly = loopbackOnly(config.c2sListen)
+    return server
+
+
+@implementer(IDisco)
+class ServerInfoHandler(generic.XMPPHandler):
+    """
+    The server's identity and features in disco#info (XEP-0030 3.1).
+    """
+
+    def __init__(self, config):
+        generic.XMPPHandler.__init__(self)
+        self.config = config
+
+    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
+        if target.user is not None or nodeIdentifier:
+            return defer.succeed([])
+        info = [
+            disco.DiscoIdentity("server", "im", "mepserver"),
+            disco.DiscoFeature("urn:xmpp:ping"),
+            disco.DiscoFeature("jabber:iq:version"),
+            disco.DiscoFeature("jabber:iq:roster"),
+        ]
+        if self.config.registration:
+            info.append(disco.DiscoFeature("jabber:iq:register"))
+        return defer.succeed(info)
+
+    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
+        return defer.succeed([])

@@ -1,0 +1,131 @@
+"""
+A slixmpp scenario run in a subprocess against a running mepserver.
+
+This is the independent client of the interoperability tests: nothing here
+comes from mepserver. It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "newUser": "alice", "newPassword": "...",
+   "peer": "bob@localhost", "peerPassword": "..."}
+
+and prints one JSON object with what happened, then exits 0 if every step
+completed (1 otherwise). The steps (issue 2, "How we will check it"):
+alice registers in-band over STARTTLS, authenticates with SCRAM, binds,
+gets her roster and pings the server; bob logs in; alice sends bob a
+message and subscribes to his presence, which bob's client approves.
+"""
+
+import asyncio
+import json
+import ssl
+import sys
+
+import slixmpp
+
+TIMEOUT = 30
+
+
+def makeClient(address, password, settings):
+    client = slixmpp.ClientXMPP(address, password)
+    context = ssl.create_default_context(cafile=settings["cafile"])
+    client.ssl_context = context
+    client.enable_plaintext = False
+    client.enable_starttls = True
+    for plugin in ("xep_0030", "xep_0199", "xep_0077"):
+        client.register_plugin(plugin)
+    return client
+
+
+async def scenario(settings, report):
+    domain = settings["domain"]
+    aliceJID = f"{settings['newUser']}@{domain}"
+    alice = makeClient(aliceJID, settings["newPassword"], settings)
+    bob = makeClient(settings["peer"], settings["peerPassword"], settings)
+    alice["xep_0077"].force_registration = True
+
+    loop = asyncio.get_running_loop()
+    aliceReady, bobReady = loop.create_future(), loop.create_future()
+    gotMessage, gotPresence = loop.create_future(), loop.create_future()
+
+    async def register(form):
+        iq = alice.Iq()
+        iq["type"] = "set"
+        iq["register"]["username"] = settings["newUser"]
+        iq["register"]["password"] = settings["newPassword"]
+        await iq.send()
+        report["registered"] = True
+
+    def authenticated(_):
+        report.setdefault("mechanisms", {})
+        report["mechanisms"][alice.boundjid.bare] = alice.plugin[
+            "feature_mechanisms"
+        ].mech.name
+
+    async def aliceStart(_):
+        report["aliceTLS"] = isinstance(
+            alice.socket, ssl.SSLSocket
+        ) or alice.transport.get_extra_info("sslcontext") is not None
+        report["aliceJID"] = str(alice.boundjid)
+        roster = await alice.get_roster()
+        report["rosterType"] = roster["type"]
+        alice.send_presence()
+        rtt = await alice["xep_0199"].ping(jid=domain, timeout=TIMEOUT)
+        report["pinged"] = rtt is not None
+        aliceReady.set_result(True)
+
+    async def bobStart(_):
+        await bob.get_roster()
+        bob.send_presence()
+        bobReady.set_result(True)
+
+    def bobMessage(message):
+        if message["body"] and not gotMessage.done():
+            gotMessage.set_result(
+                {"from": str(message["from"]), "body": message["body"]}
+            )
+
+    def alicePresence(presence):
+        if presence["from"].bare == settings["peer"] and presence["type"] in (
+            "available",
+            "chat",
+            "away",
+            "xa",
+            "dnd",
+        ):
+            if not gotPresence.done():
+                gotPresence.set_result(str(presence["from"]))
+
+    alice.add_event_handler("register", register)
+    alice.add_event_handler("auth_success", authenticated)
+    alice.add_event_handler("session_start", aliceStart)
+    bob.add_event_handler("session_start", bobStart)
+    bob.add_event_handler("message", bobMessage)
+    alice.add_event_handler("presence", alicePresence)
+
+    for client in (alice, bob):
+        client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(asyncio.gather(aliceReady, bobReady), TIMEOUT)
+    alice.send_message(mto=settings["peer"], mbody="hello bob", mtype="chat")
+    report["message"] = await asyncio.wait_for(gotMessage, TIMEOUT)
+    alice.send_presence(pto=settings["peer"], ptype="subscribe")
+    report["peerPresence"] = await asyncio.wait_for(gotPresence, TIMEOUT)
+    item = alice.client_roster[settings["peer"]]
+    report["subscription"] = item["subscription"]
+    for client in (alice, bob):
+        client.disconnect()
+    report["done"] = True
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    report = {"done": False}
+    try:
+        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
+    except BaseException as e:  # report whatever went wrong, as data
+        report["error"] = f"{type(e).__name__}: {e}"
+    print(json.dumps(report))
+    sys.exit(0 if report["done"] else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+# -*- test-case-name: tests.e2e.test_c2s -*-
+"""
+End-to-end client-to-server tests over real TCP with real TLS and SASL,
+against a server started by L{mepserver.testing.startServer}.
+
+Two kinds of clients: Twisted's own XMPP client stack (STARTTLS with
+certificate verification, SASL PLAIN over TLS) and slixmpp, an
+independent client library, in a subprocess (STARTTLS, SCRAM, in-band
+registration).
+"""
+
+import json
+import os
+import sys
+
+from twisted.internet import defer, endpoints, protocol, reactor, ssl, utils
+from twisted.trial import unittest
+from twisted.words.protocols.jabber import client, jid, xmlstream
+from twisted.words.xish import domish
+
+from mepserver.testing import startServer
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+
+
+class Connected:
+    """
+    A Twisted client stream that completed negotiation.
+    """
+
+    def __init__(self, xs):
+        self.xs = xs
+        self.received = []
+        self.waiting = []
+        xs.addObserver("/*", self._received)
+
+    def _received(self, element):
+        self.received.append(element)
+        waiting, self.waiting = self.waiting, []
+        for match, d in waiting:
+            if match(element):
+                d.callback(element)
+            else:
+                self.waiting.append((match, d))
+
+    def waitFor(self, match):
+        """
+        @return: a Deferred firing with the first received element (already
+            received or future) for which C{match} is true.
+        """
+        for element in self.received:
+            if match(element):
+                return defer.succeed(element)
+        d = defer.Deferred()
+        self.waiting.append((match, d))
+        return d
+
+    def request(self, iq):
+        """
+        Send an IQ and wait for its answer.
+        """
+        iq["id"] = iq.getAttribute("id") or f"q{id(iq)}"
+        d = self.waitFor(
+            lambda e: e.name == "iq"
+            and e.getAttribute("id") == iq["id"]
+            and e.getAttribute("type") in ("result", "error")
+        )
+        self.xs.send(iq)
+        return d
+
+
+def twistedClient(testCase, running, address, password):
+    """
+    Connect Twisted's client stack: STARTTLS verifying the server's
+    certificate for its domain, then SASL and binding.
+
+    @return: a Deferred firing with a L{Connected}.
+    """
+    with open(running.certificatePath, "rb") as f:
+        trustRoot = ssl.Certificate.loadPEM(f.read())
+    tlsOptions = ssl.optionsForClientTLS(running.domain, trustRoot=trustRoot)
+    factory = client.XMPPClientFactory(
+        jid.JID(address), password, configurationForTLS=tlsOptions
+    )
+    done, closed = defer.Deferred(), defer.Deferred()
+    factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, lambda xs: done.callback(xs))
+    factory.addBootstrap(
+        xmlstream.INIT_FAILED_EVENT, lambda failure: done.errback(failure)
+    )
+    factory.addBootstrap(xmlstream.STREAM_END_EVENT, lambda _: closed.callback(None))
+    endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", running.c2sPort)
+    connecting = endpoint.connect(factory)
+
+    def connected(xs):
+        def close():
+            xs.transport.loseConnection()
+            return closed
+
+        testCase.addCleanup(close)
+        return done
+
+    connecting.addCallback(connected)
+    connecting.addCallback(Connected)
+    return connecting
+
+
+class RawClient(protocol.Protocol):
+    """
+    Write bytes, collect what comes back until the server closes.
+    """
+
+    def __init__(self):
+        self.data = b""
+        self.closed = defer.Deferred()
+        self._waiting = []
+
+    def dataReceived(self, data):
+        self.data += data
+        waiting, self._waiting = self._waiting, []
+        for marker, d in waiting:
+            if marker in self.data:
+                d.callback(self.data)
+            else:
+                self._waiting.append((marker, d))
+
+    def waitFor(self, marker):
+        """
+        @return: a Deferred firing once C{marker} was received.
+        """
+        if marker in self.data:
+            return defer.succeed(self.data)
+        d = defer.Deferred()
+        self._waiting.append((marker, d))
+        return d
+
+    def connectionLost(self, reason):
+        self.closed.callback(self.data)
+
+
+async def rawExchange(running, data):
+    """
+    Send raw bytes to the C2S port and return all the server wrote back.
+    """
+    endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", running.c2sPort)
+    raw = await endpoints.connectProtocol(endpoint, RawClient())
+    raw.transport.write(data)
+    return await raw.closed
+
+
+HEADER = (
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' "
+    "version='1.0'>"
+)
+
+
+class TwistedClientTests(unittest.TestCase):
+    """
+    Twisted's XMPP client over TCP with STARTTLS and SASL.
+    """
+
+    timeout = 60
+
+    async def test_loginPingMessage(self):
+        """
+        Two clients log in over verified TLS; one pings the server (XEP-0199)
+        and asks its version (XEP-0092), then messages the other.
+        """
+        running = await startServer(self)
+        juliet = await running.createAccount("juliet", "r0m30")
+        romeo = await running.createAccount("romeo", "j")
+        a = await twistedClient(self, running, "juliet@localhost/balcony", juliet.password)
+        b = await twistedClient(self, running, "romeo@localhost/orchard", romeo.password)
+        self.assertTrue(a.xs.transport.TLS)
+
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", "localhost"
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        result = await a.request(ping)
+        self.assertEqual(("result", "localhost"), (result["type"], result["from"]))
+
+        version = domish.Element((None, "iq"))
+        version["type"], version["to"] = "get", "localhost"
+        version.addElement(("jabber:iq:version", "query"))
+        result = await a.request(version)
+        [name] = result.query.elements("jabber:iq:version", "name")
+        self.assertEqual("mepserver", str(name))
+
+        for c in (a, b):
+            c.xs.send(domish.Element((None, "presence")))
+            # The server reflects initial presence to the sender (RFC 6121
+            # 4.2.2): once it is back, the session is available.
+            await c.waitFor(lambda e: e.name == "presence")
+        message = domish.Element((None, "message"))
+        message["to"], message["type"] = "romeo@localhost", "chat"
+        message.addElement("body", content="wherefore art thou")
+        a.xs.send(message)
+        received = await b.waitFor(lambda e: e.name == "message")
+        self.assertEqual("juliet@localhost/balcony", received["from"])
+        self.assertEqual("wherefore art thou", str(received.body))
+
+    async def test_wrongPassword(self):
+        """
+        A wrong password fails authentication with not-authorized.
+        """
+        running = await startServer(self)
+        await running.createAccount("juliet", "r0m30")
+        from twisted.words.protocols.jabber.sasl import SASLAuthError
+
+        failure = await self.assertFailure(
+            twistedClient(self, running, "juliet@localhost/x", "wrong"),
+            SASLAuthError,
+        )
+        self.assertEqual("not-authorized", failure.condition)
+
+
+class BadInputTests(unittest.TestCase):
+    """
+    Bad input closes only the offending stream, with the right error.
+    """
+
+    timeout = 60
+
+    async def assertStreamError(self, running, data, condition):
+        reply = (await rawExchange(running, data)).decode("utf-8", "replace")
+        self.assertIn(f"<{condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", reply)
+        self.assertTrue(reply.endswith("</stream:stream>"), reply)
+
+    async def test_badInputLeavesOthersServed(self):
+        """
+        Garbage, a DTD, an oversized stanza and a stanza before
+        authentication each get their stream error, while a logged-in client
+        keeps being served.
+        """
+        running = await startServer(self, maxStanzaSize=4096)
+        account = await running.createAccount("juliet", "r0m30")
+        survivor = await twistedClient(self, running, "juliet@localhost/r", account.password)
+
+        await self.assertStreamError(running, b"\x16\x03\x01garbage\xff", "not-well-formed")
+        await self.assertStreamError(
+            running,
+            b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]>",
+            "restricted-xml",
+        )
+        await self.assertStreamError(
+            running,
+            (HEADER + "<message><body>" + "x" * 8000).encode(),
+            "policy-violation",
+        )
+        await self.assertStreamError(
+            running,
+            (HEADER + "<message to='juliet@localhost'><body>hi</body></message>").encode(),
+            "not-authorized",
+        )
+
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", "localhost"
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        result = await survivor.request(ping)
+        self.assertEqual("result", result["type"])
+
+
+class SlixmppTests(unittest.TestCase):
+    """
+    Interoperability with slixmpp, an independent client library.
+    """
+
+    timeout = 120
+
+    async def test_scenario(self):
+        """
+        slixmpp registers in-band over STARTTLS, authenticates with SCRAM,
+        binds, gets its roster, pings the server, messages a second client
+        and subscribes to its presence.
+        """
+        running = await startServer(self)
+        bob = await running.createAccount("bob", "b0b-secret")
+        settings = {
+            "host": "127.0.0.1",
+            "port": running.c2sPort,
+            "cafile": running.certificatePath,
+            "domain": running.domain,
+            "newUser": "alice",
+            "newPassword": "alice-secret",
+            "peer": bob.jid.userhost(),
+            "peerPassword": bob.password,
+        }
+        script = os.path.join(os.path.dirname(__file__), "slixclient.py")
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, [script, json.dumps(settings)], env=os.environ
+        )
+        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
+        self.assertEqual(0, code)
+        self.assertTrue(report["registered"])
+        self.assertEqual("SCRAM-SHA-256", report["mechanisms"]["alice@localhost"])
+        self.assertEqual("result", report["rosterType"])
+        self.assertTrue(report["pinged"])
+        self.assertEqual("hello bob", report["message"]["body"])
+        self.assertTrue(report["message"]["from"].startswith("alice@localhost/"))
+        self.assertTrue(report["peerPresence"].startswith("bob@localhost/"))
+        self.assertIn(report["subscription"], ("to", "both"))
+        users = await running.server.users.listUsers()
+        self.assertEqual(["alice", "bob"], users)

@@ -1,0 +1,113 @@
+# -*- test-case-name: tests.test_server -*-
+"""
+Tests for L{mepserver.server}: wiring, start-up, shutdown, durability.
+"""
+
+import os
+
+from twisted.internet import defer, endpoints, reactor
+from twisted.trial import unittest
+from twisted.words.protocols.jabber import jid
+
+from mepserver import config
+from mepserver.c2s.mechanisms import checkPassword, makeCredentials
+from mepserver.server import buildServer
+from mepserver.testing import startServer
+from tests.e2e.test_c2s import HEADER, RawClient
+
+
+class BuildServerTests(unittest.TestCase):
+    """
+    L{buildServer} wires the server and opens nothing.
+    """
+
+    def makeConfig(self, **settings):
+        settings.setdefault("dataDir", self.mktemp())
+        return config.load(overrides=settings)
+
+    def test_listeners(self):
+        """
+        The listeners are the configured C2S and HTTP endpoints; the server
+        is not started and no socket is open.
+        """
+        cfg = self.makeConfig(storage="memory")
+        server = buildServer(cfg)
+        self.assertEqual(
+            [cfg.c2sListen, cfg.httpListen], [d for d, _ in server.listeners]
+        )
+        self.assertFalse(server.running)
+        self.assertEqual(0, len(server.streams))
+
+    def test_certificateReused(self):
+        """
+        The self-signed certificate is generated once into the data dir and
+        reused by the next start.
+        """
+        cfg = self.makeConfig(storage="memory")
+        first = buildServer(cfg)
+        self.assertTrue(os.path.exists(first.certificatePath))
+        self.assertTrue(first.certificatePath.startswith(cfg.dataDir))
+        second = buildServer(cfg)
+        self.assertEqual(
+            first.certificate.getPublicKey().keyHash(),
+            second.certificate.getPublicKey().keyHash(),
+        )
+
+    @defer.inlineCallbacks
+    def test_provisionedUsers(self):
+        """
+        [users] accounts are created at start, and their password reset if
+        they exist.
+        """
+        cfg = self.makeConfig(storage="memory", users={"alice": "one"})
+        server = buildServer(cfg)
+        yield server.users.createUser("alice", makeCredentials("old"))
+        server.startService()
+        yield server.ready
+        credentials = yield server.users.getCredentials("alice")
+        self.assertTrue(checkPassword(credentials, "one"))
+        yield server.stopService()
+
+    @defer.inlineCallbacks
+    def test_accountsSurviveRestart(self):
+        """
+        With SQLite storage, accounts and rosters survive a restart.
+        """
+        from mepserver.interfaces import RosterItem
+
+        cfg = self.makeConfig(storage="sqlite")
+        server = buildServer(cfg)
+        server.startService()
+        yield server.ready
+        yield server.users.createUser("bob", makeCredentials("b"))
+        yield server.users.setRosterItem(
+            "bob", RosterItem(jid.JID("alice@localhost"), "Alice", "both")
+        )
+        yield server.stopService()
+
+        server = buildServer(cfg)
+        server.startService()
+        yield server.ready
+        credentials = yield server.users.getCredentials("bob")
+        roster = yield server.users.getRoster("bob")
+        yield server.stopService()
+        self.assertTrue(checkPassword(credentials, "b"))
+        self.assertEqual([("alice@localhost", "both")], [(i.contact.full(), i.subscription) for i in roster])
+
+
+class ShutdownTests(unittest.TestCase):
+    """
+    Stopping the server closes client streams with system-shutdown.
+    """
+
+    timeout = 30
+
+    async def test_systemShutdown(self):
+        running = await startServer()
+        endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", running.c2sPort)
+        raw = await endpoints.connectProtocol(endpoint, RawClient())
+        raw.transport.write(HEADER.encode())
+        await raw.waitFor(b"</stream:features>")
+        await running.stop()
+        data = (await raw.closed).decode()
+        self.assertIn("<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", data)
