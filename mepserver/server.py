@@ -85,7 +85,7 @@ class Server(service.MultiService):
             "mepserver {version} serving {domain}; trust {cert} for TLS",
             version=mepserver.__version__,
             domain=self.config.domain,
-            cert=self.certificatePath,
+            cert=os.path.abspath(self.certificatePath),
         )
 
     @defer.inlineCallbacks
@@ -179,7 +179,9 @@ def buildServer(config: Config, clock=None, users=None) -> Server:
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
         ]
-        return C2SAuthenticator(config.domain, steps, clock=clock)
+        return C2SAuthenticator(
+            config.domain, steps, clock=clock, idleTimeout=config.idleTimeout
+        )
 
     c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
     server.listeners.append((config.c2sListen, c2s))

@@ -715,3 +715,59 @@ class TLSStepTests(unittest.TestCase):
         self.assertEqual(
             ["mechanisms", "register"], sorted(c.name for c in features.elements())
         )
+
+
+class IdleTimeoutTests(unittest.TestCase):
+    """
+    The idle timer: unbound streams time out, bound ones get keepalives.
+    """
+
+    def setUp(self):
+        from twisted.internet import task
+
+        self.clock = task.Clock()
+        self.harness = Harness(self)
+        self.client = self.harness.connect()
+        self.client.xs.authenticator.clock = self.clock
+        self.client.xs.authenticator.idleTimeout = 60
+        self.client.xs.connectionMade()
+        return self.harness.addUser("juliet", "r0m30")
+
+    def test_unboundTimesOut(self):
+        """
+        A stream that stays unauthenticated is closed with
+        connection-timeout; input restarts the timer.
+        """
+        self.client.start()
+        self.clock.advance(59)
+        self.client.send(" ")
+        self.clock.advance(59)
+        self.assertFalse(self.client.transport.disconnecting)
+        self.clock.advance(1)
+        [error] = self.client.output.read()
+        self.assertEqual("connection-timeout", streamError(error))
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    @defer.inlineCallbacks
+    def test_boundGetsKeepalive(self):
+        """
+        A bound stream gets a whitespace keepalive instead, again and again.
+        """
+        yield self.client.login("juliet", "r0m30")
+        before = len(self.client.transport.value())
+        self.clock.advance(60)
+        self.assertEqual(b" ", self.client.transport.value()[before:])
+        self.clock.advance(60)
+        self.assertEqual(b"  ", self.client.transport.value()[before:])
+        self.assertFalse(self.client.transport.disconnecting)
+
+    def test_timerStopsWithConnection(self):
+        """
+        The timer is cancelled when the connection is lost.
+        """
+        from twisted.python import failure
+        from twisted.internet import error as ierror
+
+        self.client.start()
+        self.client.xs.connectionLost(failure.Failure(ierror.ConnectionDone()))
+        self.assertEqual([], self.clock.getDelayedCalls())

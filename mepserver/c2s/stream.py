@@ -53,6 +53,7 @@ class C2SXmlStream(xmlstream.XmlStream):
     maxStanzaSize = 256 * 1024
     closing = False
     secure = False
+    _idleCall = None
 
     def _initializeStream(self):
         """
@@ -84,6 +85,50 @@ class C2SXmlStream(xmlstream.XmlStream):
 
         return handler
 
+    def connectionMade(self):
+        xmlstream.XmlStream.connectionMade(self)
+        self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopIdleTimer)
+        self._touch()
+
+    def _touch(self):
+        """
+        Restart the idle timer: input arrived (or the stream just opened).
+        """
+        clock = getattr(self.authenticator, "clock", None)
+        timeout = getattr(self.authenticator, "idleTimeout", 0)
+        if clock is None or not timeout or self.closing:
+            return
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.reset(timeout)
+        else:
+            self._idleCall = clock.callLater(timeout, self._idle)
+
+    def _idle(self):
+        """
+        Nothing arrived for the idle timeout.
+
+        A stream that is not yet bound is closed with C{connection-timeout}
+        (RFC 6120 4.9.3.4). A bound one gets a whitespace keepalive (section
+        4.6.1), which surfaces a dead TCP connection as a write error, and
+        the timer starts again: idle clients are legitimate.
+        """
+        self._idleCall = None
+        if self.authenticator.session is None:
+            self.sendStreamError(
+                error.StreamError(
+                    "connection-timeout",
+                    text="no stream negotiation within the idle timeout",
+                )
+            )
+        else:
+            self.send(" ")
+            self._touch()
+
+    def _stopIdleTimer(self, reason=None):
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.cancel()
+        self._idleCall = None
+
     def dataReceived(self, data):
         """
         Parse incoming data; turn bad input into the right stream error.
@@ -94,6 +139,7 @@ class C2SXmlStream(xmlstream.XmlStream):
         """
         if self.closing or self.stream is None:
             return
+        self._touch()
         try:
             if self.rawDataInFn:
                 self.rawDataInFn(data)
@@ -267,15 +313,20 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
 
     namespace = NS_CLIENT
 
-    def __init__(self, domain, stepFactories, clock=None):
+    def __init__(self, domain, stepFactories, clock=None, idleTimeout=0):
         """
         @param stepFactories: callables that take this authenticator and
             return a step, in the order the steps run.
+        @param clock: the L{twisted.internet.interfaces.IReactorTime} for the
+            idle timer; no timer without one.
+        @param idleTimeout: seconds without input before the stream is
+            closed (not yet bound) or sent a whitespace keepalive; 0: never.
         """
         xmlstream.ListenAuthenticator.__init__(self)
         self.domain = domain
         self._stepFactories = stepFactories
         self.clock = clock
+        self.idleTimeout = idleTimeout
         self.steps = []
         self.session = None
         self.username = None
