@@ -353,8 +353,40 @@ class _RawGs2Header:
         return self._header
 
 
+class _SteppedMechanism:
+    """
+    The stepping shared by mechanisms whose first message is the client's.
+
+    Subclasses name C{_first}, the handler of the client's first message,
+    and C{_over}, the text for a step after the end; each handler sets
+    C{_next} to the handler of the next step.
+    """
+
+    _over = "The exchange is over"
+
+    def step(self, response: Optional[bytes]) -> defer.Deferred:
+        """
+        See L{IServerMechanism.step}.
+        """
+        return defer.maybeDeferred(self._next, response)
+
+    def _initial(self, response):
+        # RFC 6120 section 6.4.2: without an initial response the server
+        # sends an empty challenge and the client's first message follows.
+        if response is None:
+            self._next = self._first
+            return Challenge(b"")
+        return self._first(response)
+
+    def _first(self, response):
+        raise NotImplementedError()
+
+    def _finished(self, response):
+        raise SASLFailure("malformed-request", self._over)
+
+
 @implementer(IServerMechanism)
-class ScramMechanism:
+class ScramMechanism(_SteppedMechanism):
     """
     The server side of SCRAM-SHA-1 or SCRAM-SHA-256 without channel binding
     (RFC 5802, RFC 7677).
@@ -379,6 +411,8 @@ class ScramMechanism:
 
     _log = Logger()
 
+    _over = "The SCRAM exchange is over"
+
     def __init__(self, name: str, getCredentials, domain: str) -> None:
         """
         @param name: C{"SCRAM-SHA-256"} or C{"SCRAM-SHA-1"}.
@@ -397,19 +431,7 @@ class ScramMechanism:
         self._username: Optional[str] = None
         self._next = self._initial
 
-    def step(self, response: Optional[bytes]) -> defer.Deferred:
-        """
-        See L{IServerMechanism.step}.
-        """
-        return defer.maybeDeferred(self._next, response)
-
-    def _initial(self, response):
-        if response is None:
-            self._next = self._clientFirst
-            return Challenge(b"")
-        return self._clientFirst(response)
-
-    def _clientFirst(self, response):
+    def _first(self, response):
         if response is None:
             raise SASLFailure("malformed-request", "Expected the client-first-message")
         self._next = self._finished
@@ -470,12 +492,9 @@ class ScramMechanism:
         serverFinal = self._server.get_server_final()
         return Success(self._username, serverFinal.encode("utf-8"))
 
-    def _finished(self, response):
-        raise SASLFailure("malformed-request", "The SCRAM exchange is over")
-
 
 @implementer(IServerMechanism)
-class PlainMechanism:
+class PlainMechanism(_SteppedMechanism):
     """
     The server side of PLAIN (RFC 4616): one message,
     C{authzid NUL authcid NUL passwd}, checked against the stored SCRAM
@@ -491,6 +510,8 @@ class PlainMechanism:
     name = "PLAIN"
     _log = Logger()
 
+    _over = "The PLAIN exchange is over"
+
     def __init__(self, getCredentials, domain: str) -> None:
         """
         @param getCredentials: as for L{ScramMechanism}.
@@ -500,19 +521,7 @@ class PlainMechanism:
         self._domain = domain
         self._next = self._initial
 
-    def step(self, response: Optional[bytes]) -> defer.Deferred:
-        """
-        See L{IServerMechanism.step}.
-        """
-        return defer.maybeDeferred(self._next, response)
-
-    def _initial(self, response):
-        if response is None:
-            self._next = self._message
-            return Challenge(b"")
-        return self._message(response)
-
-    def _message(self, response):
+    def _first(self, response):
         self._next = self._finished
         if response is None:
             raise SASLFailure("malformed-request", "Expected the PLAIN message")
@@ -539,9 +548,6 @@ class PlainMechanism:
         if checkPassword(credentials, password) and known:
             return Success(username)
         raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED)
-
-    def _finished(self, response):
-        raise SASLFailure("malformed-request", "The PLAIN exchange is over")
 
 
 @implementer(IServerMechanism)
