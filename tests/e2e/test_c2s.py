@@ -163,8 +163,9 @@ class TwistedClientTests(unittest.TestCase):
 
     async def test_loginPingMessage(self):
         """
-        Two clients log in over verified TLS; one pings the server (XEP-0199)
-        and asks its version (XEP-0092), then messages the other.
+        Two clients log in over verified TLS; one pings the server (XEP-0199),
+        asks its version (XEP-0092) and disco#info (XEP-0030), gets
+        service-unavailable for an IQ to nobody, then messages the other.
         """
         running = await startServer(self)
         juliet = await running.createAccount("juliet", "r0m30")
@@ -185,6 +186,29 @@ class TwistedClientTests(unittest.TestCase):
         result = await a.request(version)
         [name] = result.query.elements("jabber:iq:version", "name")
         self.assertEqual("mepserver", str(name))
+
+        info = domish.Element((None, "iq"))
+        info["type"], info["to"] = "get", "localhost"
+        info.addElement(("http://jabber.org/protocol/disco#info", "query"))
+        result = await a.request(info)
+        identities = [
+            (e["category"], e["type"])
+            for e in result.query.elements("http://jabber.org/protocol/disco#info", "identity")
+        ]
+        self.assertIn(("server", "im"), identities)
+        features = {
+            e["var"]
+            for e in result.query.elements("http://jabber.org/protocol/disco#info", "feature")
+        }
+        for feature in ("urn:xmpp:ping", "jabber:iq:version", "jabber:iq:register"):
+            self.assertIn(feature, features)
+
+        iqToNobody = domish.Element((None, "iq"))
+        iqToNobody["type"], iqToNobody["to"] = "get", "romeo@localhost/nowhere"
+        iqToNobody.addElement(("jabber:iq:version", "query"))
+        result = await a.request(iqToNobody)
+        self.assertEqual("error", result["type"])
+        self.assertEqual("service-unavailable", result.error.firstChildElement().name)
 
         for c in (a, b):
             c.xs.send(domish.Element((None, "presence")))
