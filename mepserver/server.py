@@ -22,6 +22,8 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
+from twisted.web import resource
+from twisted.web import server as webserver
 from zope.interface import implementer
 from wokkel import component, disco, generic, ping
 from wokkel.iwokkel import IDisco
@@ -36,7 +38,7 @@ from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
-from mepserver.config import Config, loopbackOnly
+from mepserver.config import Config
 from mepserver.interfaces import UserExists
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
@@ -156,26 +158,27 @@ def buildServer(config: Config, clock=None, users=None) -> Server:
     server.certificatePath = loaded.certificatePath
     contextFactory = tls.serverContextFactory(loaded.certificate)
 
-    def mechanisms():
-        return mechanismFactories(
-            server.users.getCredentials,
-            config.domain,
-            allowPlain=True,
-            allowAnonymous=config.anonymous,
-            generateUsername=generateUsername,
-        )
+    mechanisms = mechanismFactories(
+        server.users.getCredentials,
+        config.domain,
+        allowPlain=True,
+        allowAnonymous=config.anonymous,
+        generateUsername=generateUsername,
+    )
 
-    def authenticatorFactory(transportSecure=False, offerTLS=True):
-        encryptionRequired = config.encryptionRequired
+    def authenticatorFactory(offerTLS=True):
+        """
+        The negotiation steps of one client stream, in order. Over
+        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS.
+        """
         steps = []
         if offerTLS:
-            steps.append(
-                lambda a: tls.TLSStep(a, contextFactory, required=encryptionRequired)
-            )
+            required = config.encryptionRequired
+            steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
         if config.registration:
             steps.append(lambda a: RegisterStep(a, registration))
         steps += [
-            lambda a: SASLStep(a, mechanisms()),
+            lambda a: SASLStep(a, mechanisms),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
         ]
@@ -185,8 +188,6 @@ def buildServer(config: Config, clock=None, users=None) -> Server:
 
     c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
     server.listeners.append((config.c2sListen, c2s))
-
-    from twisted.web import resource, server as webserver
 
     root = resource.Resource()
     root.putChild(
@@ -198,7 +199,6 @@ def buildServer(config: Config, clock=None, users=None) -> Server:
         ),
     )
     server.listeners.append((config.httpListen, webserver.Site(root)))
-    server.loopbackOnly = loopbackOnly(config.c2sListen)
     return server
 
 

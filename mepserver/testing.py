@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import shutil
 import tempfile
 
 from twisted.internet import defer, endpoints
@@ -59,8 +60,9 @@ class RunningServer:
     @ivar certificatePath: the PEM certificate a client should trust.
     """
 
-    def __init__(self, server: Server, ports):
+    def __init__(self, server: Server, ports, temporaryDataDir=False):
         self.server = server
+        self._temporaryDataDir = temporaryDataDir
         self._ports = ports
         self.domain = server.config.domain
         self.mucDomain = server.config.mucDomain
@@ -92,6 +94,8 @@ class RunningServer:
             [defer.maybeDeferred(p.stopListening) for p in self._ports]
         )
         await self.server.stopService()
+        if self._temporaryDataDir:
+            shutil.rmtree(self.server.config.dataDir, ignore_errors=True)
 
 
 async def startServer(testCase=None, reactor=None, **settings) -> RunningServer:
@@ -108,7 +112,8 @@ async def startServer(testCase=None, reactor=None, **settings) -> RunningServer:
     settings.setdefault("storage", "memory")
     settings.setdefault("c2sListen", "tcp:0:interface=127.0.0.1")
     settings.setdefault("httpListen", "tcp:0:interface=127.0.0.1")
-    if "dataDir" not in settings:
+    temporary = "dataDir" not in settings
+    if temporary:
         settings["dataDir"] = tempfile.mkdtemp(prefix="mepserver-test-")
     config = configModule.load(overrides=settings)
     server = buildServer(config)
@@ -124,7 +129,7 @@ async def startServer(testCase=None, reactor=None, **settings) -> RunningServer:
             await port.stopListening()
         await server.stopService()
         raise
-    running = RunningServer(server, ports)
+    running = RunningServer(server, ports, temporary)
     if testCase is not None:
         testCase.addCleanup(lambda: defer.ensureDeferred(running.stop()))
     return running
