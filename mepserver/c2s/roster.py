@@ -297,7 +297,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         when an item is removed.
     """
 
-    iqHandlers = {ROSTER_GET: "_onGet", ROSTER_SET: "_onSet"}
+    iqHandlers = {ROSTER_GET: "_onGet", ROSTER_SET: "_onLockedSet"}
 
     def __init__(self, sessions, users, presence):
         XMPPHandler.__init__(self)
@@ -354,6 +354,14 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         for item in items:
             query.addChild(renderItem(item))
         return query
+
+    def _onLockedSet(self, iq):
+        """
+        Run L{_onSet} under the account's lock, as subscription changes are.
+        """
+        return self.presence.locks.run(
+            jid.internJID(iq["from"]).user, self._onSet, iq
+        )
 
     @defer.inlineCallbacks
     def _onSet(self, iq):
@@ -486,6 +494,7 @@ class PresenceHandler(XMPPHandler):
         XMPPHandler.__init__(self)
         self.sessions = sessions
         self.users = users
+        self.locks = sessions.locks
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(PRESENCE, self.onPresence)
@@ -713,9 +722,20 @@ class PresenceHandler(XMPPHandler):
         kind = presence.getAttribute("type")
         target = jid.internJID(presence["to"])
         if kind in SUBSCRIPTION_REQUESTS:
-            d = self._outboundSubscription(session, presence, kind, target)
+            d = self.locks.run(
+                session.jid.user,
+                self._outboundSubscription,
+                session,
+                presence,
+                kind,
+                target,
+            )
         elif kind in (None, "unavailable"):
-            d = self._directed(session, presence, kind, target)
+            # Under the sender's lock too: a directed presence sent right
+            # after a <subscribed/> must not overtake it (slixmpp does this).
+            d = self.locks.run(
+                session.jid.user, self._directed, session, presence, kind, target
+            )
         elif kind in ("probe", "error"):
             self.send(presence)
             return defer.succeed(None)
@@ -816,7 +836,14 @@ class PresenceHandler(XMPPHandler):
         if kind == "probe":
             d = self._inboundProbe(to.userhostJID(), sender)
         else:
-            d = self._inboundSubscription(presence, kind, to.userhostJID(), sender)
+            d = self.locks.run(
+                to.user,
+                self._inboundSubscription,
+                presence,
+                kind,
+                to.userhostJID(),
+                sender,
+            )
         d.addErrback(_logFailure, "inbound presence")
 
     @defer.inlineCallbacks

@@ -43,6 +43,48 @@ def bounce(stanza, condition, text=None):
     return error.StanzaError(condition, text=text).toResponse(stanza)
 
 
+class AccountLocks:
+    """
+    One lock per account, keeping its stanzas in order across store calls.
+
+    The SQLite store answers from a thread, so two subscription stanzas for
+    one account (a C{subscribed} and a C{subscribe} crossing, say) would
+    otherwise both read the old state and the later write would lose the
+    earlier change; and a plain stanza delivered at once would overtake a
+    subscription stanza still waiting for the store (a contact's presence
+    arriving before the roster push that allows it). Roster changes run
+    under the lock, and while it is held, deliveries to the account queue
+    behind them; otherwise they go out at once.
+    """
+
+    def __init__(self):
+        self._locks = {}
+
+    def busy(self, username):
+        """
+        @return: whether an operation for the account is in progress.
+        """
+        return username in self._locks
+
+    def run(self, username, f, *args, **kwargs):
+        """
+        Call C{f} once the account's earlier operations are done.
+
+        @return: a Deferred with C{f}'s result.
+        """
+        lock = self._locks.get(username)
+        if lock is None:
+            lock = self._locks[username] = defer.DeferredLock()
+        d = lock.run(f, *args, **kwargs)
+
+        def release(result):
+            if not lock.locked and not lock.waiting:
+                self._locks.pop(username, None)
+            return result
+
+        return d.addBoth(release)
+
+
 class Session:
     """
     One bound resource of one account.
@@ -126,6 +168,7 @@ class SessionManager:
         self.users = users
         self.router = router
         self.presence = None
+        self.locks = AccountLocks()
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def bind(self, username, resource, xs) -> Session:
@@ -304,6 +347,18 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         kind = stanza.getAttribute("type", "normal" if stanza.name == "message" else None)
         if stanza.name == "presence" and kind in SUBSCRIPTION_TYPES:
             return
+        if stanza.name == "iq" and to.resource is None:
+            return
+        if self.sessions.locks.busy(to.user):
+            stanza.handled = True
+            self.sessions.locks.run(to.user, self.deliver, stanza, to, kind)
+        else:
+            self.deliver(stanza, to, kind)
+
+    def deliver(self, stanza, to, kind):
+        """
+        Deliver a stanza for a local account, in the account's order.
+        """
         if to.resource is not None:
             session = self.sessions.session(to)
             if session is not None:
@@ -326,8 +381,6 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                 stanza.handled = True
                 self.send(bounce(stanza, "service-unavailable", "no such resource"))
                 return
-        if stanza.name == "iq":
-            return
         stanza.handled = True
         self.deliverToBareJID(to, stanza, kind)
 

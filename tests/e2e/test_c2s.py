@@ -290,6 +290,7 @@ class SlixmppTests(unittest.TestCase):
     """
 
     timeout = 120
+    storage = "memory"
 
     async def test_scenario(self):
         """
@@ -297,7 +298,7 @@ class SlixmppTests(unittest.TestCase):
         binds, gets its roster, pings the server, messages a second client
         and subscribes to its presence.
         """
-        running = await startServer(self)
+        running = await startServer(self, storage=self.storage)
         bob = await running.createAccount("bob", "b0b-secret")
         settings = {
             "host": "127.0.0.1",
@@ -326,3 +327,12 @@ class SlixmppTests(unittest.TestCase):
         self.assertIn(report["subscription"], ("to", "both"))
         users = await running.server.users.listUsers()
         self.assertEqual(["alice", "bob"], users)
+
+
+class SlixmppSQLiteTests(SlixmppTests):
+    """
+    The same scenario on the default storage, SQLite, where every roster
+    and account operation goes through the database thread.
+    """
+
+    storage = "sqlite"
