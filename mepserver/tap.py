@@ -95,13 +95,17 @@ class Options(usage.Options):
         """
         Load and validate the configuration into C{self.config}.
 
-        @raise usage.UsageError: a setting is wrong or the file cannot be
-            read; the message is L{config.ConfigError}'s one line.
+        @raise SystemExit: a setting is wrong or the file cannot be read;
+            the message is L{config.ConfigError}'s one line, prefixed with
+            "mepserver: ". Not a L{usage.UsageError}: twistd prints its
+            whole usage text before one of those, burying the one line that
+            matters; a L{SystemExit} with a message prints just that line
+            to standard error and exits with status 1.
         """
         try:
             self.config = config.load(self["config"], self.overrides())
         except config.ConfigError as e:
-            raise usage.UsageError(str(e))
+            raise SystemExit(f"mepserver: {e}")
 
 
 def buildServer(cfg: config.Config) -> service.MultiService:

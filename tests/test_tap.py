@@ -165,38 +165,38 @@ class OptionsTests(unittest.TestCase):
 
     def test_missingFile(self):
         """
-        An unreadable config file is a L{usage.UsageError} of one line.
+        An unreadable config file stops start-up with one line.
         """
         error = self.assertRaises(
-            usage.UsageError, self.parse, "-c", "/nonexistent/mepserver.ini"
+            SystemExit, self.parse, "-c", "/nonexistent/mepserver.ini"
         )
         self.assertEqual(
             str(error),
-            "cannot read config file '/nonexistent/mepserver.ini': "
+            "mepserver: cannot read config file '/nonexistent/mepserver.ini': "
             "No such file or directory",
         )
 
     def test_badOverride(self):
         """
-        A wrong override is a L{usage.UsageError} naming the setting.
+        A wrong override stops start-up with one line naming the setting.
         """
-        error = self.assertRaises(usage.UsageError, self.parse, "--c2s", "tcp:abc")
+        error = self.assertRaises(SystemExit, self.parse, "--c2s", "tcp:abc")
         self.assertEqual(
             str(error),
-            "[c2s] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+            "mepserver: [c2s] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
         )
-        error = self.assertRaises(usage.UsageError, self.parse, "--storage", "pg")
+        error = self.assertRaises(SystemExit, self.parse, "--storage", "pg")
         self.assertEqual(
-            str(error), "[storage] backend: 'pg' is not one of sqlite, memory"
+            str(error), "mepserver: [storage] backend: 'pg' is not one of sqlite, memory"
         )
 
     def test_badFile(self):
         """
-        A wrong setting in the file is a L{usage.UsageError} naming it.
+        A wrong setting in the file stops start-up with one line naming it.
         """
         path = writeFile(self, "[c2s]\nlisen = tcp:0\n")
-        error = self.assertRaises(usage.UsageError, self.parse, "-c", path)
-        self.assertEqual(str(error), "unknown setting [c2s] lisen")
+        error = self.assertRaises(SystemExit, self.parse, "-c", path)
+        self.assertEqual(str(error), "mepserver: unknown setting [c2s] lisen")
 
 
 class MakeServiceTests(unittest.TestCase):
@@ -298,3 +298,31 @@ class PluginTests(unittest.TestCase):
         self.assertIs(maker.options, tap.Options)
         self.assertIs(maker.makeService, tap.makeService)
         self.assertTrue(maker.description)
+
+
+class TwistdTests(unittest.TestCase):
+    """
+    The real twistd, in a subprocess.
+    """
+
+    def test_badSettingOneLine(self):
+        """
+        C{twistd -n mepserver} with a wrong setting prints exactly one line
+        naming it, no traceback, and exits with status 1.
+        """
+        import subprocess
+        import sys
+
+        runner = "import sys; from twisted.scripts.twistd import run; run()"
+        result = subprocess.run(
+            [sys.executable, "-c", runner, "-n", "mepserver", "--c2s", "tcp:abc"],
+            capture_output=True,
+            text=True,
+        )
+        self.assertEqual(1, result.returncode)
+        self.assertEqual(
+            "mepserver: [c2s] listen: 'tcp:abc' is not a valid endpoint "
+            "description (invalid port)\n",
+            result.stderr,
+        )
+        self.assertEqual("", result.stdout)
