@@ -206,3 +206,77 @@ class IServerMechanism(Interface):
             failing with L{mepserver.c2s.mechanisms.SASLFailure} carrying
             the RFC 6120 section 6.5 condition.
         """
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredRoom:
+    """
+    The durable state of one persistent room (XEP-0045 section 10.2).
+
+    Occupants, history and the presence of anybody are not stored.
+
+    @ivar jid: the bare room JID.
+    @ivar config: the room configuration, as the C{muc#roomconfig_*}
+        field names of the owner form (without the prefix, e.g.
+        C{"roomname"}, C{"membersonly"}) mapped to plain values
+        (L{str}, L{bool}, L{int}, L{None} or a L{tuple} of L{str}).
+    @ivar affiliations: bare user JIDs mapped to C{"owner"}, C{"admin"},
+        C{"member"} or C{"outcast"} (C{"none"} is never stored).
+    @ivar nicks: registered nicknames: bare user JIDs mapped to nicks
+        (XEP-0045 section 7.10).
+    @ivar subject: the room subject and who set it (a nick), or empty.
+    @ivar reasons: optional reasons given with affiliations (bans).
+    """
+
+    jid: jid.JID
+    config: Mapping[str, object]
+    affiliations: Mapping[jid.JID, str]
+    nicks: Mapping[jid.JID, str] = dataclasses.field(default_factory=dict)
+    subject: str = ""
+    subjectBy: str = ""
+    reasons: Mapping[jid.JID, str] = dataclasses.field(default_factory=dict)
+
+
+class IRoomStore(Interface):
+    """
+    Durable persistent rooms of the MUC service.
+
+    The MUC service keeps rooms in memory and writes a whole L{StoredRoom}
+    through after every change to a persistent room: rooms are small and
+    changes rare, so there is no per-field API.
+    """
+
+    def loadRooms():
+        """
+        @return: a Deferred firing with every stored L{StoredRoom}, sorted by
+            room JID.
+        """
+
+    def saveRoom(room):
+        """
+        Insert or replace a room's stored state.
+
+        @return: a Deferred.
+        """
+
+    def removeRoom(roomJID):
+        """
+        Forget a room (destroyed, or no longer persistent); no error if
+        absent.
+
+        @return: a Deferred.
+        """
+
+    def prepare():
+        """
+        Make the store ready; idempotent.
+
+        @return: a Deferred.
+        """
+
+    def close():
+        """
+        Release resources.
+
+        @return: a Deferred.
+        """

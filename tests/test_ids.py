@@ -1,0 +1,39 @@
+# -*- test-case-name: tests.test_ids -*-
+"""
+Tests for L{mepserver.ids}.
+"""
+
+from twisted.trial import unittest
+
+from mepserver.ids import IdSource, SeededIdSource
+
+
+class IdSourceTests(unittest.SynchronousTestCase):
+    def test_unique(self):
+        """
+        Random ids do not repeat and carry the prefix.
+        """
+        source = IdSource()
+        ids = {source.newId("m-") for _ in range(1000)}
+        self.assertEqual(1000, len(ids))
+        self.assertTrue(all(i.startswith("m-") for i in ids))
+
+    def test_stable(self):
+        """
+        Stable ids depend on the parts and the source only.
+        """
+        source = IdSource()
+        self.assertEqual(source.stableId("a", "b"), source.stableId("a", "b"))
+        self.assertNotEqual(source.stableId("a", "b"), source.stableId("ab"))
+        self.assertNotEqual(source.stableId("a"), IdSource().stableId("a"))
+
+    def test_seeded(self):
+        """
+        The same seed gives the same sequences, another seed others.
+        """
+        one, two = SeededIdSource(7), SeededIdSource(7)
+        self.assertEqual(
+            [one.newId() for _ in range(5)], [two.newId() for _ in range(5)]
+        )
+        self.assertEqual(one.stableId("x"), two.stableId("x"))
+        self.assertNotEqual(SeededIdSource(8).newId(), SeededIdSource(7).newId())
