@@ -46,10 +46,19 @@ class IdSource:
 class SeededIdSource(IdSource):
     """
     Reproducible identifiers: the same seed gives the same sequence.
+
+    @ivar seed: the seed.
     """
 
     def __init__(self, seed: int = 0):
-        self._random = random.Random(seed)
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        """
+        Start the sequence again from the seed, as if newly made.
+        """
+        self._random = random.Random(self.seed)
         self._secret = self._random.getrandbits(256).to_bytes(32, "big")
 
     def newId(self, prefix: str = "") -> str:

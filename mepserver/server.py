@@ -39,10 +39,11 @@ from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.config import Config
-from mepserver.interfaces import UserExists
+from mepserver.ids import IdSource
+from mepserver.interfaces import IRoomStore, IUserStore, UserExists
 from mepserver.router import Router
-from mepserver.storage.memory import MemoryUserStore
-from mepserver.storage.sqlite import SQLiteUserStore
+from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
+from mepserver.storage.sqlite import SQLiteStore
 
 log = Logger()
 
@@ -54,7 +55,11 @@ class Server(service.MultiService):
     @ivar config: the L{Config} it was built from.
     @ivar router: the L{Router}.
     @ivar users: the L{mepserver.interfaces.IUserStore}.
+    @ivar roomStore: the L{mepserver.interfaces.IRoomStore}; with SQLite,
+        the same object as C{users}.
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
+    @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
     @ivar listeners: C{(endpointDescription, factory)} pairs to listen on.
@@ -76,7 +81,8 @@ class Server(service.MultiService):
         self.ready = defer.ensureDeferred(self._prepare())
 
     async def _prepare(self):
-        await self.users.prepare()
+        for store in self._stores():
+            await store.prepare()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -98,36 +104,55 @@ class Server(service.MultiService):
         """
         yield self.streams.closeAll()
         yield service.MultiService.stopService(self)
-        yield self.users.close()
+        for store in self._stores():
+            yield store.close()
+
+    def _stores(self):
+        """
+        @return: each store once: one SQLite store is both C{users} and
+            C{roomStore}, and its pool must be prepared and closed once.
+        """
+        if self.roomStore is self.users:
+            return [self.users]
+        return [self.users, self.roomStore]
 
 
-def buildUserStore(config: Config):
+def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
     """
-    @return: the user store the config asks for.
+    @return: the user store and the room store the config asks for. SQLite
+        keeps both in one file on one connection, so it is one store, twice.
     """
     if config.storage == "memory":
-        return MemoryUserStore()
+        return MemoryUserStore(), MemoryRoomStore()
     os.makedirs(config.dataDir, exist_ok=True)
-    return SQLiteUserStore(os.path.join(config.dataDir, "mepserver.sqlite"))
+    store = SQLiteStore(os.path.join(config.dataDir, "mepserver.sqlite"))
+    return store, store
 
 
-def buildServer(config: Config, clock=None, users=None) -> Server:
+def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     """
     Build a server from its configuration, without opening any socket.
 
     @param clock: an L{twisted.internet.interfaces.IReactorTime} for
         timeouts; the global reactor if L{None}.
     @param users: a user store to use instead of the configured one.
+    @param ids: the L{IdSource} of every id the server makes up (stream
+        ids, bound resources, roster pushes); a random one if L{None}.
     """
     if clock is None:
         from twisted.internet import reactor as clock
     server = Server(config)
-    server.users = users if users is not None else buildUserStore(config)
+    server.clock = clock
+    server.ids = ids if ids is not None else IdSource()
+    userStore, server.roomStore = buildStores(config)
+    server.users = users if users is not None else userStore
     server.router = Router()
     server.streams = StreamRegistry()
 
     # The client domain: sessions and the server's own answers.
-    server.sessions = sessions = SessionManager(config.domain, server.users)
+    server.sessions = sessions = SessionManager(
+        config.domain, server.users, ids=server.ids
+    )
     sessions.router = server.router
     clientDomain = component.InternalComponent(server.router, config.domain)
     clientDomain.setName("client-domain")
@@ -183,7 +208,11 @@ def buildServer(config: Config, clock=None, users=None) -> Server:
             SessionFeatureStep,
         ]
         return C2SAuthenticator(
-            config.domain, steps, clock=clock, idleTimeout=config.idleTimeout
+            config.domain,
+            steps,
+            clock=clock,
+            idleTimeout=config.idleTimeout,
+            ids=server.ids,
         )
 
     c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)

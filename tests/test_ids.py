@@ -37,3 +37,14 @@ class IdSourceTests(unittest.SynchronousTestCase):
         )
         self.assertEqual(one.stableId("x"), two.stableId("x"))
         self.assertNotEqual(SeededIdSource(8).newId(), SeededIdSource(7).newId())
+
+    def test_reset(self):
+        """
+        A reset seeded source starts its sequence again.
+        """
+        source = SeededIdSource(3)
+        first = [source.newId() for _ in range(3)]
+        stable = source.stableId("x")
+        source.reset()
+        self.assertEqual(first, [source.newId() for _ in range(3)])
+        self.assertEqual(stable, source.stableId("x"))

@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-Tests for L{mepserver.storage}: one L{IUserStore} contract, run against
-every store, plus what only one store has (SQLite durability,
-L{MemoryUserStore.reset}).
+Tests for L{mepserver.storage}: one L{IUserStore} contract and one
+L{IRoomStore} contract, each run against every store, plus what only one
+store has (SQLite durability, users and rooms in one file, C{reset}).
 """
 
 import os
@@ -15,14 +15,16 @@ from zope.interface.verify import verifyObject
 
 from mepserver.interfaces import (
     Credentials,
+    IRoomStore,
     IUserStore,
     RosterItem,
     ScramKeys,
+    StoredRoom,
     UnknownUser,
     UserExists,
 )
-from mepserver.storage.memory import MemoryUserStore
-from mepserver.storage.sqlite import SQLiteUserStore
+from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
+from mepserver.storage.sqlite import SQLiteStore
 
 # Salts and keys hold NUL and bytes above 0x7f, which must survive storage.
 SHA1_KEYS = ScramKeys(
@@ -395,14 +397,14 @@ class MemoryUserStoreTests(UserStoreTests, unittest.TestCase):
 
 class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
     """
-    The contract for L{SQLiteUserStore} on a temporary file, plus
+    The user store contract for L{SQLiteStore} on a temporary file, plus
     durability across a restart.
     """
 
     @defer.inlineCallbacks
     def setUp(self):
         self.path = self.mktemp()
-        self.store = yield SQLiteUserStore.open(self.path)
+        self.store = yield SQLiteStore.open(self.path)
         # Through self, so that a test that reopens the store closes the
         # store it ends with.
         self.addCleanup(lambda: self.store.close())
@@ -419,7 +421,7 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         yield self.store.setRosterItem("romeo", RosterItem(NURSE))
         yield self.store.addPendingSubscription("romeo", MERCUTIO)
         yield self.store.close()
-        self.store = yield SQLiteUserStore.open(self.path)
+        self.store = yield SQLiteStore.open(self.path)
 
         users = yield self.store.listUsers()
         self.assertEqual(["juliet", "romeo"], users)
@@ -445,5 +447,340 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         """
         path = os.path.join(self.mktemp(), "missing", "users.sqlite")
         return self.assertFailure(
-            SQLiteUserStore.open(path), sqlite3.OperationalError
+            SQLiteStore.open(path), sqlite3.OperationalError
         )
+
+
+CAPULETS = JID("capulets@conference.example.com")
+MONTAGUES = JID("montagues@conference.example.com")
+VERONA = JID("verona@conference.example.com")
+ROMEO = JID("romeo@example.net")
+
+# One value of every type a config holds; bool and int apart, since
+# True == 1 would hide one stored as the other.
+FULL_CONFIG = {
+    "roomname": "Salle des Capulet",
+    "roomdesc": "",
+    "membersonly": True,
+    "moderatedroom": False,
+    "maxusers": 30,
+    "historylength": 0,
+    "roomsecret": None,
+    "presencebroadcast": ("moderator", "participant"),
+    "getmemberlist": (),
+}
+
+FULL_ROOM = StoredRoom(
+    jid=CAPULETS,
+    config=FULL_CONFIG,
+    affiliations={
+        JULIET: "owner",
+        NURSE: "admin",
+        ROMEO: "member",
+        MERCUTIO: "outcast",
+    },
+    nicks={JULIET: "Juliet", NURSE: "Angelica"},
+    subject="Le bal masqué",
+    subjectBy="Juliet",
+    reasons={MERCUTIO: "A plague on both your houses", ROMEO: "Invited"},
+)
+
+
+def _types(config):
+    """
+    @return: the type of each value of C{config}.
+    """
+    return {name: type(value) for name, value in config.items()}
+
+
+class RoomStoreTests:
+    """
+    The L{IRoomStore} contract. Subclasses set C{self.store} in C{setUp}
+    to an empty store.
+    """
+
+    def test_interface(self):
+        """
+        The store provides L{IRoomStore}.
+        """
+        self.assertTrue(verifyObject(IRoomStore, self.store))
+
+    @defer.inlineCallbacks
+    def test_saveRoom(self):
+        """
+        A saved room comes back with its config, affiliations with their
+        reasons, registered nicks and subject; config values keep their
+        types, and tuples come back as tuples.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+        self.assertEqual(_types(FULL_CONFIG), _types(rooms[0].config))
+
+    @defer.inlineCallbacks
+    def test_saveRoomDefaults(self):
+        """
+        A room with an empty config and no affiliations, nicks, subject or
+        reasons comes back the same.
+        """
+        room = StoredRoom(VERONA, {}, {})
+        yield self.store.saveRoom(room)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([StoredRoom(VERONA, {}, {}, {}, "", "", {})], rooms)
+
+    @defer.inlineCallbacks
+    def test_saveRoomList(self):
+        """
+        A config value given as a list comes back as a tuple.
+        """
+        room = StoredRoom(VERONA, {"getmemberlist": ["moderator"]}, {})
+        yield self.store.saveRoom(room)
+        [loaded] = yield self.store.loadRooms()
+        self.assertEqual(("moderator",), loaded.config["getmemberlist"])
+        self.assertIsInstance(loaded.config["getmemberlist"], tuple)
+
+    @defer.inlineCallbacks
+    def test_saveRoomReplaces(self):
+        """
+        Saving a room again replaces all of its state: affiliations, nicks,
+        reasons and config options left out are gone.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        replacement = StoredRoom(
+            jid=CAPULETS,
+            config={"roomname": "Tomb"},
+            affiliations={ROMEO: "owner", MERCUTIO: "outcast"},
+            nicks={ROMEO: "Romeo"},
+        )
+        yield self.store.saveRoom(replacement)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([replacement], rooms)
+
+    @defer.inlineCallbacks
+    def test_saveRoomCopies(self):
+        """
+        Changing the mappings given to C{saveRoom}, even before its Deferred
+        fires, or those of a loaded room does not change what is stored.
+        """
+        config = dict(FULL_CONFIG)
+        affiliations = dict(FULL_ROOM.affiliations)
+        nicks = dict(FULL_ROOM.nicks)
+        reasons = dict(FULL_ROOM.reasons)
+        saved = self.store.saveRoom(
+            StoredRoom(
+                CAPULETS, config, affiliations, nicks, FULL_ROOM.subject,
+                FULL_ROOM.subjectBy, reasons,
+            )
+        )
+        for mapping in (config, affiliations, nicks, reasons):
+            mapping.clear()
+        yield saved
+        [loaded] = yield self.store.loadRooms()
+        for mapping in (
+            loaded.config, loaded.affiliations, loaded.nicks, loaded.reasons
+        ):
+            mapping.clear()
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+
+    @defer.inlineCallbacks
+    def test_saveRoomBareJIDs(self):
+        """
+        Rooms, affiliations and nicks are keyed by bare JIDs.
+        """
+        yield self.store.saveRoom(
+            StoredRoom(
+                JID("verona@conference.example.com/prince"),
+                {},
+                {JID("romeo@example.net/ball"): "member"},
+                {JID("romeo@example.net/ball"): "Romeo"},
+                reasons={JID("romeo@example.net/ball"): "Invited"},
+            )
+        )
+        rooms = yield self.store.loadRooms()
+        self.assertEqual(
+            [
+                StoredRoom(
+                    VERONA, {}, {ROMEO: "member"}, {ROMEO: "Romeo"},
+                    reasons={ROMEO: "Invited"},
+                )
+            ],
+            rooms,
+        )
+        yield self.store.removeRoom(JID("verona@conference.example.com/x"))
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([], rooms)
+
+    @defer.inlineCallbacks
+    def test_reasonWithoutAffiliation(self):
+        """
+        Reasons are stored with affiliations: a reason for a JID without
+        one is not stored.
+        """
+        yield self.store.saveRoom(
+            StoredRoom(
+                VERONA, {}, {ROMEO: "outcast"},
+                reasons={ROMEO: "Banished", JULIET: "Nothing"},
+            )
+        )
+        [room] = yield self.store.loadRooms()
+        self.assertEqual({ROMEO: "Banished"}, room.reasons)
+
+    @defer.inlineCallbacks
+    def test_loadRoomsSorted(self):
+        """
+        C{loadRooms} fires with the rooms sorted by JID, whatever the order
+        of saving, each with its own state; with none, it fires with C{[]}.
+        """
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([], rooms)
+        verona = StoredRoom(VERONA, {"roomname": "Verona"}, {ROMEO: "outcast"})
+        capulets = StoredRoom(CAPULETS, {}, {JULIET: "owner"}, {ROMEO: "R"})
+        montagues = StoredRoom(
+            MONTAGUES, {}, {ROMEO: "owner"}, reasons={ROMEO: "Heir"}
+        )
+        for room in (verona, capulets, montagues):
+            yield self.store.saveRoom(room)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([capulets, montagues, verona], rooms)
+
+    @defer.inlineCallbacks
+    def test_removeRoom(self):
+        """
+        C{removeRoom} forgets that room and leaves others alone.
+        """
+        other = StoredRoom(MONTAGUES, {}, {ROMEO: "owner"})
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.saveRoom(other)
+        yield self.store.removeRoom(CAPULETS)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([other], rooms)
+
+    @defer.inlineCallbacks
+    def test_removeRoomRemovesState(self):
+        """
+        C{removeRoom} removes the affiliations, reasons and nicks too, so a
+        room saved again under the same JID starts without them.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.removeRoom(CAPULETS)
+        yield self.store.saveRoom(StoredRoom(CAPULETS, {}, {}))
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([StoredRoom(CAPULETS, {}, {})], rooms)
+
+    @defer.inlineCallbacks
+    def test_removeRoomAbsent(self):
+        """
+        Removing an absent room, or the same room twice, succeeds and
+        changes nothing.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.removeRoom(VERONA)
+        yield self.store.removeRoom(MONTAGUES)
+        yield self.store.removeRoom(MONTAGUES)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+
+
+class MemoryRoomStoreTests(RoomStoreTests, unittest.TestCase):
+    """
+    The contract for L{MemoryRoomStore}, plus L{MemoryRoomStore.reset}.
+    """
+
+    def setUp(self):
+        self.store = MemoryRoomStore()
+        self.addCleanup(self.store.close)
+
+    @defer.inlineCallbacks
+    def test_reset(self):
+        """
+        C{reset} forgets every room.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.saveRoom(StoredRoom(VERONA, {}, {}))
+        self.store.reset()
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([], rooms)
+
+
+class SQLiteRoomStoreTests(RoomStoreTests, unittest.TestCase):
+    """
+    The room store contract for L{SQLiteStore} on a temporary file, plus
+    durability, atomic saves and users and rooms sharing the file.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.path = self.mktemp()
+        self.store = yield SQLiteStore.open(self.path)
+        self.addCleanup(lambda: self.store.close())
+
+    @defer.inlineCallbacks
+    def test_reopen(self):
+        """
+        Rooms survive closing the store and opening the same file again;
+        a removed room stays removed.
+        """
+        other = StoredRoom(MONTAGUES, {}, {ROMEO: "owner"}, {ROMEO: "Romeo"})
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.saveRoom(other)
+        yield self.store.saveRoom(StoredRoom(VERONA, {}, {}))
+        yield self.store.removeRoom(VERONA)
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM, other], rooms)
+        self.assertEqual(_types(FULL_CONFIG), _types(rooms[0].config))
+
+    @defer.inlineCallbacks
+    def test_usersAndRooms(self):
+        """
+        One store keeps users and rooms in one file: both survive a
+        reopen, and removing one kind leaves the other.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        yield self.store.saveRoom(FULL_ROOM)
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+
+        credentials = yield self.store.getCredentials("romeo")
+        self.assertEqual(CREDENTIALS, credentials)
+        roster = yield self.store.getRoster("romeo")
+        self.assertEqual([FULL_ITEM], roster)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+
+        yield self.store.removeUser("romeo")
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.removeRoom(CAPULETS)
+        users = yield self.store.listUsers()
+        self.assertEqual(["juliet"], users)
+
+    @defer.inlineCallbacks
+    def test_saveRoomAtomic(self):
+        """
+        A save that fails halfway (here on an affiliation the schema
+        rejects) leaves the room as it was before.
+        """
+        yield self.store.saveRoom(FULL_ROOM)
+        broken = StoredRoom(CAPULETS, {}, {ROMEO: "owner", JULIET: "none"})
+        yield self.assertFailure(
+            self.store.saveRoom(broken), sqlite3.IntegrityError
+        )
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([FULL_ROOM], rooms)
+
+    @defer.inlineCallbacks
+    def test_saveRoomNotJSON(self):
+        """
+        A config value that JSON cannot hold fails the save with
+        L{TypeError} and stores nothing.
+        """
+        room = StoredRoom(VERONA, {"roomname": {"not", "json"}}, {})
+        yield self.assertFailure(self.store.saveRoom(room), TypeError)
+        rooms = yield self.store.loadRooms()
+        self.assertEqual([], rooms)

@@ -20,11 +20,15 @@ from twisted.words.xish import domish
 MAX_RESOURCE_BYTES = 1023
 
 
-def generateResource():
+def generateResource(ids=None):
     """
+    @param ids: the L{mepserver.ids.IdSource} to draw from; a random one
+        if L{None}.
     @return: a fresh, unguessable resource (RFC 6120 section 7.6.2.1).
     """
-    return "mep-" + secrets.token_hex(6)
+    if ids is None:
+        return "mep-" + secrets.token_hex(6)
+    return ids.newId("mep-")
 
 
 class BindStep:
@@ -77,7 +81,7 @@ class BindStep:
                 )
                 return True
         else:
-            resource = generateResource()
+            resource = generateResource(self.sessions.ids)
         username = self.authenticator.username
         session = self.sessions.bind(username, resource, xs)
         reply = xmlstream.toResponse(element, "result")

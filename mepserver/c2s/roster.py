@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import uuid
 from typing import Optional
 
 from twisted.internet import defer
@@ -204,7 +203,8 @@ def rosterPush(sessions, username, item, removed=False):
     Push a changed roster item to every interested session of an account
     (RFC 6121 section 2.1.6).
 
-    The push comes from the account's bare JID and carries a fresh id.
+    The push comes from the account's bare JID and carries a fresh id from
+    the session manager's id source.
 
     @param sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @param username: the account.
@@ -216,7 +216,7 @@ def rosterPush(sessions, username, item, removed=False):
             continue
         iq = domish.Element((NS_CLIENT, "iq"))
         iq["type"] = "set"
-        iq["id"] = "push-" + uuid.uuid4().hex
+        iq["id"] = sessions.ids.newId("push-")
         iq["from"] = session.jid.userhost()
         iq["to"] = session.jid.full()
         iq.addElement((NS_ROSTER, "query")).addChild(renderItem(item, removed))

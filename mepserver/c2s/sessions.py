@@ -22,6 +22,7 @@ from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
 from twisted.words.xish import domish
 
 from mepserver.c2s.stream import NS_CLIENT
+from mepserver.ids import IdSource
 
 log = Logger()
 
@@ -120,6 +121,9 @@ class Session:
         Deliver a stanza to the client.
         """
         if not self.ended_:
+            if self.manager.observers:
+                for observer in list(self.manager.observers):
+                    observer(self, stanza, False)
             self.xmlstream.send(stanza)
 
     def close(self, condition, text):
@@ -161,14 +165,24 @@ class SessionManager:
         directed and subscription presence, and C{sessionEnded(session)};
         set by L{mepserver.server}.
     @ivar users: the L{mepserver.interfaces.IUserStore}.
+    @ivar ids: the L{mepserver.ids.IdSource} for the ids the server gives
+        sessions (bound resources, roster pushes).
+    @ivar observers: callables C{observer(session, stanza, fromClient)},
+        called with every stanza a session sends to its client
+        (C{fromClient} false) and, once C{from} is stamped, every stanza
+        it receives from it (C{fromClient} true). For test recorders
+        (L{mepserver.testing}); while the list is empty, the stanza paths
+        only test it.
     """
 
-    def __init__(self, domain, users, router=None):
+    def __init__(self, domain, users, router=None, ids=None):
         self.domain = domain
         self.users = users
         self.router = router
+        self.ids = ids if ids is not None else IdSource()
         self.presence = None
         self.locks = AccountLocks()
+        self.observers = []
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def bind(self, username, resource, xs) -> Session:
@@ -242,6 +256,9 @@ class SessionManager:
         a broadcast (RFC 6121 section 4.2).
         """
         stanza["from"] = session.jid.full()
+        if self.observers:
+            for observer in list(self.observers):
+                observer(session, stanza, True)
         to = stanza.getAttribute("to")
         if to is not None:
             try:

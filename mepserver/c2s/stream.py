@@ -313,7 +313,7 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
 
     namespace = NS_CLIENT
 
-    def __init__(self, domain, stepFactories, clock=None, idleTimeout=0):
+    def __init__(self, domain, stepFactories, clock=None, idleTimeout=0, ids=None):
         """
         @param stepFactories: callables that take this authenticator and
             return a step, in the order the steps run.
@@ -321,9 +321,12 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
             idle timer; no timer without one.
         @param idleTimeout: seconds without input before the stream is
             closed (not yet bound) or sent a whitespace keepalive; 0: never.
+        @param ids: the L{mepserver.ids.IdSource} for stream ids; Twisted's
+            random ones if L{None}.
         """
         xmlstream.ListenAuthenticator.__init__(self)
         self.domain = domain
+        self.ids = ids
         self._stepFactories = stepFactories
         self.clock = clock
         self.idleTimeout = idleTimeout
@@ -346,6 +349,8 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         xs = self.xmlstream
         xmlstream.ListenAuthenticator.streamStarted(self, rootElement)
         xs.thisEntity = jid.internJID(self.domain)
+        if self.ids is not None:
+            xs.sid = self.ids.newId()
         if rootElement.defaultUri != NS_CLIENT:
             xs.sendStreamError(
                 error.StreamError(

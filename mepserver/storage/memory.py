@@ -1,16 +1,18 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-An in-memory L{IUserStore}: accounts (RFC 5802 SCRAM keys), rosters (RFC
-6121 section 2) and pending inbound subscriptions (RFC 6121 section 3.1.3).
+In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
+rosters (RFC 6121 section 2) and pending inbound subscriptions (RFC 6121
+section 3.1.3); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
+10.2).
 
-Nothing survives the process. It is the fastest test fixture and passes the
-same contract tests as L{mepserver.storage.sqlite.SQLiteUserStore}.
+Nothing survives the process. They are the fastest test fixtures and pass
+the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
@@ -18,8 +20,10 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IRoomStore,
     IUserStore,
     RosterItem,
+    StoredRoom,
     UnknownUser,
     UserExists,
 )
@@ -143,6 +147,94 @@ class MemoryUserStore:
         self, username: str, contact: jid.JID
     ) -> defer.Deferred[None]:
         self._pending.get(username, {}).pop(contact.userhost(), None)
+        return defer.succeed(None)
+
+    def prepare(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+    def close(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+
+def _bare(entity: jid.JID) -> jid.JID:
+    """
+    @return: the bare JID of C{entity}.
+    """
+    return jid.internJID(entity.userhost())
+
+
+def _copyConfig(config: Mapping[str, object]) -> Dict[str, object]:
+    """
+    @return: a copy of a room config, with lists made tuples, as SQLite
+        gives them back.
+    """
+    return {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in config.items()
+    }
+
+
+def _copyRoom(room: StoredRoom) -> StoredRoom:
+    """
+    Copy C{room} into fresh mappings, keyed by bare JIDs.
+
+    The copy is what SQLite gives back: config lists become tuples, and a
+    reason for a JID without an affiliation is dropped, since reasons are
+    stored with affiliations.
+    """
+    affiliations = {
+        _bare(user): affiliation
+        for user, affiliation in room.affiliations.items()
+    }
+    reasons = {_bare(user): reason for user, reason in room.reasons.items()}
+    return StoredRoom(
+        jid=_bare(room.jid),
+        config=_copyConfig(room.config),
+        affiliations=affiliations,
+        nicks={_bare(user): nick for user, nick in room.nicks.items()},
+        subject=room.subject,
+        subjectBy=room.subjectBy,
+        reasons={
+            user: reason
+            for user, reason in reasons.items()
+            if user in affiliations
+        },
+    )
+
+
+@implementer(IRoomStore)
+class MemoryRoomStore:
+    """
+    Persistent rooms kept in a dictionary.
+
+    Every method returns an already fired Deferred. Rooms are copied in and
+    out, so that neither the caller of L{saveRoom} nor that of L{loadRooms}
+    can change stored state by changing a room's mappings afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._rooms: Dict[str, StoredRoom] = {}
+
+    def reset(self) -> None:
+        """
+        Forget every room at once.
+
+        For test fixtures, hence synchronous.
+        """
+        self._rooms.clear()
+
+    def loadRooms(self) -> defer.Deferred[List[StoredRoom]]:
+        return defer.succeed(
+            [_copyRoom(self._rooms[key]) for key in sorted(self._rooms)]
+        )
+
+    def saveRoom(self, room: StoredRoom) -> defer.Deferred[None]:
+        stored = _copyRoom(room)
+        self._rooms[stored.jid.userhost()] = stored
+        return defer.succeed(None)
+
+    def removeRoom(self, roomJID: jid.JID) -> defer.Deferred[None]:
+        self._rooms.pop(roomJID.userhost(), None)
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

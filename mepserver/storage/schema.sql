@@ -1,8 +1,8 @@
 -- mepserver's SQLite schema.
 --
--- Applied at every start (SQLiteUserStore.open), so every statement must be
+-- Applied at every start (SQLiteStore.prepare), so every statement must be
 -- idempotent: CREATE ... IF NOT EXISTS only. Connections run with
--- PRAGMA foreign_keys=ON, so removing a row of users cascades.
+-- PRAGMA foreign_keys=ON, so removing a row of users or rooms cascades.
 -- JIDs are stored as bare JID strings; booleans as 0/1.
 
 
@@ -40,4 +40,35 @@ CREATE TABLE IF NOT EXISTS pending_subscriptions (
     username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
     contact TEXT NOT NULL,
     PRIMARY KEY (username, contact)
+);
+
+
+-- Persistent rooms of the MUC service (XEP-0045 section 10.2) -------------
+
+-- config is a JSON object: muc#roomconfig_* field names without the prefix
+-- mapped to strings, booleans, integers, null or arrays of strings.
+CREATE TABLE IF NOT EXISTS rooms (
+    jid TEXT PRIMARY KEY,
+    config TEXT NOT NULL DEFAULT '{}',
+    subject TEXT NOT NULL DEFAULT '',
+    subject_by TEXT NOT NULL DEFAULT ''
+);
+
+-- XEP-0045 section 5.2; 'none' is the absence of a row. reason is the one
+-- given with the affiliation (a ban's, say), or NULL.
+CREATE TABLE IF NOT EXISTS room_affiliations (
+    room TEXT NOT NULL REFERENCES rooms (jid) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    affiliation TEXT NOT NULL
+        CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+    reason TEXT,
+    PRIMARY KEY (room, user)
+);
+
+-- Registered nicknames (XEP-0045 section 7.10).
+CREATE TABLE IF NOT EXISTS room_nicks (
+    room TEXT NOT NULL REFERENCES rooms (jid) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    PRIMARY KEY (room, user)
 );

@@ -1,9 +1,12 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-An L{IUserStore} in an SQLite file: accounts (RFC 5802 SCRAM keys), rosters
-(RFC 6121 section 2) and pending inbound subscriptions (RFC 6121 section
-3.1.3).
+L{SQLiteStore}: the L{IUserStore} and the L{IRoomStore} in one SQLite file.
+It keeps accounts (RFC 5802 SCRAM keys), rosters (RFC 6121 section 2),
+pending inbound subscriptions (RFC 6121 section 3.1.3) and persistent rooms
+(XEP-0045 section 10.2).
 
+Users and rooms share the file and its one connection: SQLite serializes
+writers anyway, and one connection runs every call in the order made.
 SQLite runs in the one thread of an adbapi pool, so the reactor never blocks
 on the disk. Each public method is one C{runInteraction(self._doX, ...)}:
 C{_doX(cursor, ...)} runs in a transaction, which adbapi commits when it
@@ -15,7 +18,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import sqlite3
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from twisted.enterprise import adbapi
 from twisted.internet import defer
@@ -25,9 +28,11 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IRoomStore,
     IUserStore,
     RosterItem,
     ScramKeys,
+    StoredRoom,
     UnknownUser,
     UserExists,
 )
@@ -38,7 +43,7 @@ def _openConnection(connection: sqlite3.Connection) -> None:
     Prepare each new connection of the pool.
 
     Both pragmas are per connection, and SQLite leaves foreign keys off
-    unless asked; they make removing a user cascade to the user's rows.
+    unless asked; they make removing a user or a room cascade to its rows.
     """
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA journal_mode=WAL")
@@ -95,10 +100,57 @@ def _rosterItem(row: Tuple[str, Optional[str], str, int, str]) -> RosterItem:
 _ROSTER_COLUMNS = "contact, name, subscription, ask, groups"
 
 
-@implementer(IUserStore)
-class SQLiteUserStore:
+_RoomRow = Tuple[str, str, str, str]
+_AffiliationRow = Tuple[str, str, str, Optional[str]]
+_NickRow = Tuple[str, str, str]
+
+
+def _roomRows(
+    room: StoredRoom,
+) -> Tuple[_RoomRow, List[_AffiliationRow], List[_NickRow]]:
     """
-    Accounts and rosters in an SQLite database file.
+    Convert C{room} to the rows of C{rooms}, C{room_affiliations} and
+    C{room_nicks}.
+
+    This runs in the caller's thread, so that what is saved is the room as
+    it was at the call, even if its mappings change before the pool's
+    thread gets to it.
+
+    @raise TypeError: if a config value cannot be written as JSON.
+    """
+    roomJID = room.jid.userhost()
+    reasons = {
+        user.userhost(): reason for user, reason in room.reasons.items()
+    }
+    affiliations = []
+    for user, affiliation in room.affiliations.items():
+        bare = user.userhost()
+        affiliations.append((roomJID, bare, affiliation, reasons.get(bare)))
+    nicks = [
+        (roomJID, user.userhost(), nick) for user, nick in room.nicks.items()
+    ]
+    config = json.dumps(dict(room.config))
+    return (roomJID, config, room.subject, room.subjectBy), affiliations, nicks
+
+
+def _loadConfig(text: str) -> Dict[str, object]:
+    """
+    Read a room config from JSON; arrays come back as tuples, which is what
+    L{StoredRoom.config} holds.
+    """
+    return {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in json.loads(text).items()
+    }
+
+
+@implementer(IUserStore, IRoomStore)
+class SQLiteStore:
+    """
+    Accounts, rosters and persistent rooms in an SQLite database file.
+
+    One store serves as both the user store and the room store, so that
+    the file has one connection; L{prepare} and L{close} it once.
 
     Get a ready store from L{open}, which applies the schema; the
     constructor alone leaves the schema unchecked.
@@ -120,7 +172,7 @@ class SQLiteUserStore:
         )
 
     @classmethod
-    def open(cls, path: str) -> defer.Deferred[SQLiteUserStore]:
+    def open(cls, path: str) -> defer.Deferred[SQLiteStore]:
         """
         Open the store at C{path}, creating the file and any missing tables.
 
@@ -368,6 +420,94 @@ class SQLiteUserStore:
             " WHERE username = ? AND contact = ?",
             (username, contact),
         )
+
+    def loadRooms(self) -> defer.Deferred[List[StoredRoom]]:
+        """
+        @return: a Deferred firing with every stored L{StoredRoom}, sorted by
+            room JID. Config values written as tuples or lists come back as
+            tuples (JSON arrays).
+        """
+        return self._pool.runInteraction(self._doLoadRooms)
+
+    def _doLoadRooms(self, cursor: adbapi.Transaction) -> List[StoredRoom]:
+        affiliations: Dict[str, Dict[jid.JID, str]] = {}
+        reasons: Dict[str, Dict[jid.JID, str]] = {}
+        cursor.execute(
+            "SELECT room, user, affiliation, reason FROM room_affiliations"
+        )
+        for room, user, affiliation, reason in cursor.fetchall():
+            userJID = jid.internJID(user)
+            affiliations.setdefault(room, {})[userJID] = affiliation
+            if reason is not None:
+                reasons.setdefault(room, {})[userJID] = reason
+        nicks: Dict[str, Dict[jid.JID, str]] = {}
+        cursor.execute("SELECT room, user, nick FROM room_nicks")
+        for room, user, nick in cursor.fetchall():
+            nicks.setdefault(room, {})[jid.internJID(user)] = nick
+        cursor.execute(
+            "SELECT jid, config, subject, subject_by FROM rooms ORDER BY jid"
+        )
+        return [
+            StoredRoom(
+                jid=jid.internJID(room),
+                config=_loadConfig(config),
+                affiliations=affiliations.get(room, {}),
+                nicks=nicks.get(room, {}),
+                subject=subject,
+                subjectBy=subjectBy,
+                reasons=reasons.get(room, {}),
+            )
+            for room, config, subject, subjectBy in cursor.fetchall()
+        ]
+
+    def saveRoom(self, room: StoredRoom) -> defer.Deferred[None]:
+        """
+        Insert or replace a room's stored state, in one transaction.
+
+        A reason for a JID without an affiliation is not stored: reasons
+        are stored with affiliations.
+
+        @return: a Deferred, failing with L{TypeError} if a config value
+            cannot be written as JSON.
+        """
+        try:
+            rows = _roomRows(room)
+        except TypeError:
+            return defer.fail()
+        return self._pool.runInteraction(self._doSaveRoom, *rows)
+
+    def _doSaveRoom(
+        self,
+        cursor: adbapi.Transaction,
+        room: _RoomRow,
+        affiliations: List[_AffiliationRow],
+        nicks: List[_NickRow],
+    ) -> None:
+        # The old affiliations and nicks go by ON DELETE CASCADE.
+        cursor.execute("DELETE FROM rooms WHERE jid = ?", (room[0],))
+        cursor.execute(
+            "INSERT INTO rooms (jid, config, subject, subject_by)"
+            " VALUES (?, ?, ?, ?)",
+            room,
+        )
+        cursor.executemany(
+            "INSERT INTO room_affiliations (room, user, affiliation, reason)"
+            " VALUES (?, ?, ?, ?)",
+            affiliations,
+        )
+        cursor.executemany(
+            "INSERT INTO room_nicks (room, user, nick) VALUES (?, ?, ?)",
+            nicks,
+        )
+
+    def removeRoom(self, roomJID: jid.JID) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doRemoveRoom, roomJID.userhost()
+        )
+
+    def _doRemoveRoom(self, cursor: adbapi.Transaction, roomJID: str) -> None:
+        # The affiliations and nicks go by ON DELETE CASCADE.
+        cursor.execute("DELETE FROM rooms WHERE jid = ?", (roomJID,))
 
     def close(self) -> defer.Deferred[None]:
         """

@@ -4,104 +4,25 @@ End-to-end client-to-server tests over real TCP with real TLS and SASL,
 against a server started by L{mepserver.testing.startServer}.
 
 Two kinds of clients: Twisted's own XMPP client stack (STARTTLS with
-certificate verification, SASL PLAIN over TLS) and slixmpp, an
+certificate verification, SASL PLAIN over TLS) through
+L{mepserver.testing.RunningServer.connectClient}, and slixmpp, an
 independent client library, in a subprocess (STARTTLS, SCRAM, in-band
 registration).
 """
 
+import dataclasses
 import json
 import os
 import sys
 
-from twisted.internet import defer, endpoints, protocol, reactor, ssl, utils
+from twisted.internet import defer, endpoints, protocol, reactor, utils
 from twisted.trial import unittest
-from twisted.words.protocols.jabber import client, jid, xmlstream
+from twisted.words.protocols.jabber.sasl import SASLAuthError
 from twisted.words.xish import domish
 
 from mepserver.testing import startServer
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
-
-
-class Connected:
-    """
-    A Twisted client stream that completed negotiation.
-    """
-
-    def __init__(self, xs):
-        self.xs = xs
-        self.received = []
-        self.waiting = []
-        xs.addObserver("/*", self._received)
-
-    def _received(self, element):
-        self.received.append(element)
-        waiting, self.waiting = self.waiting, []
-        for match, d in waiting:
-            if match(element):
-                d.callback(element)
-            else:
-                self.waiting.append((match, d))
-
-    def waitFor(self, match):
-        """
-        @return: a Deferred firing with the first received element (already
-            received or future) for which C{match} is true.
-        """
-        for element in self.received:
-            if match(element):
-                return defer.succeed(element)
-        d = defer.Deferred()
-        self.waiting.append((match, d))
-        return d
-
-    def request(self, iq):
-        """
-        Send an IQ and wait for its answer.
-        """
-        iq["id"] = iq.getAttribute("id") or f"q{id(iq)}"
-        d = self.waitFor(
-            lambda e: e.name == "iq"
-            and e.getAttribute("id") == iq["id"]
-            and e.getAttribute("type") in ("result", "error")
-        )
-        self.xs.send(iq)
-        return d
-
-
-def twistedClient(testCase, running, address, password):
-    """
-    Connect Twisted's client stack: STARTTLS verifying the server's
-    certificate for its domain, then SASL and binding.
-
-    @return: a Deferred firing with a L{Connected}.
-    """
-    with open(running.certificatePath, "rb") as f:
-        trustRoot = ssl.Certificate.loadPEM(f.read())
-    tlsOptions = ssl.optionsForClientTLS(running.domain, trustRoot=trustRoot)
-    factory = client.XMPPClientFactory(
-        jid.JID(address), password, configurationForTLS=tlsOptions
-    )
-    done, closed = defer.Deferred(), defer.Deferred()
-    factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, lambda xs: done.callback(xs))
-    factory.addBootstrap(
-        xmlstream.INIT_FAILED_EVENT, lambda failure: done.errback(failure)
-    )
-    factory.addBootstrap(xmlstream.STREAM_END_EVENT, lambda _: closed.callback(None))
-    endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", running.c2sPort)
-    connecting = endpoint.connect(factory)
-
-    def connected(xs):
-        def close():
-            xs.transport.loseConnection()
-            return closed
-
-        testCase.addCleanup(close)
-        return done
-
-    connecting.addCallback(connected)
-    connecting.addCallback(Connected)
-    return connecting
 
 
 class RawClient(protocol.Protocol):
@@ -170,9 +91,10 @@ class TwistedClientTests(unittest.TestCase):
         running = await startServer(self)
         juliet = await running.createAccount("juliet", "r0m30")
         romeo = await running.createAccount("romeo", "j")
-        a = await twistedClient(self, running, "juliet@localhost/balcony", juliet.password)
-        b = await twistedClient(self, running, "romeo@localhost/orchard", romeo.password)
-        self.assertTrue(a.xs.transport.TLS)
+        a = await running.connectClient(juliet, "balcony")
+        b = await running.connectClient(romeo, "orchard")
+        self.assertEqual("juliet@localhost/balcony", a.jid.full())
+        self.assertTrue(a.xmlstream.transport.TLS)
 
         ping = domish.Element((None, "iq"))
         ping["type"], ping["to"] = "get", "localhost"
@@ -211,15 +133,15 @@ class TwistedClientTests(unittest.TestCase):
         self.assertEqual("service-unavailable", result.error.firstChildElement().name)
 
         for c in (a, b):
-            c.xs.send(domish.Element((None, "presence")))
+            c.send(domish.Element((None, "presence")))
             # The server reflects initial presence to the sender (RFC 6121
             # 4.2.2): once it is back, the session is available.
-            await c.waitFor(lambda e: e.name == "presence")
+            await c.waitFor("/presence")
         message = domish.Element((None, "message"))
         message["to"], message["type"] = "romeo@localhost", "chat"
         message.addElement("body", content="wherefore art thou")
-        a.xs.send(message)
-        received = await b.waitFor(lambda e: e.name == "message")
+        a.send(message)
+        received = await b.waitFor("/message")
         self.assertEqual("juliet@localhost/balcony", received["from"])
         self.assertEqual("wherefore art thou", str(received.body))
 
@@ -228,11 +150,10 @@ class TwistedClientTests(unittest.TestCase):
         A wrong password fails authentication with not-authorized.
         """
         running = await startServer(self)
-        await running.createAccount("juliet", "r0m30")
-        from twisted.words.protocols.jabber.sasl import SASLAuthError
+        juliet = await running.createAccount("juliet", "r0m30")
 
         failure = await self.assertFailure(
-            twistedClient(self, running, "juliet@localhost/x", "wrong"),
+            running.connectClient(dataclasses.replace(juliet, password="wrong"), "x"),
             SASLAuthError,
         )
         self.assertEqual("not-authorized", failure.condition)
@@ -258,7 +179,7 @@ class BadInputTests(unittest.TestCase):
         """
         running = await startServer(self, maxStanzaSize=4096)
         account = await running.createAccount("juliet", "r0m30")
-        survivor = await twistedClient(self, running, "juliet@localhost/r", account.password)
+        survivor = await running.connectClient(account, "r")
 
         await self.assertStreamError(running, b"\x16\x03\x01garbage\xff", "not-well-formed")
         await self.assertStreamError(
