@@ -280,3 +280,58 @@ class IRoomStore(Interface):
 
         @return: a Deferred.
         """
+
+
+class IRoomFeature(Interface):
+    """
+    One room option of the MUC service (XEP-0045 section 10.1.3), such as
+    the password or members-only (STYLE.md section 3).
+
+    Features live in C{mepserver/muc/features/}, one module each, and run
+    in the order of C{mepserver.muc.features.FEATURES}. Everything is plain
+    Python: rooms are L{mepserver.muc.model.Room}s, roles and affiliations
+    enums, form fields L{mepserver.muc.model.ConfigField}s.
+    """
+
+    name = Attribute("A short name for the option, e.g. 'password'.")
+
+    def discoFeatures(room):
+        """
+        @return: the disco#info features the option adds to the room
+            (XEP-0045 section 6.4), e.g. C{["muc_passwordprotected"]}.
+        """
+
+    def configFields(room):
+        """
+        @return: the option's fields in the owner's configuration form, with
+            the room's current values, as a list of C{ConfigField}s.
+        """
+
+    def applyConfig(room, config, values):
+        """
+        Apply a submitted configuration form to C{config}, a copy of the
+        room's configuration that becomes current once every feature
+        accepted it.
+
+        @param values: field C{var}s mapped to sequences of strings; a field
+            that is absent keeps its value.
+        @return: the status codes the change calls for (XEP-0045 section
+            10.2.1: 104, or 172/173 for anonymity), empty if nothing
+            changed.
+        @raise mepserver.errors.Refusal: an invalid value.
+        """
+
+    def checkJoin(room, attempt):
+        """
+        Check that someone may enter (XEP-0045 section 7.2).
+
+        @param attempt: a C{JoinAttempt}.
+        @raise mepserver.errors.Refusal: they may not.
+        """
+
+    def defaultRole(room, affiliation):
+        """
+        @return: the role someone with C{affiliation} gets on entering
+            (XEP-0045 section 5.1.2), or L{None} to leave it to the next
+            feature and finally the table.
+        """

@@ -22,6 +22,10 @@ Deferred, so:
     or be coroutines: subclass C{twisted.trial.unittest.TestCase} with
     L{mepserver.testing.MEPServerMixin}, or call
     L{mepserver.testing.startServer} in a test.
+
+The two ways do not mix in one run: pytest-twisted runs the reactor in a
+greenlet of its own, and trial test cases, which run it themselves, leave
+it unclean beside it.
 """
 
 import importlib.util

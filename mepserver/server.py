@@ -24,6 +24,7 @@ from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 from twisted.web import resource
 from twisted.web import server as webserver
+from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 from wokkel import component, disco, generic, ping
 from wokkel.iwokkel import IDisco
@@ -40,6 +41,8 @@ from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRe
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.config import Config
 from mepserver.ids import IdSource
+from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
+from mepserver.muc.model import Rooms
 from mepserver.interfaces import IRoomStore, IUserStore, UserExists
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
@@ -58,6 +61,7 @@ class Server(service.MultiService):
     @ivar roomStore: the L{mepserver.interfaces.IRoomStore}; with SQLite,
         the same object as C{users}.
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
@@ -83,6 +87,7 @@ class Server(service.MultiService):
     async def _prepare(self):
         for store in self._stores():
             await store.prepare()
+        await self.rooms.load()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -137,7 +142,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         timeouts; the global reactor if L{None}.
     @param users: a user store to use instead of the configured one.
     @param ids: the L{IdSource} of every id the server makes up (stream
-        ids, bound resources, roster pushes); a random one if L{None}.
+        ids, bound resources, anonymous usernames, roster pushes); a
+        random one if L{None}.
     """
     if clock is None:
         from twisted.internet import reactor as clock
@@ -172,6 +178,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     generic.FallbackHandler().setHandlerParent(clientDomain)
 
+    # The MUC domain (XEP-0045): rooms in memory, persistent ones written
+    # through to the room store and loaded at start.
+    server.rooms = Rooms(config, server.ids, clock, server.roomStore)
+    mucDomain = component.InternalComponent(server.router, config.mucDomain)
+    mucDomain.setName("muc-domain")
+    mucDomain.setServiceParent(server)
+    MUCHandler(server.rooms).setHandlerParent(mucDomain)
+    MUCDiscoHandler().setHandlerParent(mucDomain)
+    generic.FallbackHandler().setHandlerParent(mucDomain)
+
     # TLS: the configured certificate, or a self-signed one kept in dataDir.
     loaded = tls.loadOrCreateCertificate(
         config.dataDir,
@@ -188,7 +204,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         config.domain,
         allowPlain=True,
         allowAnonymous=config.anonymous,
-        generateUsername=generateUsername,
+        generateUsername=lambda: generateUsername(server.ids),
     )
 
     def authenticatorFactory(offerTLS=True):
@@ -255,4 +271,11 @@ class ServerInfoHandler(generic.XMPPHandler):
         return defer.succeed(info)
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):
-        return defer.succeed([])
+        """
+        The MUC service, as XEP-0045 section 6.1 finds it.
+        """
+        if target.user is not None or nodeIdentifier:
+            return defer.succeed([])
+        return defer.succeed(
+            [disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms")]
+        )

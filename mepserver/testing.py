@@ -42,14 +42,15 @@ that must let time pass: it succeeds only after its whole window.
 Deterministic mode (C{startServer(self, deterministic=True, seed=0)}):
 every id the server makes up comes from a L{SeededIdSource}, so the same
 test doing the same things in the same order gets the same ids, run after
-run: stream ids, generated resources, roster push ids, and as the MUC and
-MEP services land (issue 6), XEP-0359 stanza-ids, XEP-0421 occupant-ids and
-item ids. The server's clock is then a L{task.Clock} standing at
-2020-01-01T00:00:00Z unless you pass your own C{clock}: delay stamps come
-from it, it only moves when the test calls C{running.clock.advance()}, and
-the stream idle timeout never fires on its own. L{RunningServer.reset}
-restarts both the id sequence and that clock. What a client makes up
-itself (its stanza ids, SCRAM nonces) and TLS are not deterministic.
+run: stream ids, generated resources, anonymous usernames, roster push
+ids, and as the MUC and MEP services land (issue 6), XEP-0359 stanza-ids,
+XEP-0421 occupant-ids and item ids. The server's clock is then a
+L{task.Clock} standing at 2020-01-01T00:00:00Z unless you pass your own
+C{clock}: delay stamps come from it, it only moves when the test calls
+C{running.clock.advance()}, and the stream idle timeout never fires on its
+own. L{RunningServer.reset} restarts both the id sequence and that clock.
+What a client makes up itself (its stanza ids, SCRAM nonces) and TLS are
+not deterministic.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class _StanzaLog:
         self._clock = clock
         self._description = description
         # Each waiter: (predicate, Deferred, what to do with a match,
-        # whether a match is what it waits for).
+        # whether a match is what it waits for, the pattern).
         self._waiting = []
 
     def add(self, stanza):
@@ -179,7 +180,7 @@ class _StanzaLog:
             return
         fire, keep = [], []
         for waiter in self._waiting:
-            match, d, onMatch, expected = waiter
+            match, d, onMatch, expected, pattern = waiter
             try:
                 matched = match(stanza)
             except BaseException:
@@ -211,7 +212,7 @@ class _StanzaLog:
         except BaseException:
             return defer.fail()
         d = defer.Deferred(self._forget)
-        self._waiting.append((match, d, d.callback, True))
+        self._waiting.append((match, d, d.callback, True, pattern))
 
         def timedOut(result, timeout):
             return failure.Failure(
@@ -246,7 +247,7 @@ class _StanzaLog:
             self._forget(d)
             d.callback(None)
 
-        self._waiting.append((match, d, matched, False))
+        self._waiting.append((match, d, matched, False, pattern))
         call = self._clock.callLater(window, windowPassed)
 
         def stopTimer(result):
@@ -263,11 +264,11 @@ class _StanzaLog:
         A pending L{assertNone} succeeds instead: nothing arrived.
         """
         waiting, self._waiting = self._waiting, []
-        for match, d, onMatch, expected in waiting:
+        for match, d, onMatch, expected, pattern in waiting:
             if expected:
                 d.errback(
                     StanzaNotReceived(
-                        f"{why} before a matching stanza arrived "
+                        f"{why}: no stanza matching {pattern!r} "
                         f"{self._description}; {_describe(self.stanzas)}",
                         list(self.stanzas),
                     )
@@ -410,6 +411,7 @@ class ConnectedClient:
         this class does not offer.
     @ivar received: every element received since binding, in order: the
         stanzas, and a stream error if one came.
+    @ivar connected: C{True} until the connection closes.
     """
 
     def __init__(self, xs, clock):
@@ -544,6 +546,10 @@ class RunningServer:
         # back; a clock given by the test is left alone.
         self._ownClock = None
 
+    # TODO(issue 6): createRoom(name, config) once the MUC service lands;
+    # then, with MEP, the room-event entry point (generateEvent) and a way
+    # to publish as an occupant.
+
     @property
     def webSocketURL(self) -> str:
         """
@@ -601,6 +607,9 @@ class RunningServer:
         The client is closed by L{reset} and L{stop}, or its own
         C{close()}.
 
+        @param account: the L{Account}; one whose JID has no user part, such
+            as C{Account(jid.JID(running.domain), "")}, logs in with SASL
+            ANONYMOUS (start the server with C{anonymous=True}).
         @param resource: the resource to ask for; without one, the server
             chooses.
         @return: a Deferred firing with a L{ConnectedClient}, or failing as
@@ -719,8 +728,15 @@ class RunningServer:
         for store in stores:
             store.reset()
         rooms = getattr(self.server, "rooms", None)
-        if rooms is not None:
-            # TODO(issue 6): the MUC's room registry must offer reset().
+        if rooms is not None and len(rooms):
+            # TODO(issue 6): the MUC's room registry is to offer reset();
+            # until it does, a reset with rooms left fails rather than
+            # leaving them to the next test.
+            if not callable(getattr(rooms, "reset", None)):
+                raise RuntimeError(
+                    f"{len(rooms)} room(s) left, and the MUC service cannot "
+                    "forget rooms yet (issue 6)"
+                )
             rooms.reset()
         # TODO(issue 6): reset the MEP state (interests, last items) too,
         # unless the room registry's reset covers it.

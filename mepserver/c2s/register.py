@@ -43,11 +43,15 @@ class RegistrationError(Exception):
         self.text = text
 
 
-def generateUsername():
+def generateUsername(ids=None):
     """
+    @param ids: the L{mepserver.ids.IdSource} to draw from; a random one
+        if L{None}.
     @return: a fresh username for SASL ANONYMOUS sessions.
     """
-    return "anon-" + secrets.token_hex(8)
+    if ids is None:
+        return "anon-" + secrets.token_hex(8)
+    return ids.newId("anon-")
 
 
 def _query(iq):

@@ -368,7 +368,17 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         if self.sessions.locks.busy(to.user):
             stanza.handled = True
-            self.sessions.locks.run(to.user, self.deliver, stanza, to, kind)
+            # Queue a copy with its own attributes: a broadcaster sends one
+            # element to each recipient in turn, changing only 'to' (the
+            # MUC service, DESIGN.md section 9).
+            queued = domish.Element(
+                (stanza.uri, stanza.name),
+                stanza.defaultUri,
+                dict(stanza.attributes),
+                dict(stanza.localPrefixes),
+            )
+            queued.children = stanza.children
+            self.sessions.locks.run(to.user, self.deliver, queued, to, kind)
         else:
             self.deliver(stanza, to, kind)
 

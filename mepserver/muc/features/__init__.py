@@ -1,0 +1,47 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+The room options of the MUC service, one module each (XEP-0045 section
+10.1.3; Prosody's C{plugins/muc/*.lib.lua} layout).
+
+Each module has a C{feature} providing
+L{mepserver.interfaces.IRoomFeature}. L{FEATURES} fixes their order, which
+is the order of the configuration form, of disco features, of join checks
+(members-only, then password, then the occupant limit) and of default-role
+opinions. There are no priorities.
+"""
+
+from mepserver.muc.features import (
+    description,
+    history,
+    invites,
+    language,
+    maxusers,
+    memberlist,
+    membersonly,
+    moderated,
+    name,
+    password,
+    persistent,
+    privatemessages,
+    public,
+    subject,
+    whois,
+)
+
+FEATURES = (
+    name.feature,
+    description.feature,
+    language.feature,
+    public.feature,
+    persistent.feature,
+    membersonly.feature,
+    moderated.feature,
+    password.feature,
+    whois.feature,
+    maxusers.feature,
+    subject.feature,
+    invites.feature,
+    privatemessages.feature,
+    memberlist.feature,
+    history.feature,
+)

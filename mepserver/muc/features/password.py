@@ -1,0 +1,76 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+Password-protected rooms (XEP-0045 sections 4.2 and 7.2.5,
+C{muc#roomconfig_passwordprotectedroom} and C{muc#roomconfig_roomsecret}):
+entering needs the password; a wrong or missing one gets
+C{not-authorized}.
+"""
+
+from mepserver import errors
+from mepserver.muc.features.base import (
+    CHANGED,
+    PREFIX,
+    UNCHANGED,
+    RoomFeature,
+    booleanField,
+    parseBoolean,
+    parseText,
+)
+from mepserver.muc.model import ConfigField
+
+
+class Password(RoomFeature):
+    """
+    C{muc_passwordprotected} or C{muc_unsecured}.
+    """
+
+    name = "password"
+    protectedVar = PREFIX + "passwordprotectedroom"
+    secretVar = PREFIX + "roomsecret"
+
+    def discoFeatures(self, room):
+        if room.config.passwordProtected:
+            return ["muc_passwordprotected"]
+        return ["muc_unsecured"]
+
+    def configFields(self, room):
+        return [
+            booleanField(self.protectedVar, "Password Required to Enter?",
+                         room.config.passwordProtected),
+            ConfigField("", "fixed", values=(
+                "If a password is required to enter this room, "
+                "you must specify the password below.",)),
+            ConfigField(self.secretVar, "text-private", "Password",
+                        (room.config.password,) if room.config.password else ()),
+        ]
+
+    def applyConfig(self, room, config, values):
+        protected = parseBoolean(values, self.protectedVar)
+        secret = parseText(values, self.secretVar)
+        if protected is None and secret is not None:
+            # A form with only a secret (as Prosody's has) means: protect the
+            # room with it, or stop protecting it when empty.
+            protected = bool(secret)
+        if protected is None:
+            return UNCHANGED
+        if secret is None:
+            secret = config.password
+        if protected and not secret:
+            # Section 10.1.3: a password-protected room with a blank
+            # password violates the service's policy.
+            raise errors.NotAcceptable("a password-protected room needs a password")
+        if not protected:
+            secret = ""
+        if (protected, secret) == (config.passwordProtected, config.password):
+            return UNCHANGED
+        config.passwordProtected, config.password = protected, secret
+        return CHANGED
+
+    def checkJoin(self, room, attempt):
+        if room.config.passwordProtected and attempt.password != room.config.password:
+            if attempt.password is None:
+                raise errors.PasswordRequired("this room needs a password")
+            raise errors.PasswordRequired("the room password is wrong")
+
+
+feature = Password()

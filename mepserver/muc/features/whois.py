@@ -1,0 +1,44 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+Non-anonymous and semi-anonymous rooms (XEP-0045 sections 4.2, 7.2.4,
+7.2.5, C{muc#roomconfig_whois}): who sees occupants' real JIDs. Changing it
+is announced with 172 or 173 (section 10.2.1).
+"""
+
+from mepserver.muc.features.base import PREFIX, UNCHANGED, RoomFeature, parseChoice
+from mepserver.muc.model import WHOIS_VALUES, ConfigField, Status
+
+
+class Whois(RoomFeature):
+    """
+    C{muc_nonanonymous} or C{muc_semianonymous}.
+    """
+
+    name = "whois"
+    var = PREFIX + "whois"
+
+    def discoFeatures(self, room):
+        if room.config.whois == "anyone":
+            return ["muc_nonanonymous"]
+        return ["muc_semianonymous"]
+
+    def configFields(self, room):
+        return [
+            ConfigField(
+                self.var, "list-single", "Who May Discover Real JIDs?",
+                (room.config.whois,),
+                (("moderators", "Moderators Only"), ("anyone", "Anyone")),
+            )
+        ]
+
+    def applyConfig(self, room, config, values):
+        whois = parseChoice(values, self.var, WHOIS_VALUES)
+        if whois is None or whois == config.whois:
+            return UNCHANGED
+        config.whois = whois
+        if whois == "anyone":
+            return frozenset({Status.NOW_NON_ANONYMOUS})
+        return frozenset({Status.NOW_SEMI_ANONYMOUS})
+
+
+feature = Whois()

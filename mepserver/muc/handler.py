@@ -1,0 +1,696 @@
+# -*- test-case-name: tests.test_muc_handler -*-
+"""
+The MUC service's protocol handler (XEP-0045): a thin adapter between the
+stanzas the router brings to the MUC domain and the room model
+(L{mepserver.muc.model}).
+
+It implements the occupant use cases of section 7 (entering, presence,
+nick changes, leaving, groupchat, private messages), the subject (8.1),
+instant and reserved room creation and configuration (10.1, 10.2),
+destruction (10.9), discovery (section 6), IQs through occupant JIDs
+(17.4, DESIGN.md section 5), ghost removal (18.1.2), XEP-0359 stanza-ids,
+XEP-0421 occupant-ids and XEP-0410 self-pings.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Optional
+
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.xish import domish
+from wokkel import disco
+from wokkel.iwokkel import IDisco
+from zope.interface import implementer
+
+from mepserver import errors
+from mepserver.muc import stanzas
+from mepserver.muc.model import (
+    Departure,
+    Occupant,
+    Room,
+    Rooms,
+    Status,
+    validNick,
+)
+from mepserver.muc.stanzas import (
+    NS_CLIENT,
+    NS_DATA,
+    NS_DISCO_INFO,
+    NS_DISCO_ITEMS,
+    NS_MUC_OWNER,
+    NS_MUC_ROOMCONFIG,
+    NS_MUC_ROOMINFO,
+    NS_MUC_TRAFFIC,
+    NS_PING,
+    Item,
+    child,
+)
+
+log = Logger()
+
+#: The service's disco#info features (XEP-0045 section 6.2). Occupant-ids
+#: are on in every room, so the service says so too (XEP-0421 section 4).
+SERVICE_FEATURES = (
+    "http://jabber.org/protocol/muc",
+    "http://jabber.org/protocol/muc#stable_id",
+    "urn:xmpp:occupant-id:0",
+    NS_DISCO_INFO,
+    NS_DISCO_ITEMS,
+    NS_PING,
+)
+
+
+def _jid(value: Optional[str]) -> Optional[jid.JID]:
+    if value is None:
+        return None
+    try:
+        return jid.internJID(value)
+    except jid.InvalidFormat:
+        return None
+
+
+@implementer(IDisco)
+class MUCHandler(xmlstream.XMPPHandler):
+    """
+    Rooms and occupants of the MUC domain.
+
+    Observes every presence, message and IQ the router brings to the
+    domain. IQs it observes before the disco and fallback handlers: those
+    to occupant JIDs (forwarded, or answered for a self-ping), owner
+    queries (C{muc#owner}), pings, and any request to a room that does not
+    exist; it answers disco for the service and the rooms (L{IDisco}).
+
+    Errors returned: C{jid-malformed} (join without nick), C{not-authorized}
+    (password), C{registration-required} (members-only), C{forbidden}
+    (banned; a visitor's groupchat; a forbidden subject change or private
+    message; a non-owner configuring), C{item-not-found} (no such or a
+    locked room; no such occupant), C{conflict} (nick taken),
+    C{service-unavailable} (room full; a message to the service),
+    C{not-acceptable} (a non-occupant's message or IQ to an occupant; an
+    unacceptable configuration), C{bad-request} (a groupchat private
+    message; a non-occupant's disco to an occupant; a bad form).
+
+    @ivar rooms: the L{Rooms} registry.
+    @ivar name: the service's name in disco.
+    """
+
+    def __init__(self, rooms: Rooms, name: str = "Chatrooms"):
+        xmlstream.XMPPHandler.__init__(self)
+        self.rooms = rooms
+        self.name = name
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver("/presence", self.onPresence)
+        self.xmlstream.addObserver("/message", self.onMessage)
+        # Before DiscoHandler (0) and FallbackHandler (-1).
+        self.xmlstream.addObserver("/iq", self.onIQ, 1)
+
+    # Sending.
+
+    def sendTo(self, element: domish.Element, recipient: jid.JID) -> None:
+        """
+        Send C{element} to one recipient, changing only its C{to}.
+
+        A broadcast sends one element to every recipient in turn (DESIGN.md
+        section 9): each send serializes it at once, so changing C{to}
+        afterwards is safe. Delivery marks a stanza handled; the mark is
+        cleared so that the next recipient's delivery sees a fresh stanza.
+        """
+        element["to"] = recipient.full()
+        element.handled = False
+        self.send(element)
+
+    def refuse(self, stanza: domish.Element, refusal: errors.Refusal, by: Optional[jid.JID]) -> None:
+        """
+        Answer a message or IQ with the error for C{refusal}.
+        """
+        reply = stanzas.errorReply(stanza, refusal, by)
+        if reply is not None:
+            self.send(reply)
+
+    def broadcastPresence(
+        self,
+        room: Room,
+        occupant: Occupant,
+        payload: Optional[domish.Element],
+        kind: Optional[str] = None,
+        statuses: Iterable[Status] = (),
+        session: Optional[jid.JID] = None,
+        sender: Optional[jid.JID] = None,
+        nick: Optional[str] = None,
+        selfSessions: Optional[Iterable[jid.JID]] = None,
+    ) -> None:
+        """
+        Send an occupant's presence to the room (sections 7.2.3, 7.6, 7.7,
+        7.14).
+
+        Others get the real JID if they may see it (L{Room.canSeeRealJIDs});
+        the occupant's own sessions get it with 110. At most three elements
+        are built, whatever the number of recipients.
+
+        @param session: the real JID to show; the occupant's shown session
+            if L{None}.
+        @param sender: the occupant JID it comes from; the current one if
+            L{None}.
+        @param nick: the item's C{nick} (the new nick, with 303).
+        @param selfSessions: the occupant's sessions to tell, with 110; all
+            its sessions if L{None}.
+        """
+        statuses = frozenset(statuses)
+        sender = sender if sender is not None else occupant.jid
+        session = session if session is not None else occupant.shownJID
+        affiliation, role = occupant.affiliation.value, occupant.role.value
+
+        def build(withJID, own):
+            item = Item(affiliation, role, session if withJID else None, nick)
+            return stanzas.occupantPresence(
+                payload, sender, item, statuses | {Status.SELF} if own else statuses,
+                occupant.occupantId, kind,
+            )
+
+        full = anonymous = None
+        for other in list(room.occupants.values()):
+            if other is occupant:
+                continue
+            if room.canSeeRealJIDs(other) or other.realJID == occupant.realJID:
+                if full is None:
+                    full = build(True, False)
+                element = full
+            else:
+                if anonymous is None:
+                    anonymous = build(False, False)
+                element = anonymous
+            for recipient in other.sessionJIDs:
+                self.sendTo(element, recipient)
+        if selfSessions is None:
+            selfSessions = occupant.sessionJIDs
+        own = None
+        for recipient in selfSessions:
+            if own is None:
+                own = build(True, True)
+            self.sendTo(own, recipient)
+
+    def broadcast(self, room: Room, element: domish.Element) -> None:
+        """
+        Send one element to every session of every occupant (section 7.4).
+        """
+        for recipient in room.sessions():
+            self.sendTo(element, recipient)
+
+    # Presence (sections 7.2, 7.6, 7.7, 7.14, 17.3).
+
+    def onPresence(self, presence: domish.Element) -> None:
+        """
+        Presence to a room or occupant JID: join, presence update, nick
+        change or leave; an error from an occupant's real JID removes it.
+        """
+        sender, to = _jid(presence.getAttribute("from")), _jid(presence.getAttribute("to"))
+        if sender is None or to is None or to.user is None:
+            return
+        kind = presence.getAttribute("type")
+        room = self.rooms.get(to)
+        if kind == "error":
+            if room is not None:
+                self.removeGhost(room, sender)
+            return
+        if kind not in (None, "unavailable"):
+            # Section 17.3, rules 1, 2 and 4: probes and subscription
+            # stanzas neither join nor leave.
+            return
+        occupant = room.occupantOf(sender) if room is not None else None
+        if kind == "unavailable":
+            # Rule 5: ignored from non-occupants. Whatever nick it names,
+            # it is this session leaving (a disconnecting client's server
+            # sends it to every occupant JID the session ever used).
+            if occupant is not None:
+                self.leave(room, sender, stanzas.presencePayload(presence))
+            return
+        nick = to.resource
+        if nick is None:
+            if occupant is None:
+                self.send(stanzas.errorPresence(
+                    presence,
+                    errors.NoNickname("to enter a room, send presence to room@service/nick"),
+                    to, to,
+                ))
+                return
+            # Presence to the bare room JID from an occupant: an update
+            # (some clients do this; Prosody accepts it too).
+            nick = occupant.nick
+        if occupant is None:
+            self.join(room, sender, to, nick, presence)
+        elif occupant.nick != nick:
+            self.changeNick(room, sender, to, nick, presence)
+        elif stanzas.parseJoin(presence) is not None:
+            self.resync(room, sender, presence)
+        else:
+            self.updatePresence(room, sender, presence)
+
+    def join(self, room: Optional[Room], sender: jid.JID, to: jid.JID, nick: str, presence) -> None:
+        """
+        A non-occupant enters, creating the room if needed (sections 7.2,
+        10.1.1).
+        """
+        roomJID = to.userhostJID()
+        occupantJID = jid.JID(tuple=(to.user, to.host, nick))
+        request = stanzas.parseJoin(presence)
+        if request is None:
+            # Section 7.2.17: groupchat 1.0 presence from a non-occupant.
+            self.send(stanzas.gc1Kick(occupantJID, sender))
+            return
+        created = None
+        try:
+            if room is None:
+                if not validNick(nick):
+                    raise errors.NoNickname("a room nickname must not be empty or only spaces")
+                room = created = self.rooms.create(roomJID, sender)
+            joined = room.join(sender, nick, stanzas.presencePayload(presence), request.password)
+        except errors.Refusal as refusal:
+            if created is not None:
+                self.rooms.discard(created)
+            self.send(stanzas.errorPresence(presence, refusal, occupantJID, roomJID))
+            return
+        if joined.newOccupant:
+            # The others learn of the newcomer; the nick's other sessions
+            # (several sessions, one nick) changed nothing they see.
+            self.broadcastPresence(room, joined.occupant, joined.occupant.presence, selfSessions=())
+        self.sendEntry(room, joined.occupant, sender, joined.statuses, request.history)
+
+    def resync(self, room: Room, sender: jid.JID, presence) -> None:
+        """
+        A join from a session already in the room (sections 7.2.1, 17.3
+        rule 3): the others get the presence update, the session the whole
+        entry sequence again.
+        """
+        occupant = room.updatePresence(sender, stanzas.presencePayload(presence))
+        self.broadcastPresence(room, occupant, occupant.presence, selfSessions=())
+        request = stanzas.parseJoin(presence)
+        self.sendEntry(room, occupant, sender, room.entryStatuses(), request.history)
+
+    def sendEntry(self, room: Room, occupant: Occupant, session: jid.JID, statuses, history) -> None:
+        """
+        What a joining session receives, in the order of section 7.1:
+        the other occupants' presence, its self-presence, the history and
+        the subject.
+        """
+        sees = room.canSeeRealJIDs(occupant)
+        for other in list(room.occupants.values()):
+            if other is occupant:
+                continue
+            withJID = sees or other.realJID == occupant.realJID
+            item = Item(other.affiliation.value, other.role.value,
+                        other.shownJID if withJID else None)
+            self.sendTo(
+                stanzas.occupantPresence(other.presence, other.jid, item, (), other.occupantId),
+                session,
+            )
+        item = Item(occupant.affiliation.value, occupant.role.value, session)
+        self.sendTo(
+            stanzas.occupantPresence(
+                occupant.sessions[session], occupant.jid, item, statuses, occupant.occupantId
+            ),
+            session,
+        )
+        for entry in room.historyFor(history):
+            self.sendTo(stanzas.delayed(entry.payload, entry.stamp, room.jid), session)
+        self.sendTo(self.subjectMessage(room), session)
+
+    def subjectMessage(self, room: Room) -> domish.Element:
+        """
+        The current subject, as sent after the history (section 7.2.15).
+        """
+        if room.subjectBy:
+            sender = jid.JID(tuple=(room.jid.user, room.jid.host, room.subjectBy))
+        else:
+            sender = room.jid
+        occupantId = None
+        if room.subjectSetter is not None:
+            occupantId = room.occupantIdOf(room.subjectSetter)
+        return stanzas.subjectMessage(
+            room.jid, sender, room.subject, room.ids.newId(), room.subjectStamp, occupantId
+        )
+
+    def updatePresence(self, room: Room, sender: jid.JID, presence) -> None:
+        """
+        An occupant's new availability status (section 7.7), to everyone.
+        """
+        occupant = room.updatePresence(sender, stanzas.presencePayload(presence))
+        self.broadcastPresence(room, occupant, occupant.presence)
+
+    def changeNick(self, room: Room, sender: jid.JID, to: jid.JID, nick: str, presence) -> None:
+        """
+        Section 7.6: unavailable from the old nick with the new nick and
+        303, then available from the new nick; the occupant's own sessions
+        get both with 110.
+        """
+        try:
+            change = room.changeNick(sender, nick, stanzas.presencePayload(presence))
+        except errors.Refusal as refusal:
+            requested = jid.JID(tuple=(to.user, to.host, nick))
+            self.send(stanzas.errorPresence(presence, refusal, requested, room.jid))
+            return
+        occupant = change.occupant
+        self.broadcastPresence(
+            room, occupant, None, kind="unavailable", statuses=[Status.NEW_NICK],
+            sender=jid.JID(tuple=(room.jid.user, room.jid.host, change.oldNick)),
+            nick=occupant.nick,
+        )
+        self.broadcastPresence(room, occupant, occupant.presence)
+
+    def leave(self, room: Room, session: jid.JID, payload=None, statuses: Iterable[Status] = ()) -> None:
+        """
+        A session leaves, or is removed with C{statuses} (section 7.14).
+        """
+        departure = room.leave(session, payload, statuses)
+        if departure is not None:
+            self.announceDeparture(room, departure)
+        self.rooms.vacate(room)
+
+    def announceDeparture(self, room: Room, departure: Departure) -> None:
+        """
+        Tell the room a session left: everyone if the occupant left, only
+        the session if others keep its nick.
+        """
+        occupant = departure.occupant
+        if departure.lastSession:
+            self.broadcastPresence(
+                room, occupant, departure.payload, kind="unavailable",
+                statuses=departure.statuses, session=departure.session,
+                selfSessions=[departure.session],
+            )
+            return
+        item = Item(occupant.affiliation.value, "none", departure.session)
+        self.sendTo(
+            stanzas.occupantPresence(
+                departure.payload, occupant.jid, item,
+                departure.statuses | {Status.SELF}, occupant.occupantId, "unavailable",
+            ),
+            departure.session,
+        )
+        if departure.shownChanged:
+            self.broadcastPresence(room, occupant, occupant.presence, selfSessions=())
+
+    def removeGhost(self, room: Room, session: jid.JID) -> None:
+        """
+        An error from an occupant's real JID shows it is gone (section
+        18.1.2): it leaves with 333 (section 17.1).
+        """
+        if room.occupantOf(session) is not None:
+            self.leave(room, session, None, [Status.ERROR])
+
+    # Messages (sections 7.4, 7.5, 8.1, 17.2).
+
+    def onMessage(self, message: domish.Element) -> None:
+        """
+        A message to the service, a room or an occupant JID.
+        """
+        sender, to = _jid(message.getAttribute("from")), _jid(message.getAttribute("to"))
+        if sender is None or to is None:
+            return
+        kind = message.getAttribute("type", "normal")
+        if to.user is None:
+            self.refuse(message, errors.ServiceUnavailable(
+                "the chat service takes no messages; send them to a room"), to)
+            return
+        room = self.rooms.get(to)
+        if kind == "error":
+            if room is not None and stanzas.isKickable(message):
+                self.removeGhost(room, sender)
+            return
+        if room is None or not (room.existsFor(sender) or room.occupantOf(sender)):
+            # Section 17.2, rule 3.
+            self.refuse(message, errors.RoomNotFound("there is no such room"), to.userhostJID())
+            return
+        if to.resource is None:
+            self.roomMessage(room, sender, message, kind)
+        else:
+            self.privateMessage(room, sender, to.resource, message, kind)
+
+    def roomMessage(self, room: Room, sender: jid.JID, message, kind: str) -> None:
+        """
+        A message to the room itself: groupchat (section 7.4) or a subject
+        change (8.1). Other types are refused (section 17.2, rule 1).
+        """
+        if kind != "groupchat":
+            self.refuse(message, errors.BadRequest(
+                "messages to a room must be of type groupchat"), room.jid)
+            return
+        subject = stanzas.subjectChange(message)
+        try:
+            if subject is not None:
+                occupant = room.setSubject(sender, subject)
+            else:
+                occupant = room.groupchatSender(sender)
+        except errors.Refusal as refusal:
+            self.refuse(message, refusal, room.jid)
+            return
+        messageId = message.getAttribute("id") or room.ids.newId()
+        if subject is not None:
+            self.rooms.save(room)
+            element = stanzas.subjectMessage(
+                room.jid, occupant.jid, subject, messageId, None, occupant.occupantId
+            )
+            self.broadcast(room, element)
+            return
+        element = stanzas.reflectedMessage(
+            message, occupant.jid, room.jid, messageId, occupant.occupantId,
+            room.newStanzaId(),
+        )
+        if stanzas.hasBody(message):
+            room.addHistory(element, len(element.toXml()))
+        self.broadcast(room, element)
+
+    def privateMessage(self, room: Room, sender: jid.JID, nick: str, message, kind: str) -> None:
+        """
+        A private message through an occupant JID (section 7.5).
+        """
+        try:
+            if kind == "groupchat":
+                if room.occupantOf(sender) is None:
+                    raise errors.NotOccupant("you are not in this room")
+                raise errors.BadRequest("a private message must not be of type groupchat")
+            origin, recipient = room.privateMessage(sender, nick)
+        except errors.Refusal as refusal:
+            self.refuse(message, refusal, room.jid)
+            return
+        element = stanzas.privateMessage(message, origin.jid, origin.occupantId)
+        for session in recipient.sessionJIDs:
+            self.sendTo(element, session)
+
+    # IQs (sections 6.6, 10, 17.4; XEP-0199, XEP-0410).
+
+    def onIQ(self, iq: domish.Element) -> None:
+        """
+        IQs the MUC handler takes before disco and the fallback.
+        """
+        if iq.handled:
+            return
+        sender, to = _jid(iq.getAttribute("from")), _jid(iq.getAttribute("to"))
+        if sender is None or to is None:
+            return
+        kind = iq.getAttribute("type")
+        payload = next(iq.elements(), None)
+        isPing = kind == "get" and payload is not None and (payload.uri, payload.name) == (NS_PING, "ping")
+        if to.user is None:
+            if isPing:
+                iq.handled = True
+                self.send(stanzas.iqResult(iq))
+            return
+        room = self.rooms.get(to)
+        if to.resource is not None:
+            iq.handled = True
+            self.occupantIQ(room, sender, to, iq, kind, payload, isPing)
+            return
+        if kind not in ("get", "set"):
+            return
+        if room is None or not room.existsFor(sender):
+            iq.handled = True
+            self.refuse(iq, errors.RoomNotFound("there is no such room"), to)
+            return
+        if payload is not None and (payload.uri, payload.name) == (NS_MUC_OWNER, "query"):
+            iq.handled = True
+            self.ownerIQ(room, sender, iq, kind, payload)
+        elif isPing:
+            iq.handled = True
+            self.send(stanzas.iqResult(iq))
+
+    def occupantIQ(self, room, sender, to, iq, kind, payload, isPing) -> None:
+        """
+        An IQ to an occupant JID: a self-ping is answered (XEP-0410 3.3),
+        any other request forwarded to the occupant's real JID with a new
+        id, and the answer routed back under the original id (17.4).
+        """
+        if kind in ("result", "error"):
+            if room is None:
+                return
+            answered = room.answerIQ(sender, to.resource, iq.getAttribute("id", ""))
+            if answered is not None:
+                self.send(self._copyIQ(iq, answered.id, answered.sender, answered.recipient))
+            return
+        if kind not in ("get", "set"):
+            return
+        try:
+            if room is None:
+                raise errors.NotOccupant("you are not in this room")
+            if isPing and room.isSelfPing(sender, to.resource):
+                self.send(stanzas.iqResult(iq))
+                return
+            forwarded = room.forwardIQ(sender, to.resource, iq.getAttribute("id", ""))
+        except errors.NotOccupant as refusal:
+            if payload is not None and payload.uri in (NS_DISCO_INFO, NS_DISCO_ITEMS):
+                # Section 6.6: a non-occupant's disco to an occupant.
+                refusal = errors.BadRequest("only occupants may query occupants")
+            self.refuse(iq, refusal, to.userhostJID())
+            return
+        except errors.Refusal as refusal:
+            self.refuse(iq, refusal, to.userhostJID())
+            return
+        self.send(self._copyIQ(iq, forwarded.id, forwarded.sender, forwarded.recipient))
+
+    @staticmethod
+    def _copyIQ(iq, iqId: str, sender: jid.JID, recipient: jid.JID) -> domish.Element:
+        copy = domish.Element((NS_CLIENT, "iq"))
+        copy.attributes = dict(iq.attributes)
+        copy.children = list(iq.children)
+        copy["id"] = iqId
+        copy["from"] = sender.full()
+        copy["to"] = recipient.full()
+        return copy
+
+    def ownerIQ(self, room: Room, sender: jid.JID, iq, kind: str, query) -> None:
+        """
+        The owner's configuration form (sections 10.1.2, 10.1.3, 10.2) and
+        room destruction (10.9).
+        """
+        try:
+            if kind == "get":
+                room.checkOwner(sender)
+                reply = stanzas.iqResult(iq)
+                reply.addElement((NS_MUC_OWNER, "query")).addChild(
+                    stanzas.form(
+                        room.configFields(), "form", NS_MUC_ROOMCONFIG,
+                        title=f"Configuration for {room.jid.full()}",
+                        instructions="Complete and submit this form to configure the room.",
+                    ).toElement()
+                )
+                self.send(reply)
+                return
+            x = child(query, NS_DATA, "x")
+            destroy = child(query, NS_MUC_OWNER, "destroy")
+            if x is not None:
+                self.submitConfiguration(room, sender, iq, stanzas.parseForm(x))
+            elif destroy is not None:
+                room.checkOwner(sender)
+                self.send(stanzas.iqResult(iq))
+                self.destroyRoom(room, destroy)
+            else:
+                raise errors.BadRequest("expected a data form or <destroy/>")
+        except errors.Refusal as refusal:
+            self.refuse(iq, refusal, room.jid)
+
+    def submitConfiguration(self, room: Room, sender: jid.JID, iq, submitted) -> None:
+        """
+        A submitted or cancelled configuration form; an empty submitted
+        form makes an instant room (section 10.1.2).
+        """
+        if submitted.type == "cancel":
+            if room.cancelConfiguration(sender):
+                self.send(stanzas.iqResult(iq))
+                self.destroyRoom(room, None)
+            else:
+                self.send(stanzas.iqResult(iq))
+            return
+        if submitted.type != "submit":
+            raise errors.BadRequest("the form must be of type submit or cancel")
+        if submitted.formType not in (None, NS_MUC_ROOMCONFIG):
+            raise errors.BadRequest(f"the form must be a {NS_MUC_ROOMCONFIG} form")
+        change = room.configure(sender, submitted.values)
+        self.send(stanzas.iqResult(iq))
+        for departure in change.removed:
+            self.announceDeparture(room, departure)
+        if change.statuses:
+            self.broadcast(room, stanzas.statusMessage(room.jid, change.statuses, room.ids.newId()))
+        self.rooms.save(room)
+        self.rooms.vacate(room)
+
+    def destroyRoom(self, room: Room, destroy: Optional[domish.Element]) -> None:
+        """
+        Remove everyone, each told once with C{<destroy/>} (section 10.9),
+        and forget the room.
+        """
+        alternate = reason = password = None
+        if destroy is not None:
+            alternate = _jid(destroy.getAttribute("jid"))
+            for element in destroy.elements():
+                if element.name == "reason":
+                    reason = str(element)
+                elif element.name == "password":
+                    password = str(element)
+        extra = [stanzas.destroyElement(alternate, reason, password)]
+        for occupant in room.destroy():
+            presence = stanzas.occupantPresence(
+                None, occupant.jid, Item("none", "none"), [Status.SELF],
+                occupant.occupantId, "unavailable", extra,
+            )
+            for session in occupant.sessionJIDs:
+                self.sendTo(presence, session)
+        self.rooms.discard(room)
+
+    # Discovery (section 6).
+
+    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
+        """
+        The service's identity and features (6.2), or a room's, with its
+        C{muc#roominfo} form (6.4). Requests to absent or locked rooms were
+        answered by L{onIQ}.
+        """
+        if target.user is None:
+            if nodeIdentifier:
+                return []
+            return [disco.DiscoIdentity("conference", "text", self.name)] + [
+                disco.DiscoFeature(feature) for feature in SERVICE_FEATURES
+            ]
+        room = self.rooms.get(target)
+        if room is None or target.resource is not None or not room.existsFor(requestor):
+            return []
+        if nodeIdentifier == NS_MUC_TRAFFIC:
+            # Section 18.1.1: a room that discards no namespace.
+            raise error.StanzaError("service-unavailable")
+        if nodeIdentifier:
+            return []
+        info: List[object] = [
+            disco.DiscoIdentity("conference", "text", room.config.name or room.jid.user)
+        ]
+        info += [disco.DiscoFeature(f) for f in [NS_DISCO_INFO] + room.discoFeatures()]
+        info.append(stanzas.form(room.infoFields(), "result", NS_MUC_ROOMINFO))
+        return info
+
+    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
+        """
+        The service lists its public rooms with their names (section 6.3); a
+        room lists no occupants (6.5: private by default).
+        """
+        if target.user is not None or nodeIdentifier:
+            return []
+        return [
+            disco.DiscoItem(room.jid, name=room.config.name or room.jid.user)
+            for room in self.rooms.listed()
+        ]
+
+
+class MUCDiscoHandler(disco.DiscoHandler):
+    """
+    wokkel's disco handler for the MUC domain, leaving alone the disco IQs
+    L{MUCHandler} already took.
+
+    wokkel's C{IQHandlerMixin.handleRequest} answers every IQ it observes,
+    even one marked handled; but disco to an occupant JID goes to the
+    occupant (XEP-0045 section 6.6) and disco to an absent room gets
+    C{item-not-found} from L{MUCHandler}.
+    """
+
+    def handleRequest(self, iq):
+        if iq.handled:
+            return
+        return disco.DiscoHandler.handleRequest(self, iq)

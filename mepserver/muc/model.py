@@ -1,0 +1,1412 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+The Multi-User Chat room model (XEP-0045), in plain Python.
+
+No XML, no wokkel, no reactor: the handler (L{mepserver.muc.handler})
+parses stanzas, calls these classes and renders what they return. What a
+client sent as presence is kept as an opaque I{payload} the model stores
+and hands back, never looks into.
+
+  - L{Role}, L{Affiliation} and L{Privilege}, with the privilege tables of
+    XEP-0045 sections 5.1.1 (roles) and 5.2.1 (affiliations) and the
+    default roles of section 5.1.2;
+  - L{Status}: the status codes of section 15 (registry 15.6);
+  - L{RoomConfig}: a room's configuration (section 10.1.3's
+    C{muc#roomconfig} form), and L{ConfigField}, a form field without XML;
+  - L{Occupant}: one nick in a room, with one or more sessions (section
+    7.2.9: several sessions of one bare JID share a nick);
+  - L{Room}: entering (7.2), presence updates (7.7), nick changes (7.6),
+    leaving (7.14), groupchat (7.4) and history (7.2.12-7.2.14), private
+    messages (7.5), subject (8.1), configuration (10.1-10.2), destruction
+    (10.9), forwarded IQs (17.4) and self-pings (XEP-0410);
+  - L{Rooms}: the service's registry of rooms, loading persistent rooms
+    from an L{IRoomStore} and writing them through.
+
+Room options live in L{mepserver.muc.features}, one module each, plugged in
+through L{mepserver.interfaces.IRoomFeature}.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
+
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import jid
+
+from mepserver import errors
+from mepserver.interfaces import StoredRoom
+
+log = Logger()
+
+#: Service discovery features every room has (XEP-0045 6.4, XEP-0359,
+#: XEP-0421 section 2, XEP-0410 section 3.3).
+ROOM_FEATURES = (
+    "http://jabber.org/protocol/muc",
+    "http://jabber.org/protocol/muc#stable_id",
+    "http://jabber.org/protocol/muc#self-ping-optimization",
+    "urn:xmpp:occupant-id:0",
+    "urn:xmpp:sid:0",
+)
+
+#: How many forwarded IQs a room remembers while waiting for answers
+#: (section 17.4); the oldest is forgotten first.
+MAX_PENDING_IQS = 1000
+
+
+class Role(enum.Enum):
+    """
+    An occupant's role (XEP-0045 section 5.1), lowest first.
+    """
+
+    NONE = "none"
+    VISITOR = "visitor"
+    PARTICIPANT = "participant"
+    MODERATOR = "moderator"
+
+    @property
+    def rank(self) -> int:
+        """
+        The role's place in the hierarchy: each role has all the privileges
+        of those below it (section 5.1.1).
+        """
+        return _ROLE_ORDER.index(self)
+
+
+_ROLE_ORDER = list(Role)
+
+
+class Affiliation(enum.Enum):
+    """
+    A user's long-lived affiliation with a room (XEP-0045 section 5.2),
+    lowest first.
+    """
+
+    OUTCAST = "outcast"
+    NONE = "none"
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        """
+        The affiliation's place in the hierarchy (section 5.2.1).
+        """
+        return _AFFILIATION_ORDER.index(self)
+
+
+_AFFILIATION_ORDER = list(Affiliation)
+
+
+class Privilege(enum.Enum):
+    """
+    The rows of XEP-0045's privilege tables (sections 5.1.1 and 5.2.1).
+    """
+
+    # Roles (section 5.1.1).
+    PRESENT_IN_ROOM = "present in room"
+    RECEIVE_MESSAGES = "receive messages"
+    RECEIVE_OCCUPANT_PRESENCE = "receive occupant presence"
+    BROADCAST_PRESENCE = "broadcast presence to all occupants"
+    CHANGE_AVAILABILITY = "change availability status"
+    CHANGE_NICK = "change room nickname"
+    SEND_PRIVATE_MESSAGES = "send private messages"
+    INVITE = "invite other users"
+    SEND_MESSAGES_TO_ALL = "send messages to all"
+    MODIFY_SUBJECT = "modify subject"
+    KICK = "kick participants and visitors"
+    GRANT_VOICE = "grant voice"
+    REVOKE_VOICE = "revoke voice"
+    # Affiliations (section 5.2.1).
+    ENTER_OPEN_ROOM = "enter open room"
+    REGISTER = "register with open room"
+    RETRIEVE_MEMBER_LIST = "retrieve member list"
+    ENTER_MEMBERS_ONLY_ROOM = "enter members-only room"
+    BAN = "ban members and unaffiliated users"
+    EDIT_MEMBER_LIST = "edit member list"
+    ASSIGN_MODERATOR = "assign and remove moderator role"
+    EDIT_ADMIN_LIST = "edit admin list"
+    EDIT_OWNER_LIST = "edit owner list"
+    CHANGE_CONFIGURATION = "change room configuration"
+    DESTROY_ROOM = "destroy room"
+
+
+_P = Privilege
+_VISITOR_PRIVILEGES = frozenset(
+    {
+        _P.PRESENT_IN_ROOM,
+        _P.RECEIVE_MESSAGES,
+        _P.RECEIVE_OCCUPANT_PRESENCE,
+        _P.BROADCAST_PRESENCE,
+        _P.CHANGE_AVAILABILITY,
+        _P.CHANGE_NICK,
+        _P.SEND_PRIVATE_MESSAGES,
+        _P.INVITE,
+    }
+)
+_PARTICIPANT_PRIVILEGES = _VISITOR_PRIVILEGES | {_P.SEND_MESSAGES_TO_ALL, _P.MODIFY_SUBJECT}
+
+#: XEP-0045 section 5.1.1, with its defaults (the starred cells). The room
+#: configuration narrows the starred ones: inviting (C{allowinvites}),
+#: private messages (C{allowpm}) and the subject (C{changesubject}: by
+#: default only moderators, section 8.1); see L{Room.may}.
+ROLE_PRIVILEGES: Mapping[Role, FrozenSet[Privilege]] = {
+    Role.NONE: frozenset(),
+    Role.VISITOR: _VISITOR_PRIVILEGES,
+    Role.PARTICIPANT: _PARTICIPANT_PRIVILEGES,
+    Role.MODERATOR: _PARTICIPANT_PRIVILEGES
+    | {_P.KICK, _P.GRANT_VOICE, _P.REVOKE_VOICE},
+}
+
+_MEMBER_PRIVILEGES = frozenset(
+    {_P.ENTER_OPEN_ROOM, _P.RETRIEVE_MEMBER_LIST, _P.ENTER_MEMBERS_ONLY_ROOM}
+)
+_ADMIN_PRIVILEGES = _MEMBER_PRIVILEGES | {
+    _P.BAN,
+    _P.EDIT_MEMBER_LIST,
+    _P.ASSIGN_MODERATOR,
+}
+
+#: XEP-0045 section 5.2.1. Registering is for the unaffiliated only
+#: ("N/A" above). Retrieving the member list is further limited by the
+#: C{getmemberlist} option.
+AFFILIATION_PRIVILEGES: Mapping[Affiliation, FrozenSet[Privilege]] = {
+    Affiliation.OUTCAST: frozenset(),
+    Affiliation.NONE: frozenset({_P.ENTER_OPEN_ROOM, _P.REGISTER}),
+    Affiliation.MEMBER: _MEMBER_PRIVILEGES,
+    Affiliation.ADMIN: _ADMIN_PRIVILEGES,
+    Affiliation.OWNER: _ADMIN_PRIVILEGES
+    | {
+        _P.EDIT_ADMIN_LIST,
+        _P.EDIT_OWNER_LIST,
+        _P.CHANGE_CONFIGURATION,
+        _P.DESTROY_ROOM,
+    },
+}
+
+
+def defaultRoleFor(affiliation: Affiliation) -> Role:
+    """
+    The initial role of XEP-0045 section 5.1.2 for an open, unmoderated
+    room; the room's features adjust it (moderated rooms make the
+    unaffiliated visitors, members-only rooms refuse them).
+    """
+    if affiliation.rank >= Affiliation.ADMIN.rank:
+        return Role.MODERATOR
+    if affiliation is Affiliation.OUTCAST:
+        return Role.NONE
+    return Role.PARTICIPANT
+
+
+class Status(enum.IntEnum):
+    """
+    The status codes of XEP-0045 section 15 (registry section 15.6).
+    """
+
+    NON_ANONYMOUS = 100
+    AFFILIATION_CHANGED = 101
+    SHOWS_UNAVAILABLE = 102
+    HIDES_UNAVAILABLE = 103
+    CONFIGURATION_CHANGED = 104
+    SELF = 110
+    LOGGING_ENABLED = 170
+    LOGGING_DISABLED = 171
+    NOW_NON_ANONYMOUS = 172
+    NOW_SEMI_ANONYMOUS = 173
+    NOW_FULLY_ANONYMOUS = 174
+    ROOM_CREATED = 201
+    NICK_ASSIGNED = 210
+    BANNED = 301
+    NEW_NICK = 303
+    KICKED = 307
+    AFFILIATION_LOST = 321
+    MEMBERS_ONLY = 322
+    SHUTDOWN = 332
+    ERROR = 333
+
+
+WHOIS_VALUES = ("moderators", "anyone")
+ALLOW_PM_VALUES = ("anyone", "participants", "moderators", "none")
+ALL_ROLES = frozenset({Role.MODERATOR, Role.PARTICIPANT, Role.VISITOR})
+
+
+@dataclasses.dataclass
+class RoomConfig:
+    """
+    A room's configuration: the C{muc#roomconfig} form of XEP-0045 section
+    10.1.3 (registry 15.5.3). Defaults follow Prosody's.
+
+    @ivar name: C{roomname}, the natural-language name (empty: none).
+    @ivar description: C{roomdesc}.
+    @ivar language: C{lang}, the language of the discussion.
+    @ivar persistent: C{persistentroom}: survives its last occupant and
+        restarts.
+    @ivar public: C{publicroom}: listed in the service's disco#items.
+    @ivar membersOnly: C{membersonly}.
+    @ivar moderated: C{moderatedroom}.
+    @ivar passwordProtected: C{passwordprotectedroom}.
+    @ivar password: C{roomsecret}.
+    @ivar whois: C{whois}: who sees real JIDs, C{"moderators"}
+        (semi-anonymous) or C{"anyone"} (non-anonymous).
+    @ivar maxUsers: C{maxusers}, or L{None} for no limit.
+    @ivar changeSubject: C{changesubject}: participants may set the subject.
+    @ivar allowInvites: C{allowinvites}: non-moderators may invite.
+    @ivar allowPM: C{allowpm}: who may send private messages, one of
+        L{ALLOW_PM_VALUES}.
+    @ivar getMemberList: C{getmemberlist}: roles that may retrieve the
+        member list.
+    @ivar historyLength: C{muc#maxhistoryfetch}: how many messages the room
+        keeps and sends to a newcomer.
+    """
+
+    name: str = ""
+    description: str = ""
+    language: str = ""
+    persistent: bool = False
+    public: bool = True
+    membersOnly: bool = False
+    moderated: bool = False
+    passwordProtected: bool = False
+    password: str = ""
+    whois: str = "moderators"
+    maxUsers: Optional[int] = None
+    changeSubject: bool = False
+    allowInvites: bool = False
+    allowPM: str = "anyone"
+    getMemberList: FrozenSet[Role] = ALL_ROLES
+    historyLength: int = 20
+
+    def copy(self) -> "RoomConfig":
+        """
+        @return: an independent copy, to change and then commit or drop.
+        """
+        return dataclasses.replace(self)
+
+    #: Attribute names to the keys of L{StoredRoom.config}: the form's field
+    #: names without their C{muc#roomconfig_} (or C{muc#}) prefix.
+    STORED_KEYS = {
+        "name": "roomname",
+        "description": "roomdesc",
+        "language": "lang",
+        "persistent": "persistentroom",
+        "public": "publicroom",
+        "membersOnly": "membersonly",
+        "moderated": "moderatedroom",
+        "passwordProtected": "passwordprotectedroom",
+        "password": "roomsecret",
+        "whois": "whois",
+        "maxUsers": "maxusers",
+        "changeSubject": "changesubject",
+        "allowInvites": "allowinvites",
+        "allowPM": "allowpm",
+        "getMemberList": "getmemberlist",
+        "historyLength": "maxhistoryfetch",
+    }
+
+    def toStored(self) -> Dict[str, object]:
+        """
+        @return: the plain values L{StoredRoom.config} holds.
+        """
+        stored: Dict[str, object] = {}
+        for attribute, key in self.STORED_KEYS.items():
+            value = getattr(self, attribute)
+            if attribute == "getMemberList":
+                value = tuple(sorted(role.value for role in value))
+            stored[key] = value
+        return stored
+
+    @classmethod
+    def fromStored(cls, stored: Mapping[str, object]) -> "RoomConfig":
+        """
+        The configuration L{toStored} gave; missing keys take the default and
+        unknown keys (from a newer version) are ignored.
+        """
+        values: Dict[str, Any] = {}
+        for attribute, key in cls.STORED_KEYS.items():
+            if key in stored:
+                value = stored[key]
+                if attribute == "getMemberList":
+                    value = frozenset(Role(v) for v in value)  # type: ignore
+                values[attribute] = value
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigField:
+    """
+    One field of the room configuration form (XEP-0004), without XML.
+
+    @ivar var: the field's C{var}, e.g. C{"muc#roomconfig_roomname"}.
+    @ivar type: the XEP-0004 field type (C{"boolean"}, C{"text-single"},
+        C{"text-private"}, C{"list-single"}, C{"list-multi"}, C{"fixed"},
+        C{"jid-multi"}).
+    @ivar label: the human-readable label.
+    @ivar values: the current values, as form strings (C{"1"} and C{"0"}
+        for booleans).
+    @ivar options: C{(value, label)} pairs of a list field.
+    """
+
+    var: str
+    type: str
+    label: str = ""
+    values: Tuple[str, ...] = ()
+    options: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class JoinAttempt:
+    """
+    What a room feature's C{checkJoin} sees of someone entering.
+
+    @ivar realJID: the full JID of the session entering.
+    @ivar nick: the requested nick.
+    @ivar password: the password given in the join presence, or L{None}.
+    @ivar affiliation: the user's affiliation.
+    @ivar addsOccupant: C{False} when the session joins a nick its bare JID
+        already holds (no new occupant, so no limit applies).
+    """
+
+    realJID: jid.JID
+    nick: str
+    password: Optional[str]
+    affiliation: Affiliation
+    addsOccupant: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryRequest:
+    """
+    The limits of a C{<history/>} element (XEP-0045 section 7.2.14); each
+    is L{None} when not given.
+
+    @ivar since: seconds since the epoch.
+    """
+
+    maxChars: Optional[int] = None
+    maxStanzas: Optional[int] = None
+    seconds: Optional[int] = None
+    since: Optional[float] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """
+    A groupchat message kept for newcomers.
+
+    @ivar payload: the message as reflected (opaque to the model).
+    @ivar stamp: when the room received it, in seconds since the epoch.
+    @ivar size: its length in characters, for C{maxchars}.
+    """
+
+    payload: Any
+    stamp: float
+    size: int
+
+
+class Occupant:
+    """
+    One nick in a room, held by one or more sessions of one bare JID.
+
+    @ivar room: the L{Room}.
+    @ivar nick: the room nickname.
+    @ivar realJID: the user's bare JID.
+    @ivar role: the occupant's L{Role}.
+    @ivar occupantId: the XEP-0421 occupant id: the same for the same user
+        in the same room, whatever the nick.
+    @ivar sessions: the sessions' full JIDs mapped to their last presence
+        payloads, least recently updated first; the last one is what other
+        occupants see (L{presence}, L{shownJID}).
+    """
+
+    def __init__(self, room: "Room", nick: str, realJID: jid.JID, role: Role, occupantId: str):
+        self.room = room
+        self.nick = nick
+        self.realJID = realJID
+        self.role = role
+        self.occupantId = occupantId
+        self.sessions: "collections.OrderedDict[jid.JID, Any]" = collections.OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"<Occupant {self.nick!r} of {self.room.jid.full()} ({self.realJID.full()})>"
+
+    @property
+    def jid(self) -> jid.JID:
+        """
+        The occupant JID, C{room@service/nick}.
+        """
+        return jid.JID(tuple=(self.room.jid.user, self.room.jid.host, self.nick))
+
+    @property
+    def affiliation(self) -> Affiliation:
+        """
+        The user's affiliation with the room.
+        """
+        return self.room.affiliationOf(self.realJID)
+
+    @property
+    def presence(self) -> Any:
+        """
+        The presence payload other occupants see: the most recent one of
+        any of its sessions.
+        """
+        return next(reversed(self.sessions.values()))
+
+    @property
+    def shownJID(self) -> jid.JID:
+        """
+        The full JID of the session whose presence others see; the real JID
+        shown to those who may see real JIDs.
+        """
+        return next(reversed(self.sessions))
+
+    @property
+    def sessionJIDs(self) -> List[jid.JID]:
+        """
+        The full JIDs of its sessions, as a new list.
+        """
+        return list(self.sessions)
+
+
+@dataclasses.dataclass(frozen=True)
+class Join:
+    """
+    The result of L{Room.join}.
+
+    @ivar occupant: the L{Occupant} joined.
+    @ivar session: the full JID of the joining session.
+    @ivar newOccupant: C{True} if the nick is new in the room; C{False} if
+        the session joined a nick its bare JID already held.
+    @ivar statuses: the status codes of the self-presence (section 7.2.3:
+        110, plus 100 in a non-anonymous room and 201 for a new room).
+    """
+
+    occupant: Occupant
+    session: jid.JID
+    newOccupant: bool
+    statuses: FrozenSet[Status]
+
+
+@dataclasses.dataclass(frozen=True)
+class Departure:
+    """
+    A session leaving a room (L{Room.leave}).
+
+    @ivar occupant: the L{Occupant}; its role is L{Role.NONE} if it left.
+    @ivar session: the full JID of the session that left.
+    @ivar lastSession: C{True} if the occupant left the room; C{False} if
+        other sessions keep its nick.
+    @ivar shownChanged: C{True} if other sessions remain and what other
+        occupants see of the nick changed (the shown session left).
+    @ivar statuses: status codes for everyone (307, 333, ...; not 110).
+    @ivar payload: the unavailable presence payload given, or L{None}.
+    """
+
+    occupant: Occupant
+    session: jid.JID
+    lastSession: bool
+    shownChanged: bool
+    statuses: FrozenSet[Status]
+    payload: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class NickChange:
+    """
+    The result of L{Room.changeNick}.
+
+    @ivar occupant: the L{Occupant}, now under its new nick.
+    @ivar oldNick: its previous nick.
+    """
+
+    occupant: Occupant
+    oldNick: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigChange:
+    """
+    The result of L{Room.configure}.
+
+    @ivar statuses: the status codes to announce to occupants (104 and
+        172/173, section 10.2.1); empty if nothing changed.
+    @ivar unlocked: C{True} if this unlocked a new room (section 10.1.2).
+    @ivar removed: L{Departure}s of occupants removed because the room
+        became members-only (status 322, section 10.2).
+    """
+
+    statuses: FrozenSet[Status]
+    unlocked: bool
+    removed: Tuple[Departure, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ForwardedIQ:
+    """
+    An IQ to an occupant JID, to send on to the occupant's real JID
+    (XEP-0045 section 17.4, DESIGN.md section 5).
+
+    @ivar id: the IQ's new id, under which L{Room.answerIQ} recognises the
+        answer.
+    @ivar sender: the sender's occupant JID (the new C{from}).
+    @ivar recipient: the recipient's real full JID (the new C{to}).
+    """
+
+    id: str
+    sender: jid.JID
+    recipient: jid.JID
+
+
+@dataclasses.dataclass(frozen=True)
+class AnsweredIQ:
+    """
+    The answer to a forwarded IQ, to route back (L{Room.answerIQ}).
+
+    @ivar id: the original request's id.
+    @ivar sender: the answering occupant's JID (the new C{from}).
+    @ivar recipient: the requester's real full JID (the new C{to}).
+    """
+
+    id: str
+    sender: jid.JID
+    recipient: jid.JID
+
+
+@dataclasses.dataclass(frozen=True)
+class _PendingIQ:
+    requester: jid.JID
+    originalId: str
+    responder: jid.JID
+    responderNick: str
+    requesterNick: str
+
+
+def bare(entity: jid.JID) -> jid.JID:
+    """
+    @return: the bare JID of C{entity}, interned.
+    """
+    return jid.internJID(entity.userhost())
+
+
+def validNick(nick: Optional[str]) -> bool:
+    """
+    XEP-0045 section 17.1: a nick is not empty and not only spaces.
+    """
+    return bool(nick) and not nick.isspace()  # type: ignore[union-attr]
+
+
+class Room:
+    """
+    One chat room: its configuration, affiliations, occupants, subject and
+    history.
+
+    Every method that changes the room checks the requester's rights and
+    raises an L{errors.Refusal} before changing anything.
+
+    @ivar jid: the bare room JID.
+    @ivar config: the L{RoomConfig}.
+    @ivar affiliations: bare user JIDs mapped to their L{Affiliation} (never
+        L{Affiliation.NONE}).
+    @ivar nicks: registered nicknames, bare user JIDs mapped to nicks
+        (section 7.10, for the registration engineer).
+    @ivar reasons: reasons given with affiliations (bans).
+    @ivar subject: the subject, empty if none.
+    @ivar subjectBy: the nick that set it, empty if the room did.
+    @ivar subjectSetter: the bare JID that set it, if known.
+    @ivar subjectStamp: when it was set, or L{None} if never.
+    @ivar locked: C{True} while a new room awaits its owner's configuration
+        (section 10.1.2).
+    @ivar created: C{True} until the creator's join reported 201.
+    @ivar occupants: nicks mapped to L{Occupant}s, in order of arrival.
+    @ivar history: the L{HistoryEntry}s kept, oldest first.
+    @ivar features: the L{mepserver.interfaces.IRoomFeature}s, in order.
+    """
+
+    def __init__(
+        self,
+        roomJID: jid.JID,
+        clock,
+        ids,
+        config: Optional[RoomConfig] = None,
+        features: Optional[Sequence[Any]] = None,
+    ):
+        """
+        @param clock: an object with C{seconds()} (a reactor or
+            L{twisted.internet.task.Clock}).
+        @param ids: an L{mepserver.ids.IdSource}.
+        @param features: the room features; L{mepserver.muc.features.FEATURES}
+            if L{None}.
+        """
+        if features is None:
+            from mepserver.muc.features import FEATURES
+
+            features = FEATURES
+        self.jid = bare(roomJID)
+        self.clock = clock
+        self.ids = ids
+        self.config = config if config is not None else RoomConfig()
+        self.features = tuple(features)
+        self.affiliations: Dict[jid.JID, Affiliation] = {}
+        self.nicks: Dict[jid.JID, str] = {}
+        self.reasons: Dict[jid.JID, str] = {}
+        self.subject = ""
+        self.subjectBy = ""
+        self.subjectSetter: Optional[jid.JID] = None
+        self.subjectStamp: Optional[float] = None
+        self.locked = False
+        self.created = False
+        self.occupants: "collections.OrderedDict[str, Occupant]" = collections.OrderedDict()
+        self._sessions: Dict[jid.JID, Occupant] = {}
+        self.history: "collections.deque[HistoryEntry]" = collections.deque(
+            maxlen=self.config.historyLength
+        )
+        self._pendingIQs: "collections.OrderedDict[str, _PendingIQ]" = collections.OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"<Room {self.jid.full()}>"
+
+    # Looking things up.
+
+    def affiliationOf(self, entity: jid.JID) -> Affiliation:
+        """
+        @param entity: a bare or full user JID.
+        """
+        return self.affiliations.get(bare(entity), Affiliation.NONE)
+
+    def occupant(self, nick: str) -> Optional[Occupant]:
+        """
+        @return: the occupant with this nick, or L{None}.
+        """
+        return self.occupants.get(nick)
+
+    def occupantOf(self, session: jid.JID) -> Optional[Occupant]:
+        """
+        @param session: a real full JID.
+        @return: the occupant this session is in, or L{None}.
+        """
+        return self._sessions.get(session)
+
+    def existsFor(self, entity: jid.JID) -> bool:
+        """
+        Whether the room exists as far as C{entity} can tell: a locked room
+        does not, except to its owners (section 10.1.2).
+        """
+        return not self.locked or self.affiliationOf(entity) is Affiliation.OWNER
+
+    @property
+    def listed(self) -> bool:
+        """
+        Whether the service's disco#items lists the room (section 6.3).
+        """
+        return self.config.public and not self.locked
+
+    @property
+    def empty(self) -> bool:
+        """
+        Whether the room has no occupants.
+        """
+        return not self.occupants
+
+    def sessions(self) -> List[jid.JID]:
+        """
+        @return: every occupant's sessions' full JIDs, as a new list (the
+            recipients of a groupchat message, section 7.4).
+        """
+        return [session for o in self.occupants.values() for session in o.sessions]
+
+    def occupantIdOf(self, user: jid.JID) -> str:
+        """
+        The XEP-0421 occupant id of a user: stable for the same bare JID in
+        this room, opaque to others (section 3.1).
+        """
+        return self.ids.stableId(self.jid.userhost(), bare(user).userhost())
+
+    def entryStatuses(self) -> FrozenSet[Status]:
+        """
+        The status codes of a self-presence on entering (section 7.2.3):
+        110, and 100 in a non-anonymous room (7.2.4).
+        """
+        if self.config.whois == "anyone":
+            return frozenset({Status.SELF, Status.NON_ANONYMOUS})
+        return frozenset({Status.SELF})
+
+    def canSeeRealJIDs(self, viewer: Occupant) -> bool:
+        """
+        Whether C{viewer} sees other occupants' real JIDs: everyone in a
+        non-anonymous room, moderators in a semi-anonymous one (sections
+        7.2.4 and 7.2.5).
+        """
+        return self.config.whois == "anyone" or viewer.role is Role.MODERATOR
+
+    def may(self, role: Role, privilege: Privilege) -> bool:
+        """
+        Whether an occupant with C{role} has C{privilege} here: the table of
+        section 5.1.1 adjusted by the room configuration.
+        """
+        if privilege is Privilege.MODIFY_SUBJECT:
+            # Section 8.1: by default only moderators; 'changesubject' lets
+            # participants too. Visitors never (section 5.1.1).
+            if role is Role.MODERATOR:
+                return True
+            return self.config.changeSubject and role is Role.PARTICIPANT
+        if privilege is Privilege.INVITE and role is not Role.MODERATOR:
+            if not self.config.allowInvites and self.config.membersOnly:
+                return False
+        if privilege is Privilege.SEND_PRIVATE_MESSAGES:
+            allowed = self.config.allowPM
+            if allowed == "none":
+                return False
+            if allowed == "moderators":
+                return role is Role.MODERATOR
+            if allowed == "participants":
+                return role.rank >= Role.PARTICIPANT.rank
+        return privilege in ROLE_PRIVILEGES[role]
+
+    def defaultRole(self, affiliation: Affiliation) -> Role:
+        """
+        The role someone with C{affiliation} gets on entering: the first
+        feature with an opinion decides, else section 5.1.2.
+        """
+        for feature in self.features:
+            role = feature.defaultRole(self, affiliation)
+            if role is not None:
+                return role
+        return defaultRoleFor(affiliation)
+
+    def discoFeatures(self) -> List[str]:
+        """
+        @return: the room's disco#info features (section 6.4).
+        """
+        features = list(ROOM_FEATURES)
+        for feature in self.features:
+            features.extend(feature.discoFeatures(self))
+        return features
+
+    def configFields(self) -> List[ConfigField]:
+        """
+        @return: the configuration form's fields, in feature order, with the
+            current values (section 10.2).
+        """
+        fields: List[ConfigField] = []
+        for feature in self.features:
+            fields.extend(feature.configFields(self))
+        return fields
+
+    def infoFields(self) -> List[ConfigField]:
+        """
+        @return: the fields of the C{muc#roominfo} form in disco#info
+            (section 6.4, XEP-0128).
+        """
+        config = self.config
+        fields = [
+            ConfigField("muc#roominfo_description", "text-single",
+                        "Description", (config.description,)),
+            ConfigField("muc#roomconfig_roomname", "text-single",
+                        "Name", (config.name,)),
+            ConfigField("muc#roominfo_subject", "text-single",
+                        "Current discussion topic", (self.subject,)),
+            ConfigField("muc#roominfo_occupants", "text-single",
+                        "Number of occupants", (str(len(self.occupants)),)),
+            ConfigField("muc#roomconfig_changesubject", "boolean",
+                        "Occupants may change the subject",
+                        ("1" if config.changeSubject else "0",)),
+            ConfigField("muc#roominfo_subjectmod", "boolean",
+                        "The room subject can be modified by participants",
+                        ("1" if config.changeSubject else "0",)),
+            ConfigField("muc#maxhistoryfetch", "text-single",
+                        "Maximum number of history messages returned by room",
+                        (str(config.historyLength),)),
+            ConfigField("muc#roomconfig_allowinvites", "boolean",
+                        "Occupants may invite others",
+                        ("1" if config.allowInvites else "0",)),
+        ]
+        if config.language:
+            fields.append(ConfigField("muc#roominfo_lang", "text-single",
+                                      "Language of discussion", (config.language,)))
+        return fields
+
+    # Entering, presence, nicks, leaving.
+
+    def join(
+        self,
+        session: jid.JID,
+        nick: str,
+        payload: Any,
+        password: Optional[str] = None,
+    ) -> Join:
+        """
+        A session enters the room (section 7.2).
+
+        Checked in this order: the nick is visible (17.1), the room is not
+        locked to non-owners (7.2.11), the user is not banned (7.2.7), each
+        feature's C{checkJoin} (members-only 7.2.6, password 7.2.5, maximum
+        users 7.2.10), and the nick is not someone else's (7.2.9).
+
+        @param session: the real full JID; not yet an occupant.
+        @param payload: its presence payload.
+        @raise errors.Refusal: the session may not enter.
+        """
+        if session in self._sessions:
+            raise ValueError(f"{session.full()} is already in {self.jid.full()}")
+        if not validNick(nick):
+            raise errors.NoNickname("a room nickname must not be empty or only spaces")
+        user = bare(session)
+        affiliation = self.affiliationOf(user)
+        if not self.existsFor(user):
+            raise errors.RoomNotFound(
+                "this room is locked until its owner configures it"
+            )
+        if affiliation is Affiliation.OUTCAST:
+            raise errors.Banned("you are banned from this room")
+        held = self.occupants.get(nick)
+        attempt = JoinAttempt(
+            session, nick, password, affiliation,
+            addsOccupant=held is None or held.realJID != user,
+        )
+        for feature in self.features:
+            feature.checkJoin(self, attempt)
+        self._checkNick(user, nick)
+        statuses = set(self.entryStatuses())
+        if self.created:
+            statuses.add(Status.ROOM_CREATED)
+            self.created = False
+        if held is None:
+            occupant = Occupant(
+                self, nick, user, self.defaultRole(affiliation), self.occupantIdOf(user)
+            )
+            self.occupants[nick] = occupant
+        else:
+            occupant = held
+        occupant.sessions[session] = payload
+        self._sessions[session] = occupant
+        return Join(occupant, session, held is None, frozenset(statuses))
+
+    def _checkNick(self, user: jid.JID, nick: str, allowSelf: bool = True) -> None:
+        """
+        @raise errors.NickConflict: C{nick} is held or registered by another
+            bare JID (sections 7.2.9 and 7.6); with C{allowSelf} false, also
+            if held by C{user} itself.
+        """
+        held = self.occupants.get(nick)
+        if held is not None and (held.realJID != user or not allowSelf):
+            raise errors.NickConflict(f"the nickname {nick!r} is in use in this room")
+        for owner, registered in self.nicks.items():
+            if registered == nick and owner != user:
+                raise errors.NickConflict(
+                    f"the nickname {nick!r} is registered to another user"
+                )
+
+    def updatePresence(self, session: jid.JID, payload: Any) -> Occupant:
+        """
+        A session's new presence (section 7.7): it becomes what others see.
+
+        @raise errors.NotOccupant: the session is not in the room.
+        """
+        occupant = self._occupantOrRefuse(session)
+        occupant.sessions[session] = payload
+        occupant.sessions.move_to_end(session)
+        return occupant
+
+    def changeNick(self, session: jid.JID, nick: str, payload: Any) -> NickChange:
+        """
+        Change the nick of the session's occupant (section 7.6).
+
+        All sessions of the occupant move with it: they share the nick.
+        Taking a nick another occupant of the same bare JID holds is a
+        conflict too (the service may refuse it, section 7.6).
+
+        @raise errors.Refusal: not an occupant, an invisible nick, or a
+            conflict.
+        """
+        occupant = self._occupantOrRefuse(session)
+        if not validNick(nick):
+            raise errors.NoNickname("a room nickname must not be empty or only spaces")
+        if not self.may(occupant.role, Privilege.CHANGE_NICK):
+            raise errors.Forbidden("you may not change your nickname in this room")
+        self._checkNick(occupant.realJID, nick, allowSelf=False)
+        oldNick = occupant.nick
+        # Keep the order of arrival: the occupant keeps its place.
+        self.occupants = collections.OrderedDict(
+            (nick if key == oldNick else key, value)
+            for key, value in self.occupants.items()
+        )
+        occupant.nick = nick
+        occupant.sessions[session] = payload
+        occupant.sessions.move_to_end(session)
+        self._forgetPendingIQs(oldNick)
+        return NickChange(occupant, oldNick)
+
+    def leave(
+        self,
+        session: jid.JID,
+        payload: Any = None,
+        statuses: Iterable[Status] = (),
+    ) -> Optional[Departure]:
+        """
+        A session leaves (section 7.14), or is removed (with C{statuses}
+        such as 333 for a ghost, section 18.1.2).
+
+        @return: the L{Departure}, or L{None} if the session was not in the
+            room (section 17.3: silently ignored).
+        """
+        occupant = self._sessions.pop(session, None)
+        if occupant is None:
+            return None
+        wasShown = occupant.shownJID == session
+        del occupant.sessions[session]
+        last = not occupant.sessions
+        if last:
+            occupant.role = Role.NONE
+            del self.occupants[occupant.nick]
+            self._forgetPendingIQs(occupant.nick)
+        return Departure(
+            occupant, session, last, wasShown and not last, frozenset(statuses), payload
+        )
+
+    def _occupantOrRefuse(self, session: jid.JID) -> Occupant:
+        occupant = self._sessions.get(session)
+        if occupant is None:
+            raise errors.NotOccupant("you are not in this room")
+        return occupant
+
+    # Messages.
+
+    def groupchatSender(self, session: jid.JID) -> Occupant:
+        """
+        Check that a session may send a message to all occupants (section
+        7.4): an occupant with voice.
+
+        @raise errors.NotOccupant: not in the room.
+        @raise errors.Forbidden: a visitor in a moderated room.
+        """
+        occupant = self._occupantOrRefuse(session)
+        if not self.may(occupant.role, Privilege.SEND_MESSAGES_TO_ALL):
+            raise errors.Forbidden("visitors may not speak in this moderated room")
+        return occupant
+
+    def newStanzaId(self) -> str:
+        """
+        @return: a fresh XEP-0359 stanza id, unique within the room.
+        """
+        return self.ids.newId()
+
+    def addHistory(self, payload: Any, size: int) -> HistoryEntry:
+        """
+        Keep a groupchat message for newcomers; only the last
+        C{historyLength} are kept.
+
+        @param size: the message's length in characters.
+        """
+        entry = HistoryEntry(payload, self.clock.seconds(), size)
+        if self.history.maxlen:
+            self.history.append(entry)
+        return entry
+
+    def historyFor(self, request: Optional[HistoryRequest] = None) -> List[HistoryEntry]:
+        """
+        The history to send a newcomer, oldest first (section 7.2.14): the
+        most recent messages that meet every limit of C{request} at once,
+        and the room's history length; complete messages only.
+        """
+        if request is None:
+            request = HistoryRequest()
+        cutoff = None
+        if request.seconds is not None:
+            cutoff = self.clock.seconds() - request.seconds
+        if request.since is not None:
+            cutoff = request.since if cutoff is None else max(cutoff, request.since)
+        selected: List[HistoryEntry] = []
+        chars = 0
+        for entry in reversed(self.history):
+            if request.maxStanzas is not None and len(selected) >= request.maxStanzas:
+                break
+            if cutoff is not None and entry.stamp < cutoff:
+                break
+            if request.maxChars is not None and chars + entry.size > request.maxChars:
+                break
+            chars += entry.size
+            selected.append(entry)
+        selected.reverse()
+        return selected
+
+    def setSubject(self, session: jid.JID, subject: str) -> Occupant:
+        """
+        Change the subject (section 8.1); an empty subject removes it.
+
+        @raise errors.NotOccupant: not in the room.
+        @raise errors.Forbidden: the occupant may not (moderators may;
+            participants if C{changesubject} is on).
+        """
+        occupant = self._occupantOrRefuse(session)
+        if not self.may(occupant.role, Privilege.MODIFY_SUBJECT):
+            raise errors.Forbidden("only moderators may change the subject of this room")
+        self.subject = subject
+        self.subjectBy = occupant.nick
+        self.subjectSetter = occupant.realJID
+        self.subjectStamp = self.clock.seconds()
+        return occupant
+
+    def privateMessage(self, session: jid.JID, nick: str) -> Tuple[Occupant, Occupant]:
+        """
+        Check a private message to an occupant (section 7.5).
+
+        @return: the sending and the receiving L{Occupant}.
+        @raise errors.NotOccupant: the sender is not in the room.
+        @raise errors.OccupantNotFound: no one has C{nick}.
+        @raise errors.Forbidden: C{allowpm} forbids it.
+        """
+        sender = self._occupantOrRefuse(session)
+        recipient = self.occupants.get(nick)
+        if recipient is None:
+            raise errors.OccupantNotFound(f"there is no {nick!r} in this room")
+        if not self.may(sender.role, Privilege.SEND_PRIVATE_MESSAGES):
+            raise errors.Forbidden("private messages are not allowed for you in this room")
+        return sender, recipient
+
+    # IQs to occupant JIDs (section 17.4, XEP-0410).
+
+    def isSelfPing(self, session: jid.JID, nick: str) -> bool:
+        """
+        Whether an IQ from C{session} to C{nick} is addressed to the
+        session's own occupant JID (XEP-0410 section 3.3).
+
+        @raise errors.NotOccupant: the session is not in the room: the
+            answer that tells a client to rejoin.
+        """
+        return self._occupantOrRefuse(session).nick == nick
+
+    def forwardIQ(self, session: jid.JID, nick: str, iqId: str) -> ForwardedIQ:
+        """
+        Forward an IQ request to the real JID behind C{nick}: the session
+        whose presence is shown.
+
+        @raise errors.NotOccupant: the sender is not in the room.
+        @raise errors.OccupantNotFound: no one has C{nick}.
+        """
+        sender = self._occupantOrRefuse(session)
+        recipient = self.occupants.get(nick)
+        if recipient is None:
+            raise errors.OccupantNotFound(f"there is no {nick!r} in this room")
+        forwarded = ForwardedIQ(self.ids.newId("muc-"), sender.jid, recipient.shownJID)
+        self._pendingIQs[forwarded.id] = _PendingIQ(
+            session, iqId, forwarded.recipient, recipient.nick, sender.nick
+        )
+        while len(self._pendingIQs) > MAX_PENDING_IQS:
+            self._pendingIQs.popitem(last=False)
+        return forwarded
+
+    def answerIQ(self, session: jid.JID, nick: str, iqId: str) -> Optional[AnsweredIQ]:
+        """
+        Match an IQ result or error from C{session} to C{nick} with a
+        forwarded request.
+
+        @return: where to route it, or L{None} if it answers nothing this
+            room forwarded from that occupant to that session.
+        """
+        pending = self._pendingIQs.get(iqId)
+        if (
+            pending is None
+            or pending.responder != session
+            or pending.requesterNick != nick
+        ):
+            return None
+        del self._pendingIQs[iqId]
+        responder = self.occupants.get(pending.responderNick)
+        if responder is None:
+            return None
+        return AnsweredIQ(pending.originalId, responder.jid, pending.requester)
+
+    def _forgetPendingIQs(self, nick: str) -> None:
+        for key, pending in list(self._pendingIQs.items()):
+            if nick in (pending.responderNick, pending.requesterNick):
+                del self._pendingIQs[key]
+
+    # Owners.
+
+    def configure(self, actor: jid.JID, values: Mapping[str, Sequence[str]]) -> ConfigChange:
+        """
+        Apply a submitted configuration form (sections 10.1.3 and 10.2);
+        empty C{values} accept the current configuration (an instant room,
+        section 10.1.2). Either way a locked room is unlocked.
+
+        Fields not in C{values} keep their value. Nothing changes unless
+        every feature accepts its fields.
+
+        @param values: field C{var}s mapped to their values, as strings.
+        @raise errors.Forbidden: C{actor} is not an owner.
+        @raise errors.Refusal: a field is invalid (C{bad-request}) or the
+            whole unacceptable (C{not-acceptable}, e.g. a password-protected
+            room without a password).
+        """
+        self.checkOwner(actor)
+        new = self.config.copy()
+        statuses = set()
+        for feature in self.features:
+            statuses.update(feature.applyConfig(self, new, values))
+        self.config = new
+        if self.history.maxlen != new.historyLength:
+            self.history = collections.deque(self.history, maxlen=new.historyLength)
+        unlocked = self.locked
+        self.locked = False
+        removed: List[Departure] = []
+        if new.membersOnly:
+            # Section 10.2: non-members leave a room made members-only (322).
+            for occupant in list(self.occupants.values()):
+                if occupant.affiliation.rank < Affiliation.MEMBER.rank:
+                    removed.extend(self.removeOccupant(occupant, [Status.MEMBERS_ONLY]))
+        return ConfigChange(frozenset(statuses), unlocked, tuple(removed))
+
+    def cancelConfiguration(self, actor: jid.JID) -> bool:
+        """
+        The owner cancels the configuration form: a locked room is destroyed
+        (section 10.1.3), otherwise nothing changes (section 10.2).
+
+        @return: whether the room must be destroyed.
+        @raise errors.Forbidden: C{actor} is not an owner.
+        """
+        self.checkOwner(actor)
+        return self.locked
+
+    def checkOwner(self, actor: jid.JID) -> None:
+        """
+        @raise errors.Forbidden: C{actor} is not an owner (sections 10.2,
+            10.9).
+        """
+        if self.affiliationOf(actor) is not Affiliation.OWNER:
+            raise errors.Forbidden("only owners may configure or destroy this room")
+
+    def removeOccupant(self, occupant: Occupant, statuses: Iterable[Status]) -> List[Departure]:
+        """
+        Remove an occupant with all its sessions (kicks, bans, members-only,
+        destruction).
+
+        @return: one L{Departure} per session; only the last has
+            C{lastSession}.
+        """
+        statuses = frozenset(statuses)
+        departures = []
+        for session in occupant.sessionJIDs:
+            departure = self.leave(session, None, statuses)
+            if departure is not None:
+                departures.append(departure)
+        return departures
+
+    def destroy(self) -> List[Occupant]:
+        """
+        Remove everyone (section 10.9); the caller removes the room from the
+        registry.
+
+        @return: the occupants that were in it, each with its sessions.
+        """
+        occupants = list(self.occupants.values())
+        for occupant in occupants:
+            for session in occupant.sessionJIDs:
+                self._sessions.pop(session, None)
+            occupant.role = Role.NONE
+        self.occupants.clear()
+        self._pendingIQs.clear()
+        return occupants
+
+    # Storage.
+
+    def toStored(self) -> StoredRoom:
+        """
+        @return: the room's durable state.
+        """
+        return StoredRoom(
+            jid=self.jid,
+            config=self.config.toStored(),
+            affiliations={
+                user: affiliation.value
+                for user, affiliation in self.affiliations.items()
+                if affiliation is not Affiliation.NONE
+            },
+            nicks=dict(self.nicks),
+            subject=self.subject,
+            subjectBy=self.subjectBy,
+            reasons=dict(self.reasons),
+        )
+
+    @classmethod
+    def fromStored(cls, stored: StoredRoom, clock, ids, features=None) -> "Room":
+        """
+        @return: a room with the durable state L{toStored} gave.
+        """
+        room = cls(
+            stored.jid, clock, ids, RoomConfig.fromStored(stored.config), features
+        )
+        room.affiliations = {
+            bare(user): Affiliation(value) for user, value in stored.affiliations.items()
+        }
+        room.nicks = {bare(user): nick for user, nick in stored.nicks.items()}
+        room.reasons = {bare(user): reason for user, reason in stored.reasons.items()}
+        room.subject = stored.subject
+        room.subjectBy = stored.subjectBy
+        return room
+
+
+class Rooms:
+    """
+    The MUC service's rooms, by bare room JID.
+
+    Rooms live in memory; persistent ones are also written through to the
+    room store after every durable change (L{save}) and read back at start
+    (L{load}). A non-persistent room is forgotten when its last occupant
+    leaves (L{vacate}).
+
+    @ivar domain: the MUC service's domain.
+    @ivar createUnlocked: whether new rooms start unlocked.
+    @ivar store: the L{mepserver.interfaces.IRoomStore}, or L{None}.
+    """
+
+    def __init__(self, config, ids, clock, store=None, features=None):
+        """
+        @param config: the L{mepserver.config.Config} (C{mucDomain},
+            C{mucCreateUnlocked}).
+        @param ids: the L{mepserver.ids.IdSource}.
+        @param clock: an object with C{seconds()}.
+        """
+        self.domain = config.mucDomain
+        self.createUnlocked = config.mucCreateUnlocked
+        self.ids = ids
+        self.clock = clock
+        self.store = store
+        self.features = features
+        self._rooms: Dict[jid.JID, Room] = {}
+        self._stored: set = set()
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def __iter__(self) -> Iterator[Room]:
+        return iter(list(self._rooms.values()))
+
+    def __contains__(self, roomJID: jid.JID) -> bool:
+        return bare(roomJID) in self._rooms
+
+    def get(self, roomJID: jid.JID) -> Optional[Room]:
+        """
+        @param roomJID: a room or occupant JID.
+        @return: the room, or L{None}.
+        """
+        return self._rooms.get(bare(roomJID))
+
+    def create(self, roomJID: jid.JID, owner: jid.JID) -> Room:
+        """
+        Create a room with C{owner} as its owner (section 10.1.1), locked
+        until configured unless the service creates rooms unlocked.
+
+        @raise errors.BadRequest: the room JID is not on this service.
+        """
+        roomJID = bare(roomJID)
+        if roomJID.host != self.domain or roomJID.user is None:
+            raise errors.BadRequest(f"{roomJID.full()} is not a room of {self.domain}")
+        if roomJID in self._rooms:
+            raise ValueError(f"{roomJID.full()} exists")
+        room = Room(roomJID, self.clock, self.ids, features=self.features)
+        room.affiliations[bare(owner)] = Affiliation.OWNER
+        room.locked = not self.createUnlocked
+        room.created = True
+        self._rooms[roomJID] = room
+        return room
+
+    def reset(self) -> None:
+        """
+        Forget every room at once, without touching the store (which a test
+        fixture resets itself). For test fixtures, hence synchronous.
+        """
+        self._rooms.clear()
+        self._stored.clear()
+
+    def add(self, room: Room) -> None:
+        """
+        Register an existing room (loaded, or built by a test).
+        """
+        self._rooms[room.jid] = room
+
+    def listed(self) -> List[Room]:
+        """
+        @return: the rooms disco#items lists (public and unlocked), sorted
+            by JID.
+        """
+        return sorted(
+            (room for room in self._rooms.values() if room.listed),
+            key=lambda room: room.jid.full(),
+        )
+
+    def vacate(self, room: Room):
+        """
+        A room may have become empty: forget it unless it is persistent
+        (section 7.14).
+
+        @return: whether the room was forgotten.
+        """
+        if room.empty and not room.config.persistent:
+            self.discard(room)
+            return True
+        return False
+
+    def discard(self, room: Room):
+        """
+        Forget a room (destroyed, or empty and temporary), also in the store.
+
+        @return: a Deferred from the store, or L{None}.
+        """
+        if self._rooms.get(room.jid) is room:
+            del self._rooms[room.jid]
+        if room.jid in self._stored:
+            self._stored.discard(room.jid)
+            return self._call("removeRoom", room.jid)
+        return None
+
+    def save(self, room: Room):
+        """
+        Write a room's durable state through: a persistent room is stored, a
+        room that stopped being persistent is removed from the store.
+
+        @return: a Deferred from the store, or L{None} when nothing was
+            written.
+        """
+        if room.config.persistent:
+            self._stored.add(room.jid)
+            return self._call("saveRoom", room.toStored())
+        if room.jid in self._stored:
+            self._stored.discard(room.jid)
+            return self._call("removeRoom", room.jid)
+        return None
+
+    def _call(self, method: str, argument):
+        if self.store is None:
+            return None
+        d = getattr(self.store, method)(argument)
+        d.addErrback(
+            lambda failure: log.failure(
+                "Room store {method} failed", failure, method=method
+            )
+        )
+        return d
+
+    async def load(self) -> None:
+        """
+        Read the persistent rooms from the store.
+        """
+        if self.store is None:
+            return
+        for stored in await self.store.loadRooms():
+            room = Room.fromStored(stored, self.clock, self.ids, self.features)
+            self._rooms[room.jid] = room
+            self._stored.add(room.jid)

@@ -1,0 +1,658 @@
+# -*- test-case-name: tests.test_testing -*-
+"""
+Tests for L{mepserver.testing} and L{mepserver.pytest_plugin}: the public
+fixture other projects' suites use.
+
+L{ChatTests} and L{PingTests} are the README's examples, word for word
+(L{ReadmeTests} checks that they stay so).
+"""
+
+import dataclasses
+import importlib.util
+import inspect
+import os
+import sys
+import textwrap
+
+from twisted.internet import task, utils
+from twisted.trial import unittest
+from twisted.words.protocols.jabber import jid
+from twisted.words.xish import domish
+
+from mepserver.c2s.sessions import SessionManager
+from mepserver.testing import (
+    Account,
+    MEPServerMixin,
+    StanzaNotReceived,
+    StanzaRecorder,
+    UnexpectedStanza,
+    startServer,
+)
+from tests.helpers import StubStream, parseXml
+
+
+class ChatTests(unittest.TestCase):
+    async def test_message(self):
+        running = await startServer(self)
+        alice = await running.createAccount("alice", "secret")
+        bob = await running.createAccount("bob", "secret")
+        alicesStanzas = running.record(alice)
+
+        alicesClient = await running.connectClient(alice, "laptop")
+        bobsClient = await running.connectClient(bob, "phone")
+        bobsClient.send(domish.Element((None, "presence")))
+        await bobsClient.waitFor("/presence")
+
+        message = domish.Element((None, "message"))
+        message["to"], message["type"] = "bob@localhost", "chat"
+        message.addElement("body", content="hello")
+        alicesClient.send(message)
+
+        received = await bobsClient.waitFor("/message[@type='chat']/body")
+        self.assertEqual("alice@localhost/laptop", received["from"])
+        await alicesStanzas.waitFor("/message", sent=True)
+        await alicesStanzas.assertNoStanza("/message[@type='error']", window=0.2)
+
+
+class PingTests(MEPServerMixin, unittest.TestCase):
+    mepserverSettings = {"deterministic": True}
+
+    async def test_ping(self):
+        alice = await self.mepserver.createAccount()
+        client = await self.mepserver.connectClient(alice)
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", self.mepserver.domain
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        reply = await client.request(ping)
+        self.assertEqual("result", reply["type"])
+
+
+class ReadmeTests(unittest.SynchronousTestCase):
+    """
+    The README's examples are the ones this module runs.
+    """
+
+    def test_examples(self):
+        """
+        L{ChatTests} and L{PingTests} appear in README.rst as they are here.
+        """
+        path = os.path.join(os.path.dirname(__file__), os.pardir, "README.rst")
+        if not os.path.exists(path):
+            raise unittest.SkipTest("no README.rst beside the tests")
+        with open(path, encoding="utf-8") as f:
+            readme = f.read()
+        for example in (ChatTests, PingTests):
+            source = textwrap.indent(inspect.getsource(example), "    ")
+            self.assertTrue(
+                source in readme, f"README.rst lacks this example:\n{source}"
+            )
+
+
+class RouterStub:
+    """
+    Where a L{SessionManager} sends what clients send: nowhere.
+    """
+
+    def __init__(self):
+        self.routed = []
+
+    def route(self, stanza):
+        self.routed.append(stanza)
+
+
+def message(to, body="hi", **attributes):
+    """
+    A chat message from the server's point of view.
+    """
+    element = domish.Element(("jabber:client", "message"))
+    element["to"], element["type"] = to, "chat"
+    for name, value in attributes.items():
+        element[name] = value
+    element.addElement("body", content=body)
+    return element
+
+
+class StanzaRecorderTests(unittest.SynchronousTestCase):
+    """
+    L{StanzaRecorder} on a L{SessionManager} with stub streams and a
+    L{task.Clock}: recording, waiting, windows and their timers.
+    """
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.sessions = SessionManager("example.com", users=None, router=RouterStub())
+        self.balcony = self.sessions.bind("juliet", "balcony", StubStream())
+        self.garden = self.sessions.bind("juliet", "garden", StubStream())
+        self.romeo = self.sessions.bind("romeo", "orchard", StubStream())
+
+    def record(self, address):
+        recorder = StanzaRecorder(self.sessions, jid.JID(address), self.clock)
+        self.addCleanup(recorder.stop)
+        return recorder
+
+    def test_bareJID(self):
+        """
+        A bare JID's recorder sees what every session of the account is sent
+        and sends, and nothing of other accounts.
+        """
+        recorder = self.record("juliet@example.com")
+        self.balcony.send(message("juliet@example.com/balcony", "one"))
+        self.garden.send(message("juliet@example.com/garden", "two"))
+        self.romeo.send(message("romeo@example.com/orchard", "three"))
+        self.sessions.outbound(self.garden, message("romeo@example.com", "four"))
+        self.sessions.outbound(self.romeo, message("juliet@example.com", "five"))
+        self.assertEqual(["one", "two"], [str(s.body) for s in recorder.received])
+        self.assertEqual(["four"], [str(s.body) for s in recorder.sent])
+        self.assertEqual("juliet@example.com/garden", recorder.sent[0]["from"])
+
+    def test_fullJID(self):
+        """
+        A full JID's recorder sees one session only.
+        """
+        recorder = self.record("juliet@example.com/garden")
+        self.balcony.send(message("juliet@example.com/balcony", "one"))
+        self.garden.send(message("juliet@example.com/garden", "two"))
+        self.assertEqual(["two"], [str(s.body) for s in recorder.received])
+
+    def test_snapshot(self):
+        """
+        A recorded stanza keeps the attributes it was sent with, even if the
+        server reuses the element for another recipient.
+        """
+        recorder = self.record("juliet@example.com/balcony")
+        stanza = message("juliet@example.com/balcony")
+        self.balcony.send(stanza)
+        stanza["to"] = "romeo@example.com/orchard"
+        self.assertEqual("juliet@example.com/balcony", recorder.received[0]["to"])
+
+    def test_waitForRecorded(self):
+        """
+        L{StanzaRecorder.waitFor} fires at once with a stanza already
+        recorded, matched by XPath or by a predicate.
+        """
+        recorder = self.record("juliet@example.com")
+        self.balcony.send(message("juliet@example.com/balcony", "one", id="a"))
+        stanza = self.successResultOf(recorder.waitFor("/message/body"))
+        self.assertEqual("one", str(stanza.body))
+        byId = recorder.waitFor(lambda e: e.getAttribute("id") == "a")
+        self.assertIs(stanza, self.successResultOf(byId))
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    def test_waitForFuture(self):
+        """
+        L{StanzaRecorder.waitFor} fires with the first matching stanza that
+        arrives, and cancels its timeout.
+        """
+        recorder = self.record("juliet@example.com")
+        d = recorder.waitFor("/message[@type='groupchat']")
+        self.balcony.send(message("juliet@example.com/balcony"))
+        self.assertNoResult(d)
+        groupchat = message("juliet@example.com/balcony", type="groupchat")
+        self.balcony.send(groupchat)
+        self.assertEqual("groupchat", self.successResultOf(d)["type"])
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    def test_waitForSent(self):
+        """
+        With C{sent=True}, L{StanzaRecorder.waitFor} waits for what the JID
+        sends.
+        """
+        recorder = self.record("juliet@example.com")
+        d = recorder.waitFor("/message", sent=True)
+        self.balcony.send(message("juliet@example.com/balcony"))
+        self.assertNoResult(d)
+        self.sessions.outbound(self.balcony, message("romeo@example.com"))
+        self.assertEqual("juliet@example.com/balcony", self.successResultOf(d)["from"])
+
+    def test_waitForTimeout(self):
+        """
+        After its timeout, L{StanzaRecorder.waitFor} fails with
+        L{StanzaNotReceived}, saying what the JID received instead.
+        """
+        recorder = self.record("juliet@example.com")
+        self.balcony.send(message("juliet@example.com/balcony", "not this"))
+        d = recorder.waitFor("/presence", timeout=2)
+        self.clock.advance(1.9)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        error = self.failureResultOf(d, StanzaNotReceived).value
+        self.assertIsInstance(error, AssertionError)
+        self.assertIn("'/presence'", str(error))
+        self.assertIn("juliet@example.com", str(error))
+        self.assertIn("not this", str(error))
+        self.assertEqual(1, len(error.received))
+        # A stanza arriving later fires nothing twice.
+        self.balcony.send(domish.Element(("jabber:client", "presence")))
+
+    def test_waitForWhileFiring(self):
+        """
+        A stanza recorded by a callback of another wait still reaches the
+        waits not fired yet.
+        """
+        recorder = self.record("juliet@example.com/balcony")
+        first = recorder.waitFor("/message[@id='1']")
+        second = recorder.waitFor("/message[@id='2']")
+        first.addCallback(
+            lambda _: self.balcony.send(message("juliet@example.com/balcony", id="2"))
+        )
+        self.balcony.send(message("juliet@example.com/balcony", id="1"))
+        self.assertEqual("2", self.successResultOf(second)["id"])
+
+    def test_brokenPredicate(self):
+        """
+        A predicate that raises fails its own wait; the stanza is still
+        delivered and other waits still served.
+        """
+        recorder = self.record("juliet@example.com")
+        broken = recorder.waitFor(lambda e: e["no-such-attribute"] == "x")
+        other = recorder.waitFor("/message")
+        self.balcony.send(message("juliet@example.com/balcony"))
+        self.failureResultOf(broken, KeyError)
+        self.successResultOf(other)
+        self.assertEqual(1, len(self.balcony.xmlstream.output))
+
+    def test_badPattern(self):
+        """
+        A pattern is an XPath string or a callable.
+        """
+        recorder = self.record("juliet@example.com")
+        self.assertRaises(TypeError, recorder.waitFor, {"type": "chat"})
+
+    def test_assertNoStanzaPasses(self):
+        """
+        L{StanzaRecorder.assertNoStanza} succeeds once its window passed
+        without a matching stanza; earlier stanzas do not count.
+        """
+        recorder = self.record("juliet@example.com")
+        self.balcony.send(message("juliet@example.com/balcony", type="error"))
+        d = recorder.assertNoStanza("/message[@type='error']", window=0.5)
+        self.balcony.send(message("juliet@example.com/balcony"))
+        self.clock.advance(0.4)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        self.assertIsNone(self.successResultOf(d))
+        self.balcony.send(message("juliet@example.com/balcony", type="error"))
+
+    def test_assertNoStanzaFails(self):
+        """
+        L{StanzaRecorder.assertNoStanza} fails with L{UnexpectedStanza} as
+        soon as a matching stanza arrives, and cancels its timer.
+        """
+        recorder = self.record("juliet@example.com")
+        d = recorder.assertNoStanza("/message[@type='error']", window=0.5)
+        self.balcony.send(message("juliet@example.com/balcony", "oops", type="error"))
+        error = self.failureResultOf(d, UnexpectedStanza).value
+        self.assertIn("oops", str(error))
+        self.assertEqual("oops", str(error.stanza.body))
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    def test_clear(self):
+        """
+        After L{StanzaRecorder.clear}, waits see only new stanzas.
+        """
+        recorder = self.record("juliet@example.com")
+        self.balcony.send(message("juliet@example.com/balcony", "old"))
+        recorder.clear()
+        d = recorder.waitFor("/message")
+        self.assertNoResult(d)
+        self.balcony.send(message("juliet@example.com/balcony", "new"))
+        self.assertEqual("new", str(self.successResultOf(d).body))
+
+    def test_stop(self):
+        """
+        A stopped recorder leaves the session manager's observers empty,
+        fails its pending waits and lets pending windows pass.
+        """
+        recorder = StanzaRecorder(
+            self.sessions, jid.JID("juliet@example.com"), self.clock
+        )
+        waiting = recorder.waitFor("/presence")
+        window = recorder.assertNoStanza("/presence")
+        recorder.stop()
+        self.assertEqual([], self.sessions.observers)
+        self.failureResultOf(waiting, StanzaNotReceived)
+        self.assertIsNone(self.successResultOf(window))
+        self.assertEqual([], self.clock.getDelayedCalls())
+        self.balcony.send(message("juliet@example.com/balcony"))
+        self.assertEqual([], recorder.received)
+
+
+class RunningServerTests(unittest.TestCase):
+    """
+    L{startServer}'s L{RunningServer}: accounts, clients, recorders, reset.
+    """
+
+    timeout = 60
+
+    async def test_createAccount(self):
+        """
+        Accounts get the chosen or generated names and passwords; a taken
+        name fails.
+        """
+        running = await startServer(self)
+        chosen = await running.createAccount("alice", "secret")
+        self.assertEqual(Account(jid.JID("alice@localhost"), "secret"), chosen)
+        self.assertEqual("alice", chosen.username)
+        await running.createAccount("user2", "x")
+        first = await running.createAccount()
+        second = await running.createAccount()
+        self.assertEqual(["user1", "user3"], [first.username, second.username])
+        self.assertNotEqual(first.password, second.password)
+        from mepserver.interfaces import UserExists
+
+        await self.assertFailure(running.createAccount("alice"), UserExists)
+        users = await running.server.users.listUsers()
+        self.assertEqual(["alice", "user1", "user2", "user3"], users)
+
+    async def test_connectClient(self):
+        """
+        L{RunningServer.connectClient} logs in over verified TLS, binding the
+        chosen or a generated resource; the client answers requests, waits
+        for stanzas and closes.
+        """
+        running = await startServer(self)
+        alice = await running.createAccount()
+        chosen = await running.connectClient(alice, "laptop")
+        self.assertEqual(alice.jid.userhost() + "/laptop", chosen.jid.full())
+        self.assertTrue(chosen.xmlstream.transport.TLS)
+        generated = await running.connectClient(alice)
+        self.assertTrue(generated.jid.resource.startswith("mep-"))
+
+        version = domish.Element((None, "iq"))
+        version["type"], version["to"] = "get", running.domain
+        version.addElement(("jabber:iq:version", "query"))
+        reply = await generated.request(version)
+        self.assertEqual("result", reply["type"])
+        self.assertIs(reply, await generated.waitFor("/iq[@type='result']"))
+
+        await chosen.close()
+        self.assertFalse(chosen.connected)
+        self.assertIsNone(await chosen.close())
+
+    async def test_clientClosedWhileWaiting(self):
+        """
+        When the connection closes, a pending C{waitFor} fails at once with
+        L{StanzaNotReceived}, and a pending C{assertNoStanza} succeeds.
+        """
+        running = await startServer(self)
+        client = await running.connectClient(await running.createAccount())
+        waiting = client.waitFor("/message", timeout=60)
+        window = client.assertNoStanza("/message", window=60)
+        await client.close()
+        error = await self.assertFailure(waiting, StanzaNotReceived)
+        self.assertIn("connection closed", str(error))
+        self.assertIsNone(await window)
+
+    async def test_wrongPassword(self):
+        """
+        A failed login fails L{RunningServer.connectClient}, after closing
+        the connection (or trial would find it left open).
+        """
+        running = await startServer(self)
+        alice = await running.createAccount()
+        from twisted.words.protocols.jabber.sasl import SASLAuthError
+
+        wrong = dataclasses.replace(alice, password="wrong")
+        await self.assertFailure(running.connectClient(wrong), SASLAuthError)
+
+    async def test_record(self):
+        """
+        A recorder made with L{RunningServer.record} sees what the server
+        sends to and receives from an account's clients.
+        """
+        running = await startServer(self)
+        alice = await running.createAccount()
+        recorder = running.record(alice)
+        client = await running.connectClient(alice, "laptop")
+        roster = domish.Element((None, "iq"))
+        roster["type"] = "get"
+        roster.addElement(("jabber:iq:roster", "query"))
+        await client.request(roster)
+        sent = await recorder.waitFor("/iq/query[@xmlns='jabber:iq:roster']", sent=True)
+        self.assertEqual(alice.jid.userhost() + "/laptop", sent["from"])
+        answer = await recorder.waitFor(f"/iq[@type='result'][@id='{sent['id']}']")
+        self.assertEqual(alice.jid.userhost() + "/laptop", answer["to"])
+
+    async def test_recordChecksDomain(self):
+        """
+        L{RunningServer.record} takes an account's JID, as a L{jid.JID}, a
+        string or an L{Account}, and refuses other JIDs.
+        """
+        running = await startServer(self)
+        self.assertEqual("a@localhost/r", running.record("a@localhost/r").jid.full())
+        self.assertRaises(ValueError, running.record, "a@example.org")
+        self.assertRaises(ValueError, running.record, jid.JID("localhost"))
+
+    async def test_reset(self):
+        """
+        L{RunningServer.reset} closes every client stream, ours and others',
+        stops the recorders, forgets accounts and rooms, and the server
+        serves again at once.
+        """
+        running = await startServer(self)
+        alice = await running.createAccount()
+        recorder = running.record(alice)
+        client = await running.connectClient(alice)
+        waiting = recorder.waitFor("/message")
+        resets = []
+        rooms = {"__len__": lambda s: 1, "reset": lambda s: resets.append(1)}
+        running.server.rooms = type("Rooms", (), rooms)()
+
+        await running.reset()
+        self.assertFalse(client.connected)
+        self.assertEqual(0, len(running.server.streams))
+        self.assertEqual([], running.server.sessions.allSessions())
+        self.assertEqual([], running.server.sessions.observers)
+        await self.assertFailure(waiting, StanzaNotReceived)
+        self.assertEqual([], await running.server.users.listUsers())
+        self.assertEqual([1], resets)
+
+        again = await running.createAccount()
+        self.assertEqual("user1", again.username)
+        client = await running.connectClient(again)
+        self.assertTrue(client.connected)
+
+    async def test_resetSQLite(self):
+        """
+        Only memory storage can be reset: with SQLite, nothing happens and
+        L{RunningServer.reset} says why.
+        """
+        running = await startServer(self, storage="sqlite")
+        alice = await running.createAccount()
+        client = await running.connectClient(alice)
+        error = await self.assertFailure(running.reset(), RuntimeError)
+        self.assertIn("storage='memory'", str(error))
+        self.assertTrue(client.connected)
+
+    async def test_stopClosesEverything(self):
+        """
+        L{RunningServer.stop} closes the clients and recorders it made, the
+        ports and the temporary data directory.
+        """
+        running = await startServer()
+        client = await running.connectClient(await running.createAccount())
+        recorder = running.record(client.jid)
+        await running.stop()
+        self.assertFalse(client.connected)
+        self.assertEqual([], running.server.sessions.observers)
+        self.assertFalse(os.path.exists(running.server.config.dataDir))
+        del recorder
+
+
+class DeterministicTests(unittest.TestCase):
+    """
+    Deterministic mode: ids from a seeded source, time from a fixed clock.
+    """
+
+    timeout = 60
+
+    async def scenario(self, running):
+        """
+        Log in with a generated resource, ask for the roster, add a contact.
+
+        @return: the stream id, the bound resource and the roster push id.
+        """
+        alice = await running.createAccount()
+        recorder = running.record(alice)
+        client = await running.connectClient(alice)
+        roster = domish.Element((None, "iq"))
+        roster["type"] = "get"
+        roster.addElement(("jabber:iq:roster", "query"))
+        await client.request(roster)
+        add = parseXml(
+            "<iq type='set'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@localhost'/></query></iq>",
+            "jabber:client",
+        )
+        await client.request(add)
+        push = await recorder.waitFor("/iq[@type='set']/query/item")
+        return client.xmlstream.sid, client.jid.resource, push["id"]
+
+    async def test_sameSeedSameIds(self):
+        """
+        Two servers with the same seed give the same ids to the same
+        scenario; another seed gives others; reset starts the sequence again.
+        """
+        one = await startServer(self, deterministic=True, seed=1)
+        two = await startServer(self, deterministic=True, seed=1)
+        other = await startServer(self, deterministic=True, seed=2)
+        first = await self.scenario(one)
+        self.assertEqual(first, await self.scenario(two))
+        self.assertNotEqual(first, await self.scenario(other))
+        self.assertTrue(first[2].startswith("push-"))
+        await one.reset()
+        self.assertEqual(first, await self.scenario(one))
+
+    async def test_anonymous(self):
+        """
+        Anonymous usernames come from the seeded source too.
+        """
+        addresses = []
+        for _ in range(2):
+            running = await startServer(self, deterministic=True, anonymous=True)
+            client = await running.connectClient(Account(jid.JID("localhost"), ""))
+            addresses.append(client.jid)
+        self.assertTrue(addresses[0].user.startswith("anon-"))
+        self.assertEqual(addresses[0], addresses[1])
+
+    async def test_clock(self):
+        """
+        The server's clock stands at 2020-01-01T00:00:00Z until the test
+        moves it, and reset puts it back; a clock given is used as it is.
+        """
+        running = await startServer(self, deterministic=True)
+        self.assertIsInstance(running.clock, task.Clock)
+        self.assertIs(running.clock, running.server.clock)
+        self.assertEqual(1577836800, running.clock.seconds())
+        running.clock.advance(60)
+        await running.reset()
+        self.assertEqual(1577836800, running.clock.seconds())
+
+        clock = task.Clock()
+        given = await startServer(self, deterministic=True, clock=clock)
+        self.assertIs(clock, given.server.clock)
+        clock.advance(5)
+        await given.reset()
+        self.assertEqual(5, clock.seconds())
+
+    async def test_notDeterministic(self):
+        """
+        By default the server runs on the reactor, with random ids.
+        """
+        from twisted.internet import reactor
+
+        running = await startServer(self)
+        self.assertIs(reactor, running.clock)
+        one = await self.scenario(running)
+        two = await self.scenario(await startServer(self))
+        self.assertNotEqual(one[1], two[1])
+
+
+class MEPServerMixinTests(MEPServerMixin, unittest.TestCase):
+    """
+    L{MEPServerMixin} with a C{setUp} of the test's own.
+    """
+
+    mepserverSettings = {"domain": "example.test"}
+
+    async def setUp(self):
+        await super().setUp()
+        self.alice = await self.mepserver.createAccount("alice")
+
+    def test_started(self):
+        """
+        C{setUp} started a server with the settings, before the test's own
+        C{setUp} went on.
+        """
+        self.assertEqual("example.test", self.mepserver.domain)
+        self.assertEqual("alice@example.test", self.alice.jid.full())
+
+
+PLUGIN_PROBE = '''
+import importlib.util
+
+import pytest
+from twisted.trial import unittest
+
+from mepserver.testing import MEPServerMixin
+
+
+def test_registered(pytestconfig):
+    assert pytestconfig.pluginmanager.has_plugin("mepserver")
+
+
+if importlib.util.find_spec("pytest_twisted") is None:
+
+    def test_noFixture(request):
+        with pytest.raises(pytest.FixtureLookupError):
+            request.getfixturevalue("mepserver")
+
+    class MixinTests(MEPServerMixin, unittest.TestCase):
+        async def test_login(self):
+            alice = await self.mepserver.createAccount()
+            client = await self.mepserver.connectClient(alice)
+            assert client.jid.userhost() == alice.jid.userhost()
+
+else:
+    # pytest-twisted runs the reactor itself, and trial test cases, which
+    # run it too, do not work beside it.
+    import pytest_twisted
+
+    @pytest_twisted.ensureDeferred
+    async def test_fixture(mepserver):
+        alice = await mepserver.createAccount()
+        client = await mepserver.connectClient(alice)
+        assert client.jid.userhost() == alice.jid.userhost()
+'''
+
+
+class PytestPluginTests(unittest.TestCase):
+    """
+    L{mepserver.pytest_plugin} in a pytest run of its own, as another
+    project's suite would load it.
+    """
+
+    timeout = 120
+
+    async def test_plugin(self):
+        """
+        The entry point registers the plugin; the C{mepserver} fixture exists
+        exactly when pytest-twisted is installed, and works; without it, a
+        trial-style test case with L{MEPServerMixin} passes under pytest.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "pytest.ini"), "w") as f:
+            f.write("[pytest]\n")
+        with open(os.path.join(directory, "test_probe.py"), "w") as f:
+            f.write(PLUGIN_PROBE)
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable,
+            ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_probe.py"],
+            env=os.environ,
+            path=directory,
+        )
+        report = (out + err).decode("utf-8", "replace")
+        self.assertEqual(0, code, report)
+        withPytestTwisted = importlib.util.find_spec("pytest_twisted") is not None
+        self.assertIn("2 passed" if withPytestTwisted else "3 passed", report)
