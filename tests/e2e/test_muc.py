@@ -1,0 +1,151 @@
+# -*- test-case-name: tests.e2e.test_muc -*-
+"""
+End-to-end Multi-User Chat (XEP-0045) over real TCP, TLS and SASL, with
+three Twisted clients (L{mepserver.testing.RunningServer.connectClient})
+against a server started by L{mepserver.testing.startServer}.
+"""
+
+from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
+
+from mepserver.testing import startServer
+from tests.helpers import parseXml
+
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_USER = NS_MUC + "#user"
+
+
+def statuses(stanza):
+    return {
+        int(s["code"])
+        for x in stanza.elements(NS_USER, "x")
+        for s in x.elements(NS_USER, "status")
+    }
+
+
+def item(stanza):
+    for x in stanza.elements(NS_USER, "x"):
+        for element in x.elements(NS_USER, "item"):
+            return element
+    return None
+
+
+class MUCTests(unittest.TestCase):
+    """
+    A room's life: creation, entering, conversation, nick change, history
+    for a late joiner, leaving and disconnecting.
+    """
+
+    timeout = 60
+
+    async def test_conversation(self):
+        """
+        Alice creates an instant room; Bob enters and gets, in the order of
+        XEP-0045 section 7.1, Alice's presence, his self-presence, the
+        history with a delay and the subject; messages carry the room's
+        stanza-id; Bob's nick change is a 303 pair; Carol, joining late,
+        gets the history; Bob leaves with 110; Carol's disconnection is
+        announced.
+        """
+        running = await startServer(self)
+        room = f"coven@{running.mucDomain}"
+        clients = {}
+        for name in ("alice", "bob", "carol"):
+            account = await running.createAccount(name, name + "-secret")
+            clients[name] = await running.connectClient(account, "home")
+        alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
+
+        def fromRoom(connected, kind=None):
+            return [
+                e for e in connected.received
+                if e.getAttribute("from", "").startswith(room)
+                and (kind is None or e.name == kind)
+            ]
+
+        def subject(e):
+            return e.name == "message" and e.subject is not None and e.body is None
+
+        # Section 10.1: create, then accept the default configuration.
+        alice.send(f"<presence to='{room}/alice'><x xmlns='{NS_MUC}'/></presence>")
+        await alice.waitFor(subject)
+        [created] = fromRoom(alice, "presence")
+        self.assertEqual({110, 201}, statuses(created))
+        self.assertEqual(("owner", "moderator"), (item(created)["affiliation"], item(created)["role"]))
+        result = await alice.request(
+            parseXml(f"<iq type='set' to='{room}'><query xmlns='{NS_MUC}#owner'>"
+                     "<x xmlns='jabber:x:data' type='submit'/></query></iq>", "jabber:client"))
+        self.assertEqual("result", result["type"])
+
+        alice.send(f"<message to='{room}' type='groupchat' id='a1'><body>first</body></message>")
+        reflected = await alice.waitFor(lambda e: e.name == "message" and e.getAttribute("id") == "a1")
+        [stanzaId] = reflected.elements("urn:xmpp:sid:0", "stanza-id")
+        self.assertEqual((room, f"{room}/alice"), (stanzaId["by"], reflected["from"]))
+
+        # Section 7.2: Bob enters.
+        bob.send(f"<presence to='{room}/bob'><x xmlns='{NS_MUC}'/></presence>")
+        await bob.waitFor(subject)
+        sequence = fromRoom(bob)
+        self.assertEqual(
+            [("presence", f"{room}/alice"), ("presence", f"{room}/bob"),
+             ("message", f"{room}/alice"), ("message", room)],
+            [(e.name, e["from"]) for e in sequence],
+        )
+        self.assertEqual({110}, statuses(sequence[1]))
+        self.assertEqual("first", str(sequence[2].body))
+        [delay] = sequence[2].elements("urn:xmpp:delay", "delay")
+        self.assertEqual(room, delay["from"])
+        joined = await alice.waitFor(lambda e: e.name == "presence" and e["from"] == f"{room}/bob")
+        self.assertEqual(f"bob@{running.domain}/home", item(joined)["jid"])
+
+        # Section 7.4: reflected to both, with one stanza-id.
+        bob.send(f"<message to='{room}' type='groupchat' id='b1'><body>second</body></message>")
+        copies = [
+            await c.waitFor(lambda e: e.name == "message" and e.getAttribute("id") == "b1")
+            for c in (alice, bob)
+        ]
+        ids = {next(c.elements("urn:xmpp:sid:0", "stanza-id"))["id"] for c in copies}
+        self.assertEqual(1, len(ids))
+        self.assertEqual({f"{room}/bob"}, {c["from"] for c in copies})
+
+        # Section 7.6: Bob becomes robert.
+        bob.send(f"<presence to='{room}/robert'/>")
+        for connected, own in ((alice, set()), (bob, {110})):
+            await connected.waitFor(lambda e: e.name == "presence" and e["from"] == f"{room}/robert")
+            change = [e for e in fromRoom(connected, "presence")
+                      if e["from"] in (f"{room}/bob", f"{room}/robert")][-2:]
+            self.assertEqual("unavailable", change[0].getAttribute("type"))
+            self.assertEqual({303} | own, statuses(change[0]))
+            self.assertEqual("robert", item(change[0])["nick"])
+            self.assertIsNone(change[1].getAttribute("type"))
+            self.assertEqual(own, statuses(change[1]))
+
+        # Section 7.2.12: Carol, late, gets the history.
+        carol.send(f"<presence to='{room}/carol'><x xmlns='{NS_MUC}'/></presence>")
+        await carol.waitFor(subject)
+        history = [e for e in fromRoom(carol, "message") if e.body is not None]
+        self.assertEqual(["first", "second"], [str(e.body) for e in history])
+        # History keeps the nick a message was sent under.
+        self.assertEqual([f"{room}/alice", f"{room}/bob"], [e["from"] for e in history])
+        for message in history:
+            self.assertEqual(1, len(list(message.elements("urn:xmpp:delay", "delay"))))
+
+        # Section 7.14: Bob leaves.
+        bob.send(f"<presence to='{room}/robert' type='unavailable'/>")
+        left = await bob.waitFor(
+            lambda e: e.name == "presence" and e.getAttribute("type") == "unavailable"
+            and e["from"] == f"{room}/robert")
+        self.assertEqual({110}, statuses(left))
+        seen = await alice.waitFor(
+            lambda e: e.name == "presence" and e.getAttribute("type") == "unavailable"
+            and e["from"] == f"{room}/robert")
+        self.assertEqual(("none", set()), (item(seen)["role"], statuses(seen)))
+
+        # RFC 6121 section 4.6.3: Carol disconnects without leaving.
+        await carol.close()
+        gone = await alice.waitFor(
+            lambda e: e.name == "presence" and e.getAttribute("type") == "unavailable"
+            and e["from"] == f"{room}/carol")
+        self.assertEqual("none", item(gone)["role"])
+        roomState = running.server.rooms.get(JID(room))
+        self.assertEqual(["alice"], list(roomState.occupants))
+

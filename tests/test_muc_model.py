@@ -1,0 +1,752 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+Tests for L{mepserver.muc.model} and the room options in
+L{mepserver.muc.features}: plain Python, no XML, no reactor.
+"""
+
+from twisted.internet import defer, task
+from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
+from zope.interface.verify import verifyObject
+
+from mepserver import config as configModule
+from mepserver import errors
+from mepserver.ids import SeededIdSource
+from mepserver.interfaces import IRoomFeature
+from mepserver.muc.features import FEATURES
+from mepserver.muc.model import (
+    AFFILIATION_PRIVILEGES,
+    ROLE_PRIVILEGES,
+    Affiliation,
+    HistoryRequest,
+    Privilege,
+    Role,
+    Room,
+    RoomConfig,
+    Rooms,
+    Status,
+)
+from mepserver.storage.memory import MemoryRoomStore
+
+ROOM = JID("coven@chat.shakespeare.lit")
+CRONE = JID("crone1@shakespeare.lit/desktop")
+WICCA = JID("wiccarocks@shakespeare.lit/laptop")
+HAG = JID("hag66@shakespeare.lit/pda")
+HAG2 = JID("hag66@shakespeare.lit/laptop")
+
+
+def makeRoom(**config):
+    """
+    An unlocked room owned by crone1, with the given configuration.
+    """
+    room = Room(ROOM, task.Clock(), SeededIdSource(), RoomConfig(**config))
+    room.affiliations[CRONE.userhostJID()] = Affiliation.OWNER
+    return room
+
+
+class PrivilegeTests(unittest.SynchronousTestCase):
+    """
+    The tables of XEP-0045 sections 5.1.1, 5.1.2 and 5.2.1.
+    """
+
+    def test_hierarchy(self):
+        """
+        Each role and affiliation has the privileges of those below it.
+        """
+        roles = list(Role)
+        for lower, higher in zip(roles, roles[1:]):
+            self.assertLess(lower.rank, higher.rank)
+            self.assertTrue(ROLE_PRIVILEGES[lower] <= ROLE_PRIVILEGES[higher])
+        for lower, higher in zip(list(Affiliation)[2:], list(Affiliation)[3:]):
+            self.assertTrue(AFFILIATION_PRIVILEGES[lower] <= AFFILIATION_PRIVILEGES[higher])
+
+    def test_roleTable(self):
+        """
+        Section 5.1.1: visitors cannot speak to all, participants can;
+        only moderators kick.
+        """
+        room = makeRoom()
+        self.assertFalse(room.may(Role.VISITOR, Privilege.SEND_MESSAGES_TO_ALL))
+        self.assertTrue(room.may(Role.PARTICIPANT, Privilege.SEND_MESSAGES_TO_ALL))
+        self.assertFalse(room.may(Role.PARTICIPANT, Privilege.KICK))
+        self.assertTrue(room.may(Role.MODERATOR, Privilege.KICK))
+        self.assertFalse(room.may(Role.NONE, Privilege.RECEIVE_MESSAGES))
+
+    def test_affiliationTable(self):
+        """
+        Section 5.2.1: only owners configure; admins ban; only the
+        unaffiliated register; outcasts enter nothing.
+        """
+        self.assertIn(Privilege.CHANGE_CONFIGURATION, AFFILIATION_PRIVILEGES[Affiliation.OWNER])
+        self.assertNotIn(Privilege.CHANGE_CONFIGURATION, AFFILIATION_PRIVILEGES[Affiliation.ADMIN])
+        self.assertIn(Privilege.BAN, AFFILIATION_PRIVILEGES[Affiliation.ADMIN])
+        self.assertNotIn(Privilege.BAN, AFFILIATION_PRIVILEGES[Affiliation.MEMBER])
+        self.assertIn(Privilege.REGISTER, AFFILIATION_PRIVILEGES[Affiliation.NONE])
+        self.assertNotIn(Privilege.REGISTER, AFFILIATION_PRIVILEGES[Affiliation.MEMBER])
+        self.assertEqual(frozenset(), AFFILIATION_PRIVILEGES[Affiliation.OUTCAST])
+
+    def test_defaultRoles(self):
+        """
+        Section 5.1.2: admins and owners moderate; the unaffiliated are
+        visitors in moderated rooms, participants elsewhere.
+        """
+        open_, moderated = makeRoom(), makeRoom(moderated=True)
+        self.assertEqual(Role.PARTICIPANT, open_.defaultRole(Affiliation.NONE))
+        self.assertEqual(Role.VISITOR, moderated.defaultRole(Affiliation.NONE))
+        self.assertEqual(Role.PARTICIPANT, moderated.defaultRole(Affiliation.MEMBER))
+        self.assertEqual(Role.MODERATOR, moderated.defaultRole(Affiliation.ADMIN))
+        self.assertEqual(Role.MODERATOR, open_.defaultRole(Affiliation.OWNER))
+
+    def test_subjectPrivilege(self):
+        """
+        Section 8.1: only moderators by default; participants with
+        changesubject; visitors never.
+        """
+        room = makeRoom()
+        self.assertFalse(room.may(Role.PARTICIPANT, Privilege.MODIFY_SUBJECT))
+        self.assertTrue(room.may(Role.MODERATOR, Privilege.MODIFY_SUBJECT))
+        room.config.changeSubject = True
+        self.assertTrue(room.may(Role.PARTICIPANT, Privilege.MODIFY_SUBJECT))
+        self.assertFalse(room.may(Role.VISITOR, Privilege.MODIFY_SUBJECT))
+
+
+class JoinTests(unittest.SynchronousTestCase):
+    """
+    L{Room.join}: XEP-0045 section 7.2.
+    """
+
+    def test_join(self):
+        """
+        A newcomer becomes an occupant with its role, and a self-presence
+        status 110; the room's owner is a moderator.
+        """
+        room = makeRoom()
+        joined = room.join(HAG, "thirdwitch", "payload")
+        self.assertTrue(joined.newOccupant)
+        self.assertEqual({Status.SELF}, joined.statuses)
+        self.assertEqual(Role.PARTICIPANT, joined.occupant.role)
+        self.assertEqual(JID("coven@chat.shakespeare.lit/thirdwitch"), joined.occupant.jid)
+        self.assertIs(joined.occupant, room.occupantOf(HAG))
+        self.assertEqual("payload", joined.occupant.presence)
+        self.assertEqual(Role.MODERATOR, room.join(CRONE, "firstwitch", None).occupant.role)
+        self.assertEqual(["thirdwitch", "firstwitch"], list(room.occupants))
+
+    def test_nonAnonymousAndCreated(self):
+        """
+        Sections 7.2.4 and 10.1.1: 100 in a non-anonymous room, 201 for the
+        creator of a new room, once.
+        """
+        room = makeRoom(whois="anyone")
+        room.created = True
+        self.assertEqual(
+            {Status.SELF, Status.NON_ANONYMOUS, Status.ROOM_CREATED},
+            room.join(CRONE, "firstwitch", None).statuses,
+        )
+        self.assertEqual(
+            {Status.SELF, Status.NON_ANONYMOUS}, room.join(HAG, "thirdwitch", None).statuses
+        )
+
+    def test_noNick(self):
+        """
+        Section 17.1: empty or invisible nicks are refused (jid-malformed).
+        """
+        room = makeRoom()
+        self.assertRaises(errors.NoNickname, room.join, HAG, "", None)
+        self.assertRaises(errors.NoNickname, room.join, HAG, "   ", None)
+        self.assertEqual({}, dict(room.occupants))
+
+    def test_nickConflict(self):
+        """
+        Section 7.2.9: a nick held by another bare JID is a conflict.
+        """
+        room = makeRoom()
+        room.join(WICCA, "thirdwitch", None)
+        self.assertRaises(errors.NickConflict, room.join, HAG, "thirdwitch", None)
+        self.assertIsNone(room.occupantOf(HAG))
+
+    def test_registeredNickConflict(self):
+        """
+        Section 7.2.9: a nick registered to someone else is a conflict.
+        """
+        room = makeRoom()
+        room.nicks[WICCA.userhostJID()] = "secondwitch"
+        self.assertRaises(errors.NickConflict, room.join, HAG, "secondwitch", None)
+        room.join(WICCA, "secondwitch", None)
+
+    def test_severalSessions(self):
+        """
+        Section 7.2.9: a second session of the same bare JID shares the nick;
+        the latest presence is the one shown.
+        """
+        room = makeRoom()
+        first = room.join(HAG, "thirdwitch", "one")
+        second = room.join(HAG2, "thirdwitch", "two")
+        self.assertFalse(second.newOccupant)
+        self.assertIs(first.occupant, second.occupant)
+        self.assertEqual([HAG, HAG2], first.occupant.sessionJIDs)
+        self.assertEqual(("two", HAG2), (first.occupant.presence, first.occupant.shownJID))
+        room.updatePresence(HAG, "one again")
+        self.assertEqual(("one again", HAG), (first.occupant.presence, first.occupant.shownJID))
+        self.assertEqual([HAG2, HAG], room.sessions())
+
+    def test_locked(self):
+        """
+        Sections 7.2.11 and 10.1.2: a locked room does not exist for
+        non-owners (item-not-found); its owners enter.
+        """
+        room = makeRoom()
+        room.locked = True
+        self.assertRaises(errors.RoomNotFound, room.join, HAG, "thirdwitch", None)
+        self.assertFalse(room.existsFor(HAG))
+        self.assertTrue(room.existsFor(CRONE))
+        room.join(CRONE, "firstwitch", None)
+
+    def test_banned(self):
+        """
+        Section 7.2.7: outcasts get forbidden.
+        """
+        room = makeRoom()
+        room.affiliations[HAG.userhostJID()] = Affiliation.OUTCAST
+        self.assertRaises(errors.Banned, room.join, HAG, "thirdwitch", None)
+
+    def test_membersOnly(self):
+        """
+        Section 7.2.6: non-members get registration-required; members enter.
+        """
+        room = makeRoom(membersOnly=True)
+        self.assertRaises(errors.MembersOnly, room.join, HAG, "thirdwitch", None)
+        room.affiliations[HAG.userhostJID()] = Affiliation.MEMBER
+        self.assertEqual(Role.PARTICIPANT, room.join(HAG, "thirdwitch", None).occupant.role)
+
+    def test_password(self):
+        """
+        Section 7.2.5: a missing or wrong password gets not-authorized.
+        """
+        room = makeRoom(passwordProtected=True, password="cauldronburn")
+        self.assertRaises(errors.PasswordRequired, room.join, HAG, "thirdwitch", None)
+        self.assertRaises(errors.PasswordRequired, room.join, HAG, "thirdwitch", None, "x")
+        room.join(HAG, "thirdwitch", None, "cauldronburn")
+
+    def test_maxUsers(self):
+        """
+        Section 7.2.10: a full room refuses newcomers (service-unavailable)
+        but not a further session of a present nick, nor admins.
+        """
+        room = makeRoom(maxUsers=1)
+        room.join(HAG, "thirdwitch", None)
+        self.assertRaises(errors.RoomFull, room.join, WICCA, "secondwitch", None)
+        room.join(HAG2, "thirdwitch", None)
+        room.join(CRONE, "firstwitch", None)
+        self.assertEqual(2, len(room.occupants))
+
+    def test_checkOrder(self):
+        """
+        The password is checked before the nick: a wrong password does not
+        reveal who is in the room.
+        """
+        room = makeRoom(passwordProtected=True, password="secret")
+        room.join(WICCA, "thirdwitch", None, "secret")
+        self.assertRaises(errors.PasswordRequired, room.join, HAG, "thirdwitch", None)
+
+    def test_occupantId(self):
+        """
+        XEP-0421 section 4.1: the occupant id depends on the room and the
+        bare JID only.
+        """
+        room = makeRoom()
+        first = room.join(HAG, "thirdwitch", None).occupant.occupantId
+        room.leave(HAG)
+        again = room.join(HAG2, "other", None).occupant.occupantId
+        self.assertEqual(first, again)
+        self.assertNotEqual(first, room.join(WICCA, "w", None).occupant.occupantId)
+
+
+class OccupancyTests(unittest.SynchronousTestCase):
+    """
+    Leaving, nick changes and presence: XEP-0045 sections 7.6, 7.7, 7.14.
+    """
+
+    def test_leave(self):
+        """
+        The last session leaving removes the occupant with role none.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        departure = room.leave(HAG, "bye", [Status.ERROR])
+        self.assertTrue(departure.lastSession)
+        self.assertEqual(Role.NONE, departure.occupant.role)
+        self.assertEqual(({Status.ERROR}, "bye"), (departure.statuses, departure.payload))
+        self.assertTrue(room.empty)
+        self.assertIsNone(room.leave(HAG))
+
+    def test_leaveOneSession(self):
+        """
+        One of several sessions leaving keeps the occupant; if it was the
+        shown one, what others see changes.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", "one")
+        room.join(HAG2, "thirdwitch", "two")
+        departure = room.leave(HAG)
+        self.assertEqual((False, False), (departure.lastSession, departure.shownChanged))
+        room.join(HAG, "thirdwitch", "one")
+        departure = room.leave(HAG)
+        self.assertEqual((False, True), (departure.lastSession, departure.shownChanged))
+        self.assertEqual(Role.PARTICIPANT, departure.occupant.role)
+
+    def test_changeNick(self):
+        """
+        Section 7.6: the occupant and all its sessions take the new nick,
+        keeping its place.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(HAG2, "thirdwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        change = room.changeNick(HAG, "oldhag", "new")
+        self.assertEqual("thirdwitch", change.oldNick)
+        self.assertEqual(["oldhag", "secondwitch"], list(room.occupants))
+        self.assertIs(change.occupant, room.occupantOf(HAG2))
+        self.assertEqual(("new", HAG), (change.occupant.presence, change.occupant.shownJID))
+
+    def test_changeNickConflict(self):
+        """
+        Section 7.6: a nick in use (even by the same user under another
+        occupant) is a conflict; nothing changes.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        room.join(HAG2, "other", None)
+        self.assertRaises(errors.NickConflict, room.changeNick, HAG, "secondwitch", None)
+        self.assertRaises(errors.NickConflict, room.changeNick, HAG, "other", None)
+        self.assertRaises(errors.NoNickname, room.changeNick, HAG, " ", None)
+        self.assertRaises(errors.NotOccupant, room.changeNick, CRONE, "x", None)
+        self.assertEqual("thirdwitch", room.occupantOf(HAG).nick)
+
+
+class MessageTests(unittest.SynchronousTestCase):
+    """
+    Groupchat, history, subject and private messages: sections 7.2.12-7.2.15,
+    7.4, 7.5 and 8.1.
+    """
+
+    def test_groupchatSender(self):
+        """
+        Section 7.4: non-occupants get not-acceptable, visitors forbidden.
+        """
+        room = makeRoom(moderated=True)
+        self.assertRaises(errors.NotOccupant, room.groupchatSender, HAG)
+        room.join(HAG, "thirdwitch", None)
+        self.assertRaises(errors.Forbidden, room.groupchatSender, HAG)
+        room.join(CRONE, "firstwitch", None)
+        self.assertEqual("firstwitch", room.groupchatSender(CRONE).nick)
+
+    def makeHistory(self):
+        room = makeRoom()
+        for index in range(5):
+            room.addHistory(f"m{index}", 10)
+            room.clock.advance(60)
+        return room
+
+    def payloads(self, entries):
+        return [entry.payload for entry in entries]
+
+    def test_historyDefault(self):
+        """
+        Without limits, the last historyLength messages, oldest first.
+        """
+        room = self.makeHistory()
+        self.assertEqual(["m0", "m1", "m2", "m3", "m4"], self.payloads(room.historyFor()))
+        room.configure(CRONE, {"muc#maxhistoryfetch": ["2"]})
+        self.assertEqual(["m3", "m4"], self.payloads(room.historyFor()))
+        room.configure(CRONE, {"muc#roomconfig_historylength": ["3"]})
+        self.assertEqual(3, room.config.historyLength)
+        self.assertEqual(["m3", "m4"], self.payloads(room.historyFor()))
+
+    def test_historyLimits(self):
+        """
+        Section 7.2.14: maxstanzas, maxchars (complete messages only),
+        seconds and since each limit the history, together the smallest.
+        """
+        room = self.makeHistory()
+        self.assertEqual(["m3", "m4"], self.payloads(room.historyFor(HistoryRequest(maxStanzas=2))))
+        self.assertEqual(["m2", "m3", "m4"], self.payloads(room.historyFor(HistoryRequest(maxChars=35))))
+        self.assertEqual([], room.historyFor(HistoryRequest(maxChars=0)))
+        # Messages at 0, 60, ..., 240; now is 300.
+        self.assertEqual(["m4"], self.payloads(room.historyFor(HistoryRequest(seconds=60))))
+        self.assertEqual(["m3", "m4"], self.payloads(room.historyFor(HistoryRequest(since=180))))
+        self.assertEqual(
+            ["m4"],
+            self.payloads(room.historyFor(HistoryRequest(maxStanzas=3, seconds=100, since=0))),
+        )
+
+    def test_historyLength(self):
+        """
+        A room keeps historyLength messages; zero keeps none.
+        """
+        room = makeRoom(historyLength=2)
+        for index in range(3):
+            room.addHistory(index, 1)
+        self.assertEqual([1, 2], self.payloads(room.historyFor()))
+        room = makeRoom(historyLength=0)
+        room.addHistory(0, 1)
+        self.assertEqual([], room.historyFor())
+
+    def test_subject(self):
+        """
+        Section 8.1: a moderator sets the subject; participants may not.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(CRONE, "firstwitch", None)
+        self.assertRaises(errors.Forbidden, room.setSubject, HAG, "Spells")
+        self.assertRaises(errors.NotOccupant, room.setSubject, WICCA, "Spells")
+        room.clock.advance(7)
+        room.setSubject(CRONE, "Spells")
+        self.assertEqual(("Spells", "firstwitch", 7), (room.subject, room.subjectBy, room.subjectStamp))
+
+    def test_privateMessage(self):
+        """
+        Section 7.5: occupants only, to an existing nick, as allowpm says.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(CRONE, "firstwitch", None)
+        self.assertRaises(errors.NotOccupant, room.privateMessage, WICCA, "thirdwitch")
+        self.assertRaises(errors.OccupantNotFound, room.privateMessage, HAG, "nobody")
+        sender, recipient = room.privateMessage(HAG, "firstwitch")
+        self.assertEqual(("thirdwitch", "firstwitch"), (sender.nick, recipient.nick))
+        room.config.allowPM = "moderators"
+        self.assertRaises(errors.Forbidden, room.privateMessage, HAG, "firstwitch")
+        room.privateMessage(CRONE, "thirdwitch")
+        room.config.allowPM = "none"
+        self.assertRaises(errors.Forbidden, room.privateMessage, CRONE, "thirdwitch")
+
+
+class IQTests(unittest.SynchronousTestCase):
+    """
+    IQs through occupant JIDs (section 17.4) and self-pings (XEP-0410).
+    """
+
+    def test_forwardAndAnswer(self):
+        """
+        A request is forwarded to the shown session under a new id; the
+        answer from that session goes back under the original id, once.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        forwarded = room.forwardIQ(HAG, "secondwitch", "v1")
+        self.assertEqual(
+            (JID("coven@chat.shakespeare.lit/thirdwitch"), WICCA),
+            (forwarded.sender, forwarded.recipient),
+        )
+        self.assertNotEqual("v1", forwarded.id)
+        self.assertIsNone(room.answerIQ(HAG, "thirdwitch", forwarded.id))
+        self.assertIsNone(room.answerIQ(WICCA, "secondwitch", forwarded.id))
+        answered = room.answerIQ(WICCA, "thirdwitch", forwarded.id)
+        self.assertEqual(
+            ("v1", JID("coven@chat.shakespeare.lit/secondwitch"), HAG),
+            (answered.id, answered.sender, answered.recipient),
+        )
+        self.assertIsNone(room.answerIQ(WICCA, "thirdwitch", forwarded.id))
+
+    def test_forwardRefusals(self):
+        """
+        Non-occupants cannot send IQs through the room; absent nicks are
+        not found; a departure forgets pending requests.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        self.assertRaises(errors.NotOccupant, room.forwardIQ, CRONE, "thirdwitch", "a")
+        self.assertRaises(errors.OccupantNotFound, room.forwardIQ, HAG, "nobody", "a")
+        forwarded = room.forwardIQ(HAG, "secondwitch", "v1")
+        room.leave(HAG)
+        self.assertIsNone(room.answerIQ(WICCA, "thirdwitch", forwarded.id))
+
+    def test_selfPing(self):
+        """
+        XEP-0410: a ping to one's own occupant JID is a self-ping; a
+        non-occupant gets not-acceptable.
+        """
+        room = makeRoom()
+        room.join(HAG, "thirdwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        self.assertTrue(room.isSelfPing(HAG, "thirdwitch"))
+        self.assertFalse(room.isSelfPing(HAG, "secondwitch"))
+        self.assertRaises(errors.NotOccupant, room.isSelfPing, CRONE, "thirdwitch")
+
+
+class ConfigurationTests(unittest.SynchronousTestCase):
+    """
+    L{Room.configure} and the room options: sections 10.1 and 10.2.
+    """
+
+    def test_features(self):
+        """
+        Every room option provides IRoomFeature.
+        """
+        for feature in FEATURES:
+            self.assertTrue(verifyObject(IRoomFeature, feature))
+        self.assertEqual(len(FEATURES), len({f.name for f in FEATURES}))
+
+    def test_discoFeatures(self):
+        """
+        Section 6.4: the muc_* features follow the configuration.
+        """
+        room = makeRoom()
+        features = set(room.discoFeatures())
+        self.assertTrue(
+            {"muc_public", "muc_temporary", "muc_open", "muc_unmoderated",
+             "muc_semianonymous", "muc_unsecured", "http://jabber.org/protocol/muc",
+             "urn:xmpp:occupant-id:0"} <= features
+        )
+        room = makeRoom(public=False, persistent=True, membersOnly=True, moderated=True,
+                        whois="anyone", passwordProtected=True, password="p")
+        self.assertTrue(
+            {"muc_hidden", "muc_persistent", "muc_membersonly", "muc_moderated",
+             "muc_nonanonymous", "muc_passwordprotected"} <= set(room.discoFeatures())
+        )
+
+    def test_instantRoom(self):
+        """
+        Section 10.1.2: an empty submission unlocks, changing nothing else.
+        """
+        room = makeRoom()
+        room.locked = True
+        change = room.configure(CRONE, {})
+        self.assertEqual((frozenset(), True), (change.statuses, change.unlocked))
+        self.assertFalse(room.locked)
+        self.assertEqual(RoomConfig(), room.config)
+
+    def test_onlyOwners(self):
+        """
+        Section 10.2: non-owners get forbidden.
+        """
+        room = makeRoom()
+        room.affiliations[HAG.userhostJID()] = Affiliation.ADMIN
+        self.assertRaises(errors.Forbidden, room.configure, HAG, {})
+        self.assertRaises(errors.Forbidden, room.cancelConfiguration, HAG)
+
+    def test_configure(self):
+        """
+        Section 10.1.3's example submission sets every option; changes are
+        announced with 104, anonymity changes with 172 and 173.
+        """
+        room = makeRoom()
+        values = {
+            "muc#roomconfig_roomname": ["A Dark Cave"],
+            "muc#roomconfig_roomdesc": ["The place for all good witches!"],
+            "muc#roomconfig_changesubject": ["1"],
+            "muc#roomconfig_allowinvites": ["0"],
+            "muc#roomconfig_allowpm": ["participants"],
+            "muc#roomconfig_maxusers": ["10"],
+            "muc#roomconfig_publicroom": ["0"],
+            "muc#roomconfig_persistentroom": ["true"],
+            "muc#roomconfig_moderatedroom": ["1"],
+            "muc#roomconfig_membersonly": ["0"],
+            "muc#roomconfig_passwordprotectedroom": ["1"],
+            "muc#roomconfig_roomsecret": ["cauldronburn"],
+            "muc#roomconfig_whois": ["anyone"],
+            "muc#roomconfig_getmemberlist": ["moderator"],
+            "muc#maxhistoryfetch": ["50"],
+        }
+        change = room.configure(CRONE, values)
+        self.assertEqual({Status.CONFIGURATION_CHANGED, Status.NOW_NON_ANONYMOUS}, change.statuses)
+        self.assertEqual(
+            RoomConfig(
+                name="A Dark Cave", description="The place for all good witches!",
+                changeSubject=True, allowPM="participants", maxUsers=10,
+                public=False, persistent=True, moderated=True,
+                passwordProtected=True, password="cauldronburn", whois="anyone",
+                getMemberList=frozenset({Role.MODERATOR}), historyLength=50,
+            ),
+            room.config,
+        )
+        self.assertEqual(frozenset(), room.configure(CRONE, values).statuses)
+        change = room.configure(CRONE, {"muc#roomconfig_whois": ["moderators"]})
+        self.assertEqual({Status.NOW_SEMI_ANONYMOUS}, change.statuses)
+
+    def test_formRoundTrip(self):
+        """
+        Submitting the form's own values changes nothing.
+        """
+        room = makeRoom(name="n", maxUsers=20, passwordProtected=True, password="p")
+        values = {f.var: list(f.values) for f in room.configFields() if f.var}
+        self.assertEqual(frozenset(), room.configure(CRONE, values).statuses)
+
+    def test_invalid(self):
+        """
+        Section 10.1.3: a password-protected room without a password is
+        not acceptable; malformed values are bad requests; nothing changes.
+        """
+        room = makeRoom()
+        self.assertRaises(errors.NotAcceptable, room.configure, CRONE, {
+            "muc#roomconfig_roomname": ["x"],
+            "muc#roomconfig_passwordprotectedroom": ["1"],
+        })
+        for var, value in [
+            ("muc#roomconfig_publicroom", "maybe"),
+            ("muc#roomconfig_whois", "none"),
+            ("muc#roomconfig_maxusers", "many"),
+            ("muc#maxhistoryfetch", "-1"),
+            ("muc#roomconfig_getmemberlist", "outcast"),
+        ]:
+            self.assertRaises(errors.BadRequest, room.configure, CRONE, {var: [value]})
+        self.assertEqual(RoomConfig(), room.config)
+
+    def test_secretAlone(self):
+        """
+        A form with only a room secret (as Prosody's) protects the room with
+        it; an empty one unprotects it.
+        """
+        room = makeRoom()
+        room.configure(CRONE, {"muc#roomconfig_roomsecret": ["s"]})
+        self.assertEqual((True, "s"), (room.config.passwordProtected, room.config.password))
+        room.configure(CRONE, {"muc#roomconfig_roomsecret": [""]})
+        self.assertEqual((False, ""), (room.config.passwordProtected, room.config.password))
+
+    def test_membersOnlyRemoves(self):
+        """
+        Section 10.2: making the room members-only removes non-members with
+        status 322.
+        """
+        room = makeRoom()
+        room.affiliations[WICCA.userhostJID()] = Affiliation.MEMBER
+        room.join(CRONE, "firstwitch", None)
+        room.join(WICCA, "secondwitch", None)
+        room.join(HAG, "thirdwitch", None)
+        room.join(HAG2, "thirdwitch", None)
+        change = room.configure(CRONE, {"muc#roomconfig_membersonly": ["1"]})
+        self.assertEqual([HAG, HAG2], [d.session for d in change.removed])
+        self.assertEqual([False, True], [d.lastSession for d in change.removed])
+        self.assertEqual({Status.MEMBERS_ONLY}, change.removed[0].statuses)
+        self.assertEqual(["firstwitch", "secondwitch"], list(room.occupants))
+
+    def test_cancel(self):
+        """
+        Sections 10.1.3 and 10.2: cancelling destroys a locked room only.
+        """
+        room = makeRoom()
+        self.assertFalse(room.cancelConfiguration(CRONE))
+        room.locked = True
+        self.assertTrue(room.cancelConfiguration(CRONE))
+
+    def test_destroy(self):
+        """
+        Section 10.9: everyone is removed.
+        """
+        room = makeRoom()
+        room.join(CRONE, "firstwitch", None)
+        room.join(HAG, "thirdwitch", None)
+        occupants = room.destroy()
+        self.assertEqual(["firstwitch", "thirdwitch"], [o.nick for o in occupants])
+        self.assertTrue(room.empty)
+        self.assertIsNone(room.occupantOf(HAG))
+
+    def test_storedRoundTrip(self):
+        """
+        A room's durable state survives toStored and fromStored.
+        """
+        room = makeRoom(name="A Dark Cave", persistent=True, getMemberList=frozenset({Role.MODERATOR}))
+        room.affiliations[HAG.userhostJID()] = Affiliation.OUTCAST
+        room.reasons[HAG.userhostJID()] = "spells"
+        room.nicks[WICCA.userhostJID()] = "secondwitch"
+        room.subject, room.subjectBy = "Spells", "firstwitch"
+        stored = room.toStored()
+        self.assertEqual("roomname", next(iter(stored.config)))
+        again = Room.fromStored(stored, task.Clock(), SeededIdSource())
+        self.assertEqual(room.config, again.config)
+        self.assertEqual(room.affiliations, again.affiliations)
+        self.assertEqual((room.nicks, room.reasons), (again.nicks, again.reasons))
+        self.assertEqual(("Spells", "firstwitch"), (again.subject, again.subjectBy))
+
+
+class RoomsTests(unittest.SynchronousTestCase):
+    """
+    The L{Rooms} registry.
+    """
+
+    def makeRooms(self, **settings):
+        settings.setdefault("mucDomain", "chat.shakespeare.lit")
+        config = configModule.Config(**settings)
+        self.store = MemoryRoomStore()
+        return Rooms(config, SeededIdSource(), task.Clock(), self.store)
+
+    def stored(self):
+        return [r.jid for r in self.successResultOf(self.store.loadRooms())]
+
+    def test_create(self):
+        """
+        Section 10.1.1: the creator owns the new room, locked unless the
+        service creates rooms unlocked.
+        """
+        rooms = self.makeRooms()
+        room = rooms.create(JID("coven@chat.shakespeare.lit/firstwitch"), CRONE)
+        self.assertEqual((ROOM, True, True), (room.jid, room.locked, room.created))
+        self.assertEqual(Affiliation.OWNER, room.affiliationOf(CRONE))
+        self.assertIs(room, rooms.get(JID("coven@chat.shakespeare.lit/x")))
+        self.assertFalse(self.makeRooms(mucCreateUnlocked=True).create(ROOM, CRONE).locked)
+        self.assertRaises(errors.BadRequest, rooms.create, JID("a@elsewhere"), CRONE)
+
+    def test_listed(self):
+        """
+        Section 6.3: hidden and locked rooms are not listed.
+        """
+        rooms = self.makeRooms(mucCreateUnlocked=True)
+        rooms.create(JID("b@chat.shakespeare.lit"), CRONE)
+        rooms.create(JID("a@chat.shakespeare.lit"), CRONE)
+        rooms.create(JID("hidden@chat.shakespeare.lit"), CRONE).config.public = False
+        rooms.create(JID("locked@chat.shakespeare.lit"), CRONE).locked = True
+        self.assertEqual(["a", "b"], [r.jid.user for r in rooms.listed()])
+
+    def test_temporaryVanishes(self):
+        """
+        Section 7.14: a temporary room goes with its last occupant.
+        """
+        rooms = self.makeRooms()
+        room = rooms.create(ROOM, CRONE)
+        room.join(CRONE, "firstwitch", None)
+        self.assertFalse(rooms.vacate(room))
+        room.leave(CRONE)
+        self.assertTrue(rooms.vacate(room))
+        self.assertNotIn(ROOM, rooms)
+
+    def test_persistentWrittenThrough(self):
+        """
+        A persistent room is stored on save, survives its last occupant and
+        loads into a new registry; stopping persistence removes it.
+        """
+        rooms = self.makeRooms()
+        room = rooms.create(ROOM, CRONE)
+        room.configure(CRONE, {"muc#roomconfig_persistentroom": ["1"]})
+        rooms.save(room)
+        self.assertEqual([ROOM], self.stored())
+        self.assertFalse(rooms.vacate(room))
+
+        again = Rooms(configModule.Config(mucDomain="chat.shakespeare.lit"),
+                      SeededIdSource(), task.Clock(), self.store)
+        self.successResultOf(defer.ensureDeferred(again.load()))
+        loaded = again.get(ROOM)
+        self.assertTrue(loaded.config.persistent)
+        self.assertFalse(loaded.locked)
+        self.assertEqual(Affiliation.OWNER, loaded.affiliationOf(CRONE))
+
+        loaded.configure(CRONE, {"muc#roomconfig_persistentroom": ["0"]})
+        again.save(loaded)
+        self.assertEqual([], self.stored())
+        self.assertTrue(again.vacate(loaded))
+
+    def test_discard(self):
+        """
+        A discarded (destroyed) persistent room leaves the store too.
+        """
+        rooms = self.makeRooms()
+        room = rooms.create(ROOM, CRONE)
+        room.config.persistent = True
+        rooms.save(room)
+        rooms.discard(room)
+        self.assertEqual([], self.stored())
+        self.assertIsNone(rooms.get(ROOM))
