@@ -7,7 +7,7 @@ exceptions with a C{text} saying why in plain words (DESIGN.md section 8);
 the protocol handlers catch L{Refusal} and render it with L{stanzaError}.
 Each exception names a situation, not a condition: the mapping to RFC 6120
 conditions, with the error types and legacy codes XEP-0045 shows (section
-7.2.11: 401, 403, 404, 405, 406, 407, 409, 503), lives only in
+7.2.17: 401, 403, 404, 405, 406, 407, 409, 503), lives only in
 L{CONDITIONS}.
 """
 
@@ -64,7 +64,7 @@ class ItemNotFound(Refusal):
 class RoomNotFound(ItemNotFound):
     """
     There is no such room, or it is locked and the requester is not an
-    owner (XEP-0045 sections 7.2.11 and 10.1.2).
+    owner (XEP-0045 sections 7.2.10 and 10.1.2).
     """
 
 
@@ -89,7 +89,7 @@ class NotOccupant(Refusal):
 
 class NickConflict(Refusal):
     """
-    The nick is in use or registered by someone else (XEP-0045 7.2.9, 7.6).
+    The nick is in use or registered by someone else (XEP-0045 7.2.8, 7.6).
     """
 
 
@@ -113,7 +113,7 @@ class Banned(Refusal):
 
 class RoomFull(Refusal):
     """
-    The room has reached its maximum number of occupants (XEP-0045 7.2.10).
+    The room has reached its maximum number of occupants (XEP-0045 7.2.9).
     """
 
 
@@ -140,7 +140,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     PasswordRequired: ("not-authorized", "auth"),
     MembersOnly: ("registration-required", "auth"),
     Banned: ("forbidden", "auth"),
-    # XEP-0045 7.2.10 shows type 'wait': the room may have room later.
+    # XEP-0045 7.2.9 shows type 'wait': the room may have room later.
     RoomFull: ("service-unavailable", "wait"),
     ServiceUnavailable: ("service-unavailable", "cancel"),
 }

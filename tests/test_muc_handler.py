@@ -181,7 +181,7 @@ class DiscoveryTests(HarnessMixin, unittest.TestCase):
 
     def test_serviceInfo(self):
         """
-        Section 6.2, example 3: the service's identity and features.
+        Section 6.2, examples 3 and 4: the service's identity and features.
         """
         reply = self.query(SERVICE)
         assertStanza(self, reply, """
@@ -196,7 +196,7 @@ class DiscoveryTests(HarnessMixin, unittest.TestCase):
 
     def test_serverListsService(self):
         """
-        Section 6.1, example 2: the server's disco#items lists the service.
+        Section 6.1, examples 1 and 2: the server's disco#items lists the service.
         """
         d = ServerInfoHandler(self.muc.config).getDiscoItems(
             JID(HAG), JID("shakespeare.lit"))
@@ -205,7 +205,7 @@ class DiscoveryTests(HarnessMixin, unittest.TestCase):
 
     def test_rooms(self):
         """
-        Section 6.3, example 5: public rooms with their names; hidden and
+        Section 6.3, examples 5 and 6: public rooms with their names; hidden and
         locked rooms are not listed.
         """
         self.muc.coven()
@@ -225,7 +225,7 @@ class DiscoveryTests(HarnessMixin, unittest.TestCase):
 
     def test_roomInfo(self):
         """
-        Section 6.4, examples 7 and 8: the room's identity, features
+        Section 6.4, examples 9 and 10: the room's identity, features
         matching its configuration and the muc#roominfo form.
         """
         self.muc.coven()
@@ -336,7 +336,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_lockedUntilConfigured(self):
         """
-        Sections 7.2.11 and 10.1.2: others get item-not-found until the
+        Sections 7.2.10 and 10.1.2 (examples 31 and 155): others get item-not-found until the
         owner asks for an instant room; then they enter.
         """
         self.muc.join(CRONE, "firstwitch")
@@ -369,7 +369,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_configurationForm(self):
         """
-        Section 10.1.3, examples 156 and 157: the owner gets the form with
+        Section 10.1.3, examples 156 and 157 (and 10.2, example 164): the owner gets the form with
         the standard fields; others get forbidden.
         """
         self.muc.join(CRONE, "firstwitch")
@@ -413,7 +413,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_reservedRoom(self):
         """
-        Section 10.1.3, example 158: the submitted form configures and
+        Section 10.1.3, examples 159 and 160: the submitted form configures and
         unlocks the room; a password-protected room needs its password.
         """
         self.muc.join(CRONE, "firstwitch")
@@ -442,7 +442,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_unacceptable(self):
         """
-        Section 10.1.3, example 160: a password-protected room without a
+        Section 10.1.3, example 161: a password-protected room without a
         password is not acceptable; the room stays locked.
         """
         self.muc.join(CRONE, "firstwitch")
@@ -460,7 +460,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_cancel(self):
         """
-        Section 10.1.3, example 161: cancelling the initial configuration
+        Section 10.1.3, example 162: cancelling the initial configuration
         destroys the room; the owner gets unavailable presence.
         """
         self.muc.join(CRONE, "firstwitch")
@@ -481,7 +481,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
 
     def test_destroy(self):
         """
-        Section 10.9, examples 200-202: each occupant gets one unavailable
+        Section 10.9, examples 201-203: each occupant gets one unavailable
         presence with the reason and venue; a persistent room leaves the
         store.
         """
@@ -539,7 +539,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_order(self):
         """
-        Sections 7.1 and 7.2.3 (examples 21-23): the other occupants'
+        Sections 7.1 and 7.2.2 (examples 20-22): the other occupants'
         presence, the self-presence with 110, the history, the subject; the
         others get the newcomer's presence.
         """
@@ -582,7 +582,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_nonAnonymous(self):
         """
-        Section 7.2.4, examples 24 and 25: everyone sees the full JID; the
+        Section 7.2.3, examples 23 and 24: everyone sees the full JID; the
         newcomer is warned with 100.
         """
         self.muc.coven().config.whois = "anyone"
@@ -638,7 +638,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_password(self):
         """
-        Section 7.2.5, example 27: not-authorized, without echoing the
+        Section 7.2.5, example 25: not-authorized, without echoing the
         password given.
         """
         room = self.muc.coven()
@@ -651,21 +651,21 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_membersOnly(self):
         """
-        Section 7.2.6, example 29: registration-required.
+        Section 7.2.6, example 27: registration-required.
         """
         self.muc.coven().config.membersOnly = True
         self.assertRefused(self.muc.join(HAG, "thirdwitch"), "registration-required", "407", "auth")
 
     def test_banned(self):
         """
-        Section 7.2.7, example 30: forbidden.
+        Section 7.2.7, example 28: forbidden.
         """
         self.muc.coven().affiliations[JID("hag66@shakespeare.lit")] = Affiliation.OUTCAST
         self.assertRefused(self.muc.join(HAG, "thirdwitch"), "forbidden", "403", "auth")
 
     def test_conflict(self):
         """
-        Section 7.2.9, example 31: conflict.
+        Section 7.2.8, example 29: conflict.
         """
         self.muc.coven()
         [refusal] = self.muc.join(HAG, "secondwitch")
@@ -679,14 +679,14 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_full(self):
         """
-        Section 7.2.10, example 32: service-unavailable of type wait.
+        Section 7.2.9, example 30: service-unavailable of type wait.
         """
         self.muc.coven().config.maxUsers = 2
         self.assertRefused(self.muc.join(HAG, "thirdwitch"), "service-unavailable", "503", "wait")
 
     def test_groupchat10(self):
         """
-        Section 7.2.17, example 40: presence without the MUC element from a
+        Section 7.2.18, example 43: presence without the MUC element from a
         non-occupant gets an explicit kick with 110, 307 and 333.
         """
         self.muc.coven()
@@ -702,7 +702,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_history(self):
         """
-        Sections 7.2.12 and 7.2.14: history carries XEP-0203 delays from the
+        Sections 7.2.13 and 7.2.14 (examples 33, 36, 38, 39): history carries XEP-0203 delays from the
         room, and <history/> limits it (maxstanzas, maxchars='0').
         """
         self.muc.coven()
@@ -732,7 +732,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_subject(self):
         """
-        Section 7.2.15, example 36: the subject comes last, from the occupant
+        Section 7.2.15, example 40: the subject comes last, from the occupant
         that set it, with a delay.
         """
         self.muc.coven()
@@ -749,7 +749,7 @@ class EnterTests(HarnessMixin, unittest.TestCase):
 
     def test_severalSessions(self):
         """
-        Section 7.2.9: a second session of the same bare JID shares the nick
+        Section 7.2.8: a second session of the same bare JID shares the nick
         and gets the whole entry sequence; the others see no change; room
         messages reach both sessions.
         """
@@ -793,7 +793,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_presenceUpdate(self):
         """
-        Section 7.7, examples 61 and 62: a status change goes to everyone.
+        Section 7.7, examples 54 and 55: a status change goes to everyone.
         """
         self.muc.send(f"<presence from='{HAG}' id='kr7v143h' to='{ROOM}/thirdwitch'>"
                       "<show>xa</show><status>gone where the goblins go</status></presence>")
@@ -805,7 +805,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_leave(self):
         """
-        Section 7.14, examples 80 and 81: self-presence with 110 and role
+        Section 7.14, examples 80-82: self-presence with 110 and role
         none, the same without 110 to the others.
         """
         self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch' type='unavailable'>"
@@ -829,7 +829,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_nickChange(self):
         """
-        Section 7.6, examples 50-52: unavailable from the old nick with the
+        Section 7.6, examples 49 and 50: unavailable from the old nick with the
         new nick and 303, then available from the new nick; 110 to self.
         """
         self.muc.send(f"<presence from='{HAG}' id='ifd1c35' to='{ROOM}/oldhag'/>")
@@ -865,7 +865,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_nickConflict(self):
         """
-        Section 7.6, example 54: conflict, from the nick asked for.
+        Section 7.6, example 52: conflict, from the nick asked for.
         """
         self.muc.send(f"<presence from='{HAG}' id='ifd1c35' to='{ROOM}/secondwitch'/>")
         [refusal] = self.muc.take()
@@ -879,7 +879,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_groupchat(self):
         """
-        Section 7.4, examples 43 and 44; XEP-0359 and XEP-0421: reflected to
+        Section 7.4, examples 44 and 45; XEP-0359 and XEP-0421: reflected to
         everyone, the sender too, with the client's id, a stanza-id by the
         room (a forged one removed, another entity's kept) and the
         occupant-id. One element is built for all recipients (DESIGN.md
@@ -928,7 +928,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_privateMessage(self):
         """
-        Section 7.5, examples 45-47: from the sender's occupant JID, with the
+        Section 7.5, examples 46 and 47: from the sender's occupant JID, with the
         muc#user marker added.
         """
         self.muc.send(f"<message from='{WICCA}' id='hgn27af1' to='{ROOM}/firstwitch' type='chat'>"
@@ -958,7 +958,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_subject(self):
         """
-        Section 8.1, examples 64-66: a moderator's change goes to everyone;
+        Section 8.1, examples 84, 85 and 87: a moderator's change goes to everyone;
         a participant gets forbidden.
         """
         self.muc.send(f"<message from='{CRONE}' id='lh2bs617' to='{ROOM}' type='groupchat'>"
@@ -987,7 +987,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_selfPing(self):
         """
-        XEP-0410 section 3.3, examples 1 and 2: a result while joined;
+        XEP-0410 sections 3.2 and 3.3, examples 1 and 2: a result while joined;
         not-acceptable after leaving.
         """
         ping = (f"<iq from='{HAG}' id='s2c1' type='get' to='{ROOM}/thirdwitch'>"
@@ -1038,7 +1038,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
     def test_ghostPresenceError(self):
         """
         Section 18.1.2: presence of type error from an occupant's real JID
-        removes it, announced with 333 (section 17.1).
+        removes it, announced with 333 (section 11.1, example 205).
         """
         self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch' type='error'>"
                       "<error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
@@ -1093,7 +1093,7 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
 
     def test_configChangeAnnounced(self):
         """
-        Section 10.2.1, example 168: occupants get 104, and 172 when the room
+        Section 10.2.1, example 171: occupants get 104, and 172 when the room
         becomes non-anonymous.
         """
         self.muc.send(f"""

@@ -133,7 +133,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_nonAnonymousAndCreated(self):
         """
-        Sections 7.2.4 and 10.1.1: 100 in a non-anonymous room, 201 for the
+        Sections 7.2.3 and 10.1.1: 100 in a non-anonymous room, 201 for the
         creator of a new room, once.
         """
         room = makeRoom(whois="anyone")
@@ -157,7 +157,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_nickConflict(self):
         """
-        Section 7.2.9: a nick held by another bare JID is a conflict.
+        Section 7.2.8: a nick held by another bare JID is a conflict.
         """
         room = makeRoom()
         room.join(WICCA, "thirdwitch", None)
@@ -166,7 +166,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_registeredNickConflict(self):
         """
-        Section 7.2.9: a nick registered to someone else is a conflict.
+        Section 7.2.8: a nick registered to someone else is a conflict.
         """
         room = makeRoom()
         room.nicks[WICCA.userhostJID()] = "secondwitch"
@@ -175,7 +175,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_severalSessions(self):
         """
-        Section 7.2.9: a second session of the same bare JID shares the nick;
+        Section 7.2.8: a second session of the same bare JID shares the nick;
         the latest presence is the one shown.
         """
         room = makeRoom()
@@ -191,7 +191,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_locked(self):
         """
-        Sections 7.2.11 and 10.1.2: a locked room does not exist for
+        Sections 7.2.10 and 10.1.2: a locked room does not exist for
         non-owners (item-not-found); its owners enter.
         """
         room = makeRoom()
@@ -229,7 +229,7 @@ class JoinTests(unittest.SynchronousTestCase):
 
     def test_maxUsers(self):
         """
-        Section 7.2.10: a full room refuses newcomers (service-unavailable)
+        Section 7.2.9: a full room refuses newcomers (service-unavailable)
         but not a further session of a present nick, nor admins.
         """
         room = makeRoom(maxUsers=1)
@@ -327,7 +327,7 @@ class OccupancyTests(unittest.SynchronousTestCase):
 
 class MessageTests(unittest.SynchronousTestCase):
     """
-    Groupchat, history, subject and private messages: sections 7.2.12-7.2.15,
+    Groupchat, history, subject and private messages: sections 7.2.13-7.2.15,
     7.4, 7.5 and 8.1.
     """
 

@@ -13,6 +13,7 @@ C{FallbackHandler}, over a L{MemoryUserStore}.
 
 import itertools
 
+from twisted.internet import defer
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 from wokkel import component, generic
@@ -1301,3 +1302,31 @@ class PresenceTests(unittest.TestCase):
             f"<presence type='error'>{stanzaError('modify', 'bad-request')}</presence>"
         )
         self.bob.expectNothing()
+
+
+class QueuedDeliveryTests(unittest.TestCase):
+    """
+    L{DeliveryHandler} while an account's roster operation is in progress.
+    """
+
+    def test_queuedCopy(self):
+        """
+        A stanza queued behind a roster operation keeps the 'to' it was
+        routed with, though its sender reuses the element for the next
+        recipient (as the MUC service does, DESIGN.md section 9).
+        """
+        server = Server(self)
+        bob = server.connect("bob", "home")
+        carol = server.connect("carol", "home")
+        busy = defer.Deferred()
+        server.sessions.locks.run("bob", lambda: busy)
+        message = server.muc.send(
+            f"<message from='room@{MUC_DOMAIN}/x' to='bob@{DOMAIN}/home' "
+            "type='groupchat'><body>hi</body></message>"
+        )
+        message["to"] = f"carol@{DOMAIN}/home"
+        message.handled = False
+        server.muc.pipe.source.send(message)
+        carol.expect(f"<message to='carol@{DOMAIN}/home'><body>hi</body></message>")
+        busy.callback(None)
+        bob.expect(f"<message to='bob@{DOMAIN}/home'><body>hi</body></message>")

@@ -111,3 +111,56 @@ class ShutdownTests(unittest.TestCase):
         await running.stop()
         data = (await raw.closed).decode()
         self.assertIn("<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", data)
+
+
+class MUCWiringTests(unittest.TestCase):
+    """
+    The MUC component: its route, and persistent rooms across restarts.
+    """
+
+    def makeConfig(self, **settings):
+        settings.setdefault("dataDir", self.mktemp())
+        return config.load(overrides=settings)
+
+    @defer.inlineCallbacks
+    def test_route(self):
+        """
+        Once started, the router has a route for the MUC domain.
+        """
+        server = buildServer(self.makeConfig(storage="memory"))
+        server.startService()
+        yield server.ready
+        self.assertIn("conference.localhost", server.router.routes)
+        yield server.stopService()
+        self.assertNotIn("conference.localhost", server.router.routes)
+
+    @defer.inlineCallbacks
+    def test_roomsSurviveRestart(self):
+        """
+        With SQLite storage, a persistent room comes back after a restart
+        with its configuration and affiliations, unlocked; a temporary one
+        does not.
+        """
+        cfg = self.makeConfig(storage="sqlite")
+        owner = jid.JID("alice@localhost/home")
+        server = buildServer(cfg)
+        server.startService()
+        yield server.ready
+        room = server.rooms.create(jid.JID("coven@conference.localhost"), owner)
+        room.configure(owner, {
+            "muc#roomconfig_persistentroom": ["1"],
+            "muc#roomconfig_roomname": ["A Dark Cave"],
+        })
+        yield server.rooms.save(room)
+        server.rooms.create(jid.JID("heath@conference.localhost"), owner)
+        yield server.stopService()
+
+        server = buildServer(cfg)
+        server.startService()
+        yield server.ready
+        loaded = server.rooms.get(jid.JID("coven@conference.localhost"))
+        yield server.stopService()
+        self.assertEqual("A Dark Cave", loaded.config.name)
+        self.assertEqual("owner", loaded.affiliationOf(owner).value)
+        self.assertFalse(loaded.locked)
+        self.assertIsNone(server.rooms.get(jid.JID("heath@conference.localhost")))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
-from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 from wokkel import disco
@@ -47,7 +46,6 @@ from mepserver.muc.stanzas import (
     child,
 )
 
-log = Logger()
 
 #: The service's disco#info features (XEP-0045 section 6.2). Occupant-ids
 #: are on in every room, so the service says so too (XEP-0421 section 4).
@@ -142,7 +140,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         selfSessions: Optional[Iterable[jid.JID]] = None,
     ) -> None:
         """
-        Send an occupant's presence to the room (sections 7.2.3, 7.6, 7.7,
+        Send an occupant's presence to the room (sections 7.2.2, 7.6, 7.7,
         7.14).
 
         Others get the real JID if they may see it (L{Room.canSeeRealJIDs});
@@ -256,7 +254,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         occupantJID = jid.JID(tuple=(to.user, to.host, nick))
         request = stanzas.parseJoin(presence)
         if request is None:
-            # Section 7.2.17: groupchat 1.0 presence from a non-occupant.
+            # Section 7.2.18: groupchat 1.0 presence from a non-occupant.
             self.send(stanzas.gc1Kick(occupantJID, sender))
             return
         created = None
@@ -394,7 +392,7 @@ class MUCHandler(xmlstream.XMPPHandler):
     def removeGhost(self, room: Room, session: jid.JID) -> None:
         """
         An error from an occupant's real JID shows it is gone (section
-        18.1.2): it leaves with 333 (section 17.1).
+        18.1.2): it leaves with 333 (section 11.1).
         """
         if room.occupantOf(session) is not None:
             self.leave(room, session, None, [Status.ERROR])

@@ -10,13 +10,13 @@ and hands back, never looks into.
   - L{Role}, L{Affiliation} and L{Privilege}, with the privilege tables of
     XEP-0045 sections 5.1.1 (roles) and 5.2.1 (affiliations) and the
     default roles of section 5.1.2;
-  - L{Status}: the status codes of section 15 (registry 15.6);
+  - L{Status}: the status codes of section 12 (registry 16.6);
   - L{RoomConfig}: a room's configuration (section 10.1.3's
     C{muc#roomconfig} form), and L{ConfigField}, a form field without XML;
   - L{Occupant}: one nick in a room, with one or more sessions (section
-    7.2.9: several sessions of one bare JID share a nick);
+    7.2.8: several sessions of one bare JID share a nick);
   - L{Room}: entering (7.2), presence updates (7.7), nick changes (7.6),
-    leaving (7.14), groupchat (7.4) and history (7.2.12-7.2.14), private
+    leaving (7.14), groupchat (7.4) and history (7.2.13-7.2.14), private
     messages (7.5), subject (8.1), configuration (10.1-10.2), destruction
     (10.9), forwarded IQs (17.4) and self-pings (XEP-0410);
   - L{Rooms}: the service's registry of rooms, loading persistent rooms
@@ -33,7 +33,6 @@ import dataclasses
 import enum
 from typing import (
     Any,
-    Callable,
     Dict,
     FrozenSet,
     Iterable,
@@ -215,7 +214,7 @@ def defaultRoleFor(affiliation: Affiliation) -> Role:
 
 class Status(enum.IntEnum):
     """
-    The status codes of XEP-0045 section 15 (registry section 15.6).
+    The status codes of XEP-0045 section 12 (registry section 16.6).
     """
 
     NON_ANONYMOUS = 100
@@ -249,7 +248,7 @@ ALL_ROLES = frozenset({Role.MODERATOR, Role.PARTICIPANT, Role.VISITOR})
 class RoomConfig:
     """
     A room's configuration: the C{muc#roomconfig} form of XEP-0045 section
-    10.1.3 (registry 15.5.3). Defaults follow Prosody's.
+    10.1.3 (registry 16.5.3). Defaults follow Prosody's.
 
     @ivar name: C{roomname}, the natural-language name (empty: none).
     @ivar description: C{roomdesc}.
@@ -491,7 +490,7 @@ class Join:
     @ivar session: the full JID of the joining session.
     @ivar newOccupant: C{True} if the nick is new in the room; C{False} if
         the session joined a nick its bare JID already held.
-    @ivar statuses: the status codes of the self-presence (section 7.2.3:
+    @ivar statuses: the status codes of the self-presence (section 7.2.2:
         110, plus 100 in a non-anonymous room and 201 for a new room).
     """
 
@@ -652,6 +651,7 @@ class Room:
             if L{None}.
         """
         if features is None:
+            # Imported here: the feature modules import this one.
             from mepserver.muc.features import FEATURES
 
             features = FEATURES
@@ -737,8 +737,8 @@ class Room:
 
     def entryStatuses(self) -> FrozenSet[Status]:
         """
-        The status codes of a self-presence on entering (section 7.2.3):
-        110, and 100 in a non-anonymous room (7.2.4).
+        The status codes of a self-presence on entering (section 7.2.2):
+        110, and 100 in a non-anonymous room (7.2.3).
         """
         if self.config.whois == "anyone":
             return frozenset({Status.SELF, Status.NON_ANONYMOUS})
@@ -748,7 +748,7 @@ class Room:
         """
         Whether C{viewer} sees other occupants' real JIDs: everyone in a
         non-anonymous room, moderators in a semi-anonymous one (sections
-        7.2.4 and 7.2.5).
+        7.2.3 and 7.2.4).
         """
         return self.config.whois == "anyone" or viewer.role is Role.MODERATOR
 
@@ -852,9 +852,9 @@ class Room:
         A session enters the room (section 7.2).
 
         Checked in this order: the nick is visible (17.1), the room is not
-        locked to non-owners (7.2.11), the user is not banned (7.2.7), each
+        locked to non-owners (7.2.10), the user is not banned (7.2.7), each
         feature's C{checkJoin} (members-only 7.2.6, password 7.2.5, maximum
-        users 7.2.10), and the nick is not someone else's (7.2.9).
+        users 7.2.9), and the nick is not someone else's (7.2.8).
 
         @param session: the real full JID; not yet an occupant.
         @param payload: its presence payload.
@@ -898,7 +898,7 @@ class Room:
     def _checkNick(self, user: jid.JID, nick: str, allowSelf: bool = True) -> None:
         """
         @raise errors.NickConflict: C{nick} is held or registered by another
-            bare JID (sections 7.2.9 and 7.6); with C{allowSelf} false, also
+            bare JID (sections 7.2.8 and 7.6); with C{allowSelf} false, also
             if held by C{user} itself.
         """
         held = self.occupants.get(nick)

@@ -2,8 +2,8 @@
 """
 The server-side halves of the MUC stanzas that wokkel's client-side
 C{wokkel.muc} lacks: parsing joins (XEP-0045 7.2.1, 7.2.14) and forms,
-rendering occupant presence with C{muc#user} items and status codes (7.2.3,
-7.6, 7.14, 15), reflected messages with XEP-0359 stanza-ids and XEP-0421
+rendering occupant presence with C{muc#user} items and status codes (7.2.2,
+7.6, 7.14, 12), reflected messages with XEP-0359 stanza-ids and XEP-0421
 occupant-ids, history with XEP-0203 delays, the subject (7.2.15), status
 messages (10.2.1), configuration and room-info forms (10.1.3, 6.4) and
 error replies.
@@ -105,7 +105,7 @@ def parseJoin(presence: domish.Element) -> Optional[JoinRequest]:
     Read the MUC join element of a presence stanza.
 
     @return: a L{JoinRequest}, or L{None} if there is no C{<x/>} qualified
-        by the MUC namespace (a groupchat 1.0 presence, section 7.2.17).
+        by the MUC namespace (a groupchat 1.0 presence, section 7.2.18).
     """
     x = child(presence, NS_MUC, "x")
     if x is None:
@@ -236,7 +236,7 @@ def occupantPresence(
     extra: Sequence[domish.Element] = (),
 ) -> domish.Element:
     """
-    Presence from an occupant JID, as the room sends it (sections 7.2.3,
+    Presence from an occupant JID, as the room sends it (sections 7.2.2,
     7.6, 7.7, 7.14), without C{to}.
 
     @param payload: what L{presencePayload} kept of the client's presence,
@@ -264,7 +264,7 @@ def errorPresence(
     presence: domish.Element, refusal: errors.Refusal, sender: jid.JID, by: jid.JID
 ) -> domish.Element:
     """
-    A presence error answering C{presence} (sections 7.2.5-7.2.11): from
+    A presence error answering C{presence} (sections 7.2.5-7.2.10): from
     C{sender}, with the empty MUC element and never the client's password.
     """
     reply = domish.Element((NS_CLIENT, "presence"))
@@ -374,8 +374,8 @@ def reflectedMessage(
         if not (
             isinstance(c, domish.Element)
             and (
-                False
-                or (False and c.name == "stanza-id"
+                c.uri == NS_OCCUPANT_ID
+                or (c.uri == NS_SID and c.name == "stanza-id"
                     and c.getAttribute("by") == room)
             )
         )
@@ -412,7 +412,7 @@ def privateMessage(
 def delayed(element: domish.Element, stamp: float, roomJID: jid.JID) -> domish.Element:
     """
     A copy of C{element} with an XEP-0203 delay from the room (section
-    7.2.12).
+    7.2.13).
     """
     copy = domish.Element((element.uri, element.name), element.defaultUri)
     copy.attributes = dict(element.attributes)
@@ -540,7 +540,7 @@ def iqResult(iq: domish.Element) -> domish.Element:
 def gc1Kick(sender: jid.JID, recipient: jid.JID) -> domish.Element:
     """
     The answer to presence without the MUC element from a non-occupant
-    (section 7.2.17): an explicit kick with 110, 307 and 333.
+    (section 7.2.18): an explicit kick with 110, 307 and 333.
     """
     presence = domish.Element((NS_CLIENT, "presence"))
     presence["from"] = sender.full()

@@ -119,7 +119,7 @@ class MUCTests(unittest.TestCase):
             self.assertIsNone(change[1].getAttribute("type"))
             self.assertEqual(own, statuses(change[1]))
 
-        # Section 7.2.12: Carol, late, gets the history.
+        # Section 7.2.13: Carol, late, gets the history.
         carol.send(f"<presence to='{room}/carol'><x xmlns='{NS_MUC}'/></presence>")
         await carol.waitFor(subject)
         history = [e for e in fromRoom(carol, "message") if e.body is not None]

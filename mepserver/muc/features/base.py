@@ -14,7 +14,7 @@ from mepserver import errors
 from mepserver.interfaces import IRoomFeature
 from mepserver.muc.model import ConfigField, Status
 
-#: Form field name prefix of the registered room options (15.5.3).
+#: Form field name prefix of the registered room options (16.5.3).
 PREFIX = "muc#roomconfig_"
 
 CHANGED = frozenset({Status.CONFIGURATION_CHANGED})

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_muc_model -*-
 """
 How many messages of discussion history the room keeps and sends a
-newcomer (XEP-0045 sections 7.2.12 and 7.2.14, C{muc#maxhistoryfetch};
+newcomer (XEP-0045 sections 7.2.13 and 7.2.14, C{muc#maxhistoryfetch};
 Prosody's C{muc#roomconfig_historylength} is accepted as a synonym).
 """
 

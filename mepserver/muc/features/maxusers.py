@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_muc_model -*-
 """
-The maximum number of occupants (XEP-0045 section 7.2.10,
+The maximum number of occupants (XEP-0045 section 7.2.9,
 C{muc#roomconfig_maxusers}): a full room refuses newcomers with
 C{service-unavailable}, except admins and owners.
 """
@@ -52,7 +52,7 @@ class MaxUsers(RoomFeature):
         if limit is None or not attempt.addsOccupant:
             return
         if attempt.affiliation.rank >= Affiliation.ADMIN.rank:
-            # Section 7.2.10: admins and owners still get in.
+            # Section 7.2.9: admins and owners still get in.
             return
         if len(room.occupants) >= limit:
             raise errors.RoomFull(f"this room is full ({limit} occupants)")

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_muc_model -*-
 """
-Non-anonymous and semi-anonymous rooms (XEP-0045 sections 4.2, 7.2.4,
-7.2.5, C{muc#roomconfig_whois}): who sees occupants' real JIDs. Changing it
+Non-anonymous and semi-anonymous rooms (XEP-0045 sections 4.2, 7.2.3,
+7.2.4, C{muc#roomconfig_whois}): who sees occupants' real JIDs. Changing it
 is announced with 172 or 173 (section 10.2.1).
 """
 
