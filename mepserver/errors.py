@@ -2,13 +2,14 @@
 """
 Domain exceptions, and the one table that turns them into stanza errors.
 
-The models (L{mepserver.muc.model}, and the MEP model later) raise these
+The models (L{mepserver.muc.model}, L{mepserver.pubsub.model}) raise these
 exceptions with a C{text} saying why in plain words (DESIGN.md section 8);
 the protocol handlers catch L{Refusal} and render it with L{stanzaError}.
 Each exception names a situation, not a condition: the mapping to RFC 6120
 conditions, with the error types and legacy codes XEP-0045 shows (section
 7.2.17: 401, 403, 404, 405, 406, 407, 409, 503), lives only in
-L{CONDITIONS}.
+L{CONDITIONS}, and the pubsub-specific conditions of XEP-0060 section 14
+only in L{PUBSUB_CONDITIONS}.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple, Type
 
 from twisted.words.protocols.jabber import error
+from twisted.words.xish import domish
 
 
 class Refusal(Exception):
@@ -81,6 +83,12 @@ class NoNickname(Refusal):
     """
 
 
+class MalformedJID(Refusal):
+    """
+    An address in a request is not a JID (XEP-0045 sections 7.8.2 and 9).
+    """
+
+
 class NotOccupant(Refusal):
     """
     Only occupants may do this (XEP-0045 sections 7.4, 7.5 and XEP-0410).
@@ -90,6 +98,13 @@ class NotOccupant(Refusal):
 class NickConflict(Refusal):
     """
     The nick is in use or registered by someone else (XEP-0045 7.2.8, 7.6).
+    """
+
+
+class Conflict(Refusal):
+    """
+    The request contradicts the room's state: removing its last owner, or
+    an admin banning itself (XEP-0045 sections 9.1 and 10.7).
     """
 
 
@@ -123,6 +138,117 @@ class ServiceUnavailable(Refusal):
     """
 
 
+# Publish-subscribe (XEP-0060) refusals. Each has a stanza error condition
+# in CONDITIONS and, where XEP-0060 names one, a pubsub-specific condition
+# in PUBSUB_CONDITIONS.
+
+
+class Unsupported(Refusal):
+    """
+    The service does not implement a pubsub feature (XEP-0060 section 10).
+
+    @ivar feature: the feature's name, such as C{"collections"}.
+    """
+
+    def __init__(self, feature: str, text: Optional[str] = None):
+        Refusal.__init__(self, text)
+        self.feature = feature
+
+
+class NodeExists(Refusal):
+    """
+    A node with this identifier exists already (XEP-0060 section 8.1.1).
+    """
+
+
+class NodeIdRequired(BadRequest):
+    """
+    A request without the node it must name (XEP-0060 sections 7.2.3.3,
+    8.2.3.3).
+    """
+
+
+class InstantNodesUnsupported(NodeIdRequired):
+    """
+    A create request without a NodeID: instant nodes are not supported
+    (XEP-0060 section 8.1.2).
+    """
+
+
+class InvalidJID(BadRequest):
+    """
+    A subscription request for another entity's JID (XEP-0060 6.1.3.1).
+    """
+
+
+class NotSubscribed(Refusal):
+    """
+    An unsubscribe request for a JID that is not subscribed (XEP-0060
+    section 6.2.3.2).
+    """
+
+
+class PresenceSubscriptionRequired(Refusal):
+    """
+    The node's access model is presence, and the requester does not share
+    the owner's presence (XEP-0060 sections 6.1.3.2 and 6.5.9.6).
+    """
+
+
+class NotInRosterGroup(Refusal):
+    """
+    The node's access model is roster, and the requester is not in an
+    allowed roster group (XEP-0060 sections 6.1.3.3 and 6.5.9.7).
+    """
+
+
+class ClosedNode(Refusal):
+    """
+    The node's access model is whitelist, and the requester is not on it
+    (XEP-0060 sections 6.1.3.4 and 6.5.9.8).
+    """
+
+
+class PreconditionNotMet(Refusal):
+    """
+    A publish-options precondition does not match the node configuration
+    (XEP-0060 section 7.1.5).
+    """
+
+
+class InvalidConfiguration(NotAcceptable):
+    """
+    A node configuration the service cannot accept: an unknown field or an
+    invalid value (XEP-0060 sections 8.1.3 and 8.2.5.2).
+    """
+
+
+class UnsupportedAccessModel(NotAcceptable):
+    """
+    An access model the service does not offer (XEP-0060 section 8.1.2).
+    """
+
+
+class ItemRequired(BadRequest):
+    """
+    A publish without an item, or a retract without an item id (XEP-0060
+    sections 7.1.3.6 and 7.2.3.4).
+    """
+
+
+class PayloadRequired(BadRequest):
+    """
+    A publish whose item carries no payload to a node that delivers
+    payloads (XEP-0060 section 7.1.3.6).
+    """
+
+
+class InvalidPayload(BadRequest):
+    """
+    An item with more than one payload element (XEP-0060 section 7.1.3.5).
+    """
+
+
 #: Each exception class to its stanza error condition and error type (RFC
 #: 6120 section 8.3); L{stanzaError} looks a class up along its MRO, so a
 #: subclass without its own line maps as its base. Twisted adds the legacy
@@ -135,15 +261,45 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     NotAcceptable: ("not-acceptable", "modify"),
     ItemNotFound: ("item-not-found", "cancel"),
     NoNickname: ("jid-malformed", "modify"),
+    MalformedJID: ("jid-malformed", "modify"),
     NotOccupant: ("not-acceptable", "cancel"),
     NickConflict: ("conflict", "cancel"),
+    Conflict: ("conflict", "cancel"),
     PasswordRequired: ("not-authorized", "auth"),
     MembersOnly: ("registration-required", "auth"),
     Banned: ("forbidden", "auth"),
     # XEP-0045 7.2.9 shows type 'wait': the room may have room later.
     RoomFull: ("service-unavailable", "wait"),
     ServiceUnavailable: ("service-unavailable", "cancel"),
+    Unsupported: ("feature-not-implemented", "cancel"),
+    NodeExists: ("conflict", "cancel"),
+    InstantNodesUnsupported: ("not-acceptable", "modify"),
+    NotSubscribed: ("unexpected-request", "cancel"),
+    PresenceSubscriptionRequired: ("not-authorized", "auth"),
+    NotInRosterGroup: ("not-authorized", "auth"),
+    ClosedNode: ("not-allowed", "cancel"),
+    PreconditionNotMet: ("conflict", "cancel"),
 }
+
+#: The pubsub-specific conditions (XEP-0060 section 14.2, namespace
+#: C{http://jabber.org/protocol/pubsub#errors}) that go with some
+#: exceptions, looked up along the MRO like L{CONDITIONS}.
+PUBSUB_CONDITIONS: Dict[Type[Refusal], str] = {
+    Unsupported: "unsupported",
+    NodeIdRequired: "nodeid-required",
+    InvalidJID: "invalid-jid",
+    NotSubscribed: "not-subscribed",
+    PresenceSubscriptionRequired: "presence-subscription-required",
+    NotInRosterGroup: "not-in-roster-group",
+    ClosedNode: "closed-node",
+    PreconditionNotMet: "precondition-not-met",
+    UnsupportedAccessModel: "unsupported-access-model",
+    ItemRequired: "item-required",
+    PayloadRequired: "payload-required",
+    InvalidPayload: "invalid-payload",
+}
+
+NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
 
 
 def stanzaError(refusal: Refusal) -> error.StanzaError:
@@ -156,4 +312,14 @@ def stanzaError(refusal: Refusal) -> error.StanzaError:
             break
     else:
         raise TypeError(f"{refusal!r} is not a Refusal")
-    return error.StanzaError(condition, type=kind, text=refusal.text)
+    appCondition = None
+    for cls in type(refusal).__mro__:
+        if cls in PUBSUB_CONDITIONS:
+            appCondition = domish.Element((NS_PUBSUB_ERRORS, PUBSUB_CONDITIONS[cls]))
+            feature = getattr(refusal, "feature", None)
+            if feature is not None:
+                appCondition["feature"] = feature
+            break
+    return error.StanzaError(
+        condition, type=kind, text=refusal.text, appCondition=appCondition
+    )

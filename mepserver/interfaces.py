@@ -10,6 +10,7 @@ knows whether a call reaches SQLite through a thread pool or a dict.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Mapping, Optional, Tuple
 
 from twisted.words.protocols.jabber import jid
@@ -282,6 +283,233 @@ class IRoomStore(Interface):
         """
 
 
+@dataclasses.dataclass(frozen=True)
+class StoredNode:
+    """
+    The durable state of one pubsub node (XEP-0060), without its items.
+
+    @ivar service: the JID of the virtual service: an account's bare JID
+        (PEP), a room JID (MEP).
+    @ivar identifier: the NodeID.
+    @ivar config: the C{pubsub#} field vars mapped to plain values
+        (L{str}, L{bool} or a L{tuple} of L{str}), as
+        L{mepserver.pubsub.model.NodeConfig.values} gives them.
+    @ivar affiliations: bare JIDs mapped to affiliations other than the
+        owner's and C{"none"} (C{"member"}, C{"outcast"}, ...).
+    @ivar subscriptions: subscribed JIDs (bare or full) mapped to their
+        state (C{"subscribed"}).
+    """
+
+    service: jid.JID
+    identifier: str
+    config: Mapping[str, object]
+    affiliations: Mapping[jid.JID, str] = dataclasses.field(default_factory=dict)
+    subscriptions: Mapping[jid.JID, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredItem:
+    """
+    One published item of a pubsub node.
+
+    @ivar id: the ItemID, unique within the node.
+    @ivar payload: the payload element as XML text, or L{None}.
+    @ivar publisher: the full JID that published it.
+    @ivar published: when, as an aware UTC L{datetime.datetime}.
+    """
+
+    id: str
+    payload: Optional[str]
+    publisher: jid.JID
+    published: datetime.datetime
+
+
+class UnknownNode(Exception):
+    """
+    There is no stored node with this service and NodeID.
+    """
+
+
+class IPubSubStore(Interface):
+    """
+    Durable pubsub nodes and items, keyed by (service JID, NodeID): PEP
+    nodes of accounts and the nodes of persistent MEP rooms.
+
+    Services are compared by their full JID text. Items of a node keep
+    their publish order; storing an item with an existing id replaces it
+    and makes it the newest.
+    """
+
+    def loadNodes(service):
+        """
+        @return: a Deferred firing with a L{list} of the service's
+            L{StoredNode}s, sorted by NodeID.
+        """
+
+    def loadItems(service, nodeIdentifier):
+        """
+        @return: a Deferred firing with a L{list} of the node's
+            L{StoredItem}s, oldest first; empty for an unknown node.
+        """
+
+    def saveNode(node):
+        """
+        Insert or replace a node's configuration, affiliations and
+        subscriptions (a L{StoredNode}); its items stay.
+
+        @return: a Deferred.
+        """
+
+    def removeNode(service, nodeIdentifier):
+        """
+        Forget a node and its items; no error if absent.
+
+        @return: a Deferred.
+        """
+
+    def saveItem(service, nodeIdentifier, item):
+        """
+        Store a L{StoredItem} as the node's newest, replacing one with its
+        id.
+
+        @return: a Deferred, failing with L{UnknownNode} if the node is not
+            stored.
+        """
+
+    def removeItems(service, nodeIdentifier, itemIdentifiers):
+        """
+        Forget items by id; ids not stored are no error.
+
+        @return: a Deferred.
+        """
+
+    def removeService(service):
+        """
+        Forget every node of a service with its items (an account removed,
+        a room destroyed).
+
+        @return: a Deferred.
+        """
+
+    def prepare():
+        """
+        Make the store ready; idempotent.
+
+        @return: a Deferred.
+        """
+
+    def close():
+        """
+        Release resources.
+
+        @return: a Deferred.
+        """
+
+
+class IPubSubContext(Interface):
+    """
+    What a virtual pubsub service needs to know about the entities around
+    it, for one request or one notification: the part of the pubsub engine
+    (L{mepserver.pubsub.model.Service}) that differs between PEP (an
+    account's bare JID, its roster and sessions) and MEP (a room or
+    occupant JID, its occupants).
+
+    Every method is synchronous: the caller gathers what it needs (a
+    roster, say) before building the context. Entities are L{jid.JID}s,
+    bare or full as the request gives them.
+    """
+
+    def isOwner(entity):
+        """
+        @return: whether C{entity} owns the service (XEP-0060 owner: may
+            configure, delete, purge, manage affiliations, and retrieve
+            everything).
+        """
+
+    def owners():
+        """
+        @return: the JIDs to list with affiliation C{owner}.
+        """
+
+    def mayPublish(entity):
+        """
+        @return: whether C{entity} may publish and retract items (PEP: the
+            owner only, XEP-0163 section 3.2).
+        """
+
+    def admit(entity):
+        """
+        Refuse an entity before node existence is checked, for contexts
+        that must not reveal which nodes exist (MEP OQ-9); PEP admits all.
+
+        @raise mepserver.errors.Refusal: C{entity} may not ask at all.
+        """
+
+    def sharesPresence(entity):
+        """
+        @return: whether C{entity} counts as subscribed to the owner's
+            presence for the C{presence} access model (PEP: a roster
+            subscription C{from} or C{both}; MEP: being an occupant).
+        """
+
+    def rosterGroups(entity):
+        """
+        @return: the roster groups the owner put C{entity} in, for the
+            C{roster} access model; empty if none.
+        """
+
+    def candidates(nodeIdentifier):
+        """
+        @return: the full JIDs implicitly subscribed to the service that
+            want notifications of the node: available, sharing presence,
+            and interested through their caps (XEP-0163 section 4.3, rules
+            2 and 3); the service checks their access.
+        """
+
+    def explicitTargets(subscriber, nodeIdentifier):
+        """
+        @return: the JIDs a notification for an explicit subscription of
+            C{subscriber} goes to (XEP-0163 section 4.3.2); none if it is
+            to get nothing now.
+        """
+
+
+class IPresenceObserver(Interface):
+    """
+    Something that follows the presence of the client domain's sessions
+    and the changes to rosters, as the presence handler
+    (L{mepserver.c2s.roster.PresenceHandler}) processes them: PEP learns
+    interests from caps and sends last items from here.
+
+    Observers must not raise; they are called after the handler's own
+    work.
+    """
+
+    def sessionAvailable(session, presence, initial):
+        """
+        A session sent available presence without C{to} (RFC 6121 section
+        4.2 when C{initial}, else 4.4).
+
+        @param session: the L{mepserver.c2s.sessions.Session}.
+        @param presence: the presence element.
+        """
+
+    def sessionUnavailable(session):
+        """
+        A session became unavailable, or ended while available.
+        """
+
+    def rosterItemChanged(username, before, after):
+        """
+        An account's roster item changed: its subscription state through
+        the subscription handshake, its name or groups by a roster set, or
+        it was removed.
+
+        @param before: the L{RosterItem} before, or L{None}.
+        @param after: the L{RosterItem} after, or L{None} once removed.
+        """
+
+
 class IRoomFeature(Interface):
     """
     One room option of the MUC service (XEP-0045 section 10.1.3), such as
@@ -334,4 +562,16 @@ class IRoomFeature(Interface):
         @return: the role someone with C{affiliation} gets on entering
             (XEP-0045 section 5.1.2), or L{None} to leave it to the next
             feature and finally the table.
+        """
+
+    def affiliationList(room, values):
+        """
+        Read a submitted configuration form's complete list of one
+        affiliation (XEP-0045 section 10.2: C{muc#roomconfig_roomadmins},
+        C{muc#roomconfig_roomowners}), which the room applies once every
+        feature accepted the form.
+
+        @return: C{(affiliation, JIDs)}, or L{None} if the option lists no
+            affiliation or its field is absent.
+        @raise mepserver.errors.Refusal: an invalid JID.
         """

@@ -39,13 +39,17 @@ from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
+from mepserver.caps import CapsCache
 from mepserver.config import Config
 from mepserver.ids import IdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.model import Rooms
-from mepserver.interfaces import IRoomStore, IUserStore, UserExists
+from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
+from mepserver.pep import PEPHandler, PEPResource, makeService as makePEPService
+from mepserver.pubsub.interests import InterestTracker
+from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Router
-from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
+from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
 from mepserver.storage.sqlite import SQLiteStore
 
 log = Logger()
@@ -60,8 +64,13 @@ class Server(service.MultiService):
     @ivar users: the L{mepserver.interfaces.IUserStore}.
     @ivar roomStore: the L{mepserver.interfaces.IRoomStore}; with SQLite,
         the same object as C{users}.
+    @ivar pubsubStore: the L{mepserver.interfaces.IPubSubStore} of PEP and
+        persistent MEP nodes; with SQLite, the same object as C{users}.
+    @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
+    @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar sessions: the client domain's L{SessionManager}.
     @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
+    @ivar muc: the MUC service's L{MUCHandler}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
@@ -104,9 +113,13 @@ class Server(service.MultiService):
     @defer.inlineCallbacks
     def stopService(self):
         """
-        Close every client stream with C{system-shutdown}, then stop the
-        components and close the stores.
+        Tell every room occupant the MUC service shuts down (XEP-0045 332),
+        close every client stream with C{system-shutdown}, then stop the
+        components and close the stores. Stopping twice does nothing.
         """
+        if not self.running:
+            return
+        self.muc.shutdown()
         yield self.streams.closeAll()
         yield service.MultiService.stopService(self)
         for store in self._stores():
@@ -117,9 +130,11 @@ class Server(service.MultiService):
         @return: each store once: one SQLite store is both C{users} and
             C{roomStore}, and its pool must be prepared and closed once.
         """
-        if self.roomStore is self.users:
-            return [self.users]
-        return [self.users, self.roomStore]
+        stores = [self.users]
+        for store in (self.roomStore, self.pubsubStore):
+            if all(store is not other for other in stores):
+                stores.append(store)
+        return stores
 
 
 def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
@@ -151,6 +166,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
     userStore, server.roomStore = buildStores(config)
+    server.pubsubStore = (
+        server.roomStore
+        if IPubSubStore.providedBy(server.roomStore)
+        else MemoryPubSubStore()
+    )
+    server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
     server.streams = StreamRegistry()
@@ -168,9 +189,24 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     sessions.presence = presence
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
+    # PEP (XEP-0163): each account's bare JID is a pubsub service on the
+    # engine MEP shares; the handler learns sessions' interests from caps.
+    pepTracker = InterestTracker(
+        server.caps, lambda entity, node: server.pep.queryInfo(entity, node)
+    )
+    pepResource = PEPResource(
+        ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
+        server.users,
+        sessions,
+        pepTracker.interests,
+    )
+    server.pep = PEPHandler(pepResource, pepTracker, server.ids, clock)
+    pepResource.pubsub = server.pep
+    presence.observers.append(server.pep)
+    server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
-    disco.DiscoHandler().setHandlerParent(clientDomain)
+    ClientDiscoHandler().setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
     ping.PingHandler().setHandlerParent(clientDomain)
     generic.VersionHandler("mepserver", mepserver.__version__).setHandlerParent(
@@ -184,7 +220,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     mucDomain = component.InternalComponent(server.router, config.mucDomain)
     mucDomain.setName("muc-domain")
     mucDomain.setServiceParent(server)
-    MUCHandler(server.rooms).setHandlerParent(mucDomain)
+    server.muc = MUCHandler(server.rooms)
+    server.muc.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)
     generic.FallbackHandler().setHandlerParent(mucDomain)
 
@@ -245,6 +282,22 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     server.listeners.append((config.httpListen, webserver.Site(root)))
     return server
+
+
+class ClientDiscoHandler(disco.DiscoHandler):
+    """
+    wokkel's disco handler for the client domain, leaving alone the disco
+    IQs L{DeliveryHandler} delivered to a client's full JID.
+
+    wokkel's C{IQHandlerMixin.handleRequest} answers every IQ it observes,
+    even one marked handled, which gave a query to a client (a caps query,
+    XEP-0115 section 6.2) a second, empty answer from the server.
+    """
+
+    def handleRequest(self, iq):
+        if iq.handled:
+            return
+        return disco.DiscoHandler.handleRequest(self, iq)
 
 
 @implementer(IDisco)

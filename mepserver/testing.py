@@ -682,8 +682,9 @@ class RunningServer:
         @return: the server's stores, each with a synchronous C{reset}.
         """
         stores = [self.server.users]
-        if self.server.roomStore is not self.server.users:
-            stores.append(self.server.roomStore)
+        for store in (self.server.roomStore, getattr(self.server, "pubsubStore", None)):
+            if store is not None and all(store is not other for other in stores):
+                stores.append(store)
         return stores
 
     async def _disconnect(self):
@@ -727,6 +728,9 @@ class RunningServer:
         await self.server.streams.closeAll(text="the test fixture resets the server")
         for store in stores:
             store.reset()
+        pep = getattr(self.server, "pep", None)
+        if pep is not None:
+            pep.reset()
         rooms = getattr(self.server, "rooms", None)
         if rooms is not None and len(rooms):
             # TODO(issue 6): the MUC's room registry is to offer reset();

@@ -136,3 +136,109 @@ def assertStanza(testCase, actual, expected, namespace="jabber:client"):
         shown = actual.toXml() if domish.IElement.providedBy(actual) else repr(actual)
         testCase.fail("%s\n  expected: %s\n  actual:   %s" % (
             problem, expected.toXml(), shown))
+
+
+class CapsClient:
+    """
+    A test client's entity capabilities (XEP-0115): the C{<c/>} element
+    for its presence, with a verification string computed by
+    L{mepserver.caps.computeVer} from its identity and features, and the
+    answer to the disco#info query a server sends about it (section 6.2).
+
+    To receive PEP or MEP notifications of a node, put C{NODE+notify}
+    among the features (XEP-0163 section 4.3).
+
+    @ivar features: the feature vars.
+    @ivar identities: C{(category, type, lang, name)} tuples.
+    @ivar node: the caps node.
+    @ivar ver: the verification string.
+    """
+
+    def __init__(
+        self,
+        features,
+        identities=(("client", "pc", "", "mepserver tests"),),
+        node="https://mepserver.example/tests",
+    ):
+        from mepserver.caps import computeVer
+
+        self.features = list(features)
+        self.identities = list(identities)
+        self.node = node
+        self.ver = computeVer(self.identities, self.features)
+
+    def caps(self):
+        """
+        @return: the C{<c xmlns='http://jabber.org/protocol/caps'/>}
+            element for presence.
+        """
+        c = domish.Element(("http://jabber.org/protocol/caps", "c"))
+        c["hash"] = "sha-1"
+        c["node"] = self.node
+        c["ver"] = self.ver
+        return c
+
+    def presence(self, **attributes):
+        """
+        @return: an available C{<presence/>} carrying the caps.
+        """
+        presence = domish.Element(("jabber:client", "presence"))
+        for name, value in attributes.items():
+            presence[name] = value
+        presence.addChild(self.caps())
+        return presence
+
+    def isQuery(self, stanza):
+        """
+        @return: whether C{stanza} is a disco#info request.
+        """
+        return (
+            domish.IElement.providedBy(stanza)
+            and stanza.name == "iq"
+            and stanza.getAttribute("type") == "get"
+            and any(
+                True
+                for _ in stanza.elements("http://jabber.org/protocol/disco#info", "query")
+            )
+        )
+
+    def answer(self, iq):
+        """
+        @return: the result answering the disco#info request C{iq}: the
+            identities and features, for the node the request names.
+        """
+        response = domish.Element(("jabber:client", "iq"))
+        response["type"] = "result"
+        response["id"] = iq.getAttribute("id", "")
+        if iq.getAttribute("from"):
+            response["to"] = iq["from"]
+        query = response.addElement(("http://jabber.org/protocol/disco#info", "query"))
+        request = next(iq.elements("http://jabber.org/protocol/disco#info", "query"))
+        if request.getAttribute("node"):
+            query["node"] = request["node"]
+        for category, kind, lang, name in self.identities:
+            identity = query.addElement("identity")
+            identity["category"] = category
+            identity["type"] = kind
+            if lang:
+                identity[("http://www.w3.org/XML/1998/namespace", "lang")] = lang
+            if name:
+                identity["name"] = name
+        for feature in self.features:
+            query.addElement("feature")["var"] = feature
+        return response
+
+    def answerOn(self, xs):
+        """
+        Answer every disco#info request arriving on the client stream
+        C{xs} (a L{twisted.words.protocols.jabber.xmlstream.XmlStream}).
+        """
+
+        def onQuery(iq):
+            if self.isQuery(iq):
+                xs.send(self.answer(iq))
+
+        # Before the observers of mepserver.testing's clients, so that
+        # the answer goes out before a test reacting to the query sends
+        # anything.
+        xs.addObserver("/iq[@type='get']", onQuery, 1)

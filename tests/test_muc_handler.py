@@ -1192,3 +1192,715 @@ class StanzasTests(unittest.TestCase):
             request.history.maxChars, request.history.maxStanzas,
             request.history.seconds, request.history.since))
         self.assertIsNone(stanzas.parseJoin(parseXml("<presence/>", "jabber:client")))
+
+
+NS_ADMIN = "http://jabber.org/protocol/muc#admin"
+
+
+class AdminHarnessMixin(HarnessMixin):
+    """
+    The coven of the examples: crone1 (owner, firstwitch), wiccarocks
+    (secondwitch) and hag66 (thirdwitch).
+    """
+
+    def setUp(self):
+        HarnessMixin.setUp(self)
+        self.room = self.muc.coven()
+        self.muc.join(HAG, "thirdwitch")
+        self.muc.take()
+
+    def admin(self, sender, items, kind="set", iqId="a1"):
+        """
+        Send a muc#admin query and return everything delivered.
+        """
+        self.muc.send(
+            f"<iq from='{sender}' id='{iqId}' to='{ROOM}' type='{kind}'>"
+            f"<query xmlns='{NS_ADMIN}'>{items}</query></iq>"
+        )
+        return self.muc.take()
+
+    def configure(self, fields):
+        """
+        The owner submits configuration fields ({var: value}).
+        """
+        values = "".join(
+            f"<field var='{var}'><value>{value}</value></field>" for var, value in fields.items()
+        )
+        self.muc.send(
+            f"<iq from='{CRONE}' id='cfg' to='{ROOM}' type='set'>"
+            "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+            f"<x xmlns='jabber:x:data' type='submit'>{values}</x></query></iq>"
+        )
+        return self.muc.take()
+
+    def assertRefused(self, received, expected, kind="cancel"):
+        [reply] = received
+        self.assertEqual(("error", expected), (reply["type"], condition(reply)))
+        error = stanzas.child(reply, "jabber:client", "error")
+        self.assertEqual(kind, error["type"])
+
+
+class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 section 8: kicks, voice, the voice list and voice requests.
+    """
+
+    def test_kick(self):
+        """
+        Section 8.2, examples 89-92: the kicked occupant gets 110 and 307
+        with the actor and reason, the moderator the result, then the
+        others the unavailable presence with 307, in that order.
+        """
+        received = self.admin(CRONE, """
+            <item nick='thirdwitch' role='none'><reason>Avaunt, you cullion!</reason></item>""", iqId="kick1")
+        self.assertStanzas(received, [
+            f"""<presence from='{ROOM}/thirdwitch' to='{HAG}' type='unavailable'>
+                  <x xmlns='{NS_USER}'>
+                    <item affiliation='none' role='none'>
+                      <actor nick='firstwitch'/>
+                      <reason>Avaunt, you cullion!</reason>
+                    </item>
+                    <status code='110'/>
+                    <status code='307'/>
+                  </x>
+                </presence>""",
+            f"<iq from='{ROOM}' id='kick1' to='{CRONE}' type='result'/>",
+            f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}' type='unavailable'>
+                  <x xmlns='{NS_USER}'><item affiliation='none' role='none' jid='{HAG}'/><status code='307'/></x>
+                </presence>""",
+            f"""<presence from='{ROOM}/thirdwitch' to='{WICCA}' type='unavailable'>
+                  <x xmlns='{NS_USER}'><item role='none'><reason>Avaunt, you cullion!</reason></item>
+                    <status code='307'/></x>
+                </presence>""",
+        ])
+        self.assertEqual({307}, statuses(received[3]))
+        self.assertNotIn("jid", item(received[3]))
+        self.assertIsNone(self.room.occupantOf(JID(HAG)))
+
+    def test_kickHigherAffiliation(self):
+        """
+        Section 8.2, example 93: a moderator who is a member may not kick an
+        admin: not-allowed.
+        """
+        self.room.affiliations[JID("wiccarocks@shakespeare.lit")] = Affiliation.MEMBER
+        self.room.occupant("secondwitch").role = Role.MODERATOR
+        self.room.affiliations[JID("hag66@shakespeare.lit")] = Affiliation.ADMIN
+        self.assertRefused(self.admin(WICCA, "<item nick='thirdwitch' role='none'/>"), "not-allowed")
+        self.assertIsNotNone(self.room.occupantOf(JID(HAG)))
+
+    def test_notModerator(self):
+        """
+        Section 8: a participant's admin request is forbidden.
+        """
+        self.assertRefused(self.admin(HAG, "<item nick='secondwitch' role='none'/>"), "forbidden", "auth")
+        self.assertRefused(self.admin(HAG, "<item role='participant'/>", "get"), "forbidden", "auth")
+
+    def test_voice(self):
+        """
+        Sections 8.3 and 8.4, examples 95-97 and 98-101: in a moderated room
+        the visitor gets voice, with the reason to all, and loses it.
+        """
+        self.configure({"muc#roomconfig_moderatedroom": "1"})
+        self.room.occupant("thirdwitch").role = Role.VISITOR
+        received = self.admin(CRONE, """
+            <item nick='thirdwitch' role='participant'><reason>A worthy witch indeed!</reason></item>""",
+                              iqId="voice1")
+        self.assertStanzas(received, [
+            f"<iq from='{ROOM}' id='voice1' to='{CRONE}' type='result'/>",
+            f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}'>
+                  <x xmlns='{NS_USER}'>
+                    <item affiliation='none' jid='{HAG}' role='participant'>
+                      <reason>A worthy witch indeed!</reason>
+                    </item>
+                  </x>
+                </presence>""",
+            f"<presence from='{ROOM}/thirdwitch' to='{WICCA}'/>",
+            f"<presence from='{ROOM}/thirdwitch' to='{HAG}'><x xmlns='{NS_USER}'><status code='110'/></x></presence>",
+        ])
+        self.assertNotIn("type", received[1].attributes)
+        received = self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>", iqId="voice2")
+        self.assertEqual("result", received[0]["type"])
+        self.assertEqual(["visitor"] * 3, [item(p)["role"] for p in received[1:]])
+
+    def test_voiceOfAdmin(self):
+        """
+        Section 8.4, example 102: nobody revokes an admin's voice.
+        """
+        self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
+        self.assertRefused(self.admin(CRONE, "<item nick='secondwitch' role='visitor'/>"), "not-allowed")
+
+    def test_voiceList(self):
+        """
+        Section 8.5, examples 103-106: the voice list has nick, role,
+        affiliation and jid; a delta of several items applies at once.
+        """
+        self.configure({"muc#roomconfig_moderatedroom": "1"})
+        [result] = self.admin(CRONE, "<item role='participant'/>", "get", "voice3")
+        assertStanza(self, result, f"""
+            <iq from='{ROOM}' id='voice3' to='{CRONE}' type='result'>
+              <query xmlns='{NS_ADMIN}'>
+                <item affiliation='none' jid='{WICCA}' nick='secondwitch' role='participant'/>
+                <item affiliation='none' jid='{HAG}' nick='thirdwitch' role='participant'/>
+              </query>
+            </iq>""")
+        received = self.admin(CRONE, """
+            <item nick='secondwitch' role='visitor'/>
+            <item nick='thirdwitch' role='visitor'><reason>Hush.</reason></item>""", iqId="voice4")
+        self.assertEqual("result", received[0]["type"])
+        self.assertEqual([Role.VISITOR, Role.VISITOR],
+                         [self.room.occupant(n).role for n in ("secondwitch", "thirdwitch")])
+        self.assertEqual(6, len(received[1:]))
+
+    def test_voiceRequest(self):
+        """
+        Sections 7.13 and 8.6, examples 79, 108 and 109: a visitor's request
+        reaches the moderators as an approval form; the approval gives
+        voice.
+        """
+        self.configure({"muc#roomconfig_moderatedroom": "1"})
+        self.room.occupant("thirdwitch").role = Role.VISITOR
+        self.muc.send(f"""
+            <message from='{HAG}' id='yd53c486' to='{ROOM}'>
+              <x xmlns='jabber:x:data' type='submit'>
+                <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>
+                <field var='muc#role' type='list-single' label='Requested role'><value>participant</value></field>
+              </x>
+            </message>""")
+        [form] = self.muc.take()
+        assertStanza(self, form, f"""
+            <message from='{ROOM}' to='{CRONE}'>
+              <x xmlns='jabber:x:data' type='form'>
+                <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/muc#request</value></field>
+                <field var='muc#role' type='list-single'><value>participant</value></field>
+                <field var='muc#jid' type='jid-single'><value>{HAG}</value></field>
+                <field var='muc#roomnick' type='text-single'><value>thirdwitch</value></field>
+                <field var='muc#request_allow' type='boolean'><value>false</value></field>
+              </x>
+            </message>""")
+        approval = f"""
+            <message from='{CRONE}' id='approve' to='{ROOM}'>
+              <x xmlns='jabber:x:data' type='submit'>
+                <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/muc#request</value></field>
+                <field var='muc#role'><value>participant</value></field>
+                <field var='muc#jid'><value>{HAG}</value></field>
+                <field var='muc#roomnick'><value>thirdwitch</value></field>
+                <field var='muc#request_allow'><value>{{}}</value></field>
+              </x>
+            </message>"""
+        self.muc.send(approval.format("false"))
+        self.assertEqual([], self.muc.take())
+        self.muc.send(approval.format("true"))
+        received = self.muc.take()
+        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received])
+        self.assertEqual(Role.PARTICIPANT, self.room.occupant("thirdwitch").role)
+        # With voice, there is nothing to request.
+        self.muc.send(f"""
+            <message from='{HAG}' to='{ROOM}'><x xmlns='jabber:x:data' type='submit'>
+              <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>
+            </x></message>""")
+        self.assertEqual([], self.muc.take())
+
+    def test_otherMessageTypes(self):
+        """
+        Section 17.2: a normal message to the room that is no invitation,
+        decline or voice request is refused.
+        """
+        self.muc.send(f"<message from='{HAG}' to='{ROOM}'><body>hi</body></message>")
+        self.assertRefused(self.muc.take(), "bad-request", "modify")
+
+
+class AdminTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 section 9: bans, members, moderators and their lists.
+    """
+
+    def test_ban(self):
+        """
+        Section 9.1, examples 111-114 and 7.2.7: the banned occupant gets
+        301 with the actor and reason, the admin the result, the others 301;
+        entering again is forbidden.
+        """
+        received = self.admin(CRONE, """
+            <item affiliation='outcast' jid='hag66@shakespeare.lit'><reason>Treason</reason></item>""",
+                              iqId="ban1")
+        self.assertStanzas(received, [
+            f"""<presence from='{ROOM}/thirdwitch' to='{HAG}' type='unavailable'>
+                  <x xmlns='{NS_USER}'>
+                    <item affiliation='outcast' role='none'>
+                      <actor nick='firstwitch'/><reason>Treason</reason>
+                    </item>
+                    <status code='110'/><status code='301'/>
+                  </x>
+                </presence>""",
+            f"<iq from='{ROOM}' id='ban1' to='{CRONE}' type='result'/>",
+            f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}' type='unavailable'>
+                  <x xmlns='{NS_USER}'>
+                    <item affiliation='outcast' jid='{HAG}' role='none'/><status code='301'/>
+                  </x>
+                </presence>""",
+            f"<presence from='{ROOM}/thirdwitch' to='{WICCA}' type='unavailable'/>",
+        ])
+        self.assertEqual({301}, statuses(received[3]))
+        [refusal] = self.muc.join(HAG2, "thirdwitch")
+        self.assertEqual(("error", "forbidden"), (refusal["type"], condition(refusal)))
+
+    def test_banHigherAffiliation(self):
+        """
+        Section 9.1, example 115: an admin may not ban an owner; nobody
+        bans himself (conflict).
+        """
+        self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
+        self.assertRefused(self.admin(WICCA, "<item affiliation='outcast' jid='crone1@shakespeare.lit'/>"),
+                           "not-allowed")
+        self.assertRefused(self.admin(CRONE, "<item affiliation='outcast' jid='crone1@shakespeare.lit'/>"),
+                           "conflict")
+
+    def test_banList(self):
+        """
+        Section 9.2, examples 116-119: the ban list with reasons; a delta of
+        several bans; users who are not present are banned too.
+        """
+        received = self.admin(CRONE, """
+            <item affiliation='outcast' jid='lordscroop@shakespeare.lit'><reason>Treason</reason></item>
+            <item affiliation='outcast' jid='sirthomasgrey@shakespeare.lit'><reason>Treason</reason></item>""",
+                              iqId="ban3")
+        assertStanza(self, received[0], f"<iq from='{ROOM}' id='ban3' to='{CRONE}' type='result'/>")
+        self.assertEqual(1, len(received))
+        [result] = self.admin(CRONE, "<item affiliation='outcast'/>", "get", "ban2")
+        assertStanza(self, result, f"""
+            <iq id='ban2' type='result'>
+              <query xmlns='{NS_ADMIN}'>
+                <item affiliation='outcast' jid='lordscroop@shakespeare.lit'><reason>Treason</reason></item>
+                <item affiliation='outcast' jid='sirthomasgrey@shakespeare.lit'><reason>Treason</reason></item>
+              </query>
+            </iq>""")
+        self.assertEqual(2, len(list(result.query.elements(NS_ADMIN, "item"))))
+        self.assertRefused(self.admin(HAG, "<item affiliation='outcast'/>", "get"), "forbidden", "auth")
+
+    def test_membership(self):
+        """
+        Sections 9.3 and 9.4, examples 120-127: membership granted and
+        revoked, the present user's presence updated each time.
+        """
+        received = self.admin(CRONE, """
+            <item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch'/>""", iqId="member1")
+        self.assertEqual("result", received[0]["type"])
+        assertStanza(self, received[1], f"""
+            <presence from='{ROOM}/thirdwitch' to='{CRONE}'>
+              <x xmlns='{NS_USER}'><item affiliation='member' jid='{HAG}' role='participant'/></x>
+            </presence>""")
+        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        received = self.admin(CRONE, "<item affiliation='none' jid='hag66@shakespeare.lit'/>", iqId="member2")
+        self.assertEqual(["none"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received[1:]])
+
+    def test_membersOnlyLoss(self):
+        """
+        Section 9.4, example 128: in a members-only room the former member
+        is removed with 321, without a presence update first.
+        """
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit'/>"
+                          "<item affiliation='member' jid='wiccarocks@shakespeare.lit'/>")
+        self.configure({"muc#roomconfig_membersonly": "1"})
+        received = self.admin(CRONE, "<item affiliation='none' jid='hag66@shakespeare.lit'/>", iqId="member2")
+        self.assertEqual(
+            [(HAG, "unavailable"), (CRONE, "result"), (CRONE, "unavailable"), (WICCA, "unavailable")],
+            [(s["to"], s["type"]) for s in received],
+        )
+        self.assertEqual({110, 321}, statuses(received[0]))
+        self.assertEqual(("none", "none"), (item(received[0])["affiliation"], item(received[0])["role"]))
+        self.assertEqual({321}, statuses(received[3]))
+        [refusal] = self.muc.join(HAG, "thirdwitch")
+        self.assertEqual("registration-required", condition(refusal))
+
+    def test_memberList(self):
+        """
+        Section 9.5, examples 129-134: the member list; a new member of a
+        members-only room is invited, with the password.
+        """
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit'/>"
+                          "<item affiliation='member' jid='wiccarocks@shakespeare.lit'/>")
+        self.configure({"muc#roomconfig_membersonly": "1", "muc#roomconfig_roomsecret": "cauldronburn"})
+        [result] = self.admin(CRONE, "<item affiliation='member'/>", "get", "member3")
+        assertStanza(self, result, f"""
+            <iq id='member3' type='result'>
+              <query xmlns='{NS_ADMIN}'>
+                <item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch' role='participant'/>
+              </query>
+            </iq>""")
+        received = self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit'/>", iqId="member4")
+        self.assertEqual("result", received[0]["type"])
+        assertStanza(self, received[1], f"""
+            <message from='{ROOM}' to='hecate@shakespeare.lit'>
+              <x xmlns='{NS_USER}'>
+                <invite from='crone1@shakespeare.lit'/>
+                <password>cauldronburn</password>
+              </x>
+            </message>""")
+        self.assertEqual(2, len(received))
+
+    def test_moderator(self):
+        """
+        Sections 9.6-9.8, examples 137-150: an owner grants moderator
+        status, lists the moderators and revokes it; nobody revokes an
+        admin's.
+        """
+        received = self.admin(CRONE, "<item nick='thirdwitch' role='moderator'/>", iqId="mod1")
+        self.assertEqual("result", received[0]["type"])
+        self.assertEqual(["moderator"] * 3, [item(p)["role"] for p in received[1:]])
+        [result] = self.admin(CRONE, "<item role='moderator'/>", "get", "mod3")
+        self.assertEqual(["firstwitch", "thirdwitch"],
+                         [i["nick"] for i in result.query.elements(NS_ADMIN, "item")])
+        self.assertRefused(self.admin(HAG, "<item role='moderator'/>", "get"), "forbidden", "auth")
+        self.assertRefused(self.admin(HAG, "<item nick='secondwitch' role='moderator'/>"), "forbidden", "auth")
+        received = self.admin(CRONE, "<item nick='thirdwitch' role='participant'/>", iqId="mod2")
+        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received[1:]])
+        self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
+        self.assertRefused(self.admin(CRONE, "<item nick='secondwitch' role='participant'/>"), "not-allowed")
+
+    def test_badItems(self):
+        """
+        An unknown affiliation, an item with both a role and an
+        affiliation, or no item is a bad request; a bad JID is malformed.
+        """
+        for items in ("<item affiliation='king' jid='a@b'/>",
+                      "<item affiliation='member' role='participant' jid='a@b'/>", ""):
+            self.assertRefused(self.admin(CRONE, items), "bad-request", "modify")
+        self.assertRefused(self.admin(CRONE, "<item affiliation='member' jid='@'/>"),
+                           "jid-malformed", "modify")
+
+
+class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 sections 10.2-10.8: owners and admins, and the form's lists.
+    """
+
+    def test_owner(self):
+        """
+        Sections 10.3-10.5, examples 172-185: an owner grants owner status
+        to an absent user, lists the owners, and may step down once another
+        owner remains; non-owners may not touch the list.
+        """
+        received = self.admin(CRONE, "<item affiliation='owner' jid='hecate@shakespeare.lit'/>", iqId="owner1")
+        self.assertStanzas(received, [f"<iq from='{ROOM}' id='owner1' to='{CRONE}' type='result'/>"])
+        [result] = self.admin(CRONE, "<item affiliation='owner'/>", "get", "owner3")
+        self.assertEqual(
+            [("crone1@shakespeare.lit", "firstwitch"), ("hecate@shakespeare.lit", None)],
+            [(i["jid"], i.getAttribute("nick")) for i in result.query.elements(NS_ADMIN, "item")],
+        )
+        self.assertRefused(self.admin(HAG, "<item affiliation='owner' jid='hag66@shakespeare.lit'/>"),
+                           "forbidden", "auth")
+        received = self.admin(CRONE, "<item affiliation='admin' jid='crone1@shakespeare.lit'/>", iqId="owner2")
+        self.assertEqual("result", received[0]["type"])
+        self.assertEqual(["admin"] * 3, [item(p)["affiliation"] for p in received[1:]])
+
+    def test_lastOwner(self):
+        """
+        Sections 10.4 and 10.7: the last owner may not step down: conflict.
+        """
+        self.assertRefused(self.admin(CRONE, "<item affiliation='none' jid='crone1@shakespeare.lit'/>"),
+                           "conflict")
+        self.assertEqual(Affiliation.OWNER, self.room.affiliationOf(JID(CRONE)))
+
+    def test_admin(self):
+        """
+        Sections 10.6-10.8, examples 186-199: a present user made admin
+        becomes a moderator; the admin list; revoked, a participant again;
+        an admin may not edit the admin list.
+        """
+        received = self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>",
+                              iqId="admin1")
+        assertStanza(self, received[1], f"""
+            <presence from='{ROOM}/secondwitch' to='{CRONE}'>
+              <x xmlns='{NS_USER}'><item affiliation='admin' role='moderator'/></x>
+            </presence>""")
+        [result] = self.admin(CRONE, "<item affiliation='admin'/>", "get", "admin3")
+        assertStanza(self, result, f"""
+            <iq id='admin3' type='result'><query xmlns='{NS_ADMIN}'>
+              <item affiliation='admin' jid='wiccarocks@shakespeare.lit' nick='secondwitch'/>
+            </query></iq>""")
+        self.assertRefused(self.admin(WICCA, "<item affiliation='admin' jid='hag66@shakespeare.lit'/>"),
+                           "forbidden", "auth")
+        received = self.admin(CRONE, "<item affiliation='none' jid='wiccarocks@shakespeare.lit'/>",
+                              iqId="admin2")
+        self.assertEqual([("none", "participant")] * 3,
+                         [(item(p)["affiliation"], item(p)["role"]) for p in received[1:]])
+
+    def test_formLists(self):
+        """
+        Section 10.2, examples 165 and 168: the configuration form has the
+        admin and owner lists; a submitted admin list updates the presence
+        of those present.
+        """
+        self.muc.send(f"<iq from='{CRONE}' id='config1' to='{ROOM}' type='get'>"
+                      "<query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")
+        [form] = self.muc.take()
+        assertStanza(self, form, """
+            <iq type='result'><query xmlns='http://jabber.org/protocol/muc#owner'>
+              <x xmlns='jabber:x:data' type='form'>
+                <field type='list-multi' var='muc#roomconfig_presencebroadcast'>
+                  <value>moderator</value><value>participant</value><value>visitor</value>
+                </field>
+                <field type='jid-multi' var='muc#roomconfig_roomadmins'/>
+                <field type='jid-multi' var='muc#roomconfig_roomowners'>
+                  <value>crone1@shakespeare.lit</value>
+                </field>
+              </x>
+            </query></iq>""")
+        received = self.configure({"muc#roomconfig_roomadmins": "wiccarocks@shakespeare.lit"})
+        self.assertEqual("result", received[0]["type"])
+        self.assertEqual([("admin", "moderator")] * 3,
+                         [(item(p)["affiliation"], item(p)["role"]) for p in received[1:]])
+        received = self.configure({"muc#roomconfig_roomowners": ""})
+        self.assertRefused(received, "conflict")
+
+    def test_presenceBroadcast(self):
+        """
+        Section 10.2, muc#roomconfig_presencebroadcast: visitors' presence
+        is not broadcast; one who loses voice is seen leaving; a visitor
+        entering sees only broadcast roles and itself.
+        """
+        self.muc.send(f"""
+            <iq from='{CRONE}' id='p' to='{ROOM}' type='set'>
+              <query xmlns='http://jabber.org/protocol/muc#owner'>
+                <x xmlns='jabber:x:data' type='submit'>
+                  <field var='muc#roomconfig_presencebroadcast'>
+                    <value>moderator</value><value>participant</value>
+                  </field>
+                </x>
+              </query>
+            </iq>""")
+        self.muc.take()
+        received = self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>")
+        self.assertEqual(
+            [(CRONE, "result", None), (HAG, None, "visitor"), (CRONE, "unavailable", "none"),
+             (WICCA, "unavailable", "none")],
+            [(s["to"], s.getAttribute("type"), item(s) and item(s)["role"]) for s in received],
+        )
+        received = self.muc.join(HECATE, "hecate")
+        self.assertEqual([f"{ROOM}/firstwitch", f"{ROOM}/secondwitch", f"{ROOM}/hecate"],
+                         [p["from"] for p in received if p.name == "presence"])
+        self.muc.take()
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch' type='unavailable'/>")
+        self.assertEqual([HAG], [s["to"] for s in self.muc.take()])
+
+    def test_presenceBroadcastChanged(self):
+        """
+        Section 10.2, muc#roomconfig_presencebroadcast: occupants whose role
+        is no longer broadcast are shown to the others as gone, and come
+        back when it is again.
+        """
+        received = self.configure({"muc#roomconfig_presencebroadcast": "moderator"})
+        presences = [(p["from"].split("/")[1], p["to"], p.getAttribute("type"))
+                     for p in received if p.name == "presence"]
+        self.assertEqual(
+            {("secondwitch", CRONE, "unavailable"), ("secondwitch", HAG, "unavailable"),
+             ("thirdwitch", CRONE, "unavailable"), ("thirdwitch", WICCA, "unavailable")},
+            set(presences),
+        )
+        self.assertEqual(4, len(presences))
+        received = self.configure({"muc#roomconfig_presencebroadcast": "participant"})
+        presences = {(p["from"].split("/")[1], p["to"], p.getAttribute("type"))
+                     for p in received if p.name == "presence"}
+        self.assertEqual(
+            {("secondwitch", CRONE, None), ("secondwitch", HAG, None),
+             ("thirdwitch", CRONE, None), ("thirdwitch", WICCA, None),
+             ("firstwitch", WICCA, "unavailable"), ("firstwitch", HAG, "unavailable")},
+            presences,
+        )
+
+
+class InvitationTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 section 7.8: mediated invitations and declines.
+    """
+
+    def test_invite(self):
+        """
+        Section 7.8.2, examples 56 and 57: the room sends the invitation
+        from itself with the inviter's real JID, the reason and the
+        password, under the same id.
+        """
+        self.configure({"muc#roomconfig_roomsecret": "cauldronburn"})
+        self.muc.send(f"""
+            <message from='{CRONE}' id='nzd143v8' to='{ROOM}'>
+              <x xmlns='{NS_USER}'>
+                <invite to='hecate@shakespeare.lit'>
+                  <reason>Hey Hecate, this is the place for all good witches!</reason>
+                </invite>
+              </x>
+            </message>""")
+        self.assertStanzas(self.muc.take(), [f"""
+            <message from='{ROOM}' id='nzd143v8' to='hecate@shakespeare.lit'>
+              <x xmlns='{NS_USER}'>
+                <invite from='{CRONE}'>
+                  <reason>Hey Hecate, this is the place for all good witches!</reason>
+                </invite>
+                <password>cauldronburn</password>
+              </x>
+            </message>"""])
+        self.assertEqual(Affiliation.NONE, self.room.affiliationOf(JID(HECATE)))
+
+    def test_membersOnly(self):
+        """
+        Section 9.5, example 135: in a members-only room a mere member's
+        invitation is forbidden; an owner's makes the invitee a member.
+        """
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit'/>"
+                          "<item affiliation='member' jid='wiccarocks@shakespeare.lit'/>")
+        self.configure({"muc#roomconfig_membersonly": "1"})
+        invite = (f"<message from='{{}}' id='inv' to='{ROOM}'><x xmlns='{NS_USER}'>"
+                  "<invite to='hecate@shakespeare.lit'><reason>Hey</reason></invite></x></message>")
+        self.muc.send(invite.format(HAG))
+        [refusal] = self.muc.take()
+        assertStanza(self, refusal, f"""
+            <message from='{ROOM}' id='inv' to='{HAG}' type='error'>
+              <x xmlns='{NS_USER}'><invite to='hecate@shakespeare.lit'/></x>
+              <error type='auth'><forbidden xmlns='{NS_STANZAS}'/></error>
+            </message>""")
+        self.muc.send(invite.format(CRONE))
+        [invitation] = self.muc.take()
+        self.assertEqual("hecate@shakespeare.lit", invitation["to"])
+        self.assertEqual(Affiliation.MEMBER, self.room.affiliationOf(JID(HECATE)))
+
+    def test_nonOccupant(self):
+        """
+        Only occupants invite (section 7.8.2): not-acceptable; an invite
+        needs a valid address.
+        """
+        self.muc.send(f"<message from='{HECATE}' to='{ROOM}'><x xmlns='{NS_USER}'>"
+                      "<invite to='macbeth@scotland.lit'/></x></message>")
+        self.assertRefused(self.muc.take(), "not-acceptable")
+        for invite, expected in (("<invite/>", "bad-request"), ("<invite to='@'/>", "jid-malformed")):
+            self.muc.send(f"<message from='{HAG}' to='{ROOM}'><x xmlns='{NS_USER}'>{invite}</x></message>")
+            self.assertRefused(self.muc.take(), expected, "modify")
+
+    def test_decline(self):
+        """
+        Section 7.8.3, examples 58 and 59: the decline goes to the inviter
+        from the room, naming the decliner's bare JID.
+        """
+        self.muc.send(f"""
+            <message from='{HECATE}' id='jk2vs61v' to='{ROOM}'>
+              <x xmlns='{NS_USER}'>
+                <decline to='crone1@shakespeare.lit'><reason>Sorry, I'm too busy right now.</reason></decline>
+              </x>
+            </message>""")
+        self.assertStanzas(self.muc.take(), [f"""
+            <message from='{ROOM}' id='jk2vs61v' to='crone1@shakespeare.lit'>
+              <x xmlns='{NS_USER}'>
+                <decline from='hecate@shakespeare.lit'><reason>Sorry, I'm too busy right now.</reason></decline>
+              </x>
+            </message>"""])
+        self.muc.send(f"<message from='{HECATE}' id='d2' to='{ROOM}'><x xmlns='{NS_USER}'>"
+                      f"<decline to='{ROOM}/thirdwitch'/></x></message>")
+        self.assertEqual([HAG], [m["to"] for m in self.muc.take()])
+
+
+class ShutdownTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 section 11.2: removal at service shutdown.
+    """
+
+    def test_shutdown(self):
+        """
+        Example 207: each occupant's sessions get unavailable with 110 and
+        332; nobody gets the others' departure; the rooms are empty.
+        """
+        self.muc.join(HAG2, "thirdwitch")
+        self.muc.take()
+        self.muc.handler.shutdown()
+        received = self.muc.take()
+        self.assertEqual([(f"{ROOM}/firstwitch", CRONE), (f"{ROOM}/secondwitch", WICCA),
+                          (f"{ROOM}/thirdwitch", HAG), (f"{ROOM}/thirdwitch", HAG2)],
+                         [(p["from"], p["to"]) for p in received])
+        assertStanza(self, received[0], f"""
+            <presence from='{ROOM}/firstwitch' to='{CRONE}' type='unavailable'>
+              <x xmlns='{NS_USER}'>
+                <item affiliation='owner' role='none'/>
+                <status code='110'/><status code='332'/>
+              </x>
+            </presence>""")
+        self.assertEqual({110, 332}, statuses(received[3]))
+        self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
+
+
+class RegistrationTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    XEP-0045 sections 7.10 and 7.12: registering with a room and the
+    reserved nick.
+    """
+
+    def register(self, sender, query, kind="set", iqId="reg1"):
+        self.muc.send(f"<iq from='{sender}' id='{iqId}' to='{ROOM}' type='{kind}'>"
+                      f"<query xmlns='jabber:iq:register'>{query}</query></iq>")
+        return self.muc.take()
+
+    def form(self, nick):
+        return ("<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>"
+                f"<field var='muc#register_roomnick'><value>{nick}</value></field></x>")
+
+    def test_register(self):
+        """
+        Section 7.10, examples 66, 70, 71, 75, 76 and 69: the form; the
+        submission makes the occupant a member, announced to all; asked
+        again, the room says it is registered.
+        """
+        [reply] = self.register(HAG, "", "get", "jw81b36f")
+        assertStanza(self, reply, f"""
+            <iq from='{ROOM}' id='jw81b36f' to='{HAG}' type='result'>
+              <query xmlns='jabber:iq:register'>
+                <x xmlns='jabber:x:data' type='form'>
+                  <field type='hidden' var='FORM_TYPE'>
+                    <value>http://jabber.org/protocol/muc#register</value>
+                  </field>
+                  <field type='text-single' var='muc#register_roomnick'><required/></field>
+                </x>
+              </query>
+            </iq>""")
+        received = self.register(HAG, self.form("thirdwitch"), iqId="nv71va54")
+        assertStanza(self, received[0], f"<iq from='{ROOM}' id='nv71va54' to='{HAG}' type='result'/>")
+        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        [reply] = self.register(HAG2, "", "get")
+        assertStanza(self, reply, """
+            <iq type='result'><query xmlns='jabber:iq:register'>
+              <registered/><username>thirdwitch</username>
+            </query></iq>""")
+
+    def test_refused(self):
+        """
+        Section 7.10, examples 67, 68, 72 and 74: no such room, an outcast,
+        a nick reserved by another, a form without a nick.
+        """
+        self.muc.send(f"<iq from='{HAG}' id='r' to='heath@{SERVICE}' type='get'>"
+                      "<query xmlns='jabber:iq:register'/></iq>")
+        self.assertRefused(self.muc.take(), "item-not-found")
+        self.register(HECATE, self.form("hecate"))
+        self.assertRefused(self.register(HAG, self.form("hecate")), "conflict")
+        self.assertRefused(self.register(HAG, self.form("")), "bad-request", "modify")
+        self.admin(CRONE, "<item affiliation='outcast' jid='macbeth@shakespeare.lit'/>")
+        self.muc.send(f"<iq from='macbeth@shakespeare.lit/castle' id='r' to='{ROOM}' type='get'>"
+                      "<query xmlns='jabber:iq:register'/></iq>")
+        self.assertRefused(self.muc.take(), "not-allowed")
+
+    def test_reservedNick(self):
+        """
+        Section 7.12, examples 77 and 78: the reserved nick as an identity
+        of the x-roomuser-item node; an empty query without one.
+        """
+        query = (f"<iq from='{HAG}' id='getnick1' to='{ROOM}' type='get'>"
+                 "<query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>")
+        self.muc.send(query)
+        [reply] = self.muc.take()
+        self.assertEqual("result", reply["type"])
+        self.assertEqual([], list(reply.query.elements()))
+        self.register(HAG, self.form("thirdwitch"))
+        self.muc.send(query)
+        [reply] = self.muc.take()
+        assertStanza(self, reply, f"""
+            <iq from='{ROOM}' id='getnick1' to='{HAG}' type='result'>
+              <query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'>
+                <identity category='conference' name='thirdwitch' type='text'/>
+              </query>
+            </iq>""")

@@ -402,6 +402,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
             item = dataclasses.replace(existing, name=name, groups=groups)
         yield self.users.setRosterItem(username, item)
         rosterPush(self.sessions, username, item)
+        self.presence.notifyObservers("rosterItemChanged", username, existing, item)
         return None
 
     def _parseJID(self, element):
@@ -463,6 +464,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         if pendingIn:
             yield self.users.removePendingSubscription(username, contact)
         rosterPush(self.sessions, username, existing, removed=True)
+        self.presence.notifyObservers("rosterItemChanged", username, existing, None)
         self.presence.itemRemoved(
             sender.userhostJID(), SubscriptionState.of(existing, pendingIn), contact
         )
@@ -488,6 +490,8 @@ class PresenceHandler(XMPPHandler):
 
     @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @ivar users: the L{mepserver.interfaces.IUserStore}.
+    @ivar observers: L{mepserver.interfaces.IPresenceObserver}s told of
+        available and unavailable sessions and changed roster items.
     """
 
     def __init__(self, sessions, users):
@@ -495,6 +499,18 @@ class PresenceHandler(XMPPHandler):
         self.sessions = sessions
         self.users = users
         self.locks = sessions.locks
+        self.observers = []
+
+    def notifyObservers(self, method, *args):
+        """
+        Call C{method} on each L{mepserver.interfaces.IPresenceObserver} in
+        C{observers} (PEP); one that fails is logged and skipped.
+        """
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                log.failure("Presence observer {observer!r}", observer=observer)
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(PRESENCE, self.onPresence)
@@ -533,6 +549,7 @@ class PresenceHandler(XMPPHandler):
             else:
                 yield self.users.removePendingSubscription(username, contact)
         if (new.subscription, new.pendingOut) != (old.subscription, old.pendingOut):
+            before = item
             if item is None:
                 item = RosterItem(contact=contact)
             item = dataclasses.replace(
@@ -540,6 +557,7 @@ class PresenceHandler(XMPPHandler):
             )
             yield self.users.setRosterItem(username, item)
             rosterPush(self.sessions, username, item)
+            self.notifyObservers("rosterItemChanged", username, before, item)
 
     # Presence without 'to' (RFC 6121 sections 4.2, 4.4 and 4.5).
 
@@ -627,6 +645,7 @@ class PresenceHandler(XMPPHandler):
                 self.send(copyStanza(presence, to=item.contact.full()))
         self._toOwnResources(session, presence)
         if not initial:
+            self.notifyObservers("sessionAvailable", session, presence, False)
             return
         # Section 4.2.2: probes to the contacts the account is subscribed
         # to. A local contact's server is this one: it answers at once,
@@ -650,6 +669,7 @@ class PresenceHandler(XMPPHandler):
         pending = yield self.users.getPendingSubscriptions(user.user)
         for contact in pending:
             session.send(makePresence(contact, user, "subscribe"))
+        self.notifyObservers("sessionAvailable", session, presence, True)
 
     def _toOwnResources(self, session, presence):
         """
@@ -675,6 +695,8 @@ class PresenceHandler(XMPPHandler):
         session.priority = 0
         session.presence = None
         session.directed = set()
+        if wasAvailable:
+            self.notifyObservers("sessionUnavailable", session)
         if not wasAvailable and not directed:
             return
         items = yield self.users.getRoster(session.jid.user)

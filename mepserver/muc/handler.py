@@ -5,9 +5,13 @@ stanzas the router brings to the MUC domain and the room model
 (L{mepserver.muc.model}).
 
 It implements the occupant use cases of section 7 (entering, presence,
-nick changes, leaving, groupchat, private messages), the subject (8.1),
-instant and reserved room creation and configuration (10.1, 10.2),
-destruction (10.9), discovery (section 6), IQs through occupant JIDs
+nick changes, leaving, groupchat, private messages, mediated invitations
+and declines, voice requests), the moderator use cases of section 8
+(subject, kicks, voice and its approval, the voice list), the admin use
+cases of section 9 (bans, members, moderators and their lists), the owner
+use cases of section 10 (instant and reserved room creation and
+configuration, owners and admins and their lists, destruction), discovery
+(section 6), removal at service shutdown (11.2), IQs through occupant JIDs
 (17.4, DESIGN.md section 5), ghost removal (18.1.2), XEP-0359 stanza-ids,
 XEP-0421 occupant-ids and XEP-0410 self-pings.
 """
@@ -24,9 +28,13 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.muc import stanzas
+from mepserver.muc.features.base import parseBoolean
 from mepserver.muc.model import (
+    AdminChange,
     Departure,
     Occupant,
+    OccupantUpdate,
+    Role,
     Room,
     Rooms,
     Status,
@@ -37,11 +45,17 @@ from mepserver.muc.stanzas import (
     NS_DATA,
     NS_DISCO_INFO,
     NS_DISCO_ITEMS,
+    NS_MUC_ADMIN,
     NS_MUC_OWNER,
+    NS_MUC_REGISTER,
+    NS_MUC_REQUEST,
     NS_MUC_ROOMCONFIG,
     NS_MUC_ROOMINFO,
     NS_MUC_TRAFFIC,
+    NS_MUC_USER,
     NS_PING,
+    NS_REGISTER,
+    NODE_ROOMUSER,
     Item,
     child,
 )
@@ -75,19 +89,30 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     Observes every presence, message and IQ the router brings to the
     domain. IQs it observes before the disco and fallback handlers: those
-    to occupant JIDs (forwarded, or answered for a self-ping), owner
-    queries (C{muc#owner}), pings, and any request to a room that does not
-    exist; it answers disco for the service and the rooms (L{IDisco}).
+    to occupant JIDs (forwarded, or answered for a self-ping), admin and
+    owner queries (C{muc#admin}, C{muc#owner}), pings, and any request to
+    a room that does not exist, registration (C{jabber:iq:register}) and
+    reserved nicks (disco node C{x-roomuser-item}); it answers disco for
+    the service and the rooms (L{IDisco}). Normal messages to a room carry
+    invitations, declines (C{muc#user}) and voice requests and approvals
+    (C{muc#request} forms).
 
     Errors returned: C{jid-malformed} (join without nick), C{not-authorized}
     (password), C{registration-required} (members-only), C{forbidden}
-    (banned; a visitor's groupchat; a forbidden subject change or private
-    message; a non-owner configuring), C{item-not-found} (no such or a
-    locked room; no such occupant), C{conflict} (nick taken),
-    C{service-unavailable} (room full; a message to the service),
-    C{not-acceptable} (a non-occupant's message or IQ to an occupant; an
-    unacceptable configuration), C{bad-request} (a groupchat private
-    message; a non-occupant's disco to an occupant; a bad form).
+    (banned; a visitor's groupchat; a forbidden subject change, private
+    message or invitation; a non-owner configuring; a role or affiliation
+    change or list beyond the requester's role or affiliation),
+    C{not-allowed} (a change the target's affiliation protects it from;
+    registration by an outcast or a non-member of a members-only room),
+    C{item-not-found} (no such or a locked room; no such occupant),
+    C{conflict} (nick taken or reserved; an admin banning itself; the last
+    owner removed), C{service-unavailable} (room full; a message to the
+    service), C{not-acceptable} (a non-occupant's message or IQ to an
+    occupant, invitation or voice request; an unacceptable configuration),
+    C{bad-request} (a groupchat private message; a non-occupant's disco to
+    an occupant; a bad form or admin item; another message type),
+    C{jid-malformed} (a malformed JID in an admin item, invitation or
+    decline).
 
     @ivar rooms: the L{Rooms} registry.
     @ivar name: the service's name in disco.
@@ -138,10 +163,14 @@ class MUCHandler(xmlstream.XMPPHandler):
         sender: Optional[jid.JID] = None,
         nick: Optional[str] = None,
         selfSessions: Optional[Iterable[jid.JID]] = None,
+        reason: Optional[str] = None,
+        actor: Optional[str] = None,
+        visible: Optional[bool] = None,
+        role: Optional[str] = None,
     ) -> None:
         """
         Send an occupant's presence to the room (sections 7.2.2, 7.6, 7.7,
-        7.14).
+        7.14, 8.2-9.7).
 
         Others get the real JID if they may see it (L{Room.canSeeRealJIDs});
         the occupant's own sessions get it with 110. At most three elements
@@ -154,21 +183,31 @@ class MUCHandler(xmlstream.XMPPHandler):
         @param nick: the item's C{nick} (the new nick, with 303).
         @param selfSessions: the occupant's sessions to tell, with 110; all
             its sessions if L{None}.
+        @param reason: the item's C{<reason/>}.
+        @param actor: the nick of the item's C{<actor/>}.
+        @param visible: whether others get it; by default, whether the
+            room broadcasts the presence of the occupant's role
+            (C{muc#roomconfig_presencebroadcast}).
+        @param role: the item's role; the occupant's if L{None}.
         """
         statuses = frozenset(statuses)
         sender = sender if sender is not None else occupant.jid
         session = session if session is not None else occupant.shownJID
-        affiliation, role = occupant.affiliation.value, occupant.role.value
+        affiliation = occupant.affiliation.value
+        if role is None:
+            role = occupant.role.value
+        if visible is None:
+            visible = room.showsPresenceOf(occupant.role)
 
         def build(withJID, own):
-            item = Item(affiliation, role, session if withJID else None, nick)
+            item = Item(affiliation, role, session if withJID else None, nick, reason, actor)
             return stanzas.occupantPresence(
                 payload, sender, item, statuses | {Status.SELF} if own else statuses,
                 occupant.occupantId, kind,
             )
 
         full = anonymous = None
-        for other in list(room.occupants.values()):
+        for other in list(room.occupants.values()) if visible else ():
             if other is occupant:
                 continue
             if room.canSeeRealJIDs(other) or other.realJID == occupant.realJID:
@@ -294,7 +333,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         sees = room.canSeeRealJIDs(occupant)
         for other in list(room.occupants.values()):
-            if other is occupant:
+            if other is occupant or not room.showsPresenceOf(other.role):
                 continue
             withJID = sees or other.realJID == occupant.realJID
             item = Item(other.affiliation.value, other.role.value,
@@ -376,6 +415,7 @@ class MUCHandler(xmlstream.XMPPHandler):
                 room, occupant, departure.payload, kind="unavailable",
                 statuses=departure.statuses, session=departure.session,
                 selfSessions=[departure.session],
+                visible=room.showsPresenceOf(departure.previousRole),
             )
             return
         item = Item(occupant.affiliation.value, "none", departure.session)
@@ -431,8 +471,13 @@ class MUCHandler(xmlstream.XMPPHandler):
         change (8.1). Other types are refused (section 17.2, rule 1).
         """
         if kind != "groupchat":
-            self.refuse(message, errors.BadRequest(
-                "messages to a room must be of type groupchat"), room.jid)
+            try:
+                if kind != "normal" or not self.normalMessage(room, sender, message):
+                    raise errors.BadRequest(
+                        "messages to a room must be of type groupchat, or carry an "
+                        "invitation, a decline or a voice request")
+            except errors.Refusal as refusal:
+                self.refuse(message, refusal, room.jid)
             return
         subject = stanzas.subjectChange(message)
         try:
@@ -458,6 +503,100 @@ class MUCHandler(xmlstream.XMPPHandler):
         if stanzas.hasBody(message):
             room.addHistory(element, len(element.toXml()))
         self.broadcast(room, element)
+
+    def normalMessage(self, room: Room, sender: jid.JID, message) -> bool:
+        """
+        A normal message to the room: mediated invitations (section 7.8.2),
+        a decline (7.8.3), a voice request (7.13) or its approval (8.6).
+
+        @return: whether it was one of these.
+        @raise errors.Refusal: it was, and is refused.
+        """
+        user = child(message, NS_MUC_USER, "x")
+        if user is not None:
+            invites = list(user.elements(NS_MUC_USER, "invite"))
+            if invites:
+                self.invite(room, sender, message, invites)
+                return True
+            decline = child(user, NS_MUC_USER, "decline")
+            if decline is not None:
+                self.decline(room, sender, message, decline)
+                return True
+        data = child(message, NS_DATA, "x")
+        if data is not None:
+            submitted = stanzas.parseForm(data)
+            if submitted.formType == NS_MUC_REQUEST:
+                self.voiceForm(room, sender, submitted)
+                return True
+        return False
+
+    def invite(self, room: Room, sender: jid.JID, message, invites) -> None:
+        """
+        Send each invitee the room's invitation (section 7.8.2), under the
+        message's id.
+        """
+        invitees = []
+        for element in invites:
+            invitees.append((self._address(element), stanzas.reasonOf(element)))
+        change = room.invite(sender, invitees)
+        messageId = message.getAttribute("id") or room.ids.newId()
+        for invitation in change.invitations:
+            self.send(stanzas.invitationMessage(room.jid, invitation, messageId))
+        if change.durable:
+            self.rooms.save(room)
+
+    def decline(self, room: Room, sender: jid.JID, message, decline) -> None:
+        """
+        Pass a declined invitation on to the inviter (section 7.8.3), from
+        the decliner's bare JID.
+        """
+        inviter = self._address(decline)
+        messageId = message.getAttribute("id") or room.ids.newId()
+        for recipient in room.declineRecipients(inviter):
+            self.send(stanzas.declineMessage(
+                room.jid, recipient, sender.userhostJID(), stanzas.reasonOf(decline), messageId,
+            ))
+
+    @staticmethod
+    def _address(element: domish.Element) -> jid.JID:
+        """
+        The C{to} of an C{<invite/>} or C{<decline/>}.
+
+        @raise errors.BadRequest: there is none.
+        @raise errors.MalformedJID: it is not a JID.
+        """
+        to = element.getAttribute("to")
+        if not to:
+            raise errors.BadRequest(f"<{element.name}/> needs a 'to' address")
+        address = _jid(to)
+        if address is None:
+            raise errors.MalformedJID(f"{to!r} is not a JID")
+        return address
+
+    def voiceForm(self, room: Room, sender: jid.JID, submitted) -> None:
+        """
+        A C{muc#request} form: from a moderator, the approval of a voice
+        request (section 8.6); from anyone else a request (7.13), passed on
+        to the moderators as an approval form. As in Prosody, requests
+        from occupants with voice and approvals that do not allow are
+        ignored.
+        """
+        occupant = room.occupantOf(sender)
+        if occupant is not None and occupant.role is Role.MODERATOR:
+            if not parseBoolean(submitted.values, "muc#request_allow"):
+                return
+            nick = (submitted.values.get("muc#roomnick") or [None])[0]
+            realJID = _jid((submitted.values.get("muc#jid") or [None])[0])
+            self.announceChange(room, room.approveVoice(sender, nick, realJID))
+            return
+        request = room.requestVoice(sender)
+        if request is None:
+            return
+        form = stanzas.voiceApproval(
+            room.jid, request.session, request.occupant.nick, room.ids.newId()
+        )
+        for moderator in request.moderators:
+            self.sendTo(form, moderator)
 
     def privateMessage(self, room: Room, sender: jid.JID, nick: str, message, kind: str) -> None:
         """
@@ -509,6 +648,22 @@ class MUCHandler(xmlstream.XMPPHandler):
         if payload is not None and (payload.uri, payload.name) == (NS_MUC_OWNER, "query"):
             iq.handled = True
             self.ownerIQ(room, sender, iq, kind, payload)
+        elif payload is not None and (payload.uri, payload.name) == (NS_MUC_ADMIN, "query"):
+            iq.handled = True
+            self.adminIQ(room, sender, iq, kind, payload)
+        elif payload is not None and (payload.uri, payload.name) == (NS_REGISTER, "query"):
+            iq.handled = True
+            self.registerIQ(room, sender, iq, kind, payload)
+        elif (
+            kind == "get"
+            and payload is not None
+            and (payload.uri, payload.name) == (NS_DISCO_INFO, "query")
+            and payload.getAttribute("node") == NODE_ROOMUSER
+        ):
+            # Section 7.12: answered here, since an empty answer is not
+            # item-not-found (what wokkel's disco gives an empty node).
+            iq.handled = True
+            self.send(stanzas.reservedNick(iq, room.registeredNick(sender)))
         elif isPing:
             iq.handled = True
             self.send(stanzas.iqResult(iq))
@@ -555,6 +710,126 @@ class MUCHandler(xmlstream.XMPPHandler):
         copy["from"] = sender.full()
         copy["to"] = recipient.full()
         return copy
+
+    def adminIQ(self, room: Room, sender: jid.JID, iq, kind: str, query) -> None:
+        """
+        Lists (get) and changes (set) of roles and affiliations (sections
+        8.2-8.5, 9, 10.3-10.8).
+        """
+        try:
+            items = stanzas.parseAdminItems(query)
+            if kind == "get":
+                if not items:
+                    raise errors.BadRequest("name the affiliation or role to list")
+                self.send(stanzas.adminList(iq, room.adminList(sender, items[0])))
+                return
+            change = room.administer(sender, items)
+        except errors.Refusal as refusal:
+            self.refuse(iq, refusal, room.jid)
+            return
+        self.announceChange(room, change, iq)
+
+    def registerIQ(self, room: Room, sender: jid.JID, iq, kind: str, query) -> None:
+        """
+        Registration with the room (section 7.10): the requirements (get),
+        the submitted form or a C{<remove/>} (set).
+        """
+        try:
+            if kind == "get":
+                self.send(stanzas.registration(iq, room.checkRegistration(sender)))
+                return
+            if child(query, NS_REGISTER, "remove") is not None:
+                change = room.register(sender, None)
+            else:
+                x = child(query, NS_DATA, "x")
+                if x is None:
+                    raise errors.BadRequest("expected a registration form")
+                submitted = stanzas.parseForm(x)
+                if submitted.type == "cancel":
+                    self.send(stanzas.iqResult(iq))
+                    return
+                if submitted.formType not in (None, NS_MUC_REGISTER):
+                    raise errors.BadRequest(f"the form must be a {NS_MUC_REGISTER} form")
+                nick = (submitted.values.get("muc#register_roomnick") or [""])[0]
+                if not validNick(nick):
+                    raise errors.BadRequest("muc#register_roomnick: a nickname is required")
+                change = room.register(sender, nick)
+        except errors.Refusal as refusal:
+            self.refuse(iq, refusal, room.jid)
+            return
+        self.announceChange(room, change, iq)
+
+    def announceChange(self, room: Room, change: AdminChange, iq=None) -> None:
+        """
+        Tell everyone concerned about changed roles and affiliations, in the
+        order of section 8.2: removed occupants first, then the requester
+        (the IQ result), then the room; then send the invitations (9.5)
+        and save the room.
+        """
+        for update in change.updates:
+            if update.removed:
+                self.announceRemoval(room, update, others=False)
+        if iq is not None:
+            self.send(stanzas.iqResult(iq))
+        self.announceUpdates(room, change.updates, own=False)
+        for invitation in change.invitations:
+            self.send(stanzas.invitationMessage(room.jid, invitation, room.ids.newId()))
+        if change.durable:
+            self.rooms.save(room)
+        self.rooms.vacate(room)
+
+    def announceUpdates(self, room: Room, updates: Iterable[OccupantUpdate], own: bool = True) -> None:
+        """
+        Broadcast each occupant's new role or affiliation; a removed
+        occupant's own sessions are told only if C{own}.
+        """
+        for update in updates:
+            if update.removed:
+                self.announceRemoval(room, update, own=own)
+            else:
+                self.announceUpdate(room, update)
+
+    def announceRemoval(self, room: Room, update: OccupantUpdate, own: bool = True, others: bool = True) -> None:
+        """
+        An occupant was removed (307, 301, 321): each of its sessions gets
+        its unavailable presence with 110, the room one for the occupant,
+        with the reason and the actor (sections 8.2, 9.1, 9.4).
+        """
+        occupant = update.occupant
+        if own:
+            for departure in update.departures:
+                item = Item(occupant.affiliation.value, "none", departure.session,
+                            reason=update.reason, actor=update.actor)
+                self.sendTo(stanzas.occupantPresence(
+                    None, occupant.jid, item, departure.statuses | {Status.SELF},
+                    occupant.occupantId, "unavailable",
+                ), departure.session)
+        if others:
+            last = update.departures[-1]
+            self.broadcastPresence(
+                room, occupant, None, kind="unavailable", statuses=last.statuses,
+                session=last.session, selfSessions=(), reason=update.reason,
+                actor=update.actor, visible=room.showsPresenceOf(update.previousRole),
+            )
+
+    def announceUpdate(self, room: Room, update: OccupantUpdate) -> None:
+        """
+        An occupant's role or affiliation changed (sections 8.3, 8.4, 9.3,
+        9.6, 9.7, 10.3-10.7): its presence goes out with the new item. If
+        the room stops broadcasting its presence, those who saw it get it
+        as unavailable.
+        """
+        occupant = update.occupant
+        visible = room.showsPresenceOf(occupant.role)
+        self.broadcastPresence(
+            room, occupant, occupant.presence, reason=update.reason,
+            actor=update.actor, visible=visible,
+        )
+        if not visible and room.showsPresenceOf(update.previousRole):
+            self.broadcastPresence(
+                room, occupant, None, kind="unavailable", selfSessions=(),
+                visible=True, role=Role.NONE.value,
+            )
 
     def ownerIQ(self, room: Room, sender: jid.JID, iq, kind: str, query) -> None:
         """
@@ -605,8 +880,16 @@ class MUCHandler(xmlstream.XMPPHandler):
             raise errors.BadRequest(f"the form must be a {NS_MUC_ROOMCONFIG} form")
         change = room.configure(sender, submitted.values)
         self.send(stanzas.iqResult(iq))
+        self.announceUpdates(room, change.updates)
         for departure in change.removed:
             self.announceDeparture(room, departure)
+        for occupant in change.shown:
+            self.broadcastPresence(room, occupant, occupant.presence, selfSessions=())
+        for occupant in change.hidden:
+            self.broadcastPresence(
+                room, occupant, None, kind="unavailable", selfSessions=(),
+                visible=True, role=Role.NONE.value,
+            )
         if change.statuses:
             self.broadcast(room, stanzas.statusMessage(room.jid, change.statuses, room.ids.newId()))
         self.rooms.save(room)
@@ -634,6 +917,19 @@ class MUCHandler(xmlstream.XMPPHandler):
             for session in occupant.sessionJIDs:
                 self.sendTo(presence, session)
         self.rooms.discard(room)
+
+    def shutdown(self) -> None:
+        """
+        The service shuts down (section 11.2): every occupant's sessions
+        get an unavailable presence with 110 and 332, and the rooms are
+        emptied. The server calls this before it closes client streams.
+        """
+        for room, occupants in self.rooms.shutdown():
+            for occupant in occupants:
+                for session in occupant.sessionJIDs:
+                    self.sendTo(stanzas.shutdownPresence(
+                        occupant.jid, occupant.affiliation.value, session, occupant.occupantId,
+                    ), session)
 
     # Discovery (section 6).
 

@@ -17,10 +17,15 @@ and hands back, never looks into.
     7.2.8: several sessions of one bare JID share a nick);
   - L{Room}: entering (7.2), presence updates (7.7), nick changes (7.6),
     leaving (7.14), groupchat (7.4) and history (7.2.13-7.2.14), private
-    messages (7.5), subject (8.1), configuration (10.1-10.2), destruction
-    (10.9), forwarded IQs (17.4) and self-pings (XEP-0410);
+    messages (7.5), mediated invitations and declines (7.8), voice
+    requests (7.13, 8.6), subject (8.1), roles: kicks, voice and
+    moderators (8.2-8.5, 9.6-9.8), affiliations: bans, members, admins
+    and owners and their lists (9.1-9.5, 10.3-10.8), configuration
+    (10.1-10.2), destruction (10.9), forwarded IQs (17.4) and self-pings
+    (XEP-0410);
   - L{Rooms}: the service's registry of rooms, loading persistent rooms
-    from an L{IRoomStore} and writing them through.
+    from an L{IRoomStore} and writing them through, and emptying them all
+    when the service shuts down (status 332).
 
 Room options live in L{mepserver.muc.features}, one module each, plugged in
 through L{mepserver.interfaces.IRoomFeature}.
@@ -52,12 +57,15 @@ from mepserver.interfaces import StoredRoom
 
 log = Logger()
 
-#: Service discovery features every room has (XEP-0045 6.4, XEP-0359,
-#: XEP-0421 section 2, XEP-0410 section 3.3).
+#: Service discovery features every room has (XEP-0045 6.4, 7.10 and 7.13
+#: as Prosody announces them, XEP-0359, XEP-0421 section 2, XEP-0410
+#: section 3.3).
 ROOM_FEATURES = (
     "http://jabber.org/protocol/muc",
     "http://jabber.org/protocol/muc#stable_id",
     "http://jabber.org/protocol/muc#self-ping-optimization",
+    "http://jabber.org/protocol/muc#request",
+    "jabber:iq:register",
     "urn:xmpp:occupant-id:0",
     "urn:xmpp:sid:0",
 )
@@ -161,9 +169,10 @@ _VISITOR_PRIVILEGES = frozenset(
 _PARTICIPANT_PRIVILEGES = _VISITOR_PRIVILEGES | {_P.SEND_MESSAGES_TO_ALL, _P.MODIFY_SUBJECT}
 
 #: XEP-0045 section 5.1.1, with its defaults (the starred cells). The room
-#: configuration narrows the starred ones: inviting (C{allowinvites}),
-#: private messages (C{allowpm}) and the subject (C{changesubject}: by
-#: default only moderators, section 8.1); see L{Room.may}.
+#: configuration narrows the starred ones: private messages (C{allowpm})
+#: and the subject (C{changesubject}: by default only moderators, section
+#: 8.1), see L{Room.may}; and inviting to a members-only room, which goes
+#: by affiliation (C{allowinvites}, section 9.5), see L{Room.invite}.
 ROLE_PRIVILEGES: Mapping[Role, FrozenSet[Privilege]] = {
     Role.NONE: frozenset(),
     Role.VISITOR: _VISITOR_PRIVILEGES,
@@ -264,11 +273,14 @@ class RoomConfig:
         (semi-anonymous) or C{"anyone"} (non-anonymous).
     @ivar maxUsers: C{maxusers}, or L{None} for no limit.
     @ivar changeSubject: C{changesubject}: participants may set the subject.
-    @ivar allowInvites: C{allowinvites}: non-moderators may invite.
+    @ivar allowInvites: C{allowinvites}: in a members-only room, not only
+        admins and owners may invite (section 9.5).
     @ivar allowPM: C{allowpm}: who may send private messages, one of
         L{ALLOW_PM_VALUES}.
     @ivar getMemberList: C{getmemberlist}: roles that may retrieve the
         member list.
+    @ivar presenceBroadcast: C{presencebroadcast}: roles whose presence
+        other occupants receive.
     @ivar historyLength: C{muc#maxhistoryfetch}: how many messages the room
         keeps and sends to a newcomer.
     """
@@ -288,6 +300,7 @@ class RoomConfig:
     allowInvites: bool = False
     allowPM: str = "anyone"
     getMemberList: FrozenSet[Role] = ALL_ROLES
+    presenceBroadcast: FrozenSet[Role] = ALL_ROLES
     historyLength: int = 20
 
     def copy(self) -> "RoomConfig":
@@ -314,8 +327,12 @@ class RoomConfig:
         "allowInvites": "allowinvites",
         "allowPM": "allowpm",
         "getMemberList": "getmemberlist",
+        "presenceBroadcast": "presencebroadcast",
         "historyLength": "maxhistoryfetch",
     }
+
+    #: The attributes that are sets of roles, stored as sorted tuples.
+    ROLE_SETS = ("getMemberList", "presenceBroadcast")
 
     def toStored(self) -> Dict[str, object]:
         """
@@ -324,7 +341,7 @@ class RoomConfig:
         stored: Dict[str, object] = {}
         for attribute, key in self.STORED_KEYS.items():
             value = getattr(self, attribute)
-            if attribute == "getMemberList":
+            if attribute in self.ROLE_SETS:
                 value = tuple(sorted(role.value for role in value))
             stored[key] = value
         return stored
@@ -339,7 +356,7 @@ class RoomConfig:
         for attribute, key in cls.STORED_KEYS.items():
             if key in stored:
                 value = stored[key]
-                if attribute == "getMemberList":
+                if attribute in cls.ROLE_SETS:
                     value = frozenset(Role(v) for v in value)  # type: ignore
                 values[attribute] = value
         return cls(**values)
@@ -513,6 +530,8 @@ class Departure:
         occupants see of the nick changed (the shown session left).
     @ivar statuses: status codes for everyone (307, 333, ...; not 110).
     @ivar payload: the unavailable presence payload given, or L{None}.
+    @ivar previousRole: the occupant's role before it left: whether others
+        saw its presence (C{muc#roomconfig_presencebroadcast}).
     """
 
     occupant: Occupant
@@ -521,6 +540,7 @@ class Departure:
     shownChanged: bool
     statuses: FrozenSet[Status]
     payload: Any = None
+    previousRole: Role = Role.NONE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -546,11 +566,147 @@ class ConfigChange:
     @ivar unlocked: C{True} if this unlocked a new room (section 10.1.2).
     @ivar removed: L{Departure}s of occupants removed because the room
         became members-only (status 322, section 10.2).
+    @ivar updates: L{OccupantUpdate}s of occupants whose affiliation the
+        form's admin and owner lists changed (section 10.2).
+    @ivar shown: occupants whose presence the room now broadcasts and did
+        not (C{presencebroadcast}), to announce to the others.
+    @ivar hidden: occupants whose presence it broadcast and no longer
+        does, to show the others as gone.
     """
 
     statuses: FrozenSet[Status]
     unlocked: bool
     removed: Tuple[Departure, ...] = ()
+    updates: Tuple["OccupantUpdate", ...] = ()
+    shown: Tuple[Occupant, ...] = ()
+    hidden: Tuple[Occupant, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminItem:
+    """
+    One C{<item/>} of a C{muc#admin} query (XEP-0045 sections 8-10), without
+    XML: a role change names an occupant by C{nick}; an affiliation change
+    names a user by C{jid} (a nick of an occupant is accepted too, as
+    Prosody accepts it from clients that ban by nick).
+
+    @ivar affiliation: the affiliation to set or list, or L{None}.
+    @ivar role: the role to set or list, or L{None}.
+    @ivar jid: the user's JID (its bare JID is used), or L{None}.
+    @ivar nick: the occupant's nick for a role change; with C{jid}, the
+        user's reserved nick (empty to unset it, section 9.5).
+    @ivar reason: the optional C{<reason/>}.
+    """
+
+    affiliation: Optional[Affiliation] = None
+    role: Optional[Role] = None
+    jid: Optional[jid.JID] = None
+    nick: Optional[str] = None
+    reason: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListEntry:
+    """
+    One item of an affiliation or role list (sections 8.5, 9.2, 9.5, 9.8,
+    10.5, 10.8).
+
+    @ivar jid: the bare JID (affiliation lists) or the occupant's shown
+        full JID (role lists).
+    @ivar nick: the nick of a present user, or a reserved nick; L{None} if
+        neither.
+    @ivar role: the role of a present user, or L{None}.
+    @ivar reason: the reason stored with the affiliation, or L{None}.
+    """
+
+    jid: jid.JID
+    affiliation: Affiliation
+    role: Optional[Role] = None
+    nick: Optional[str] = None
+    reason: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OccupantUpdate:
+    """
+    An occupant whose role or affiliation an admin action changed, to
+    announce to the room (sections 8.2-8.4, 9.1-9.7, 10.2-10.7).
+
+    @ivar occupant: the L{Occupant}, with its new role and affiliation.
+    @ivar previousRole: its role before the change.
+    @ivar departures: if it was removed (kick 307, ban 301, affiliation
+        loss 321, members-only 322), one L{Departure} per session, in
+        order; empty if it stays.
+    @ivar reason: the reason given, or L{None}.
+    @ivar actor: the nick of the occupant who did it, or L{None}.
+    """
+
+    occupant: Occupant
+    previousRole: Role
+    departures: Tuple[Departure, ...] = ()
+    reason: Optional[str] = None
+    actor: Optional[str] = None
+
+    @property
+    def removed(self) -> bool:
+        """
+        Whether the occupant was removed from the room.
+        """
+        return bool(self.departures)
+
+
+@dataclasses.dataclass(frozen=True)
+class Invitation:
+    """
+    An invitation the room sends on (sections 7.8.2 and 9.5).
+
+    @ivar invitee: where to send it.
+    @ivar inviter: who invites: an occupant's real full JID (7.8.2) or an
+        admin's bare JID (9.5).
+    @ivar reason: the reason given, or L{None}.
+    @ivar password: the room password, if the room is protected.
+    """
+
+    invitee: jid.JID
+    inviter: jid.JID
+    reason: Optional[str] = None
+    password: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminChange:
+    """
+    The result of L{Room.administer} and of other changes of roles and
+    affiliations (invitations, voice approvals).
+
+    @ivar updates: the L{OccupantUpdate}s, in the order the changes were
+        made.
+    @ivar invitations: L{Invitation}s to send out of the room (section
+        9.5: new members of a members-only room).
+    @ivar durable: whether affiliations or reserved nicks changed, so that
+        a persistent room must be saved.
+    """
+
+    updates: Tuple[OccupantUpdate, ...] = ()
+    invitations: Tuple[Invitation, ...] = ()
+    durable: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class VoiceRequest:
+    """
+    A visitor's request for voice, to pass on to the moderators (sections
+    7.13 and 8.6).
+
+    @ivar occupant: the visitor.
+    @ivar session: the real full JID that asked.
+    @ivar moderators: the moderators' sessions, to send the approval form
+        to.
+    """
+
+    occupant: Occupant
+    session: jid.JID
+    moderators: Tuple[jid.JID, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -620,8 +776,8 @@ class Room:
     @ivar config: the L{RoomConfig}.
     @ivar affiliations: bare user JIDs mapped to their L{Affiliation} (never
         L{Affiliation.NONE}).
-    @ivar nicks: registered nicknames, bare user JIDs mapped to nicks
-        (section 7.10, for the registration engineer).
+    @ivar nicks: reserved nicknames, bare user JIDs mapped to nicks
+        (sections 7.10, 7.12 and 9.3).
     @ivar reasons: reasons given with affiliations (bans).
     @ivar subject: the subject, empty if none.
     @ivar subjectBy: the nick that set it, empty if the room did.
@@ -683,9 +839,16 @@ class Room:
 
     def affiliationOf(self, entity: jid.JID) -> Affiliation:
         """
+        The affiliation of a user: its bare JID's, else its domain's
+        (section 9.2: a ban of a domain bans its users).
+
         @param entity: a bare or full user JID.
         """
-        return self.affiliations.get(bare(entity), Affiliation.NONE)
+        user = bare(entity)
+        affiliation = self.affiliations.get(user)
+        if affiliation is None and user.user is not None:
+            affiliation = self.affiliations.get(jid.internJID(user.host))
+        return affiliation if affiliation is not None else Affiliation.NONE
 
     def occupant(self, nick: str) -> Optional[Occupant]:
         """
@@ -763,9 +926,6 @@ class Room:
             if role is Role.MODERATOR:
                 return True
             return self.config.changeSubject and role is Role.PARTICIPANT
-        if privilege is Privilege.INVITE and role is not Role.MODERATOR:
-            if not self.config.allowInvites and self.config.membersOnly:
-                return False
         if privilege is Privilege.SEND_PRIVATE_MESSAGES:
             allowed = self.config.allowPM
             if allowed == "none":
@@ -775,6 +935,14 @@ class Room:
             if allowed == "participants":
                 return role.rank >= Role.PARTICIPANT.rank
         return privilege in ROLE_PRIVILEGES[role]
+
+    def showsPresenceOf(self, role: Role) -> bool:
+        """
+        Whether other occupants receive the presence of occupants with
+        C{role} (C{muc#roomconfig_presencebroadcast}, section 10.2); an
+        occupant always receives its own.
+        """
+        return role in self.config.presenceBroadcast
 
     def defaultRole(self, affiliation: Affiliation) -> Role:
         """
@@ -969,12 +1137,14 @@ class Room:
         wasShown = occupant.shownJID == session
         del occupant.sessions[session]
         last = not occupant.sessions
+        previousRole = occupant.role
         if last:
             occupant.role = Role.NONE
             del self.occupants[occupant.nick]
             self._forgetPendingIQs(occupant.nick)
         return Departure(
-            occupant, session, last, wasShown and not last, frozenset(statuses), payload
+            occupant, session, last, wasShown and not last, frozenset(statuses), payload,
+            previousRole,
         )
 
     def _occupantOrRefuse(self, session: jid.JID) -> Occupant:
@@ -1077,6 +1247,524 @@ class Room:
             raise errors.Forbidden("private messages are not allowed for you in this room")
         return sender, recipient
 
+    # Invitations and voice requests (sections 7.8, 7.13, 8.6).
+
+    def invite(
+        self, session: jid.JID, invitees: Sequence[Tuple[jid.JID, Optional[str]]]
+    ) -> AdminChange:
+        """
+        Mediated invitations (section 7.8.2) from an occupant.
+
+        In a members-only room only admins and owners may invite, unless
+        C{allowinvites} lets every occupant (9.5); either way each invitee
+        without an affiliation becomes a member (7.8.2 and 9.5: an
+        invitation sent through an open room never does).
+
+        @param invitees: C{(JID, reason)} pairs; the reason may be L{None}.
+        @return: the L{Invitation}s to send, with C{durable} set if the
+            member list grew.
+        @raise errors.NotOccupant: the sender is not in the room.
+        @raise errors.BadRequest: no invitee.
+        @raise errors.Forbidden: the sender may not invite.
+        """
+        occupant = self._occupantOrRefuse(session)
+        if not invitees:
+            raise errors.BadRequest("an invitation needs an invitee")
+        if not self.may(occupant.role, Privilege.INVITE):
+            raise errors.Forbidden("you may not invite others to this room")
+        if (
+            self.config.membersOnly
+            and not self.config.allowInvites
+            and occupant.affiliation.rank < Affiliation.ADMIN.rank
+        ):
+            raise errors.Forbidden(
+                "only admins and owners may invite others to this members-only room"
+            )
+        password = self.config.password if self.config.passwordProtected else None
+        invitations = []
+        added = False
+        for invitee, reason in invitees:
+            user = bare(invitee)
+            if (
+                self.config.membersOnly
+                and user.user is not None
+                and self.affiliationOf(user) is Affiliation.NONE
+            ):
+                self.affiliations[user] = Affiliation.MEMBER
+                added = True
+            invitations.append(Invitation(invitee, session, reason, password))
+        return AdminChange((), tuple(invitations), added)
+
+    def declineRecipients(self, inviter: jid.JID) -> List[jid.JID]:
+        """
+        Where a declined invitation goes (section 7.8.3): to the sessions
+        of the occupant if C{inviter} is an occupant JID of this room,
+        else to C{inviter} as given.
+
+        @raise errors.OccupantNotFound: no one has that occupant JID.
+        """
+        if inviter.resource is not None and bare(inviter) == self.jid:
+            occupant = self.occupants.get(inviter.resource)
+            if occupant is None:
+                raise errors.OccupantNotFound(f"there is no {inviter.resource!r} in this room")
+            return occupant.sessionJIDs
+        return [inviter]
+
+    def requestVoice(self, session: jid.JID) -> Optional[VoiceRequest]:
+        """
+        An occupant asks for voice (section 7.13).
+
+        @return: the request to pass on to the moderators, or L{None} if the
+            occupant is not a visitor (it has voice already).
+        @raise errors.NotOccupant: not in the room.
+        """
+        occupant = self._occupantOrRefuse(session)
+        if occupant.role is not Role.VISITOR:
+            return None
+        moderators = tuple(
+            moderatorSession
+            for other in self.occupants.values()
+            if other.role is Role.MODERATOR
+            for moderatorSession in other.sessions
+        )
+        return VoiceRequest(occupant, session, moderators)
+
+    def approveVoice(
+        self, moderator: jid.JID, nick: Optional[str], realJID: Optional[jid.JID]
+    ) -> AdminChange:
+        """
+        A moderator approves a voice request (section 8.6): the visitor,
+        named by nick or else by real JID, gets voice as in section 8.3.
+        Nothing changes if it left or has voice by now.
+
+        @raise errors.Refusal: as L{administer}.
+        """
+        target = self.occupants.get(nick) if nick else None
+        if target is None and realJID is not None:
+            target = self.occupantOf(realJID)
+        if target is None or target.role is not Role.VISITOR:
+            self._checkModerator(self.occupantOf(moderator))
+            return AdminChange()
+        return self.administer(
+            moderator, [AdminItem(role=Role.PARTICIPANT, nick=target.nick)]
+        )
+
+    # Registration (sections 7.10 and 7.12).
+
+    def registeredNick(self, user: jid.JID) -> Optional[str]:
+        """
+        The nick reserved for a user (section 7.12), or L{None}.
+        """
+        return self.nicks.get(bare(user))
+
+    def checkRegistration(self, user: jid.JID) -> Optional[str]:
+        """
+        Whether a user may register (section 7.10): an unaffiliated user
+        with an open room, and members, admins and owners to reserve a
+        nick. Outcasts may not, nor the unaffiliated in a members-only room
+        (membership is the admins' to give there).
+
+        @return: the user's reserved nick if registered, or L{None}.
+        @raise errors.NotAllowed: the user may not register.
+        """
+        affiliation = self.affiliationOf(user)
+        if affiliation is Affiliation.OUTCAST or (
+            self.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank
+        ):
+            raise errors.NotAllowed("you may not register with this room")
+        return self.registeredNick(user)
+
+    def register(self, session: jid.JID, nick: Optional[str]) -> AdminChange:
+        """
+        Register with the room (section 7.10): the user becomes a member
+        (keeping a higher affiliation) with C{nick} reserved; an occupant's
+        presence shows the new affiliation.
+
+        @param nick: the nick to reserve, or L{None} to cancel the
+            registration (XEP-0077 C{<remove/>}): the reserved nick goes,
+            and a member's membership.
+        @raise errors.NotAllowed: the user may not register.
+        @raise errors.NoNickname: an invisible nick.
+        @raise errors.NickConflict: another user holds or reserved the nick.
+        """
+        user = bare(session)
+        self.checkRegistration(user)
+        affiliation = self.affiliations.get(user, Affiliation.NONE)
+        if nick is None:
+            new = Affiliation.NONE if affiliation is Affiliation.MEMBER else affiliation
+            self._checkOwnersRemain({user: new})
+            updates, _ = self._applyAffiliations({user: (new, None, "")}, None, None)
+            return AdminChange(tuple(updates), (), True)
+        if not validNick(nick):
+            raise errors.NoNickname("a room nickname must not be empty or only spaces")
+        held = self.occupants.get(nick)
+        if held is not None and held.realJID != user:
+            raise errors.NickConflict(f"the nickname {nick!r} is in use in this room")
+        self._checkReservedNick(user, nick)
+        new = affiliation if affiliation.rank > Affiliation.MEMBER.rank else Affiliation.MEMBER
+        updates, _ = self._applyAffiliations(
+            {user: (new, self.reasons.get(user), nick)}, None, None
+        )
+        return AdminChange(tuple(updates), (), True)
+
+    # Roles and affiliations (sections 8.2-8.5, 9, 10.3-10.8).
+
+    def administer(self, actor: jid.JID, items: Sequence[AdminItem]) -> AdminChange:
+        """
+        Change roles and affiliations: kick (8.2), grant and revoke voice
+        (8.3, 8.4) and moderator status (9.6, 9.7), ban (9.1), grant and
+        revoke membership (9.3, 9.4), admin (10.6, 10.7) and owner status
+        (10.3, 10.4), or send a delta of any list (8.5, 9.2, 9.5, 9.8,
+        10.5, 10.8).
+
+        Every item is checked before anything changes: if one is refused,
+        none is applied (section 9.2). Affiliations are set by bare JID,
+        whether or not the user is present; present occupants take the
+        consequences: an outcast is removed with 301, a user who is no
+        longer a member of a members-only room with 321, otherwise the
+        role follows the new affiliation (section 5.1.2: gained with it, and
+        reset to the default on a downgrade, as Prosody does).
+
+        @param actor: the requester's real full JID.
+        @return: the L{AdminChange}: occupants to announce, invitations
+            (9.5) to send.
+        @raise errors.BadRequest: an item sets neither or both of a role
+            and an affiliation, or names nobody.
+        @raise errors.Forbidden: the actor lacks the role or affiliation
+            the change needs (a moderator for roles, an admin for
+            affiliations and the moderator role, an owner for admins and
+            owners).
+        @raise errors.NotAllowed: the target's affiliation protects it
+            (8.2, 8.4, 9.1, 9.7).
+        @raise errors.Conflict: an admin bans itself (9.1), or no owner
+            would remain (10.7).
+        @raise errors.NickConflict: a reserved nick belongs to another user.
+        @raise errors.OccupantNotFound: no occupant has the nick.
+        """
+        if not items:
+            raise errors.BadRequest("expected at least one item")
+        actorAffiliation = self.affiliationOf(actor)
+        actorOccupant = self.occupantOf(actor)
+        affiliations: Dict[jid.JID, Tuple[Affiliation, Optional[str], Optional[str]]] = {}
+        roles: List[Tuple[Occupant, AdminItem]] = []
+        for item in items:
+            if item.affiliation is not None and item.role is None:
+                user = self._itemUser(item)
+                self._checkAffiliationChange(actor, actorAffiliation, user, item.affiliation)
+                reserved = item.nick if item.jid is not None else None
+                affiliations[user] = (item.affiliation, item.reason, reserved)
+            elif item.role is not None and item.affiliation is None:
+                if not item.nick:
+                    raise errors.BadRequest("a role change names an occupant by its nick")
+                target = self.occupants.get(item.nick)
+                self._checkRoleChange(actorOccupant, actorAffiliation, target, item.role)
+                roles.append((target, item))  # type: ignore[arg-type]
+            else:
+                raise errors.BadRequest(
+                    "each item must change either a role or an affiliation"
+                )
+        self._checkOwnersRemain({user: change[0] for user, change in affiliations.items()})
+        for user, (affiliation, _, reserved) in affiliations.items():
+            if reserved and affiliation.rank >= Affiliation.MEMBER.rank:
+                self._checkReservedNick(user, reserved)
+        actorNick = actorOccupant.nick if actorOccupant is not None else None
+        updates, invitations = self._applyAffiliations(affiliations, bare(actor), actorNick)
+        for target, item in roles:
+            if self.occupants.get(target.nick) is target:
+                update = self._setRole(target, item.role, item.reason, actorNick)  # type: ignore[arg-type]
+                if update is not None:
+                    updates.append(update)
+        return AdminChange(tuple(updates), tuple(invitations), bool(affiliations))
+
+    def adminList(self, actor: jid.JID, item: AdminItem) -> List[ListEntry]:
+        """
+        An affiliation list (outcasts 9.2, members 9.5, admins 10.8, owners
+        10.5), sorted by JID, or a role list (voice 8.5: participants,
+        visitors; moderators 9.8), in order of arrival.
+
+        @raise errors.BadRequest: the item asks for neither or both, or
+            for the unaffiliated or role C{none}.
+        @raise errors.Forbidden: the actor may not see that list
+            (L{mayRetrieve}; role lists: moderators, and admins for the
+            moderator list).
+        """
+        if item.affiliation is not None and item.role is None:
+            affiliation = item.affiliation
+            if affiliation is Affiliation.NONE:
+                raise errors.BadRequest("there is no list of unaffiliated users")
+            if not self.mayRetrieve(actor, affiliation):
+                raise errors.Forbidden(f"you may not see the {affiliation.value} list")
+            entries = []
+            for user, held in sorted(self.affiliations.items(), key=lambda i: i[0].full()):
+                if held is not affiliation:
+                    continue
+                present = next(iter(self._occupantsOf(user, exact=True)), None)
+                entries.append(ListEntry(
+                    user, held,
+                    present.role if present is not None else None,
+                    present.nick if present is not None else self.nicks.get(user),
+                    self.reasons.get(user),
+                ))
+            return entries
+        if item.role is not None and item.affiliation is None:
+            role = item.role
+            if role is Role.NONE:
+                raise errors.BadRequest("there is no list of role none")
+            actorAffiliation = self.affiliationOf(actor)
+            if actorAffiliation.rank < Affiliation.ADMIN.rank:
+                if role is Role.MODERATOR:
+                    raise errors.Forbidden("only admins and owners may see the moderator list")
+                self._checkModerator(self.occupantOf(actor))
+            return [
+                ListEntry(o.shownJID, o.affiliation, o.role, o.nick)
+                for o in self.occupants.values()
+                if o.role is role
+            ]
+        raise errors.BadRequest("ask for one affiliation or one role")
+
+    def mayRetrieve(self, actor: jid.JID, affiliation: Affiliation) -> bool:
+        """
+        Whether C{actor} may see the list of C{affiliation}: admins see the
+        outcasts (9.2) and the members (9.5), owners every list. Others see
+        the member list if they may see real JIDs (5.2.1, note ***) and,
+        when present, have a role in C{getmemberlist}; members who are not
+        present only in non-anonymous rooms (9.5). The admin and owner
+        lists are for owners in semi-anonymous rooms (10.5, 10.8); in
+        non-anonymous rooms whoever sees the member list sees them too.
+        """
+        actorAffiliation = self.affiliationOf(actor)
+        if affiliation is Affiliation.OUTCAST:
+            return actorAffiliation.rank >= Affiliation.ADMIN.rank
+        if actorAffiliation is Affiliation.OWNER:
+            return True
+        if affiliation is Affiliation.MEMBER and actorAffiliation is Affiliation.ADMIN:
+            return True
+        nonAnonymous = self.config.whois == "anyone"
+        if affiliation.rank >= Affiliation.ADMIN.rank and not nonAnonymous:
+            return False
+        occupant = self.occupantOf(actor)
+        if occupant is None:
+            return nonAnonymous and actorAffiliation.rank >= Affiliation.MEMBER.rank
+        return occupant.role in self.config.getMemberList and self.canSeeRealJIDs(occupant)
+
+    def _occupantsOf(self, user: jid.JID, exact: bool = False) -> List[Occupant]:
+        """
+        The occupants a user's affiliation applies to: its own, or for a
+        domain every occupant of the domain without an affiliation of its
+        own (unless C{exact}).
+        """
+        if user.user is not None or exact:
+            return [o for o in self.occupants.values() if o.realJID == user]
+        return [
+            o for o in self.occupants.values()
+            if o.realJID.host == user.host and o.realJID not in self.affiliations
+        ]
+
+    def _itemUser(self, item: AdminItem) -> jid.JID:
+        """
+        The bare JID an affiliation item names (sections 10.3, 10.6: a full
+        JID stands for its bare JID); or the occupant with its nick.
+        """
+        if item.jid is not None:
+            return bare(item.jid)
+        if item.nick:
+            occupant = self.occupants.get(item.nick)
+            if occupant is None:
+                raise errors.OccupantNotFound(f"there is no {item.nick!r} in this room")
+            return occupant.realJID
+        raise errors.BadRequest("an affiliation change names a user by its JID")
+
+    def _checkModerator(self, occupant: Optional[Occupant]) -> None:
+        """
+        @raise errors.Forbidden: not a present moderator (section 8).
+        """
+        if occupant is None or occupant.role is not Role.MODERATOR:
+            raise errors.Forbidden("only moderators may do this")
+
+    def _checkRoleChange(
+        self,
+        actor: Optional[Occupant],
+        actorAffiliation: Affiliation,
+        target: Optional[Occupant],
+        role: Role,
+    ) -> None:
+        """
+        The rules of sections 8.2-8.4, 9.6, 9.7 and the role state chart
+        (5.1.3).
+        """
+        self._checkModerator(actor)
+        if target is None:
+            raise errors.OccupantNotFound("there is no such occupant in this room")
+        if role is target.role:
+            return
+        targetAffiliation = target.affiliation
+        if role is Role.NONE:
+            # Section 8.2: no kicking a higher affiliation; and (5.1.3,
+            # 5.2.1 note **) admins and owners only by a higher one, and
+            # moderators only by admins and owners.
+            if targetAffiliation.rank > actorAffiliation.rank or (
+                targetAffiliation.rank >= Affiliation.ADMIN.rank
+                and targetAffiliation.rank >= actorAffiliation.rank
+            ):
+                raise errors.NotAllowed(
+                    f"you may not kick someone who is {targetAffiliation.value} of this room"
+                )
+            if target.role is Role.MODERATOR and actorAffiliation.rank < Affiliation.ADMIN.rank:
+                raise errors.NotAllowed("only admins and owners may kick moderators")
+            return
+        if targetAffiliation.rank >= Affiliation.ADMIN.rank and role is not Role.MODERATOR:
+            # Sections 8.4 and 9.7: admins and owners keep voice and
+            # moderator status.
+            raise errors.NotAllowed(
+                f"an {targetAffiliation.value} of this room stays a moderator"
+            )
+        if Role.MODERATOR in (role, target.role) and actorAffiliation.rank < Affiliation.ADMIN.rank:
+            raise errors.Forbidden("only admins and owners may grant or revoke moderator status")
+        if role is Role.VISITOR and targetAffiliation.rank > actorAffiliation.rank:
+            raise errors.NotAllowed("you may not revoke the voice of a higher affiliation")
+
+    def _checkAffiliationChange(
+        self,
+        actor: jid.JID,
+        actorAffiliation: Affiliation,
+        user: jid.JID,
+        affiliation: Affiliation,
+    ) -> None:
+        """
+        The rules of sections 9.1, 10.3-10.8 and the affiliation state
+        chart (5.2.2): admins edit outcasts and members, owners every list.
+        """
+        if actorAffiliation.rank < Affiliation.ADMIN.rank:
+            raise errors.Forbidden("only admins and owners may change affiliations")
+        if affiliation is Affiliation.OUTCAST and user == bare(actor):
+            raise errors.Conflict("you may not ban yourself")
+        if actorAffiliation is Affiliation.OWNER:
+            return
+        if affiliation.rank >= Affiliation.ADMIN.rank:
+            raise errors.Forbidden("only owners may grant admin or owner status")
+        current = self.affiliations.get(user, Affiliation.NONE)
+        if current.rank >= Affiliation.ADMIN.rank:
+            raise errors.NotAllowed(
+                f"only owners may change the affiliation of an {current.value}"
+            )
+
+    def _checkOwnersRemain(self, changes: Mapping[jid.JID, Affiliation]) -> None:
+        """
+        @raise errors.Conflict: no owner would remain (sections 10.4, 10.7).
+        """
+        owners = {u for u, a in self.affiliations.items() if a is Affiliation.OWNER}
+        for user, affiliation in changes.items():
+            if affiliation is Affiliation.OWNER:
+                owners.add(user)
+            else:
+                owners.discard(user)
+        if not owners:
+            raise errors.Conflict("a room must keep at least one owner")
+
+    def _checkReservedNick(self, user: jid.JID, nick: str) -> None:
+        """
+        @raise errors.NickConflict: another user reserved C{nick} (7.10).
+        """
+        for other, reserved in self.nicks.items():
+            if reserved == nick and other != user:
+                raise errors.NickConflict(f"the nickname {nick!r} is reserved by another user")
+
+    def _applyAffiliations(
+        self,
+        changes: Mapping[jid.JID, Tuple[Affiliation, Optional[str], Optional[str]]],
+        inviter: Optional[jid.JID],
+        actorNick: Optional[str],
+    ) -> Tuple[List[OccupantUpdate], List[Invitation]]:
+        """
+        Set checked affiliations: bare JIDs to C{(affiliation, reason,
+        reserved nick)}. A ban forgets the reserved nick (9.1), and so does
+        losing every affiliation. Returns the present occupants' updates
+        and, when C{inviter} is given, the invitations of section 9.5.
+        """
+        updates: List[OccupantUpdate] = []
+        invitations: List[Invitation] = []
+        password = self.config.password if self.config.passwordProtected else None
+        for user, (affiliation, reason, reserved) in changes.items():
+            previous = self.affiliations.get(user, Affiliation.NONE)
+            before = [(o, o.affiliation, o.role) for o in self._occupantsOf(user)]
+            if affiliation is Affiliation.NONE:
+                self.affiliations.pop(user, None)
+                self.reasons.pop(user, None)
+                self.nicks.pop(user, None)
+            else:
+                self.affiliations[user] = affiliation
+                if reason:
+                    self.reasons[user] = reason
+                else:
+                    self.reasons.pop(user, None)
+                if affiliation is Affiliation.OUTCAST or reserved == "":
+                    self.nicks.pop(user, None)
+                elif reserved:
+                    self.nicks[user] = reserved
+            if (
+                inviter is not None
+                and self.config.membersOnly
+                and affiliation is Affiliation.MEMBER
+                and previous.rank < Affiliation.MEMBER.rank
+                and user.user is not None
+                and not before
+            ):
+                # Section 9.5: a new member of a members-only room is
+                # invited.
+                invitations.append(Invitation(user, inviter, reason, password))
+            for occupant, oldAffiliation, oldRole in before:
+                update = self._followAffiliation(occupant, oldAffiliation, oldRole, reason, actorNick)
+                if update is not None:
+                    updates.append(update)
+        return updates, invitations
+
+    def _followAffiliation(
+        self,
+        occupant: Occupant,
+        oldAffiliation: Affiliation,
+        oldRole: Role,
+        reason: Optional[str],
+        actorNick: Optional[str],
+    ) -> Optional[OccupantUpdate]:
+        """
+        What a present occupant's new affiliation does to it: removal
+        (301, or 321 in a members-only room, 9.4) or a new role.
+
+        @return: the update, or L{None} if nothing others see changed.
+        """
+        affiliation = occupant.affiliation
+        statuses = None
+        if affiliation is Affiliation.OUTCAST:
+            statuses = [Status.BANNED]
+        elif self.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank:
+            statuses = [Status.AFFILIATION_LOST]
+        if statuses is not None:
+            departures = self.removeOccupant(occupant, statuses)
+            return OccupantUpdate(occupant, oldRole, tuple(departures), reason, actorNick)
+        default = self.defaultRole(affiliation)
+        if default is not occupant.role and (
+            affiliation.rank < oldAffiliation.rank or default.rank > occupant.role.rank
+        ):
+            occupant.role = default
+        if (affiliation, occupant.role) == (oldAffiliation, oldRole):
+            return None
+        return OccupantUpdate(occupant, oldRole, (), reason, actorNick)
+
+    def _setRole(
+        self, occupant: Occupant, role: Role, reason: Optional[str], actorNick: Optional[str]
+    ) -> Optional[OccupantUpdate]:
+        """
+        Set a checked role; C{none} removes the occupant with 307 (8.2).
+        """
+        previous = occupant.role
+        if role is previous:
+            return None
+        if role is Role.NONE:
+            departures = self.removeOccupant(occupant, [Status.KICKED])
+            return OccupantUpdate(occupant, previous, tuple(departures), reason, actorNick)
+        occupant.role = role
+        return OccupantUpdate(occupant, previous, (), reason, actorNick)
+
     # IQs to occupant JIDs (section 17.4, XEP-0410).
 
     def isSelfPing(self, session: jid.JID, nick: str) -> bool:
@@ -1144,31 +1832,86 @@ class Room:
         section 10.1.2). Either way a locked room is unlocked.
 
         Fields not in C{values} keep their value. Nothing changes unless
-        every feature accepts its fields.
+        every feature accepts its fields. The admin and owner lists of the
+        form (C{muc#roomconfig_roomadmins}, C{_roomowners}) are complete
+        lists, not deltas (10.5 and 10.8, notes): whoever a submitted list
+        leaves out loses that affiliation and becomes a member of a
+        members-only room, unaffiliated otherwise (as section 10.7
+        suggests).
 
         @param values: field C{var}s mapped to their values, as strings.
         @raise errors.Forbidden: C{actor} is not an owner.
+        @raise errors.Conflict: the owner list is empty (10.7).
         @raise errors.Refusal: a field is invalid (C{bad-request}) or the
             whole unacceptable (C{not-acceptable}, e.g. a password-protected
             room without a password).
         """
         self.checkOwner(actor)
+        before = self.config
         new = self.config.copy()
         statuses = set()
+        lists: Dict[Affiliation, FrozenSet[jid.JID]] = {}
         for feature in self.features:
             statuses.update(feature.applyConfig(self, new, values))
+            listed = feature.affiliationList(self, values)
+            if listed is not None:
+                lists[listed[0]] = frozenset(bare(user) for user in listed[1])
+        changes = self._listChanges(lists, new)
+        self._checkOwnersRemain(changes)
         self.config = new
         if self.history.maxlen != new.historyLength:
             self.history = collections.deque(self.history, maxlen=new.historyLength)
         unlocked = self.locked
         self.locked = False
+        actorOccupant = self.occupantOf(actor)
+        updates, _ = self._applyAffiliations(
+            {user: (affiliation, None, None) for user, affiliation in changes.items()},
+            None,
+            actorOccupant.nick if actorOccupant is not None else None,
+        )
         removed: List[Departure] = []
         if new.membersOnly:
             # Section 10.2: non-members leave a room made members-only (322).
             for occupant in list(self.occupants.values()):
                 if occupant.affiliation.rank < Affiliation.MEMBER.rank:
                     removed.extend(self.removeOccupant(occupant, [Status.MEMBERS_ONLY]))
-        return ConfigChange(frozenset(statuses), unlocked, tuple(removed))
+        visibility = [
+            (o, o.role in before.presenceBroadcast, o.role in new.presenceBroadcast)
+            for o in self.occupants.values()
+        ]
+        return ConfigChange(
+            frozenset(statuses), unlocked, tuple(removed), tuple(updates),
+            shown=tuple(o for o, was, now in visibility if now and not was),
+            hidden=tuple(o for o, was, now in visibility if was and not now),
+        )
+
+    def _listChanges(
+        self, lists: Mapping[Affiliation, FrozenSet[jid.JID]], config: RoomConfig
+    ) -> Dict[jid.JID, Affiliation]:
+        """
+        The affiliation changes that complete admin and owner lists ask
+        for (L{configure}); an owner named in the admin list stays an owner
+        unless the owner list was submitted too.
+        """
+        fallback = Affiliation.MEMBER if config.membersOnly else Affiliation.NONE
+        target: Dict[jid.JID, Affiliation] = {}
+        for affiliation in (Affiliation.OWNER, Affiliation.ADMIN):
+            if affiliation not in lists:
+                continue
+            for user, held in self.affiliations.items():
+                if held is affiliation and user not in lists[affiliation]:
+                    target.setdefault(user, fallback)
+            for user in lists[affiliation]:
+                if target.get(user) is Affiliation.OWNER:
+                    continue
+                if Affiliation.OWNER not in lists and self.affiliations.get(user) is Affiliation.OWNER:
+                    continue
+                target[user] = affiliation
+        return {
+            user: affiliation
+            for user, affiliation in target.items()
+            if self.affiliations.get(user, Affiliation.NONE) is not affiliation
+        }
 
     def cancelConfiguration(self, actor: jid.JID) -> bool:
         """
@@ -1399,6 +2142,24 @@ class Rooms:
             )
         )
         return d
+
+    def shutdown(self) -> List[Tuple[Room, List[Occupant]]]:
+        """
+        The service shuts down (XEP-0045 section 11.2): every room is
+        emptied, and temporary rooms forgotten; the store keeps the
+        persistent ones.
+
+        @return: each room that had occupants, with the occupants removed
+            (each with its sessions), to tell with 332.
+        """
+        emptied = []
+        for room in list(self._rooms.values()):
+            occupants = room.destroy()
+            if occupants:
+                emptied.append((room, occupants))
+            if not room.config.persistent:
+                del self._rooms[room.jid]
+        return emptied
 
     async def load(self) -> None:
         """

@@ -1,12 +1,14 @@
 # -*- test-case-name: tests.test_muc_handler -*-
 """
 The server-side halves of the MUC stanzas that wokkel's client-side
-C{wokkel.muc} lacks: parsing joins (XEP-0045 7.2.1, 7.2.14) and forms,
-rendering occupant presence with C{muc#user} items and status codes (7.2.2,
-7.6, 7.14, 12), reflected messages with XEP-0359 stanza-ids and XEP-0421
-occupant-ids, history with XEP-0203 delays, the subject (7.2.15), status
-messages (10.2.1), configuration and room-info forms (10.1.3, 6.4) and
-error replies.
+C{wokkel.muc} lacks: parsing joins (XEP-0045 7.2.1, 7.2.14), forms and
+C{muc#admin} items (8-10), rendering occupant presence with C{muc#user}
+items, actors, reasons and status codes (7.2.2, 7.6, 7.14, 8.2, 9.1, 12),
+reflected messages with XEP-0359 stanza-ids and XEP-0421 occupant-ids,
+history with XEP-0203 delays, the subject (7.2.15), status messages
+(10.2.1), invitations and declines (7.8.2, 7.8.3, 9.5), registration
+(7.10, 7.12), voice approval forms (8.6), admin lists (8.5, 9.2, 9.5, 9.8, 10.5, 10.8), configuration
+and room-info forms (10.1.3, 6.4) and error replies.
 
 Elements are built once per broadcast, not per recipient (DESIGN.md section
 9): copies share their children, and the handler varies only C{to}.
@@ -24,7 +26,16 @@ from twisted.words.xish import domish
 from wokkel import data_form
 
 from mepserver import errors
-from mepserver.muc.model import ConfigField, HistoryRequest, Status
+from mepserver.muc.model import (
+    AdminItem,
+    Affiliation,
+    ConfigField,
+    HistoryRequest,
+    Invitation,
+    ListEntry,
+    Role,
+    Status,
+)
 
 NS_CLIENT = "jabber:client"
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -34,6 +45,11 @@ NS_MUC_OWNER = NS_MUC + "#owner"
 NS_MUC_ROOMCONFIG = NS_MUC + "#roomconfig"
 NS_MUC_ROOMINFO = NS_MUC + "#roominfo"
 NS_MUC_TRAFFIC = NS_MUC + "#traffic"
+NS_MUC_REQUEST = NS_MUC + "#request"
+NS_MUC_REGISTER = NS_MUC + "#register"
+NS_REGISTER = "jabber:iq:register"
+#: The disco node of a user's reserved nick (XEP-0045 section 7.12).
+NODE_ROOMUSER = "x-roomuser-item"
 NS_DELAY = "urn:xmpp:delay"
 NS_SID = "urn:xmpp:sid:0"
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
@@ -82,12 +98,17 @@ class JoinRequest:
 class Item:
     """
     The C{<item/>} of a C{muc#user} element.
+
+    @ivar reason: the C{<reason/>} of a role or affiliation change.
+    @ivar actor: the nick of the C{<actor/>} who made it (8.2, 9.1).
     """
 
     affiliation: str
     role: str
     jid: Optional[jid.JID] = None
     nick: Optional[str] = None
+    reason: Optional[str] = None
+    actor: Optional[str] = None
 
 
 def child(element: domish.Element, uri: str, name: str) -> Optional[domish.Element]:
@@ -221,6 +242,10 @@ def userElement(
             element["jid"] = item.jid.full()
         if item.nick is not None:
             element["nick"] = item.nick
+        if item.actor is not None:
+            element.addElement("actor")["nick"] = item.actor
+        if item.reason:
+            element.addElement("reason", content=item.reason)
     for status in sorted(statuses):
         x.addElement("status")["code"] = str(int(status))
     return x
@@ -572,3 +597,189 @@ def destroyElement(
         element.addElement("password", content=password)
     return element
 
+
+
+def reasonOf(element: domish.Element) -> Optional[str]:
+    """
+    @return: the text of an element's C{<reason/>} child (in its
+        namespace), or L{None}.
+    """
+    reason = child(element, element.uri, "reason")
+    return str(reason) if reason is not None else None
+
+
+def parseAdminItems(query: domish.Element) -> List[AdminItem]:
+    """
+    Read the items of a C{muc#admin} query (XEP-0045 sections 8-10).
+
+    @raise errors.BadRequest: an unknown role or affiliation.
+    @raise errors.MalformedJID: a malformed JID.
+    """
+    items = []
+    for element in query.elements(NS_MUC_ADMIN, "item"):
+        affiliation = role = user = None
+        value = element.getAttribute("affiliation")
+        if value is not None:
+            try:
+                affiliation = Affiliation(value)
+            except ValueError:
+                raise errors.BadRequest(f"{value!r} is not an affiliation")
+        value = element.getAttribute("role")
+        if value is not None:
+            try:
+                role = Role(value)
+            except ValueError:
+                raise errors.BadRequest(f"{value!r} is not a role")
+        value = element.getAttribute("jid")
+        if value is not None:
+            try:
+                user = jid.internJID(value)
+            except jid.InvalidFormat:
+                raise errors.MalformedJID(f"{value!r} is not a JID")
+        items.append(AdminItem(
+            affiliation, role, user, element.getAttribute("nick"), reasonOf(element)
+        ))
+    return items
+
+
+def adminList(iq: domish.Element, entries: Sequence[ListEntry]) -> domish.Element:
+    """
+    The result of a list query (sections 8.5, 9.2, 9.5, 9.8, 10.5, 10.8).
+    """
+    reply = iqResult(iq)
+    query = reply.addElement((NS_MUC_ADMIN, "query"))
+    for entry in entries:
+        item = query.addElement("item")
+        item["affiliation"] = entry.affiliation.value
+        item["jid"] = entry.jid.full()
+        if entry.nick is not None:
+            item["nick"] = entry.nick
+        if entry.role is not None:
+            item["role"] = entry.role.value
+        if entry.reason:
+            item.addElement("reason", content=entry.reason)
+    return reply
+
+
+def invitationMessage(
+    roomJID: jid.JID, invitation: Invitation, messageId: str
+) -> domish.Element:
+    """
+    The invitation the room sends on (sections 7.8.2 and 9.5): from the
+    room, with the inviter, the reason and the room's password.
+    """
+    message = domish.Element((NS_CLIENT, "message"))
+    message["from"] = roomJID.full()
+    message["to"] = invitation.invitee.full()
+    message["id"] = messageId
+    x = message.addElement((NS_MUC_USER, "x"))
+    invite = x.addElement("invite")
+    invite["from"] = invitation.inviter.full()
+    if invitation.reason:
+        invite.addElement("reason", content=invitation.reason)
+    if invitation.password:
+        x.addElement("password", content=invitation.password)
+    return message
+
+
+def declineMessage(
+    roomJID: jid.JID,
+    recipient: jid.JID,
+    decliner: jid.JID,
+    reason: Optional[str],
+    messageId: str,
+) -> domish.Element:
+    """
+    A declined invitation, as the room passes it to the inviter (section
+    7.8.3).
+    """
+    message = domish.Element((NS_CLIENT, "message"))
+    message["from"] = roomJID.full()
+    message["to"] = recipient.full()
+    message["id"] = messageId
+    decline = message.addElement((NS_MUC_USER, "x")).addElement("decline")
+    decline["from"] = decliner.full()
+    if reason:
+        decline.addElement("reason", content=reason)
+    return message
+
+
+def voiceApproval(
+    roomJID: jid.JID, session: jid.JID, nick: str, messageId: str
+) -> domish.Element:
+    """
+    The voice approval form the room sends each moderator, without C{to}
+    (section 8.6).
+    """
+    message = domish.Element((NS_CLIENT, "message"))
+    message["from"] = roomJID.full()
+    message["id"] = messageId
+    fields = [
+        ConfigField("muc#role", "list-single", "Requested role", ("participant",),
+                    (("participant", "Participant"),)),
+        ConfigField("muc#jid", "jid-single", "User ID", (session.full(),)),
+        ConfigField("muc#roomnick", "text-single", "Room Nickname", (nick,)),
+        ConfigField("muc#request_allow", "boolean", "Grant voice to this person?", ("false",)),
+    ]
+    message.addChild(form(
+        fields, "form", NS_MUC_REQUEST, title="Voice request",
+        instructions=(
+            'To approve this request for voice, select the "Grant voice to this '
+            'person?" checkbox and click OK. To skip this request, click the '
+            "cancel button."
+        ),
+    ).toElement())
+    return message
+
+
+def shutdownPresence(
+    sender: jid.JID, affiliation: str, session: jid.JID, occupantId: str
+) -> domish.Element:
+    """
+    The unavailable presence with 110 and 332 that tells an occupant the
+    service shuts down (section 11.2), without C{to}.
+    """
+    return occupantPresence(
+        None, sender, Item(affiliation, "none", session),
+        (Status.SELF, Status.SHUTDOWN), occupantId, "unavailable",
+    )
+
+
+def registration(iq: domish.Element, nick: Optional[str]) -> domish.Element:
+    """
+    The answer to a request for registration requirements (section 7.10,
+    examples 69 and 70): C{<registered/>} with the reserved nick, or the
+    C{muc#register} form.
+    """
+    reply = iqResult(iq)
+    query = reply.addElement((NS_REGISTER, "query"))
+    if nick is not None:
+        query.addElement("registered")
+        query.addElement("username", content=nick)
+        return reply
+    query.addElement("instructions", content="Choose a nickname to reserve in this room.")
+    registrationForm = data_form.Form(
+        "form", title="Room registration", formNamespace=NS_MUC_REGISTER
+    )
+    registrationForm.addField(data_form.Field(
+        "text-single", var="muc#register_roomnick", label="Desired Nickname", required=True,
+    ))
+    query.addChild(registrationForm.toElement())
+    return reply
+
+
+def reservedNick(iq: domish.Element, nick: Optional[str]) -> domish.Element:
+    """
+    The answer to a disco#info query on the C{x-roomuser-item} node
+    (section 7.12, example 78): an identity named after the reserved nick,
+    or an empty query.
+    """
+    reply = iqResult(iq)
+    query = reply.addElement((NS_DISCO_INFO, "query"))
+    query["node"] = NODE_ROOMUSER
+    if nick is not None:
+        identity = query.addElement("identity")
+        identity["category"] = "conference"
+        identity["type"] = "text"
+        identity["name"] = nick
+    return reply

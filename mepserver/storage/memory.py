@@ -3,7 +3,7 @@
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
 rosters (RFC 6121 section 2) and pending inbound subscriptions (RFC 6121
 section 3.1.3); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
-10.2).
+10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
 
 Nothing survives the process. They are the fastest test fixtures and pass
 the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
@@ -12,7 +12,8 @@ the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Mapping, Optional
+from collections import OrderedDict
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
@@ -20,10 +21,14 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IPubSubStore,
     IRoomStore,
     IUserStore,
     RosterItem,
+    StoredItem,
+    StoredNode,
     StoredRoom,
+    UnknownNode,
     UnknownUser,
     UserExists,
 )
@@ -235,6 +240,116 @@ class MemoryRoomStore:
 
     def removeRoom(self, roomJID: jid.JID) -> defer.Deferred[None]:
         self._rooms.pop(roomJID.userhost(), None)
+        return defer.succeed(None)
+
+    def prepare(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+    def close(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+
+def _copyNode(node: StoredNode) -> StoredNode:
+    """
+    Copy C{node} into fresh mappings, as SQLite gives it back: config lists
+    become tuples, affiliations are keyed by bare JIDs.
+    """
+    return StoredNode(
+        service=node.service,
+        identifier=node.identifier,
+        config=_copyConfig(node.config),
+        affiliations={
+            _bare(entity): affiliation
+            for entity, affiliation in node.affiliations.items()
+        },
+        subscriptions=dict(node.subscriptions),
+    )
+
+
+@implementer(IPubSubStore)
+class MemoryPubSubStore:
+    """
+    Pubsub nodes and items kept in dictionaries.
+
+    Every method returns an already fired Deferred. Nodes are copied in
+    and out; items are immutable.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: Dict[Tuple[str, str], StoredNode] = {}
+        self._items: Dict[Tuple[str, str], "OrderedDict[str, StoredItem]"] = {}
+
+    def reset(self) -> None:
+        """
+        Forget every node and item at once.
+
+        For test fixtures, hence synchronous.
+        """
+        self._nodes.clear()
+        self._items.clear()
+
+    def loadNodes(self, service: jid.JID) -> defer.Deferred[List[StoredNode]]:
+        key = service.full()
+        return defer.succeed(
+            [
+                _copyNode(self._nodes[k])
+                for k in sorted(self._nodes)
+                if k[0] == key
+            ]
+        )
+
+    def loadItems(
+        self, service: jid.JID, nodeIdentifier: str
+    ) -> defer.Deferred[List[StoredItem]]:
+        items = self._items.get((service.full(), nodeIdentifier), {})
+        return defer.succeed(list(items.values()))
+
+    def saveNode(self, node: StoredNode) -> defer.Deferred[None]:
+        key = (node.service.full(), node.identifier)
+        self._nodes[key] = _copyNode(node)
+        self._items.setdefault(key, OrderedDict())
+        return defer.succeed(None)
+
+    def removeNode(
+        self, service: jid.JID, nodeIdentifier: str
+    ) -> defer.Deferred[None]:
+        key = (service.full(), nodeIdentifier)
+        self._nodes.pop(key, None)
+        self._items.pop(key, None)
+        return defer.succeed(None)
+
+    def saveItem(
+        self, service: jid.JID, nodeIdentifier: str, item: StoredItem
+    ) -> defer.Deferred[None]:
+        """
+        Store an item as the node's newest, replacing one with its id.
+
+        @return: a Deferred, failing with L{UnknownNode} if the node is not
+            stored.
+        """
+        items = self._items.get((service.full(), nodeIdentifier))
+        if items is None:
+            return defer.fail(UnknownNode(service.full(), nodeIdentifier))
+        items.pop(item.id, None)
+        items[item.id] = item
+        return defer.succeed(None)
+
+    def removeItems(
+        self,
+        service: jid.JID,
+        nodeIdentifier: str,
+        itemIdentifiers: Iterable[str],
+    ) -> defer.Deferred[None]:
+        items = self._items.get((service.full(), nodeIdentifier), {})
+        for itemIdentifier in itemIdentifiers:
+            items.pop(itemIdentifier, None)
+        return defer.succeed(None)
+
+    def removeService(self, service: jid.JID) -> defer.Deferred[None]:
+        key = service.full()
+        for k in [k for k in self._nodes if k[0] == key]:
+            del self._nodes[k]
+            self._items.pop(k, None)
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

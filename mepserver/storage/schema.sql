@@ -72,3 +72,55 @@ CREATE TABLE IF NOT EXISTS room_nicks (
     nick TEXT NOT NULL,
     PRIMARY KEY (room, user)
 );
+
+
+-- Publish-subscribe nodes and items (XEP-0060): PEP nodes of accounts and
+-- the nodes of persistent MEP rooms, keyed by (service JID, NodeID). ------
+
+-- config is a JSON object: pubsub#... field vars mapped to strings,
+-- booleans or arrays of strings.
+CREATE TABLE IF NOT EXISTS pubsub_nodes (
+    service TEXT NOT NULL,
+    node TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (service, node)
+);
+
+-- XEP-0060 section 4.1, other than the owner's; 'none' is the absence of
+-- a row.
+CREATE TABLE IF NOT EXISTS pubsub_affiliations (
+    service TEXT NOT NULL,
+    node TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    affiliation TEXT NOT NULL,
+    PRIMARY KEY (service, node, entity),
+    FOREIGN KEY (service, node) REFERENCES pubsub_nodes (service, node)
+        ON DELETE CASCADE
+);
+
+-- Explicit subscriptions (XEP-0060 section 6.1); subscriber is a bare or
+-- full JID.
+CREATE TABLE IF NOT EXISTS pubsub_subscriptions (
+    service TEXT NOT NULL,
+    node TEXT NOT NULL,
+    subscriber TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'subscribed',
+    PRIMARY KEY (service, node, subscriber),
+    FOREIGN KEY (service, node) REFERENCES pubsub_nodes (service, node)
+        ON DELETE CASCADE
+);
+
+-- Items in publish order (seq); payload is the payload element as XML
+-- text, published an ISO 8601 UTC timestamp.
+CREATE TABLE IF NOT EXISTS pubsub_items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    node TEXT NOT NULL,
+    id TEXT NOT NULL,
+    payload TEXT,
+    publisher TEXT NOT NULL,
+    published TEXT NOT NULL,
+    UNIQUE (service, node, id),
+    FOREIGN KEY (service, node) REFERENCES pubsub_nodes (service, node)
+        ON DELETE CASCADE
+);

@@ -1,9 +1,10 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-L{SQLiteStore}: the L{IUserStore} and the L{IRoomStore} in one SQLite file.
-It keeps accounts (RFC 5802 SCRAM keys), rosters (RFC 6121 section 2),
-pending inbound subscriptions (RFC 6121 section 3.1.3) and persistent rooms
-(XEP-0045 section 10.2).
+L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
+L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
+keys), rosters (RFC 6121 section 2), pending inbound subscriptions (RFC
+6121 section 3.1.3), persistent rooms (XEP-0045 section 10.2) and pubsub
+nodes and items (XEP-0060).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
@@ -15,10 +16,11 @@ returns and rolls back when it raises. The tables are in C{schema.sql}.
 
 from __future__ import annotations
 
+import datetime
 import importlib.resources
 import json
 import sqlite3
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from twisted.enterprise import adbapi
 from twisted.internet import defer
@@ -28,11 +30,15 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IPubSubStore,
     IRoomStore,
     IUserStore,
     RosterItem,
     ScramKeys,
+    StoredItem,
+    StoredNode,
     StoredRoom,
+    UnknownNode,
     UnknownUser,
     UserExists,
 )
@@ -144,7 +150,7 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
-@implementer(IUserStore, IRoomStore)
+@implementer(IUserStore, IRoomStore, IPubSubStore)
 class SQLiteStore:
     """
     Accounts, rosters and persistent rooms in an SQLite database file.
@@ -508,6 +514,218 @@ class SQLiteStore:
     def _doRemoveRoom(self, cursor: adbapi.Transaction, roomJID: str) -> None:
         # The affiliations and nicks go by ON DELETE CASCADE.
         cursor.execute("DELETE FROM rooms WHERE jid = ?", (roomJID,))
+
+    # Pubsub nodes and items (IPubSubStore).
+
+    def loadNodes(self, service: jid.JID) -> defer.Deferred[List[StoredNode]]:
+        return self._pool.runInteraction(self._doLoadNodes, service.full())
+
+    def _doLoadNodes(
+        self, cursor: adbapi.Transaction, service: str
+    ) -> List[StoredNode]:
+        affiliations: Dict[str, Dict[jid.JID, str]] = {}
+        cursor.execute(
+            "SELECT node, entity, affiliation FROM pubsub_affiliations"
+            " WHERE service = ?",
+            (service,),
+        )
+        for node, entity, affiliation in cursor.fetchall():
+            affiliations.setdefault(node, {})[jid.internJID(entity)] = affiliation
+        subscriptions: Dict[str, Dict[jid.JID, str]] = {}
+        cursor.execute(
+            "SELECT node, subscriber, state FROM pubsub_subscriptions"
+            " WHERE service = ?",
+            (service,),
+        )
+        for node, subscriber, state in cursor.fetchall():
+            subscriptions.setdefault(node, {})[jid.internJID(subscriber)] = state
+        cursor.execute(
+            "SELECT node, config FROM pubsub_nodes WHERE service = ?"
+            " ORDER BY node",
+            (service,),
+        )
+        serviceJID = jid.internJID(service)
+        return [
+            StoredNode(
+                service=serviceJID,
+                identifier=node,
+                config=_loadConfig(config),
+                affiliations=affiliations.get(node, {}),
+                subscriptions=subscriptions.get(node, {}),
+            )
+            for node, config in cursor.fetchall()
+        ]
+
+    def loadItems(
+        self, service: jid.JID, nodeIdentifier: str
+    ) -> defer.Deferred[List[StoredItem]]:
+        return self._pool.runInteraction(
+            self._doLoadItems, service.full(), nodeIdentifier
+        )
+
+    def _doLoadItems(
+        self, cursor: adbapi.Transaction, service: str, node: str
+    ) -> List[StoredItem]:
+        cursor.execute(
+            "SELECT id, payload, publisher, published FROM pubsub_items"
+            " WHERE service = ? AND node = ? ORDER BY seq",
+            (service, node),
+        )
+        return [
+            StoredItem(
+                id=identifier,
+                payload=payload,
+                publisher=jid.internJID(publisher),
+                published=datetime.datetime.fromisoformat(published),
+            )
+            for identifier, payload, publisher, published in cursor.fetchall()
+        ]
+
+    def saveNode(self, node: StoredNode) -> defer.Deferred[None]:
+        """
+        Insert or replace a node's configuration, affiliations and
+        subscriptions; its items stay.
+
+        @return: a Deferred, failing with L{TypeError} if a config value
+            cannot be written as JSON.
+        """
+        service = node.service.full()
+        try:
+            config = json.dumps(dict(node.config))
+        except TypeError:
+            return defer.fail()
+        affiliations = [
+            (service, node.identifier, entity.userhost(), affiliation)
+            for entity, affiliation in node.affiliations.items()
+        ]
+        subscriptions = [
+            (service, node.identifier, subscriber.full(), state)
+            for subscriber, state in node.subscriptions.items()
+        ]
+        return self._pool.runInteraction(
+            self._doSaveNode,
+            (service, node.identifier, config),
+            affiliations,
+            subscriptions,
+        )
+
+    def _doSaveNode(
+        self,
+        cursor: adbapi.Transaction,
+        row: Tuple[str, str, str],
+        affiliations: List[Tuple[str, str, str, str]],
+        subscriptions: List[Tuple[str, str, str, str]],
+    ) -> None:
+        # An upsert, not INSERT OR REPLACE: replacing the row would delete
+        # it first, and the items with it (ON DELETE CASCADE).
+        cursor.execute(
+            "INSERT INTO pubsub_nodes (service, node, config) VALUES (?, ?, ?)"
+            " ON CONFLICT (service, node) DO UPDATE SET config = excluded.config",
+            row,
+        )
+        key = row[:2]
+        cursor.execute(
+            "DELETE FROM pubsub_affiliations WHERE service = ? AND node = ?", key
+        )
+        cursor.executemany(
+            "INSERT INTO pubsub_affiliations (service, node, entity, affiliation)"
+            " VALUES (?, ?, ?, ?)",
+            affiliations,
+        )
+        cursor.execute(
+            "DELETE FROM pubsub_subscriptions WHERE service = ? AND node = ?", key
+        )
+        cursor.executemany(
+            "INSERT INTO pubsub_subscriptions (service, node, subscriber, state)"
+            " VALUES (?, ?, ?, ?)",
+            subscriptions,
+        )
+
+    def removeNode(
+        self, service: jid.JID, nodeIdentifier: str
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doRemoveNode, service.full(), nodeIdentifier
+        )
+
+    def _doRemoveNode(
+        self, cursor: adbapi.Transaction, service: str, node: str
+    ) -> None:
+        # Items, affiliations and subscriptions go by ON DELETE CASCADE.
+        cursor.execute(
+            "DELETE FROM pubsub_nodes WHERE service = ? AND node = ?",
+            (service, node),
+        )
+
+    def saveItem(
+        self, service: jid.JID, nodeIdentifier: str, item: StoredItem
+    ) -> defer.Deferred[None]:
+        """
+        Store an item as the node's newest, replacing one with its id.
+
+        @return: a Deferred, failing with L{UnknownNode} if the node is not
+            stored.
+        """
+        row = (
+            service.full(),
+            nodeIdentifier,
+            item.id,
+            item.payload,
+            item.publisher.full(),
+            item.published.isoformat(),
+        )
+        return self._pool.runInteraction(self._doSaveItem, row)
+
+    def _doSaveItem(
+        self,
+        cursor: adbapi.Transaction,
+        row: Tuple[str, str, str, Optional[str], str, str],
+    ) -> None:
+        service, node, identifier = row[:3]
+        cursor.execute(
+            "SELECT 1 FROM pubsub_nodes WHERE service = ? AND node = ?",
+            (service, node),
+        )
+        if cursor.fetchone() is None:
+            raise UnknownNode(service, node)
+        # Deleted and inserted again, so that a replaced item gets a new
+        # seq and becomes the newest (XEP-0060 section 7.1.2).
+        cursor.execute(
+            "DELETE FROM pubsub_items WHERE service = ? AND node = ? AND id = ?",
+            (service, node, identifier),
+        )
+        cursor.execute(
+            "INSERT INTO pubsub_items"
+            " (service, node, id, payload, publisher, published)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            row,
+        )
+
+    def removeItems(
+        self,
+        service: jid.JID,
+        nodeIdentifier: str,
+        itemIdentifiers: Iterable[str],
+    ) -> defer.Deferred[None]:
+        rows = [
+            (service.full(), nodeIdentifier, identifier)
+            for identifier in itemIdentifiers
+        ]
+        return self._pool.runInteraction(self._doRemoveItems, rows)
+
+    def _doRemoveItems(
+        self, cursor: adbapi.Transaction, rows: List[Tuple[str, str, str]]
+    ) -> None:
+        cursor.executemany(
+            "DELETE FROM pubsub_items WHERE service = ? AND node = ? AND id = ?",
+            rows,
+        )
+
+    def removeService(self, service: jid.JID) -> defer.Deferred[None]:
+        return self._pool.runInteraction(self._doRemoveService, service.full())
+
+    def _doRemoveService(self, cursor: adbapi.Transaction, service: str) -> None:
+        cursor.execute("DELETE FROM pubsub_nodes WHERE service = ?", (service,))
 
     def close(self) -> defer.Deferred[None]:
         """

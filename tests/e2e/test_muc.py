@@ -1,8 +1,10 @@
 # -*- test-case-name: tests.e2e.test_muc -*-
 """
 End-to-end Multi-User Chat (XEP-0045) over real TCP, TLS and SASL, with
-three Twisted clients (L{mepserver.testing.RunningServer.connectClient})
-against a server started by L{mepserver.testing.startServer}.
+several Twisted clients (L{mepserver.testing.RunningServer.connectClient})
+against a server started by L{mepserver.testing.startServer}: a
+conversation, moderation (kick, ban, affiliation loss, destruction) and
+the service shutting down.
 """
 
 from twisted.trial import unittest
@@ -149,3 +151,133 @@ class MUCTests(unittest.TestCase):
         roomState = running.server.rooms.get(JID(room))
         self.assertEqual(["alice"], list(roomState.occupants))
 
+
+
+NS_ADMIN = NS_MUC + "#admin"
+NS_OWNER = NS_MUC + "#owner"
+
+
+class ModerationTests(unittest.TestCase):
+    """
+    Sections 8-11 over TCP: an owner kicks, bans, takes a membership away
+    in a members-only room and destroys the room; then the service shuts
+    down on its occupants.
+    """
+
+    timeout = 60
+
+    async def setUpRoom(self, names):
+        """
+        Start a server, connect C{names}, and have the first create the
+        instant room "coven" and the others enter it.
+        """
+        self.running = running = await startServer(self)
+        self.room = f"coven@{running.mucDomain}"
+        clients = []
+        for name in names:
+            account = await running.createAccount(name, name + "-secret")
+            clients.append(await running.connectClient(account, "home"))
+        owner = clients[0]
+        await self.enter(owner, names[0])
+        result = await owner.request(parseXml(
+            f"<iq type='set' to='{self.room}'><query xmlns='{NS_OWNER}'>"
+            "<x xmlns='jabber:x:data' type='submit'/></query></iq>", "jabber:client"))
+        self.assertEqual("result", result["type"])
+        for client, name in zip(clients[1:], names[1:]):
+            await self.enter(client, name)
+        return clients
+
+    async def enter(self, client, nick):
+        """
+        Enter the room and wait for the subject that ends the entry.
+        """
+        client.send(f"<presence to='{self.room}/{nick}'><x xmlns='{NS_MUC}'/></presence>")
+        return await client.waitFor(
+            lambda e: e.name == "message" and e.subject is not None
+            and e.getAttribute("from") == self.room)
+
+    def removal(self, client, nick, code):
+        """
+        Wait for the unavailable presence of C{nick} with status C{code}.
+        """
+        return client.waitFor(
+            lambda e: e.name == "presence" and e.getAttribute("type") == "unavailable"
+            and e.getAttribute("from") == f"{self.room}/{nick}" and code in statuses(e))
+
+    def admin(self, client, items, kind="set", query=NS_ADMIN):
+        return client.request(parseXml(
+            f"<iq type='{kind}' to='{self.room}'><query xmlns='{query}'>{items}</query></iq>",
+            "jabber:client"))
+
+    async def test_moderation(self):
+        """
+        A kick (307, section 8.2), a ban (301, 9.1) that keeps the user
+        out, the loss of membership in a members-only room (321, 9.4), and
+        the destruction with reason and alternate venue (10.9).
+        """
+        alice, bob, carol, dave = await self.setUpRoom(["alice", "bob", "carol", "dave"])
+        domain = self.running.domain
+
+        # Section 8.2: Alice kicks Carol.
+        result = await self.admin(alice, "<item nick='carol' role='none'><reason>Avaunt!</reason></item>")
+        self.assertEqual("result", result["type"])
+        kicked = await self.removal(carol, "carol", 307)
+        self.assertEqual({110, 307}, statuses(kicked))
+        self.assertEqual("Avaunt!", str(item(kicked).reason))
+        self.assertEqual("alice", item(kicked).actor["nick"])
+        seen = await self.removal(bob, "carol", 307)
+        self.assertEqual("none", item(seen)["role"])
+
+        # Section 9.1: Alice bans Bob, who may not come back.
+        result = await self.admin(
+            alice, f"<item affiliation='outcast' jid='bob@{domain}'><reason>Treason</reason></item>")
+        self.assertEqual("result", result["type"])
+        banned = await self.removal(bob, "bob", 301)
+        self.assertEqual(("outcast", "Treason"), (item(banned)["affiliation"], str(item(banned).reason)))
+        await self.removal(dave, "bob", 301)
+        bob.send(f"<presence to='{self.room}/bob' id='again'><x xmlns='{NS_MUC}'/></presence>")
+        refused = await bob.waitFor(lambda e: e.name == "presence" and e.getAttribute("id") == "again")
+        self.assertEqual("error", refused["type"])
+        self.assertIsNotNone(refused.error.forbidden)
+
+        # Section 9.4: in a members-only room, Dave loses his membership.
+        result = await self.admin(alice, f"<item affiliation='member' jid='dave@{domain}'/>")
+        self.assertEqual("result", result["type"])
+        result = await self.admin(
+            alice, "<x xmlns='jabber:x:data' type='submit'>"
+            "<field var='muc#roomconfig_membersonly'><value>1</value></field></x>", query=NS_OWNER)
+        self.assertEqual("result", result["type"])
+        result = await self.admin(alice, f"<item affiliation='none' jid='dave@{domain}'/>")
+        self.assertEqual("result", result["type"])
+        lost = await self.removal(dave, "dave", 321)
+        self.assertEqual({110, 321}, statuses(lost))
+        await self.removal(alice, "dave", 321)
+
+        # Section 10.9: Carol, made a member, comes back; Alice destroys the
+        # room, pointing to another.
+        await self.admin(alice, f"<item affiliation='member' jid='carol@{domain}'/>")
+        carol.clear()
+        await self.enter(carol, "carol")
+        venue = f"heath@{self.running.mucDomain}"
+        result = await self.admin(
+            alice, f"<destroy jid='{venue}'><reason>Macbeth doth come.</reason></destroy>", query=NS_OWNER)
+        self.assertEqual("result", result["type"])
+        for client, nick in ((alice, "alice"), (carol, "carol")):
+            gone = await client.waitFor(
+                lambda e: e.name == "presence" and e.getAttribute("type") == "unavailable"
+                and e.getAttribute("from") == f"{self.room}/{nick}"
+                and next(e.x.elements(NS_USER, "destroy"), None) is not None)
+            destroy = next(gone.x.elements(NS_USER, "destroy"))
+            self.assertEqual((venue, "Macbeth doth come."), (destroy["jid"], str(destroy.reason)))
+        self.assertIsNone(self.running.server.rooms.get(JID(self.room)))
+
+    async def test_shutdown(self):
+        """
+        Section 11.2: when the server stops, each occupant is told with 110
+        and 332 before its stream closes.
+        """
+        alice, bob = await self.setUpRoom(["alice", "bob"])
+        await self.running.server.stopService()
+        for client, nick in ((alice, "alice"), (bob, "bob")):
+            presence = await self.removal(client, nick, 332)
+            self.assertEqual({110, 332}, statuses(presence))

@@ -22,8 +22,11 @@ from mepserver.muc.features import (
     name,
     password,
     persistent,
+    presencebroadcast,
     privatemessages,
     public,
+    roomadmins,
+    roomowners,
     subject,
     whois,
 )
@@ -42,6 +45,9 @@ FEATURES = (
     subject.feature,
     invites.feature,
     privatemessages.feature,
+    presencebroadcast.feature,
     memberlist.feature,
     history.feature,
+    roomadmins.feature,
+    roomowners.feature,
 )

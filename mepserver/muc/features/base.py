@@ -12,7 +12,9 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IRoomFeature
-from mepserver.muc.model import ConfigField, Status
+from twisted.words.protocols.jabber import jid
+
+from mepserver.muc.model import Affiliation, ConfigField, Role, Status
 
 #: Form field name prefix of the registered room options (16.5.3).
 PREFIX = "muc#roomconfig_"
@@ -42,6 +44,9 @@ class RoomFeature:
         return None
 
     def defaultRole(self, room, affiliation):
+        return None
+
+    def affiliationList(self, room, values):
         return None
 
 
@@ -97,6 +102,89 @@ class TextOption(RoomFeature):
             return UNCHANGED
         setattr(config, self.attribute, value)
         return CHANGED
+
+
+class RolesOption(RoomFeature):
+    """
+    An option that is a list-multi of roles and a frozenset attribute of
+    the configuration.
+
+    @cvar roles: the roles offered, in the form's order.
+    """
+
+    var = ""
+    label = ""
+    attribute = ""
+    roles = (Role.MODERATOR, Role.PARTICIPANT, Role.VISITOR)
+
+    def configFields(self, room) -> List[ConfigField]:
+        current = getattr(room.config, self.attribute)
+        return [
+            ConfigField(
+                self.var, "list-multi", self.label,
+                tuple(r.value for r in self.roles if r in current),
+                tuple((r.value, r.value.capitalize()) for r in self.roles),
+            )
+        ]
+
+    def applyConfig(self, room, config, values) -> FrozenSet[Status]:
+        if self.var not in values:
+            return UNCHANGED
+        roles = set()
+        for value in values[self.var]:
+            try:
+                role = Role(value.strip())
+            except ValueError:
+                role = None
+            if role not in self.roles:
+                raise errors.BadRequest(f"{self.var}: {value!r} is not a role")
+            roles.add(role)
+        if frozenset(roles) == getattr(config, self.attribute):
+            return UNCHANGED
+        setattr(config, self.attribute, frozenset(roles))
+        return CHANGED
+
+
+class AffiliationListOption(RoomFeature):
+    """
+    A jid-multi field holding the complete list of one affiliation
+    (XEP-0045 section 10.2: C{muc#roomconfig_roomadmins} and
+    C{_roomowners}). The room applies the list once every option accepted
+    the form (L{mepserver.muc.model.Room.configure}).
+
+    @cvar affiliation: the L{Affiliation} listed.
+    @cvar instructions: the text of the fixed field before it.
+    """
+
+    var = ""
+    label = ""
+    instructions = ""
+    affiliation = Affiliation.NONE
+
+    def configFields(self, room) -> List[ConfigField]:
+        users = sorted(
+            user.full()
+            for user, held in room.affiliations.items()
+            if held is self.affiliation
+        )
+        return [
+            ConfigField("", "fixed", values=(self.instructions,)),
+            ConfigField(self.var, "jid-multi", self.label, tuple(users)),
+        ]
+
+    def affiliationList(self, room, values):
+        if self.var not in values:
+            return None
+        users = []
+        for value in values[self.var]:
+            for line in value.splitlines():
+                if not line.strip():
+                    continue
+                try:
+                    users.append(jid.internJID(line.strip()))
+                except jid.InvalidFormat:
+                    raise errors.BadRequest(f"{self.var}: {line.strip()!r} is not a JID")
+        return self.affiliation, frozenset(users)
 
 
 def booleanField(var: str, label: str, value: bool) -> ConfigField:

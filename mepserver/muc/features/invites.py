@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.test_muc_model -*-
 """
-Whether members may invite others (XEP-0045 section 7.8.2,
-C{muc#roomconfig_allowinvites}); L{mepserver.muc.model.Room.may} applies it.
+Whether members may invite others to a members-only room, where by
+default only admins and owners may (XEP-0045 sections 7.8.2 and 9.5,
+C{muc#roomconfig_allowinvites}); L{mepserver.muc.model.Room.invite}
+applies it.
 """
 
 from mepserver.muc.features.base import PREFIX, BooleanOption

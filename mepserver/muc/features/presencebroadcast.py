@@ -1,0 +1,23 @@
+# -*- test-case-name: tests.test_muc_model -*-
+"""
+Whose presence the room broadcasts (XEP-0045 section 10.2,
+C{muc#roomconfig_presencebroadcast}): occupants whose role is not listed
+are seen by no one but themselves. L{mepserver.muc.model.Room.showsPresenceOf}
+applies it.
+"""
+
+from mepserver.muc.features.base import PREFIX, RolesOption
+
+
+class PresenceBroadcast(RolesOption):
+    """
+    C{muc#roomconfig_presencebroadcast}, a list-multi of roles.
+    """
+
+    name = "presencebroadcast"
+    var = PREFIX + "presencebroadcast"
+    label = "Roles for which Presence is Broadcasted"
+    attribute = "presenceBroadcast"
+
+
+feature = PresenceBroadcast()

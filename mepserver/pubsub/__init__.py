@@ -1,0 +1,17 @@
+"""
+The publish-subscribe engine (XEP-0060) that PEP (XEP-0163) and MEP
+(XEP-0316) share: nodes, items, interests, recipients and notifications.
+
+  - L{mepserver.pubsub.model}: virtual services, nodes, items and the
+    access and recipient rules, in plain Python;
+  - L{mepserver.pubsub.interests}: caps (XEP-0115) to C{+notify}
+    interests, per entity;
+  - L{mepserver.pubsub.registry}: services by JID, loaded from and written
+    through to an L{mepserver.interfaces.IPubSubStore};
+  - L{mepserver.pubsub.handler}: the wokkel adapters, C{PubSubHandler}
+    (notifications, disco) and C{ServiceResource} (the use cases).
+
+A context (L{mepserver.interfaces.IPubSubContext}) decides what differs
+between PEP and MEP: who owns a service, who shares presence with it, who
+is implicitly subscribed and where explicit subscribers' notifications go.
+"""

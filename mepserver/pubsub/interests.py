@@ -1,0 +1,93 @@
+# -*- test-case-name: tests.test_pubsub_interests -*-
+"""
+From the caps entities announce (XEP-0115) to their notification
+interests (XEP-0060 section 9.2, XEP-0163 section 4.3), for PEP (caps in
+a session's broadcast presence) and MEP (caps in presence to a room) alike.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Optional
+
+from twisted.internet import defer
+from twisted.words.protocols.jabber import jid
+
+from mepserver.caps import Caps, CapsCache, notifyInterests
+from mepserver.pubsub.model import Interests
+
+
+class InterestTracker:
+    """
+    The caps each entity (a full JID) announced, resolved through the
+    server-wide L{CapsCache} into an L{Interests} index.
+
+    Until an entity's caps resolve it has no interests (XEP-0115 section
+    8.3). A result that arrives after the entity announced other caps, or
+    left, is dropped.
+
+    @ivar interests: the L{Interests} index.
+    @ivar caps: the server-wide L{CapsCache}.
+    @ivar query: C{query(entity, node)}, the disco#info query
+        L{CapsCache.resolve} sends (see there).
+    """
+
+    def __init__(self, caps: CapsCache, query):
+        self.caps = caps
+        self.query = query
+        self.interests = Interests()
+        self._announced: Dict[jid.JID, Optional[Caps]] = {}
+
+    def announced(self, entity: jid.JID) -> Optional[Caps]:
+        """
+        @return: the caps C{entity} announced last, or L{None}.
+        """
+        return self._announced.get(entity)
+
+    def announce(self, entity: jid.JID, caps: Optional[Caps], initial: bool) -> defer.Deferred:
+        """
+        An entity sent available presence with C{caps} (or none).
+
+        Initial presence (the first after being unavailable) starts from no
+        interests, so that every interest counts as new (XEP-0163 section
+        4.3.3 rule 2); a later presence with the same caps changes nothing
+        (ibid., note), and with other caps only the interests it adds are
+        new (MEP OQ-14).
+
+        @return: a Deferred firing with the L{frozenset} of namespaces that
+            became interesting, once known: the nodes whose last items the
+            entity should now get. It never fails.
+        """
+        if initial:
+            self.interests.discard(entity)
+        elif entity in self._announced and self._announced[entity] == caps:
+            return defer.succeed(frozenset())
+        self._announced[entity] = caps
+        if caps is None:
+            self.interests.discard(entity)
+            return defer.succeed(frozenset())
+        d = self.caps.resolve(entity, caps, self.query)
+        d.addCallback(self._resolved, entity, caps)
+        return d
+
+    def _resolved(self, features: FrozenSet[str], entity: jid.JID, caps: Caps) -> FrozenSet[str]:
+        if entity not in self._announced or self._announced[entity] != caps:
+            return frozenset()
+        return self.interests.set(entity, notifyInterests(features))
+
+    def forget(self, entity: jid.JID) -> None:
+        """
+        The entity became unavailable: no more interests, and nothing kept
+        for its JID in the caps cache.
+        """
+        self._announced.pop(entity, None)
+        self.interests.discard(entity)
+        self.caps.forget(entity)
+
+    def reset(self) -> None:
+        """
+        Forget every entity, for test fixtures.
+        """
+        for entity in list(self._announced):
+            self.caps.forget(entity)
+        self._announced.clear()
+        self.interests.clear()

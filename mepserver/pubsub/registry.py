@@ -1,0 +1,175 @@
+# -*- test-case-name: tests.test_pubsub_registry -*-
+"""
+Virtual pubsub services by JID, loaded from an
+L{mepserver.interfaces.IPubSubStore} on first use and written through to
+it after every change (STYLE.md section 4: only durable state is stored).
+
+PEP keeps one registry of account services; MEP keeps its own, so the two
+contexts never share a node (XEP-0316 section 3).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List, Optional
+
+from twisted.internet import defer
+from twisted.python import failure
+from twisted.words.protocols.jabber import jid
+
+from mepserver.interfaces import StoredItem, StoredNode
+from mepserver.pubsub.model import Affiliation, Item, Node, NodeConfig, Service
+
+
+def storedNode(service: Service, node: Node) -> StoredNode:
+    """
+    @return: the L{StoredNode} for C{node} of C{service}.
+    """
+    return StoredNode(
+        service=service.jid,
+        identifier=node.identifier,
+        config=node.config.values(),
+        affiliations={entity: a.value for entity, a in node.affiliations.items()},
+        subscriptions=dict(node.subscriptions),
+    )
+
+
+def storedItem(item: Item) -> StoredItem:
+    """
+    @return: the L{StoredItem} for C{item}.
+    """
+    return StoredItem(item.id, item.payload, item.publisher, item.published)
+
+
+class ServiceRegistry:
+    """
+    The services of one context, each loaded once.
+
+    @ivar store: the L{mepserver.interfaces.IPubSubStore}, or L{None} to
+        keep everything in memory.
+    @ivar factory: C{factory(serviceJID)} makes an empty L{Service}; its
+        C{persistent} flag decides whether the store sees it.
+    """
+
+    def __init__(self, store, factory: Callable[[jid.JID], Service]):
+        self.store = store
+        self.factory = factory
+        self._services: Dict[jid.JID, Service] = {}
+        self._loading: Dict[jid.JID, List[defer.Deferred]] = {}
+
+    def __len__(self) -> int:
+        return len(self._services)
+
+    def cached(self, serviceJID: jid.JID) -> Optional[Service]:
+        """
+        @return: the service if it is loaded, else L{None}.
+        """
+        return self._services.get(serviceJID)
+
+    def get(self, serviceJID: jid.JID) -> defer.Deferred:
+        """
+        @return: a Deferred firing with the L{Service} at C{serviceJID},
+            loaded from the store the first time (concurrent first calls
+            share one load).
+        """
+        service = self._services.get(serviceJID)
+        if service is not None:
+            return defer.succeed(service)
+        d = defer.Deferred()
+        waiting = self._loading.get(serviceJID)
+        if waiting is None:
+            waiting = self._loading[serviceJID] = []
+            waiting.append(d)
+            defer.ensureDeferred(self._load(serviceJID)).addBoth(self._loaded, serviceJID)
+        else:
+            waiting.append(d)
+        return d
+
+    async def _load(self, serviceJID: jid.JID) -> Service:
+        service = self.factory(serviceJID)
+        if self.store is not None and service.persistent:
+            for stored in await self.store.loadNodes(serviceJID):
+                items = await self.store.loadItems(serviceJID, stored.identifier)
+                service.nodes[stored.identifier] = Node(
+                    stored.identifier,
+                    NodeConfig.fromValues(stored.config),
+                    [Item(i.id, i.payload, i.publisher, i.published) for i in items],
+                    {e: Affiliation(a) for e, a in stored.affiliations.items()},
+                    stored.subscriptions,
+                )
+        self._services[serviceJID] = service
+        return service
+
+    def _loaded(self, result, serviceJID: jid.JID) -> None:
+        for d in self._loading.pop(serviceJID):
+            if isinstance(result, failure.Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
+
+    def forget(self, serviceJID: jid.JID) -> None:
+        """
+        Drop a service from memory only (its store copy stays).
+        """
+        self._services.pop(serviceJID, None)
+
+    def reset(self) -> None:
+        """
+        Forget every service in memory, for test fixtures.
+        """
+        self._services.clear()
+
+    # Write-through.
+
+    def _writes(self, service: Service) -> bool:
+        return self.store is not None and service.persistent
+
+    def saveNode(self, service: Service, node: Node) -> defer.Deferred:
+        """
+        Write a node's configuration, affiliations and subscriptions.
+        """
+        if not self._writes(service):
+            return defer.succeed(None)
+        return self.store.saveNode(storedNode(service, node))
+
+    def saveItem(
+        self, service: Service, node: Node, item: Item, evicted: Iterable[Item] = ()
+    ) -> defer.Deferred:
+        """
+        Write a published item, and forget the items it pushed out.
+        """
+        if not self._writes(service):
+            return defer.succeed(None)
+        return defer.ensureDeferred(self._saveItem(service, node, item, evicted))
+
+    async def _saveItem(self, service, node, item, evicted) -> None:
+        await self.store.saveItem(service.jid, node.identifier, storedItem(item))
+        evicted = [i.id for i in evicted]
+        if evicted:
+            await self.store.removeItems(service.jid, node.identifier, evicted)
+
+    def removeItems(self, service: Service, node: Node, items: Iterable[Item]) -> defer.Deferred:
+        """
+        Forget items.
+        """
+        identifiers = [i.id for i in items]
+        if not self._writes(service) or not identifiers:
+            return defer.succeed(None)
+        return self.store.removeItems(service.jid, node.identifier, identifiers)
+
+    def removeNode(self, service: Service, node: Node) -> defer.Deferred:
+        """
+        Forget a node with its items.
+        """
+        if not self._writes(service):
+            return defer.succeed(None)
+        return self.store.removeNode(service.jid, node.identifier)
+
+    def remove(self, serviceJID: jid.JID) -> defer.Deferred:
+        """
+        Forget a whole service, in memory and in the store.
+        """
+        service = self._services.pop(serviceJID, None)
+        if self.store is not None and (service is None or service.persistent):
+            return self.store.removeService(serviceJID)
+        return defer.succeed(None)
+
