@@ -30,7 +30,7 @@ L{mepserver.interfaces.IPubSubStore}, keyed by the account's bare JID.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Iterable, List, Mapping, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger

@@ -121,6 +121,9 @@ class Server(service.MultiService):
             return
         self.muc.shutdown()
         yield self.streams.closeAll()
+        # Ended sessions broadcast unavailable presence, which may wait for
+        # the store: let that finish before the components stop.
+        yield self.sessions.locks.drain()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()

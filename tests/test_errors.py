@@ -54,3 +54,57 @@ class StanzaErrorTests(unittest.SynchronousTestCase):
         Anything else is a programming error.
         """
         self.assertRaises(TypeError, errors.stanzaError, ValueError())
+
+
+class PubSubErrorTests(unittest.SynchronousTestCase):
+    """
+    L{errors.stanzaError} for the publish-subscribe refusals (XEP-0060
+    section 14): the condition, type and pubsub-specific condition.
+    """
+
+    def test_conditions(self):
+        expected = {
+            errors.PreconditionNotMet: ("conflict", "cancel", "precondition-not-met"),
+            errors.NodeExists: ("conflict", "cancel", None),
+            errors.NodeIdRequired: ("bad-request", "modify", "nodeid-required"),
+            errors.InstantNodesUnsupported: ("not-acceptable", "modify", "nodeid-required"),
+            errors.InvalidJID: ("bad-request", "modify", "invalid-jid"),
+            errors.NotSubscribed: ("unexpected-request", "cancel", "not-subscribed"),
+            errors.PresenceSubscriptionRequired: (
+                "not-authorized", "auth", "presence-subscription-required",
+            ),
+            errors.NotInRosterGroup: ("not-authorized", "auth", "not-in-roster-group"),
+            errors.ClosedNode: ("not-allowed", "cancel", "closed-node"),
+            errors.InvalidConfiguration: ("not-acceptable", "modify", None),
+            errors.UnsupportedAccessModel: (
+                "not-acceptable", "modify", "unsupported-access-model",
+            ),
+            errors.ItemRequired: ("bad-request", "modify", "item-required"),
+            errors.PayloadRequired: ("bad-request", "modify", "payload-required"),
+            errors.InvalidPayload: ("bad-request", "modify", "invalid-payload"),
+        }
+        for cls, (condition, kind, application) in expected.items():
+            stanzaError = errors.stanzaError(cls("why"))
+            element = stanzaError.getElement()
+            app = stanzaError.appCondition
+            self.assertEqual(
+                (condition, kind, application, "why"),
+                (
+                    stanzaError.condition,
+                    element["type"],
+                    app.name if app is not None else None,
+                    stanzaError.text,
+                ),
+                cls,
+            )
+            if app is not None:
+                self.assertEqual(errors.NS_PUBSUB_ERRORS, app.uri)
+
+    def test_unsupported(self):
+        """
+        C{unsupported} names the feature (XEP-0060 section 14.2).
+        """
+        stanzaError = errors.stanzaError(errors.Unsupported("collections", "leaf only"))
+        self.assertEqual("feature-not-implemented", stanzaError.condition)
+        self.assertEqual("unsupported", stanzaError.appCondition.name)
+        self.assertEqual("collections", stanzaError.appCondition["feature"])

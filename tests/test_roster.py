@@ -1330,3 +1330,30 @@ class QueuedDeliveryTests(unittest.TestCase):
         carol.expect(f"<message to='carol@{DOMAIN}/home'><body>hi</body></message>")
         busy.callback(None)
         bob.expect(f"<message to='bob@{DOMAIN}/home'><body>hi</body></message>")
+
+
+class AccountLocksTests(unittest.TestCase):
+    """
+    L{mepserver.c2s.sessions.AccountLocks}: per-account ordering and drain.
+    """
+
+    def test_orderAndDrain(self):
+        """
+        Operations of one account run one after the other; drain() fires
+        once all are done and leaves no lock behind.
+        """
+        from twisted.internet import defer
+
+        from mepserver.c2s.sessions import AccountLocks
+
+        locks = AccountLocks()
+        first, order = defer.Deferred(), []
+        locks.run("alice", lambda: first.addCallback(lambda _: order.append(1)))
+        locks.run("alice", lambda: order.append(2))
+        drained = locks.drain()
+        self.assertTrue(locks.busy("alice"))
+        self.assertNoResult(drained)
+        first.callback(None)
+        self.assertEqual([1, 2], order)
+        self.successResultOf(drained)
+        self.assertFalse(locks.busy("alice"))

@@ -501,6 +501,15 @@ class PresenceHandler(XMPPHandler):
         self.locks = sessions.locks
         self.observers = []
 
+    def send(self, stanza):
+        """
+        Send a stanza to the router, unless the component stopped: a
+        session ending at shutdown may still be reading its roster from
+        SQLite when the component is gone.
+        """
+        if self.xmlstream is not None:
+            XMPPHandler.send(self, stanza)
+
     def notifyObservers(self, method, *args):
         """
         Call C{method} on each L{mepserver.interfaces.IPresenceObserver} in
@@ -724,7 +733,9 @@ class PresenceHandler(XMPPHandler):
         presence = domish.Element((NS_CLIENT, "presence"))
         presence["from"] = session.jid.full()
         presence["type"] = "unavailable"
-        d = self._unavailable(session, presence)
+        # Under the account's lock, like every other presence change, so
+        # that the server's shutdown can wait for it (AccountLocks.drain).
+        d = self.locks.run(session.jid.user, self._unavailable, session, presence)
         d.addErrback(_logFailure, "the end of a session")
         return d
 

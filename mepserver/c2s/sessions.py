@@ -85,6 +85,19 @@ class AccountLocks:
 
         return d.addBoth(release)
 
+    @defer.inlineCallbacks
+    def drain(self):
+        """
+        Wait until no account has an operation in progress (at shutdown,
+        so nothing runs against stopped components and closed stores).
+        """
+        while self._locks:
+            # self.run, not the locks' own run: its release forgets a lock
+            # nobody waits for, so the loop ends.
+            yield defer.gatherResults(
+                [self.run(username, lambda: None) for username in list(self._locks)]
+            )
+
 
 class Session:
     """

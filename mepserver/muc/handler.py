@@ -6,11 +6,12 @@ stanzas the router brings to the MUC domain and the room model
 
 It implements the occupant use cases of section 7 (entering, presence,
 nick changes, leaving, groupchat, private messages, mediated invitations
-and declines, voice requests), the moderator use cases of section 8
-(subject, kicks, voice and its approval, the voice list), the admin use
-cases of section 9 (bans, members, moderators and their lists), the owner
-use cases of section 10 (instant and reserved room creation and
-configuration, owners and admins and their lists, destruction), discovery
+and declines, registration and reserved nicks, voice requests), the
+moderator use cases of section 8 (subject, kicks, voice and its approval,
+the voice list), the admin use cases of section 9 (bans, members,
+moderators and their lists), the owner use cases of section 10 (instant
+and reserved room creation and configuration, owners and admins and their
+lists, destruction), discovery
 (section 6), removal at service shutdown (11.2), IQs through occupant JIDs
 (17.4, DESIGN.md section 5), ghost removal (18.1.2), XEP-0359 stanza-ids,
 XEP-0421 occupant-ids and XEP-0410 self-pings.
@@ -41,6 +42,7 @@ from mepserver.muc.model import (
     validNick,
 )
 from mepserver.muc.stanzas import (
+    NODE_ROOMUSER,
     NS_CLIENT,
     NS_DATA,
     NS_DISCO_INFO,
@@ -55,7 +57,6 @@ from mepserver.muc.stanzas import (
     NS_MUC_USER,
     NS_PING,
     NS_REGISTER,
-    NODE_ROOMUSER,
     Item,
     child,
 )

@@ -35,14 +35,7 @@ from twisted.words.xish import domish
 from wokkel import data_form, disco, pubsub
 
 from mepserver import errors
-from mepserver.pubsub.model import (
-    FIELDS,
-    FORM_TYPE,
-    Affiliation,
-    Item,
-    Node,
-    Service,
-)
+from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation, Item, Node
 
 log = Logger()
 
@@ -197,6 +190,9 @@ class PubSubHandler(pubsub.PubSubService):
         pubsub.PubSubService.handleRequest(self, iq)
 
     def send(self, obj):
+        if self.xmlstream is None:
+            # Stopped: work that was waiting for the store ends quietly.
+            return
         pubsub.PubSubService.send(self, obj)
         if self._afterResponse and domish.IElement.providedBy(obj) and obj.name == "iq":
             key = (obj.getAttribute("id", ""), obj.getAttribute("to", ""))
@@ -578,10 +574,17 @@ class ServiceResource(pubsub.PubSubResource):
             element.getAttribute("id") or None,
             parsePublishOptions(request),
         )
+        # The writes are issued before waiting for any, so that the store
+        # applies concurrent publishes in the model's order.
+        writes = []
         if result.created:
-            await self.registry.saveNode(service, result.node)
+            writes.append(self.registry.saveNode(service, result.node))
         if result.stored:
-            await self.registry.saveItem(service, result.node, result.item, result.evicted)
+            writes.append(
+                self.registry.saveItem(service, result.node, result.item, result.evicted)
+            )
+        for write in writes:
+            await write
         self.pubsub.notifyItems(service.jid, result.node, [result.item], result.recipients)
         response = domish.Element((NS_PUBSUB, "pubsub"))
         publish = response.addElement("publish")
@@ -618,8 +621,7 @@ class ServiceResource(pubsub.PubSubResource):
             request.maxItems,
             request.itemIdentifiers or (),
         )
-        withPayload = True
-        return [pubsub.Item(item.id, item.payload if withPayload else None) for item in items]
+        return [pubsub.Item(item.id, item.payload) for item in items]
 
     def subscribe(self, request):
         return self._run(self._subscribe, request)
@@ -705,8 +707,12 @@ class ServiceResource(pubsub.PubSubResource):
         result = service.reconfigure(
             context, request.sender, request.nodeIdentifier, request.options.getValues()
         )
-        await self.registry.saveNode(service, result.node)
-        await self.registry.removeItems(service, result.node, result.evicted)
+        writes = [
+            self.registry.saveNode(service, result.node),
+            self.registry.removeItems(service, result.node, result.evicted),
+        ]
+        for write in writes:
+            await write
 
     def delete(self, request):
         return self._run(self._delete, request)

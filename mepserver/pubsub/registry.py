@@ -136,16 +136,17 @@ class ServiceRegistry:
     ) -> defer.Deferred:
         """
         Write a published item, and forget the items it pushed out.
+
+        Both writes are issued at once, so that the store sees them in the
+        order the model made the changes, whatever comes next.
         """
         if not self._writes(service):
             return defer.succeed(None)
-        return defer.ensureDeferred(self._saveItem(service, node, item, evicted))
-
-    async def _saveItem(self, service, node, item, evicted) -> None:
-        await self.store.saveItem(service.jid, node.identifier, storedItem(item))
+        writes = [self.store.saveItem(service.jid, node.identifier, storedItem(item))]
         evicted = [i.id for i in evicted]
         if evicted:
-            await self.store.removeItems(service.jid, node.identifier, evicted)
+            writes.append(self.store.removeItems(service.jid, node.identifier, evicted))
+        return _all(writes)
 
     def removeItems(self, service: Service, node: Node, items: Iterable[Item]) -> defer.Deferred:
         """
@@ -173,3 +174,13 @@ class ServiceRegistry:
             return self.store.removeService(serviceJID)
         return defer.succeed(None)
 
+
+def _all(writes: List[defer.Deferred]) -> defer.Deferred:
+    """
+    @return: a Deferred that fires when every write is done, or fails with
+        the first failure.
+    """
+    d = defer.gatherResults(writes, consumeErrors=True)
+    d.addErrback(lambda f: f.value.subFailure if f.check(defer.FirstError) else f)
+    d.addCallback(lambda _: None)
+    return d

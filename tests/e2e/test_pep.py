@@ -171,3 +171,20 @@ class PEPTests(unittest.TestCase):
         self.assertEqual(itemId, event.event.items.item["id"])
         self.assertIsNotNone(event.delay)
         self.assertEqual(bare, event.delay["from"])
+
+    async def test_resetForgetsNodes(self):
+        """
+        L{mepserver.testing.RunningServer.reset} forgets PEP nodes and
+        items with the accounts.
+        """
+        running = await startServer(self)
+        juliet = await running.createAccount("juliet", "juliet-secret")
+        client = await running.connectClient(juliet, "home")
+        result = await client.request(parseXml(PUBLISH_TUNE, "jabber:client"))
+        self.assertEqual("result", result["type"], result.toXml())
+        await running.reset()
+        juliet = await running.createAccount("juliet", "juliet-secret")
+        client = await running.connectClient(juliet, "home")
+        answer = await client.request(itemsRequest(juliet.jid.userhost(), NS_TUNE))
+        self.assertEqual("error", answer["type"], answer.toXml())
+        self.assertEqual("item-not-found", answer.error.firstChildElement().name)
