@@ -55,6 +55,7 @@ not deterministic.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import secrets
@@ -519,7 +520,8 @@ class RunningServer:
     @ivar domain: the client domain.
     @ivar mucDomain: the MUC service's domain.
     @ivar c2sPort: the client-to-server TCP port on 127.0.0.1 (STARTTLS).
-    @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}.
+    @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}, the
+        JSON API at C{/api/} (L{apiURL}).
     @ivar certificatePath: the PEM certificate a client should trust.
     """
 
@@ -546,9 +548,7 @@ class RunningServer:
         # back; a clock given by the test is left alone.
         self._ownClock = None
 
-    # TODO(issue 6): createRoom(name, config) once the MUC service lands;
-    # then, with MEP, the room-event entry point (generateEvent) and a way
-    # to publish as an occupant.
+    # TODO(issue 6): a way to publish to a room's MEP nodes as an occupant.
 
     @property
     def webSocketURL(self) -> str:
@@ -556,6 +556,115 @@ class RunningServer:
         The C{ws://} URL of the RFC 7395 endpoint.
         """
         return f"ws://127.0.0.1:{self.httpPort}/xmpp-websocket"
+
+    @property
+    def apiURL(self) -> str:
+        """
+        The C{http://} URL of the JSON HTTP API (L{mepserver.api}), with its
+        trailing slash: C{running.apiURL + "rooms"} lists the rooms.
+        """
+        return f"http://127.0.0.1:{self.httpPort}/api/"
+
+    def _roomJID(self, room: Union[jid.JID, str]) -> jid.JID:
+        if isinstance(room, jid.JID):
+            return room.userhostJID()
+        if "@" in room:
+            return jid.JID(room).userhostJID()
+        return jid.JID(tuple=(room, self.mucDomain, None))
+
+    @_deferred
+    async def createRoom(
+        self,
+        name: Union[jid.JID, str],
+        /,
+        owner: Union[Account, jid.JID, str, None] = None,
+        **config,
+    ) -> jid.JID:
+        """
+        Create a room directly in the MUC service, unlocked and configured,
+        as if its owner had created and configured it (no 201 for the first
+        to enter).
+
+            roomJID = await running.createRoom(
+                "lobby", owner=alice, persistent=True, moderated=True,
+                password="secret", whois="anyone", maxusers=10)
+
+        @param name: the room's localpart on L{mucDomain}, or its bare JID.
+        @param owner: the user (an L{Account} or a JID) to make the room's
+            owner; none if L{None}.
+        @param config: the configuration, by the C{muc#roomconfig} field
+            names without prefix (C{persistentroom}, C{publicroom},
+            C{membersonly}, C{moderatedroom}, C{roomsecret}, C{whois},
+            C{maxusers}, ...) or the attribute names of
+            L{mepserver.muc.model.RoomConfig} (C{persistent}, C{public},
+            C{membersOnly}, C{moderated}, C{password}, ...; C{name} or
+            C{roomname} is the room's natural-language name); role sets
+            (C{presencebroadcast}, C{getmemberlist}) as role names. A
+            password makes the room password-protected unless
+            C{passwordProtected} says otherwise. Other settings keep the
+            service's defaults.
+        @return: a Deferred firing with the bare room L{jid.JID}, once a
+            persistent room is stored.
+        @raise TypeError: (in the Deferred) for an unknown setting.
+        @raise ValueError: (in the Deferred) if the room exists.
+        @raise mepserver.errors.BadRequest: (in the Deferred) if the JID is
+            not one of a room of L{mucDomain}.
+        """
+        from mepserver.muc.model import Role, RoomConfig, bare
+
+        byName = {field.name: field.name for field in dataclasses.fields(RoomConfig)}
+        byName.update({key: attribute for attribute, key in RoomConfig.STORED_KEYS.items()})
+        values = {}
+        for key, value in config.items():
+            if key not in byName:
+                raise TypeError(f"{key!r} is not a room setting; use one of {', '.join(sorted(byName))}")
+            attribute = byName[key]
+            if attribute in RoomConfig.ROLE_SETS:
+                value = frozenset(v if isinstance(v, Role) else Role(v) for v in value)
+            values[attribute] = value
+        if values.get("password") and "passwordProtected" not in values:
+            values["passwordProtected"] = True
+        roomJID = self._roomJID(name)
+        if isinstance(owner, Account):
+            owner = owner.jid
+        elif isinstance(owner, str):
+            owner = jid.JID(owner)
+        rooms = self.server.rooms
+        # Created as a client's join creates rooms, so that every observer
+        # of the registry (MEP) hears of it; then configured and unlocked
+        # as the owner's form would, with no 201 for whoever enters first.
+        room = rooms.create(roomJID, owner if owner is not None else roomJID)
+        if owner is None:
+            del room.affiliations[bare(roomJID)]
+        room.config = dataclasses.replace(RoomConfig(), **values)
+        room.history = collections.deque(room.history, maxlen=room.config.historyLength)
+        room.locked = False
+        room.created = False
+        await defer.maybeDeferred(rooms.save, room)
+        return room.jid
+
+    def generateEvent(
+        self,
+        room: Union[jid.JID, str],
+        nodeIdentifier: str,
+        payload: Union[domish.Element, str],
+        itemIdentifier: Optional[str] = None,
+    ) -> defer.Deferred:
+        """
+        Publish an event as the room itself (XEP-0316, DESIGN.md section
+        6): C{server.mep.generateEvent}, which the HTTP API's C{POST
+        /api/rooms/{room}/nodes/{node}/items} calls too.
+
+        @param room: the bare room JID, or its localpart on L{mucDomain}.
+        @param payload: the item's payload, a L{domish.Element} or XML text.
+        @param itemIdentifier: the item id; the server makes one up if
+            L{None}.
+        @return: a Deferred firing with the item id, or failing with
+            L{mepserver.errors.RoomNotFound} for an unknown room.
+        """
+        return defer.maybeDeferred(
+            self.server.mep.generateEvent, room, nodeIdentifier, payload, itemIdentifier
+        )
 
     @_deferred
     async def createAccount(
@@ -677,16 +786,6 @@ class RunningServer:
         self._recorders.append(recorder)
         return recorder
 
-    def _stores(self):
-        """
-        @return: the server's stores, each with a synchronous C{reset}.
-        """
-        stores = [self.server.users]
-        for store in (self.server.roomStore, getattr(self.server, "pubsubStore", None)):
-            if store is not None and all(store is not other for other in stores):
-                stores.append(store)
-        return stores
-
     async def _disconnect(self):
         """
         Stop the recorders and close every client stream, ours and others.
@@ -714,44 +813,14 @@ class RunningServer:
         Only memory storage can be reset.
 
         @return: a Deferred firing once every connection is closed.
-        @raise RuntimeError: (in the Deferred, before anything changes) if
-            a store cannot be reset.
+        @raise mepserver.server.ResetNotSupported: (a L{RuntimeError}, in
+            the Deferred, before anything changes) if a store cannot be
+            reset.
         """
-        stores = self._stores()
-        for store in stores:
-            if not callable(getattr(store, "reset", None)):
-                raise RuntimeError(
-                    f"{type(store).__name__} cannot be reset: start the "
-                    "server with storage='memory' (the default) to use reset()"
-                )
+        self.server.checkReset()
         await self._disconnect()
-        await self.server.streams.closeAll(text="the test fixture resets the server")
-        for store in stores:
-            store.reset()
-        pep = getattr(self.server, "pep", None)
-        if pep is not None:
-            pep.reset()
-        # TODO(issue 4): the caps cache (shared by PEP and MEP) is to
-        # offer reset(); until then verified vers survive a reset.
-        capsReset = getattr(getattr(self.server, "caps", None), "reset", None)
-        if callable(capsReset):
-            capsReset()
-        rooms = getattr(self.server, "rooms", None)
-        if rooms is not None and len(rooms):
-            # TODO(issue 6): the MUC's room registry is to offer reset();
-            # until it does, a reset with rooms left fails rather than
-            # leaving them to the next test.
-            if not callable(getattr(rooms, "reset", None)):
-                raise RuntimeError(
-                    f"{len(rooms)} room(s) left, and the MUC service cannot "
-                    "forget rooms yet (issue 6)"
-                )
-            rooms.reset()
-        # TODO(issue 6): reset the MEP state (interests, last items) too,
-        # unless the room registry's reset covers it.
+        await self.server.reset(text="the test fixture resets the server")
         self._accounts = 0
-        if isinstance(self.server.ids, SeededIdSource):
-            self.server.ids.reset()
         if self._ownClock is not None:
             self._ownClock.advance(_DETERMINISTIC_START - self._ownClock.seconds())
 

@@ -656,3 +656,132 @@ class PytestPluginTests(unittest.TestCase):
         self.assertEqual(0, code, report)
         withPytestTwisted = importlib.util.find_spec("pytest_twisted") is not None
         self.assertIn("2 passed" if withPytestTwisted else "3 passed", report)
+
+
+NS_CONFERENCE_INFO = "urn:ietf:params:xml:ns:conference-info"
+
+
+class RoomTests(unittest.TestCase):
+    """
+    L{RunningServer.createRoom}, L{RunningServer.generateEvent} and
+    L{RunningServer.apiURL}.
+    """
+
+    timeout = 30
+
+    async def join(self, running, client, roomJID, nick, password=None):
+        """
+        Enter a room and wait for the self-presence.
+        """
+        presence = domish.Element((None, "presence"))
+        presence["to"] = f"{roomJID.full()}/{nick}"
+        x = presence.addElement(("http://jabber.org/protocol/muc", "x"))
+        if password is not None:
+            x.addElement("password", content=password)
+        client.send(presence)
+        return await client.waitFor(
+            f"/presence[@from='{roomJID.full()}/{nick}']"
+            "/x[@xmlns='http://jabber.org/protocol/muc#user']/status[@code='110']"
+        )
+
+    async def test_createRoom(self):
+        """
+        A room is created unlocked with the configuration given, by form
+        field names or attribute names, and the owner given; a persistent
+        one is stored. Its first occupant gets no 201.
+        """
+        running = await startServer(self)
+        alice = await running.createAccount("alice")
+        roomJID = await running.createRoom(
+            "lobby",
+            owner=alice,
+            name="The Lobby",
+            persistentroom=True,
+            membersOnly=False,
+            moderatedroom=True,
+            roomsecret="s3cret",
+            whois="anyone",
+            maxusers=10,
+            presencebroadcast=["moderator", "participant"],
+        )
+        self.assertEqual(jid.JID("lobby@conference.localhost"), roomJID)
+        room = running.server.rooms.get(roomJID)
+        self.assertFalse(room.locked)
+        config = room.config
+        self.assertEqual("The Lobby", config.name)
+        self.assertTrue(config.persistent and config.moderated and config.passwordProtected)
+        self.assertEqual(("s3cret", "anyone", 10), (config.password, config.whois, config.maxUsers))
+        self.assertEqual({"moderator", "participant"}, {r.value for r in config.presenceBroadcast})
+        self.assertEqual("owner", room.affiliationOf(alice.jid).value)
+        stored = await running.server.roomStore.loadRooms()
+        self.assertEqual([roomJID], [s.jid for s in stored])
+
+        client = await running.connectClient(alice)
+        selfPresence = await self.join(running, client, roomJID, "Alice", "s3cret")
+        [x] = selfPresence.elements("http://jabber.org/protocol/muc#user", "x")
+        codes = {s["code"] for s in x.elements(x.uri, "status")}
+        self.assertNotIn("201", codes)
+        self.assertIn("100", codes)
+
+    async def test_createRoomOptions(self):
+        """
+        A room may have no owner and be named by its full JID; an unknown
+        setting, an existing room and another service's JID fail.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("hall@conference.localhost")
+        self.assertEqual({}, running.server.rooms.get(roomJID).affiliations)
+        self.assertEqual([], await running.server.roomStore.loadRooms())
+        await self.assertFailure(running.createRoom("other", colour="red"), TypeError)
+        await self.assertFailure(running.createRoom("hall"), ValueError)
+        from mepserver import errors
+
+        await self.assertFailure(running.createRoom("x@example.org"), errors.BadRequest)
+        self.assertEqual(1, len(running.server.rooms))
+
+    async def test_generateEvent(self):
+        """
+        A room event reaches the occupants interested in its node, as a
+        headline from the bare room JID; an unknown room fails.
+        """
+        from mepserver import errors
+        from tests.helpers import CapsClient
+
+        running = await startServer(self)
+        alice = await running.createAccount("alice")
+        roomJID = await running.createRoom("lobby")
+        client = await running.connectClient(alice)
+        caps = CapsClient([NS_CONFERENCE_INFO + "+notify"])
+        caps.answerOn(client.xmlstream)
+        presence = caps.presence(to=f"{roomJID.full()}/Alice")
+        presence.addElement(("http://jabber.org/protocol/muc", "x"))
+        client.send(presence)
+        await client.waitFor(f"/presence[@from='{roomJID.full()}/Alice']")
+        await client.waitFor(caps.isQuery)
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", running.domain
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        await client.request(ping)
+
+        payload = (
+            f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"
+            "<activity xmlns='http://jabber.org/protocol/activity'>"
+            "<other/><text>Hello</text></activity></conference-info>"
+        )
+        itemId = await running.generateEvent("lobby", NS_CONFERENCE_INFO, payload, "first")
+        self.assertEqual("first", itemId)
+        notification = await client.waitFor(
+            f"/message[@type='headline'][@from='{roomJID.full()}']"
+        )
+        self.assertEqual("first", notification.event.items.item["id"])
+        await self.assertFailure(
+            running.generateEvent("nowhere", NS_CONFERENCE_INFO, payload),
+            errors.RoomNotFound,
+        )
+
+    async def test_apiURL(self):
+        """
+        L{RunningServer.apiURL} is the HTTP API's root on the HTTP port.
+        """
+        running = await startServer(self)
+        self.assertEqual(f"http://127.0.0.1:{running.httpPort}/api/", running.apiURL)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 from wokkel import disco
@@ -61,6 +62,7 @@ from mepserver.muc.stanzas import (
     child,
 )
 
+log = Logger()
 
 #: The service's disco#info features (XEP-0045 section 6.2). Occupant-ids
 #: are on in every room, so the service says so too (XEP-0421 section 4).
@@ -117,12 +119,33 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     @ivar rooms: the L{Rooms} registry.
     @ivar name: the service's name in disco.
+    @ivar observers: told of sessions entering (C{sessionEntered}), their
+        presence updates (C{presenceChanged}), nick changes
+        (C{nickChanged}) and departures (C{sessionDeparted}): the MEP
+        handler (L{mepserver.mep.handler.MEPHandler}) follows occupants'
+        caps from here.
+    @ivar occupantServices: if set, an object whose
+        C{handlesOccupantIQ(room, sender, occupantJID, kind, payload)}
+        claims IQs to occupant JIDs that are not to be forwarded (MEP
+        OQ-5: pubsub, and disco of MEP nodes); set in L{mepserver.server}.
     """
 
     def __init__(self, rooms: Rooms, name: str = "Chatrooms"):
         xmlstream.XMPPHandler.__init__(self)
         self.rooms = rooms
         self.name = name
+        self.observers: List[object] = []
+        self.occupantServices = None
+
+    def tell(self, method: str, *args) -> None:
+        """
+        Call C{method} on every observer; one that fails is logged.
+        """
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                log.failure("MUC observer {method} failed", method=method)
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/presence", self.onPresence)
@@ -314,6 +337,7 @@ class MUCHandler(xmlstream.XMPPHandler):
             # (several sessions, one nick) changed nothing they see.
             self.broadcastPresence(room, joined.occupant, joined.occupant.presence, selfSessions=())
         self.sendEntry(room, joined.occupant, sender, joined.statuses, request.history)
+        self.tell("sessionEntered", room, joined.occupant, sender, presence)
 
     def resync(self, room: Room, sender: jid.JID, presence) -> None:
         """
@@ -325,6 +349,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         self.broadcastPresence(room, occupant, occupant.presence, selfSessions=())
         request = stanzas.parseJoin(presence)
         self.sendEntry(room, occupant, sender, room.entryStatuses(), request.history)
+        self.tell("sessionEntered", room, occupant, sender, presence)
 
     def sendEntry(self, room: Room, occupant: Occupant, session: jid.JID, statuses, history) -> None:
         """
@@ -375,6 +400,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         occupant = room.updatePresence(sender, stanzas.presencePayload(presence))
         self.broadcastPresence(room, occupant, occupant.presence)
+        self.tell("presenceChanged", room, occupant, sender, presence)
 
     def changeNick(self, room: Room, sender: jid.JID, to: jid.JID, nick: str, presence) -> None:
         """
@@ -395,6 +421,7 @@ class MUCHandler(xmlstream.XMPPHandler):
             nick=occupant.nick,
         )
         self.broadcastPresence(room, occupant, occupant.presence)
+        self.tell("nickChanged", room, occupant, change.oldNick, sender, presence)
 
     def leave(self, room: Room, session: jid.JID, payload=None, statuses: Iterable[Status] = ()) -> None:
         """
@@ -410,6 +437,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         Tell the room a session left: everyone if the occupant left, only
         the session if others keep its nick.
         """
+        self.tell("sessionDeparted", room, departure)
         occupant = departure.occupant
         if departure.lastSession:
             self.broadcastPresence(
@@ -637,6 +665,10 @@ class MUCHandler(xmlstream.XMPPHandler):
             return
         room = self.rooms.get(to)
         if to.resource is not None:
+            services = self.occupantServices
+            if services is not None and services.handlesOccupantIQ(room, sender, to, kind, payload):
+                # OQ-5: answered by the room's MEP service, not forwarded.
+                return
             iq.handled = True
             self.occupantIQ(room, sender, to, iq, kind, payload, isPing)
             return
@@ -806,6 +838,8 @@ class MUCHandler(xmlstream.XMPPHandler):
                     occupant.occupantId, "unavailable",
                 ), departure.session)
         if others:
+            for departure in update.departures:
+                self.tell("sessionDeparted", room, departure)
             last = update.departures[-1]
             self.broadcastPresence(
                 room, occupant, None, kind="unavailable", statuses=last.statuses,

@@ -249,6 +249,10 @@ class Status(enum.IntEnum):
 
 
 WHOIS_VALUES = ("moderators", "anyone")
+
+#: The values of C{mep#room_publishers} (DESIGN.md section 6): who besides
+#: the room itself may publish to the room's MEP nodes.
+ROOM_PUBLISHERS_VALUES = ("none", "owners", "moderators")
 ALLOW_PM_VALUES = ("anyone", "participants", "moderators", "none")
 ALL_ROLES = frozenset({Role.MODERATOR, Role.PARTICIPANT, Role.VISITOR})
 
@@ -283,6 +287,9 @@ class RoomConfig:
         other occupants receive.
     @ivar historyLength: C{muc#maxhistoryfetch}: how many messages the room
         keeps and sends to a newcomer.
+    @ivar roomPublishers: C{mep#room_publishers}: who besides the room
+        itself may publish room events (MEP), one of
+        L{ROOM_PUBLISHERS_VALUES}.
     """
 
     name: str = ""
@@ -302,6 +309,7 @@ class RoomConfig:
     getMemberList: FrozenSet[Role] = ALL_ROLES
     presenceBroadcast: FrozenSet[Role] = ALL_ROLES
     historyLength: int = 20
+    roomPublishers: str = "none"
 
     def copy(self) -> "RoomConfig":
         """
@@ -329,6 +337,7 @@ class RoomConfig:
         "getMemberList": "getmemberlist",
         "presenceBroadcast": "presencebroadcast",
         "historyLength": "maxhistoryfetch",
+        "roomPublishers": "mep_room_publishers",
     }
 
     #: The attributes that are sets of roles, stored as sorted tuples.
@@ -789,7 +798,11 @@ class Room:
     @ivar occupants: nicks mapped to L{Occupant}s, in order of arrival.
     @ivar history: the L{HistoryEntry}s kept, oldest first.
     @ivar features: the L{mepserver.interfaces.IRoomFeature}s, in order.
+    @ivar events: the MEP service (L{mepserver.mep.handler.MEPHandler})
+        that L{generateEvent} hands room events to; set by L{Rooms}.
     """
+
+    events: Any = None
 
     def __init__(
         self,
@@ -1964,6 +1977,25 @@ class Room:
         self._pendingIQs.clear()
         return occupants
 
+    # MEP (XEP-0316 section 2).
+
+    def generateEvent(self, nodeIdentifier: str, payload: Any, itemIdentifier: Optional[str] = None):
+        """
+        Generate a room event (XEP-0316 section 2, MEP OQ-8): publish
+        C{payload} to the room's node C{nodeIdentifier} as the room itself,
+        creating the node if needed, and notify the interested occupants
+        from the bare room JID.
+
+        @param payload: the payload, one XML element (a C{domish.Element}
+            or its XML text).
+        @param itemIdentifier: the ItemID; a new one if L{None}.
+        @return: a Deferred firing with the item's id.
+        @raise RuntimeError: the room is not served by a MEP service.
+        """
+        if self.events is None:
+            raise RuntimeError(f"{self.jid.full()} is not served by a MEP service")
+        return self.events.generateEvent(self, nodeIdentifier, payload, itemIdentifier)
+
     # Storage.
 
     def toStored(self) -> StoredRoom:
@@ -2031,6 +2063,18 @@ class Rooms:
         self.features = features
         self._rooms: Dict[jid.JID, Room] = {}
         self._stored: set = set()
+        #: The MEP service given to every room (L{Room.events}).
+        self.events: Any = None
+        #: Told C{roomCreated(room)}, C{roomDiscarded(room)} and
+        #: C{roomsReset()}: the MEP service's state follows the rooms'.
+        self.observers: List[Any] = []
+
+    def _tell(self, method: str, *args) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                log.failure("Room observer {method} failed", method=method)
 
     def __len__(self) -> int:
         return len(self._rooms)
@@ -2061,10 +2105,12 @@ class Rooms:
         if roomJID in self._rooms:
             raise ValueError(f"{roomJID.full()} exists")
         room = Room(roomJID, self.clock, self.ids, features=self.features)
+        room.events = self.events
         room.affiliations[bare(owner)] = Affiliation.OWNER
         room.locked = not self.createUnlocked
         room.created = True
         self._rooms[roomJID] = room
+        self._tell("roomCreated", room)
         return room
 
     def reset(self) -> None:
@@ -2074,11 +2120,13 @@ class Rooms:
         """
         self._rooms.clear()
         self._stored.clear()
+        self._tell("roomsReset")
 
     def add(self, room: Room) -> None:
         """
         Register an existing room (loaded, or built by a test).
         """
+        room.events = self.events
         self._rooms[room.jid] = room
 
     def listed(self) -> List[Room]:
@@ -2111,6 +2159,7 @@ class Rooms:
         """
         if self._rooms.get(room.jid) is room:
             del self._rooms[room.jid]
+            self._tell("roomDiscarded", room)
         if room.jid in self._stored:
             self._stored.discard(room.jid)
             return self._call("removeRoom", room.jid)
@@ -2159,6 +2208,7 @@ class Rooms:
                 emptied.append((room, occupants))
             if not room.config.persistent:
                 del self._rooms[room.jid]
+                self._tell("roomDiscarded", room)
         return emptied
 
     async def load(self) -> None:
@@ -2169,5 +2219,6 @@ class Rooms:
             return
         for stored in await self.store.loadRooms():
             room = Room.fromStored(stored, self.clock, self.ids, self.features)
+            room.events = self.events
             self._rooms[room.jid] = room
             self._stored.add(room.jid)

@@ -112,6 +112,26 @@ class ServiceRegistry:
         """
         self._services.pop(serviceJID, None)
 
+    def loaded(self) -> List[jid.JID]:
+        """
+        @return: the JIDs of the services in memory.
+        """
+        return list(self._services)
+
+    def move(self, old: jid.JID, new: jid.JID) -> Optional[Service]:
+        """
+        Move a service held in memory only (C{persistent} false) to another
+        JID, which becomes the C{from} of its notifications (MEP OQ-2: an
+        occupant's nick change).
+
+        @return: the moved service, or L{None} if none was loaded at C{old}.
+        """
+        service = self._services.pop(old, None)
+        if service is not None:
+            service.jid = new
+            self._services[new] = service
+        return service
+
     def reset(self) -> None:
         """
         Forget every service in memory, for test fixtures.

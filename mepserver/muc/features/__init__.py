@@ -27,6 +27,7 @@ from mepserver.muc.features import (
     public,
     roomadmins,
     roomowners,
+    roompublishers,
     subject,
     whois,
 )
@@ -50,4 +51,5 @@ FEATURES = (
     history.feature,
     roomadmins.feature,
     roomowners.feature,
+    roompublishers.feature,
 )

@@ -1,0 +1,444 @@
+# -*- test-case-name: tests.test_api -*-
+"""
+The resource behind C{/api/}: a small JSON router over the server's
+models (DESIGN.md section 7).
+
+Endpoints (C{{room}} is a room's localpart on the MUC service or its full
+bare JID; C{{node}} a URL-encoded NodeID):
+
+  - C{GET /api/rooms}: every room, with its JID, name, whether it is
+    persistent and locked, and its occupant count;
+  - C{GET /api/rooms/{room}}: its configuration and occupants, each with
+    nick, occupant JID, role, affiliation, real JID, and per session the
+    announced caps (XEP-0115) and the notification interests they resolve
+    to;
+  - C{GET /api/rooms/{room}/nodes}: the room's MEP nodes (XEP-0316) with
+    their item counts;
+  - C{GET /api/rooms/{room}/nodes/{node}/items}: a node's items, oldest
+    first, with id, publication time (XEP-0082), publisher and payload;
+  - C{POST /api/rooms/{room}/nodes/{node}/items}: publish a room event
+    (DESIGN.md section 6, MEP OQ-8) with the XML payload as the body
+    (C{application/xml} or C{text/xml}) and an optional C{?id=} item id;
+    answers 201 with C{{"id": ..., "node": ..., "room": ...}};
+  - C{POST /api/reset}: L{mepserver.server.Server.reset} (memory storage
+    only; 409 otherwise).
+
+Every error is C{{"error": code, "message": plain words}} with its HTTP
+status: 400 (bad payload or id), 401 (missing or wrong bearer token when
+C{[http] token} is set), 404 (unknown path, room or node), 405 (wrong
+method, with C{Allow}), 409 (reset on SQLite), 413 (payload larger than
+C{[c2s] max_stanza_size}), 415 (not an XML content type), 503 (MEP not
+available). Nothing here blocks: models are read synchronously in memory,
+and stores and MEP answer through Deferreds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import json
+import re
+from xml.etree import ElementTree
+from typing import Any, Dict, List
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python import failure
+from twisted.web import resource, server
+from twisted.words.protocols.jabber import jid
+from twisted.words.xish import domish
+
+from mepserver import errors
+from mepserver.caps import parseCaps
+
+log = Logger()
+
+#: The content types a published payload may have: XML (RFC 7303).
+XML_CONTENT_TYPES = ("application/xml", "text/xml")
+
+_XML_DECLARATION = re.compile(rb"^\s*<\?xml\s[^>]*\?>")
+
+
+class APIError(Exception):
+    """
+    A request the API refuses, rendered as JSON.
+
+    @ivar status: the HTTP status code.
+    @ivar code: the short error code of the JSON body, such as
+        C{"room-not-found"}.
+    @ivar message: why, in plain words.
+    @ivar headers: extra response headers, such as C{Allow}.
+    """
+
+    def __init__(self, status: int, code: str, message: str, headers=None):
+        Exception.__init__(self, message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def parsePayload(body: bytes) -> domish.Element:
+    """
+    Parse a published payload: exactly one XML element in UTF-8, with an
+    optional XML declaration and surrounding whitespace; no DTD (as on a
+    stream, RFC 6120 section 11.1).
+
+    @return: the element.
+    @raise APIError: 400 C{bad-payload}, saying what is wrong.
+    """
+    text = _XML_DECLARATION.sub(b"", body.lstrip(b"\xef\xbb\xbf"), count=1)
+    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+        raise APIError(400, "bad-payload", "the payload must not have a DTD")
+    # ElementTree checks the document's shape: one element, nothing but
+    # whitespace and comments around it. domish then builds the element.
+    try:
+        ElementTree.fromstring(text)
+    except ElementTree.ParseError as e:
+        raise APIError(
+            400,
+            "bad-payload",
+            f"the payload must be exactly one well-formed XML element ({e})",
+        )
+    elements: List[domish.Element] = []
+    stream = domish.elementStream()
+    stream.DocumentStartEvent = lambda root: None
+    stream.ElementEvent = elements.append
+    stream.DocumentEndEvent = lambda: None
+    try:
+        stream.parse(b"<payload>" + text + b"</payload>")
+    except domish.ParserError as e:
+        raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
+    return elements[0]
+
+
+def _stamp(when: datetime.datetime) -> str:
+    """
+    @return: C{when} as a XEP-0082 DateTime in UTC, such as
+        C{"2020-01-01T00:00:00Z"}; a naive datetime is taken as UTC.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class APIResource(resource.Resource):
+    """
+    C{/api/}: answers every path below it (L{mepserver.api.resource}
+    lists the endpoints).
+
+    @ivar mepServer: the L{mepserver.server.Server} it reads and drives.
+    """
+
+    isLeaf = True
+
+    def __init__(self, server):
+        resource.Resource.__init__(self)
+        self.mepServer = server
+
+    # Dispatching.
+
+    def render(self, request):
+        gone: List[failure.Failure] = []
+        request.notifyFinish().addErrback(gone.append)
+        d = defer.ensureDeferred(self._answer(request))
+        d.addErrback(self._unexpected)
+        d.addCallback(self._write, request, gone)
+        return server.NOT_DONE_YET
+
+    async def _answer(self, request):
+        """
+        @return: C{(status, body, headers)}.
+        """
+        try:
+            self._checkToken(request)
+            return await self._route(request)
+        except APIError as e:
+            return e.status, {"error": e.code, "message": e.message}, e.headers
+
+    def _unexpected(self, reason):
+        log.failure("HTTP API request failed", reason)
+        return 500, {"error": "internal-error", "message": "the server failed; see its log"}, {}
+
+    def _write(self, answer, request, gone) -> None:
+        if gone:
+            return
+        status, body, headers = answer
+        request.setResponseCode(status)
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        for name, value in headers.items():
+            request.setHeader(name.encode("ascii"), value.encode("ascii"))
+        request.write(json.dumps(body).encode("utf-8"))
+        request.finish()
+
+    def _checkToken(self, request) -> None:
+        """
+        @raise APIError: 401 if C{[http] token} is set and the request's
+            C{Authorization: Bearer} header does not carry it.
+        """
+        token = self.mepServer.config.apiToken
+        if not token:
+            return
+        header = request.getHeader(b"authorization") or b""
+        scheme, _, given = header.partition(b" ")
+        # Compare in constant time, whatever the header holds.
+        valid = hmac.compare_digest(given.strip(), token.encode("utf-8"))
+        if scheme.lower() != b"bearer" or not valid:
+            raise APIError(
+                401,
+                "unauthorized",
+                "this API needs the header 'Authorization: Bearer <token>' "
+                "with the token of the server's [http] token setting",
+                {"WWW-Authenticate": 'Bearer realm="mepserver"'},
+            )
+
+    async def _route(self, request):
+        segments = [s.decode("utf-8", "replace") for s in request.postpath]
+        if segments and segments[-1] == "":
+            segments.pop()
+        method = request.method.decode("ascii", "replace")
+        if segments == ["rooms"]:
+            self._allow(method, "GET")
+            return 200, self.listRooms(), {}
+        if len(segments) == 2 and segments[0] == "rooms":
+            self._allow(method, "GET")
+            return 200, self.describeRoom(self._room(segments[1])), {}
+        if len(segments) == 3 and segments[0] == "rooms" and segments[2] == "nodes":
+            self._allow(method, "GET")
+            return 200, await self.listNodes(self._room(segments[1])), {}
+        if (
+            len(segments) == 5
+            and segments[0] == "rooms"
+            and segments[2] == "nodes"
+            and segments[4] == "items"
+        ):
+            self._allow(method, "GET", "POST")
+            room = self._room(segments[1])
+            if method == "GET":
+                return 200, await self.listItems(room, segments[3]), {}
+            return 201, await self.publish(request, room, segments[3]), {}
+        if segments == ["reset"]:
+            self._allow(method, "POST")
+            return 200, await self.reset(), {}
+        raise APIError(404, "not-found", f"there is no API endpoint at {request.path.decode('utf-8', 'replace')}")
+
+    @staticmethod
+    def _allow(method: str, *allowed: str) -> None:
+        if method not in allowed:
+            raise APIError(
+                405,
+                "method-not-allowed",
+                f"{method} is not allowed here; use {' or '.join(allowed)}",
+                {"Allow": ", ".join(allowed)},
+            )
+
+    def _room(self, name: str):
+        """
+        @param name: a room's localpart on the MUC service, or its bare JID.
+        @return: the L{mepserver.muc.model.Room}.
+        @raise APIError: 404 C{room-not-found}.
+        """
+        domain = self.mepServer.config.mucDomain
+        try:
+            roomJID = jid.JID(name) if "@" in name else jid.JID(tuple=(name, domain, None))
+        except (jid.InvalidFormat, UnicodeError):
+            raise APIError(404, "room-not-found", f"{name!r} is not a valid room name or JID")
+        roomJID = roomJID.userhostJID()
+        room = self.mepServer.rooms.get(roomJID) if roomJID.host == domain else None
+        if room is None:
+            raise APIError(404, "room-not-found", f"there is no room {roomJID.full()} on {domain}")
+        return room
+
+    def _mep(self):
+        """
+        @return: the server's MEP service.
+        @raise APIError: 503 while there is none.
+        """
+        mep = getattr(self.mepServer, "mep", None)
+        if mep is None:
+            raise APIError(
+                503,
+                "mep-unavailable",
+                "this server has no MUC Eventing Protocol (XEP-0316) service yet",
+            )
+        return mep
+
+    # Rooms.
+
+    def listRooms(self) -> Dict[str, Any]:
+        """
+        @return: C{{"rooms": [...]}}, by room JID.
+        """
+        rooms = sorted(self.mepServer.rooms, key=lambda room: room.jid.full())
+        return {
+            "rooms": [
+                {
+                    "jid": room.jid.full(),
+                    "name": room.config.name,
+                    "persistent": room.config.persistent,
+                    "locked": room.locked,
+                    "occupants": len(room.occupants),
+                }
+                for room in rooms
+            ]
+        }
+
+    def describeRoom(self, room) -> Dict[str, Any]:
+        """
+        @return: a room's configuration (the C{muc#roomconfig} field names
+            without prefix, L{mepserver.muc.model.RoomConfig.STORED_KEYS})
+            and occupants, in order of arrival.
+        """
+        config = room.config.toStored()
+        return {
+            "jid": room.jid.full(),
+            "name": room.config.name,
+            "persistent": room.config.persistent,
+            "locked": room.locked,
+            "subject": room.subject,
+            "config": config,
+            "occupants": [
+                {
+                    "nick": occupant.nick,
+                    "jid": occupant.jid.full(),
+                    "role": occupant.role.value,
+                    "affiliation": occupant.affiliation.value,
+                    "realJID": occupant.realJID.full(),
+                    "sessions": [
+                        self._session(room, session, payload)
+                        for session, payload in occupant.sessions.items()
+                    ],
+                }
+                for occupant in room.occupants.values()
+            ],
+        }
+
+    def _session(self, room, session: jid.JID, payload) -> Dict[str, Any]:
+        """
+        @return: one session of an occupant: its real full JID, the caps of
+            its presence to the room (or L{None}), whether the server
+            verified them, and the namespaces whose notifications it wants
+            (XEP-0163 section 4.3) as MEP's interest index has them.
+        """
+        caps = parseCaps(payload) if isinstance(payload, domish.Element) else None
+        features = self.mepServer.caps.known(caps) if caps is not None else None
+        mep = getattr(self.mepServer, "mep", None)
+        interests = mep.tracker(room).interests.get(session) if mep is not None else ()
+        return {
+            "jid": session.full(),
+            "caps": None
+            if caps is None
+            else {"hash": caps.hash, "ver": caps.ver, "node": caps.node},
+            "capsVerified": features is not None,
+            "interests": sorted(interests),
+        }
+
+    # MEP nodes and items.
+
+    async def _service(self, room):
+        """
+        @return: the room's MEP L{mepserver.pubsub.model.Service}.
+        """
+        return await self._mep().registry.get(room.jid)
+
+    async def listNodes(self, room) -> Dict[str, Any]:
+        """
+        @return: C{{"room": ..., "nodes": [{"node": ..., "items": n}]}},
+            by NodeID.
+        """
+        service = await self._service(room)
+        return {
+            "room": room.jid.full(),
+            "nodes": [
+                {"node": identifier, "items": len(node.items)}
+                for identifier, node in sorted(service.nodes.items())
+            ],
+        }
+
+    async def listItems(self, room, nodeIdentifier: str) -> Dict[str, Any]:
+        """
+        @return: C{{"room": ..., "node": ..., "items": [...]}}, oldest
+            first.
+        @raise APIError: 404 C{node-not-found}.
+        """
+        service = await self._service(room)
+        node = service.nodes.get(nodeIdentifier)
+        if node is None:
+            raise APIError(
+                404,
+                "node-not-found",
+                f"{room.jid.full()} has no node {nodeIdentifier!r}",
+            )
+        return {
+            "room": room.jid.full(),
+            "node": nodeIdentifier,
+            "items": [
+                {
+                    "id": item.id,
+                    "published": _stamp(item.published),
+                    "publisher": item.publisher.full() if item.publisher is not None else None,
+                    "payload": item.payload,
+                }
+                for item in node.items.values()
+            ],
+        }
+
+    async def publish(self, request, room, nodeIdentifier: str) -> Dict[str, Any]:
+        """
+        Publish a room event as the room (DESIGN.md section 6) through
+        C{server.mep.generateEvent}.
+
+        @param room: the L{mepserver.muc.model.Room}.
+        @return: C{{"id": ..., "node": ..., "room": ...}}.
+        @raise APIError: 400, 404, 413, 415 or 503.
+        """
+        contentType = request.getHeader(b"content-type") or b""
+        contentType = contentType.decode("latin-1").split(";")[0].strip().lower()
+        if contentType not in XML_CONTENT_TYPES and not contentType.endswith("+xml"):
+            raise APIError(
+                415,
+                "unsupported-media-type",
+                "send the payload as XML, with 'Content-Type: application/xml'",
+            )
+        limit = self.mepServer.config.maxStanzaSize
+        request.content.seek(0)
+        body = request.content.read(limit + 1)
+        if len(body) > limit:
+            raise APIError(413, "payload-too-large", f"the payload is larger than {limit} bytes")
+        payload = parsePayload(body)
+        itemIdentifier = None
+        if b"id" in request.args:
+            itemIdentifier = request.args[b"id"][0].decode("utf-8", "replace")
+            if not itemIdentifier:
+                raise APIError(400, "bad-request", "the item id (?id=) must not be empty")
+        mep = self._mep()
+        roomJID = room.jid
+        try:
+            identifier = await mep.generateEvent(roomJID, nodeIdentifier, payload, itemIdentifier)
+        except errors.RoomNotFound as e:
+            raise APIError(404, "room-not-found", e.text or f"there is no room {roomJID.full()}")
+        except errors.ItemNotFound as e:
+            raise APIError(404, "not-found", e.text or "not found")
+        except (errors.Forbidden, errors.NotAllowed) as e:
+            raise APIError(403, "forbidden", e.text or "the room may not publish this")
+        except errors.Refusal as e:
+            raise APIError(400, "bad-request", e.text or "the event was refused")
+        return {"id": identifier, "node": nodeIdentifier, "room": roomJID.full()}
+
+    # Reset.
+
+    async def reset(self) -> Dict[str, Any]:
+        """
+        L{mepserver.server.Server.reset}.
+
+        @raise APIError: 409 C{reset-not-supported} on SQLite.
+        """
+        from mepserver.server import ResetNotSupported
+
+        try:
+            self.mepServer.checkReset()
+        except ResetNotSupported as e:
+            raise APIError(409, "reset-not-supported", str(e))
+        await self.mepServer.reset(text="the server was reset through its HTTP API")
+        return {"reset": True}
