@@ -414,7 +414,8 @@ class CapsCache:
         lookup = self._inFlight[key] = _Lookup()
 
         def done(features):
-            del self._inFlight[key]
+            if self._inFlight.get(key) is lookup:
+                del self._inFlight[key]
             if features is not None:
                 for _, _, _, waiter in lookup.waiters:
                     waiter.callback(features)
@@ -426,6 +427,17 @@ class CapsCache:
             return frozenset()
 
         return self._verify(entity, caps, query).addCallback(done)
+
+    def reset(self) -> None:
+        """
+        Forget everything, verified vers included (test fixtures' reset, so
+        that each test sees the server query its clients afresh). A lookup
+        in flight still answers its callers.
+        """
+        self._verified.clear()
+        self._inFlight.clear()
+        self._perEntity.clear()
+        self._perEntityPending.clear()
 
     def forget(self, entity: jid.JID) -> None:
         """

@@ -554,6 +554,21 @@ class CapsCacheTests(unittest.SynchronousTestCase):
         self.assertEqual(frozenset(GOOD_FEATURES), self.successResultOf(d))
         self.assertEqual(1, len(self.query.calls))
 
+    def test_reset(self):
+        """
+        reset() forgets verified vers: the next entity is queried again.
+        A lookup in flight across a reset still answers its caller.
+        """
+        self.cache.resolve(ROMEO, GOOD, self.query)
+        self.query.answer(0, goodAnswer())
+        self.cache.reset()
+        self.assertIsNone(self.cache.known(GOOD))
+        d = self.cache.resolve(JULIET, GOOD, self.query)
+        self.assertEqual(2, len(self.query.calls))
+        self.cache.reset()
+        self.query.answer(1, goodAnswer())
+        self.assertEqual(frozenset(GOOD_FEATURES), self.successResultOf(d))
+
     def test_otherSupportedHash(self):
         """
         A SHA-256 ver is verified with SHA-256 and cached under that hash
