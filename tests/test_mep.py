@@ -4,9 +4,9 @@ Protocol tests for L{mepserver.mep}: the MUC Eventing Protocol (XEP-0316),
 requirement by requirement (MEP-REQUIREMENTS.md R1-R75; each docstring
 names its R number).
 
-The MUC component is wired as L{mepserver.server.buildServer} wires it
-(MUC, MEP, disco, fallback) on a router, over memory stores, a
-L{task.Clock} and seeded ids. Users are clients of C{example}; a user
+The MUC component is L{mepserver.server.buildServer}'s own (MUC, MEP,
+disco, fallback) on its router, over memory stores, a L{task.Clock} and
+seeded ids; the client domain is a pipe. Users are clients of C{example}; a user
 joining with features answers the room's caps disco#info query like a real
 client (L{tests.helpers.CapsClient}), unless the test holds the answer.
 """
@@ -14,21 +14,13 @@ client (L{tests.helpers.CapsClient}), unless the test holds the answer.
 from twisted.internet import task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from wokkel import component, generic
+from wokkel import generic
 
 from mepserver import config as configModule
 from mepserver import errors
-from mepserver.caps import CapsCache
 from mepserver.ids import SeededIdSource
-from mepserver.mep.handler import MEPHandler
-from mepserver.mep.model import makeService
-from mepserver.mep.resource import MEPResource
 from mepserver.muc import stanzas
-from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Rooms
-from mepserver.pubsub.registry import ServiceRegistry
-from mepserver.router import Router
-from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore
+from mepserver.server import buildServer
 from tests.helpers import CapsClient, parseXml
 
 SERVICE = "chat.example"
@@ -103,32 +95,18 @@ class MEPHarness:
         settings.setdefault("domain", "example")
         settings.setdefault("mucCreateUnlocked", True)
         settings.setdefault("backendJids", ("backend@example",))
+        settings.setdefault("storage", "memory")
+        settings.setdefault("dataDir", testCase.mktemp())
         self.config = configModule.Config(**settings)
         self.clock = task.Clock()
         self.clock.advance(1577836800)
-        self.ids = SeededIdSource()
-        self.roomStore = MemoryRoomStore()
-        self.pubsubStore = MemoryPubSubStore()
-        self.rooms = Rooms(self.config, self.ids, self.clock, self.roomStore)
-        self.router = Router()
-        self.component = component.InternalComponent(self.router, SERVICE)
-        self.muc = MUCHandler(self.rooms)
-        self.muc.setHandlerParent(self.component)
-        self.caps = CapsCache()
-        resource = MEPResource(
-            ServiceRegistry(self.pubsubStore, makeService(self.ids, self.clock)),
-            self.rooms,
-            self.config.backendJids,
-        )
-        self.mep = MEPHandler(resource, self.caps, self.ids, self.clock)
-        resource.pubsub = self.mep
-        self.rooms.events = self.mep
-        self.rooms.observers.append(self.mep)
-        self.muc.observers.append(self.mep)
-        self.muc.occupantServices = resource
-        self.mep.setHandlerParent(self.component)
-        MUCDiscoHandler().setHandlerParent(self.component)
-        generic.FallbackHandler().setHandlerParent(self.component)
+        server = buildServer(self.config, clock=self.clock, ids=SeededIdSource())
+        self.pubsubStore = server.pubsubStore
+        self.rooms = server.rooms
+        self.mep = server.mep
+        self.router = server.router
+        # Only the MUC domain runs: the client domain is the pipe below.
+        self.component = server.getServiceNamed("muc-domain")
         self.component.startService()
         testCase.addCleanup(self.component.stopService)
         pipe = generic.XmlPipe()
@@ -824,6 +802,22 @@ class SubscriptionTests(MEPTestCase):
         self.assertEqual(1, len(events(self.h.take(A))))
         reply = self.h.iq(A, ROOM + "/b", "set", f"<pubsub xmlns='{NS_PUBSUB}'><subscribe node='{N1}' jid='c@example'/></pubsub>")
         self.assertError(reply, "modify", "bad-request", "invalid-jid")
+
+    def test_departureEndsEverySubscription(self):
+        """
+        R30, OQ-1: when A leaves, its subscriptions go, both with its full
+        JID and with its bare JID, not only the first one found.
+        """
+        self.h.coven(a=())
+        self.h.generate()
+        body = f"<pubsub xmlns='{NS_PUBSUB}'><subscribe node='{N1}' jid='%s'/></pubsub>"
+        for subscriber in (A, "a@example"):
+            reply = self.h.iq(A, ROOM, "set", body % subscriber)
+            self.assertEqual("result", reply["type"], reply.toXml())
+        node = self.h.mep.registry.cached(JID(ROOM)).nodes[N1]
+        self.assertEqual({JID(A), JID("a@example")}, set(node.subscriptions))
+        self.h.send(f"<presence from='{A}' to='{ROOM}/a' type='unavailable'/>")
+        self.assertEqual({}, node.subscriptions)
 
     def test_explicitLastItem(self):
         """

@@ -5,8 +5,8 @@ Personal Eventing (XEP-0163) section by section, and the XEP-0060 use
 cases it relies on.
 
 Clients bound on the client domain's L{SessionManager} send XML literals
-shaped like the XEPs' examples; the client domain is wired as
-L{mepserver.server.buildServer} wires it (delivery, presence, roster, PEP,
+shaped like the XEPs' examples; the client domain is
+L{mepserver.server.buildServer}'s own (delivery, presence, roster, PEP,
 disco, fallback) over memory stores, a L{task.Clock} and seeded ids. Every
 account is local to C{capulet.lit}: the server has no server-to-server
 links, so the XEP's montague.lit contacts live here too. Caps are real: a
@@ -17,21 +17,15 @@ identity and features its ver was computed from.
 from twisted.internet import task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from wokkel import component, generic
 
 from mepserver import config as configModule
-from mepserver.c2s.roster import PresenceHandler, RosterHandler
-from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import NS_CLIENT
-from mepserver.caps import CapsCache
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import Credentials, RosterItem
-from mepserver.pep import PEPHandler, PEPResource, makeService
-from mepserver.pubsub.interests import InterestTracker
+from mepserver.pep import makeService
 from mepserver.pubsub.registry import ServiceRegistry
-from mepserver.router import Router
-from mepserver.server import ClientDiscoHandler, ServerInfoHandler
-from mepserver.storage.memory import MemoryPubSubStore, MemoryUserStore
+from mepserver.server import buildServer
+from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import CapsClient, parseXml, stanzaMismatch
 from tests.test_roster import Recorder
 
@@ -237,8 +231,8 @@ class _Stream:
 
 class PEPHarness:
     """
-    The client domain with PEP, wired as L{mepserver.server.buildServer}
-    wires it, plus a recorded MUC domain.
+    The client domain with PEP, L{mepserver.server.buildServer}'s own,
+    plus a recorded MUC domain.
     """
 
     def __init__(self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio")):
@@ -249,27 +243,17 @@ class PEPHarness:
         self.users = MemoryUserStore()
         for username in usernames:
             self.users.createUser(username, Credentials({}))
-        self.router = Router()
-        self.sessions = SessionManager(DOMAIN, self.users, self.router, ids=self.ids)
-        self.component = component.InternalComponent(self.router, DOMAIN)
-        DeliveryHandler(self.sessions).setHandlerParent(self.component)
-        presence = PresenceHandler(self.sessions, self.users)
-        self.sessions.presence = presence
-        presence.setHandlerParent(self.component)
-        RosterHandler(self.sessions, self.users, presence).setHandlerParent(self.component)
-        self.store = MemoryPubSubStore()
-        self.caps = CapsCache()
-        tracker = InterestTracker(self.caps, lambda entity, node: self.pep.queryInfo(entity, node))
-        self.registry = ServiceRegistry(self.store, makeService(self.ids, self.clock))
-        resource = PEPResource(self.registry, self.users, self.sessions, tracker.interests)
-        self.pep = PEPHandler(resource, tracker, self.ids, self.clock)
-        resource.pubsub = self.pep
-        presence.observers.append(self.pep)
-        self.pep.setHandlerParent(self.component)
-        ClientDiscoHandler().setHandlerParent(self.component)
-        config = configModule.Config(domain=DOMAIN, mucDomain=MUC_DOMAIN)
-        ServerInfoHandler(config).setHandlerParent(self.component)
-        generic.FallbackHandler().setHandlerParent(self.component)
+        config = configModule.Config(
+            domain=DOMAIN, mucDomain=MUC_DOMAIN, storage="memory", dataDir=testCase.mktemp()
+        )
+        server = buildServer(config, clock=self.clock, users=self.users, ids=self.ids)
+        self.router = server.router
+        self.sessions = server.sessions
+        self.store = server.pubsubStore
+        self.pep = server.pep
+        self.registry = server.pep.registry
+        # Only the client domain runs: the MUC domain is the recorder below.
+        self.component = server.getServiceNamed("client-domain")
         self.component.startService()
         testCase.addCleanup(self.component.stopService)
         self.muc = Recorder(self.router, MUC_DOMAIN)

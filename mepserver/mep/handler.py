@@ -172,14 +172,7 @@ class MEPHandler(PubSubHandler):
         service = await self.registry.get(room.jid)
         context = self.resource.context(room, None)
         result = service.publish(context, room.jid, nodeIdentifier, text, itemIdentifier or None)
-        writes = []
-        if result.created:
-            writes.append(self.registry.saveNode(service, result.node))
-        if result.stored:
-            writes.append(self.registry.saveItem(service, result.node, result.item, result.evicted))
-        for write in writes:
-            await write
-        self.notifyItems(service.jid, result.node, [result.item], result.recipients)
+        await self.resource.published(service, result)
         return result.item.id
 
     # Last items (R68, OQ-2, OQ-14, OQ-15, OQ-16).
@@ -272,7 +265,9 @@ class MEPHandler(PubSubHandler):
             if service is None:
                 continue
             for node in service.nodes.values():
-                if any(node.subscriptions.pop(entity, None) for entity in gone):
+                # A list, not a generator: any() would stop at the first
+                # subscription removed and leave the others.
+                if any([node.subscriptions.pop(entity, None) for entity in gone]):
                     self.registry.saveNode(service, node).addErrback(
                         lambda f: log.failure("MEP subscription removal", f)
                     )

@@ -574,6 +574,20 @@ class ServiceResource(pubsub.PubSubResource):
             element.getAttribute("id") or None,
             parsePublishOptions(request),
         )
+        await self.published(service, result)
+        response = domish.Element((NS_PUBSUB, "pubsub"))
+        publish = response.addElement("publish")
+        publish["node"] = result.node.identifier
+        publish.addElement("item")["id"] = result.item.id
+        return response
+
+    async def published(self, service, result) -> None:
+        """
+        Store what a L{mepserver.pubsub.model.Service.publish} did, then
+        send its notifications.
+
+        @param result: its L{mepserver.pubsub.model.Publication}.
+        """
         # The writes are issued before waiting for any, so that the store
         # applies concurrent publishes in the model's order.
         writes = []
@@ -586,11 +600,6 @@ class ServiceResource(pubsub.PubSubResource):
         for write in writes:
             await write
         self.pubsub.notifyItems(service.jid, result.node, [result.item], result.recipients)
-        response = domish.Element((NS_PUBSUB, "pubsub"))
-        publish = response.addElement("publish")
-        publish["node"] = result.node.identifier
-        publish.addElement("item")["id"] = result.item.id
-        return response
 
     def retract(self, request):
         return self._run(self._retract, request)
