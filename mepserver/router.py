@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_router -*-
+# -*- test-case-name: tests.test_roster,tests.test_stream -*-
 """
 The stanza router: one route per served domain (RFC 6120 section 10).
 """

@@ -656,6 +656,36 @@ class RegistrationTests(unittest.TestCase):
         users = yield self.harness.users.listUsers()
         self.assertEqual([], users)
 
+    def test_storeFailureBeforeAuthentication(self):
+        """
+        When the store fails to create the account, the IQ set is still
+        answered, with internal-server-error (RFC 6120 section 8.2.3), and
+        the error is logged.
+        """
+        self.harness.users.createUser = lambda *args: defer.fail(OSError("disk"))
+        [result] = self.register("bill", "Calliope")
+        self.assertEqual("internal-server-error", stanzaError(result))
+        self.assertNotIn("Calliope", result.toXml())
+        self.assertEqual(1, len(self.flushLoggedErrors(OSError)))
+
+    @defer.inlineCallbacks
+    def test_storeFailureAfterAuthentication(self):
+        """
+        When the store fails to change a password, the client gets
+        internal-server-error rather than no answer.
+        """
+        self.register("bill", "Calliope")
+        client = self.harness.connect()
+        yield client.login("bill", "Calliope")
+        self.harness.users.setCredentials = lambda *args: defer.fail(OSError("disk"))
+        [result] = client.send(
+            "<iq type='set' id='c1'><query xmlns='jabber:iq:register'>"
+            "<username>bill</username><password>newpass</password></query></iq>"
+        )
+        self.assertEqual("internal-server-error", stanzaError(result))
+        self.assertNotIn("newpass", result.toXml())
+        self.assertEqual(1, len(self.flushLoggedErrors(OSError)))
+
 
 class TLSTransport(StringTransport):
     """

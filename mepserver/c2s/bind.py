@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_BIND, NS_XMPP_SESSION
 from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep
 from twisted.words.xish import domish
@@ -66,7 +66,7 @@ class BindStep:
             )
             return True
         resourceElement = _child(bind, NS_XMPP_BIND, "resource")
-        requested = str(resourceElement).strip() if resourceElement else ""
+        requested = str(resourceElement).strip() if resourceElement is not None else ""
         if requested:
             try:
                 resource = resourceprep.prepare(requested)
@@ -118,10 +118,3 @@ def _child(element, uri, name):
     for child in element.elements(uri, name):
         return child
     return None
-
-
-def boundJID(username, domain, resource):
-    """
-    @return: the full JID of a bound resource.
-    """
-    return jid.JID(tuple=(username, domain, resource))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_register -*-
+# -*- test-case-name: tests.test_stream -*-
 """
 In-Band Registration (XEP-0077) with the server.
 
@@ -17,7 +17,7 @@ import secrets
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber import jid, xmlstream
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 from twisted.words.xish import domish
 
@@ -137,17 +137,25 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         d = defer.maybeDeferred(self.process, iq, sender)
         d.addErrback(self.failed, iq)
         d.addCallback(lambda reply: reply is not None and self.send(reply))
-        d.addErrback(lambda f: log.failure("Processing {iq}", f, iq=iq.toXml()))
+        d.addErrback(_logFailure)
 
     def failed(self, failure, iq):
         """
-        Turn a L{RegistrationError} into the error reply to C{iq}.
+        Turn a failure into the error reply to C{iq}: a
+        L{RegistrationError} into its condition, anything else (the store
+        failing, say) into C{internal-server-error} after logging it, since
+        an IQ set is always answered (RFC 6120 section 8.2.3).
 
         The reply does not echo the request: it may hold a password
         (XEP-0077 section 3.3, "SHOULD NOT return the original XML").
+        The request is not logged for the same reason.
         """
-        failure.trap(RegistrationError)
-        reply = bounce(iq, failure.value.condition, failure.value.text)
+        if failure.check(RegistrationError):
+            condition, text = failure.value.condition, failure.value.text
+        else:
+            log.failure("Processing a registration request", failure)
+            condition, text = "internal-server-error", None
+        reply = bounce(iq, condition, text)
         reply.children = [c for c in reply.children if c.name == "error"]
         return reply
 
@@ -187,6 +195,11 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         # Section 3.3: an empty password never replaces the current one.
         yield self.users.setCredentials(username, passwordCredentials(password))
         return xmlstream.toResponse(iq, "result")
+
+
+def _logFailure(failure):
+    # Not the request: it may hold a password (XEP-0077 section 3.3).
+    log.failure("Answering a registration request", failure)
 
 
 def _prepared(username):
@@ -275,6 +288,7 @@ class RegisterStep:
             d.addCallback(lambda _: xmlstream.toResponse(element, "result"))
             d.addErrback(self.handler.failed, element)
             d.addCallback(self.reply)
+            d.addErrback(_logFailure)
         else:
             return False
         return True

@@ -733,8 +733,9 @@ class PresenceHandler(XMPPHandler):
         presence = domish.Element((NS_CLIENT, "presence"))
         presence["from"] = session.jid.full()
         presence["type"] = "unavailable"
-        # Under the account's lock, like every other presence change, so
-        # that the server's shutdown can wait for it (AccountLocks.drain).
+        # Under the account's lock, like subscription changes and directed
+        # presence, so that the server's shutdown can wait for it
+        # (AccountLocks.drain).
         d = self.locks.run(session.jid.user, self._unavailable, session, presence)
         d.addErrback(_logFailure, "the end of a session")
         return d

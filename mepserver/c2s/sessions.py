@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sessions -*-
+# -*- test-case-name: tests.test_roster,tests.test_stream -*-
 """
 Bound client sessions and local delivery (RFC 6120 sections 8 and 10,
 RFC 6121 section 8.5).
@@ -19,8 +19,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
-from twisted.words.xish import domish
 
+from mepserver.c2s.roster import copyStanza
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 
@@ -124,7 +124,7 @@ class Session:
         self.presence = None
         self.interested = False
         self.directed = set()
-        self.ended_ = False
+        self._ended = False
 
     def __repr__(self):
         return f"<Session {self.jid.full()}>"
@@ -133,7 +133,7 @@ class Session:
         """
         Deliver a stanza to the client.
         """
-        if not self.ended_:
+        if not self._ended:
             if self.manager.observers:
                 for observer in list(self.manager.observers):
                     observer(self, stanza, False)
@@ -162,8 +162,8 @@ class Session:
         """
         The stream is gone (RFC 6121 section 4.6: unavailable on disconnect).
         """
-        if not self.ended_:
-            self.ended_ = True
+        if not self._ended:
+            self._ended = True
             self.manager.unbind(self)
 
 
@@ -384,13 +384,7 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             # Queue a copy with its own attributes: a broadcaster sends one
             # element to each recipient in turn, changing only 'to' (the
             # MUC service, DESIGN.md section 9).
-            queued = domish.Element(
-                (stanza.uri, stanza.name),
-                stanza.defaultUri,
-                dict(stanza.attributes),
-                dict(stanza.localPrefixes),
-            )
-            queued.children = stanza.children
+            queued = copyStanza(stanza)
             self.sessions.locks.run(to.user, self.deliver, queued, to, kind)
         else:
             self.deliver(stanza, to, kind)
