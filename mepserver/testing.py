@@ -61,7 +61,7 @@ import functools
 import secrets
 import shutil
 import tempfile
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterable, List, Optional, Union
 
 from twisted.internet import defer, endpoints, ssl, task
 from twisted.python import failure
@@ -74,6 +74,11 @@ from mepserver.c2s.roster import copyStanza
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import UserExists
 from mepserver.server import Server, buildServer
+
+_NS_MUC = "http://jabber.org/protocol/muc"
+_NS_CAPS = "http://jabber.org/protocol/caps"
+_NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+_CAPS_NODE = "https://mepserver.example/testing"
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
 _DETERMINISTIC_START = 1577836800.0
@@ -123,13 +128,20 @@ def _deferred(f):
     return wrapper
 
 
+@functools.lru_cache(maxsize=256)
+def _xpathQuery(pattern: str) -> xpath.XPathQuery:
+    # Not xpath.internQuery, which keeps every query for ever: patterns
+    # often carry per-test ids, and a long suite would grow without end.
+    return xpath.XPathQuery(pattern)
+
+
 def _matcher(pattern: _Pattern):
     """
     @return: the predicate a pattern stands for.
     @raise TypeError: for anything but an XPath string or a callable.
     """
     if isinstance(pattern, str):
-        return xpath.internQuery(pattern).matches
+        return _xpathQuery(pattern).matches
     if callable(pattern):
         return pattern
     raise TypeError(
@@ -281,6 +293,36 @@ class _StanzaLog:
         del self.stanzas[:]
 
 
+def _hasRawXml(element) -> bool:
+    for child in element.children:
+        if isinstance(child, domish.SerializedXML):
+            return True
+        if domish.IElement.providedBy(child) and _hasRawXml(child):
+            return True
+    return False
+
+
+def _asClientSees(stanza: domish.Element) -> domish.Element:
+    """
+    A snapshot of a stanza the server sends, as its client parses it.
+
+    The server inserts stored payloads (PEP and MEP items) as raw XML text;
+    such a stanza is serialized and parsed again, so that patterns reach
+    into payloads on a recorder as they do on a L{ConnectedClient}. Others
+    are copied at the top level only (cheap, and enough: the server never
+    changes a stanza's children in flight).
+    """
+    if not _hasRawXml(stanza):
+        return copyStanza(stanza)
+    parsed = []
+    stream = domish.elementStream()
+    stream.DocumentStartEvent = lambda root: None
+    stream.ElementEvent = parsed.append
+    stream.DocumentEndEvent = lambda: None
+    stream.parse(b"<stream xmlns='jabber:client'>" + stanza.toXml().encode("utf-8") + b"</stream>")
+    return parsed[0]
+
+
 @dataclasses.dataclass
 class Account:
     """
@@ -347,7 +389,7 @@ class StanzaRecorder:
         # A snapshot of the top level: a server may reuse one element for
         # several recipients, changing only its 'to'.
         log = self._sent if fromClient else self._received
-        log.add(copyStanza(stanza))
+        log.add(_asClientSees(stanza))
 
     def waitFor(
         self, pattern: _Pattern, timeout: float = 5.0, sent: bool = False
@@ -420,7 +462,9 @@ class ConnectedClient:
         self.jid = xs.authenticator.jid
         self._log = _StanzaLog(clock, f"was received by {self.jid.full()}")
         self.received = self._log.stanzas
+        self._clock = clock
         self._requests = 0
+        self._capsCount = 0
         self._closing = []
         self.connected = True
         xs.addObserver("/*", self._log.add)
@@ -493,6 +537,99 @@ class ConnectedClient:
         """
         self._log.clear()
 
+    @_deferred
+    async def joinRoom(
+        self,
+        room: Union[jid.JID, str],
+        nick: str,
+        notify: Iterable[str] = (),
+        password: Optional[str] = None,
+        timeout: float = 5.0,
+    ) -> domish.Element:
+        """
+        Enter a room (XEP-0045 section 7.2), optionally interested in MEP
+        events: the presence carries entity capabilities (XEP-0115) with a
+        C{NODE+notify} feature for each node in C{notify}, and this client
+        answers the room's disco#info query about them.
+
+        It fires once the room sent the self-presence and, with C{notify},
+        once the server has the client's interests, so that a
+        L{RunningServer.generateEvent} right after reaches the client.
+
+        @param room: the bare room JID.
+        @param notify: the MEP node names whose events the client wants.
+        @param password: the room's password, if it has one.
+        @return: a Deferred firing with the self-presence (status 110), or
+            failing with L{StanzaNotReceived}, for instance with the error
+            presence when the room refused entry.
+        """
+        from mepserver.caps import computeVer
+
+        room = jid.JID(room) if isinstance(room, str) else room
+        occupant = f"{room.userhost()}/{nick}"
+        presence = domish.Element((None, "presence"))
+        presence["to"] = occupant
+        x = presence.addElement((_NS_MUC, "x"))
+        if password is not None:
+            x.addElement("password", content=password)
+        answered = None
+        if notify:
+            # A name of its own makes the verification string unknown to the
+            # server, which asks for it even if another client joined with
+            # the same nodes.
+            self._capsCount += 1
+            identities = [("client", "bot", "", f"mepserver.testing {self._capsCount} {self.jid.full()}")]
+            features = [_NS_DISCO_INFO, _NS_MUC] + [f"{node}+notify" for node in notify]
+            ver = computeVer(identities, features)
+            c = presence.addElement((_NS_CAPS, "c"))
+            c["hash"], c["node"], c["ver"] = "sha-1", _CAPS_NODE, ver
+            answered = defer.Deferred()
+
+            def answer(iq):
+                query = next(iq.elements(_NS_DISCO_INFO, "query"), None)
+                if query is None or query.getAttribute("node") != f"{_CAPS_NODE}#{ver}":
+                    return
+                result = xmlstream.toResponse(iq, "result")
+                info = result.addElement((_NS_DISCO_INFO, "query"))
+                info["node"] = query["node"]
+                for category, kind, _, name in identities:
+                    identity = info.addElement("identity")
+                    identity["category"], identity["type"], identity["name"] = category, kind, name
+                for feature in features:
+                    info.addElement("feature")["var"] = feature
+                self.send(result)
+                self.xmlstream.removeObserver("/iq[@type='get']/query", answer)
+                answered.callback(None)
+
+            self.xmlstream.addObserver("/iq[@type='get']/query", answer)
+        self.send(presence)
+        selfPresence = await self.waitFor(
+            lambda e: e.name == "presence"
+            and e.getAttribute("from") == occupant
+            and (
+                e.getAttribute("type") == "error"
+                or any(
+                    s.getAttribute("code") == "110"
+                    for x in e.elements(_NS_MUC + "#user", "x")
+                    for s in x.elements(_NS_MUC + "#user", "status")
+                )
+            ),
+            timeout,
+        )
+        if selfPresence.getAttribute("type") == "error":
+            raise StanzaNotReceived(
+                f"{occupant} refused entry: {_show(selfPresence)}", [selfPresence]
+            )
+        if answered is not None:
+            await answered.addTimeout(timeout, self._clock)
+            # A round trip: the server has handled the answer once it
+            # answers what the client sent after it.
+            ping = domish.Element((None, "iq"))
+            ping["type"], ping["to"] = "get", self.jid.host
+            ping.addElement(("urn:xmpp:ping", "ping"))
+            await self.request(ping, timeout)
+        return selfPresence
+
     def close(self) -> defer.Deferred:
         """
         Close the connection.
@@ -547,8 +684,6 @@ class RunningServer:
         # The fixture's own clock of deterministic mode, which reset() winds
         # back; a clock given by the test is left alone.
         self._ownClock = None
-
-    # TODO(issue 6): a way to publish to a room's MEP nodes as an occupant.
 
     @property
     def webSocketURL(self) -> str:
@@ -665,6 +800,56 @@ class RunningServer:
         return defer.maybeDeferred(
             self.server.mep.generateEvent, room, nodeIdentifier, payload, itemIdentifier
         )
+
+    @_deferred
+    async def publishAsOccupant(
+        self,
+        occupant: Union[jid.JID, str],
+        nodeIdentifier: str,
+        payload: Union[domish.Element, str],
+        itemIdentifier: Optional[str] = None,
+    ) -> str:
+        """
+        Publish an event at an occupant's own MEP service, as that occupant
+        (XEP-0316 section 3): what the occupant's client would do with a
+        pubsub publish to its occupant JID, for scripting the other side of
+        a MEP scenario. The node is created if needed; the room's interested
+        sessions are notified from the occupant JID, the publisher's own
+        sessions included (OQ-3, OQ-4).
+
+        The occupant must be in the room: join it with a client first (for
+        example one of L{connectClient}, sending its presence to the
+        occupant JID). Its client gets the notifications, but no IQ.
+
+        @param occupant: the occupant JID, C{room@mucDomain/nick}.
+        @param payload: the item's payload, a L{domish.Element} or XML text.
+        @param itemIdentifier: the item id; the server makes one up if
+            L{None}.
+        @return: a Deferred firing with the item id, or failing with
+            L{mepserver.errors.RoomNotFound},
+            L{mepserver.errors.OccupantNotFound} if nobody holds the nick,
+            L{mepserver.errors.Forbidden} if the occupant may not publish
+            (a visitor, OQ-10), or L{mepserver.errors.InvalidPayload}.
+        """
+        from mepserver import errors
+        from mepserver.mep.handler import payloadXml
+
+        if isinstance(occupant, str):
+            occupant = jid.JID(occupant)
+        mep = self.server.mep
+        room = mep.findRoom(occupant.userhostJID())
+        held = room.occupant(occupant.resource) if occupant.resource else None
+        if held is None:
+            raise errors.OccupantNotFound(f"there is no occupant {occupant.full()}")
+        text = payloadXml(payload)
+        # The request comes from the occupant's session seen last, as the
+        # IQ of its client would.
+        requestor = list(held.sessions)[-1]
+        service = await mep.registry.get(held.jid)
+        context = mep.resource.context(room, held.nick)
+        result = service.publish(context, requestor, nodeIdentifier, text, itemIdentifier or None)
+        await mep.resource.published(service, result)
+        return result.item.id
 
     @_deferred
     async def createAccount(

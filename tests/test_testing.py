@@ -3,7 +3,8 @@
 Tests for L{mepserver.testing} and L{mepserver.pytest_plugin}: the public
 fixture other projects' suites use.
 
-L{ChatTests} and L{PingTests} are the README's examples, word for word
+L{ChatTests}, L{PingTests} and L{MoodTests} are the README's examples,
+word for word
 (L{ReadmeTests} checks that they stay so).
 """
 
@@ -67,6 +68,37 @@ class PingTests(MEPServerMixin, unittest.TestCase):
         self.assertEqual("result", reply["type"])
 
 
+MOOD = "http://jabber.org/protocol/mood"
+
+
+class MoodTests(unittest.TestCase):
+    async def test_moods(self):
+        running = await startServer(self)
+        alice = await running.createAccount("alice", "secret")
+        bob = await running.createAccount("bob", "secret")
+        room = await running.createRoom("lobby", owner=alice)
+        alicesStanzas = running.record(alice)
+
+        alicesClient = await running.connectClient(alice, "laptop")
+        bobsClient = await running.connectClient(bob, "phone")
+        await alicesClient.joinRoom(room, "Alice", notify=[MOOD])
+        await bobsClient.joinRoom(room, "Bob")
+
+        # The room itself publishes...
+        happy = f"<mood xmlns='{MOOD}'><happy/></mood>"
+        await running.generateEvent(room, MOOD, happy, "m1")
+        await alicesStanzas.waitFor(
+            f"/message[@from='{room}']/event/items[@node='{MOOD}']/item[@id='m1']/mood/happy"
+        )
+
+        # ... and so does an occupant, at its occupant JID.
+        sad = f"<mood xmlns='{MOOD}'><sad/></mood>"
+        await running.publishAsOccupant(f"{room}/Bob", MOOD, sad)
+        event = await alicesClient.waitFor(f"/message[@from='{room}/Bob']/event/items/item/mood/sad")
+        self.assertEqual("headline", event["type"])
+        await bobsClient.assertNoStanza("/message/event", window=0.2)
+
+
 class ReadmeTests(unittest.SynchronousTestCase):
     """
     The README's examples are the ones this module runs.
@@ -74,14 +106,15 @@ class ReadmeTests(unittest.SynchronousTestCase):
 
     def test_examples(self):
         """
-        L{ChatTests} and L{PingTests} appear in README.rst as they are here.
+        L{ChatTests}, L{PingTests} and L{MoodTests} appear in README.rst
+        as they are here.
         """
         path = os.path.join(os.path.dirname(__file__), os.pardir, "README.rst")
         if not os.path.exists(path):
             raise unittest.SkipTest("no README.rst beside the tests")
         with open(path, encoding="utf-8") as f:
             readme = f.read()
-        for example in (ChatTests, PingTests):
+        for example in (ChatTests, PingTests, MoodTests):
             source = textwrap.indent(inspect.getsource(example), "    ")
             self.assertTrue(
                 source in readme, f"README.rst lacks this example:\n{source}"
@@ -164,6 +197,23 @@ class StanzaRecorderTests(unittest.SynchronousTestCase):
         self.balcony.send(stanza)
         stanza["to"] = "romeo@example.com/orchard"
         self.assertEqual("juliet@example.com/balcony", recorder.received[0]["to"])
+
+    def test_rawPayload(self):
+        """
+        A payload the server inserted as raw XML text (a stored PEP or MEP
+        item) is recorded parsed, as the client sees it, so that patterns
+        reach into it.
+        """
+        recorder = self.record("juliet@example.com/balcony")
+        stanza = domish.Element(("jabber:client", "message"))
+        stanza["to"] = "juliet@example.com/balcony"
+        item = stanza.addElement(("http://jabber.org/protocol/pubsub#event", "event")).addElement("items").addElement("item")
+        item.addRawXml("<mood xmlns='http://jabber.org/protocol/mood'><happy/></mood>")
+        self.balcony.send(stanza)
+        d = recorder.waitFor("/message/event/items/item/mood/happy")
+        recorded = self.successResultOf(d)
+        self.assertEqual("jabber:client", recorded.uri)
+        self.assertEqual("http://jabber.org/protocol/mood", recorded.event.items.item.mood.uri)
 
     def test_waitForRecorded(self):
         """
@@ -777,6 +827,66 @@ class RoomTests(unittest.TestCase):
         await self.assertFailure(
             running.generateEvent("nowhere", NS_CONFERENCE_INFO, payload),
             errors.RoomNotFound,
+        )
+
+    async def test_joinRoom(self):
+        """
+        L{ConnectedClient.joinRoom} fires with the self-presence; with
+        C{notify}, once the server knows the interests, even when another
+        client announced the same nodes before. A refused entry fails with
+        the error presence.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby", password="s3cret")
+        clients = []
+        for name in ("alice", "bob"):
+            account = await running.createAccount(name)
+            client = await running.connectClient(account)
+            presence = await client.joinRoom(roomJID, name, notify=[NS_CONFERENCE_INFO], password="s3cret")
+            self.assertEqual(f"{roomJID.full()}/{name}", presence["from"])
+            clients.append(client)
+        await running.generateEvent(roomJID, NS_CONFERENCE_INFO, f"<x xmlns='{NS_CONFERENCE_INFO}'/>", "one")
+        for client in clients:
+            await client.waitFor("/message/event/items/item[@id='one']")
+        carol = await running.connectClient(await running.createAccount("carol"))
+        failure = await self.assertFailure(carol.joinRoom(roomJID, "carol"), StanzaNotReceived)
+        self.assertIn("not-authorized", str(failure))
+
+    async def test_publishAsOccupant(self):
+        """
+        L{RunningServer.publishAsOccupant} publishes at the occupant JID as
+        the occupant: its interested sessions get their own event too. An
+        absent nick, an unknown room and a visitor fail.
+        """
+        from mepserver import errors
+
+        running = await startServer(self)
+        alice = await running.createAccount("alice")
+        roomJID = await running.createRoom("lobby", owner=alice, moderated=True)
+        client = await running.connectClient(alice)
+        await client.joinRoom(roomJID, "Alice", notify=[NS_CONFERENCE_INFO])
+        payload = domish.Element((NS_CONFERENCE_INFO, "conference-info"))
+        itemId = await running.publishAsOccupant(
+            jid.JID(f"{roomJID.full()}/Alice"), NS_CONFERENCE_INFO, payload, "mine"
+        )
+        self.assertEqual("mine", itemId)
+        await client.waitFor(f"/message[@from='{roomJID.full()}/Alice']/event/items/item[@id='mine']")
+        generated = await running.publishAsOccupant(f"{roomJID.full()}/Alice", NS_CONFERENCE_INFO, payload)
+        self.assertTrue(generated)
+        await self.assertFailure(
+            running.publishAsOccupant(f"{roomJID.full()}/Nobody", NS_CONFERENCE_INFO, payload),
+            errors.OccupantNotFound,
+        )
+        await self.assertFailure(
+            running.publishAsOccupant("nowhere@conference.localhost/Alice", NS_CONFERENCE_INFO, payload),
+            errors.RoomNotFound,
+        )
+        # A moderated room makes an unaffiliated newcomer a visitor (OQ-10).
+        bob = await running.connectClient(await running.createAccount("bob"))
+        await bob.joinRoom(roomJID, "Bob")
+        await self.assertFailure(
+            running.publishAsOccupant(f"{roomJID.full()}/Bob", NS_CONFERENCE_INFO, payload),
+            errors.Forbidden,
         )
 
     async def test_apiURL(self):
