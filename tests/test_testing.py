@@ -605,6 +605,62 @@ class DeterministicTests(unittest.TestCase):
         await given.reset()
         self.assertEqual(5, clock.seconds())
 
+    async def roomScenario(self, running):
+        """
+        A MUC + MEP scenario: a history message seen by a late joiner, and
+        a room event seen live and as a last item.
+
+        @return: the ids and stamps a client would snapshot.
+        """
+        node = "urn:example:mood"
+        alice = await running.createAccount("alice", "secret")
+        bob = await running.createAccount("bob", "secret")
+        room = await running.createRoom("lobby", owner=alice)
+        aliceClient = await running.connectClient(alice, "laptop")
+        await aliceClient.joinRoom(room, "Alice", notify=[node])
+        message = domish.Element((None, "message"))
+        message["to"], message["type"] = room.full(), "groupchat"
+        message.addElement("body", content="hello")
+        aliceClient.send(message)
+        reflected = await aliceClient.waitFor("/message[@type='groupchat']/body")
+        await running.generateEvent(room, node, f"<mood xmlns='{node}'><happy/></mood>")
+        event = await aliceClient.waitFor("/message[@type='headline']/event/items/item")
+        running.clock.advance(90)
+        bobClient = await running.connectClient(bob, "phone")
+        await bobClient.joinRoom(room, "Bob", notify=[node])
+        history = await bobClient.waitFor("/message[@type='groupchat']/delay")
+        last = await bobClient.waitFor("/message[@type='headline']/delay")
+
+        def child(element, name):
+            return next(c for c in element.elements() if c.name == name)
+
+        def itemOf(element):
+            return child(child(child(element, "event"), "items"), "item")
+
+        return (
+            child(reflected, "stanza-id")["id"],
+            child(reflected, "occupant-id")["id"],
+            event["id"],
+            itemOf(event)["id"],
+            child(history, "delay")["stamp"],
+            itemOf(last)["id"],
+            child(last, "delay")["stamp"],
+        )
+
+    async def test_roomScenarioSnapshot(self):
+        """
+        MUC and MEP identifiers and stamps (XEP-0359 stanza-ids, XEP-0421
+        occupant-ids, notification and item ids, XEP-0203 delay stamps) are
+        the same for the same seed and scenario, and differ for another
+        seed (issue 6 item 3).
+        """
+        one = await self.roomScenario(await startServer(self, deterministic=True, seed=3))
+        two = await self.roomScenario(await startServer(self, deterministic=True, seed=3))
+        other = await self.roomScenario(await startServer(self, deterministic=True, seed=4))
+        self.assertEqual(one, two)
+        self.assertNotEqual(one[:4], other[:4])
+        self.assertEqual(("2020-01-01T00:00:00Z",) * 2, (one[4], one[6]))
+
     async def test_notDeterministic(self):
         """
         By default the server runs on the reactor, with random ids.
