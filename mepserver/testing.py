@@ -70,7 +70,7 @@ from twisted.words.xish import domish, xpath
 
 from mepserver import config as configModule
 from mepserver.c2s.mechanisms import makeCredentials
-from mepserver.c2s.roster import copyStanza
+from mepserver.stanza import copyStanza
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import UserExists
 from mepserver.server import Server, buildServer

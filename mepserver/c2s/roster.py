@@ -36,6 +36,7 @@ from wokkel.subprotocols import IQHandlerMixin
 
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import RosterItem
+from mepserver.stanza import copyStanza
 
 log = Logger()
 
@@ -221,30 +222,6 @@ def rosterPush(sessions, username, item, removed=False):
         iq["to"] = session.jid.full()
         iq.addElement((NS_ROSTER, "query")).addChild(renderItem(item, removed))
         session.send(iq)
-
-
-def copyStanza(stanza, **attributes):
-    """
-    A new stanza with the attributes and children of C{stanza}.
-
-    The children are shared, not copied: stanzas in flight are never
-    changed, and broadcasts stay cheap (DESIGN.md section 9).
-
-    @param attributes: attributes to set; L{None} removes one.
-    """
-    element = domish.Element(
-        (stanza.uri, stanza.name),
-        stanza.defaultUri,
-        localPrefixes=dict(stanza.localPrefixes),
-    )
-    element.attributes = dict(stanza.attributes)
-    element.children = list(stanza.children)
-    for name, value in attributes.items():
-        if value is None:
-            element.attributes.pop(name, None)
-        else:
-            element[name] = value
-    return element
 
 
 def makePresence(sender, recipient, kind=None):

@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
 
-from mepserver.c2s.roster import copyStanza
+from mepserver.stanza import copyStanza
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 

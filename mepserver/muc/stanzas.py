@@ -36,6 +36,7 @@ from mepserver.muc.model import (
     Role,
     Status,
 )
+from mepserver.stanza import copyStanza
 
 NS_CLIENT = "jabber:client"
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -439,9 +440,7 @@ def delayed(element: domish.Element, stamp: float, roomJID: jid.JID) -> domish.E
     A copy of C{element} with an XEP-0203 delay from the room (section
     7.2.13).
     """
-    copy = domish.Element((element.uri, element.name), element.defaultUri)
-    copy.attributes = dict(element.attributes)
-    copy.children = list(element.children)
+    copy = copyStanza(element)
     delay = copy.addElement((NS_DELAY, "delay"))
     delay["from"] = roomJID.full()
     delay["stamp"] = formatDateTime(stamp)

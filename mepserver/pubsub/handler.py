@@ -36,6 +36,7 @@ from wokkel import data_form, disco, pubsub
 
 from mepserver import errors
 from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation, Item, Node
+from mepserver.stanza import copyStanza
 
 log = Logger()
 
@@ -83,19 +84,6 @@ def renderItem(item: Item, uri: str, withPayload: bool = True) -> domish.Element
     element["id"] = item.id
     if withPayload and item.payload is not None:
         element.addRawXml(item.payload)
-    return element
-
-
-def copyStanza(stanza: domish.Element, **attributes: str) -> domish.Element:
-    """
-    A new stanza with C{stanza}'s attributes, changed by C{attributes},
-    sharing its children (DESIGN.md section 9: no per-recipient deep
-    copies).
-    """
-    element = domish.Element((stanza.uri, stanza.name), stanza.defaultUri)
-    element.attributes = dict(stanza.attributes)
-    element.attributes.update(attributes)
-    element.children = stanza.children
     return element
 
 
