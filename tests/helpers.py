@@ -242,3 +242,31 @@ class CapsClient:
         # the answer goes out before a test reacting to the query sends
         # anything.
         xs.addObserver("/iq[@type='get']", onQuery, 1)
+
+
+def matchExactly(testCase, who, received, expected):
+    """
+    Assert that C{received} holds exactly stanzas matching the literals of
+    C{expected} (L{stanzaMismatch}), in any order.
+
+    @param who: how to name the receiver in a failure message.
+    @return: the matching stanzas, in the order of C{expected}.
+    """
+    remaining = list(received)
+    matched = []
+    for literal in expected:
+        for stanza in remaining:
+            if stanzaMismatch(stanza, literal) is None:
+                remaining.remove(stanza)
+                matched.append(stanza)
+                break
+        else:
+            testCase.fail(
+                f"{who} did not receive {literal}; it got:\n"
+                + "\n".join(s.toXml() for s in remaining)
+            )
+    if remaining:
+        testCase.fail(
+            f"{who} also received:\n" + "\n".join(s.toXml() for s in remaining)
+        )
+    return matched

@@ -26,7 +26,7 @@ from mepserver.pep import makeService
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.server import buildServer
 from mepserver.storage.memory import MemoryUserStore
-from tests.helpers import CapsClient, parseXml, stanzaMismatch
+from tests.helpers import CapsClient, matchExactly, parseXml, stanzaMismatch
 from tests.test_roster import Recorder
 
 DOMAIN = "capulet.lit"
@@ -148,24 +148,7 @@ class Client:
 
         @return: the matching stanzas, in the order of C{expected}.
         """
-        remaining = self.take()
-        matched = []
-        for literal in expected:
-            for stanza in remaining:
-                if stanzaMismatch(stanza, literal) is None:
-                    remaining.remove(stanza)
-                    matched.append(stanza)
-                    break
-            else:
-                self.testCase.fail(
-                    f"{self.jid.full()} did not receive {literal}; it got:\n"
-                    + "\n".join(s.toXml() for s in remaining)
-                )
-        if remaining:
-            self.testCase.fail(
-                f"{self.jid.full()} also received:\n" + "\n".join(s.toXml() for s in remaining)
-            )
-        return matched
+        return matchExactly(self.testCase, self.jid.full(), self.take(), expected)
 
     def expectNothing(self):
         self.expect()

@@ -29,7 +29,7 @@ from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import Credentials, RosterItem
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
-from tests.helpers import StubStream, parseXml, stanzaMismatch
+from tests.helpers import StubStream, matchExactly, parseXml, stanzaMismatch
 
 DOMAIN = "example.com"
 MUC_DOMAIN = "conference.example.com"
@@ -212,26 +212,9 @@ class Client:
 
         @return: the matching stanzas, in the order of C{expected}.
         """
-        remaining = list(self.stream.output)
+        received = list(self.stream.output)
         del self.stream.output[:]
-        matched = []
-        for literal in expected:
-            for stanza in remaining:
-                if stanzaMismatch(stanza, literal) is None:
-                    remaining.remove(stanza)
-                    matched.append(stanza)
-                    break
-            else:
-                self.testCase.fail(
-                    f"{self.jid.full()} did not receive {literal}; it got:\n"
-                    + "\n".join(s.toXml() for s in remaining)
-                )
-        if remaining:
-            self.testCase.fail(
-                f"{self.jid.full()} also received:\n"
-                + "\n".join(s.toXml() for s in remaining)
-            )
-        return matched
+        return matchExactly(self.testCase, self.jid.full(), received, expected)
 
     def expectNothing(self):
         """
