@@ -36,6 +36,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
+from mepserver.jids import MAX_PART_BYTES
+
 __all__ = ["Config", "ConfigError", "load", "loopbackOnly"]
 
 
@@ -251,7 +253,7 @@ def _domain(value: Any) -> str:
         raise _Invalid(f"{text!r} is not a valid domain ({_reason(e)})")
     if user is not None or resource is not None:
         raise _Invalid(f"{text!r} is not a valid domain (it is a JID)")
-    if len(host.encode("utf-8")) > 1023:
+    if len(host.encode("utf-8")) > MAX_PART_BYTES:
         raise _Invalid(f"{text!r} is not a valid domain (too long)")
     return host.lower()
 

@@ -24,15 +24,13 @@ from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 from twisted.web import resource
 from twisted.web import server as webserver
-from twisted.words.protocols.jabber import jid
-from zope.interface import implementer
-from wokkel import component, disco, generic, ping
-from wokkel.iwokkel import IDisco
+from wokkel import generic, ping
 
 import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import PresenceHandler, RosterHandler
@@ -52,7 +50,7 @@ from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExist
 from mepserver.pep import PEPHandler, PEPResource, makeService as makePEPService
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
-from mepserver.router import Router
+from mepserver.router import Domain, Router
 from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
 from mepserver.storage.sqlite import SQLiteStore
 
@@ -240,7 +238,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         config.domain, server.users, ids=server.ids
     )
     sessions.router = server.router
-    clientDomain = component.InternalComponent(server.router, config.domain)
+    clientDomain = Domain(server.router, config.domain)
     clientDomain.setName("client-domain")
     clientDomain.setServiceParent(server)
     DeliveryHandler(sessions).setHandlerParent(clientDomain)
@@ -265,10 +263,10 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
-    ClientDiscoHandler().setHandlerParent(clientDomain)
+    ServerDiscoHandler().setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
     ping.PingHandler().setHandlerParent(clientDomain)
-    generic.VersionHandler("mepserver", mepserver.__version__).setHandlerParent(
+    ServerVersionHandler("mepserver", mepserver.__version__).setHandlerParent(
         clientDomain
     )
     generic.FallbackHandler().setHandlerParent(clientDomain)
@@ -276,7 +274,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # The MUC domain (XEP-0045): rooms in memory, persistent ones written
     # through to the room store and loaded at start.
     server.rooms = Rooms(config, server.ids, clock, server.roomStore)
-    mucDomain = component.InternalComponent(server.router, config.mucDomain)
+    mucDomain = Domain(server.router, config.mucDomain)
     mucDomain.setName("muc-domain")
     mucDomain.setServiceParent(server)
     server.muc = MUCHandler(server.rooms)
@@ -360,53 +358,3 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     root.putChild(b"api", APIResource(server))
     server.listeners.append((config.httpListen, webserver.Site(root)))
     return server
-
-
-class ClientDiscoHandler(disco.DiscoHandler):
-    """
-    wokkel's disco handler for the client domain, leaving alone the disco
-    IQs L{DeliveryHandler} delivered to a client's full JID.
-
-    wokkel's C{IQHandlerMixin.handleRequest} answers every IQ it observes,
-    even one marked handled, which gave a query to a client (a caps query,
-    XEP-0115 section 6.2) a second, empty answer from the server.
-    """
-
-    def handleRequest(self, iq):
-        if iq.handled:
-            return
-        return disco.DiscoHandler.handleRequest(self, iq)
-
-
-@implementer(IDisco)
-class ServerInfoHandler(generic.XMPPHandler):
-    """
-    The server's identity and features in disco#info (XEP-0030 3.1).
-    """
-
-    def __init__(self, config):
-        generic.XMPPHandler.__init__(self)
-        self.config = config
-
-    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
-        if target.user is not None or nodeIdentifier:
-            return defer.succeed([])
-        info = [
-            disco.DiscoIdentity("server", "im", "mepserver"),
-            disco.DiscoFeature("urn:xmpp:ping"),
-            disco.DiscoFeature("jabber:iq:version"),
-            disco.DiscoFeature("jabber:iq:roster"),
-        ]
-        if self.config.registration:
-            info.append(disco.DiscoFeature("jabber:iq:register"))
-        return defer.succeed(info)
-
-    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
-        """
-        The MUC service, as XEP-0045 section 6.1 finds it.
-        """
-        if target.user is not None or nodeIdentifier:
-            return defer.succeed([])
-        return defer.succeed(
-            [disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms")]
-        )

@@ -17,7 +17,7 @@ from mepserver.muc import stanzas
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.model import Affiliation, Role, Rooms
 from mepserver.router import Router
-from mepserver.server import ServerInfoHandler
+from mepserver.c2s.disco import ServerInfoHandler
 from mepserver.storage.memory import MemoryRoomStore
 from tests.helpers import assertStanza, parseXml
 

@@ -315,6 +315,34 @@ class StreamHeaderTests(unittest.TestCase):
         self.client.send("<iq type='get' id='1'><query xmlns='jabber:iq:register'/></iq>")
         self.assertEqual(before, self.client.transport.value())
 
+    @defer.inlineCallbacks
+    def test_restartWhileBound(self):
+        """
+        A new stream header in a bound session is not a restart (RFC 6120
+        4.3.3 allows one only after STARTTLS or SASL success): it gets a
+        stream error and the stream closes, instead of swallowing every
+        stanza after it.
+        """
+        harness = Harness(self)
+        yield harness.addUser("juliet", "r0m30")
+        client = harness.connect()
+        yield client.login("juliet", "r0m30")
+        [error] = client.send(HEADER)
+        self.assertEqual("unsupported-stanza-type", streamError(error))
+        self.assertIn("4.3.3", str(error.text))
+        self.assertTrue(client.output.closed)
+        self.assertTrue(client.transport.disconnecting)
+        self.assertEqual([], client.send("<presence/>"))
+
+    def test_restartBeforeAuthentication(self):
+        """
+        The same before authentication: the header inside the stream is
+        refused at once.
+        """
+        self.client.start()
+        [error] = self.client.send(HEADER)
+        self.assertEqual("unsupported-stanza-type", streamError(error))
+
     def test_closeStream(self):
         """
         The client's </stream:stream> is answered by ours (section 4.4).
@@ -514,6 +542,48 @@ class BindTests(unittest.TestCase):
         yield client.login("juliet", "r0m30")
         [result] = client.send("<message to='a@b@c'><body>x</body></message>")
         self.assertEqual("jid-malformed", stanzaError(result))
+
+    @defer.inlineCallbacks
+    def test_malformedAddresses(self):
+        """
+        RFC 7622 section 3: a part over 1023 bytes (counted in UTF-8), an
+        empty localpart or resourcepart gets jid-malformed, with a text
+        saying which part; the stream carries on.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        for to in (
+            "a" * 1024 + "@example.com",
+            "\u00e9" * 512 + "@example.com",
+            "juliet@" + "d" * 1024,
+            "juliet@example.com/" + "r" * 1024,
+            "@example.com",
+            "juliet@example.com/",
+        ):
+            [result] = client.send(
+                f"<iq type='get' id='m' to='{to}'><ping xmlns='urn:xmpp:ping'/></iq>"
+            )
+            self.assertEqual("jid-malformed", stanzaError(result), to[:40])
+            self.assertEqual("example.com", result["from"])
+            self.assertIn("RFC 7622", str(result.error.text))
+        [result] = client.send(
+            "<iq type='get' id='ok' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
+        self.assertEqual("service-unavailable", stanzaError(result))
+
+    @defer.inlineCallbacks
+    def test_longestAddressParts(self):
+        """
+        Parts of exactly 1023 bytes are valid: a message to such an
+        account is answered as for any unknown account.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        localpart = "\u00e9" * 511 + "a"
+        [result] = client.send(
+            f"<message to='{localpart}@example.com/{'r' * 1023}'><body>x</body></message>"
+        )
+        self.assertEqual("service-unavailable", stanzaError(result))
 
     @defer.inlineCallbacks
     def test_fromIsStamped(self):

@@ -16,8 +16,8 @@ from twisted.words.protocols.jabber.client import NS_XMPP_BIND, NS_XMPP_SESSION
 from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep
 from twisted.words.xish import domish
 
-#: RFC 6120 section 3.4: a resourcepart is at most 1023 bytes.
-MAX_RESOURCE_BYTES = 1023
+from mepserver.jids import MAX_PART_BYTES
+
 
 
 def generateResource(ids=None):
@@ -72,7 +72,7 @@ class BindStep:
                 resource = resourceprep.prepare(requested)
             except UnicodeError:
                 resource = ""
-            if not resource or len(resource.encode("utf-8")) > MAX_RESOURCE_BYTES:
+            if not resource or len(resource.encode("utf-8")) > MAX_PART_BYTES:
                 xs.send(
                     error.StanzaError(
                         "bad-request",

@@ -24,6 +24,7 @@ from twisted.words.xish import domish
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.c2s.sessions import bounce
 from mepserver.interfaces import UnknownUser, UserExists
+from mepserver.jids import MAX_PART_BYTES
 
 NS_REGISTER = "jabber:iq:register"
 NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register"
@@ -232,7 +233,7 @@ def checkUsername(username):
     if not username or not username.strip():
         raise RegistrationError("not-acceptable", "a username is required")
     prepared = _prepared(username)
-    if not prepared or len(prepared.encode("utf-8")) > 1023:
+    if not prepared or len(prepared.encode("utf-8")) > MAX_PART_BYTES:
         raise RegistrationError(
             "not-acceptable",
             f"{username!r} is not a valid username (no spaces, @, /, :, quotes, "

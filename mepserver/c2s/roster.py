@@ -36,6 +36,7 @@ from wokkel.subprotocols import IQHandlerMixin
 
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import RosterItem
+from mepserver.jids import parseJID
 from mepserver.stanza import copyStanza
 
 log = Logger()
@@ -389,7 +390,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
                 "bad-request", text="a roster item needs a 'jid' attribute"
             )
         try:
-            contact = jid.internJID(text)
+            contact = parseJID(text)
         except jid.InvalidFormat as e:
             raise error.StanzaError(
                 "bad-request", text=f"the item's JID {text!r} is not valid: {e}"

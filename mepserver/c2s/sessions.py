@@ -23,6 +23,7 @@ from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
 from mepserver.stanza import copyStanza
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
+from mepserver.jids import parseJID
 
 log = Logger()
 
@@ -275,7 +276,7 @@ class SessionManager:
         to = stanza.getAttribute("to")
         if to is not None:
             try:
-                recipient = jid.internJID(to)
+                recipient = parseJID(to)
             except jid.InvalidFormat as e:
                 self.reply(
                     session,

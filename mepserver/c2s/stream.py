@@ -25,6 +25,8 @@ from twisted.words.xish import domish
 NS_CLIENT = "jabber:client"
 NS_STREAMS = xmlstream.NS_STREAMS
 NS_XML = "http://www.w3.org/XML/1998/namespace"
+#: The stream header's name as the parser reports it (namespace, space, name).
+STREAM_HEADER = NS_STREAMS + " stream"
 
 log = Logger()
 
@@ -32,6 +34,12 @@ log = Logger()
 class RestrictedXML(Exception):
     """
     The peer sent XML that RFC 6120 section 11.1 forbids on a stream.
+    """
+
+
+class UnexpectedRestart(Exception):
+    """
+    The peer sent a new stream header inside the open stream.
     """
 
 
@@ -77,6 +85,34 @@ class C2SXmlStream(xmlstream.XmlStream):
         )
         parser.EntityDeclHandler = self._restricted("entity declarations")
         parser.SetParamEntityParsing(0)
+        parser.StartElementHandler = self._checkRestart(parser.StartElementHandler)
+
+    def _checkRestart(self, startElement):
+        """
+        Wrap the parser's start-element handler to refuse a stream header
+        at the top level of an open stream.
+
+        A stream restarts only after STARTTLS or SASL success, on a new
+        parser (RFC 6120 sections 4.3.3, 5.4.3.3, 6.4.6). Any other
+        <stream:stream> start tag would open a first-level element that
+        never ends, swallowing every later stanza: the stream would
+        silently stop delivering.
+        """
+        elementStream = self.stream
+
+        def start(name, attributes):
+            if (
+                name == STREAM_HEADER
+                and elementStream.documentStarted
+                and elementStream.currElem is None
+            ):
+                raise UnexpectedRestart(
+                    "a new stream header is only allowed right after STARTTLS "
+                    "or SASL succeeds (RFC 6120 4.3.3); this stream is already open"
+                )
+            startElement(name, attributes)
+
+        return start
 
     @staticmethod
     def _restricted(what):
@@ -146,6 +182,10 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.stream.parse(data)
         except RestrictedXML as e:
             self.sendStreamError(error.StreamError("restricted-xml", text=str(e)))
+        except UnexpectedRestart as e:
+            self.sendStreamError(
+                error.StreamError("unsupported-stanza-type", text=str(e))
+            )
         except domish.ParserError as e:
             self.sendStreamError(
                 error.StreamError("not-well-formed", text=f"XML parse error: {e}")

@@ -1,0 +1,53 @@
+# -*- test-case-name: tests.test_jids -*-
+"""
+Addresses as RFC 7622 allows them, checked where they enter the server.
+
+Twisted's L{jid.internJID} applies stringprep but accepts parts of any
+length and turns an empty localpart or resourcepart (C{@example.com},
+C{user@example.com/}) into a missing one. RFC 7622 section 3 forbids both,
+and a server answers such an address with C{jid-malformed} (RFC 6120
+section 8.3.3.8) rather than with an answer for some other address.
+"""
+
+from twisted.words.protocols.jabber import jid
+
+#: RFC 7622 sections 3.2.1, 3.3.1 and 3.4.1: each part is at most 1023
+#: bytes once prepared.
+MAX_PART_BYTES = 1023
+
+
+def parseJID(text: str) -> jid.JID:
+    """
+    Parse and prepare an address, refusing what RFC 7622 forbids.
+
+    @return: the interned L{jid.JID}.
+    @raise jid.InvalidFormat: with a message saying what is wrong.
+    """
+    slash = text.find("/")
+    bare = text if slash == -1 else text[:slash]
+    if bare.find("@") == 0:
+        raise jid.InvalidFormat("the localpart before '@' is empty (RFC 7622 3.3.1)")
+    if slash != -1 and slash == len(text) - 1:
+        raise jid.InvalidFormat("the resourcepart after '/' is empty (RFC 7622 3.4.1)")
+    address = jid.internJID(text)
+    checkPartLengths(address)
+    return address
+
+
+def checkPartLengths(address: jid.JID) -> None:
+    """
+    @raise jid.InvalidFormat: a part of C{address} is longer than
+        L{MAX_PART_BYTES} bytes (RFC 7622 section 3).
+    """
+    for name, part in (
+        ("localpart", address.user),
+        ("domainpart", address.host),
+        ("resourcepart", address.resource),
+    ):
+        if part is not None:
+            size = len(part.encode("utf-8"))
+            if size > MAX_PART_BYTES:
+                raise jid.InvalidFormat(
+                    f"the {name} is {size} bytes long; RFC 7622 section 3 "
+                    f"allows at most {MAX_PART_BYTES}"
+                )

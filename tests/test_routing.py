@@ -1,0 +1,404 @@
+# -*- test-case-name: tests.test_routing -*-
+"""
+Who answers an IQ on the client domain: the server for its domain and for
+an account's bare JID, the client for its full JID (RFC 6120 section
+10.5.4, RFC 6121 sections 8.5.2.1.3 and 8.5.3.1), and service discovery of
+those addresses (XEP-0030).
+
+The client domain is L{mepserver.server.buildServer}'s own, driven through
+bound sessions on stub streams.
+"""
+
+from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+
+from mepserver.router import HandledStopsDispatcher
+from tests.helpers import parseXml, stanzaMismatch
+from tests.test_pep import DOMAIN, ROMEO, PEPHarness, TUNE, publish
+
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+#: One request of each namespace the client domain answers for itself.
+REQUESTS = {
+    "ping": "<iq type='get' id='q'><ping xmlns='urn:xmpp:ping'/></iq>",
+    "version": "<iq type='get' id='q'><query xmlns='jabber:iq:version'/></iq>",
+    "disco#info": f"<iq type='get' id='q'><query xmlns='{NS_DISCO_INFO}'/></iq>",
+    "disco#items": f"<iq type='get' id='q'><query xmlns='{NS_DISCO_ITEMS}'/></iq>",
+    "roster": "<iq type='get' id='q'><query xmlns='jabber:iq:roster'/></iq>",
+    "register": "<iq type='get' id='q'><query xmlns='jabber:iq:register'/></iq>",
+    "pubsub": (
+        "<iq type='get' id='q'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+        "<items node='http://jabber.org/protocol/tune'/></pubsub></iq>"
+    ),
+}
+
+
+def addressed(xml, to):
+    """
+    @return: the request literal C{xml} as an element addressed to C{to}.
+    """
+    element = parseXml(xml, "jabber:client")
+    element["to"] = to
+    return element
+
+
+class FullJIDTests(unittest.TestCase):
+    """
+    An IQ request to a client's full JID reaches that client, whatever its
+    namespace, and only the client's answer comes back (RFC 6120 10.5.4,
+    RFC 6121 8.5.3.1): the server answers none of them itself.
+    """
+
+    def setUp(self):
+        self.harness = PEPHarness(self)
+        self.harness.befriend("juliet", ROMEO)
+        self.juliet = self.harness.connect("juliet", "balcony")
+        self.romeo = self.harness.connect("romeo", "orchard")
+
+    def test_deliveredNotAnswered(self):
+        """
+        Each request arrives at juliet's client as romeo sent it, and romeo
+        receives nothing from the server.
+        """
+        for name, xml in REQUESTS.items():
+            request = addressed(xml, "juliet@capulet.lit/balcony")
+            self.romeo.send(request)
+            self.assertEqual([], self.romeo.take(), name)
+            [delivered] = self.juliet.take()
+            self.assertEqual("romeo@capulet.lit/orchard", delivered["from"], name)
+            self.assertEqual("juliet@capulet.lit/balcony", delivered["to"], name)
+            self.assertEqual("get", delivered["type"], name)
+            [payload] = delivered.elements()
+            [sent] = request.elements()
+            self.assertEqual((sent.uri, sent.name), (payload.uri, payload.name), name)
+
+    def test_clientAnswers(self):
+        """
+        The client's own answer (here, a version it makes up) is what the
+        requester gets, from the client's full JID.
+        """
+        self.romeo.send(addressed(REQUESTS["version"], "juliet@capulet.lit/balcony"))
+        [request] = self.juliet.take()
+        self.juliet.send(
+            "<iq type='result' id='q' to='romeo@capulet.lit/orchard'>"
+            "<query xmlns='jabber:iq:version'><name>Balcony IM</name>"
+            "<version>1.0</version></query></iq>"
+        )
+        [answer] = self.romeo.expect(
+            "<iq type='result' id='q' from='juliet@capulet.lit/balcony'>"
+            "<query xmlns='jabber:iq:version'><name>Balcony IM</name></query></iq>"
+        )
+        self.assertEqual("1.0", str(answer.query.version))
+
+    def test_ownOtherResource(self):
+        """
+        A request to one's own other resource is delivered too: a client
+        pinging its other session is not answered by the server.
+        """
+        chamber = self.harness.connect("juliet", "chamber")
+        chamber.send(addressed(REQUESTS["ping"], "juliet@capulet.lit/balcony"))
+        self.assertEqual([], chamber.take())
+        [delivered] = self.juliet.take()
+        self.assertEqual("juliet@capulet.lit/chamber", delivered["from"])
+
+    def test_unboundResource(self):
+        """
+        A request to a full JID with no session gets service-unavailable
+        from that full JID (RFC 6121 8.5.3.2.1), once, from no handler of
+        the server's own namespaces.
+        """
+        for name, xml in REQUESTS.items():
+            self.romeo.send(addressed(xml, "juliet@capulet.lit/gone"))
+            [answer] = self.romeo.take()
+            problem = stanzaMismatch(
+                answer,
+                "<iq type='error' id='q' from='juliet@capulet.lit/gone'>"
+                f"<error type='cancel'><service-unavailable xmlns='{NS_STANZAS}'/>"
+                "</error></iq>",
+            )
+            self.assertIsNone(problem, f"{name}: {problem}")
+            self.assertEqual([], self.juliet.take(), name)
+
+
+class ServerAnswersTests(unittest.TestCase):
+    """
+    Requests to the domain or to an account's bare JID are the server's to
+    answer (RFC 6120 10.5.3.2 via 10.4, RFC 6121 8.5.2.1.3), and they reach
+    no client.
+    """
+
+    def setUp(self):
+        self.harness = PEPHarness(self)
+        self.harness.befriend("juliet", ROMEO)
+        self.juliet = self.harness.connect("juliet", "balcony")
+        self.romeo = self.harness.connect("romeo", "orchard")
+
+    def ask(self, name, to, client=None):
+        client = client or self.romeo
+        client.send(addressed(REQUESTS[name], to))
+        answers = client.take()
+        self.assertEqual(1, len(answers), [a.toXml() for a in answers])
+        self.assertEqual([], self.juliet.take() if client is not self.juliet else [])
+        return answers[0]
+
+    def assertAnswer(self, answer, literal):
+        problem = stanzaMismatch(answer, literal)
+        self.assertIsNone(problem, f"{problem}\n{answer.toXml()}")
+
+    def test_pingDomain(self):
+        """
+        XEP-0199 section 4.2: the server answers a ping to its domain.
+        """
+        self.assertAnswer(
+            self.ask("ping", DOMAIN), f"<iq type='result' id='q' from='{DOMAIN}'/>"
+        )
+
+    def test_pingBareJID(self):
+        """
+        A ping to an account's bare JID is answered by the server on the
+        account's behalf (RFC 6121 8.5.2.1.3), as ejabberd does.
+        """
+        self.assertAnswer(
+            self.ask("ping", "juliet@capulet.lit"),
+            "<iq type='result' id='q' from='juliet@capulet.lit'/>",
+        )
+
+    def test_versionDomain(self):
+        """
+        XEP-0092: the server's name at its domain.
+        """
+        answer = self.ask("version", DOMAIN)
+        self.assertAnswer(
+            answer,
+            f"<iq type='result' id='q' from='{DOMAIN}'>"
+            "<query xmlns='jabber:iq:version'><name>mepserver</name></query></iq>",
+        )
+
+    def test_versionBareJID(self):
+        """
+        An account does not run the server's software: a version query to
+        a bare JID gets service-unavailable, as on Prosody, and never the
+        server's name.
+        """
+        self.assertAnswer(
+            self.ask("version", "juliet@capulet.lit"),
+            "<iq type='error' id='q' from='juliet@capulet.lit'>"
+            f"<error type='cancel'><service-unavailable xmlns='{NS_STANZAS}'/>"
+            "</error></iq>",
+        )
+
+    def test_discoItems(self):
+        """
+        XEP-0030 section 4: the domain lists the MUC service; a bare JID
+        answers with its PEP nodes (none yet).
+        """
+        self.assertAnswer(
+            self.ask("disco#items", DOMAIN),
+            f"<iq type='result' from='{DOMAIN}'><query xmlns='{NS_DISCO_ITEMS}'>"
+            "<item jid='conference.capulet.lit'/></query></iq>",
+        )
+        answer = self.ask("disco#items", "juliet@capulet.lit")
+        self.assertEqual("result", answer["type"])
+        self.assertEqual([], list(answer.query.elements()))
+
+    def test_roster(self):
+        """
+        RFC 6121 2.1.3: a roster get to one's own bare JID is answered by
+        the server; to someone else's, it is forbidden (2.1.5).
+        """
+        answer = self.ask("roster", "juliet@capulet.lit", client=self.juliet)
+        self.assertAnswer(
+            answer,
+            "<iq type='result' id='q'><query xmlns='jabber:iq:roster'>"
+            "<item jid='romeo@capulet.lit'/></query></iq>",
+        )
+        answer = self.ask("roster", "juliet@capulet.lit")
+        self.assertAnswer(
+            answer,
+            "<iq type='error' id='q'><error type='auth'>"
+            f"<forbidden xmlns='{NS_STANZAS}'/></error></iq>",
+        )
+
+    def test_register(self):
+        """
+        XEP-0077 section 3.2: a registration request to the domain after
+        login is the server's, and shows the account as registered.
+        """
+        answer = self.ask("register", DOMAIN)
+        self.assertAnswer(
+            answer,
+            f"<iq type='result' id='q' from='{DOMAIN}'>"
+            "<query xmlns='jabber:iq:register'><registered/>"
+            "<username>romeo</username></query></iq>",
+        )
+
+    def test_pubsub(self):
+        """
+        XEP-0163: a pubsub request to a bare JID is PEP's; here juliet's
+        published tune comes back to her contact.
+        """
+        result = self.juliet.request(publish(iqId="pub"))
+        self.assertEqual("result", result["type"], result.toXml())
+        answer = self.ask("pubsub", "juliet@capulet.lit")
+        self.assertEqual("result", answer["type"], answer.toXml())
+        [item] = answer.pubsub.items.elements()
+        self.assertEqual(parseXml(TUNE).toXml(), list(item.elements())[0].toXml())
+
+
+class DiscoInfoTests(unittest.TestCase):
+    """
+    XEP-0030 section 3.1 answers of the server and of a bare JID.
+    """
+
+    def setUp(self):
+        self.harness = PEPHarness(self)
+        self.juliet = self.harness.connect("juliet", "balcony")
+
+    def info(self, to):
+        answer = self.juliet.request(
+            f"<iq type='get' id='info' to='{to}'><query xmlns='{NS_DISCO_INFO}'/></iq>"
+        )
+        self.assertEqual("result", answer["type"], answer.toXml())
+        identities = [
+            (e["category"], e["type"]) for e in answer.query.elements(NS_DISCO_INFO, "identity")
+        ]
+        features = [e["var"] for e in answer.query.elements(NS_DISCO_INFO, "feature")]
+        return identities, features
+
+    def assertOnce(self, features):
+        repeated = sorted({f for f in features if features.count(f) > 1})
+        self.assertEqual([], repeated)
+
+    def test_server(self):
+        """
+        The server is server/im; it lists disco#info and each of its
+        features once (a repeated feature would also break any XEP-0115
+        hash over the answer).
+        """
+        identities, features = self.info(DOMAIN)
+        self.assertEqual([("server", "im")], identities)
+        self.assertOnce(features)
+        for feature in (
+            NS_DISCO_INFO,
+            NS_DISCO_ITEMS,
+            "urn:xmpp:ping",
+            "jabber:iq:version",
+            "jabber:iq:roster",
+            "jabber:iq:register",
+        ):
+            self.assertIn(feature, features)
+
+    def test_ownAccount(self):
+        """
+        An account queried by its owner is account/registered, and a PEP
+        service (XEP-0163 section 1.3), with disco#info once and no
+        version (the server answers no version for an account).
+        """
+        identities, features = self.info("juliet@capulet.lit")
+        self.assertIn(("account", "registered"), identities)
+        self.assertIn(("pubsub", "pep"), identities)
+        self.assertEqual(len(identities), len(set(identities)))
+        self.assertOnce(features)
+        self.assertIn(NS_DISCO_INFO, features)
+        self.assertIn("urn:xmpp:ping", features)
+        self.assertNotIn("jabber:iq:version", features)
+
+    def test_withoutTo(self):
+        """
+        A query with no 'to' is for the account's bare JID (RFC 6120
+        10.3.3): the same answer.
+        """
+        answer = self.juliet.request(
+            f"<iq type='get' id='info'><query xmlns='{NS_DISCO_INFO}'/></iq>"
+        )
+        self.assertEqual("juliet@capulet.lit", answer["from"])
+        self.assertEqual(self.info("juliet@capulet.lit")[1], [
+            e["var"] for e in answer.query.elements(NS_DISCO_INFO, "feature")
+        ])
+
+
+class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
+    """
+    L{HandledStopsDispatcher}: an element marked handled reaches no later
+    observer.
+    """
+
+    def setUp(self):
+        self.dispatcher = HandledStopsDispatcher()
+        self.calls = []
+
+    def observer(self, name, handles=False):
+        def observe(element):
+            self.calls.append(name)
+            if handles:
+                element.handled = True
+
+        return observe
+
+    def test_stopsAfterHandled(self):
+        """
+        Observers run by priority; once one marks the element handled, the
+        rest are skipped.
+        """
+        self.dispatcher.addObserver("/iq", self.observer("first"), 10)
+        self.dispatcher.addObserver("/iq", self.observer("taker", handles=True), 5)
+        self.dispatcher.addObserver("/iq", self.observer("late"), 0)
+        self.dispatcher.dispatch(domish.Element((None, "iq")))
+        self.assertEqual(["first", "taker"], self.calls)
+
+    def test_unhandledReachesAll(self):
+        """
+        An element nobody marks reaches every matching observer.
+        """
+        self.dispatcher.addObserver("/iq", self.observer("a"), 1)
+        self.dispatcher.addObserver("/iq", self.observer("b"))
+        self.dispatcher.addObserver("/message", self.observer("c"))
+        self.dispatcher.dispatch(domish.Element((None, "iq")))
+        self.assertEqual(["a", "b"], self.calls)
+
+    def test_removeObserver(self):
+        """
+        An observer is removed by the function it was added with, as on
+        any dispatcher.
+        """
+        observe = self.observer("a")
+        self.dispatcher.addObserver("/iq", observe)
+        self.dispatcher.removeObserver("/iq", observe)
+        self.dispatcher.dispatch(domish.Element((None, "iq")))
+        self.assertEqual([], self.calls)
+
+    def test_onetimeObserver(self):
+        """
+        A one-time observer runs once.
+        """
+        self.dispatcher.addOnetimeObserver("/iq", self.observer("once"))
+        self.dispatcher.dispatch(domish.Element((None, "iq")))
+        self.dispatcher.dispatch(domish.Element((None, "iq")))
+        self.assertEqual(["once"], self.calls)
+
+    def test_namedEvents(self):
+        """
+        Named events (stream events) still reach their observers.
+        """
+        self.dispatcher.addObserver("//event/test", self.observer("named"))
+        self.dispatcher.dispatch(object(), "//event/test")
+        self.assertEqual(["named"], self.calls)
+
+
+class DomainTests(unittest.TestCase):
+    """
+    L{mepserver.router.Domain} joins its handlers to the router.
+    """
+
+    def test_handlersObserveHandledStopsDispatcher(self):
+        """
+        The domains L{mepserver.server.buildServer} makes give their
+        handlers a L{HandledStopsDispatcher}.
+        """
+        harness = PEPHarness(self)
+        self.assertIsInstance(harness.component.xmlstream, HandledStopsDispatcher)
+        self.assertIs(harness.component.xmlstream, harness.pep.xmlstream)
+        self.assertIn(JID(DOMAIN).host, harness.router.routes)
