@@ -11,7 +11,9 @@ comes from mepserver. It takes one JSON argument:
 and prints one JSON object with what happened, then exits 0 if every step
 completed (1 otherwise). The steps (issue 2, "How we will check it"):
 alice registers in-band over STARTTLS, authenticates with SCRAM, binds,
-gets her roster and pings the server; bob logs in; alice sends bob a
+gets her roster and pings the server; bob logs in; alice pings bob's full
+JID and asks it for its software version, which bob's client answers, and
+asks the server's at the domain (the fidelity issue); alice sends bob a
 message and subscribes to his presence, which bob's client approves.
 """
 
@@ -25,7 +27,7 @@ import slixmpp
 TIMEOUT = 30
 
 
-def makeClient(address, password, settings):
+def makeClient(address, password, settings, software="Slixmpp"):
     client = slixmpp.ClientXMPP(address, password)
     context = ssl.create_default_context(cafile=settings["cafile"])
     client.ssl_context = context
@@ -33,6 +35,7 @@ def makeClient(address, password, settings):
     client.enable_starttls = True
     for plugin in ("xep_0030", "xep_0199", "xep_0077"):
         client.register_plugin(plugin)
+    client.register_plugin("xep_0092", {"name": software, "version": "1.0"})
     return client
 
 
@@ -40,7 +43,9 @@ async def scenario(settings, report):
     domain = settings["domain"]
     aliceJID = f"{settings['newUser']}@{domain}"
     alice = makeClient(aliceJID, settings["newPassword"], settings)
-    bob = makeClient(settings["peer"], settings["peerPassword"], settings)
+    bob = makeClient(
+        settings["peer"], settings["peerPassword"], settings, software="slixbob"
+    )
     alice["xep_0077"].force_registration = True
 
     loop = asyncio.get_running_loop()
@@ -105,6 +110,20 @@ async def scenario(settings, report):
     for client in (alice, bob):
         client.connect(settings["host"], settings["port"])
     await asyncio.wait_for(asyncio.gather(aliceReady, bobReady), TIMEOUT)
+    # Requests to bob's full JID are bob's client's to answer (RFC 6120
+    # 10.5.4); the same request to the domain is the server's.
+    bobFull = bob.boundjid.full
+    report["peerPinged"] = await alice["xep_0199"].ping(jid=bobFull, timeout=TIMEOUT) is not None
+    version = await alice["xep_0092"].get_version(bobFull, timeout=TIMEOUT)
+    report["peerVersion"] = {
+        "from": str(version["from"]),
+        "name": version["software_version"]["name"],
+    }
+    version = await alice["xep_0092"].get_version(domain, timeout=TIMEOUT)
+    report["serverVersion"] = {
+        "from": str(version["from"]),
+        "name": version["software_version"]["name"],
+    }
     alice.send_message(mto=settings["peer"], mbody="hello bob", mtype="chat")
     report["message"] = await asyncio.wait_for(gotMessage, TIMEOUT)
     alice.send_presence(pto=settings["peer"], ptype="subscribe")

@@ -216,8 +216,9 @@ class SlixmppTests(unittest.TestCase):
     async def test_scenario(self):
         """
         slixmpp registers in-band over STARTTLS, authenticates with SCRAM,
-        binds, gets its roster, pings the server, messages a second client
-        and subscribes to its presence.
+        binds, gets its roster, pings the server, pings a second client's
+        full JID and gets that client's software version (not the
+        server's), messages it and subscribes to its presence.
         """
         running = await startServer(self, storage=self.storage)
         bob = await running.createAccount("bob", "b0b-secret")
@@ -242,6 +243,12 @@ class SlixmppTests(unittest.TestCase):
         self.assertEqual("SCRAM-SHA-256", report["mechanisms"]["alice@localhost"])
         self.assertEqual("result", report["rosterType"])
         self.assertTrue(report["pinged"])
+        self.assertTrue(report["peerPinged"])
+        self.assertEqual("slixbob", report["peerVersion"]["name"])
+        self.assertTrue(report["peerVersion"]["from"].startswith("bob@localhost/"))
+        self.assertEqual(
+            {"from": "localhost", "name": "mepserver"}, report["serverVersion"]
+        )
         self.assertEqual("hello bob", report["message"]["body"])
         self.assertTrue(report["message"]["from"].startswith("alice@localhost/"))
         self.assertTrue(report["peerPresence"].startswith("bob@localhost/"))
