@@ -902,10 +902,7 @@ class RoomTests(unittest.TestCase):
         client.send(presence)
         await client.waitFor(f"/presence[@from='{roomJID.full()}/Alice']")
         await client.waitFor(caps.isQuery)
-        ping = domish.Element((None, "iq"))
-        ping["type"], ping["to"] = "get", running.domain
-        ping.addElement(("urn:xmpp:ping", "ping"))
-        await client.request(ping)
+        await client.ping()
 
         payload = (
             f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"

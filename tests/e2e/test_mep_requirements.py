@@ -971,6 +971,10 @@ class MEPRequirementsTests(unittest.TestCase):
         await d.assertNoStanzaReceived(isEvent(N1, f"a@{self.domain}"))
         self.assertEqual([], [e.toXml() for e in a.received + d.received if isEvent(N1, f"a@{self.domain}")(e)])
         result = await self.items(a, f"a@{self.domain}", N1)
+        # Nothing there: no such PEP node, or a result without the item;
+        # not another error, which would hide whatever is there.
+        if result["type"] == "error":
+            self.assertError(result, "cancel", "item-not-found")
         self.assertNotIn(itemId, [i.getAttribute("id") for i in self.itemsOf(result)], result.toXml())
 
     # -- 2.7 Auto-create -------------------------------------------------
@@ -1911,9 +1915,13 @@ class MEPRequirementsTests(unittest.TestCase):
         b = await self.join("b", features=[N1 + "+notify"])
         await self.publishOK(b, N1)
         await a.waitFor(isEvent(N1, b.occupant), WAIT)
-        await self.items(a, b.occupant, N1)
-        await self.discoInfo(a, b.occupant, N1)
-        await self.discoItems(a, b.occupant)
+        # Answers, not errors that would have nothing to leak.
+        for result in (
+            await self.items(a, b.occupant, N1),
+            await self.discoInfo(a, b.occupant, N1),
+            await self.discoItems(a, b.occupant),
+        ):
+            self.assertEqual("result", result["type"], result.toXml())
         real = f"b@{self.domain}"
         self.assertEqual([], [e.toXml() for e in a.received if real in e.toXml()])
 
