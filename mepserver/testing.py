@@ -559,9 +559,9 @@ class ConnectedClient:
         """
         Check that no element matching C{pattern} is among those received
         since the connection (or the last L{clear}), up to a L{ping} sent
-        now, the answers to this client's pings aside: make the stimulus, wait for its visible result if it goes
-        through another client, then call this. No time window: it takes a
-        round trip.
+        now, the answers to this client's pings aside. Make the stimulus,
+        wait for its visible result if it goes through another client, then
+        call this. No time window: it takes a round trip.
 
             client.clear()
             publisher.send(publish)
