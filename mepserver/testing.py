@@ -36,8 +36,14 @@ match a pattern, which is either:
 
 Timing. Waiting is event-driven: L{StanzaRecorder.waitFor} fires as soon
 as a matching stanza is there, and its timeout only turns a hang into a
-failure that lists what did arrive. C{assertNoStanza} is the one helper
-that must let time pass: it succeeds only after its whole window.
+failure that lists what did arrive. To check that something did I{not}
+arrive, L{ConnectedClient.assertNoStanzaReceived} sends a ping and looks
+at what came before its answer: the server answers a stream's stanzas in
+order, so a stanza it sent before handling the ping is there by then
+(L{ConnectedClient.ping} is that barrier alone). C{assertNoStanza} is the
+one helper that must let time pass: it succeeds only after its whole
+window; keep it for what no round trip can order (a recorder's JID, a
+timer).
 
 Deterministic mode (C{startServer(self, deterministic=True, seed=0)}):
 every id the server makes up comes from a L{SeededIdSource}, so the same
@@ -464,6 +470,7 @@ class ConnectedClient:
         self.received = self._log.stanzas
         self._clock = clock
         self._requests = 0
+        self._pings = set()
         self._capsCount = 0
         self._closing = []
         self.connected = True
@@ -520,11 +527,71 @@ class ConnectedClient:
         """
         return self._log.waitFor(pattern, timeout)
 
+    @_deferred
+    async def ping(self, timeout: float = 5.0) -> domish.Element:
+        """
+        A round trip to the server (XEP-0199 ping): the barrier that proves
+        what has I{not} arrived, without waiting out a time window.
+
+        The server handles a stream's stanzas one at a time, in order, and
+        writes to a stream in order: once the answer is here, so is every
+        stanza the server sent this client before it handled the ping,
+        including whatever it sent while handling a stanza this client (or,
+        if the test waited for that stanza's visible result, another
+        client) sent before.
+
+        @return: a Deferred firing with the C{result}, or failing with
+            L{StanzaNotReceived}, or with L{UnexpectedStanza} for an error.
+        """
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", self.jid.host
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        self._requests += 1
+        ping["id"] = f"mepserver-testing-ping-{self._requests}"
+        self._pings.add(ping["id"])
+        answer = await self.request(ping, timeout)
+        if answer.getAttribute("type") != "result":
+            raise UnexpectedStanza(f"the server refused a ping: {_show(answer)}", answer)
+        return answer
+
+    @_deferred
+    async def assertNoStanzaReceived(self, pattern: _Pattern, timeout: float = 5.0) -> None:
+        """
+        Check that no element matching C{pattern} is among those received
+        since the connection (or the last L{clear}), up to a L{ping} sent
+        now, the answers to this client's pings aside. Make the stimulus,
+        wait for its visible result if it goes through another client, then
+        call this. No time window: it takes a round trip.
+
+            client.clear()
+            publisher.send(publish)
+            await other.waitFor("/message/event")
+            await client.assertNoStanzaReceived("/message/event")
+
+        @return: a Deferred firing with L{None}, or failing with
+            L{UnexpectedStanza} for the first matching element.
+        """
+        match = _matcher(pattern)
+        answer = await self.ping(timeout)
+        for stanza in self.received:
+            if stanza is answer:
+                break
+            if stanza.name == "iq" and stanza.getAttribute("id") in self._pings:
+                continue
+            if match(stanza):
+                raise UnexpectedStanza(
+                    f"a stanza matching {pattern!r} was received by "
+                    f"{self.jid.full()} before a ping's answer: {_show(stanza)}",
+                    stanza,
+                )
+
     def assertNoStanza(self, pattern: _Pattern, window: float = 0.5) -> defer.Deferred:
         """
         Check that no new element matching C{pattern} arrives within
         C{window} seconds; like L{StanzaRecorder.assertNoStanza}, the one
-        timed helper.
+        timed helper. Prefer L{assertNoStanzaReceived}, which proves the
+        same with a round trip instead of a window whenever the stanza would
+        come from the server's handling of something already sent.
 
         @return: a Deferred firing with L{None} after the window, or failing
             with L{UnexpectedStanza}.
@@ -624,10 +691,7 @@ class ConnectedClient:
             await answered.addTimeout(timeout, self._clock)
             # A round trip: the server has handled the answer once it
             # answers what the client sent after it.
-            ping = domish.Element((None, "iq"))
-            ping["type"], ping["to"] = "get", self.jid.host
-            ping.addElement(("urn:xmpp:ping", "ping"))
-            await self.request(ping, timeout)
+            await self.ping(timeout)
         return selfPresence
 
     def close(self) -> defer.Deferred:

@@ -13,7 +13,6 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.words.protocols.jabber import jid
-from twisted.words.xish import domish
 
 from mepserver import errors
 from mepserver.api.resource import APIError, parsePayload
@@ -272,10 +271,7 @@ async def announceCaps(running, client, caps):
     await client.waitFor(caps.isQuery)
     # The answer went out before anything sent after it: once a ping sent
     # now is answered, the answer was handled.
-    ping = domish.Element((None, "iq"))
-    ping["type"], ping["to"] = "get", running.domain
-    ping.addElement(("urn:xmpp:ping", "ping"))
-    await client.request(ping)
+    await client.ping()
 
 
 class NodesTests(APITestsMixin, unittest.TestCase):
@@ -553,10 +549,7 @@ class MEPEndToEndTests(APITestsMixin, unittest.TestCase):
         await client.waitFor(f"/presence[@from='{roomJID.full()}/Alice']")
         # The room may ask about the caps too (answered above): a ping
         # round trip lets that finish.
-        ping = domish.Element((None, "iq"))
-        ping["type"], ping["to"] = "get", running.domain
-        ping.addElement(("urn:xmpp:ping", "ping"))
-        await client.request(ping)
+        await client.ping()
         room = await self.request("GET", "rooms/lobby", 200)
         self.assertEqual([NS_CONFERENCE_INFO], room["occupants"][0]["sessions"][0]["interests"])
 

@@ -2,6 +2,8 @@
 Tests for L{mepserver.tap} and the twistd plugin.
 """
 
+import os
+
 from twisted.application import internet, service
 from twisted.application.service import IServiceMaker
 from twisted.internet import endpoints, protocol
@@ -314,10 +316,14 @@ class TwistdTests(unittest.TestCase):
         import sys
 
         runner = "import sys; from twisted.scripts.twistd import run; run()"
+        # From the project's root, whose twisted/plugins holds the plugin:
+        # trial runs tests in _trial_temp, where twistd would not find it.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         result = subprocess.run(
             [sys.executable, "-c", runner, "-n", "mepserver", "--c2s", "tcp:abc"],
             capture_output=True,
             text=True,
+            cwd=root,
         )
         self.assertEqual(1, result.returncode)
         self.assertEqual(

@@ -52,7 +52,7 @@ class ChatTests(unittest.TestCase):
         received = await bobsClient.waitFor("/message[@type='chat']/body")
         self.assertEqual("alice@localhost/laptop", received["from"])
         await alicesStanzas.waitFor("/message", sent=True)
-        await alicesStanzas.assertNoStanza("/message[@type='error']", window=0.2)
+        await alicesClient.assertNoStanzaReceived("/message[@type='error']")
 
 
 class PingTests(MEPServerMixin, unittest.TestCase):
@@ -96,7 +96,7 @@ class MoodTests(unittest.TestCase):
         await running.publishAsOccupant(f"{room}/Bob", MOOD, sad)
         event = await alicesClient.waitFor(f"/message[@from='{room}/Bob']/event/items/item/mood/sad")
         self.assertEqual("headline", event["type"])
-        await bobsClient.assertNoStanza("/message/event", window=0.2)
+        await bobsClient.assertNoStanzaReceived("/message/event")
 
 
 class ReadmeTests(unittest.SynchronousTestCase):
@@ -418,6 +418,44 @@ class RunningServerTests(unittest.TestCase):
         await chosen.close()
         self.assertFalse(chosen.connected)
         self.assertIsNone(await chosen.close())
+
+    async def test_ping(self):
+        """
+        L{ConnectedClient.ping} fires with the server's C{result} to an
+        XEP-0199 ping, which arrives after what the server sent before.
+        """
+        running = await startServer(self)
+        client = await running.connectClient(await running.createAccount(), "laptop")
+        client.send(f"<message to='{client.jid.full()}' id='before'><body>hi</body></message>")
+        answer = await client.ping()
+        self.assertEqual("result", answer["type"])
+        self.assertEqual(client.jid.host, answer["from"])
+        self.assertEqual(
+            ["before", answer["id"]], [e.getAttribute("id") for e in client.received]
+        )
+
+    async def test_assertNoStanzaReceived(self):
+        """
+        L{ConnectedClient.assertNoStanzaReceived} succeeds when nothing
+        matching came before a ping's answer (the answer itself does not
+        count, nor those of earlier pings, nor what came before
+        L{ConnectedClient.clear}), and fails with L{UnexpectedStanza} for a
+        stanza the server sent before it handled the ping, without waiting
+        for any window.
+        """
+        running = await startServer(self)
+        client = await running.connectClient(await running.createAccount(), "laptop")
+        client.send(f"<message to='{client.jid.full()}' id='old'><body>old</body></message>")
+        await client.waitFor("/message[@id='old']")
+        client.clear()
+        self.assertIsNone(await client.assertNoStanzaReceived("/message"))
+        self.assertIsNone(await client.assertNoStanzaReceived("/iq"))
+        client.send(f"<message to='{client.jid.full()}' id='new'><body>new</body></message>")
+        error = await self.assertFailure(
+            client.assertNoStanzaReceived("/message"), UnexpectedStanza
+        )
+        self.assertEqual("new", error.stanza["id"])
+        self.assertIn("before a ping's answer", str(error))
 
     async def test_clientClosedWhileWaiting(self):
         """
@@ -864,10 +902,7 @@ class RoomTests(unittest.TestCase):
         client.send(presence)
         await client.waitFor(f"/presence[@from='{roomJID.full()}/Alice']")
         await client.waitFor(caps.isQuery)
-        ping = domish.Element((None, "iq"))
-        ping["type"], ping["to"] = "get", running.domain
-        ping.addElement(("urn:xmpp:ping", "ping"))
-        await client.request(ping)
+        await client.ping()
 
         payload = (
             f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"

@@ -40,7 +40,7 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from mepserver.interfaces import RosterItem
-from mepserver.testing import StanzaNotReceived, startServer
+from mepserver.testing import startServer
 from tests.helpers import CapsClient, parseXml
 
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -65,9 +65,11 @@ N2 = "urn:example:mep:other"
 NS_ENTRY = "urn:example:mep:payload"
 
 #: Seconds to wait for something that should arrive (it usually takes
-#: milliseconds), and the window in which nothing may arrive.
+#: milliseconds). Nothing waits for something not to arrive: a ping round
+#: trip (L{mepserver.testing.ConnectedClient.ping}, and
+#: C{assertNoStanzaReceived} built on it) is the barrier after which a
+#: stanza the stimulus caused would be there.
 WAIT = 3.0
-QUIET = 0.5
 
 #: Appendix B.2, the feature vars a MEP room must advertise (R2).
 REQUIRED_FEATURES = [
@@ -302,7 +304,6 @@ class MEPRequirementsTests(unittest.TestCase):
         c=None,
         answer=True,
         client=None,
-        expectQuery=True,
     ):
         """
         Connect user C{name} (unless C{client} is given) and join the room
@@ -344,17 +345,18 @@ class MEPRequirementsTests(unittest.TestCase):
         )
         if created:
             await self.configureRoom(client, self.roomConfig)
-        if caps is not None and answer and expectQuery:
-            # Give the room the time to ask for the caps; a server that
-            # never asks fails the tests that depend on it later.
-            try:
-                await client.waitFor(
-                    lambda e: e in client.received[before:] and isDiscoInfoGet(e), WAIT
-                )
-            except StanzaNotReceived:
-                pass
-        await self.ping(client)
-        await self.ping(client)
+        # The room asks for caps it has not verified yet (a ver seen
+        # before is answered from the cache, R38) while it handles the
+        # join, right after the subject: once a ping comes back, the query
+        # is here if there is one. The client answered it on arrival, so
+        # a second ping comes back once the room has the answer, the
+        # interests and any last items sent. A server that never asks fails
+        # the tests that depend on it later.
+        await client.ping(WAIT)
+        if caps is not None and answer and any(
+            isDiscoInfoGet(e) for e in client.received[before:]
+        ):
+            await client.ping(WAIT)
         return client
 
     def answerCaps(self, client, caps):
@@ -397,11 +399,6 @@ class MEPRequirementsTests(unittest.TestCase):
             WAIT,
         )
         self.assertEqual("result", result["type"], result.toXml())
-
-    async def ping(self, client):
-        await client.request(
-            parseXml("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>", "jabber:client"), WAIT
-        )
 
     async def leave(self, client):
         client.send(f"<presence to='{client.occupant}' type='unavailable'/>")
@@ -514,12 +511,13 @@ class MEPRequirementsTests(unittest.TestCase):
     async def exactlyOne(self, client, match):
         """
         Wait for one stanza matching C{match} and check that no second
-        arrives. Clear the client before the action that triggers it.
+        arrived before a ping's answer. Clear the client before the action
+        that triggers it.
 
         @return: the stanza.
         """
         stanza = await client.waitFor(match, WAIT)
-        await client.assertNoStanza(match, QUIET)
+        await client.ping(WAIT)
         self.assertEqual(1, len([e for e in client.received if match(e)]))
         return stanza
 
@@ -617,11 +615,10 @@ class MEPRequirementsTests(unittest.TestCase):
         b = await self.join("b")
         await self.publishOK(b, N1)
         b.clear()
-        quiet = b.assertNoStanza(lambda e: e.name == "iq", QUIET)
         result = await self.items(a, b.occupant, N1)
         self.assertEqual(b.occupant, result.getAttribute("from"), result.toXml())
         self.assertEqual("result", result["type"], result.toXml())
-        await quiet
+        await b.assertNoStanzaReceived(lambda e: e.name == "iq")
 
     async def test_R8_unknownOccupantJID(self):
         """
@@ -765,7 +762,6 @@ class MEPRequirementsTests(unittest.TestCase):
         c = await self.join("c", features=[N2 + "+notify"])
         for client in (a, b, c):
             client.clear()
-        quietC = c.assertNoStanza(isEvent(), QUIET * 2)
         itemId = await self.publishOK(b, N1, "P16")
         for client in (a, b):
             event = await self.exactlyOne(client, isEvent(N1))
@@ -773,7 +769,7 @@ class MEPRequirementsTests(unittest.TestCase):
             self.assertEqual("headline", event.getAttribute("type"))
             [item] = eventItems(event)
             self.assertEqual((itemId, "P16"), (item.getAttribute("id"), payloadText(item)))
-        await quietC
+        await c.assertNoStanzaReceived(isEvent())
 
     async def test_R17_publisherOwnCopyOnlyIfInterested(self):
         """
@@ -788,7 +784,7 @@ class MEPRequirementsTests(unittest.TestCase):
         b.clear()
         await self.publishOK(b, N1)
         await a.waitFor(isEvent(N1), WAIT)
-        await b.assertNoStanza(isEvent(N1), QUIET)
+        await b.assertNoStanzaReceived(isEvent(N1))
         self.assertEqual([], [e for e in b.received if isEvent(N1)(e)])
         await self.publishOK(b, N2)
         event = await self.exactlyOne(b, isEvent(N2))
@@ -850,11 +846,10 @@ class MEPRequirementsTests(unittest.TestCase):
         await b.waitFor(isEvent(N1), WAIT)
         a.clear()
         b.clear()
-        quiet = [c.assertNoStanza(isEvent(), QUIET) for c in (a, b)]
         result = await self.publish(a, b.occupant, N1, "intruder", itemId="b1")
         self.assertError(result, "auth", "forbidden")
-        for d in quiet:
-            await d
+        for client in (a, b):
+            await client.assertNoStanzaReceived(isEvent())
         items = await self.items(a, b.occupant, N1)
         self.assertEqual(["mine"], [payloadText(i) for i in self.itemsOf(items)])
 
@@ -867,10 +862,10 @@ class MEPRequirementsTests(unittest.TestCase):
         """
         await self.startRoom()
         a = await self.join("a", features=[N1 + "+notify"])
-        quiet = a.assertNoStanza(isEvent(), QUIET)
+        a.clear()
         result = await self.publish(a, self.room, N1)
         self.assertError(result, "auth", "forbidden")
-        await quiet
+        await a.assertNoStanzaReceived(isEvent())
 
     async def test_R21_backendPublishesAsRoom(self):
         """
@@ -939,11 +934,13 @@ class MEPRequirementsTests(unittest.TestCase):
         a = await self.join("a", features=[N1 + "+notify"])
         b = await self.join("b", features=[N1 + "+notify"])
         fromA = lambda e: e.name == "message" and e.getAttribute("from") == a.occupant and bool(events(e))
-        quiet = [c.assertNoStanza(fromA, QUIET) for c in (a, b)]
+        a.clear()
+        b.clear()
         inner = pubsub(f"<publish node='{N1}'><item>{entry('pep')}</item></publish>")
-        await self.request(a, parseXml(f"<iq type='set'>{inner}</iq>", "jabber:client"))
-        for d in quiet:
-            await d
+        result = await self.request(a, parseXml(f"<iq type='set'>{inner}</iq>", "jabber:client"))
+        self.assertEqual("result", result["type"], result.toXml())
+        for client in (a, b):
+            await client.assertNoStanzaReceived(fromA)
         result = await self.items(b, a.occupant, N1)
         self.assertError(result, "cancel", "item-not-found")
 
@@ -965,15 +962,19 @@ class MEPRequirementsTests(unittest.TestCase):
         dCaps = CapsClient([N1 + "+notify"])
         dCaps.answerOn(d.xmlstream)
         d.send(dCaps.presence())
-        await self.ping(d)
-        await self.ping(d)
+        await d.ping(WAIT)
+        await d.ping(WAIT)
         a.send("<presence/>")
-        await self.ping(a)
+        await a.ping(WAIT)
         itemId = await self.publishOK(a, N1, "mep only", itemId="r26")
         await a.waitFor(isEvent(N1, a.occupant), WAIT)
-        await d.assertNoStanza(isEvent(N1, f"a@{self.domain}"), QUIET)
+        await d.assertNoStanzaReceived(isEvent(N1, f"a@{self.domain}"))
         self.assertEqual([], [e.toXml() for e in a.received + d.received if isEvent(N1, f"a@{self.domain}")(e)])
         result = await self.items(a, f"a@{self.domain}", N1)
+        # Nothing there: no such PEP node, or a result without the item;
+        # not another error, which would hide whatever is there.
+        if result["type"] == "error":
+            self.assertError(result, "cancel", "item-not-found")
         self.assertNotIn(itemId, [i.getAttribute("id") for i in self.itemsOf(result)], result.toXml())
 
     # -- 2.7 Auto-create -------------------------------------------------
@@ -1043,7 +1044,7 @@ class MEPRequirementsTests(unittest.TestCase):
         c.clear()
         await self.publishOK(b, N1, "after leave")
         await a.waitFor(isEvent(N1), WAIT)
-        await c.assertNoStanza(isEvent(), QUIET)
+        await c.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in c.received if events(e)])
 
         result = await self.request(
@@ -1058,7 +1059,7 @@ class MEPRequirementsTests(unittest.TestCase):
         d.clear()
         await self.publishOK(b, N1, "after kick")
         await a.waitFor(isEvent(N1), WAIT)
-        await d.assertNoStanza(isEvent(), QUIET)
+        await d.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in d.received if events(e)])
 
     async def test_R31_visitorsCount(self):
@@ -1100,7 +1101,10 @@ class MEPRequirementsTests(unittest.TestCase):
         )
         caps = CapsClient([N1 + "+notify"])
         await self.join("d", client=d, c=caps.caps())
-        await self.ping(d)
+        # The room has D's error answer, and B and C have whatever the
+        # joins sent them.
+        for client in (b, c, d):
+            await client.ping(WAIT)
         for client in (b, c, d):
             errors = [e for e in client.received if e.getAttribute("type") == "error"]
             self.assertEqual([], [e.toXml() for e in errors])
@@ -1117,13 +1121,16 @@ class MEPRequirementsTests(unittest.TestCase):
         caps = CapsClient([N1 + "+notify"])
         caps.answerOn(other.xmlstream)
         other.send(caps.presence())
-        await self.ping(other)
+        # The server's caps query is here once a ping returns, and its
+        # answer (sent on arrival) handled once a second one does.
+        await other.ping(WAIT)
+        await other.ping(WAIT)
         b = await self.join("b")
         other.clear()
         await self.publishOK(b, N1)
         event = await a.waitFor(isEvent(N1), WAIT)
         self.assertEqual(self.realJID("a"), event.getAttribute("to"))
-        await other.assertNoStanza(isEvent(), QUIET)
+        await other.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in other.received if events(e)])
 
     # -- 2.9 Filtered notifications and entity capabilities --------------
@@ -1143,7 +1150,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await a.waitFor(isEvent(N1), WAIT)
         await self.publishOK(b, N2)
         await c.waitFor(isEvent(N2), WAIT)
-        await a.assertNoStanza(isEvent(N2), QUIET)
+        await a.assertNoStanzaReceived(isEvent(N2))
         self.assertEqual([], [e for e in a.received if isEvent(N2)(e)])
         self.assertEqual([], [e for e in c.received if isEvent(N1)(e)])
 
@@ -1162,12 +1169,10 @@ class MEPRequirementsTests(unittest.TestCase):
         a.clear()
         presence = caps.presence(to=a.occupant)
         a.send(presence)
-        try:
-            await a.waitFor(isDiscoInfoGet, WAIT)
-        except StanzaNotReceived:
-            pass
-        await self.ping(a)
-        await self.ping(a)
+        # V2 is new to the room, which has to ask; A answers on arrival,
+        # and the room has the answer once a ping sent after it returns.
+        await a.waitFor(isDiscoInfoGet, WAIT)
+        await a.ping(WAIT)
         await self.publishOK(b, N1, "after update")
         await a.waitFor(
             lambda e: isEvent(N1)(e) and [payloadText(i) for i in eventItems(e)] == ["after update"],
@@ -1211,17 +1216,18 @@ class MEPRequirementsTests(unittest.TestCase):
         duplicated.answerOn(c.xmlstream)
         await self.join("c", client=c, c=duplicated.caps())
         for client in (b, c):
-            try:
-                await client.waitFor(isDiscoInfoGet, WAIT)
-            except StanzaNotReceived:
-                pass
-            await self.ping(client)
+            # Neither ver was verified before: the room asks, the client
+            # answers on arrival, and a ping returns once the room has the
+            # answer.
+            await client.waitFor(isDiscoInfoGet, WAIT)
+            await client.ping(WAIT)
         a.clear()
         b.clear()
         c.clear()
         await self.publishOK(a, N1)
         await a.waitFor(isEvent(N1), WAIT)
-        await b.assertNoStanza(isEvent(), QUIET)
+        for client in (b, c):
+            await client.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in b.received + c.received if events(e)])
 
     async def test_R38_verifiedVersCached(self):
@@ -1233,7 +1239,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await self.startRoom()
         a = await self.join("a", features=[N1 + "+notify"])
         await a.waitFor(isDiscoInfoGet, WAIT)
-        c = await self.join("c", features=[N1 + "+notify"], expectQuery=False)
+        c = await self.join("c", features=[N1 + "+notify"])
         self.assertEqual(a.caps.ver, c.caps.ver)
         self.assertEqual([], [e.toXml() for e in c.received if isDiscoInfoGet(e)])
         await self.publishOK(a, N1, "cached")
@@ -1256,7 +1262,7 @@ class MEPRequirementsTests(unittest.TestCase):
             await self.join(name, client=client, c=capsElement(caps.node, caps.ver, "x-unknown"))
             query = await client.waitFor(isDiscoInfoGet, WAIT)
             self.assertEqual(self.realJID(name), query.getAttribute("to"))
-            await self.ping(client)
+            await client.ping(WAIT)
             clients.append(client)
         await self.publishOK(a, N1, "any hash")
         for client in clients:
@@ -1273,10 +1279,10 @@ class MEPRequirementsTests(unittest.TestCase):
         caps = CapsClient(["http://jabber.org/protocol/disco#info", N1 + "+notify"])
         caps.answerOn(c.xmlstream)
         await self.join("c", client=c, c=capsElement("urn:example:client", "1.0", None))
-        await self.ping(c)
+        await c.ping(WAIT)
         await self.publishOK(a, N1)
         await a.waitFor(isEvent(N1), WAIT)
-        await c.assertNoStanza(isEvent(), QUIET)
+        await c.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e.toXml() for e in c.received if isDiscoInfoGet(e) or events(e)])
 
     async def test_R41_noNotificationsUntilCapsResolve(self):
@@ -1293,7 +1299,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await self.join("a", client=a, c=caps.caps())
         query = await a.waitFor(isDiscoInfoGet, WAIT)
         await self.publishOK(b, N1, "during delay")
-        await a.assertNoStanza(isEvent(), QUIET)
+        await a.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in a.received if events(e)])
         a.send(caps.answer(query))
         event = await a.waitFor(isEvent(N1, b.occupant), WAIT)
@@ -1317,11 +1323,11 @@ class MEPRequirementsTests(unittest.TestCase):
             f"<iq type='error' id='{query['id']}' to='{query['from']}'>"
             f"<error type='cancel'><service-unavailable xmlns='{NS_STANZAS}'/></error></iq>"
         )
-        await self.ping(a)
+        await a.ping(WAIT)
         a.clear()
         await self.publishOK(b, N1)
         await b.waitFor(isEvent(N1), WAIT)
-        await a.assertNoStanza(isEvent(), QUIET)
+        await a.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in a.received if events(e)])
         # Still joined: a groupchat message is reflected.
         a.send(f"<message to='{self.room}' type='groupchat' id='still'><body>here</body></message>")
@@ -1342,7 +1348,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await self.publishOK(b, N1)
         event = await r1.waitFor(isEvent(N1), WAIT)
         self.assertEqual(self.realJID("a", "r1"), event.getAttribute("to"))
-        await r2.assertNoStanza(isEvent(), QUIET)
+        await r2.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in r2.received if events(e)])
 
     # -- 2.10 Access model "presence" and non-occupants ------------------
@@ -1664,7 +1670,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await self.leave(a)
         a.clear()
         await self.publishOK(b, N1, "third")
-        await a.assertNoStanza(isEvent(), QUIET)
+        await a.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in a.received if events(e)])
 
     async def test_R62_unsubscribe(self):
@@ -1801,10 +1807,10 @@ class MEPRequirementsTests(unittest.TestCase):
             self.assertEqual([text], [payloadText(i) for i in eventItems(event)])
             self.assertIsNotNone(delayOf(event), event.toXml())
             self.assertTrue(delayOf(event).getAttribute("stamp"))
-        await a.assertNoStanza(isEvent(), QUIET)
+        await a.ping(WAIT)
         self.assertEqual(2, len([e for e in a.received if events(e)]))
         c = await self.join("c", features=[N2 + "+notify"])
-        await c.assertNoStanza(isEvent(), QUIET)
+        await c.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in c.received if events(e)])
 
     async def test_R69_lastItemOncePerPresence(self):
@@ -1822,7 +1828,7 @@ class MEPRequirementsTests(unittest.TestCase):
         presence = a.caps.presence(to=a.occupant)
         presence.addElement("show", content="away")
         a.send(presence)
-        await a.assertNoStanza(isEvent(), QUIET * 2)
+        await a.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e for e in a.received if events(e)])
 
     async def test_R70_lastItemOnExplicitSubscription(self):
@@ -1909,9 +1915,13 @@ class MEPRequirementsTests(unittest.TestCase):
         b = await self.join("b", features=[N1 + "+notify"])
         await self.publishOK(b, N1)
         await a.waitFor(isEvent(N1, b.occupant), WAIT)
-        await self.items(a, b.occupant, N1)
-        await self.discoInfo(a, b.occupant, N1)
-        await self.discoItems(a, b.occupant)
+        # Answers, not errors that would have nothing to leak.
+        for result in (
+            await self.items(a, b.occupant, N1),
+            await self.discoInfo(a, b.occupant, N1),
+            await self.discoItems(a, b.occupant),
+        ):
+            self.assertEqual("result", result["type"], result.toXml())
         real = f"b@{self.domain}"
         self.assertEqual([], [e.toXml() for e in a.received if real in e.toXml()])
 
@@ -2010,19 +2020,18 @@ class MEPRequirementsTests(unittest.TestCase):
         caps = CapsClient(["http://jabber.org/protocol/disco#info", N2 + "+notify"])
         self.answerCaps(a, caps)
         a.send(caps.presence(to=a.occupant))
-        try:
-            await a.waitFor(
-                lambda e: isDiscoInfoGet(e) and next(e.elements(NS_DISCO_INFO, "query")).getAttribute("node", "").endswith(caps.ver),
-                WAIT,
-            )
-        except StanzaNotReceived:
-            pass
-        await self.ping(a)
-        await self.ping(a)
+        # The new ver is unknown to the room, which has to ask; A answers
+        # on arrival, and the room has the answer once a ping sent after it
+        # returns.
+        await a.waitFor(
+            lambda e: isDiscoInfoGet(e) and next(e.elements(NS_DISCO_INFO, "query")).getAttribute("node", "").endswith(caps.ver),
+            WAIT,
+        )
+        await a.ping(WAIT)
         a.clear()
         await self.publishOK(b, N1)
         await b.waitFor(isEvent(N1), WAIT)
-        await a.assertNoStanza(isEvent(N1), QUIET)
+        await a.assertNoStanzaReceived(isEvent(N1))
         self.assertEqual([], [e for e in a.received if events(e)])
 
     async def test_OQ16_fullSyncRejoinResends(self):
@@ -2068,7 +2077,7 @@ class MEPRequirementsTests(unittest.TestCase):
         await self.publishOK(a, N1)
         await self.generateEvent(N1)
         c = await self.join("c")
-        await c.assertNoStanza(isEvent(), QUIET)
+        await c.assertNoStanzaReceived(isEvent())
         self.assertEqual([], [e.toXml() for e in c.received if events(e)])
 
     # -- DESIGN.md section 6 ---------------------------------------------

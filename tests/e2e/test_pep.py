@@ -51,15 +51,6 @@ async def befriend(running, *names):
                 await users.setRosterItem(name, RosterItem(contact, subscription="both"))
 
 
-async def ping(client):
-    """
-    A round trip to the server: what the client sent before is processed.
-    """
-    await client.request(
-        parseXml("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>", "jabber:client")
-    )
-
-
 async def connect(running, account, features, resource="home"):
     """
     Log an account in, answer caps queries with C{features} and send
@@ -71,8 +62,8 @@ async def connect(running, account, features, resource="home"):
     client.send(caps.presence())
     # The first round trip ends after the server processed the presence,
     # and so after any caps query it sent; the second after the answer.
-    await ping(client)
-    await ping(client)
+    await client.ping()
+    await client.ping()
     return client
 
 
@@ -128,7 +119,7 @@ class PEPTests(unittest.TestCase):
             self.assertEqual(itemId, item["id"])
             self.assertEqual("Gerald Finzi", str(item.tune.artist))
             self.assertIsNone(event.delay)
-        await nurse.assertNoStanza(isTuneEvent)
+        await nurse.assertNoStanzaReceived(isTuneEvent)
 
         items = await romeo.request(itemsRequest(bare, NS_TUNE))
         self.assertEqual("result", items["type"], items.toXml())
