@@ -1525,9 +1525,12 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
         assertStanza(self, result, f"""
             <iq id='member3' type='result'>
               <query xmlns='{NS_ADMIN}'>
-                <item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch' role='participant'/>
+                <item affiliation='member' jid='hag66@shakespeare.lit'/>
               </query>
             </iq>""")
+        self.assertEqual([{"affiliation": "member", "jid": "hag66@shakespeare.lit"},
+                          {"affiliation": "member", "jid": "wiccarocks@shakespeare.lit"}],
+                         [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")])
         received = self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit'/>", iqId="member4")
         self.assertEqual("result", received[0]["type"])
         assertStanza(self, received[1], f"""
@@ -1585,8 +1588,9 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
         self.assertStanzas(received, [f"<iq from='{ROOM}' id='owner1' to='{CRONE}' type='result'/>"])
         [result] = self.admin(CRONE, "<item affiliation='owner'/>", "get", "owner3")
         self.assertEqual(
-            [("crone1@shakespeare.lit", "firstwitch"), ("hecate@shakespeare.lit", None)],
-            [(i["jid"], i.getAttribute("nick")) for i in result.query.elements(NS_ADMIN, "item")],
+            [{"affiliation": "owner", "jid": "crone1@shakespeare.lit"},
+             {"affiliation": "owner", "jid": "hecate@shakespeare.lit"}],
+            [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")],
         )
         self.assertRefused(self.admin(HAG, "<item affiliation='owner' jid='hag66@shakespeare.lit'/>"),
                            "forbidden", "auth")
@@ -1617,14 +1621,46 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
         [result] = self.admin(CRONE, "<item affiliation='admin'/>", "get", "admin3")
         assertStanza(self, result, f"""
             <iq id='admin3' type='result'><query xmlns='{NS_ADMIN}'>
-              <item affiliation='admin' jid='wiccarocks@shakespeare.lit' nick='secondwitch'/>
+              <item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>
             </query></iq>""")
+        self.assertNotIn("role", result.query.firstChildElement().attributes)
         self.assertRefused(self.admin(WICCA, "<item affiliation='admin' jid='hag66@shakespeare.lit'/>"),
                            "forbidden", "auth")
         received = self.admin(CRONE, "<item affiliation='none' jid='wiccarocks@shakespeare.lit'/>",
                               iqId="admin2")
         self.assertEqual([("none", "participant")] * 3,
                          [(item(p)["affiliation"], item(p)["role"]) for p in received[1:]])
+
+    def test_listItems(self):
+        """
+        Sections 9.5, 10.5 and 10.8: an affiliation list's items carry
+        affiliation, jid and the reserved nick, never a role, even for an
+        occupant who is present (Converse.js 14 reads a role there as a
+        role change). Role lists (8.5, 9.8, examples 104 and 147) carry
+        affiliation, jid, nick and role.
+        """
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch'/>"
+                          "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
+        lists = {}
+        for affiliation in ("owner", "admin", "member"):
+            [result] = self.admin(CRONE, f"<item affiliation='{affiliation}'/>", "get")
+            lists[affiliation] = [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")]
+        self.assertEqual({
+            "owner": [{"affiliation": "owner", "jid": "crone1@shakespeare.lit"}],
+            "admin": [{"affiliation": "admin", "jid": "wiccarocks@shakespeare.lit"}],
+            "member": [{"affiliation": "member", "jid": "hag66@shakespeare.lit", "nick": "thirdwitch"}],
+        }, lists)
+        [voice] = self.admin(CRONE, "<item role='participant'/>", "get")
+        [moderators] = self.admin(CRONE, "<item role='moderator'/>", "get")
+        self.assertEqual(
+            [{"affiliation": "member", "jid": HAG, "nick": "thirdwitch", "role": "participant"}],
+            [dict(i.attributes) for i in voice.query.elements(NS_ADMIN, "item")],
+        )
+        self.assertEqual(
+            [{"affiliation": "owner", "jid": CRONE, "nick": "firstwitch", "role": "moderator"},
+             {"affiliation": "admin", "jid": WICCA, "nick": "secondwitch", "role": "moderator"}],
+            [dict(i.attributes) for i in moderators.query.elements(NS_ADMIN, "item")],
+        )
 
     def test_formLists(self):
         """

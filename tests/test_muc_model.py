@@ -1135,14 +1135,15 @@ class ListTests(unittest.SynchronousTestCase):
 
     def test_memberList(self):
         """
-        Section 9.5 (example 130): members with the nick and role of those
-        present, or their reserved nick.
+        Section 9.5 (example 130): members with their reserved nick if
+        they have one, and no role, present or not: the nick hag66 has in
+        the room is not a reserved one.
         """
         room = coven()
         room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HAG),
                                 AdminItem(Affiliation.MEMBER, jid=HECATE, nick="hecate")])
         self.assertEqual(
-            [ListEntry(JID("hag66@shakespeare.lit"), Affiliation.MEMBER, Role.PARTICIPANT, "thirdwitch"),
+            [ListEntry(JID("hag66@shakespeare.lit"), Affiliation.MEMBER, None, None),
              ListEntry(JID("hecate@shakespeare.lit"), Affiliation.MEMBER, None, "hecate")],
             room.adminList(CRONE, AdminItem(Affiliation.MEMBER)),
         )
@@ -1171,11 +1172,15 @@ class ListTests(unittest.SynchronousTestCase):
     def test_ownerAndAdminLists(self):
         """
         Sections 10.5 and 10.8 (examples 182, 197): owners see the owner
-        and admin lists; others not in a semi-anonymous room.
+        and admin lists, without the role of those present; others not in
+        a semi-anonymous room.
         """
         room = coven()
         room.affiliations[WICCA.userhostJID()] = Affiliation.ADMIN
-        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER, Role.MODERATOR, "firstwitch")],
+        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER)],
+                         room.adminList(CRONE, AdminItem(Affiliation.OWNER)))
+        room.nicks[CRONE.userhostJID()] = "firstwitch"
+        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER, None, "firstwitch")],
                          room.adminList(CRONE, AdminItem(Affiliation.OWNER)))
         self.assertEqual(["wiccarocks@shakespeare.lit"],
                          [e.jid.full() for e in room.adminList(CRONE, AdminItem(Affiliation.ADMIN))])

@@ -622,9 +622,11 @@ class ListEntry:
 
     @ivar jid: the bare JID (affiliation lists) or the occupant's shown
         full JID (role lists).
-    @ivar nick: the nick of a present user, or a reserved nick; L{None} if
-        neither.
-    @ivar role: the role of a present user, or L{None}.
+    @ivar nick: the user's reserved nick (affiliation lists) or the
+        occupant's nick (role lists); L{None} if there is none.
+    @ivar role: the occupant's role in a role list; always L{None} in an
+        affiliation list, whose items carry no role (clients read a role
+        there as a role change: Converse.js 14 does).
     @ivar reason: the reason stored with the affiliation, or L{None}.
     """
 
@@ -1495,6 +1497,13 @@ class Room:
         10.5), sorted by JID, or a role list (voice 8.5: participants,
         visitors; moderators 9.8), in order of arrival.
 
+        An affiliation list names users, present or not: each entry has the
+        bare JID, the affiliation, the reserved nick (7.10, 9.5) and the
+        reason, and no role (as Prosody answers; section 9.5's example 130
+        shows a role, which clients such as Converse.js read as a role
+        change). A role list names occupants: shown JID, nick, role and
+        affiliation (examples 104 and 147).
+
         @raise errors.BadRequest: the item asks for neither or both, or
             for the unaffiliated or role C{none}.
         @raise errors.Forbidden: the actor may not see that list
@@ -1511,12 +1520,8 @@ class Room:
             for user, held in sorted(self.affiliations.items(), key=lambda i: i[0].full()):
                 if held is not affiliation:
                     continue
-                present = next(iter(self._occupantsOf(user, exact=True)), None)
                 entries.append(ListEntry(
-                    user, held,
-                    present.role if present is not None else None,
-                    present.nick if present is not None else self.nicks.get(user),
-                    self.reasons.get(user),
+                    user, held, None, self.nicks.get(user), self.reasons.get(user)
                 ))
             return entries
         if item.role is not None and item.affiliation is None:
@@ -1560,13 +1565,13 @@ class Room:
             return nonAnonymous and actorAffiliation.rank >= Affiliation.MEMBER.rank
         return occupant.role in self.config.getMemberList and self.canSeeRealJIDs(occupant)
 
-    def _occupantsOf(self, user: jid.JID, exact: bool = False) -> List[Occupant]:
+    def _occupantsOf(self, user: jid.JID) -> List[Occupant]:
         """
         The occupants a user's affiliation applies to: its own, or for a
         domain every occupant of the domain without an affiliation of its
-        own (unless C{exact}).
+        own.
         """
-        if user.user is not None or exact:
+        if user.user is not None:
             return [o for o in self.occupants.values() if o.realJID == user]
         return [
             o for o in self.occupants.values()
