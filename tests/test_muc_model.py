@@ -19,6 +19,7 @@ from mepserver.muc.model import (
     ROLE_PRIVILEGES,
     AdminItem,
     Affiliation,
+    AffiliationNotice,
     HistoryRequest,
     Invitation,
     ListEntry,
@@ -968,6 +969,23 @@ class AffiliationTests(unittest.SynchronousTestCase):
         self.assertEqual({}, room.nicks)
         self.assertEqual({HAG.userhostJID(): "Treason"}, room.reasons)
         self.assertRaises(errors.Banned, room.join, HAG2, "thirdwitch", None)
+
+    def test_absentNotices(self):
+        """
+        Sections 10.3, 10.6 and 10.7 (example 180): a changed affiliation of
+        a user who is not present is a notice, for the occupants who may
+        see real JIDs; a present user's change is an update instead, and an
+        unchanged affiliation neither.
+        """
+        room = coven()
+        change = room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HECATE),
+                                         AdminItem(Affiliation.MEMBER, jid=HAG)])
+        self.assertEqual((AffiliationNotice(HECATE.userhostJID(), Affiliation.MEMBER),), change.notices)
+        self.assertEqual([HAG.userhostJID()], [u.occupant.realJID for u in change.updates])
+        self.assertEqual((), room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HECATE)]).notices)
+        self.assertEqual([CRONE], room.noticeRecipients())
+        room.config.whois = "anyone"
+        self.assertEqual([CRONE, WICCA, HAG], room.noticeRecipients())
 
     def test_banAbsentAndByFullJID(self):
         """

@@ -33,6 +33,7 @@ from mepserver.muc import stanzas
 from mepserver.muc.features.base import parseBoolean
 from mepserver.muc.model import (
     AdminChange,
+    AffiliationNotice,
     Departure,
     Occupant,
     OccupantUpdate,
@@ -794,22 +795,43 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     def announceChange(self, room: Room, change: AdminChange, iq=None) -> None:
         """
-        Tell everyone concerned about changed roles and affiliations, in the
-        order of section 8.2: removed occupants first, then the requester
-        (the IQ result), then the room; then send the invitations (9.5)
-        and save the room.
+        Tell everyone concerned about changed roles and affiliations:
+        removed occupants first (sections 8.2, 9.1), then the room, then
+        the occupants who may see real JIDs of absent users' new
+        affiliations (10.3, 10.6, 10.7), then the invitees (9.5), and last
+        the requester (the IQ result); then save the room.
+
+        The result comes last, as Prosody sends it, so that a requester's
+        client has every effect of its request when the request completes.
+        Section 8.2's text puts the result between the removed occupant's
+        presence and the others', but only the requester's own sessions
+        can see where it falls.
         """
         for update in change.updates:
             if update.removed:
                 self.announceRemoval(room, update, others=False)
-        if iq is not None:
-            self.send(stanzas.iqResult(iq))
         self.announceUpdates(room, change.updates, own=False)
+        self.announceNotices(room, change.notices)
         for invitation in change.invitations:
             self.send(stanzas.invitationMessage(room.jid, invitation, room.ids.newId()))
+        if iq is not None:
+            self.send(stanzas.iqResult(iq))
         if change.durable:
             self.rooms.save(room)
         self.rooms.vacate(room)
+
+    def announceNotices(self, room: Room, notices: Iterable[AffiliationNotice]) -> None:
+        """
+        Tell the occupants who may see real JIDs of absent users' new
+        affiliations (L{AffiliationNotice}), one message each.
+        """
+        recipients = None
+        for notice in notices:
+            if recipients is None:
+                recipients = room.noticeRecipients()
+            message = stanzas.affiliationNotice(room.jid, notice, room.ids.newId())
+            for recipient in recipients:
+                self.sendTo(message, recipient)
 
     def announceUpdates(self, room: Room, updates: Iterable[OccupantUpdate], own: bool = True) -> None:
         """
@@ -890,8 +912,9 @@ class MUCHandler(xmlstream.XMPPHandler):
                 self.submitConfiguration(room, sender, iq, stanzas.parseForm(x))
             elif destroy is not None:
                 room.checkOwner(sender)
-                self.send(stanzas.iqResult(iq))
+                # As for admin changes: the effects, then the result.
                 self.destroyRoom(room, destroy)
+                self.send(stanzas.iqResult(iq))
             else:
                 raise errors.BadRequest("expected a data form or <destroy/>")
         except errors.Refusal as refusal:
@@ -900,21 +923,19 @@ class MUCHandler(xmlstream.XMPPHandler):
     def submitConfiguration(self, room: Room, sender: jid.JID, iq, submitted) -> None:
         """
         A submitted or cancelled configuration form; an empty submitted
-        form makes an instant room (section 10.1.2).
+        form makes an instant room (section 10.1.2). As with admin changes
+        (L{announceChange}), every effect goes out before the result.
         """
         if submitted.type == "cancel":
             if room.cancelConfiguration(sender):
-                self.send(stanzas.iqResult(iq))
                 self.destroyRoom(room, None)
-            else:
-                self.send(stanzas.iqResult(iq))
+            self.send(stanzas.iqResult(iq))
             return
         if submitted.type != "submit":
             raise errors.BadRequest("the form must be of type submit or cancel")
         if submitted.formType not in (None, NS_MUC_ROOMCONFIG):
             raise errors.BadRequest(f"the form must be a {NS_MUC_ROOMCONFIG} form")
         change = room.configure(sender, submitted.values)
-        self.send(stanzas.iqResult(iq))
         self.announceUpdates(room, change.updates)
         for departure in change.removed:
             self.announceDeparture(room, departure)
@@ -925,8 +946,10 @@ class MUCHandler(xmlstream.XMPPHandler):
                 room, occupant, None, kind="unavailable", selfSessions=(),
                 visible=True, role=Role.NONE.value,
             )
+        self.announceNotices(room, change.notices)
         if change.statuses:
             self.broadcast(room, stanzas.statusMessage(room.jid, change.statuses, room.ids.newId()))
+        self.send(stanzas.iqResult(iq))
         self.rooms.save(room)
         self.rooms.vacate(room)
 

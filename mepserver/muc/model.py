@@ -581,6 +581,8 @@ class ConfigChange:
         not (C{presencebroadcast}), to announce to the others.
     @ivar hidden: occupants whose presence it broadcast and no longer
         does, to show the others as gone.
+    @ivar notices: L{AffiliationNotice}s of absent users whose affiliation
+        the form's lists changed.
     """
 
     statuses: FrozenSet[Status]
@@ -589,6 +591,7 @@ class ConfigChange:
     updates: Tuple["OccupantUpdate", ...] = ()
     shown: Tuple[Occupant, ...] = ()
     hidden: Tuple[Occupant, ...] = ()
+    notices: Tuple["AffiliationNotice", ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -685,6 +688,23 @@ class Invitation:
 
 
 @dataclasses.dataclass(frozen=True)
+class AffiliationNotice:
+    """
+    The new affiliation of a user who is not in the room, for the
+    occupants (L{Room.noticeRecipients}). Sections 10.3, 10.6 and 10.7
+    allow it for owners and admins (example 180, a message from the room);
+    like Prosody, the room sends it for every affiliation change of an
+    absent user, so that occupants' lists stay current.
+
+    @ivar user: the bare JID (or domain) whose affiliation changed.
+    @ivar affiliation: its new affiliation.
+    """
+
+    user: jid.JID
+    affiliation: Affiliation
+
+
+@dataclasses.dataclass(frozen=True)
 class AdminChange:
     """
     The result of L{Room.administer} and of other changes of roles and
@@ -696,11 +716,14 @@ class AdminChange:
         9.5: new members of a members-only room).
     @ivar durable: whether affiliations or reserved nicks changed, so that
         a persistent room must be saved.
+    @ivar notices: L{AffiliationNotice}s of absent users whose affiliation
+        changed.
     """
 
     updates: Tuple[OccupantUpdate, ...] = ()
     invitations: Tuple[Invitation, ...] = ()
     durable: bool = False
+    notices: Tuple[AffiliationNotice, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1408,8 +1431,8 @@ class Room:
         if nick is None:
             new = Affiliation.NONE if affiliation is Affiliation.MEMBER else affiliation
             self._checkOwnersRemain({user: new})
-            updates, _ = self._applyAffiliations({user: (new, None, "")}, None, None)
-            return AdminChange(tuple(updates), (), True)
+            updates, _, notices = self._applyAffiliations({user: (new, None, "")}, None, None)
+            return AdminChange(tuple(updates), (), True, tuple(notices))
         if not validNick(nick):
             raise errors.NoNickname("a room nickname must not be empty or only spaces")
         held = self.occupants.get(nick)
@@ -1417,10 +1440,10 @@ class Room:
             raise errors.NickConflict(f"the nickname {nick!r} is in use in this room")
         self._checkReservedNick(user, nick)
         new = affiliation if affiliation.rank > Affiliation.MEMBER.rank else Affiliation.MEMBER
-        updates, _ = self._applyAffiliations(
+        updates, _, notices = self._applyAffiliations(
             {user: (new, self.reasons.get(user), nick)}, None, None
         )
-        return AdminChange(tuple(updates), (), True)
+        return AdminChange(tuple(updates), (), True, tuple(notices))
 
     # Roles and affiliations (sections 8.2-8.5, 9, 10.3-10.8).
 
@@ -1483,13 +1506,13 @@ class Room:
             if reserved and affiliation.rank >= Affiliation.MEMBER.rank:
                 self._checkReservedNick(user, reserved)
         actorNick = actorOccupant.nick if actorOccupant is not None else None
-        updates, invitations = self._applyAffiliations(affiliations, bare(actor), actorNick)
+        updates, invitations, notices = self._applyAffiliations(affiliations, bare(actor), actorNick)
         for target, item in roles:
             if self.occupants.get(target.nick) is target:
                 update = self._setRole(target, item.role, item.reason, actorNick)  # type: ignore[arg-type]
                 if update is not None:
                     updates.append(update)
-        return AdminChange(tuple(updates), tuple(invitations), bool(affiliations))
+        return AdminChange(tuple(updates), tuple(invitations), bool(affiliations), tuple(notices))
 
     def adminList(self, actor: jid.JID, item: AdminItem) -> List[ListEntry]:
         """
@@ -1564,6 +1587,20 @@ class Room:
         if occupant is None:
             return nonAnonymous and actorAffiliation.rank >= Affiliation.MEMBER.rank
         return occupant.role in self.config.getMemberList and self.canSeeRealJIDs(occupant)
+
+    def noticeRecipients(self) -> List[jid.JID]:
+        """
+        The sessions to tell of an absent user's new affiliation
+        (L{AffiliationNotice}): those of occupants who may see real JIDs,
+        since the notice names the user by its JID (moderators only in a
+        semi-anonymous room, as Prosody does).
+        """
+        return [
+            session
+            for occupant in self.occupants.values()
+            if self.canSeeRealJIDs(occupant)
+            for session in occupant.sessionJIDs
+        ]
 
     def _occupantsOf(self, user: jid.JID) -> List[Occupant]:
         """
@@ -1692,15 +1729,17 @@ class Room:
         changes: Mapping[jid.JID, Tuple[Affiliation, Optional[str], Optional[str]]],
         inviter: Optional[jid.JID],
         actorNick: Optional[str],
-    ) -> Tuple[List[OccupantUpdate], List[Invitation]]:
+    ) -> Tuple[List[OccupantUpdate], List[Invitation], List[AffiliationNotice]]:
         """
         Set checked affiliations: bare JIDs to C{(affiliation, reason,
         reserved nick)}. A ban forgets the reserved nick (9.1), and so does
-        losing every affiliation. Returns the present occupants' updates
-        and, when C{inviter} is given, the invitations of section 9.5.
+        losing every affiliation. Returns the present occupants' updates,
+        when C{inviter} is given the invitations of section 9.5, and the
+        notices of absent users' changed affiliations.
         """
         updates: List[OccupantUpdate] = []
         invitations: List[Invitation] = []
+        notices: List[AffiliationNotice] = []
         password = self.config.password if self.config.passwordProtected else None
         for user, (affiliation, reason, reserved) in changes.items():
             previous = self.affiliations.get(user, Affiliation.NONE)
@@ -1730,11 +1769,13 @@ class Room:
                 # Section 9.5: a new member of a members-only room is
                 # invited.
                 invitations.append(Invitation(user, inviter, reason, password))
+            if not before and affiliation is not previous:
+                notices.append(AffiliationNotice(user, affiliation))
             for occupant, oldAffiliation, oldRole in before:
                 update = self._followAffiliation(occupant, oldAffiliation, oldRole, reason, actorNick)
                 if update is not None:
                     updates.append(update)
-        return updates, invitations
+        return updates, invitations, notices
 
     def _followAffiliation(
         self,
@@ -1882,7 +1923,7 @@ class Room:
         unlocked = self.locked
         self.locked = False
         actorOccupant = self.occupantOf(actor)
-        updates, _ = self._applyAffiliations(
+        updates, _, notices = self._applyAffiliations(
             {user: (affiliation, None, None) for user, affiliation in changes.items()},
             None,
             actorOccupant.nick if actorOccupant is not None else None,
@@ -1901,6 +1942,7 @@ class Room:
             frozenset(statuses), unlocked, tuple(removed), tuple(updates),
             shown=tuple(o for o, was, now in visibility if now and not was),
             hidden=tuple(o for o, was, now in visibility if was and not now),
+            notices=tuple(notices),
         )
 
     def _listChanges(

@@ -209,6 +209,21 @@ class ModerationTests(unittest.TestCase):
             f"<iq type='{kind}' to='{self.room}'><query xmlns='{query}'>{items}</query></iq>",
             "jabber:client"))
 
+    def assertSeenBefore(self, client, result, nick, code):
+        """
+        The requester, an occupant, received the room's presence of
+        C{nick} with status C{code} before the result of its request: the
+        room sends a change's effects first, as Prosody does.
+        """
+        received = list(client.received)
+        position = next(i for i, e in enumerate(received) if e is result)
+        seen = [
+            i for i, e in enumerate(received[:position])
+            if e.name == "presence" and e.getAttribute("from") == f"{self.room}/{nick}"
+            and (code is None or code in statuses(e))
+        ]
+        self.assertTrue(seen, f"no presence of {nick} before the result")
+
     async def test_moderation(self):
         """
         A kick (307, section 8.2), a ban (301, 9.1) that keeps the user
@@ -221,6 +236,7 @@ class ModerationTests(unittest.TestCase):
         # Section 8.2: Alice kicks Carol.
         result = await self.admin(alice, "<item nick='carol' role='none'><reason>Avaunt!</reason></item>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "carol", 307)
         kicked = await self.removal(carol, "carol", 307)
         self.assertEqual({110, 307}, statuses(kicked))
         self.assertEqual("Avaunt!", str(item(kicked).reason))
@@ -232,6 +248,7 @@ class ModerationTests(unittest.TestCase):
         result = await self.admin(
             alice, f"<item affiliation='outcast' jid='bob@{domain}'><reason>Treason</reason></item>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "bob", 301)
         banned = await self.removal(bob, "bob", 301)
         self.assertEqual(("outcast", "Treason"), (item(banned)["affiliation"], str(item(banned).reason)))
         await self.removal(dave, "bob", 301)
@@ -243,6 +260,7 @@ class ModerationTests(unittest.TestCase):
         # Section 9.4: in a members-only room, Dave loses his membership.
         result = await self.admin(alice, f"<item affiliation='member' jid='dave@{domain}'/>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "dave", None)
         result = await self.admin(
             alice, "<x xmlns='jabber:x:data' type='submit'>"
             "<field var='muc#roomconfig_membersonly'><value>1</value></field></x>", query=NS_OWNER)
