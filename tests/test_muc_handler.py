@@ -794,6 +794,165 @@ class EnterTests(HarnessMixin, unittest.TestCase):
         self.assertEqual({110}, statuses(received[2]))
 
 
+def errorText(stanza):
+    """
+    @return: the <text/> of an error stanza.
+    """
+    error = stanzas.child(stanza, "jabber:client", "error")
+    return str(stanzas.child(error, NS_STANZAS, "text"))
+
+
+class AddressTests(HarnessMixin, unittest.TestCase):
+    """
+    JIDs and nicknames: RFC 7622 section 3 (parts of at most 1023 bytes of
+    UTF-8) and RFC 8266's Nickname profile, as XEP-0045 sections 7.2 and
+    7.6 expect; refused with jid-malformed, from the occupant JID tried and
+    by the room, as Prosody answers.
+    """
+
+    def assertMalformed(self, received, sender, tried, room=ROOM, reason=None):
+        """
+        C{sender} got one presence error, jid-malformed from C{tried} by
+        C{room}, with a text (containing C{reason} if given).
+        """
+        [refusal] = received
+        self.assertEqual(
+            ("error", sender, tried, "jid-malformed", room),
+            (refusal["type"], refusal["to"], refusal["from"], condition(refusal),
+             stanzas.child(refusal, "jabber:client", "error")["by"]),
+        )
+        self.assertTrue(errorText(refusal))
+        if reason is not None:
+            self.assertIn(reason, errorText(refusal))
+
+    def assertJoins(self, full, nick):
+        """
+        A join of C{nick} from C{full} succeeds: its self-presence comes.
+        """
+        received = self.muc.join(full, nick)
+        self.assertIn(110, statuses(received[-2]), [s.toXml() for s in received])
+        return received
+
+    def test_nickLength(self):
+        """
+        RFC 7622 section 3.4.1: a nick (the occupant JID's resourcepart) of
+        1024 bytes is refused, of 1023 bytes accepted; multi-byte UTF-8 is
+        counted in bytes. The room keeps serving the others.
+        """
+        self.muc.coven()
+        for nick in ("n" * 1024, "\u00e9" * 512, "n" * 2000):
+            self.assertMalformed(self.muc.join(HAG, nick), HAG, f"{ROOM}/{nick}", reason="1023 bytes")
+        self.assertIsNone(self.muc.rooms.get(JID(ROOM)).occupantOf(JID(HAG)))
+        self.assertJoins(HAG, "\u00e9" * 511 + "n")
+        self.assertJoins(HECATE, "n" * 1023)
+
+    def test_nickLengthCreatesNoRoom(self):
+        """
+        A hostile join to a new room creates no room; a normal join then
+        creates it.
+        """
+        self.assertMalformed(self.muc.join(HAG, "n" * 2000), HAG, f"{ROOM}/{'n' * 2000}")
+        self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
+        self.assertEqual({110, 201}, statuses(self.muc.join(CRONE, "firstwitch")[0]))
+
+    def test_roomNameLength(self):
+        """
+        RFC 7622 section 3.3.1: a room localpart of 1024 bytes gets
+        jid-malformed for presence, messages and IQs (not item-not-found);
+        one of 1023 bytes makes a room.
+        """
+        long = "r" * 1024 + "@" + SERVICE
+        self.assertMalformed(self.muc.join(HAG, "thirdwitch", room=long), HAG,
+                             f"{long}/thirdwitch", room=long, reason="localpart")
+        self.assertEqual(0, len(self.muc.rooms))
+        self.muc.send(f"<message from='{HAG}' to='{long}' type='groupchat'><body>hi</body></message>")
+        self.muc.send(f"<iq from='{HAG}' id='i1' to='{long}' type='get'>"
+                      "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+        self.muc.send(f"<iq from='{HAG}' id='i2' to='{long}/someone' type='get'>"
+                      "<ping xmlns='urn:xmpp:ping'/></iq>")
+        replies = self.muc.take()
+        self.assertEqual([("message", "jid-malformed"), ("iq", "jid-malformed"), ("iq", "jid-malformed")],
+                         [(r.name, condition(r)) for r in replies])
+        self.assertEqual({long}, {stanzas.child(r, "jabber:client", "error")["by"] for r in replies})
+        room = "\u00e9" * 511 + "r@" + SERVICE
+        self.assertEqual({110, 201}, statuses(self.muc.join(HAG, "thirdwitch", room=room)[0]))
+
+    def test_nickProfile(self):
+        """
+        RFC 8266 and XEP-0045 section 17.1: a nick the Nickname profile
+        refuses (only spaces, empty once mapped, a Hangul filler) gets
+        jid-malformed with the reason; the room serves others on.
+        """
+        self.muc.coven()
+        for nick, reason in (("   ", "empty"), ("\u200b", "empty"), ("a\u1160", "U+1160")):
+            # As resourceprep leaves it (a zero-width space is mapped to
+            # nothing, leaving no resource).
+            tried = JID(f"{ROOM}/{nick}").full()
+            self.assertMalformed(self.muc.join(HAG, nick), HAG, tried, reason=reason)
+        self.assertJoins(HAG, "thirdwitch")
+
+    def test_nickEnforced(self):
+        """
+        RFC 8266 section 2.3: spaces are trimmed and collapsed; the room
+        uses the enforced nick and says so with 210 (section 7.2.2).
+        """
+        self.muc.coven()
+        received = self.assertJoins(HAG, " third  witch ")
+        self.assertEqual((f"{ROOM}/third witch", {110, 210}), (received[-2]["from"], statuses(received[-2])))
+        self.assertIsNotNone(self.muc.rooms.get(JID(ROOM)).occupant("third witch"))
+        self.muc.take()
+        # Presence to the nick as first sent is an update, not a nick change.
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ third  witch '><show>away</show></presence>")
+        self.assertEqual([f"{ROOM}/third witch"] * 3, [p["from"] for p in self.muc.take()])
+
+    def test_nickCase(self):
+        """
+        RFC 8266 section 2.4: nicks compare case-mapped, so another user's
+        C{SecondWitch} conflicts with C{secondwitch}; a second session of
+        the same user joins its occupant, told with 210.
+        """
+        self.muc.coven()
+        [refusal] = self.muc.join(HAG, "SecondWitch")
+        self.assertEqual(("conflict", f"{ROOM}/SecondWitch"), (condition(refusal), refusal["from"]))
+        self.assertJoins(HAG, "thirdwitch")
+        received = self.assertJoins(HAG2, "ThirdWitch")
+        self.assertEqual((f"{ROOM}/thirdwitch", {110, 210}), (received[-2]["from"], statuses(received[-2])))
+
+    def test_nickChange(self):
+        """
+        Section 7.6: a nick change to a refused nick gets jid-malformed from
+        the occupant JID asked for; to one the profile changes, 210 in the
+        self-presence; to another case of one's own nick, it changes.
+        """
+        self.muc.coven()
+        self.muc.join(HAG, "thirdwitch")
+        self.muc.take()
+        for nick in ("n" * 1024, "   "):
+            self.muc.send(f"<presence from='{HAG}' to='{ROOM}/{nick}'/>")
+            self.assertMalformed(self.muc.take(), HAG, f"{ROOM}/{nick}")
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ThirdWitch'/>")
+        self.assertEqual([f"{ROOM}/ThirdWitch"] * 3,
+                         [p["from"] for p in self.muc.take() if p.getAttribute("type") is None])
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ hag '/>")
+        own = [p for p in self.muc.take(HAG) if p.getAttribute("type") is None]
+        self.assertEqual([(f"{ROOM}/hag", {110, 210})], [(p["from"], statuses(p)) for p in own])
+
+    def test_privateMessageToImpossibleNick(self):
+        """
+        Section 7.5: a private message to a nick no occupant could have gets
+        jid-malformed; to a possible nick nobody has, item-not-found.
+        """
+        self.muc.coven()
+        self.muc.join(HAG, "thirdwitch")
+        self.muc.take()
+        for nick, expected in ((" firstwitch", "jid-malformed"), ("a\u1160", "jid-malformed"),
+                               ("n" * 1024, "jid-malformed"), ("nobody", "item-not-found")):
+            self.muc.send(f"<message from='{HAG}' to='{ROOM}/{nick}' type='chat'><body>hi</body></message>")
+            [refusal] = self.muc.take()
+            self.assertEqual((expected, ROOM), (condition(refusal),
+                                                stanzas.child(refusal, "jabber:client", "error")["by"]))
+
+
 class OccupancyTests(HarnessMixin, unittest.TestCase):
     """
     XEP-0045 sections 7.4-7.7, 7.14, 8.1, 17, 18.1.2; XEP-0410.
@@ -1886,6 +2045,52 @@ class InvitationTests(AdminHarnessMixin, unittest.TestCase):
         self.muc.send(f"<message from='{HECATE}' id='d2' to='{ROOM}'><x xmlns='{NS_USER}'>"
                       f"<decline to='{ROOM}/thirdwitch'/></x></message>")
         self.assertEqual([HAG], [m["to"] for m in self.muc.take()])
+
+
+class AdminNickTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    Nicks in admin items (sections 8.2, 9.5) and registration (7.10) go
+    through the Nickname profile too (RFC 8266).
+    """
+
+    def test_roleItemNick(self):
+        """
+        A role change naming a nick no occupant could have is jid-malformed;
+        a possible nick nobody has, item-not-found.
+        """
+        self.assertRefused(self.admin(CRONE, "<item nick=' thirdwitch' role='none'/>"), "jid-malformed", "modify")
+        self.assertRefused(self.admin(CRONE, f"<item nick='{'n' * 1024}' role='none'/>"),
+                           "jid-malformed", "modify")
+        self.assertRefused(self.admin(CRONE, "<item nick='nobody' role='none'/>"), "item-not-found")
+        self.assertIsNotNone(self.room.occupant("thirdwitch"))
+
+    def test_reservedNick(self):
+        """
+        Section 9.5: a nick reserved with a membership is enforced; one the
+        profile refuses is jid-malformed, and nothing changes; a reserved
+        nick conflicts with another case of it.
+        """
+        self.assertRefused(self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit' "
+                                             "nick='   '/>"), "jid-malformed", "modify")
+        self.assertEqual(Affiliation.NONE, self.room.affiliationOf(JID(HECATE)))
+        self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit' nick=' Hecate '/>")
+        self.assertEqual("Hecate", self.room.registeredNick(JID(HECATE)))
+        [refusal] = self.muc.join("macbeth@shakespeare.lit/castle", "HECATE")
+        self.assertEqual("conflict", condition(refusal))
+
+    def test_registration(self):
+        """
+        Section 7.10: a registration with a nick the profile refuses is
+        jid-malformed with the reason.
+        """
+        self.muc.send(f"<iq from='{HECATE}' id='r1' to='{ROOM}' type='set'>"
+                      "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"
+                      "<field var='muc#register_roomnick'><value>a\u1160</value></field>"
+                      "</x></query></iq>")
+        received = self.muc.take()
+        self.assertRefused(received, "jid-malformed", "modify")
+        self.assertIn("U+1160", errorText(received[0]))
+        self.assertIsNone(self.room.registeredNick(JID(HECATE)))
 
 
 class ShutdownTests(AdminHarnessMixin, unittest.TestCase):

@@ -153,6 +153,50 @@ class MUCTests(unittest.TestCase):
 
 
 
+class HostileInputTests(unittest.TestCase):
+    """
+    Hostile addresses over TCP (RFC 7622 section 3, RFC 8266): refused
+    with jid-malformed by the room, and the service serves on.
+    """
+
+    timeout = 60
+
+    async def test_overlongNick(self):
+        """
+        A join with a 2,000-character nick gets jid-malformed from the
+        occupant JID tried, by the room, with a text; so does one to a room
+        name of 1024 bytes; then the same client and another join normally.
+        """
+        running = await startServer(self)
+        room = f"coven@{running.mucDomain}"
+        clients = []
+        for name in ("alice", "bob"):
+            account = await running.createAccount(name, name + "-secret")
+            clients.append(await running.connectClient(account, "home"))
+        alice, bob = clients
+        for tried, by in ((f"{room}/{'n' * 2000}", room),
+                          (f"{'r' * 1024}@{running.mucDomain}/alice", f"{'r' * 1024}@{running.mucDomain}")):
+            alice.send(f"<presence to='{tried}' id='hostile'><x xmlns='{NS_MUC}'/></presence>")
+            refused = await alice.waitFor(lambda e: e.name == "presence" and e.getAttribute("id") == "hostile")
+            self.assertEqual(("error", tried, by), (refused["type"], refused["from"], refused.error["by"]))
+            self.assertIsNotNone(refused.error.firstChildElement())
+            self.assertEqual("jid-malformed", refused.error.firstChildElement().name)
+            self.assertIn("1023 bytes", str(refused.error.text))
+            alice.clear()
+        self.assertEqual(0, len(running.server.rooms))
+        for client, nick in ((alice, "alice"), (bob, "bob")):
+            client.send(f"<presence to='{room}/{nick}'><x xmlns='{NS_MUC}'/></presence>")
+            joined = await client.waitFor(
+                lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/{nick}"
+                and 110 in statuses(e))
+            self.assertIsNone(joined.getAttribute("type"))
+            if client is alice:
+                result = await alice.request(parseXml(
+                    f"<iq type='set' to='{room}'><query xmlns='{NS_MUC}#owner'>"
+                    "<x xmlns='jabber:x:data' type='submit'/></query></iq>", "jabber:client"))
+                self.assertEqual("result", result["type"])
+
+
 NS_ADMIN = NS_MUC + "#admin"
 NS_OWNER = NS_MUC + "#owner"
 
