@@ -78,8 +78,9 @@ class OccupantNotFound(ItemNotFound):
 
 class NoNickname(Refusal):
     """
-    A join without a nick, or with an invisible one (XEP-0045 sections
-    7.2.1 and 17.1).
+    A join without a nick, or a nick the Nickname profile refuses or longer
+    than a resourcepart may be (XEP-0045 sections 7.2.1 and 17.1, RFC 8266,
+    RFC 7622 section 3.4).
     """
 
 

@@ -164,6 +164,22 @@ class HarnessMixin:
         for stanza, literal in zip(actual, expected):
             assertStanza(self, stanza, literal)
 
+    def effects(self, received, iqId):
+        """
+        Check that the last stanza delivered is the result of the IQ
+        C{iqId}, and that no other result was: a request's effects all go
+        out before its result (L{MUCHandler.announceChange}).
+
+        @return: the stanzas delivered before the result.
+        """
+        self.assertTrue(received, "nothing was delivered")
+        assertStanza(self, received[-1], f"<iq from='{ROOM}' id='{iqId}' type='result'/>")
+        self.assertEqual(
+            [], [s.toXml() for s in received[:-1] if s.name == "iq"],
+            "only one IQ, the result, and last",
+        )
+        return received[:-1]
+
 
 class DiscoveryTests(HarnessMixin, unittest.TestCase):
     """
@@ -430,9 +446,8 @@ class CreationTests(HarnessMixin, unittest.TestCase):
                 </x>
               </query>
             </iq>""")
-        received = self.muc.take(CRONE)
-        assertStanza(self, received[0], f"<iq from='{ROOM}' id='create2' type='result'/>")
-        self.assertEqual({104}, statuses(received[1]))
+        received = self.effects(self.muc.take(CRONE), "create2")
+        self.assertEqual({104}, statuses(received[0]))
         [refusal] = self.muc.join(HAG, "thirdwitch")
         self.assertEqual("not-authorized", condition(refusal))
         joined = self.muc.join(
@@ -468,9 +483,8 @@ class CreationTests(HarnessMixin, unittest.TestCase):
             f"<iq from='{CRONE}' id='create2' to='{ROOM}' type='set'>"
             "<query xmlns='http://jabber.org/protocol/muc#owner'>"
             "<x xmlns='jabber:x:data' type='cancel'/></query></iq>")
-        received = self.muc.take(CRONE)
-        self.assertEqual("result", received[0]["type"])
-        assertStanza(self, received[1], f"""
+        [received] = self.effects(self.muc.take(CRONE), "create2")
+        assertStanza(self, received, f"""
             <presence from='{ROOM}/firstwitch' type='unavailable'>
               <x xmlns='http://jabber.org/protocol/muc#user'>
                 <item affiliation='none' role='none'/>
@@ -496,7 +510,6 @@ class CreationTests(HarnessMixin, unittest.TestCase):
             </iq>""")
         received = self.muc.take()
         self.assertStanzas(received, [
-            f"<iq from='{ROOM}' id='begone' to='{CRONE}' type='result'/>",
             f"""<presence from='{ROOM}/firstwitch' to='{CRONE}' type='unavailable'>
                   <x xmlns='http://jabber.org/protocol/muc#user'>
                     <item affiliation='none' role='none'/>
@@ -506,6 +519,7 @@ class CreationTests(HarnessMixin, unittest.TestCase):
             f"""<presence from='{ROOM}/secondwitch' to='{WICCA}' type='unavailable'>
                   <x xmlns='http://jabber.org/protocol/muc#user'><destroy/></x>
                 </presence>""",
+            f"<iq from='{ROOM}' id='begone' to='{CRONE}' type='result'/>",
         ])
         self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
         self.assertEqual([], self.successResultOf(self.muc.store.loadRooms()))
@@ -778,6 +792,165 @@ class EnterTests(HarnessMixin, unittest.TestCase):
         received = self.muc.join(HAG, "thirdwitch")
         self.assertEqual(["presence"] * 3 + ["message"], [s.name for s in received])
         self.assertEqual({110}, statuses(received[2]))
+
+
+def errorText(stanza):
+    """
+    @return: the <text/> of an error stanza.
+    """
+    error = stanzas.child(stanza, "jabber:client", "error")
+    return str(stanzas.child(error, NS_STANZAS, "text"))
+
+
+class AddressTests(HarnessMixin, unittest.TestCase):
+    """
+    JIDs and nicknames: RFC 7622 section 3 (parts of at most 1023 bytes of
+    UTF-8) and RFC 8266's Nickname profile, as XEP-0045 sections 7.2 and
+    7.6 expect; refused with jid-malformed, from the occupant JID tried and
+    by the room, as Prosody answers.
+    """
+
+    def assertMalformed(self, received, sender, tried, room=ROOM, reason=None):
+        """
+        C{sender} got one presence error, jid-malformed from C{tried} by
+        C{room}, with a text (containing C{reason} if given).
+        """
+        [refusal] = received
+        self.assertEqual(
+            ("error", sender, tried, "jid-malformed", room),
+            (refusal["type"], refusal["to"], refusal["from"], condition(refusal),
+             stanzas.child(refusal, "jabber:client", "error")["by"]),
+        )
+        self.assertTrue(errorText(refusal))
+        if reason is not None:
+            self.assertIn(reason, errorText(refusal))
+
+    def assertJoins(self, full, nick):
+        """
+        A join of C{nick} from C{full} succeeds: its self-presence comes.
+        """
+        received = self.muc.join(full, nick)
+        self.assertIn(110, statuses(received[-2]), [s.toXml() for s in received])
+        return received
+
+    def test_nickLength(self):
+        """
+        RFC 7622 section 3.4.1: a nick (the occupant JID's resourcepart) of
+        1024 bytes is refused, of 1023 bytes accepted; multi-byte UTF-8 is
+        counted in bytes. The room keeps serving the others.
+        """
+        self.muc.coven()
+        for nick in ("n" * 1024, "\u00e9" * 512, "n" * 2000):
+            self.assertMalformed(self.muc.join(HAG, nick), HAG, f"{ROOM}/{nick}", reason="1023 bytes")
+        self.assertIsNone(self.muc.rooms.get(JID(ROOM)).occupantOf(JID(HAG)))
+        self.assertJoins(HAG, "\u00e9" * 511 + "n")
+        self.assertJoins(HECATE, "n" * 1023)
+
+    def test_nickLengthCreatesNoRoom(self):
+        """
+        A hostile join to a new room creates no room; a normal join then
+        creates it.
+        """
+        self.assertMalformed(self.muc.join(HAG, "n" * 2000), HAG, f"{ROOM}/{'n' * 2000}")
+        self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
+        self.assertEqual({110, 201}, statuses(self.muc.join(CRONE, "firstwitch")[0]))
+
+    def test_roomNameLength(self):
+        """
+        RFC 7622 section 3.3.1: a room localpart of 1024 bytes gets
+        jid-malformed for presence, messages and IQs (not item-not-found);
+        one of 1023 bytes makes a room.
+        """
+        long = "r" * 1024 + "@" + SERVICE
+        self.assertMalformed(self.muc.join(HAG, "thirdwitch", room=long), HAG,
+                             f"{long}/thirdwitch", room=long, reason="localpart")
+        self.assertEqual(0, len(self.muc.rooms))
+        self.muc.send(f"<message from='{HAG}' to='{long}' type='groupchat'><body>hi</body></message>")
+        self.muc.send(f"<iq from='{HAG}' id='i1' to='{long}' type='get'>"
+                      "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+        self.muc.send(f"<iq from='{HAG}' id='i2' to='{long}/someone' type='get'>"
+                      "<ping xmlns='urn:xmpp:ping'/></iq>")
+        replies = self.muc.take()
+        self.assertEqual([("message", "jid-malformed"), ("iq", "jid-malformed"), ("iq", "jid-malformed")],
+                         [(r.name, condition(r)) for r in replies])
+        self.assertEqual({long}, {stanzas.child(r, "jabber:client", "error")["by"] for r in replies})
+        room = "\u00e9" * 511 + "r@" + SERVICE
+        self.assertEqual({110, 201}, statuses(self.muc.join(HAG, "thirdwitch", room=room)[0]))
+
+    def test_nickProfile(self):
+        """
+        RFC 8266 and XEP-0045 section 17.1: a nick the Nickname profile
+        refuses (only spaces, empty once mapped, a Hangul filler) gets
+        jid-malformed with the reason; the room serves others on.
+        """
+        self.muc.coven()
+        for nick, reason in (("   ", "empty"), ("\u200b", "empty"), ("a\u1160", "U+1160")):
+            # As resourceprep leaves it (a zero-width space is mapped to
+            # nothing, leaving no resource).
+            tried = JID(f"{ROOM}/{nick}").full()
+            self.assertMalformed(self.muc.join(HAG, nick), HAG, tried, reason=reason)
+        self.assertJoins(HAG, "thirdwitch")
+
+    def test_nickEnforced(self):
+        """
+        RFC 8266 section 2.3: spaces are trimmed and collapsed; the room
+        uses the enforced nick and says so with 210 (section 7.2.2).
+        """
+        self.muc.coven()
+        received = self.assertJoins(HAG, " third  witch ")
+        self.assertEqual((f"{ROOM}/third witch", {110, 210}), (received[-2]["from"], statuses(received[-2])))
+        self.assertIsNotNone(self.muc.rooms.get(JID(ROOM)).occupant("third witch"))
+        self.muc.take()
+        # Presence to the nick as first sent is an update, not a nick change.
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ third  witch '><show>away</show></presence>")
+        self.assertEqual([f"{ROOM}/third witch"] * 3, [p["from"] for p in self.muc.take()])
+
+    def test_nickCase(self):
+        """
+        RFC 8266 section 2.4: nicks compare case-mapped, so another user's
+        C{SecondWitch} conflicts with C{secondwitch}; a second session of
+        the same user joins its occupant, told with 210.
+        """
+        self.muc.coven()
+        [refusal] = self.muc.join(HAG, "SecondWitch")
+        self.assertEqual(("conflict", f"{ROOM}/SecondWitch"), (condition(refusal), refusal["from"]))
+        self.assertJoins(HAG, "thirdwitch")
+        received = self.assertJoins(HAG2, "ThirdWitch")
+        self.assertEqual((f"{ROOM}/thirdwitch", {110, 210}), (received[-2]["from"], statuses(received[-2])))
+
+    def test_nickChange(self):
+        """
+        Section 7.6: a nick change to a refused nick gets jid-malformed from
+        the occupant JID asked for; to one the profile changes, 210 in the
+        self-presence; to another case of one's own nick, it changes.
+        """
+        self.muc.coven()
+        self.muc.join(HAG, "thirdwitch")
+        self.muc.take()
+        for nick in ("n" * 1024, "   "):
+            self.muc.send(f"<presence from='{HAG}' to='{ROOM}/{nick}'/>")
+            self.assertMalformed(self.muc.take(), HAG, f"{ROOM}/{nick}")
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ThirdWitch'/>")
+        self.assertEqual([f"{ROOM}/ThirdWitch"] * 3,
+                         [p["from"] for p in self.muc.take() if p.getAttribute("type") is None])
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/ hag '/>")
+        own = [p for p in self.muc.take(HAG) if p.getAttribute("type") is None]
+        self.assertEqual([(f"{ROOM}/hag", {110, 210})], [(p["from"], statuses(p)) for p in own])
+
+    def test_privateMessageToImpossibleNick(self):
+        """
+        Section 7.5: a private message to a nick no occupant could have gets
+        jid-malformed; to a possible nick nobody has, item-not-found.
+        """
+        self.muc.coven()
+        self.muc.join(HAG, "thirdwitch")
+        self.muc.take()
+        for nick, expected in ((" firstwitch", "jid-malformed"), ("a\u1160", "jid-malformed"),
+                               ("n" * 1024, "jid-malformed"), ("nobody", "item-not-found")):
+            self.muc.send(f"<message from='{HAG}' to='{ROOM}/{nick}' type='chat'><body>hi</body></message>")
+            [refusal] = self.muc.take()
+            self.assertEqual((expected, ROOM), (condition(refusal),
+                                                stanzas.child(refusal, "jabber:client", "error")["by"]))
 
 
 class OccupancyTests(HarnessMixin, unittest.TestCase):
@@ -1105,10 +1278,9 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
                 </x>
               </query>
             </iq>""")
-        received = self.muc.take()
-        self.assertEqual("result", received[0]["type"])
-        self.assertEqual([CRONE, WICCA, HAG], [m["to"] for m in received[1:]])
-        assertStanza(self, received[1], f"""
+        received = self.effects(self.muc.take(), "c")
+        self.assertEqual([CRONE, WICCA, HAG], [m["to"] for m in received])
+        assertStanza(self, received[0], f"""
             <message from='{ROOM}' type='groupchat'>
               <x xmlns='http://jabber.org/protocol/muc#user'>
                 <status code='104'/><status code='172'/>
@@ -1248,8 +1420,9 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
     def test_kick(self):
         """
         Section 8.2, examples 89-92: the kicked occupant gets 110 and 307
-        with the actor and reason, the moderator the result, then the
-        others the unavailable presence with 307, in that order.
+        with the actor and reason, then the others the unavailable presence
+        with 307, and last the moderator the result (as Prosody sends it;
+        section 8.2's text has the result before the others' presence).
         """
         received = self.admin(CRONE, """
             <item nick='thirdwitch' role='none'><reason>Avaunt, you cullion!</reason></item>""", iqId="kick1")
@@ -1264,7 +1437,6 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
                     <status code='307'/>
                   </x>
                 </presence>""",
-            f"<iq from='{ROOM}' id='kick1' to='{CRONE}' type='result'/>",
             f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}' type='unavailable'>
                   <x xmlns='{NS_USER}'><item affiliation='none' role='none' jid='{HAG}'/><status code='307'/></x>
                 </presence>""",
@@ -1272,9 +1444,10 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
                   <x xmlns='{NS_USER}'><item role='none'><reason>Avaunt, you cullion!</reason></item>
                     <status code='307'/></x>
                 </presence>""",
+            f"<iq from='{ROOM}' id='kick1' to='{CRONE}' type='result'/>",
         ])
-        self.assertEqual({307}, statuses(received[3]))
-        self.assertNotIn("jid", item(received[3]))
+        self.assertEqual({307}, statuses(received[2]))
+        self.assertNotIn("jid", item(received[2]))
         self.assertIsNone(self.room.occupantOf(JID(HAG)))
 
     def test_kickHigherAffiliation(self):
@@ -1298,7 +1471,8 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
     def test_voice(self):
         """
         Sections 8.3 and 8.4, examples 95-97 and 98-101: in a moderated room
-        the visitor gets voice, with the reason to all, and loses it.
+        the visitor gets voice, with the reason to all, and loses it; each
+        time the occupants hear of it before the moderator gets the result.
         """
         self.configure({"muc#roomconfig_moderatedroom": "1"})
         self.room.occupant("thirdwitch").role = Role.VISITOR
@@ -1306,7 +1480,6 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
             <item nick='thirdwitch' role='participant'><reason>A worthy witch indeed!</reason></item>""",
                               iqId="voice1")
         self.assertStanzas(received, [
-            f"<iq from='{ROOM}' id='voice1' to='{CRONE}' type='result'/>",
             f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}'>
                   <x xmlns='{NS_USER}'>
                     <item affiliation='none' jid='{HAG}' role='participant'>
@@ -1316,11 +1489,13 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
                 </presence>""",
             f"<presence from='{ROOM}/thirdwitch' to='{WICCA}'/>",
             f"<presence from='{ROOM}/thirdwitch' to='{HAG}'><x xmlns='{NS_USER}'><status code='110'/></x></presence>",
+            f"<iq from='{ROOM}' id='voice1' to='{CRONE}' type='result'/>",
         ])
-        self.assertNotIn("type", received[1].attributes)
-        received = self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>", iqId="voice2")
-        self.assertEqual("result", received[0]["type"])
-        self.assertEqual(["visitor"] * 3, [item(p)["role"] for p in received[1:]])
+        self.assertNotIn("type", received[0].attributes)
+        received = self.effects(self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>", iqId="voice2"),
+                                "voice2")
+        self.assertEqual([(CRONE, "visitor"), (WICCA, "visitor"), (HAG, "visitor")],
+                         [(p["to"], item(p)["role"]) for p in received])
 
     def test_voiceOfAdmin(self):
         """
@@ -1346,10 +1521,10 @@ class ModeratorTests(AdminHarnessMixin, unittest.TestCase):
         received = self.admin(CRONE, """
             <item nick='secondwitch' role='visitor'/>
             <item nick='thirdwitch' role='visitor'><reason>Hush.</reason></item>""", iqId="voice4")
-        self.assertEqual("result", received[0]["type"])
+        received = self.effects(received, "voice4")
         self.assertEqual([Role.VISITOR, Role.VISITOR],
                          [self.room.occupant(n).role for n in ("secondwitch", "thirdwitch")])
-        self.assertEqual(6, len(received[1:]))
+        self.assertEqual(6, len(received))
 
     def test_voiceRequest(self):
         """
@@ -1417,8 +1592,8 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
     def test_ban(self):
         """
         Section 9.1, examples 111-114 and 7.2.7: the banned occupant gets
-        301 with the actor and reason, the admin the result, the others 301;
-        entering again is forbidden.
+        301 with the actor and reason, the others 301, and then the admin
+        the result (as Prosody sends them); entering again is forbidden.
         """
         received = self.admin(CRONE, """
             <item affiliation='outcast' jid='hag66@shakespeare.lit'><reason>Treason</reason></item>""",
@@ -1432,15 +1607,15 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
                     <status code='110'/><status code='301'/>
                   </x>
                 </presence>""",
-            f"<iq from='{ROOM}' id='ban1' to='{CRONE}' type='result'/>",
             f"""<presence from='{ROOM}/thirdwitch' to='{CRONE}' type='unavailable'>
                   <x xmlns='{NS_USER}'>
                     <item affiliation='outcast' jid='{HAG}' role='none'/><status code='301'/>
                   </x>
                 </presence>""",
             f"<presence from='{ROOM}/thirdwitch' to='{WICCA}' type='unavailable'/>",
+            f"<iq from='{ROOM}' id='ban1' to='{CRONE}' type='result'/>",
         ])
-        self.assertEqual({301}, statuses(received[3]))
+        self.assertEqual({301}, statuses(received[2]))
         [refusal] = self.muc.join(HAG2, "thirdwitch")
         self.assertEqual(("error", "forbidden"), (refusal["type"], condition(refusal)))
 
@@ -1458,14 +1633,23 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
     def test_banList(self):
         """
         Section 9.2, examples 116-119: the ban list with reasons; a delta of
-        several bans; users who are not present are banned too.
+        several bans; users who are not present are banned too, and the
+        moderators (who see real JIDs in this semi-anonymous room) hear of
+        it before the result (as Prosody tells them; example 180's notice).
         """
         received = self.admin(CRONE, """
             <item affiliation='outcast' jid='lordscroop@shakespeare.lit'><reason>Treason</reason></item>
             <item affiliation='outcast' jid='sirthomasgrey@shakespeare.lit'><reason>Treason</reason></item>""",
                               iqId="ban3")
-        assertStanza(self, received[0], f"<iq from='{ROOM}' id='ban3' to='{CRONE}' type='result'/>")
-        self.assertEqual(1, len(received))
+        self.assertStanzas(received, [
+            f"""<message from='{ROOM}' to='{CRONE}'><x xmlns='{NS_USER}'>
+                  <item affiliation='outcast' jid='lordscroop@shakespeare.lit' role='none'/>
+                </x></message>""",
+            f"""<message from='{ROOM}' to='{CRONE}'><x xmlns='{NS_USER}'>
+                  <item affiliation='outcast' jid='sirthomasgrey@shakespeare.lit' role='none'/>
+                </x></message>""",
+            f"<iq from='{ROOM}' id='ban3' to='{CRONE}' type='result'/>",
+        ])
         [result] = self.admin(CRONE, "<item affiliation='outcast'/>", "get", "ban2")
         assertStanza(self, result, f"""
             <iq id='ban2' type='result'>
@@ -1484,15 +1668,40 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
         """
         received = self.admin(CRONE, """
             <item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch'/>""", iqId="member1")
-        self.assertEqual("result", received[0]["type"])
-        assertStanza(self, received[1], f"""
+        received = self.effects(received, "member1")
+        assertStanza(self, received[0], f"""
             <presence from='{ROOM}/thirdwitch' to='{CRONE}'>
               <x xmlns='{NS_USER}'><item affiliation='member' jid='{HAG}' role='participant'/></x>
             </presence>""")
-        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in received])
         received = self.admin(CRONE, "<item affiliation='none' jid='hag66@shakespeare.lit'/>", iqId="member2")
-        self.assertEqual(["none"] * 3, [item(p)["affiliation"] for p in received[1:]])
-        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received[1:]])
+        received = self.effects(received, "member2")
+        self.assertEqual(["none"] * 3, [item(p)["affiliation"] for p in received])
+        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received])
+
+    def test_membershipOfAbsentUser(self):
+        """
+        Sections 9.3 and 10.3 (example 180): membership granted to a user who
+        is not in the room: the occupants who may see real JIDs get a notice
+        from the room, before the admin gets the result; in a non-anonymous
+        room every occupant does.
+        """
+        received = self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit'/>",
+                              iqId="member5")
+        self.assertStanzas(received, [
+            f"""<message from='{ROOM}' to='{CRONE}'><x xmlns='{NS_USER}'>
+                  <item affiliation='member' jid='hecate@shakespeare.lit' role='none'/>
+                </x></message>""",
+            f"<iq from='{ROOM}' id='member5' to='{CRONE}' type='result'/>",
+        ])
+        self.room.config.whois = "anyone"
+        received = self.effects(
+            self.admin(CRONE, "<item affiliation='none' jid='hecate@shakespeare.lit'/>", iqId="member6"),
+            "member6",
+        )
+        self.assertEqual([(CRONE, "none"), (WICCA, "none"), (HAG, "none")],
+                         [(m["to"], item(m)["affiliation"]) for m in received])
+        self.assertEqual({"message"}, {m.name for m in received})
 
     def test_membersOnlyLoss(self):
         """
@@ -1504,12 +1713,12 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
         self.configure({"muc#roomconfig_membersonly": "1"})
         received = self.admin(CRONE, "<item affiliation='none' jid='hag66@shakespeare.lit'/>", iqId="member2")
         self.assertEqual(
-            [(HAG, "unavailable"), (CRONE, "result"), (CRONE, "unavailable"), (WICCA, "unavailable")],
+            [(HAG, "unavailable"), (CRONE, "unavailable"), (WICCA, "unavailable"), (CRONE, "result")],
             [(s["to"], s["type"]) for s in received],
         )
         self.assertEqual({110, 321}, statuses(received[0]))
         self.assertEqual(("none", "none"), (item(received[0])["affiliation"], item(received[0])["role"]))
-        self.assertEqual({321}, statuses(received[3]))
+        self.assertEqual({321}, statuses(received[2]))
         [refusal] = self.muc.join(HAG, "thirdwitch")
         self.assertEqual("registration-required", condition(refusal))
 
@@ -1525,19 +1734,22 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
         assertStanza(self, result, f"""
             <iq id='member3' type='result'>
               <query xmlns='{NS_ADMIN}'>
-                <item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch' role='participant'/>
+                <item affiliation='member' jid='hag66@shakespeare.lit'/>
               </query>
             </iq>""")
+        self.assertEqual([{"affiliation": "member", "jid": "hag66@shakespeare.lit"},
+                          {"affiliation": "member", "jid": "wiccarocks@shakespeare.lit"}],
+                         [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")])
         received = self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit'/>", iqId="member4")
-        self.assertEqual("result", received[0]["type"])
-        assertStanza(self, received[1], f"""
+        notice, invitation = self.effects(received, "member4")
+        self.assertEqual((CRONE, "member"), (notice["to"], item(notice)["affiliation"]))
+        assertStanza(self, invitation, f"""
             <message from='{ROOM}' to='hecate@shakespeare.lit'>
               <x xmlns='{NS_USER}'>
                 <invite from='crone1@shakespeare.lit'/>
                 <password>cauldronburn</password>
               </x>
             </message>""")
-        self.assertEqual(2, len(received))
 
     def test_moderator(self):
         """
@@ -1545,16 +1757,17 @@ class AdminTests(AdminHarnessMixin, unittest.TestCase):
         status, lists the moderators and revokes it; nobody revokes an
         admin's.
         """
-        received = self.admin(CRONE, "<item nick='thirdwitch' role='moderator'/>", iqId="mod1")
-        self.assertEqual("result", received[0]["type"])
-        self.assertEqual(["moderator"] * 3, [item(p)["role"] for p in received[1:]])
+        received = self.effects(self.admin(CRONE, "<item nick='thirdwitch' role='moderator'/>", iqId="mod1"),
+                                "mod1")
+        self.assertEqual(["moderator"] * 3, [item(p)["role"] for p in received])
         [result] = self.admin(CRONE, "<item role='moderator'/>", "get", "mod3")
         self.assertEqual(["firstwitch", "thirdwitch"],
                          [i["nick"] for i in result.query.elements(NS_ADMIN, "item")])
         self.assertRefused(self.admin(HAG, "<item role='moderator'/>", "get"), "forbidden", "auth")
         self.assertRefused(self.admin(HAG, "<item nick='secondwitch' role='moderator'/>"), "forbidden", "auth")
-        received = self.admin(CRONE, "<item nick='thirdwitch' role='participant'/>", iqId="mod2")
-        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received[1:]])
+        received = self.effects(self.admin(CRONE, "<item nick='thirdwitch' role='participant'/>", iqId="mod2"),
+                                "mod2")
+        self.assertEqual(["participant"] * 3, [item(p)["role"] for p in received])
         self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
         self.assertRefused(self.admin(CRONE, "<item nick='secondwitch' role='participant'/>"), "not-allowed")
 
@@ -1582,17 +1795,22 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
         owner remains; non-owners may not touch the list.
         """
         received = self.admin(CRONE, "<item affiliation='owner' jid='hecate@shakespeare.lit'/>", iqId="owner1")
-        self.assertStanzas(received, [f"<iq from='{ROOM}' id='owner1' to='{CRONE}' type='result'/>"])
+        self.assertStanzas(received, [
+            f"""<message from='{ROOM}' to='{CRONE}'><x xmlns='{NS_USER}'>
+                  <item affiliation='owner' jid='hecate@shakespeare.lit' role='none'/>
+                </x></message>""",
+            f"<iq from='{ROOM}' id='owner1' to='{CRONE}' type='result'/>",
+        ])
         [result] = self.admin(CRONE, "<item affiliation='owner'/>", "get", "owner3")
         self.assertEqual(
-            [("crone1@shakespeare.lit", "firstwitch"), ("hecate@shakespeare.lit", None)],
-            [(i["jid"], i.getAttribute("nick")) for i in result.query.elements(NS_ADMIN, "item")],
+            [{"affiliation": "owner", "jid": "crone1@shakespeare.lit"},
+             {"affiliation": "owner", "jid": "hecate@shakespeare.lit"}],
+            [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")],
         )
         self.assertRefused(self.admin(HAG, "<item affiliation='owner' jid='hag66@shakespeare.lit'/>"),
                            "forbidden", "auth")
         received = self.admin(CRONE, "<item affiliation='admin' jid='crone1@shakespeare.lit'/>", iqId="owner2")
-        self.assertEqual("result", received[0]["type"])
-        self.assertEqual(["admin"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        self.assertEqual(["admin"] * 3, [item(p)["affiliation"] for p in self.effects(received, "owner2")])
 
     def test_lastOwner(self):
         """
@@ -1610,21 +1828,53 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
         """
         received = self.admin(CRONE, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>",
                               iqId="admin1")
-        assertStanza(self, received[1], f"""
+        assertStanza(self, self.effects(received, "admin1")[0], f"""
             <presence from='{ROOM}/secondwitch' to='{CRONE}'>
               <x xmlns='{NS_USER}'><item affiliation='admin' role='moderator'/></x>
             </presence>""")
         [result] = self.admin(CRONE, "<item affiliation='admin'/>", "get", "admin3")
         assertStanza(self, result, f"""
             <iq id='admin3' type='result'><query xmlns='{NS_ADMIN}'>
-              <item affiliation='admin' jid='wiccarocks@shakespeare.lit' nick='secondwitch'/>
+              <item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>
             </query></iq>""")
+        self.assertNotIn("role", result.query.firstChildElement().attributes)
         self.assertRefused(self.admin(WICCA, "<item affiliation='admin' jid='hag66@shakespeare.lit'/>"),
                            "forbidden", "auth")
         received = self.admin(CRONE, "<item affiliation='none' jid='wiccarocks@shakespeare.lit'/>",
                               iqId="admin2")
         self.assertEqual([("none", "participant")] * 3,
-                         [(item(p)["affiliation"], item(p)["role"]) for p in received[1:]])
+                         [(item(p)["affiliation"], item(p)["role"]) for p in self.effects(received, "admin2")])
+
+    def test_listItems(self):
+        """
+        Sections 9.5, 10.5 and 10.8: an affiliation list's items carry
+        affiliation, jid and the reserved nick, never a role, even for an
+        occupant who is present (Converse.js 14 reads a role there as a
+        role change). Role lists (8.5, 9.8, examples 104 and 147) carry
+        affiliation, jid, nick and role.
+        """
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit' nick='thirdwitch'/>"
+                          "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>")
+        lists = {}
+        for affiliation in ("owner", "admin", "member"):
+            [result] = self.admin(CRONE, f"<item affiliation='{affiliation}'/>", "get")
+            lists[affiliation] = [dict(i.attributes) for i in result.query.elements(NS_ADMIN, "item")]
+        self.assertEqual({
+            "owner": [{"affiliation": "owner", "jid": "crone1@shakespeare.lit"}],
+            "admin": [{"affiliation": "admin", "jid": "wiccarocks@shakespeare.lit"}],
+            "member": [{"affiliation": "member", "jid": "hag66@shakespeare.lit", "nick": "thirdwitch"}],
+        }, lists)
+        [voice] = self.admin(CRONE, "<item role='participant'/>", "get")
+        [moderators] = self.admin(CRONE, "<item role='moderator'/>", "get")
+        self.assertEqual(
+            [{"affiliation": "member", "jid": HAG, "nick": "thirdwitch", "role": "participant"}],
+            [dict(i.attributes) for i in voice.query.elements(NS_ADMIN, "item")],
+        )
+        self.assertEqual(
+            [{"affiliation": "owner", "jid": CRONE, "nick": "firstwitch", "role": "moderator"},
+             {"affiliation": "admin", "jid": WICCA, "nick": "secondwitch", "role": "moderator"}],
+            [dict(i.attributes) for i in moderators.query.elements(NS_ADMIN, "item")],
+        )
 
     def test_formLists(self):
         """
@@ -1648,9 +1898,9 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
               </x>
             </query></iq>""")
         received = self.configure({"muc#roomconfig_roomadmins": "wiccarocks@shakespeare.lit"})
-        self.assertEqual("result", received[0]["type"])
+        received = self.effects(received, "cfg")
         self.assertEqual([("admin", "moderator")] * 3,
-                         [(item(p)["affiliation"], item(p)["role"]) for p in received[1:]])
+                         [(item(p)["affiliation"], item(p)["role"]) for p in received])
         received = self.configure({"muc#roomconfig_roomowners": ""})
         self.assertRefused(received, "conflict")
 
@@ -1673,8 +1923,8 @@ class OwnerAffiliationTests(AdminHarnessMixin, unittest.TestCase):
         self.muc.take()
         received = self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>")
         self.assertEqual(
-            [(CRONE, "result", None), (HAG, None, "visitor"), (CRONE, "unavailable", "none"),
-             (WICCA, "unavailable", "none")],
+            [(HAG, None, "visitor"), (CRONE, "unavailable", "none"),
+             (WICCA, "unavailable", "none"), (CRONE, "result", None)],
             [(s["to"], s.getAttribute("type"), item(s) and item(s)["role"]) for s in received],
         )
         received = self.muc.join(HECATE, "hecate")
@@ -1797,6 +2047,52 @@ class InvitationTests(AdminHarnessMixin, unittest.TestCase):
         self.assertEqual([HAG], [m["to"] for m in self.muc.take()])
 
 
+class AdminNickTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    Nicks in admin items (sections 8.2, 9.5) and registration (7.10) go
+    through the Nickname profile too (RFC 8266).
+    """
+
+    def test_roleItemNick(self):
+        """
+        A role change naming a nick no occupant could have is jid-malformed;
+        a possible nick nobody has, item-not-found.
+        """
+        self.assertRefused(self.admin(CRONE, "<item nick=' thirdwitch' role='none'/>"), "jid-malformed", "modify")
+        self.assertRefused(self.admin(CRONE, f"<item nick='{'n' * 1024}' role='none'/>"),
+                           "jid-malformed", "modify")
+        self.assertRefused(self.admin(CRONE, "<item nick='nobody' role='none'/>"), "item-not-found")
+        self.assertIsNotNone(self.room.occupant("thirdwitch"))
+
+    def test_reservedNick(self):
+        """
+        Section 9.5: a nick reserved with a membership is enforced; one the
+        profile refuses is jid-malformed, and nothing changes; a reserved
+        nick conflicts with another case of it.
+        """
+        self.assertRefused(self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit' "
+                                             "nick='   '/>"), "jid-malformed", "modify")
+        self.assertEqual(Affiliation.NONE, self.room.affiliationOf(JID(HECATE)))
+        self.admin(CRONE, "<item affiliation='member' jid='hecate@shakespeare.lit' nick=' Hecate '/>")
+        self.assertEqual("Hecate", self.room.registeredNick(JID(HECATE)))
+        [refusal] = self.muc.join("macbeth@shakespeare.lit/castle", "HECATE")
+        self.assertEqual("conflict", condition(refusal))
+
+    def test_registration(self):
+        """
+        Section 7.10: a registration with a nick the profile refuses is
+        jid-malformed with the reason.
+        """
+        self.muc.send(f"<iq from='{HECATE}' id='r1' to='{ROOM}' type='set'>"
+                      "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"
+                      "<field var='muc#register_roomnick'><value>a\u1160</value></field>"
+                      "</x></query></iq>")
+        received = self.muc.take()
+        self.assertRefused(received, "jid-malformed", "modify")
+        self.assertIn("U+1160", errorText(received[0]))
+        self.assertIsNone(self.room.registeredNick(JID(HECATE)))
+
+
 class ShutdownTests(AdminHarnessMixin, unittest.TestCase):
     """
     XEP-0045 section 11.2: removal at service shutdown.
@@ -1860,8 +2156,8 @@ class RegistrationTests(AdminHarnessMixin, unittest.TestCase):
               </query>
             </iq>""")
         received = self.register(HAG, self.form("thirdwitch"), iqId="nv71va54")
-        assertStanza(self, received[0], f"<iq from='{ROOM}' id='nv71va54' to='{HAG}' type='result'/>")
-        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in received[1:]])
+        assertStanza(self, received[-1], f"<iq from='{ROOM}' id='nv71va54' to='{HAG}' type='result'/>")
+        self.assertEqual(["member"] * 3, [item(p)["affiliation"] for p in self.effects(received, "nv71va54")])
         [reply] = self.register(HAG2, "", "get")
         assertStanza(self, reply, """
             <iq type='result'><query xmlns='jabber:iq:register'>

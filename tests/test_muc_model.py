@@ -19,6 +19,7 @@ from mepserver.muc.model import (
     ROLE_PRIVILEGES,
     AdminItem,
     Affiliation,
+    AffiliationNotice,
     HistoryRequest,
     Invitation,
     ListEntry,
@@ -28,6 +29,9 @@ from mepserver.muc.model import (
     RoomConfig,
     Rooms,
     Status,
+    checkJID,
+    enforceNick,
+    nickKey,
 )
 from mepserver.storage.memory import MemoryRoomStore
 
@@ -264,6 +268,110 @@ class JoinTests(unittest.SynchronousTestCase):
         again = room.join(HAG2, "other", None).occupant.occupantId
         self.assertEqual(first, again)
         self.assertNotEqual(first, room.join(WICCA, "w", None).occupant.occupantId)
+
+
+class NickTests(unittest.SynchronousTestCase):
+    """
+    Room nicknames (RFC 8266's Nickname profile, as XEP-0045 sections 7.2
+    and 17.1 expect) and JID lengths (RFC 7622 section 3).
+    """
+
+    def test_enforced(self):
+        """
+        RFC 8266 section 2.3: spaces mapped, trimmed and collapsed, NFKC;
+        case kept.
+        """
+        self.assertEqual("Third Witch", enforceNick(" Third\u00a0 Witch "))
+        self.assertEqual("IV", enforceNick("\u2163"))
+        self.assertEqual("thirdwitch", enforceNick("thirdwitch"))
+
+    def test_refused(self):
+        """
+        Empty, only spaces, control characters, ignorable or unassigned code
+        points and Hangul fillers are refused, with a reason.
+        """
+        for nick, reason in (
+            (None, "empty"), ("", "empty"), ("   ", "only spaces"), ("a\x07", "control characters"),
+            ("a\u200b", "U+200B (ZERO WIDTH SPACE)"), ("\u0378", "unassigned"),
+            ("a\u1160", "U+1160 (HANGUL JUNGSEONG FILLER)"),
+        ):
+            error = self.assertRaises(errors.NoNickname, enforceNick, nick)
+            self.assertIn(reason, error.text)
+
+    def test_length(self):
+        """
+        RFC 7622 section 3.4.1: at most 1023 bytes of UTF-8, before and
+        after enforcement.
+        """
+        self.assertEqual("n" * 1023, enforceNick("n" * 1023))
+        self.assertEqual("\u00e9" * 511 + "n", enforceNick("\u00e9" * 511 + "n"))
+        for nick in ("n" * 1024, "\u00e9" * 512, "\U0001f600" * 256, "n" * 100000):
+            error = self.assertRaises(errors.NoNickname, enforceNick, nick)
+            self.assertIn("1023 bytes", error.text)
+
+    def test_compared(self):
+        """
+        RFC 8266 section 2.4: comparison maps case.
+        """
+        self.assertEqual(nickKey("ThirdWitch"), nickKey("thirdwitch"))
+        self.assertNotEqual(nickKey("thirdwitch"), nickKey("third witch"))
+
+    def test_checkJID(self):
+        """
+        RFC 7622 section 3: each part at most 1023 bytes; Twisted's parser
+        does not check.
+        """
+        checkJID(JID(f"{'r' * 1023}@{'d' * 63}.lit/{'n' * 1023}"))
+        for address, part in ((f"{'r' * 1024}@chat.shakespeare.lit", "localpart"),
+                              (f"{chr(0xe9) * 512}@chat.shakespeare.lit", "localpart"),
+                              (f"coven@chat.shakespeare.lit/{'n' * 1024}", "resourcepart")):
+            error = self.assertRaises(errors.MalformedJID, checkJID, JID(address))
+            self.assertIn(part, error.text)
+
+    def test_joinEnforces(self):
+        """
+        Section 7.2.2: the room joins the enforced nick, with 210; a nick
+        refused or too long is refused; a nick another user holds in another
+        case conflicts (7.2.8); the user's own other session joins it.
+        """
+        room = coven()
+        self.assertRaises(errors.NoNickname, room.join, HECATE, "n" * 1024, None)
+        joined = room.join(HECATE, " hecate ", None)
+        self.assertEqual(("hecate", True), (joined.occupant.nick, Status.NICK_ASSIGNED in joined.statuses))
+        self.assertRaises(errors.NickConflict, room.join, MACBETH, "Hecate", None)
+        second = room.join(JID("hecate@shakespeare.lit/cauldron"), "HECATE", None)
+        self.assertIs(joined.occupant, second.occupant)
+        self.assertIn(Status.NICK_ASSIGNED, second.statuses)
+        self.assertNotIn(Status.NICK_ASSIGNED, room.join(MACBETH, "macbeth", None).statuses)
+
+    def test_changeEnforces(self):
+        """
+        Section 7.6: a nick change is enforced too (210); another case of
+        one's own nick is a change; of another's, a conflict.
+        """
+        room = coven()
+        self.assertRaises(errors.NoNickname, room.changeNick, HAG, "   ", None)
+        self.assertRaises(errors.NickConflict, room.changeNick, HAG, "SecondWitch", None)
+        change = room.changeNick(HAG, "ThirdWitch", None)
+        self.assertEqual(("thirdwitch", "ThirdWitch", False),
+                         (change.oldNick, change.occupant.nick, change.modified))
+        self.assertTrue(room.changeNick(HAG, " hag ", None).modified)
+        self.assertIs(room.occupantOf(HAG), room.occupant("hag"))
+        room.leave(HAG)
+        room.join(HECATE, "HAG", None)
+
+    def test_addressed(self):
+        """
+        An occupant JID addresses the occupant with exactly its nick; a nick
+        no occupant could have is malformed.
+        """
+        room = coven()
+        self.assertIs(room.occupant("thirdwitch"), room.addressed("thirdwitch"))
+        self.assertIsNone(room.addressed("ThirdWitch"))
+        for nick in (" thirdwitch", "   ", "n" * 1024):
+            self.assertRaises(errors.NoNickname, room.addressed, nick)
+        self.assertRaises(errors.NoNickname, room.privateMessage, WICCA, " thirdwitch")
+        self.assertRaises(errors.OccupantNotFound, room.privateMessage, WICCA, "nobody")
 
 
 class OccupancyTests(unittest.SynchronousTestCase):
@@ -969,6 +1077,23 @@ class AffiliationTests(unittest.SynchronousTestCase):
         self.assertEqual({HAG.userhostJID(): "Treason"}, room.reasons)
         self.assertRaises(errors.Banned, room.join, HAG2, "thirdwitch", None)
 
+    def test_absentNotices(self):
+        """
+        Sections 10.3, 10.6 and 10.7 (example 180): a changed affiliation of
+        a user who is not present is a notice, for the occupants who may
+        see real JIDs; a present user's change is an update instead, and an
+        unchanged affiliation neither.
+        """
+        room = coven()
+        change = room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HECATE),
+                                         AdminItem(Affiliation.MEMBER, jid=HAG)])
+        self.assertEqual((AffiliationNotice(HECATE.userhostJID(), Affiliation.MEMBER),), change.notices)
+        self.assertEqual([HAG.userhostJID()], [u.occupant.realJID for u in change.updates])
+        self.assertEqual((), room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HECATE)]).notices)
+        self.assertEqual([CRONE], room.noticeRecipients())
+        room.config.whois = "anyone"
+        self.assertEqual([CRONE, WICCA, HAG], room.noticeRecipients())
+
     def test_banAbsentAndByFullJID(self):
         """
         Sections 9.1 and 10.3: affiliations go by bare JID, whether or not
@@ -1135,14 +1260,15 @@ class ListTests(unittest.SynchronousTestCase):
 
     def test_memberList(self):
         """
-        Section 9.5 (example 130): members with the nick and role of those
-        present, or their reserved nick.
+        Section 9.5 (example 130): members with their reserved nick if
+        they have one, and no role, present or not: the nick hag66 has in
+        the room is not a reserved one.
         """
         room = coven()
         room.administer(CRONE, [AdminItem(Affiliation.MEMBER, jid=HAG),
                                 AdminItem(Affiliation.MEMBER, jid=HECATE, nick="hecate")])
         self.assertEqual(
-            [ListEntry(JID("hag66@shakespeare.lit"), Affiliation.MEMBER, Role.PARTICIPANT, "thirdwitch"),
+            [ListEntry(JID("hag66@shakespeare.lit"), Affiliation.MEMBER, None, None),
              ListEntry(JID("hecate@shakespeare.lit"), Affiliation.MEMBER, None, "hecate")],
             room.adminList(CRONE, AdminItem(Affiliation.MEMBER)),
         )
@@ -1171,11 +1297,15 @@ class ListTests(unittest.SynchronousTestCase):
     def test_ownerAndAdminLists(self):
         """
         Sections 10.5 and 10.8 (examples 182, 197): owners see the owner
-        and admin lists; others not in a semi-anonymous room.
+        and admin lists, without the role of those present; others not in
+        a semi-anonymous room.
         """
         room = coven()
         room.affiliations[WICCA.userhostJID()] = Affiliation.ADMIN
-        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER, Role.MODERATOR, "firstwitch")],
+        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER)],
+                         room.adminList(CRONE, AdminItem(Affiliation.OWNER)))
+        room.nicks[CRONE.userhostJID()] = "firstwitch"
+        self.assertEqual([ListEntry(JID("crone1@shakespeare.lit"), Affiliation.OWNER, None, "firstwitch")],
                          room.adminList(CRONE, AdminItem(Affiliation.OWNER)))
         self.assertEqual(["wiccarocks@shakespeare.lit"],
                          [e.jid.full() for e in room.adminList(CRONE, AdminItem(Affiliation.ADMIN))])

@@ -33,6 +33,7 @@ from mepserver.muc import stanzas
 from mepserver.muc.features.base import parseBoolean
 from mepserver.muc.model import (
     AdminChange,
+    AffiliationNotice,
     Departure,
     Occupant,
     OccupantUpdate,
@@ -40,7 +41,8 @@ from mepserver.muc.model import (
     Room,
     Rooms,
     Status,
-    validNick,
+    checkJID,
+    enforceNick,
 )
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
@@ -100,7 +102,10 @@ class MUCHandler(xmlstream.XMPPHandler):
     invitations, declines (C{muc#user}) and voice requests and approvals
     (C{muc#request} forms).
 
-    Errors returned: C{jid-malformed} (join without nick), C{not-authorized}
+    Errors returned: C{jid-malformed} (join without nick; a nick the
+    Nickname profile refuses, RFC 8266, in a join, nick change,
+    registration, admin item or occupant JID; a JID part over 1023 bytes,
+    RFC 7622 section 3), C{not-authorized}
     (password), C{registration-required} (members-only), C{forbidden}
     (banned; a visitor's groupchat; a forbidden subject change, private
     message or invitation; a non-owner configuring; a role or affiliation
@@ -191,6 +196,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         actor: Optional[str] = None,
         visible: Optional[bool] = None,
         role: Optional[str] = None,
+        selfStatuses: Iterable[Status] = (),
     ) -> None:
         """
         Send an occupant's presence to the room (sections 7.2.2, 7.6, 7.7,
@@ -213,8 +219,11 @@ class MUCHandler(xmlstream.XMPPHandler):
             room broadcasts the presence of the occupant's role
             (C{muc#roomconfig_presencebroadcast}).
         @param role: the item's role; the occupant's if L{None}.
+        @param selfStatuses: status codes for the occupant's own sessions
+            only (210, sections 7.2.2 and 7.6).
         """
         statuses = frozenset(statuses)
+        ownStatuses = statuses | {Status.SELF} | frozenset(selfStatuses)
         sender = sender if sender is not None else occupant.jid
         session = session if session is not None else occupant.shownJID
         affiliation = occupant.affiliation.value
@@ -226,7 +235,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         def build(withJID, own):
             item = Item(affiliation, role, session if withJID else None, nick, reason, actor)
             return stanzas.occupantPresence(
-                payload, sender, item, statuses | {Status.SELF} if own else statuses,
+                payload, sender, item, ownStatuses if own else statuses,
                 occupant.occupantId, kind,
             )
 
@@ -287,6 +296,13 @@ class MUCHandler(xmlstream.XMPPHandler):
             if occupant is not None:
                 self.leave(room, sender, stanzas.presencePayload(presence))
             return
+        try:
+            # RFC 7622 section 3: the room's localpart; the nick, the
+            # resourcepart, is checked as a nick (enforceNick).
+            checkJID(to.userhostJID())
+        except errors.Refusal as refusal:
+            self.send(stanzas.errorPresence(presence, refusal, to, to.userhostJID()))
+            return
         nick = to.resource
         if nick is None:
             if occupant is None:
@@ -301,12 +317,26 @@ class MUCHandler(xmlstream.XMPPHandler):
             nick = occupant.nick
         if occupant is None:
             self.join(room, sender, to, nick, presence)
-        elif occupant.nick != nick:
+        elif not self._isNickOf(occupant, nick):
             self.changeNick(room, sender, to, nick, presence)
         elif stanzas.parseJoin(presence) is not None:
             self.resync(room, sender, presence)
         else:
             self.updatePresence(room, sender, presence)
+
+    @staticmethod
+    def _isNickOf(occupant: Occupant, nick: str) -> bool:
+        """
+        Whether C{nick} is the occupant's nick once enforced (RFC 8266
+        section 2.3): presence to C{room/Witch } is presence to
+        C{room/Witch}, not a nick change.
+        """
+        if nick == occupant.nick:
+            return True
+        try:
+            return enforceNick(nick) == occupant.nick
+        except errors.Refusal:
+            return False
 
     def join(self, room: Optional[Room], sender: jid.JID, to: jid.JID, nick: str, presence) -> None:
         """
@@ -323,8 +353,8 @@ class MUCHandler(xmlstream.XMPPHandler):
         created = None
         try:
             if room is None:
-                if not validNick(nick):
-                    raise errors.NoNickname("a room nickname must not be empty or only spaces")
+                # A nick the room would refuse creates no room.
+                enforceNick(nick)
                 room = created = self.rooms.create(roomJID, sender)
             joined = room.join(sender, nick, stanzas.presencePayload(presence), request.password)
         except errors.Refusal as refusal:
@@ -406,7 +436,8 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         Section 7.6: unavailable from the old nick with the new nick and
         303, then available from the new nick; the occupant's own sessions
-        get both with 110.
+        get both with 110, and 210 if the room changed the nick asked for
+        (L{enforceNick}). A refusal comes from the occupant JID asked for.
         """
         try:
             change = room.changeNick(sender, nick, stanzas.presencePayload(presence))
@@ -420,7 +451,10 @@ class MUCHandler(xmlstream.XMPPHandler):
             sender=jid.JID(tuple=(room.jid.user, room.jid.host, change.oldNick)),
             nick=occupant.nick,
         )
-        self.broadcastPresence(room, occupant, occupant.presence)
+        self.broadcastPresence(
+            room, occupant, occupant.presence,
+            selfStatuses=[Status.NICK_ASSIGNED] if change.modified else (),
+        )
         self.tell("nickChanged", room, occupant, change.oldNick, sender, presence)
 
     def leave(self, room: Room, session: jid.JID, payload=None, statuses: Iterable[Status] = ()) -> None:
@@ -476,6 +510,12 @@ class MUCHandler(xmlstream.XMPPHandler):
         if sender is None or to is None:
             return
         kind = message.getAttribute("type", "normal")
+        if kind != "error":
+            try:
+                checkJID(to)
+            except errors.Refusal as refusal:
+                self.refuse(message, refusal, to.userhostJID())
+                return
         if to.user is None:
             self.refuse(message, errors.ServiceUnavailable(
                 "the chat service takes no messages; send them to a room"), to)
@@ -656,6 +696,13 @@ class MUCHandler(xmlstream.XMPPHandler):
         if sender is None or to is None:
             return
         kind = iq.getAttribute("type")
+        if kind in ("get", "set"):
+            try:
+                checkJID(to)
+            except errors.Refusal as refusal:
+                iq.handled = True
+                self.refuse(iq, refusal, to.userhostJID())
+                return
         payload = next(iq.elements(), None)
         isPing = kind == "get" and payload is not None and (payload.uri, payload.name) == (NS_PING, "ping")
         if to.user is None:
@@ -784,8 +831,9 @@ class MUCHandler(xmlstream.XMPPHandler):
                 if submitted.formType not in (None, NS_MUC_REGISTER):
                     raise errors.BadRequest(f"the form must be a {NS_MUC_REGISTER} form")
                 nick = (submitted.values.get("muc#register_roomnick") or [""])[0]
-                if not validNick(nick):
+                if not nick:
                     raise errors.BadRequest("muc#register_roomnick: a nickname is required")
+                # The model enforces the nick: jid-malformed if refused.
                 change = room.register(sender, nick)
         except errors.Refusal as refusal:
             self.refuse(iq, refusal, room.jid)
@@ -794,22 +842,43 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     def announceChange(self, room: Room, change: AdminChange, iq=None) -> None:
         """
-        Tell everyone concerned about changed roles and affiliations, in the
-        order of section 8.2: removed occupants first, then the requester
-        (the IQ result), then the room; then send the invitations (9.5)
-        and save the room.
+        Tell everyone concerned about changed roles and affiliations:
+        removed occupants first (sections 8.2, 9.1), then the room, then
+        the occupants who may see real JIDs of absent users' new
+        affiliations (10.3, 10.6, 10.7), then the invitees (9.5), and last
+        the requester (the IQ result); then save the room.
+
+        The result comes last, as Prosody sends it, so that a requester's
+        client has every effect of its request when the request completes.
+        Section 8.2's text puts the result between the removed occupant's
+        presence and the others', but only the requester's own sessions
+        can see where it falls.
         """
         for update in change.updates:
             if update.removed:
                 self.announceRemoval(room, update, others=False)
-        if iq is not None:
-            self.send(stanzas.iqResult(iq))
         self.announceUpdates(room, change.updates, own=False)
+        self.announceNotices(room, change.notices)
         for invitation in change.invitations:
             self.send(stanzas.invitationMessage(room.jid, invitation, room.ids.newId()))
+        if iq is not None:
+            self.send(stanzas.iqResult(iq))
         if change.durable:
             self.rooms.save(room)
         self.rooms.vacate(room)
+
+    def announceNotices(self, room: Room, notices: Iterable[AffiliationNotice]) -> None:
+        """
+        Tell the occupants who may see real JIDs of absent users' new
+        affiliations (L{AffiliationNotice}), one message each.
+        """
+        recipients = None
+        for notice in notices:
+            if recipients is None:
+                recipients = room.noticeRecipients()
+            message = stanzas.affiliationNotice(room.jid, notice, room.ids.newId())
+            for recipient in recipients:
+                self.sendTo(message, recipient)
 
     def announceUpdates(self, room: Room, updates: Iterable[OccupantUpdate], own: bool = True) -> None:
         """
@@ -890,8 +959,9 @@ class MUCHandler(xmlstream.XMPPHandler):
                 self.submitConfiguration(room, sender, iq, stanzas.parseForm(x))
             elif destroy is not None:
                 room.checkOwner(sender)
-                self.send(stanzas.iqResult(iq))
+                # As for admin changes: the effects, then the result.
                 self.destroyRoom(room, destroy)
+                self.send(stanzas.iqResult(iq))
             else:
                 raise errors.BadRequest("expected a data form or <destroy/>")
         except errors.Refusal as refusal:
@@ -900,21 +970,19 @@ class MUCHandler(xmlstream.XMPPHandler):
     def submitConfiguration(self, room: Room, sender: jid.JID, iq, submitted) -> None:
         """
         A submitted or cancelled configuration form; an empty submitted
-        form makes an instant room (section 10.1.2).
+        form makes an instant room (section 10.1.2). As with admin changes
+        (L{announceChange}), every effect goes out before the result.
         """
         if submitted.type == "cancel":
             if room.cancelConfiguration(sender):
-                self.send(stanzas.iqResult(iq))
                 self.destroyRoom(room, None)
-            else:
-                self.send(stanzas.iqResult(iq))
+            self.send(stanzas.iqResult(iq))
             return
         if submitted.type != "submit":
             raise errors.BadRequest("the form must be of type submit or cancel")
         if submitted.formType not in (None, NS_MUC_ROOMCONFIG):
             raise errors.BadRequest(f"the form must be a {NS_MUC_ROOMCONFIG} form")
         change = room.configure(sender, submitted.values)
-        self.send(stanzas.iqResult(iq))
         self.announceUpdates(room, change.updates)
         for departure in change.removed:
             self.announceDeparture(room, departure)
@@ -925,8 +993,10 @@ class MUCHandler(xmlstream.XMPPHandler):
                 room, occupant, None, kind="unavailable", selfSessions=(),
                 visible=True, role=Role.NONE.value,
             )
+        self.announceNotices(room, change.notices)
         if change.statuses:
             self.broadcast(room, stanzas.statusMessage(room.jid, change.statuses, room.ids.newId()))
+        self.send(stanzas.iqResult(iq))
         self.rooms.save(room)
         self.rooms.vacate(room)
 

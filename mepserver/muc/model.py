@@ -36,6 +36,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import functools
+import unicodedata
 from typing import (
     Any,
     Dict,
@@ -49,6 +51,7 @@ from typing import (
     Tuple,
 )
 
+import precis_i18n
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 
@@ -73,6 +76,25 @@ ROOM_FEATURES = (
 #: How many forwarded IQs a room remembers while waiting for answers
 #: (section 17.4); the oldest is forgotten first.
 MAX_PENDING_IQS = 1000
+
+#: The longest a JID's localpart, domainpart or resourcepart may be, in
+#: bytes of UTF-8 (RFC 7622 sections 3.2.1, 3.3.1 and 3.4.1); a room
+#: nickname is the resourcepart of an occupant JID.
+MAX_JID_PART_BYTES = 1023
+
+#: RFC 8266 section 2.3: enforcement of the Nickname profile keeps case.
+#: precis-i18n calls it "NicknameCasePreserved"; its "Nickname" is an alias
+#: of the case-mapped profile, which would lowercase every nick.
+_NICK_ENFORCEMENT = precis_i18n.get_profile("NicknameCasePreserved")
+
+#: RFC 8266 section 2.4: comparison also maps case (Unicode toLower).
+_NICK_COMPARISON = precis_i18n.get_profile("NicknameCaseMapped")
+
+#: Plain words for the PRECIS refusals a client is most likely to meet.
+_NICK_REFUSALS = {
+    "DISALLOWED/empty": "a room nickname must not be empty or only spaces",
+    "DISALLOWED/controls": "a room nickname must not contain control characters",
+}
 
 
 class Role(enum.Enum):
@@ -517,7 +539,8 @@ class Join:
     @ivar newOccupant: C{True} if the nick is new in the room; C{False} if
         the session joined a nick its bare JID already held.
     @ivar statuses: the status codes of the self-presence (section 7.2.2:
-        110, plus 100 in a non-anonymous room and 201 for a new room).
+        110, plus 100 in a non-anonymous room, 201 for a new room and 210
+        if the room changed the nick asked for).
     """
 
     occupant: Occupant
@@ -559,10 +582,13 @@ class NickChange:
 
     @ivar occupant: the L{Occupant}, now under its new nick.
     @ivar oldNick: its previous nick.
+    @ivar modified: whether the room changed the nick asked for (status
+        210 to the occupant, section 7.6).
     """
 
     occupant: Occupant
     oldNick: str
+    modified: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -581,6 +607,8 @@ class ConfigChange:
         not (C{presencebroadcast}), to announce to the others.
     @ivar hidden: occupants whose presence it broadcast and no longer
         does, to show the others as gone.
+    @ivar notices: L{AffiliationNotice}s of absent users whose affiliation
+        the form's lists changed.
     """
 
     statuses: FrozenSet[Status]
@@ -589,6 +617,7 @@ class ConfigChange:
     updates: Tuple["OccupantUpdate", ...] = ()
     shown: Tuple[Occupant, ...] = ()
     hidden: Tuple[Occupant, ...] = ()
+    notices: Tuple["AffiliationNotice", ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -622,9 +651,11 @@ class ListEntry:
 
     @ivar jid: the bare JID (affiliation lists) or the occupant's shown
         full JID (role lists).
-    @ivar nick: the nick of a present user, or a reserved nick; L{None} if
-        neither.
-    @ivar role: the role of a present user, or L{None}.
+    @ivar nick: the user's reserved nick (affiliation lists) or the
+        occupant's nick (role lists); L{None} if there is none.
+    @ivar role: the occupant's role in a role list; always L{None} in an
+        affiliation list, whose items carry no role (clients read a role
+        there as a role change: Converse.js 14 does).
     @ivar reason: the reason stored with the affiliation, or L{None}.
     """
 
@@ -683,6 +714,23 @@ class Invitation:
 
 
 @dataclasses.dataclass(frozen=True)
+class AffiliationNotice:
+    """
+    The new affiliation of a user who is not in the room, for the
+    occupants (L{Room.noticeRecipients}). Sections 10.3, 10.6 and 10.7
+    allow it for owners and admins (example 180, a message from the room);
+    like Prosody, the room sends it for every affiliation change of an
+    absent user, so that occupants' lists stay current.
+
+    @ivar user: the bare JID (or domain) whose affiliation changed.
+    @ivar affiliation: its new affiliation.
+    """
+
+    user: jid.JID
+    affiliation: Affiliation
+
+
+@dataclasses.dataclass(frozen=True)
 class AdminChange:
     """
     The result of L{Room.administer} and of other changes of roles and
@@ -694,11 +742,14 @@ class AdminChange:
         9.5: new members of a members-only room).
     @ivar durable: whether affiliations or reserved nicks changed, so that
         a persistent room must be saved.
+    @ivar notices: L{AffiliationNotice}s of absent users whose affiliation
+        changed.
     """
 
     updates: Tuple[OccupantUpdate, ...] = ()
     invitations: Tuple[Invitation, ...] = ()
     durable: bool = False
+    notices: Tuple[AffiliationNotice, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -766,11 +817,81 @@ def bare(entity: jid.JID) -> jid.JID:
     return jid.internJID(entity.userhost())
 
 
-def validNick(nick: Optional[str]) -> bool:
+def checkJID(address: jid.JID) -> None:
     """
-    XEP-0045 section 17.1: a nick is not empty and not only spaces.
+    Check the lengths of a JID's parts (RFC 7622 section 3: at most 1023
+    bytes of UTF-8 each). Twisted's JID parser applies stringprep but does
+    not check lengths.
+
+    @raise errors.MalformedJID: a part is longer.
     """
-    return bool(nick) and not nick.isspace()  # type: ignore[union-attr]
+    for name, part in (
+        ("localpart", address.user),
+        ("domainpart", address.host),
+        ("resourcepart", address.resource),
+    ):
+        if part is not None and len(part.encode("utf-8")) > MAX_JID_PART_BYTES:
+            raise errors.MalformedJID(
+                f"the {name} of a JID must be at most {MAX_JID_PART_BYTES} bytes "
+                "of UTF-8 (RFC 7622 section 3)"
+            )
+
+
+def enforceNick(nick: Optional[str]) -> str:
+    """
+    A room nickname as the room uses it: the Nickname profile of PRECIS
+    enforced (RFC 8266 section 2.3: spaces mapped and trimmed, NFKC, case
+    kept), as XEP-0045 section 7.2 expects; at most 1023 bytes, the limit
+    of a resourcepart (RFC 7622 section 3.4.1). Section 17.1's rule (not
+    empty, not only spaces) is part of the profile.
+
+    @return: the enforced nick, which may differ from C{nick} (status 210
+        tells the occupant, sections 7.2.2 and 7.6).
+    @raise errors.NoNickname: C{nick} is missing, too long or not allowed
+        by the profile; the text says why.
+    """
+    if nick is None:
+        raise errors.NoNickname(_NICK_REFUSALS["DISALLOWED/empty"])
+    tooLong = errors.NoNickname(
+        f"a room nickname must be at most {MAX_JID_PART_BYTES} bytes of UTF-8 "
+        "(RFC 7622 section 3.4)"
+    )
+    # Checked before the profile too, which need not read hostile input.
+    if len(nick.encode("utf-8")) > MAX_JID_PART_BYTES:
+        raise tooLong
+    try:
+        enforced = _NICK_ENFORCEMENT.enforce(nick)
+    except UnicodeError as e:
+        reason = getattr(e, "reason", "")
+        text = _NICK_REFUSALS.get(reason)
+        if text is None:
+            characters = nick[e.start:e.end] if isinstance(e, UnicodeEncodeError) else ""
+            named = ", ".join(
+                f"U+{ord(c):04X} ({unicodedata.name(c, 'unnamed')})" for c in characters
+            )
+            text = (
+                f"a room nickname must not contain {named or 'this'}: the PRECIS "
+                f"Nickname profile (RFC 8266) disallows it ({reason or 'no reason given'})"
+            )
+        raise errors.NoNickname(text)
+    if len(enforced.encode("utf-8")) > MAX_JID_PART_BYTES:
+        raise tooLong
+    return enforced
+
+
+@functools.lru_cache(maxsize=4096)
+def nickKey(nick: str) -> str:
+    """
+    The form in which two enforced nicks are compared (RFC 8266 section
+    2.4: the profile with case mapped): nicks with equal keys are the same
+    nick, so C{Witch} and C{witch} conflict.
+    """
+    try:
+        return _NICK_COMPARISON.enforce(nick)
+    except UnicodeError:
+        # A nick from before enforcement (a stored reserved nick):
+        # compared as it is.
+        return nick
 
 
 class Room:
@@ -839,6 +960,8 @@ class Room:
         self.locked = False
         self.created = False
         self.occupants: "collections.OrderedDict[str, Occupant]" = collections.OrderedDict()
+        # The occupants by the comparison form of their nick (nickKey).
+        self._nickKeys: Dict[str, Occupant] = {}
         self._sessions: Dict[jid.JID, Occupant] = {}
         self.history: "collections.deque[HistoryEntry]" = collections.deque(
             maxlen=self.config.historyLength
@@ -868,6 +991,23 @@ class Room:
         @return: the occupant with this nick, or L{None}.
         """
         return self.occupants.get(nick)
+
+    def addressed(self, nick: str) -> Optional[Occupant]:
+        """
+        The occupant an occupant JID's nick addresses: the one with exactly
+        this nick (resourceparts are case-sensitive, RFC 7622 section
+        3.4), or L{None}.
+
+        @raise errors.NoNickname: no occupant could have this nick: the
+            Nickname profile refuses it, or would change it (L{enforceNick}).
+        """
+        occupant = self.occupants.get(nick)
+        if occupant is None and enforceNick(nick) != nick:
+            raise errors.NoNickname(
+                f"{nick!r} is not a room nickname as this room writes them "
+                f"(it would be {enforceNick(nick)!r}; RFC 8266)"
+            )
+        return occupant
 
     def occupantOf(self, session: jid.JID) -> Optional[Occupant]:
         """
@@ -1032,10 +1172,15 @@ class Room:
         """
         A session enters the room (section 7.2).
 
-        Checked in this order: the nick is visible (17.1), the room is not
-        locked to non-owners (7.2.10), the user is not banned (7.2.7), each
-        feature's C{checkJoin} (members-only 7.2.6, password 7.2.5, maximum
-        users 7.2.9), and the nick is not someone else's (7.2.8).
+        Checked in this order: the nick is allowed (L{enforceNick}: 7.2,
+        17.1), the room is not locked to non-owners (7.2.10), the user is
+        not banned (7.2.7), each feature's C{checkJoin} (members-only
+        7.2.6, password 7.2.5, maximum users 7.2.9), and the nick is not
+        someone else's (7.2.8).
+
+        The occupant's nick is the enforced one; a session joins the
+        occupant of its bare JID whose nick compares equal (L{nickKey}).
+        If that differs from C{nick}, the self-presence has 210 (7.2.2).
 
         @param session: the real full JID; not yet an occupant.
         @param payload: its presence payload.
@@ -1043,8 +1188,8 @@ class Room:
         """
         if session in self._sessions:
             raise ValueError(f"{session.full()} is already in {self.jid.full()}")
-        if not validNick(nick):
-            raise errors.NoNickname("a room nickname must not be empty or only spaces")
+        requested = nick
+        nick = enforceNick(nick)
         user = bare(session)
         affiliation = self.affiliationOf(user)
         if not self.existsFor(user):
@@ -1053,7 +1198,9 @@ class Room:
             )
         if affiliation is Affiliation.OUTCAST:
             raise errors.Banned("you are banned from this room")
-        held = self.occupants.get(nick)
+        held = self._nickKeys.get(nickKey(nick))
+        if held is not None and held.realJID == user:
+            nick = held.nick
         attempt = JoinAttempt(
             session, nick, password, affiliation,
             addsOccupant=held is None or held.realJID != user,
@@ -1065,31 +1212,38 @@ class Room:
         if self.created:
             statuses.add(Status.ROOM_CREATED)
             self.created = False
+        if nick != requested:
+            statuses.add(Status.NICK_ASSIGNED)
         if held is None:
             occupant = Occupant(
                 self, nick, user, self.defaultRole(affiliation), self.occupantIdOf(user)
             )
             self.occupants[nick] = occupant
+            self._nickKeys[nickKey(nick)] = occupant
         else:
             occupant = held
         occupant.sessions[session] = payload
         self._sessions[session] = occupant
         return Join(occupant, session, held is None, frozenset(statuses))
 
-    def _checkNick(self, user: jid.JID, nick: str, allowSelf: bool = True) -> None:
+    def _checkNick(
+        self, user: jid.JID, nick: str, allowSelf: bool = True, changing: Optional[Occupant] = None
+    ) -> None:
         """
+        Nicks compare as RFC 8266 section 2.4 says (L{nickKey}): C{Witch}
+        is C{witch}'s nick too.
+
+        @param changing: the occupant whose nick this would be; it may take
+            another form of its own nick (section 7.6).
         @raise errors.NickConflict: C{nick} is held or registered by another
             bare JID (sections 7.2.8 and 7.6); with C{allowSelf} false, also
-            if held by C{user} itself.
+            if another occupant of C{user} holds it.
         """
-        held = self.occupants.get(nick)
-        if held is not None and (held.realJID != user or not allowSelf):
-            raise errors.NickConflict(f"the nickname {nick!r} is in use in this room")
-        for owner, registered in self.nicks.items():
-            if registered == nick and owner != user:
-                raise errors.NickConflict(
-                    f"the nickname {nick!r} is registered to another user"
-                )
+        key = nickKey(nick)
+        held = self._nickKeys.get(key)
+        if held is not None and held is not changing and (held.realJID != user or not allowSelf):
+            raise errors.NickConflict(f"the nickname {held.nick!r} is in use in this room")
+        self._checkReservedNick(user, nick, "registered to")
 
     def updatePresence(self, session: jid.JID, payload: Any) -> Occupant:
         """
@@ -1104,7 +1258,9 @@ class Room:
 
     def changeNick(self, session: jid.JID, nick: str, payload: Any) -> NickChange:
         """
-        Change the nick of the session's occupant (section 7.6).
+        Change the nick of the session's occupant (section 7.6) to the
+        enforced C{nick} (L{enforceNick}); it may take another form of its
+        own nick (C{Witch} for C{witch}).
 
         All sessions of the occupant move with it: they share the nick.
         Taking a nick another occupant of the same bare JID holds is a
@@ -1114,22 +1270,24 @@ class Room:
             conflict.
         """
         occupant = self._occupantOrRefuse(session)
-        if not validNick(nick):
-            raise errors.NoNickname("a room nickname must not be empty or only spaces")
+        requested = nick
+        nick = enforceNick(nick)
         if not self.may(occupant.role, Privilege.CHANGE_NICK):
             raise errors.Forbidden("you may not change your nickname in this room")
-        self._checkNick(occupant.realJID, nick, allowSelf=False)
+        self._checkNick(occupant.realJID, nick, allowSelf=False, changing=occupant)
         oldNick = occupant.nick
         # Keep the order of arrival: the occupant keeps its place.
         self.occupants = collections.OrderedDict(
             (nick if key == oldNick else key, value)
             for key, value in self.occupants.items()
         )
+        del self._nickKeys[nickKey(oldNick)]
+        self._nickKeys[nickKey(nick)] = occupant
         occupant.nick = nick
         occupant.sessions[session] = payload
         occupant.sessions.move_to_end(session)
         self._forgetPendingIQs(oldNick)
-        return NickChange(occupant, oldNick)
+        return NickChange(occupant, oldNick, nick != requested)
 
     def leave(
         self,
@@ -1154,6 +1312,7 @@ class Room:
         if last:
             occupant.role = Role.NONE
             del self.occupants[occupant.nick]
+            del self._nickKeys[nickKey(occupant.nick)]
             self._forgetPendingIQs(occupant.nick)
         return Departure(
             occupant, session, last, wasShown and not last, frozenset(statuses), payload,
@@ -1250,10 +1409,11 @@ class Room:
         @return: the sending and the receiving L{Occupant}.
         @raise errors.NotOccupant: the sender is not in the room.
         @raise errors.OccupantNotFound: no one has C{nick}.
+        @raise errors.NoNickname: no one could have C{nick} (L{addressed}).
         @raise errors.Forbidden: C{allowpm} forbids it.
         """
         sender = self._occupantOrRefuse(session)
-        recipient = self.occupants.get(nick)
+        recipient = self.addressed(nick)
         if recipient is None:
             raise errors.OccupantNotFound(f"there is no {nick!r} in this room")
         if not self.may(sender.role, Privilege.SEND_PRIVATE_MESSAGES):
@@ -1397,7 +1557,8 @@ class Room:
             registration (XEP-0077 C{<remove/>}): the reserved nick goes,
             and a member's membership.
         @raise errors.NotAllowed: the user may not register.
-        @raise errors.NoNickname: an invisible nick.
+        @raise errors.NoNickname: a nick the Nickname profile refuses
+            (L{enforceNick}); the enforced nick is the one reserved.
         @raise errors.NickConflict: another user holds or reserved the nick.
         """
         user = bare(session)
@@ -1406,19 +1567,18 @@ class Room:
         if nick is None:
             new = Affiliation.NONE if affiliation is Affiliation.MEMBER else affiliation
             self._checkOwnersRemain({user: new})
-            updates, _ = self._applyAffiliations({user: (new, None, "")}, None, None)
-            return AdminChange(tuple(updates), (), True)
-        if not validNick(nick):
-            raise errors.NoNickname("a room nickname must not be empty or only spaces")
-        held = self.occupants.get(nick)
+            updates, _, notices = self._applyAffiliations({user: (new, None, "")}, None, None)
+            return AdminChange(tuple(updates), (), True, tuple(notices))
+        nick = enforceNick(nick)
+        held = self._nickKeys.get(nickKey(nick))
         if held is not None and held.realJID != user:
-            raise errors.NickConflict(f"the nickname {nick!r} is in use in this room")
+            raise errors.NickConflict(f"the nickname {held.nick!r} is in use in this room")
         self._checkReservedNick(user, nick)
         new = affiliation if affiliation.rank > Affiliation.MEMBER.rank else Affiliation.MEMBER
-        updates, _ = self._applyAffiliations(
+        updates, _, notices = self._applyAffiliations(
             {user: (new, self.reasons.get(user), nick)}, None, None
         )
-        return AdminChange(tuple(updates), (), True)
+        return AdminChange(tuple(updates), (), True, tuple(notices))
 
     # Roles and affiliations (sections 8.2-8.5, 9, 10.3-10.8).
 
@@ -1465,11 +1625,15 @@ class Room:
                 user = self._itemUser(item)
                 self._checkAffiliationChange(actor, actorAffiliation, user, item.affiliation)
                 reserved = item.nick if item.jid is not None else None
+                if reserved:
+                    # Section 9.5: the nick reserved for the user; an empty
+                    # one unsets it.
+                    reserved = enforceNick(reserved)
                 affiliations[user] = (item.affiliation, item.reason, reserved)
             elif item.role is not None and item.affiliation is None:
                 if not item.nick:
                     raise errors.BadRequest("a role change names an occupant by its nick")
-                target = self.occupants.get(item.nick)
+                target = self.addressed(item.nick)
                 self._checkRoleChange(actorOccupant, actorAffiliation, target, item.role)
                 roles.append((target, item))  # type: ignore[arg-type]
             else:
@@ -1481,19 +1645,26 @@ class Room:
             if reserved and affiliation.rank >= Affiliation.MEMBER.rank:
                 self._checkReservedNick(user, reserved)
         actorNick = actorOccupant.nick if actorOccupant is not None else None
-        updates, invitations = self._applyAffiliations(affiliations, bare(actor), actorNick)
+        updates, invitations, notices = self._applyAffiliations(affiliations, bare(actor), actorNick)
         for target, item in roles:
             if self.occupants.get(target.nick) is target:
                 update = self._setRole(target, item.role, item.reason, actorNick)  # type: ignore[arg-type]
                 if update is not None:
                     updates.append(update)
-        return AdminChange(tuple(updates), tuple(invitations), bool(affiliations))
+        return AdminChange(tuple(updates), tuple(invitations), bool(affiliations), tuple(notices))
 
     def adminList(self, actor: jid.JID, item: AdminItem) -> List[ListEntry]:
         """
         An affiliation list (outcasts 9.2, members 9.5, admins 10.8, owners
         10.5), sorted by JID, or a role list (voice 8.5: participants,
         visitors; moderators 9.8), in order of arrival.
+
+        An affiliation list names users, present or not: each entry has the
+        bare JID, the affiliation, the reserved nick (7.10, 9.5) and the
+        reason, and no role (as Prosody answers; section 9.5's example 130
+        shows a role, which clients such as Converse.js read as a role
+        change). A role list names occupants: shown JID, nick, role and
+        affiliation (examples 104 and 147).
 
         @raise errors.BadRequest: the item asks for neither or both, or
             for the unaffiliated or role C{none}.
@@ -1511,12 +1682,8 @@ class Room:
             for user, held in sorted(self.affiliations.items(), key=lambda i: i[0].full()):
                 if held is not affiliation:
                     continue
-                present = next(iter(self._occupantsOf(user, exact=True)), None)
                 entries.append(ListEntry(
-                    user, held,
-                    present.role if present is not None else None,
-                    present.nick if present is not None else self.nicks.get(user),
-                    self.reasons.get(user),
+                    user, held, None, self.nicks.get(user), self.reasons.get(user)
                 ))
             return entries
         if item.role is not None and item.affiliation is None:
@@ -1560,13 +1727,27 @@ class Room:
             return nonAnonymous and actorAffiliation.rank >= Affiliation.MEMBER.rank
         return occupant.role in self.config.getMemberList and self.canSeeRealJIDs(occupant)
 
-    def _occupantsOf(self, user: jid.JID, exact: bool = False) -> List[Occupant]:
+    def noticeRecipients(self) -> List[jid.JID]:
+        """
+        The sessions to tell of an absent user's new affiliation
+        (L{AffiliationNotice}): those of occupants who may see real JIDs,
+        since the notice names the user by its JID (moderators only in a
+        semi-anonymous room, as Prosody does).
+        """
+        return [
+            session
+            for occupant in self.occupants.values()
+            if self.canSeeRealJIDs(occupant)
+            for session in occupant.sessionJIDs
+        ]
+
+    def _occupantsOf(self, user: jid.JID) -> List[Occupant]:
         """
         The occupants a user's affiliation applies to: its own, or for a
         domain every occupant of the domain without an affiliation of its
-        own (unless C{exact}).
+        own.
         """
-        if user.user is not None or exact:
+        if user.user is not None:
             return [o for o in self.occupants.values() if o.realJID == user]
         return [
             o for o in self.occupants.values()
@@ -1581,7 +1762,7 @@ class Room:
         if item.jid is not None:
             return bare(item.jid)
         if item.nick:
-            occupant = self.occupants.get(item.nick)
+            occupant = self.addressed(item.nick)
             if occupant is None:
                 raise errors.OccupantNotFound(f"there is no {item.nick!r} in this room")
             return occupant.realJID
@@ -1674,28 +1855,32 @@ class Room:
         if not owners:
             raise errors.Conflict("a room must keep at least one owner")
 
-    def _checkReservedNick(self, user: jid.JID, nick: str) -> None:
+    def _checkReservedNick(self, user: jid.JID, nick: str, verb: str = "reserved by") -> None:
         """
-        @raise errors.NickConflict: another user reserved C{nick} (7.10).
+        @raise errors.NickConflict: another user reserved C{nick} or a nick
+            that compares equal (7.10, L{nickKey}).
         """
+        key = nickKey(nick)
         for other, reserved in self.nicks.items():
-            if reserved == nick and other != user:
-                raise errors.NickConflict(f"the nickname {nick!r} is reserved by another user")
+            if other != user and nickKey(reserved) == key:
+                raise errors.NickConflict(f"the nickname {reserved!r} is {verb} another user")
 
     def _applyAffiliations(
         self,
         changes: Mapping[jid.JID, Tuple[Affiliation, Optional[str], Optional[str]]],
         inviter: Optional[jid.JID],
         actorNick: Optional[str],
-    ) -> Tuple[List[OccupantUpdate], List[Invitation]]:
+    ) -> Tuple[List[OccupantUpdate], List[Invitation], List[AffiliationNotice]]:
         """
         Set checked affiliations: bare JIDs to C{(affiliation, reason,
         reserved nick)}. A ban forgets the reserved nick (9.1), and so does
-        losing every affiliation. Returns the present occupants' updates
-        and, when C{inviter} is given, the invitations of section 9.5.
+        losing every affiliation. Returns the present occupants' updates,
+        when C{inviter} is given the invitations of section 9.5, and the
+        notices of absent users' changed affiliations.
         """
         updates: List[OccupantUpdate] = []
         invitations: List[Invitation] = []
+        notices: List[AffiliationNotice] = []
         password = self.config.password if self.config.passwordProtected else None
         for user, (affiliation, reason, reserved) in changes.items():
             previous = self.affiliations.get(user, Affiliation.NONE)
@@ -1725,11 +1910,13 @@ class Room:
                 # Section 9.5: a new member of a members-only room is
                 # invited.
                 invitations.append(Invitation(user, inviter, reason, password))
+            if not before and affiliation is not previous:
+                notices.append(AffiliationNotice(user, affiliation))
             for occupant, oldAffiliation, oldRole in before:
                 update = self._followAffiliation(occupant, oldAffiliation, oldRole, reason, actorNick)
                 if update is not None:
                     updates.append(update)
-        return updates, invitations
+        return updates, invitations, notices
 
     def _followAffiliation(
         self,
@@ -1799,7 +1986,7 @@ class Room:
         @raise errors.OccupantNotFound: no one has C{nick}.
         """
         sender = self._occupantOrRefuse(session)
-        recipient = self.occupants.get(nick)
+        recipient = self.addressed(nick)
         if recipient is None:
             raise errors.OccupantNotFound(f"there is no {nick!r} in this room")
         forwarded = ForwardedIQ(self.ids.newId("muc-"), sender.jid, recipient.shownJID)
@@ -1877,7 +2064,7 @@ class Room:
         unlocked = self.locked
         self.locked = False
         actorOccupant = self.occupantOf(actor)
-        updates, _ = self._applyAffiliations(
+        updates, _, notices = self._applyAffiliations(
             {user: (affiliation, None, None) for user, affiliation in changes.items()},
             None,
             actorOccupant.nick if actorOccupant is not None else None,
@@ -1896,6 +2083,7 @@ class Room:
             frozenset(statuses), unlocked, tuple(removed), tuple(updates),
             shown=tuple(o for o, was, now in visibility if now and not was),
             hidden=tuple(o for o, was, now in visibility if was and not now),
+            notices=tuple(notices),
         )
 
     def _listChanges(
@@ -1974,6 +2162,7 @@ class Room:
                 self._sessions.pop(session, None)
             occupant.role = Role.NONE
         self.occupants.clear()
+        self._nickKeys.clear()
         self._pendingIQs.clear()
         return occupants
 

@@ -29,6 +29,7 @@ from mepserver import errors
 from mepserver.muc.model import (
     AdminItem,
     Affiliation,
+    AffiliationNotice,
     ConfigField,
     HistoryRequest,
     Invitation,
@@ -678,6 +679,24 @@ def invitationMessage(
         invite.addElement("reason", content=invitation.reason)
     if invitation.password:
         x.addElement("password", content=invitation.password)
+    return message
+
+
+def affiliationNotice(
+    roomJID: jid.JID, notice: AffiliationNotice, messageId: str
+) -> domish.Element:
+    """
+    An absent user's new affiliation, from the room to an occupant
+    (sections 10.3, 10.6 and 10.7, example 180): an item with the
+    affiliation, the user's JID and role C{none}.
+    """
+    message = domish.Element((NS_CLIENT, "message"))
+    message["from"] = roomJID.full()
+    message["id"] = messageId
+    item = message.addElement((NS_MUC_USER, "x")).addElement("item")
+    item["affiliation"] = notice.affiliation.value
+    item["jid"] = notice.user.full()
+    item["role"] = Role.NONE.value
     return message
 
 

@@ -153,6 +153,51 @@ class MUCTests(unittest.TestCase):
 
 
 
+class HostileInputTests(unittest.TestCase):
+    """
+    Hostile addresses over TCP (RFC 7622 section 3): refused with
+    jid-malformed, and the service serves on. Who refuses depends on where
+    the address is first checked (the client's session or the room); the
+    room's own answer, from the occupant JID tried and by the room, is
+    checked in L{tests.test_muc_handler.AddressTests}.
+    """
+
+    timeout = 60
+
+    async def test_overlongNick(self):
+        """
+        A join with a 2,000-character nick gets jid-malformed with a text
+        saying why; so does one to a room name of 1024 bytes; no room is
+        made; then the same client and another join normally.
+        """
+        running = await startServer(self)
+        room = f"coven@{running.mucDomain}"
+        clients = []
+        for name in ("alice", "bob"):
+            account = await running.createAccount(name, name + "-secret")
+            clients.append(await running.connectClient(account, "home"))
+        alice, bob = clients
+        for tried in (f"{room}/{'n' * 2000}", f"{'r' * 1024}@{running.mucDomain}/alice"):
+            alice.send(f"<presence to='{tried}' id='hostile'><x xmlns='{NS_MUC}'/></presence>")
+            refused = await alice.waitFor(lambda e: e.name == "presence" and e.getAttribute("id") == "hostile")
+            self.assertEqual("error", refused["type"])
+            self.assertEqual("jid-malformed", refused.error.firstChildElement().name)
+            self.assertIn("1023", str(refused.error.text))
+            alice.clear()
+        self.assertEqual(0, len(running.server.rooms))
+        for client, nick in ((alice, "alice"), (bob, "bob")):
+            client.send(f"<presence to='{room}/{nick}'><x xmlns='{NS_MUC}'/></presence>")
+            joined = await client.waitFor(
+                lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/{nick}"
+                and 110 in statuses(e))
+            self.assertIsNone(joined.getAttribute("type"))
+            if client is alice:
+                result = await alice.request(parseXml(
+                    f"<iq type='set' to='{room}'><query xmlns='{NS_MUC}#owner'>"
+                    "<x xmlns='jabber:x:data' type='submit'/></query></iq>", "jabber:client"))
+                self.assertEqual("result", result["type"])
+
+
 NS_ADMIN = NS_MUC + "#admin"
 NS_OWNER = NS_MUC + "#owner"
 
@@ -209,6 +254,21 @@ class ModerationTests(unittest.TestCase):
             f"<iq type='{kind}' to='{self.room}'><query xmlns='{query}'>{items}</query></iq>",
             "jabber:client"))
 
+    def assertSeenBefore(self, client, result, nick, code):
+        """
+        The requester, an occupant, received the room's presence of
+        C{nick} with status C{code} before the result of its request: the
+        room sends a change's effects first, as Prosody does.
+        """
+        received = list(client.received)
+        position = next(i for i, e in enumerate(received) if e is result)
+        seen = [
+            i for i, e in enumerate(received[:position])
+            if e.name == "presence" and e.getAttribute("from") == f"{self.room}/{nick}"
+            and (code is None or code in statuses(e))
+        ]
+        self.assertTrue(seen, f"no presence of {nick} before the result")
+
     async def test_moderation(self):
         """
         A kick (307, section 8.2), a ban (301, 9.1) that keeps the user
@@ -221,6 +281,7 @@ class ModerationTests(unittest.TestCase):
         # Section 8.2: Alice kicks Carol.
         result = await self.admin(alice, "<item nick='carol' role='none'><reason>Avaunt!</reason></item>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "carol", 307)
         kicked = await self.removal(carol, "carol", 307)
         self.assertEqual({110, 307}, statuses(kicked))
         self.assertEqual("Avaunt!", str(item(kicked).reason))
@@ -232,6 +293,7 @@ class ModerationTests(unittest.TestCase):
         result = await self.admin(
             alice, f"<item affiliation='outcast' jid='bob@{domain}'><reason>Treason</reason></item>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "bob", 301)
         banned = await self.removal(bob, "bob", 301)
         self.assertEqual(("outcast", "Treason"), (item(banned)["affiliation"], str(item(banned).reason)))
         await self.removal(dave, "bob", 301)
@@ -243,6 +305,7 @@ class ModerationTests(unittest.TestCase):
         # Section 9.4: in a members-only room, Dave loses his membership.
         result = await self.admin(alice, f"<item affiliation='member' jid='dave@{domain}'/>")
         self.assertEqual("result", result["type"])
+        self.assertSeenBefore(alice, result, "dave", None)
         result = await self.admin(
             alice, "<x xmlns='jabber:x:data' type='submit'>"
             "<field var='muc#roomconfig_membersonly'><value>1</value></field></x>", query=NS_OWNER)
