@@ -23,13 +23,15 @@ def parseJID(text: str) -> jid.JID:
     @return: the interned L{jid.JID}.
     @raise jid.InvalidFormat: with a message saying what is wrong.
     """
+    address = jid.internJID(text)
+    # Twisted reads a part that is empty, or that stringprep maps to
+    # nothing (a zero-width space, say), as a missing part.
     slash = text.find("/")
     bare = text if slash == -1 else text[:slash]
-    if bare.find("@") == 0:
+    if "@" in bare and not address.user:
         raise jid.InvalidFormat("the localpart before '@' is empty (RFC 7622 3.3.1)")
-    if slash != -1 and slash == len(text) - 1:
+    if slash != -1 and not address.resource:
         raise jid.InvalidFormat("the resourcepart after '/' is empty (RFC 7622 3.4.1)")
-    address = jid.internJID(text)
     checkPartLengths(address)
     return address
 

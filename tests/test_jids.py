@@ -37,6 +37,15 @@ class ParseJIDTests(unittest.SynchronousTestCase):
         e = self.assertRaises(jid.InvalidFormat, parseJID, "juliet@capulet.lit/")
         self.assertIn("resourcepart", str(e))
 
+    def test_partMappedToNothing(self):
+        """
+        A part that stringprep maps to nothing (here a zero-width space) is
+        empty too, not missing.
+        """
+        self.assertRaises(jid.InvalidFormat, parseJID, "\u200b@capulet.lit")
+        e = self.assertRaises(jid.InvalidFormat, parseJID, "juliet@capulet.lit/\u200b")
+        self.assertIn("resourcepart", str(e))
+
     def test_atInResource(self):
         """
         An '@' after the first '/' belongs to the resourcepart.

@@ -57,6 +57,7 @@ from twisted.words.protocols.jabber import jid
 
 from mepserver import errors
 from mepserver.interfaces import StoredRoom
+from mepserver.jids import MAX_PART_BYTES, checkPartLengths
 
 log = Logger()
 
@@ -76,11 +77,6 @@ ROOM_FEATURES = (
 #: How many forwarded IQs a room remembers while waiting for answers
 #: (section 17.4); the oldest is forgotten first.
 MAX_PENDING_IQS = 1000
-
-#: The longest a JID's localpart, domainpart or resourcepart may be, in
-#: bytes of UTF-8 (RFC 7622 sections 3.2.1, 3.3.1 and 3.4.1); a room
-#: nickname is the resourcepart of an occupant JID.
-MAX_JID_PART_BYTES = 1023
 
 #: RFC 8266 section 2.3: enforcement of the Nickname profile keeps case.
 #: precis-i18n calls it "NicknameCasePreserved"; its "Nickname" is an alias
@@ -819,22 +815,15 @@ def bare(entity: jid.JID) -> jid.JID:
 
 def checkJID(address: jid.JID) -> None:
     """
-    Check the lengths of a JID's parts (RFC 7622 section 3: at most 1023
-    bytes of UTF-8 each). Twisted's JID parser applies stringprep but does
-    not check lengths.
+    Check the lengths of a JID's parts (RFC 7622 section 3), with
+    L{mepserver.jids.checkPartLengths}.
 
     @raise errors.MalformedJID: a part is longer.
     """
-    for name, part in (
-        ("localpart", address.user),
-        ("domainpart", address.host),
-        ("resourcepart", address.resource),
-    ):
-        if part is not None and len(part.encode("utf-8")) > MAX_JID_PART_BYTES:
-            raise errors.MalformedJID(
-                f"the {name} of a JID must be at most {MAX_JID_PART_BYTES} bytes "
-                "of UTF-8 (RFC 7622 section 3)"
-            )
+    try:
+        checkPartLengths(address)
+    except jid.InvalidFormat as e:
+        raise errors.MalformedJID(str(e))
 
 
 def enforceNick(nick: Optional[str]) -> str:
@@ -853,11 +842,11 @@ def enforceNick(nick: Optional[str]) -> str:
     if nick is None:
         raise errors.NoNickname(_NICK_REFUSALS["DISALLOWED/empty"])
     tooLong = errors.NoNickname(
-        f"a room nickname must be at most {MAX_JID_PART_BYTES} bytes of UTF-8 "
+        f"a room nickname must be at most {MAX_PART_BYTES} bytes of UTF-8 "
         "(RFC 7622 section 3.4)"
     )
     # Checked before the profile too, which need not read hostile input.
-    if len(nick.encode("utf-8")) > MAX_JID_PART_BYTES:
+    if len(nick.encode("utf-8")) > MAX_PART_BYTES:
         raise tooLong
     try:
         enforced = _NICK_ENFORCEMENT.enforce(nick)
@@ -874,7 +863,7 @@ def enforceNick(nick: Optional[str]) -> str:
                 f"Nickname profile (RFC 8266) disallows it ({reason or 'no reason given'})"
             )
         raise errors.NoNickname(text)
-    if len(enforced.encode("utf-8")) > MAX_JID_PART_BYTES:
+    if len(enforced.encode("utf-8")) > MAX_PART_BYTES:
         raise tooLong
     return enforced
 
