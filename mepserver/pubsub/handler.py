@@ -33,15 +33,15 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import domish
 from wokkel import data_form, disco, pubsub
+from wokkel.delay import NS_DELAY
 
 from mepserver import errors
+from mepserver.namespaces import NS_CLIENT
 from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation, Item, Node
 from mepserver.stanza import copyStanza
 
 log = Logger()
 
-NS_CLIENT = "jabber:client"
-NS_DELAY = "urn:xmpp:delay"
 NS_PUBSUB = pubsub.NS_PUBSUB
 NS_PUBSUB_EVENT = pubsub.NS_PUBSUB_EVENT
 NS_PUBSUB_OWNER = pubsub.NS_PUBSUB_OWNER
