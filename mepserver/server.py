@@ -40,6 +40,7 @@ from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRe
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache
 from mepserver.config import Config
+from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.model import Rooms
@@ -55,12 +56,6 @@ from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryU
 from mepserver.storage.sqlite import SQLiteStore
 
 log = Logger()
-
-
-class ResetNotSupported(RuntimeError):
-    """
-    L{Server.reset} was asked of a server whose storage cannot be reset.
-    """
 
 
 class Server(service.MultiService):

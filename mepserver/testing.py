@@ -998,7 +998,7 @@ class RunningServer:
         Only memory storage can be reset.
 
         @return: a Deferred firing once every connection is closed.
-        @raise mepserver.server.ResetNotSupported: (a L{RuntimeError}, in
+        @raise mepserver.errors.ResetNotSupported: (a L{RuntimeError}, in
             the Deferred, before anything changes) if a store cannot be
             reset.
         """

@@ -434,11 +434,9 @@ class APIResource(resource.Resource):
 
         @raise APIError: 409 C{reset-not-supported} on SQLite.
         """
-        from mepserver.server import ResetNotSupported
-
         try:
             self.mepServer.checkReset()
-        except ResetNotSupported as e:
+        except errors.ResetNotSupported as e:
             raise APIError(409, "reset-not-supported", str(e))
         await self.mepServer.reset(text="the server was reset through its HTTP API")
         return {"reset": True}
