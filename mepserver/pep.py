@@ -41,6 +41,7 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.caps import parseCaps
+from mepserver.iqclient import IQClient
 from mepserver.interfaces import IPresenceObserver, IPubSubContext, RosterItem
 from mepserver.pubsub.handler import NoServiceResource, PubSubHandler, ServiceResource
 from mepserver.pubsub.model import Interests, NodeConfig, Service
@@ -225,18 +226,20 @@ class PEPHandler(PubSubHandler):
     sessions' presence and rosters that keeps interests and sends last
     items.
 
-    Observes pubsub IQs to accounts' bare JIDs, and the answers to the
-    caps disco#info queries it sends. Errors returned: those of
-    L{ServiceResource}, and C{service-unavailable} for the domain or an
-    unknown account.
+    Observes pubsub IQs to accounts' bare JIDs; its L{IQClient} sends the
+    caps disco#info queries and matches their answers. Errors returned:
+    those of L{ServiceResource}, and C{service-unavailable} for the domain
+    or an unknown account.
 
     @ivar tracker: the L{mepserver.pubsub.interests.InterestTracker} of the
         sessions' caps; C{resource.interests} is its index.
+    @ivar iqClient: the L{IQClient} on the client domain's component.
     """
 
-    def __init__(self, resource: PEPResource, tracker, ids, clock):
-        PubSubHandler.__init__(self, resource, ids, clock)
+    def __init__(self, resource: PEPResource, tracker, ids, iqClient: IQClient):
+        PubSubHandler.__init__(self, resource, ids)
         self.tracker = tracker
+        self.iqClient = iqClient
 
     @property
     def sessions(self):
@@ -259,7 +262,7 @@ class PEPHandler(PubSubHandler):
         """
         query = domish.Element((disco.NS_DISCO_INFO, "query"))
         query["node"] = node
-        return self.request(jid.internJID(self.sessions.domain), entity, query)
+        return self.iqClient.request(jid.internJID(self.sessions.domain), entity, query)
 
     def reset(self) -> None:
         """

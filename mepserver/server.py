@@ -47,6 +47,7 @@ from mepserver.muc.model import Rooms
 from mepserver.mep.handler import MEPHandler
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
+from mepserver.iqclient import IQClient
 from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
 from mepserver.pep import PEPHandler, PEPResource, makeService as makePEPService
 from mepserver.pubsub.interests import InterestTracker
@@ -252,9 +253,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         sessions,
         pepTracker.interests,
     )
-    server.pep = PEPHandler(pepResource, pepTracker, server.ids, clock)
+    # The caps disco#info queries go out from the domain (XEP-0115
+    # section 6.2) through one IQ client, which matches their answers.
+    pepIQClient = IQClient(server.ids, clock)
+    server.pep = PEPHandler(pepResource, pepTracker, server.ids, pepIQClient)
     pepResource.pubsub = server.pep
     presence.observers.append(server.pep)
+    pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
@@ -284,12 +289,14 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.rooms,
         config.backendJids,
     )
-    server.mep = MEPHandler(mepResource, server.caps, server.ids, clock)
+    mepIQClient = IQClient(server.ids, clock)
+    server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
     mepResource.pubsub = server.mep
     server.rooms.events = server.mep
     server.rooms.observers.append(server.mep)
     server.muc.observers.append(server.mep)
     server.muc.occupantServices = mepResource
+    mepIQClient.setHandlerParent(mucDomain)
     server.mep.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)
     generic.FallbackHandler().setHandlerParent(mucDomain)

@@ -8,9 +8,7 @@ L{mepserver.pubsub.model.Service}, render results and notifications.
     C{type='headline'} messages, each with its own id (DESIGN.md section 6;
     XEP-0060 sections 7.1.2, 12.4 and 12.7), built once per event and
     varied only in C{to} and C{id} (DESIGN.md section 9), with a XEP-0203
-    delay stamp on last-item delivery (XEP-0060 section 6.1.7). It also
-    sends IQ requests and matches their answers (the caps disco#info
-    query, XEP-0115 section 6.2).
+    delay stamp on last-item delivery (XEP-0060 section 6.1.7).
   - L{ServiceResource}, a wokkel C{PubSubResource}: the XEP-0060 use cases
     on one virtual service, which a subclass locates (L{ServiceResource.locate}):
     publish with publish-options (7.1), retract (7.2), items (6.5),
@@ -47,9 +45,6 @@ NS_PUBSUB_EVENT = pubsub.NS_PUBSUB_EVENT
 NS_PUBSUB_OWNER = pubsub.NS_PUBSUB_OWNER
 NS_PUBSUB_PUBLISH_OPTIONS = NS_PUBSUB + "#publish-options"
 NS_PUBSUB_META_DATA = pubsub.NS_PUBSUB_META_DATA
-
-#: How long the answer to an IQ the server sends may take (seconds).
-IQ_TIMEOUT = 30.0
 
 #: The configuration fields as wokkel's C{getConfigurationOptions} gives
 #: them (XEP-0060 section 16.4.3).
@@ -134,31 +129,15 @@ class PubSubHandler(pubsub.PubSubService):
 
     Observes pubsub IQ requests (C{get} and C{set} with a C{pubsub} or
     C{pubsub#owner} child) that no other handler took (an IQ to a full JID
-    is delivered to the client, not answered here), and the answers to the
-    IQs it sends. Errors come from L{mepserver.errors} through the
-    resource.
+    is delivered to the client, not answered here). Errors come from L{mepserver.errors} through the resource.
 
-    @ivar ids: the L{mepserver.ids.IdSource} of notification and IQ ids.
-    @ivar clock: for IQ timeouts.
+    @ivar ids: the L{mepserver.ids.IdSource} of notification ids.
     """
 
-    def __init__(self, resource, ids, clock):
+    def __init__(self, resource, ids):
         pubsub.PubSubService.__init__(self, resource)
         self.ids = ids
-        self.clock = clock
-        self._requests: Dict[str, Tuple[jid.JID, defer.Deferred, Any]] = {}
         self._afterResponse: Dict[Tuple[str, str], List] = {}
-
-    def connectionMade(self):
-        pubsub.PubSubService.connectionMade(self)
-        self.xmlstream.addObserver("/iq[@type='result' or @type='error']", self._onResponse)
-
-    def connectionLost(self, reason):
-        pubsub.PubSubService.connectionLost(self, reason)
-        requests, self._requests = self._requests, {}
-        for _, d, call in requests.values():
-            call.cancel()
-            d.errback(error.StanzaError("remote-server-timeout", text="the server stopped"))
 
     def handleRequest(self, iq):
         """
@@ -313,56 +292,6 @@ class PubSubHandler(pubsub.PubSubService):
         if redirectURI:
             delete.addElement("redirect")["uri"] = redirectURI
         self.notify(service, subscribers, event)
-
-    # IQ requests the server sends.
-
-    def request(
-        self, sender: jid.JID, recipient: jid.JID, payload: domish.Element, kind: str = "get"
-    ) -> defer.Deferred:
-        """
-        Send an IQ request and wait for its answer.
-
-        @return: a Deferred firing with the result's first child element
-            (or L{None}), or failing with the L{error.StanzaError} of an
-            error answer, or C{remote-server-timeout} after L{IQ_TIMEOUT}
-            seconds.
-        """
-        iq = domish.Element((NS_CLIENT, "iq"))
-        iq["type"] = kind
-        iq["id"] = identifier = self.ids.newId("pubsub-")
-        iq["from"] = sender.full()
-        iq["to"] = recipient.full()
-        iq.addChild(payload)
-        d = defer.Deferred()
-
-        def timedOut():
-            self._requests.pop(identifier, None)
-            d.errback(error.StanzaError("remote-server-timeout", text="no answer"))
-
-        call = self.clock.callLater(IQ_TIMEOUT, timedOut)
-        self._requests[identifier] = (recipient, d, call)
-        self.send(iq)
-        return d
-
-    def _onResponse(self, iq):
-        identifier = iq.getAttribute("id")
-        pending = self._requests.get(identifier)
-        if pending is None:
-            return
-        recipient, d, call = pending
-        try:
-            sender = jid.internJID(iq.getAttribute("from", ""))
-        except jid.InvalidFormat:
-            return
-        if sender != recipient:
-            return
-        del self._requests[identifier]
-        iq.handled = True
-        call.cancel()
-        if iq.getAttribute("type") == "result":
-            d.callback(next(iq.elements(), None))
-        else:
-            d.errback(error.exceptionFromStanza(iq))
 
 
 def _refusal(failure):
