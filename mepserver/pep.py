@@ -43,7 +43,8 @@ from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.iqclient import IQClient
 from mepserver.interfaces import IPresenceObserver, IPubSubContext, RosterItem
-from mepserver.pubsub.handler import NoServiceResource, PubSubHandler, ServiceResource
+from mepserver.pubsub.resource import NoServiceResource, ServiceResource
+from mepserver.pubsub.service import PubSubHandler
 from mepserver.pubsub.model import Interests, NodeConfig, Service
 
 log = Logger()

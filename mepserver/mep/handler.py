@@ -26,11 +26,12 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel import disco
+from wokkel.pubsub import NS_PUBSUB
 
 from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.iqclient import IQClient
-from mepserver.pubsub.handler import NS_PUBSUB, PubSubHandler
+from mepserver.pubsub.service import PubSubHandler
 from mepserver.pubsub.interests import InterestTracker
 
 log = Logger()
@@ -68,7 +69,7 @@ class MEPHandler(PubSubHandler):
 
     Observes pubsub IQs to room and occupant JIDs that L{MUCHandler} left
     for it (OQ-5); its L{IQClient} sends the caps queries and matches
-    their answers. Errors returned: those of L{mepserver.pubsub.handler.ServiceResource} and of
+    their answers. Errors returned: those of L{mepserver.pubsub.resource.ServiceResource} and of
     the context (OQ-9: C{not-authorized} + C{presence-subscription-required}
     for a non-occupant's subscribe or items, C{forbidden} for publishing
     and owner use cases), C{item-not-found} for an unknown room or nick.

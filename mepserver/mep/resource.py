@@ -16,10 +16,11 @@ from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
 from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
+from wokkel.pubsub import NS_PUBSUB
 
 from mepserver import errors
 from mepserver.mep.model import FEATURES, MEPContext
-from mepserver.pubsub.handler import NS_PUBSUB, NoServiceResource, ServiceResource
+from mepserver.pubsub.resource import NoServiceResource, ServiceResource
 from mepserver.pubsub.model import Interests, Service
 
 
