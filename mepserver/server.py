@@ -49,7 +49,9 @@ from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
 from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
-from mepserver.pep import PEPHandler, PEPResource, makeService as makePEPService
+from mepserver.pep.handler import PEPHandler
+from mepserver.pep.model import makeService as makePEPService
+from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router

@@ -22,7 +22,7 @@ from mepserver import config as configModule
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import Credentials, RosterItem
-from mepserver.pep import makeService
+from mepserver.pep.model import makeService
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.server import buildServer
 from mepserver.storage.memory import MemoryUserStore
