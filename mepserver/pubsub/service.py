@@ -29,20 +29,10 @@ from wokkel import pubsub
 from wokkel.delay import NS_DELAY
 from wokkel.pubsub import NS_PUBSUB_EVENT, NS_PUBSUB_OWNER
 
+from mepserver.datetimes import formatDateTime
 from mepserver.namespaces import NS_CLIENT
 from mepserver.pubsub.model import Item, Node
 from mepserver.stanza import copyStanza
-
-
-def stamp(when: datetime.datetime) -> str:
-    """
-    @return: C{when} as a XEP-0082 DateTime in UTC, as XEP-0203 wants it.
-    """
-    when = when.astimezone(datetime.timezone.utc)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    if when.microsecond:
-        text += ".%03d" % (when.microsecond // 1000,)
-    return text + "Z"
 
 
 def renderItem(item: Item, uri: str, withPayload: bool = True) -> domish.Element:
@@ -167,7 +157,7 @@ class PubSubHandler(pubsub.PubSubService):
         message.addChild(event)
         if delay is not None:
             element = message.addElement((NS_DELAY, "delay"))
-            element["stamp"] = stamp(delay)
+            element["stamp"] = formatDateTime(delay)
             element["from"] = service.full()
         for recipient in recipients:
             self.send(copyStanza(message, to=recipient.full(), id=self.ids.newId("event-")))
