@@ -26,11 +26,12 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
+from wokkel.data_form import NS_X_DATA
+from wokkel.disco import NS_DISCO_INFO
+
+from mepserver.namespaces import NS_XML
 
 NS_CAPS = "http://jabber.org/protocol/caps"
-NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
-NS_X_DATA = "jabber:x:data"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
 
 NOTIFY_SUFFIX = "+notify"
 

@@ -9,7 +9,8 @@ Each exception names a situation, not a condition: the mapping to RFC 6120
 conditions, with the error types and legacy codes XEP-0045 shows (section
 7.2.17: 401, 403, 404, 405, 406, 407, 409, 503), lives only in
 L{CONDITIONS}, and the pubsub-specific conditions of XEP-0060 section 14
-only in L{PUBSUB_CONDITIONS}.
+only in L{PUBSUB_CONDITIONS}. L{ResetNotSupported} is the one exception
+here that no stanza carries.
 """
 
 from __future__ import annotations
@@ -247,6 +248,14 @@ class PayloadRequired(BadRequest):
 class InvalidPayload(BadRequest):
     """
     An item with more than one payload element (XEP-0060 section 7.1.3.5).
+    """
+
+
+class ResetNotSupported(RuntimeError):
+    """
+    L{mepserver.server.Server.reset} was asked of a server whose storage
+    cannot be reset. No stanza carries it: the HTTP API answers it with a
+    409 (L{mepserver.api}), L{mepserver.testing} lets it fail the call.
     """
 
 

@@ -40,14 +40,18 @@ from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRe
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache
 from mepserver.config import Config
+from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.model import Rooms
 from mepserver.mep.handler import MEPHandler
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
+from mepserver.iqclient import IQClient
 from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
-from mepserver.pep import PEPHandler, PEPResource, makeService as makePEPService
+from mepserver.pep.handler import PEPHandler
+from mepserver.pep.model import makeService as makePEPService
+from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
@@ -55,12 +59,6 @@ from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryU
 from mepserver.storage.sqlite import SQLiteStore
 
 log = Logger()
-
-
-class ResetNotSupported(RuntimeError):
-    """
-    L{Server.reset} was asked of a server whose storage cannot be reset.
-    """
 
 
 class Server(service.MultiService):
@@ -257,9 +255,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         sessions,
         pepTracker.interests,
     )
-    server.pep = PEPHandler(pepResource, pepTracker, server.ids, clock)
+    # The caps disco#info queries go out from the domain (XEP-0115
+    # section 6.2) through one IQ client, which matches their answers.
+    pepIQClient = IQClient(server.ids, clock)
+    server.pep = PEPHandler(pepResource, pepTracker, server.ids, pepIQClient)
     pepResource.pubsub = server.pep
     presence.observers.append(server.pep)
+    pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
@@ -289,12 +291,14 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.rooms,
         config.backendJids,
     )
-    server.mep = MEPHandler(mepResource, server.caps, server.ids, clock)
+    mepIQClient = IQClient(server.ids, clock)
+    server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
     mepResource.pubsub = server.mep
     server.rooms.events = server.mep
     server.rooms.observers.append(server.mep)
     server.muc.observers.append(server.mep)
     server.muc.occupantServices = mepResource
+    mepIQClient.setHandlerParent(mucDomain)
     server.mep.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)
     generic.FallbackHandler().setHandlerParent(mucDomain)

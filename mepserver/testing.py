@@ -73,17 +73,17 @@ from twisted.internet import defer, endpoints, ssl, task
 from twisted.python import failure
 from twisted.words.protocols.jabber import client, jid, xmlstream
 from twisted.words.xish import domish, xpath
+from wokkel.disco import NS_DISCO_INFO
+from wokkel.muc import NS_MUC, NS_MUC_USER
 
 from mepserver import config as configModule
+from mepserver.caps import NS_CAPS
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.stanza import copyStanza
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import UserExists
 from mepserver.server import Server, buildServer
 
-_NS_MUC = "http://jabber.org/protocol/muc"
-_NS_CAPS = "http://jabber.org/protocol/caps"
-_NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 _CAPS_NODE = "https://mepserver.example/testing"
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
@@ -636,7 +636,7 @@ class ConnectedClient:
         occupant = f"{room.userhost()}/{nick}"
         presence = domish.Element((None, "presence"))
         presence["to"] = occupant
-        x = presence.addElement((_NS_MUC, "x"))
+        x = presence.addElement((NS_MUC, "x"))
         if password is not None:
             x.addElement("password", content=password)
         answered = None
@@ -646,18 +646,18 @@ class ConnectedClient:
             # the same nodes.
             self._capsCount += 1
             identities = [("client", "bot", "", f"mepserver.testing {self._capsCount} {self.jid.full()}")]
-            features = [_NS_DISCO_INFO, _NS_MUC] + [f"{node}+notify" for node in notify]
+            features = [NS_DISCO_INFO, NS_MUC] + [f"{node}+notify" for node in notify]
             ver = computeVer(identities, features)
-            c = presence.addElement((_NS_CAPS, "c"))
+            c = presence.addElement((NS_CAPS, "c"))
             c["hash"], c["node"], c["ver"] = "sha-1", _CAPS_NODE, ver
             answered = defer.Deferred()
 
             def answer(iq):
-                query = next(iq.elements(_NS_DISCO_INFO, "query"), None)
+                query = next(iq.elements(NS_DISCO_INFO, "query"), None)
                 if query is None or query.getAttribute("node") != f"{_CAPS_NODE}#{ver}":
                     return
                 result = xmlstream.toResponse(iq, "result")
-                info = result.addElement((_NS_DISCO_INFO, "query"))
+                info = result.addElement((NS_DISCO_INFO, "query"))
                 info["node"] = query["node"]
                 for category, kind, _, name in identities:
                     identity = info.addElement("identity")
@@ -677,8 +677,8 @@ class ConnectedClient:
                 e.getAttribute("type") == "error"
                 or any(
                     s.getAttribute("code") == "110"
-                    for x in e.elements(_NS_MUC + "#user", "x")
-                    for s in x.elements(_NS_MUC + "#user", "status")
+                    for x in e.elements(NS_MUC_USER, "x")
+                    for s in x.elements(NS_MUC_USER, "status")
                 )
             ),
             timeout,
@@ -1062,7 +1062,7 @@ class RunningServer:
         Only memory storage can be reset.
 
         @return: a Deferred firing once every connection is closed.
-        @raise mepserver.server.ResetNotSupported: (a L{RuntimeError}, in
+        @raise mepserver.errors.ResetNotSupported: (a L{RuntimeError}, in
             the Deferred, before anything changes) if a store cannot be
             reset.
         """

@@ -108,3 +108,33 @@ class PubSubErrorTests(unittest.SynchronousTestCase):
         self.assertEqual("feature-not-implemented", stanzaError.condition)
         self.assertEqual("unsupported", stanzaError.appCondition.name)
         self.assertEqual("collections", stanzaError.appCondition["feature"])
+
+
+class ResetNotSupportedTests(unittest.SynchronousTestCase):
+    """
+    L{errors.ResetNotSupported}, the refusal of a reset, which no stanza
+    carries.
+    """
+
+    def test_noRefusal(self):
+        """
+        It is a L{RuntimeError}, not a L{errors.Refusal}: it has no stanza
+        error, and the server raises the same class.
+        """
+        from mepserver import server
+
+        self.assertTrue(issubclass(errors.ResetNotSupported, RuntimeError))
+        self.assertFalse(issubclass(errors.ResetNotSupported, errors.Refusal))
+        self.assertIs(errors.ResetNotSupported, server.ResetNotSupported)
+
+    def test_apiWithoutServer(self):
+        """
+        The HTTP API's module imports without L{mepserver.server}, which
+        imports it: the exception they share lives here.
+        """
+        import subprocess
+        import sys
+
+        code = "import sys, mepserver.api.resource; print('mepserver.server' in sys.modules)"
+        output = subprocess.check_output([sys.executable, "-c", code])
+        self.assertEqual(b"False", output.strip())

@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_pep -*-
 """
-Protocol tests for L{mepserver.pep} and L{mepserver.pubsub.handler}:
-Personal Eventing (XEP-0163) section by section, and the XEP-0060 use
-cases it relies on.
+Protocol tests for L{mepserver.pep}, L{mepserver.pubsub.service} and
+L{mepserver.pubsub.resource}: Personal Eventing (XEP-0163) section by
+section, and the XEP-0060 use cases it relies on.
 
 Clients bound on the client domain's L{SessionManager} send XML literals
 shaped like the XEPs' examples; the client domain is
@@ -22,7 +22,7 @@ from mepserver import config as configModule
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import Credentials, RosterItem
-from mepserver.pep import makeService
+from mepserver.pep.model import makeService
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.server import buildServer
 from mepserver.storage.memory import MemoryUserStore

@@ -34,7 +34,6 @@ and stores and MEP answer through Deferreds.
 
 from __future__ import annotations
 
-import datetime
 import hmac
 import json
 import re
@@ -50,6 +49,7 @@ from twisted.words.xish import domish
 
 from mepserver import errors
 from mepserver.caps import parseCaps
+from mepserver.datetimes import formatDateTime
 
 log = Logger()
 
@@ -110,16 +110,6 @@ def parsePayload(body: bytes) -> domish.Element:
     except domish.ParserError as e:
         raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
     return elements[0]
-
-
-def _stamp(when: datetime.datetime) -> str:
-    """
-    @return: C{when} as a XEP-0082 DateTime in UTC, such as
-        C{"2020-01-01T00:00:00Z"}; a naive datetime is taken as UTC.
-    """
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class APIResource(resource.Resource):
@@ -376,7 +366,7 @@ class APIResource(resource.Resource):
             "items": [
                 {
                     "id": item.id,
-                    "published": _stamp(item.published),
+                    "published": formatDateTime(item.published),
                     "publisher": item.publisher.full() if item.publisher is not None else None,
                     "payload": item.payload,
                 }
@@ -434,11 +424,9 @@ class APIResource(resource.Resource):
 
         @raise APIError: 409 C{reset-not-supported} on SQLite.
         """
-        from mepserver.server import ResetNotSupported
-
         try:
             self.mepServer.checkReset()
-        except ResetNotSupported as e:
+        except errors.ResetNotSupported as e:
             raise APIError(409, "reset-not-supported", str(e))
         await self.mepServer.reset(text="the server was reset through its HTTP API")
         return {"reset": True}

@@ -15,6 +15,8 @@ from wokkel import disco, generic
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
+from mepserver.namespaces import NS_REGISTER
+
 
 @implementer(IDisco)
 class ServerDiscoHandler(disco.DiscoHandler):
@@ -87,7 +89,7 @@ class ServerInfoHandler(generic.XMPPHandler):
             disco.DiscoFeature("jabber:iq:roster"),
         ]
         if self.config.registration:
-            info.append(disco.DiscoFeature("jabber:iq:register"))
+            info.append(disco.DiscoFeature(NS_REGISTER))
         return defer.succeed(info)
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):

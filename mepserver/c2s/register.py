@@ -25,8 +25,8 @@ from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.c2s.sessions import bounce
 from mepserver.interfaces import UnknownUser, UserExists
 from mepserver.jids import MAX_PART_BYTES
+from mepserver.namespaces import NS_REGISTER
 
-NS_REGISTER = "jabber:iq:register"
 NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register"
 REGISTER_IQ = "/iq/query[@xmlns='%s']" % NS_REGISTER
 

@@ -22,9 +22,9 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
-NS_CLIENT = "jabber:client"
+from mepserver.namespaces import NS_CLIENT, NS_XML
+
 NS_STREAMS = xmlstream.NS_STREAMS
-NS_XML = "http://www.w3.org/XML/1998/namespace"
 #: The stream header's name as the parser reports it (namespace, space, name).
 STREAM_HEADER = NS_STREAMS + " stream"
 

@@ -26,10 +26,12 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel import disco
+from wokkel.pubsub import NS_PUBSUB
 
 from mepserver import errors
 from mepserver.caps import parseCaps
-from mepserver.pubsub.handler import NS_PUBSUB, PubSubHandler
+from mepserver.iqclient import IQClient
+from mepserver.pubsub.service import PubSubHandler
 from mepserver.pubsub.interests import InterestTracker
 
 log = Logger()
@@ -66,8 +68,8 @@ class MEPHandler(PubSubHandler):
     MEP on the MUC component.
 
     Observes pubsub IQs to room and occupant JIDs that L{MUCHandler} left
-    for it (OQ-5), and the answers to the caps queries it sends. Errors
-    returned: those of L{mepserver.pubsub.handler.ServiceResource} and of
+    for it (OQ-5); its L{IQClient} sends the caps queries and matches
+    their answers. Errors returned: those of L{mepserver.pubsub.resource.ServiceResource} and of
     the context (OQ-9: C{not-authorized} + C{presence-subscription-required}
     for a non-occupant's subscribe or items, C{forbidden} for publishing
     and owner use cases), C{item-not-found} for an unknown room or nick.
@@ -77,11 +79,13 @@ class MEPHandler(PubSubHandler):
     (C{roomCreated}, C{roomDiscarded}, C{roomsReset}).
 
     @ivar caps: the server-wide L{mepserver.caps.CapsCache}.
+    @ivar iqClient: the L{IQClient} on the MUC service's component.
     """
 
-    def __init__(self, resource, caps, ids, clock):
-        PubSubHandler.__init__(self, resource, ids, clock)
+    def __init__(self, resource, caps, ids, iqClient: IQClient):
+        PubSubHandler.__init__(self, resource, ids)
         self.caps = caps
+        self.iqClient = iqClient
         self._trackers: Dict[jid.JID, InterestTracker] = {}
         resource.interestsOf = lambda room: self.tracker(room).interests
 
@@ -112,7 +116,7 @@ class MEPHandler(PubSubHandler):
         """
         query = domish.Element((disco.NS_DISCO_INFO, "query"))
         query["node"] = node
-        return self.request(roomJID, entity, query)
+        return self.iqClient.request(roomJID, entity, query)
 
     def handleRequest(self, iq):
         """

@@ -15,14 +15,13 @@ from typing import Optional
 from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
+from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
+from wokkel.pubsub import NS_PUBSUB
 
 from mepserver import errors
 from mepserver.mep.model import FEATURES, MEPContext
-from mepserver.pubsub.handler import NS_PUBSUB, NoServiceResource, ServiceResource
+from mepserver.pubsub.resource import NoServiceResource, ServiceResource
 from mepserver.pubsub.model import Interests, Service
-
-NS_DISCO_INFO = disco.NS_DISCO_INFO
-NS_DISCO_ITEMS = disco.NS_DISCO_ITEMS
 
 
 class MEPResource(ServiceResource):

@@ -26,6 +26,7 @@ from twisted.words.xish import domish
 from wokkel import data_form
 
 from mepserver import errors
+from mepserver.datetimes import formatDateTime
 from mepserver.muc.model import (
     AdminItem,
     Affiliation,
@@ -187,16 +188,6 @@ def parseDateTime(text: Optional[str]) -> Optional[float]:
         sign = 1 if zone[0] == "+" else -1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     return seconds
-
-
-def formatDateTime(seconds: float) -> str:
-    """
-    Write an XEP-0082 DateTime in UTC, with milliseconds when not whole.
-    """
-    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-    if stamp.microsecond:
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (stamp.microsecond // 1000)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _isServiceChild(element: domish.Element) -> bool:

@@ -8,8 +8,10 @@ The publish-subscribe engine (XEP-0060) that PEP (XEP-0163) and MEP
     interests, per entity;
   - L{mepserver.pubsub.registry}: services by JID, loaded from and written
     through to an L{mepserver.interfaces.IPubSubStore};
-  - L{mepserver.pubsub.handler}: the wokkel adapters, C{PubSubHandler}
-    (notifications, disco) and C{ServiceResource} (the use cases).
+  - L{mepserver.pubsub.service}: C{PubSubHandler}, wokkel's pubsub service
+    protocol (requests, disco, notifications);
+  - L{mepserver.pubsub.resource}: C{ServiceResource}, wokkel's pubsub
+    resource (the XEP-0060 use cases), and C{NoServiceResource}.
 
 A context (L{mepserver.interfaces.IPubSubContext}) decides what differs
 between PEP and MEP: who owns a service, who shares presence with it, who

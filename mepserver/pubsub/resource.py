@@ -1,55 +1,39 @@
-# -*- test-case-name: tests.test_pep -*-
+# -*- test-case-name: tests.test_pep,tests.test_mep -*-
 """
-The wokkel side of the pubsub engine: parse requests, call
-L{mepserver.pubsub.model.Service}, render results and notifications.
+The use-case side of the pubsub engine: wokkel C{PubSubResource}s that
+call L{mepserver.pubsub.model.Service} and turn its results into what
+wokkel renders, and its refusals into stanza errors.
 
-  - L{PubSubHandler}, a wokkel C{PubSubService}: observes pubsub IQs,
-    answers disco for the located resource, and sends notifications as
-    C{type='headline'} messages, each with its own id (DESIGN.md section 6;
-    XEP-0060 sections 7.1.2, 12.4 and 12.7), built once per event and
-    varied only in C{to} and C{id} (DESIGN.md section 9), with a XEP-0203
-    delay stamp on last-item delivery (XEP-0060 section 6.1.7). It also
-    sends IQ requests and matches their answers (the caps disco#info
-    query, XEP-0115 section 6.2).
-  - L{ServiceResource}, a wokkel C{PubSubResource}: the XEP-0060 use cases
-    on one virtual service, which a subclass locates (L{ServiceResource.locate}):
-    publish with publish-options (7.1), retract (7.2), items (6.5),
-    subscribe and unsubscribe (6.1, 6.2), subscriptions and affiliations
-    (5.6, 5.7), create (8.1), configure (8.2), default configuration (8.3),
-    delete (8.4), purge (8.5) and affiliation management (8.9); node
-    discovery and node information (5.2, 5.3).
+  - L{ServiceResource}: the XEP-0060 use cases on one virtual service,
+    which a subclass locates (L{ServiceResource.locate}): publish with
+    publish-options (7.1, 7.1.5), retract (7.2), items (6.5), subscribe
+    and unsubscribe (6.1, 6.2), subscriptions and affiliations (5.6, 5.7),
+    create (8.1), configure (8.2), default configuration (8.3), delete
+    (8.4), purge (8.5) and affiliation management (8.9); node discovery
+    and node information (5.2, 5.3, 5.4). Notifications go out through the
+    L{mepserver.pubsub.service.PubSubHandler} it is given.
+  - L{NoServiceResource}: C{service-unavailable} for an address that is
+    no pubsub service.
 
-PEP (L{mepserver.pep}) and MEP subclass both, each with its own registry,
-interests and context: nothing here knows about rosters or rooms.
+PEP (L{mepserver.pep.resource}) and MEP (L{mepserver.mep.resource})
+subclass L{ServiceResource}, each with its own registry and context.
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional
 
 from twisted.internet import defer
-from twisted.logger import Logger
-from twisted.words.protocols.jabber import error, jid
+from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wokkel import data_form, disco, pubsub
+from wokkel.pubsub import NS_PUBSUB, NS_PUBSUB_META_DATA
 
 from mepserver import errors
-from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation, Item, Node
-from mepserver.stanza import copyStanza
+from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation
+from mepserver.pubsub.service import PubSubHandler
 
-log = Logger()
-
-NS_CLIENT = "jabber:client"
-NS_DELAY = "urn:xmpp:delay"
-NS_PUBSUB = pubsub.NS_PUBSUB
-NS_PUBSUB_EVENT = pubsub.NS_PUBSUB_EVENT
-NS_PUBSUB_OWNER = pubsub.NS_PUBSUB_OWNER
 NS_PUBSUB_PUBLISH_OPTIONS = NS_PUBSUB + "#publish-options"
-NS_PUBSUB_META_DATA = pubsub.NS_PUBSUB_META_DATA
-
-#: How long the answer to an IQ the server sends may take (seconds).
-IQ_TIMEOUT = 30.0
 
 #: The configuration fields as wokkel's C{getConfigurationOptions} gives
 #: them (XEP-0060 section 16.4.3).
@@ -60,31 +44,6 @@ CONFIGURATION_OPTIONS: Dict[str, Dict[str, Any]] = {
     )
     for field in FIELDS
 }
-
-
-def stamp(when: datetime.datetime) -> str:
-    """
-    @return: C{when} as a XEP-0082 DateTime in UTC, as XEP-0203 wants it.
-    """
-    when = when.astimezone(datetime.timezone.utc)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    if when.microsecond:
-        text += ".%03d" % (when.microsecond // 1000,)
-    return text + "Z"
-
-
-def renderItem(item: Item, uri: str, withPayload: bool = True) -> domish.Element:
-    """
-    An C{<item/>} with the item's id and, if wanted, its payload.
-
-    The payload is stored as text and goes out as it came in, without
-    being parsed again.
-    """
-    element = domish.Element((uri, "item"))
-    element["id"] = item.id
-    if withPayload and item.payload is not None:
-        element.addRawXml(item.payload)
-    return element
 
 
 def parsePublishOptions(request: pubsub.PubSubRequest) -> Optional[Dict[str, Any]]:
@@ -113,256 +72,9 @@ def parsePublishOptions(request: pubsub.PubSubRequest) -> Optional[Dict[str, Any
     return None
 
 
-def _isRootDelete(iq: domish.Element) -> bool:
-    if iq.getAttribute("type") != "set":
-        return False
-    for owner in iq.elements(NS_PUBSUB_OWNER, "pubsub"):
-        for delete in owner.elements(NS_PUBSUB_OWNER, "delete"):
-            return not delete.getAttribute("node")
-    return False
-
-
 def _retractNotify(request: pubsub.PubSubRequest) -> bool:
     retract = request.element.pubsub.retract
     return retract is not None and retract.getAttribute("notify") in ("1", "true")
-
-
-class PubSubHandler(pubsub.PubSubService):
-    """
-    wokkel's pubsub service protocol, for the virtual services a
-    L{ServiceResource} locates.
-
-    Observes pubsub IQ requests (C{get} and C{set} with a C{pubsub} or
-    C{pubsub#owner} child) that no other handler took (an IQ to a full JID
-    is delivered to the client, not answered here), and the answers to the
-    IQs it sends. Errors come from L{mepserver.errors} through the
-    resource.
-
-    @ivar ids: the L{mepserver.ids.IdSource} of notification and IQ ids.
-    @ivar clock: for IQ timeouts.
-    """
-
-    def __init__(self, resource, ids, clock):
-        pubsub.PubSubService.__init__(self, resource)
-        self.ids = ids
-        self.clock = clock
-        self._requests: Dict[str, Tuple[jid.JID, defer.Deferred, Any]] = {}
-        self._afterResponse: Dict[Tuple[str, str], List] = {}
-
-    def connectionMade(self):
-        pubsub.PubSubService.connectionMade(self)
-        self.xmlstream.addObserver("/iq[@type='result' or @type='error']", self._onResponse)
-
-    def connectionLost(self, reason):
-        pubsub.PubSubService.connectionLost(self, reason)
-        requests, self._requests = self._requests, {}
-        for _, d, call in requests.values():
-            call.cancel()
-            d.errback(error.StanzaError("remote-server-timeout", text="the server stopped"))
-
-    def handleRequest(self, iq):
-        """
-        Answer a pubsub request, unless another handler took it already:
-        wokkel's C{IQHandlerMixin} would answer even an IQ delivered to a
-        client.
-        """
-        if iq.handled:
-            return
-        if _isRootDelete(iq):
-            # XEP-0248 section 7.4.3.1; wokkel's parser would answer
-            # bad-request for the missing node.
-            iq.handled = True
-            text = "the root collection node cannot be deleted"
-            self.send(error.StanzaError("not-allowed", text=text).toResponse(iq))
-            return
-        pubsub.PubSubService.handleRequest(self, iq)
-
-    def send(self, obj):
-        if self.xmlstream is None:
-            # Stopped: work that was waiting for the store ends quietly.
-            return
-        pubsub.PubSubService.send(self, obj)
-        if self._afterResponse and domish.IElement.providedBy(obj) and obj.name == "iq":
-            key = (obj.getAttribute("id", ""), obj.getAttribute("to", ""))
-            for f in self._afterResponse.pop(key, ()):
-                f()
-
-    def afterResponse(self, request: pubsub.PubSubRequest, f) -> None:
-        """
-        Call C{f()} once the answer to C{request} is sent, so that what it
-        sends (a last item after a subscription, XEP-0060 section 6.1.7)
-        follows the answer.
-        """
-        key = (request.stanzaID or "", request.sender.full() if request.sender else "")
-        self._afterResponse.setdefault(key, []).append(f)
-
-    def _checkConfiguration(self, resource, form):
-        # wokkel's type check raises TypeError or ValueError (answered as
-        # internal-server-error) for a field type or value it dislikes; the
-        # model checks every value and says why.
-        pass
-
-    # Disco (XEP-0030): the located resource answers for its service.
-
-    def _locate(self, requestor, target):
-        request = pubsub.PubSubRequest("discoInfo")
-        request.sender = requestor
-        request.recipient = target
-        return self.resource.locateResource(request)
-
-    def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
-        return self._locate(requestor, target).discoInfo(requestor, target, nodeIdentifier)
-
-    def getDiscoItems(self, requestor, target, nodeIdentifier=""):
-        return self._locate(requestor, target).discoItems(requestor, target, nodeIdentifier)
-
-    # Notifications.
-
-    def notify(
-        self,
-        service: jid.JID,
-        recipients: Iterable[jid.JID],
-        event: domish.Element,
-        delay: Optional[datetime.datetime] = None,
-    ) -> None:
-        """
-        Send an event to each recipient: one headline message, built once,
-        each copy with its own C{to} and C{id}.
-
-        @param event: the C{<event xmlns='...#event'/>} element.
-        @param delay: when the item was published, for a XEP-0203 stamp on
-            delayed delivery (last items).
-        """
-        recipients = list(recipients)
-        if not recipients:
-            return
-        message = domish.Element((NS_CLIENT, "message"))
-        message["from"] = service.full()
-        message["type"] = "headline"
-        message.addChild(event)
-        if delay is not None:
-            element = message.addElement((NS_DELAY, "delay"))
-            element["stamp"] = stamp(delay)
-            element["from"] = service.full()
-        for recipient in recipients:
-            self.send(copyStanza(message, to=recipient.full(), id=self.ids.newId("event-")))
-
-    def notifyItems(
-        self,
-        service: jid.JID,
-        node: Node,
-        items: Sequence[Item],
-        recipients: Iterable[jid.JID],
-        delay: Optional[datetime.datetime] = None,
-    ) -> None:
-        """
-        Item notifications (XEP-0060 section 7.1.2), with the payloads if
-        the node delivers them.
-        """
-        event = domish.Element((NS_PUBSUB_EVENT, "event"))
-        element = event.addElement("items")
-        element["node"] = node.identifier
-        for item in items:
-            element.addChild(renderItem(item, NS_PUBSUB_EVENT, node.config.deliverPayloads))
-        self.notify(service, recipients, event, delay)
-
-    def notifyRetract(
-        self, service: jid.JID, node: Node, items: Sequence[Item], recipients: Iterable[jid.JID]
-    ) -> None:
-        """
-        Retraction notifications (XEP-0060 section 7.2.2.1).
-        """
-        event = domish.Element((NS_PUBSUB_EVENT, "event"))
-        element = event.addElement("items")
-        element["node"] = node.identifier
-        for item in items:
-            element.addElement("retract")["id"] = item.id
-        self.notify(service, recipients, event)
-
-    def notifyPurge(self, service: jid.JID, node: Node, recipients: Iterable[jid.JID]) -> None:
-        """
-        Purge notifications (XEP-0060 section 8.5.2).
-        """
-        event = domish.Element((NS_PUBSUB_EVENT, "event"))
-        event.addElement("purge")["node"] = node.identifier
-        self.notify(service, recipients, event)
-
-    def notifyPublish(self, service, nodeIdentifier, notifications):
-        """
-        wokkel's entry point, kept for callers that use it: C{(subscriber,
-        subscriptions, items)} triples, items as C{<item/>} elements, sent
-        as headlines with ids.
-        """
-        for subscriber, _, items in notifications:
-            event = domish.Element((NS_PUBSUB_EVENT, "event"))
-            element = event.addElement("items")
-            element["node"] = nodeIdentifier
-            for item in items:
-                item.uri = NS_PUBSUB_EVENT
-                element.addChild(item)
-            self.notify(service, [subscriber], event)
-
-    def notifyDelete(self, service, nodeIdentifier, subscribers, redirectURI=None):
-        """
-        Deletion notifications (XEP-0060 section 8.4.2), as headlines with
-        ids.
-        """
-        event = domish.Element((NS_PUBSUB_EVENT, "event"))
-        delete = event.addElement("delete")
-        delete["node"] = nodeIdentifier
-        if redirectURI:
-            delete.addElement("redirect")["uri"] = redirectURI
-        self.notify(service, subscribers, event)
-
-    # IQ requests the server sends.
-
-    def request(
-        self, sender: jid.JID, recipient: jid.JID, payload: domish.Element, kind: str = "get"
-    ) -> defer.Deferred:
-        """
-        Send an IQ request and wait for its answer.
-
-        @return: a Deferred firing with the result's first child element
-            (or L{None}), or failing with the L{error.StanzaError} of an
-            error answer, or C{remote-server-timeout} after L{IQ_TIMEOUT}
-            seconds.
-        """
-        iq = domish.Element((NS_CLIENT, "iq"))
-        iq["type"] = kind
-        iq["id"] = identifier = self.ids.newId("pubsub-")
-        iq["from"] = sender.full()
-        iq["to"] = recipient.full()
-        iq.addChild(payload)
-        d = defer.Deferred()
-
-        def timedOut():
-            self._requests.pop(identifier, None)
-            d.errback(error.StanzaError("remote-server-timeout", text="no answer"))
-
-        call = self.clock.callLater(IQ_TIMEOUT, timedOut)
-        self._requests[identifier] = (recipient, d, call)
-        self.send(iq)
-        return d
-
-    def _onResponse(self, iq):
-        identifier = iq.getAttribute("id")
-        pending = self._requests.get(identifier)
-        if pending is None:
-            return
-        recipient, d, call = pending
-        try:
-            sender = jid.internJID(iq.getAttribute("from", ""))
-        except jid.InvalidFormat:
-            return
-        if sender != recipient:
-            return
-        del self._requests[identifier]
-        iq.handled = True
-        call.cancel()
-        if iq.getAttribute("type") == "result":
-            d.callback(next(iq.elements(), None))
-        else:
-            d.errback(error.exceptionFromStanza(iq))
 
 
 def _refusal(failure):

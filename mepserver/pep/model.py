@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.test_pep -*-
+"""
+PEP (XEP-0163) as the pubsub engine sees it, in plain Python: the
+L{PEPContext} gives the engine PEP's answers. The account is the owner and
+only publisher (section 3.2); the presence access model means a roster
+subscription C{from} or C{both} (XEP-0060 section 4.5); the implicit
+subscribers are the owner's available resources and its contacts'
+(section 3.3) whose caps carry C{NODE+notify} (section 3.4, filtered
+notifications), one notification per interested resource (section 4.3.2).
+
+No XML here (STYLE.md section 3): the protocol side is
+L{mepserver.pep.resource} and L{mepserver.pep.handler}.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Mapping
+
+from twisted.words.protocols.jabber import jid
+from zope.interface import implementer
+
+from mepserver.interfaces import IPubSubContext, RosterItem
+from mepserver.pubsub.model import Interests, NodeConfig, Service
+
+#: XEP-0163 section 5: presence access, notifications with payloads, the
+#: last item on subscription and presence; one item per node (max_items
+#: 1) unless configured otherwise.
+PEP_DEFAULTS = NodeConfig()
+
+#: Roster subscriptions that let a contact see the account's presence.
+_SHARING = ("from", "both")
+
+
+@implementer(IPubSubContext)
+class PEPContext:
+    """
+    An account's PEP service as the engine sees it, for one request.
+
+    @ivar owner: the account's bare JID.
+    @ivar roster: the owner's roster items by contact bare JID: the whole
+        roster when notifications are to be computed, or just the
+        requester's item for an access check.
+    @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
+    @ivar interests: the sessions' L{Interests}.
+    """
+
+    def __init__(
+        self,
+        owner: jid.JID,
+        roster: Mapping[jid.JID, RosterItem],
+        sessions,
+        interests: Interests,
+    ):
+        self.owner = owner
+        self.roster = roster
+        self.sessions = sessions
+        self.interests = interests
+
+    def isOwner(self, entity: jid.JID) -> bool:
+        return entity.userhostJID() == self.owner
+
+    def owners(self) -> List[jid.JID]:
+        return [self.owner]
+
+    def mayPublish(self, entity: jid.JID) -> bool:
+        # Section 3.2: one publisher per node, the account owner.
+        return self.isOwner(entity)
+
+    def admit(self, entity: jid.JID) -> None:
+        pass
+
+    def sharesPresence(self, entity: jid.JID) -> bool:
+        item = self.roster.get(entity.userhostJID())
+        return item is not None and item.subscription in _SHARING
+
+    def rosterGroups(self, entity: jid.JID) -> Iterable[str]:
+        item = self.roster.get(entity.userhostJID())
+        return item.groups if item is not None else ()
+
+    def _isLocal(self, address: jid.JID) -> bool:
+        return address.user is not None and address.host == self.sessions.domain
+
+    def _interested(self, username: str, nodeIdentifier: str) -> List[jid.JID]:
+        return [
+            session.jid
+            for session in self.sessions.sessionsOf(username)
+            if session.available and self.interests.interested(session.jid, nodeIdentifier)
+        ]
+
+    def candidates(self, nodeIdentifier: str) -> List[jid.JID]:
+        """
+        The owner's available resources, then those of each contact with a
+        subscription C{from} or C{both}, whose caps ask for the node
+        (sections 4.1 and 4.3.2). Contacts of other domains have no
+        presence here (no server-to-server links), so none of theirs.
+        """
+        result = self._interested(self.owner.user, nodeIdentifier)
+        for contact, item in self.roster.items():
+            if item.subscription in _SHARING and self._isLocal(contact):
+                result.extend(self._interested(contact.user, nodeIdentifier))
+        return result
+
+    def explicitTargets(self, subscriber: jid.JID, nodeIdentifier: str) -> List[jid.JID]:
+        """
+        Section 4.3.2: a full JID gets one notification; a bare JID gets
+        one per available resource whose caps ask for the node, or, with
+        no such resource, one to the bare JID.
+        """
+        if subscriber.resource is None and self._isLocal(subscriber):
+            interested = self._interested(subscriber.user, nodeIdentifier)
+            if interested:
+                return interested
+        return [subscriber]
+
+
+def makeService(ids, clock):
+    """
+    @return: a factory of empty PEP services with XEP-0163's defaults, for
+        a L{mepserver.pubsub.registry.ServiceRegistry}.
+    """
+
+    def factory(owner: jid.JID) -> Service:
+        return Service(owner, ids, clock, defaults=PEP_DEFAULTS)
+
+    return factory

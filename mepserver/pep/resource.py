@@ -1,0 +1,92 @@
+# -*- test-case-name: tests.test_pep -*-
+"""
+The virtual pubsub services of PEP (XEP-0163 section 3.1) as wokkel sees
+them: L{PEPResource} locates, per request, the account's service at its
+bare JID (or at the requester's own account when an IQ has no C{to}), with
+a L{mepserver.pep.model.PEPContext} for the requester; the domain itself,
+and an account that does not exist, get C{service-unavailable} (RFC 6121
+section 8.5.1). In disco the account shows as C{pubsub/pep} (section 6.1).
+
+Nodes and items are stored in the server's
+L{mepserver.interfaces.IPubSubStore}, keyed by the account's bare JID.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from twisted.internet import defer
+from twisted.words.protocols.jabber import jid
+from wokkel import disco
+
+from mepserver import errors
+from mepserver.pep.model import PEPContext
+from mepserver.pubsub.model import Interests
+from mepserver.pubsub.resource import NoServiceResource, ServiceResource
+
+
+class PEPResource(ServiceResource):
+    """
+    The PEP services of the client domain's accounts: locates the account
+    a pubsub request or disco query is addressed to (its bare JID), and
+    answers C{service-unavailable} for the domain itself or for an account
+    that does not exist (RFC 6121 section 8.5.1).
+
+    @ivar users: the L{mepserver.interfaces.IUserStore}.
+    @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
+    @ivar interests: the sessions' L{Interests}.
+    """
+
+    def __init__(self, registry, users, sessions, interests: Interests):
+        ServiceResource.__init__(self, registry)
+        self.users = users
+        self.sessions = sessions
+        self.interests = interests
+        self.noService = NoServiceResource()
+
+    def locateResource(self, request):
+        recipient = request.recipient
+        if (
+            recipient is None
+            or recipient.user is None
+            or recipient.resource is not None
+            or recipient.host != self.sessions.domain
+        ):
+            return self.noService
+        return self
+
+    def discoIdentities(self, requestor, target):
+        # Section 6.1: the server answers for the account, as pubsub/pep.
+        return [
+            disco.DiscoIdentity("account", "registered"),
+            disco.DiscoIdentity("pubsub", "pep"),
+        ]
+
+    async def _exists(self, username: str) -> bool:
+        if self.sessions.sessionsOf(username):
+            return True
+        return await self.users.getCredentials(username) is not None
+
+    async def context(self, owner: jid.JID, requestor: Optional[jid.JID]) -> PEPContext:
+        """
+        The context for a request from C{requestor} to C{owner}'s service:
+        with the owner's whole roster when the owner asks (its requests
+        may notify contacts), else with the requester's roster item only.
+        """
+        if requestor is None or requestor.userhostJID() == owner:
+            items = await self.users.getRoster(owner.user)
+            roster = {item.contact: item for item in items}
+        else:
+            item = await self.users.getRosterItem(owner.user, requestor.userhostJID())
+            roster = {item.contact: item} if item is not None else {}
+        return PEPContext(owner, roster, self.sessions, self.interests)
+
+    def locate(self, request):
+        return defer.ensureDeferred(self._locate(request))
+
+    async def _locate(self, request):
+        owner = request.recipient.userhostJID()
+        if not await self._exists(owner.user):
+            raise errors.ServiceUnavailable(f"there is no account {owner.full()}")
+        service = await self.registry.get(owner)
+        return service, await self.context(owner, request.sender)
