@@ -24,6 +24,9 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from twisted.words.protocols.jabber import jid, xmlstream
 from twisted.words.xish import domish
 from wokkel import data_form
+from wokkel.delay import NS_DELAY
+from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
+from wokkel.muc import NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_REQUEST, NS_MUC_USER
 
 from mepserver import errors
 from mepserver.datetimes import formatDateTime
@@ -38,31 +41,22 @@ from mepserver.muc.model import (
     Role,
     Status,
 )
+from mepserver.namespaces import NS_CLIENT, NS_REGISTER, NS_XML
 from mepserver.stanza import copyStanza
 
-NS_CLIENT = "jabber:client"
-NS_MUC = "http://jabber.org/protocol/muc"
-NS_MUC_USER = NS_MUC + "#user"
-NS_MUC_ADMIN = NS_MUC + "#admin"
-NS_MUC_OWNER = NS_MUC + "#owner"
 NS_MUC_ROOMCONFIG = NS_MUC + "#roomconfig"
 NS_MUC_ROOMINFO = NS_MUC + "#roominfo"
 NS_MUC_TRAFFIC = NS_MUC + "#traffic"
-NS_MUC_REQUEST = NS_MUC + "#request"
 NS_MUC_REGISTER = NS_MUC + "#register"
-NS_REGISTER = "jabber:iq:register"
 #: The disco node of a user's reserved nick (XEP-0045 section 7.12).
 NODE_ROOMUSER = "x-roomuser-item"
-NS_DELAY = "urn:xmpp:delay"
 NS_SID = "urn:xmpp:sid:0"
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
 NS_PING = "urn:xmpp:ping"
-NS_DATA = "jabber:x:data"
+NS_DATA = data_form.NS_X_DATA
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
-NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 #: How domish keys the C{xml:lang} attribute.
-XML_LANG = ("http://www.w3.org/XML/1998/namespace", "lang")
+XML_LANG = (NS_XML, "lang")
 
 #: Error conditions that show an occupant's real JID is gone (XEP-0045
 #: section 18.1.2, with Prosody's additions: this server's own delivery
