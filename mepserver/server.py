@@ -265,7 +265,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
-    ServerDiscoHandler().setHandlerParent(clientDomain)
+    ServerDiscoHandler(server.users).setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
     ping.PingHandler().setHandlerParent(clientDomain)
     ServerVersionHandler("mepserver", mepserver.__version__).setHandlerParent(

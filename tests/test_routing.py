@@ -306,6 +306,41 @@ class DiscoInfoTests(unittest.TestCase):
         self.assertIn("urn:xmpp:ping", features)
         self.assertNotIn("jabber:iq:version", features)
 
+    def test_contacts(self):
+        """
+        A contact who sees the account's presence (subscription from or
+        both, on the account's roster) gets the same identities; one who
+        does not, or a stranger, gets service-unavailable, as from Prosody
+        and ejabberd. Node lists stay PEP's (XEP-0163 section 6.2).
+        """
+        self.harness.befriend("juliet", ROMEO, subscription="from")
+        self.harness.befriend("juliet", JID("nurse@capulet.lit"), subscription="to")
+        query = (
+            "<iq type='get' id='info' to='juliet@capulet.lit'>"
+            f"<query xmlns='{NS_DISCO_INFO}'/></iq>"
+        )
+        answer = self.harness.connect("romeo", "orchard").request(query)
+        self.assertEqual("result", answer["type"], answer.toXml())
+        self.assertIn(
+            ("account", "registered"),
+            [(e["category"], e["type"]) for e in answer.query.elements(NS_DISCO_INFO, "identity")],
+        )
+        for username in ("nurse", "benvolio"):
+            client = self.harness.connect(username, "home")
+            answer = client.request(query)
+            problem = stanzaMismatch(
+                answer,
+                "<iq type='error' id='info' from='juliet@capulet.lit'>"
+                f"<error type='cancel'><service-unavailable xmlns='{NS_STANZAS}'/>"
+                "</error></iq>",
+            )
+            self.assertIsNone(problem, f"{username}: {problem}")
+            items = client.request(
+                "<iq type='get' id='items' to='juliet@capulet.lit'>"
+                f"<query xmlns='{NS_DISCO_ITEMS}'/></iq>"
+            )
+            self.assertEqual("result", items["type"], username)
+
     def test_withoutTo(self):
         """
         A query with no 'to' is for the account's bare JID (RFC 6120

@@ -10,12 +10,17 @@ identity and feature once.
 """
 
 from twisted.internet import defer
-from twisted.words.protocols.jabber import jid
+from twisted.words.protocols.jabber import error, jid
 from wokkel import disco, generic
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver.namespaces import NS_REGISTER
+
+
+#: Subscriptions that let a contact see an account's presence, and so
+#: discover the account (RFC 6121 section 2.1.2.5).
+_SEES_PRESENCE = ("from", "both")
 
 
 @implementer(IDisco)
@@ -28,7 +33,19 @@ class ServerDiscoHandler(disco.DiscoHandler):
     disco#info feature itself (wokkel's handler does not), and an answer
     names each identity and feature once: a repeated feature would also
     change a XEP-0115 verification string computed over the answer.
+
+    An account's bare JID tells its identity and features to its owner and
+    the contacts who may see its presence; anyone else gets
+    C{service-unavailable}, as from Prosody and ejabberd, so that disco
+    does not reveal which accounts exist (RFC 6121 section 8.5.1 answers an
+    unknown account the same way).
+
+    @ivar users: the L{mepserver.interfaces.IUserStore}, for rosters.
     """
+
+    def __init__(self, users):
+        disco.DiscoHandler.__init__(self)
+        self.users = users
 
     def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
         if nodeIdentifier:
@@ -48,9 +65,36 @@ class ServerDiscoHandler(disco.DiscoHandler):
         The siblings' identities and features, each once, in the order
         they were first given.
         """
-        return disco.DiscoHandler.info(self, requestor, target, nodeIdentifier).addCallback(
-            _once
+        d = self._checkDiscoverable(requestor, target, nodeIdentifier)
+        d.addCallback(
+            lambda _: disco.DiscoHandler.info(self, requestor, target, nodeIdentifier)
         )
+        return d.addCallback(_once)
+
+    def _checkDiscoverable(self, requestor, target, nodeIdentifier):
+        """
+        @return: a Deferred that fails with C{service-unavailable} when
+            C{target} is an account whose identity C{requestor} may not
+            discover. A node's info and the node list are PEP's to filter
+            by each node's access model (XEP-0163 section 6.2).
+        """
+        if (
+            target.user is None
+            or nodeIdentifier
+            or requestor.userhost() == target.userhost()
+        ):
+            return defer.succeed(None)
+        d = self.users.getRosterItem(target.user, requestor.userhostJID())
+
+        def check(item):
+            if item is None or item.subscription not in _SEES_PRESENCE:
+                raise error.StanzaError(
+                    "service-unavailable",
+                    text="an account answers service discovery only to itself "
+                    "and to contacts who see its presence",
+                )
+
+        return d.addCallback(check)
 
 
 def _once(info):
