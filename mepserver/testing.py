@@ -177,10 +177,13 @@ class _StanzaLog:
     Stanzas in arrival order, and the Deferreds waiting for some of them.
 
     @ivar stanzas: the stanzas so far.
+    @ivar count: how many stanzas were ever added, cleared ones included:
+        the position in the log of the next one.
     """
 
     def __init__(self, clock, description):
         self.stanzas: List[domish.Element] = []
+        self.count = 0
         self._clock = clock
         self._description = description
         # Each waiter: (predicate, Deferred, what to do with a match,
@@ -195,6 +198,7 @@ class _StanzaLog:
         the server's stanza path, which must not break.
         """
         self.stanzas.append(stanza)
+        self.count += 1
         if not self._waiting:
             return
         fire, keep = [], []
@@ -217,15 +221,22 @@ class _StanzaLog:
     def _forget(self, d):
         self._waiting = [w for w in self._waiting if w[1] is not d]
 
-    def waitFor(self, pattern: _Pattern, timeout: float) -> defer.Deferred:
+    def waitFor(
+        self, pattern: _Pattern, timeout: float, since: Optional[int] = None
+    ) -> defer.Deferred:
         """
+        @param since: a L{count}: only stanzas added from then on match.
         @return: a Deferred firing with the first stanza, recorded or
             future, that matches C{pattern}, or failing with
             L{StanzaNotReceived} after C{timeout} seconds.
         """
         match = _matcher(pattern)
+        recorded = self.stanzas
+        if since is not None:
+            # The stanzas still here are the last len(stanzas) of count.
+            recorded = recorded[max(0, since - (self.count - len(recorded))):]
         try:
-            for stanza in self.stanzas:
+            for stanza in recorded:
                 if match(stanza):
                     return defer.succeed(stanza)
         except BaseException:
@@ -623,6 +634,14 @@ class ConnectedClient:
         once the server has the client's interests, so that a
         L{RunningServer.generateEvent} right after reaches the client.
 
+        Only what arrives after this join presence answers it: the
+        self-presence of an earlier join, or the error that refused one,
+        does not, so a retry after a refusal, or a join after leaving, waits
+        for its own answer. The presence carries an C{id} of its own, which
+        an error presence mirrors (RFC 6120 section 8.3.1); the room's
+        unavailable self-presence of a leave sent just before does not
+        count either.
+
         @param room: the bare room JID.
         @param notify: the MEP node names whose events the client wants.
         @param password: the room's password, if it has one.
@@ -636,10 +655,12 @@ class ConnectedClient:
         occupant = f"{room.userhost()}/{nick}"
         presence = domish.Element((None, "presence"))
         presence["to"] = occupant
+        self._requests += 1
+        presence["id"] = identifier = f"mepserver-testing-join-{self._requests}"
         x = presence.addElement((_NS_MUC, "x"))
         if password is not None:
             x.addElement("password", content=password)
-        answered = None
+        answered = answer = None
         if notify:
             # A name of its own makes the verification string unknown to the
             # server, which asks for it even if another client joined with
@@ -669,29 +690,36 @@ class ConnectedClient:
                 answered.callback(None)
 
             self.xmlstream.addObserver("/iq[@type='get']/query", answer)
-        self.send(presence)
-        selfPresence = await self.waitFor(
-            lambda e: e.name == "presence"
-            and e.getAttribute("from") == occupant
-            and (
-                e.getAttribute("type") == "error"
-                or any(
-                    s.getAttribute("code") == "110"
-                    for x in e.elements(_NS_MUC + "#user", "x")
-                    for s in x.elements(_NS_MUC + "#user", "status")
-                )
-            ),
-            timeout,
-        )
-        if selfPresence.getAttribute("type") == "error":
-            raise StanzaNotReceived(
-                f"{occupant} refused entry: {_show(selfPresence)}", [selfPresence]
+
+        def answers(e):
+            if e.name != "presence" or e.getAttribute("from") != occupant:
+                return False
+            kind = e.getAttribute("type")
+            if kind == "error":
+                return e.getAttribute("id") == identifier
+            return kind is None and any(
+                s.getAttribute("code") == "110"
+                for x in e.elements(_NS_MUC + "#user", "x")
+                for s in x.elements(_NS_MUC + "#user", "status")
             )
-        if answered is not None:
-            await answered.addTimeout(timeout, self._clock)
-            # A round trip: the server has handled the answer once it
-            # answers what the client sent after it.
-            await self.ping(timeout)
+
+        since = self._log.count
+        self.send(presence)
+        try:
+            selfPresence = await self._log.waitFor(answers, timeout, since)
+            if selfPresence.getAttribute("type") == "error":
+                raise StanzaNotReceived(
+                    f"{occupant} refused entry: {_show(selfPresence)}", [selfPresence]
+                )
+            if answered is not None:
+                await answered.addTimeout(timeout, self._clock)
+                # A round trip: the server has handled the answer once it
+                # answers what the client sent after it.
+                await self.ping(timeout)
+        finally:
+            if answer is not None:
+                # Refused, or never asked: answer no later query.
+                self.xmlstream.removeObserver("/iq[@type='get']/query", answer)
         return selfPresence
 
     def close(self) -> defer.Deferred:

@@ -943,6 +943,77 @@ class RoomTests(unittest.TestCase):
         failure = await self.assertFailure(carol.joinRoom(roomJID, "carol"), StanzaNotReceived)
         self.assertIn("not-authorized", str(failure))
 
+    async def test_joinRoomRetry(self):
+        """
+        A join refused (XEP-0045 section 7.2.5, a wrong password) fails with
+        its own error presence, which mirrors the join's id; a retry waits
+        for the answer to its own presence, a second error or the
+        self-presence, not the earlier error.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby", password="s3cret")
+        client = await running.connectClient(await running.createAccount("alice"))
+        refusals = []
+        for attempt in range(2):
+            error = await self.assertFailure(
+                client.joinRoom(roomJID, "alice", password="wrong"), StanzaNotReceived
+            )
+            [refusal] = error.received
+            self.assertEqual("error", refusal["type"])
+            refusals.append(refusal)
+        self.assertNotEqual(refusals[0]["id"], refusals[1]["id"])
+        presence = await client.joinRoom(roomJID, "alice", password="s3cret")
+        self.assertIsNone(presence.getAttribute("type"))
+        self.assertNotIn(presence["id"], [r["id"] for r in refusals])
+        self.assertEqual(client.received[-1], presence)
+
+    async def test_joinRoomRefusedWithNotify(self):
+        """
+        After a refused join with C{notify}, the client no longer answers a
+        disco#info query about the capabilities it announced.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby", membersOnly=True)
+        alice = await running.createAccount("alice")
+        recorder = running.record(alice)
+        client = await running.connectClient(alice)
+        await self.assertFailure(
+            client.joinRoom(roomJID, "alice", notify=[NS_CONFERENCE_INFO]), StanzaNotReceived
+        )
+        join = await recorder.waitFor("/presence/c", sent=True)
+        caps = next(join.elements("http://jabber.org/protocol/caps", "c"))
+        query = domish.Element((None, "iq"))
+        query["type"], query["to"], query["id"] = "get", client.jid.full(), "caps"
+        query.addElement(("http://jabber.org/protocol/disco#info", "query"))["node"] = (
+            f"{caps['node']}#{caps['ver']}"
+        )
+        client.send(query)
+        # The query comes back before the first ping's answer; an answer to
+        # it, sent on receipt, before the second's.
+        await client.ping()
+        await client.waitFor("/iq[@type='get'][@id='caps']")
+        await client.assertNoStanzaReceived("/iq[@type='result'][@id='caps']")
+
+    async def test_joinRoomAgain(self):
+        """
+        Leaving and joining again at once returns the second join's
+        self-presence, neither the first one nor the unavailable
+        self-presence of the leave (XEP-0045 section 7.14).
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby")
+        client = await running.connectClient(await running.createAccount("alice"))
+        first = await client.joinRoom(roomJID, "alice")
+        leave = domish.Element((None, "presence"))
+        leave["to"], leave["type"] = f"{roomJID.full()}/alice", "unavailable"
+        client.send(leave)
+        second = await client.joinRoom(roomJID, "alice")
+        self.assertIsNot(first, second)
+        self.assertIsNone(second.getAttribute("type"))
+        self.assertNotEqual(first["id"], second["id"])
+        left = await client.waitFor("/presence[@type='unavailable']/x/status[@code='110']")
+        self.assertLess(client.received.index(left), client.received.index(second))
+
     async def test_publishAsOccupant(self):
         """
         L{RunningServer.publishAsOccupant} publishes at the occupant JID as
