@@ -61,6 +61,7 @@ not deterministic.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import dataclasses
 import functools
@@ -69,7 +70,7 @@ import shutil
 import tempfile
 from typing import Callable, Iterable, List, Optional, Union
 
-from twisted.internet import defer, endpoints, ssl, task
+from twisted.internet import defer, endpoints, error, ssl, task
 from twisted.python import failure
 from twisted.words.protocols.jabber import client, jid, xmlstream
 from twisted.words.xish import domish, xpath
@@ -776,6 +777,8 @@ class RunningServer:
         # The fixture's own clock of deterministic mode, which reset() winds
         # back; a clock given by the test is left alone.
         self._ownClock = None
+        # While suspended, the (interface, port number) of each listener.
+        self._suspended = None
 
     @property
     def webSocketURL(self) -> str:
@@ -1102,6 +1105,59 @@ class RunningServer:
             self._ownClock.advance(_DETERMINISTIC_START - self._ownClock.seconds())
 
     @_deferred
+    async def suspend(self):
+        """
+        L{reset} the server, then close its ports: what a server shared by
+        several tests does after each (L{MEPServerMixin} with
+        C{mepserverShared}). Trial's dirty-reactor check runs after every
+        test and flags, then removes from the reactor, every pending delayed
+        call and every open connection or listening port, so that nothing of
+        the server may stay in the reactor between tests; a suspended server
+        holds nothing there. L{resume} opens the ports again.
+
+        @return: a Deferred firing once every connection and port is closed.
+        @raise mepserver.server.ResetNotSupported: (in the Deferred, before
+            anything changes) as L{reset}.
+        """
+        await self.reset()
+        ports, self._ports = self._ports, []
+        self._suspended = [(p.getHost().host, p.getHost().port) for p in ports]
+        await defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+
+    @_deferred
+    async def resume(self):
+        """
+        Listen again after L{suspend}: on the same port numbers if they are
+        still free, on new ephemeral ones otherwise, which L{c2sPort},
+        L{httpPort} and the URLs then give. Nothing happens if the server is
+        not suspended.
+
+        @return: a Deferred firing once the server listens.
+        """
+        suspended, self._suspended = self._suspended, None
+        if suspended is None:
+            return
+        ports = []
+        try:
+            for (description, factory), (host, number) in zip(self.server.listeners, suspended):
+                try:
+                    endpoint = endpoints.serverFromString(
+                        self.reactor, f"tcp:{number}:interface={host}"
+                    )
+                    ports.append(await endpoint.listen(factory))
+                except error.CannotListenError:
+                    endpoint = endpoints.serverFromString(self.reactor, description)
+                    ports.append(await endpoint.listen(factory))
+        except BaseException:
+            for port in ports:
+                await port.stopListening()
+            self._suspended = suspended
+            raise
+        self._ports = ports
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+
+    @_deferred
     async def stop(self):
         """
         Close every client stream and port, then stop the server.
@@ -1197,15 +1253,72 @@ class MEPServerMixin:
 
     A C{setUp} of your own calls this one first: C{await super().setUp()}.
 
+    With C{mepserverShared = True}, the tests of the class share one server
+    instead: the first test's C{setUp} starts it, and after each test it is
+    L{reset<RunningServer.reset>} and its ports closed
+    (L{RunningServer.suspend}), to be opened again, on the same port
+    numbers if they are free, by the next test's C{setUp}
+    (L{RunningServer.resume}). So nothing of it stays in the reactor
+    between tests, which trial's dirty-reactor check requires. The server
+    stops in C{tearDownClass} under pytest (a C{tearDownClass} of your own
+    calls this one), and at exit under trial, which runs no class fixtures;
+    only memory storage can be shared.
+
     @cvar mepserverSettings: keyword arguments for L{startServer}:
         C{deterministic}, C{seed} and L{mepserver.config.Config} fields.
+    @cvar mepserverShared: whether the class's tests share one server.
     @ivar mepserver: the L{RunningServer}, from C{setUp} on.
     """
 
     mepserverSettings: dict = {}
+    mepserverShared: bool = False
 
     def setUp(self):
         d = defer.maybeDeferred(super().setUp)
-        d.addCallback(lambda _: startServer(self, **self.mepserverSettings))
+        if self.mepserverShared:
+            d.addCallback(lambda _: _sharedServer(self))
+        else:
+            d.addCallback(lambda _: startServer(self, **self.mepserverSettings))
         d.addCallback(lambda running: setattr(self, "mepserver", running))
         return d
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        running = cls.__dict__.get("_mepserverShared")
+        if running is not None:
+            del cls._mepserverShared
+            # Suspended: nothing left to wait for.
+            running.stop()
+
+
+@_deferred
+async def _sharedServer(testCase) -> RunningServer:
+    """
+    The server of a L{MEPServerMixin} class with C{mepserverShared}: started
+    by its first test, resumed by the others, suspended after each.
+    """
+    cls = type(testCase)
+    # The class's own: a subclass shares a server of its own.
+    running = cls.__dict__.get("_mepserverShared")
+    if running is None:
+        running = await startServer(**testCase.mepserverSettings)
+        try:
+            running.server.checkReset()
+        except BaseException:
+            await running.stop()
+            raise
+        cls._mepserverShared = running
+        atexit.register(_stopAtExit, running)
+    else:
+        await running.resume()
+    testCase.addCleanup(running.suspend)
+    return running
+
+
+def _stopAtExit(running: RunningServer):
+    """
+    At exit, stop a suspended shared server, which holds nothing in the
+    reactor: remove its temporary data directory.
+    """
+    running.stop()

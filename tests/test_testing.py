@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 from twisted.internet import task, utils
+from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
@@ -567,6 +568,46 @@ class RunningServerTests(unittest.TestCase):
         del recorder
 
 
+    async def test_suspendResume(self):
+        """
+        L{RunningServer.suspend} resets the server and closes its ports;
+        L{RunningServer.resume} listens again on the same port numbers.
+        """
+        from twisted.internet import error
+
+        running = await startServer(self)
+        ports = (running.c2sPort, running.httpPort)
+        client = await running.connectClient(await running.createAccount("alice"))
+        await running.suspend()
+        self.assertFalse(client.connected)
+        self.assertEqual([], await running.server.users.listUsers())
+        account = await running.createAccount("alice")
+        await self.assertFailure(running.connectClient(account), error.ConnectionRefusedError)
+        await running.resume()
+        await running.resume()
+        self.assertEqual(ports, (running.c2sPort, running.httpPort))
+        client = await running.connectClient(account)
+        self.assertTrue(client.connected)
+
+    async def test_resumeElsewhere(self):
+        """
+        If a port number was taken while the server was suspended,
+        L{RunningServer.resume} listens on a new ephemeral port.
+        """
+        from twisted.internet import endpoints, protocol, reactor
+
+        running = await startServer(self)
+        await running.suspend()
+        taken = running.c2sPort
+        endpoint = endpoints.serverFromString(reactor, f"tcp:{taken}:interface=127.0.0.1")
+        squatter = await endpoint.listen(protocol.Factory.forProtocol(protocol.Protocol))
+        self.addCleanup(squatter.stopListening)
+        await running.resume()
+        self.assertNotEqual(taken, running.c2sPort)
+        client = await running.connectClient(await running.createAccount())
+        self.assertTrue(client.connected)
+
+
 class DeterministicTests(unittest.TestCase):
     """
     Deterministic mode: ids from a seeded source, time from a fixed clock.
@@ -800,6 +841,105 @@ class PytestPluginTests(unittest.TestCase):
         self.assertEqual(0, code, report)
         withPytestTwisted = importlib.util.find_spec("pytest_twisted") is not None
         self.assertIn("2 passed" if withPytestTwisted else "3 passed", report)
+
+
+SHARED_PROBE = '''
+import os
+
+from twisted.trial import unittest
+
+from mepserver.testing import MEPServerMixin
+
+NODE = "urn:example:mood"
+SEEN = []
+
+
+class SharedTests(MEPServerMixin, unittest.TestCase):
+    mepserverSettings = {"deterministic": True}
+    mepserverShared = True
+    timeout = 15
+
+    async def scenario(self):
+        # The same names in every test: reset() forgot the last test's.
+        running = self.mepserver
+        SEEN.append(running)
+        with open(os.environ["MEPSERVER_PROBE_DATADIR"], "w") as f:
+            f.write(running.server.config.dataDir)
+        alice = await running.createAccount("alice")
+        room = await running.createRoom("lobby", owner=alice)
+        client = await running.connectClient(alice, "laptop")
+        await client.joinRoom(room, "Alice", notify=[NODE])
+        await running.generateEvent(room, NODE, f"<mood xmlns='{NODE}'/>", "m1")
+        await client.waitFor("/message/event/items/item[@id='m1']")
+        # Left for reset() to close: a second client, a recorder waiting.
+        await running.connectClient(alice)
+        running.record(alice).waitFor("/never", timeout=60).addErrback(lambda f: None)
+        assert all(seen is running for seen in SEEN), SEEN
+
+    async def test_one(self):
+        await self.scenario()
+
+    async def test_two(self):
+        await self.scenario()
+
+    async def test_three(self):
+        await self.scenario()
+'''
+
+
+class SharedServerTests(unittest.TestCase):
+    """
+    L{MEPServerMixin} with C{mepserverShared}: one server for a class's
+    tests, in a trial run and a pytest run of their own.
+    """
+
+    timeout = 120
+
+    async def runProbe(self, name, arguments):
+        """
+        Run the probe with C{python -m ...}.
+
+        @return: its exit code, its output, and the data directory its
+            server used.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "pytest.ini"), "w") as f:
+            f.write("[pytest]\n")
+        with open(os.path.join(directory, "test_sharedprobe.py"), "w") as f:
+            f.write(SHARED_PROBE)
+        record = os.path.join(directory, "datadir")
+        env = dict(os.environ, MEPSERVER_PROBE_DATADIR=record)
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, ["-m", name] + arguments, env=env, path=directory
+        )
+        with open(record) as f:
+            dataDir = f.read()
+        return code, (out + err).decode("utf-8", "replace"), dataDir
+
+    async def test_shared(self):
+        """
+        The tests of a class share one server, reset between them, and
+        trial's dirty-reactor check, which runs after each test under pytest
+        too, finds nothing left; the server's temporary directory is gone at
+        the end.
+        """
+        trial, pytest = await gatherResults(
+            [
+                ensureDeferred(self.runProbe("twisted.trial", ["test_sharedprobe"])),
+                ensureDeferred(
+                    self.runProbe("pytest", ["-q", "-p", "no:cacheprovider", "test_sharedprobe.py"])
+                ),
+            ]
+        )
+        code, report, dataDir = trial
+        self.assertEqual(0, code, report)
+        self.assertIn("PASSED (successes=3)", report)
+        self.assertFalse(os.path.exists(dataDir), dataDir)
+        code, report, dataDir = pytest
+        self.assertEqual(0, code, report)
+        self.assertIn("3 passed", report)
+        self.assertFalse(os.path.exists(dataDir), dataDir)
 
 
 NS_CONFERENCE_INFO = "urn:ietf:params:xml:ns:conference-info"
