@@ -3,21 +3,24 @@
 Tests for L{mepserver.testing} and L{mepserver.pytest_plugin}: the public
 fixture other projects' suites use.
 
-L{ChatTests}, L{PingTests} and L{MoodTests} are the README's examples,
-word for word
-(L{ReadmeTests} checks that they stay so).
+L{ChatTests}, L{PingTests}, L{MoodTests} and L{RoomsAPITests} are the
+README's examples, word for word (L{ReadmeTests} checks that they stay
+so).
 """
 
 import dataclasses
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import textwrap
 
-from twisted.internet import task, utils
+import treq
+from twisted.internet import reactor, task, utils
 from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.trial import unittest
+from twisted.web.client import HTTPConnectionPool
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 
@@ -100,6 +103,20 @@ class MoodTests(unittest.TestCase):
         await bobsClient.assertNoStanzaReceived("/message/event")
 
 
+class RoomsAPITests(unittest.TestCase):
+    async def test_rooms(self):
+        running = await startServer(self)
+        await running.createRoom("lobby")
+        pool = HTTPConnectionPool(reactor)
+        # Cleanups run last first: the pool closes before the server stops.
+        self.addCleanup(pool.closeCachedConnections)
+
+        response = await treq.get(running.apiURL + "rooms", pool=pool)
+        self.assertEqual(200, response.code)
+        rooms = json.loads(await response.content())["rooms"]
+        self.assertEqual(["lobby@conference.localhost"], [r["jid"] for r in rooms])
+
+
 class ReadmeTests(unittest.SynchronousTestCase):
     """
     The README's examples are the ones this module runs.
@@ -107,15 +124,15 @@ class ReadmeTests(unittest.SynchronousTestCase):
 
     def test_examples(self):
         """
-        L{ChatTests}, L{PingTests} and L{MoodTests} appear in README.rst
-        as they are here.
+        L{ChatTests}, L{PingTests}, L{MoodTests} and L{RoomsAPITests}
+        appear in README.rst as they are here.
         """
         path = os.path.join(os.path.dirname(__file__), os.pardir, "README.rst")
         if not os.path.exists(path):
             raise unittest.SkipTest("no README.rst beside the tests")
         with open(path, encoding="utf-8") as f:
             readme = f.read()
-        for example in (ChatTests, PingTests, MoodTests):
+        for example in (ChatTests, PingTests, MoodTests, RoomsAPITests):
             source = textwrap.indent(inspect.getsource(example), "    ")
             self.assertTrue(
                 source in readme, f"README.rst lacks this example:\n{source}"
@@ -846,7 +863,10 @@ class PytestPluginTests(unittest.TestCase):
 SHARED_PROBE = '''
 import os
 
+import treq
+from twisted.internet import reactor
 from twisted.trial import unittest
+from twisted.web.client import HTTPConnectionPool
 
 from mepserver.testing import MEPServerMixin
 
@@ -871,6 +891,11 @@ class SharedTests(MEPServerMixin, unittest.TestCase):
         await client.joinRoom(room, "Alice", notify=[NODE])
         await running.generateEvent(room, NODE, f"<mood xmlns='{NODE}'/>", "m1")
         await client.waitFor("/message/event/items/item[@id='m1']")
+        pool = HTTPConnectionPool(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        response = await treq.get(running.apiURL + "rooms", pool=pool)
+        assert response.code == 200, response.code
+        await response.content()
         # Left for reset() to close: a second client, a recorder waiting.
         await running.connectClient(alice)
         running.record(alice).waitFor("/never", timeout=60).addErrback(lambda f: None)
