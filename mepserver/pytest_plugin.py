@@ -23,9 +23,13 @@ Deferred, so:
     L{mepserver.testing.MEPServerMixin}, or call
     L{mepserver.testing.startServer} in a test.
 
-The two ways do not mix in one run: pytest-twisted runs the reactor in a
-greenlet of its own, and trial test cases, which run it themselves, leave
-it unclean beside it.
+Installing pytest-twisted changes nothing for a run of trial test cases
+alone. But the two ways do not mix in one run: pytest-twisted runs every
+plain test function, even a synchronous one, on a reactor it starts in a
+greenlet of its own on the first, which runs until the end, and every
+trial test case after it, which runs the reactor itself, fails with a
+dirty reactor. Run the trial test cases in a pytest run of their own,
+with C{-p no:twisted}.
 """
 
 import importlib.util

@@ -61,6 +61,7 @@ not deterministic.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import dataclasses
 import functools
@@ -69,7 +70,7 @@ import shutil
 import tempfile
 from typing import Callable, Iterable, List, Optional, Union
 
-from twisted.internet import defer, endpoints, ssl, task
+from twisted.internet import defer, endpoints, error, ssl, task
 from twisted.python import failure
 from twisted.words.protocols.jabber import client, jid, xmlstream
 from twisted.words.xish import domish, xpath
@@ -177,10 +178,13 @@ class _StanzaLog:
     Stanzas in arrival order, and the Deferreds waiting for some of them.
 
     @ivar stanzas: the stanzas so far.
+    @ivar count: how many stanzas were ever added, cleared ones included:
+        the position in the log of the next one.
     """
 
     def __init__(self, clock, description):
         self.stanzas: List[domish.Element] = []
+        self.count = 0
         self._clock = clock
         self._description = description
         # Each waiter: (predicate, Deferred, what to do with a match,
@@ -195,6 +199,7 @@ class _StanzaLog:
         the server's stanza path, which must not break.
         """
         self.stanzas.append(stanza)
+        self.count += 1
         if not self._waiting:
             return
         fire, keep = [], []
@@ -217,15 +222,22 @@ class _StanzaLog:
     def _forget(self, d):
         self._waiting = [w for w in self._waiting if w[1] is not d]
 
-    def waitFor(self, pattern: _Pattern, timeout: float) -> defer.Deferred:
+    def waitFor(
+        self, pattern: _Pattern, timeout: float, since: Optional[int] = None
+    ) -> defer.Deferred:
         """
+        @param since: a L{count}: only stanzas added from then on match.
         @return: a Deferred firing with the first stanza, recorded or
             future, that matches C{pattern}, or failing with
             L{StanzaNotReceived} after C{timeout} seconds.
         """
         match = _matcher(pattern)
+        recorded = self.stanzas
+        if since is not None:
+            # The stanzas still here are the last len(stanzas) of count.
+            recorded = recorded[max(0, since - (self.count - len(recorded))):]
         try:
-            for stanza in self.stanzas:
+            for stanza in recorded:
                 if match(stanza):
                     return defer.succeed(stanza)
         except BaseException:
@@ -623,6 +635,14 @@ class ConnectedClient:
         once the server has the client's interests, so that a
         L{RunningServer.generateEvent} right after reaches the client.
 
+        Only what arrives after this join presence answers it: the
+        self-presence of an earlier join, or the error that refused one,
+        does not, so a retry after a refusal, or a join after leaving, waits
+        for its own answer. The presence carries an C{id} of its own, which
+        an error presence mirrors (RFC 6120 section 8.3.1); the room's
+        unavailable self-presence of a leave sent just before does not
+        count either.
+
         @param room: the bare room JID.
         @param notify: the MEP node names whose events the client wants.
         @param password: the room's password, if it has one.
@@ -636,10 +656,12 @@ class ConnectedClient:
         occupant = f"{room.userhost()}/{nick}"
         presence = domish.Element((None, "presence"))
         presence["to"] = occupant
+        self._requests += 1
+        presence["id"] = identifier = f"mepserver-testing-join-{self._requests}"
         x = presence.addElement((NS_MUC, "x"))
         if password is not None:
             x.addElement("password", content=password)
-        answered = None
+        answered = answer = None
         if notify:
             # A name of its own makes the verification string unknown to the
             # server, which asks for it even if another client joined with
@@ -669,29 +691,36 @@ class ConnectedClient:
                 answered.callback(None)
 
             self.xmlstream.addObserver("/iq[@type='get']/query", answer)
-        self.send(presence)
-        selfPresence = await self.waitFor(
-            lambda e: e.name == "presence"
-            and e.getAttribute("from") == occupant
-            and (
-                e.getAttribute("type") == "error"
-                or any(
-                    s.getAttribute("code") == "110"
-                    for x in e.elements(NS_MUC_USER, "x")
-                    for s in x.elements(NS_MUC_USER, "status")
-                )
-            ),
-            timeout,
-        )
-        if selfPresence.getAttribute("type") == "error":
-            raise StanzaNotReceived(
-                f"{occupant} refused entry: {_show(selfPresence)}", [selfPresence]
+
+        def answers(e):
+            if e.name != "presence" or e.getAttribute("from") != occupant:
+                return False
+            kind = e.getAttribute("type")
+            if kind == "error":
+                return e.getAttribute("id") == identifier
+            return kind is None and any(
+                s.getAttribute("code") == "110"
+                for x in e.elements(NS_MUC_USER, "x")
+                for s in x.elements(NS_MUC_USER, "status")
             )
-        if answered is not None:
-            await answered.addTimeout(timeout, self._clock)
-            # A round trip: the server has handled the answer once it
-            # answers what the client sent after it.
-            await self.ping(timeout)
+
+        since = self._log.count
+        self.send(presence)
+        try:
+            selfPresence = await self._log.waitFor(answers, timeout, since)
+            if selfPresence.getAttribute("type") == "error":
+                raise StanzaNotReceived(
+                    f"{occupant} refused entry: {_show(selfPresence)}", [selfPresence]
+                )
+            if answered is not None:
+                await answered.addTimeout(timeout, self._clock)
+                # A round trip: the server has handled the answer once it
+                # answers what the client sent after it.
+                await self.ping(timeout)
+        finally:
+            if answer is not None:
+                # Refused, or never asked: answer no later query.
+                self.xmlstream.removeObserver("/iq[@type='get']/query", answer)
         return selfPresence
 
     def close(self) -> defer.Deferred:
@@ -748,6 +777,8 @@ class RunningServer:
         # The fixture's own clock of deterministic mode, which reset() winds
         # back; a clock given by the test is left alone.
         self._ownClock = None
+        # While suspended, the (interface, port number) of each listener.
+        self._suspended = None
 
     @property
     def webSocketURL(self) -> str:
@@ -1074,6 +1105,59 @@ class RunningServer:
             self._ownClock.advance(_DETERMINISTIC_START - self._ownClock.seconds())
 
     @_deferred
+    async def suspend(self):
+        """
+        L{reset} the server, then close its ports: what a server shared by
+        several tests does after each (L{MEPServerMixin} with
+        C{mepserverShared}). Trial's dirty-reactor check runs after every
+        test and flags, then removes from the reactor, every pending delayed
+        call and every open connection or listening port, so that nothing of
+        the server may stay in the reactor between tests; a suspended server
+        holds nothing there. L{resume} opens the ports again.
+
+        @return: a Deferred firing once every connection and port is closed.
+        @raise mepserver.server.ResetNotSupported: (in the Deferred, before
+            anything changes) as L{reset}.
+        """
+        await self.reset()
+        ports, self._ports = self._ports, []
+        self._suspended = [(p.getHost().host, p.getHost().port) for p in ports]
+        await defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+
+    @_deferred
+    async def resume(self):
+        """
+        Listen again after L{suspend}: on the same port numbers if they are
+        still free, on new ephemeral ones otherwise, which L{c2sPort},
+        L{httpPort} and the URLs then give. Nothing happens if the server is
+        not suspended.
+
+        @return: a Deferred firing once the server listens.
+        """
+        suspended, self._suspended = self._suspended, None
+        if suspended is None:
+            return
+        ports = []
+        try:
+            for (description, factory), (host, number) in zip(self.server.listeners, suspended):
+                try:
+                    endpoint = endpoints.serverFromString(
+                        self.reactor, f"tcp:{number}:interface={host}"
+                    )
+                    ports.append(await endpoint.listen(factory))
+                except error.CannotListenError:
+                    endpoint = endpoints.serverFromString(self.reactor, description)
+                    ports.append(await endpoint.listen(factory))
+        except BaseException:
+            for port in ports:
+                await port.stopListening()
+            self._suspended = suspended
+            raise
+        self._ports = ports
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+
+    @_deferred
     async def stop(self):
         """
         Close every client stream and port, then stop the server.
@@ -1169,15 +1253,72 @@ class MEPServerMixin:
 
     A C{setUp} of your own calls this one first: C{await super().setUp()}.
 
+    With C{mepserverShared = True}, the tests of the class share one server
+    instead: the first test's C{setUp} starts it, and after each test it is
+    L{reset<RunningServer.reset>} and its ports closed
+    (L{RunningServer.suspend}), to be opened again, on the same port
+    numbers if they are free, by the next test's C{setUp}
+    (L{RunningServer.resume}). So nothing of it stays in the reactor
+    between tests, which trial's dirty-reactor check requires. The server
+    stops in C{tearDownClass} under pytest (a C{tearDownClass} of your own
+    calls this one), and at exit under trial, which runs no class fixtures;
+    only memory storage can be shared.
+
     @cvar mepserverSettings: keyword arguments for L{startServer}:
         C{deterministic}, C{seed} and L{mepserver.config.Config} fields.
+    @cvar mepserverShared: whether the class's tests share one server.
     @ivar mepserver: the L{RunningServer}, from C{setUp} on.
     """
 
     mepserverSettings: dict = {}
+    mepserverShared: bool = False
 
     def setUp(self):
         d = defer.maybeDeferred(super().setUp)
-        d.addCallback(lambda _: startServer(self, **self.mepserverSettings))
+        if self.mepserverShared:
+            d.addCallback(lambda _: _sharedServer(self))
+        else:
+            d.addCallback(lambda _: startServer(self, **self.mepserverSettings))
         d.addCallback(lambda running: setattr(self, "mepserver", running))
         return d
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        running = cls.__dict__.get("_mepserverShared")
+        if running is not None:
+            del cls._mepserverShared
+            # Suspended: nothing left to wait for.
+            running.stop()
+
+
+@_deferred
+async def _sharedServer(testCase) -> RunningServer:
+    """
+    The server of a L{MEPServerMixin} class with C{mepserverShared}: started
+    by its first test, resumed by the others, suspended after each.
+    """
+    cls = type(testCase)
+    # The class's own: a subclass shares a server of its own.
+    running = cls.__dict__.get("_mepserverShared")
+    if running is None:
+        running = await startServer(**testCase.mepserverSettings)
+        try:
+            running.server.checkReset()
+        except BaseException:
+            await running.stop()
+            raise
+        cls._mepserverShared = running
+        atexit.register(_stopAtExit, running)
+    else:
+        await running.resume()
+    testCase.addCleanup(running.suspend)
+    return running
+
+
+def _stopAtExit(running: RunningServer):
+    """
+    At exit, stop a suspended shared server, which holds nothing in the
+    reactor: remove its temporary data directory.
+    """
+    running.stop()

@@ -3,20 +3,24 @@
 Tests for L{mepserver.testing} and L{mepserver.pytest_plugin}: the public
 fixture other projects' suites use.
 
-L{ChatTests}, L{PingTests} and L{MoodTests} are the README's examples,
-word for word
-(L{ReadmeTests} checks that they stay so).
+L{ChatTests}, L{PingTests}, L{MoodTests} and L{RoomsAPITests} are the
+README's examples, word for word (L{ReadmeTests} checks that they stay
+so).
 """
 
 import dataclasses
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import textwrap
 
-from twisted.internet import task, utils
+import treq
+from twisted.internet import reactor, task, utils
+from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.trial import unittest
+from twisted.web.client import HTTPConnectionPool
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 
@@ -99,6 +103,20 @@ class MoodTests(unittest.TestCase):
         await bobsClient.assertNoStanzaReceived("/message/event")
 
 
+class RoomsAPITests(unittest.TestCase):
+    async def test_rooms(self):
+        running = await startServer(self)
+        await running.createRoom("lobby")
+        pool = HTTPConnectionPool(reactor)
+        # Cleanups run last first: the pool closes before the server stops.
+        self.addCleanup(pool.closeCachedConnections)
+
+        response = await treq.get(running.apiURL + "rooms", pool=pool)
+        self.assertEqual(200, response.code)
+        rooms = json.loads(await response.content())["rooms"]
+        self.assertEqual(["lobby@conference.localhost"], [r["jid"] for r in rooms])
+
+
 class ReadmeTests(unittest.SynchronousTestCase):
     """
     The README's examples are the ones this module runs.
@@ -106,15 +124,15 @@ class ReadmeTests(unittest.SynchronousTestCase):
 
     def test_examples(self):
         """
-        L{ChatTests}, L{PingTests} and L{MoodTests} appear in README.rst
-        as they are here.
+        L{ChatTests}, L{PingTests}, L{MoodTests} and L{RoomsAPITests}
+        appear in README.rst as they are here.
         """
         path = os.path.join(os.path.dirname(__file__), os.pardir, "README.rst")
         if not os.path.exists(path):
             raise unittest.SkipTest("no README.rst beside the tests")
         with open(path, encoding="utf-8") as f:
             readme = f.read()
-        for example in (ChatTests, PingTests, MoodTests):
+        for example in (ChatTests, PingTests, MoodTests, RoomsAPITests):
             source = textwrap.indent(inspect.getsource(example), "    ")
             self.assertTrue(
                 source in readme, f"README.rst lacks this example:\n{source}"
@@ -567,6 +585,46 @@ class RunningServerTests(unittest.TestCase):
         del recorder
 
 
+    async def test_suspendResume(self):
+        """
+        L{RunningServer.suspend} resets the server and closes its ports;
+        L{RunningServer.resume} listens again on the same port numbers.
+        """
+        from twisted.internet import error
+
+        running = await startServer(self)
+        ports = (running.c2sPort, running.httpPort)
+        client = await running.connectClient(await running.createAccount("alice"))
+        await running.suspend()
+        self.assertFalse(client.connected)
+        self.assertEqual([], await running.server.users.listUsers())
+        account = await running.createAccount("alice")
+        await self.assertFailure(running.connectClient(account), error.ConnectionRefusedError)
+        await running.resume()
+        await running.resume()
+        self.assertEqual(ports, (running.c2sPort, running.httpPort))
+        client = await running.connectClient(account)
+        self.assertTrue(client.connected)
+
+    async def test_resumeElsewhere(self):
+        """
+        If a port number was taken while the server was suspended,
+        L{RunningServer.resume} listens on a new ephemeral port.
+        """
+        from twisted.internet import endpoints, protocol, reactor
+
+        running = await startServer(self)
+        await running.suspend()
+        taken = running.c2sPort
+        endpoint = endpoints.serverFromString(reactor, f"tcp:{taken}:interface=127.0.0.1")
+        squatter = await endpoint.listen(protocol.Factory.forProtocol(protocol.Protocol))
+        self.addCleanup(squatter.stopListening)
+        await running.resume()
+        self.assertNotEqual(taken, running.c2sPort)
+        client = await running.connectClient(await running.createAccount())
+        self.assertTrue(client.connected)
+
+
 class DeterministicTests(unittest.TestCase):
     """
     Deterministic mode: ids from a seeded source, time from a fixed clock.
@@ -741,6 +799,15 @@ from twisted.trial import unittest
 from mepserver.testing import MEPServerMixin
 
 
+# First: with pytest-twisted installed, a trial test case works until a
+# test function starts the reactor in pytest-twisted's greenlet.
+class MixinTests(MEPServerMixin, unittest.TestCase):
+    async def test_login(self):
+        alice = await self.mepserver.createAccount()
+        client = await self.mepserver.connectClient(alice)
+        assert client.jid.userhost() == alice.jid.userhost()
+
+
 def test_registered(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("mepserver")
 
@@ -751,15 +818,7 @@ if importlib.util.find_spec("pytest_twisted") is None:
         with pytest.raises(pytest.FixtureLookupError):
             request.getfixturevalue("mepserver")
 
-    class MixinTests(MEPServerMixin, unittest.TestCase):
-        async def test_login(self):
-            alice = await self.mepserver.createAccount()
-            client = await self.mepserver.connectClient(alice)
-            assert client.jid.userhost() == alice.jid.userhost()
-
 else:
-    # pytest-twisted runs the reactor itself, and trial test cases, which
-    # run it too, do not work beside it.
     import pytest_twisted
 
     @pytest_twisted.ensureDeferred
@@ -781,8 +840,9 @@ class PytestPluginTests(unittest.TestCase):
     async def test_plugin(self):
         """
         The entry point registers the plugin; the C{mepserver} fixture exists
-        exactly when pytest-twisted is installed, and works; without it, a
-        trial-style test case with L{MEPServerMixin} passes under pytest.
+        exactly when pytest-twisted is installed, and works; a trial-style
+        test case with L{MEPServerMixin} passes under pytest, with
+        pytest-twisted installed too when it runs first.
         """
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
@@ -798,8 +858,114 @@ class PytestPluginTests(unittest.TestCase):
         )
         report = (out + err).decode("utf-8", "replace")
         self.assertEqual(0, code, report)
-        withPytestTwisted = importlib.util.find_spec("pytest_twisted") is not None
-        self.assertIn("2 passed" if withPytestTwisted else "3 passed", report)
+        self.assertIn("3 passed", report)
+
+
+SHARED_PROBE = '''
+import os
+
+import treq
+from twisted.internet import reactor
+from twisted.trial import unittest
+from twisted.web.client import HTTPConnectionPool
+
+from mepserver.testing import MEPServerMixin
+
+NODE = "urn:example:mood"
+SEEN = []
+
+
+class SharedTests(MEPServerMixin, unittest.TestCase):
+    mepserverSettings = {"deterministic": True}
+    mepserverShared = True
+    timeout = 15
+
+    async def scenario(self):
+        # The same names in every test: reset() forgot the last test's.
+        running = self.mepserver
+        SEEN.append(running)
+        with open(os.environ["MEPSERVER_PROBE_DATADIR"], "w") as f:
+            f.write(running.server.config.dataDir)
+        alice = await running.createAccount("alice")
+        room = await running.createRoom("lobby", owner=alice)
+        client = await running.connectClient(alice, "laptop")
+        await client.joinRoom(room, "Alice", notify=[NODE])
+        await running.generateEvent(room, NODE, f"<mood xmlns='{NODE}'/>", "m1")
+        await client.waitFor("/message/event/items/item[@id='m1']")
+        pool = HTTPConnectionPool(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        response = await treq.get(running.apiURL + "rooms", pool=pool)
+        assert response.code == 200, response.code
+        await response.content()
+        # Left for reset() to close: a second client, a recorder waiting.
+        await running.connectClient(alice)
+        running.record(alice).waitFor("/never", timeout=60).addErrback(lambda f: None)
+        assert all(seen is running for seen in SEEN), SEEN
+
+    async def test_one(self):
+        await self.scenario()
+
+    async def test_two(self):
+        await self.scenario()
+
+    async def test_three(self):
+        await self.scenario()
+'''
+
+
+class SharedServerTests(unittest.TestCase):
+    """
+    L{MEPServerMixin} with C{mepserverShared}: one server for a class's
+    tests, in a trial run and a pytest run of their own.
+    """
+
+    timeout = 120
+
+    async def runProbe(self, name, arguments):
+        """
+        Run the probe with C{python -m ...}.
+
+        @return: its exit code, its output, and the data directory its
+            server used.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "pytest.ini"), "w") as f:
+            f.write("[pytest]\n")
+        with open(os.path.join(directory, "test_sharedprobe.py"), "w") as f:
+            f.write(SHARED_PROBE)
+        record = os.path.join(directory, "datadir")
+        env = dict(os.environ, MEPSERVER_PROBE_DATADIR=record)
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, ["-m", name] + arguments, env=env, path=directory
+        )
+        with open(record) as f:
+            dataDir = f.read()
+        return code, (out + err).decode("utf-8", "replace"), dataDir
+
+    async def test_shared(self):
+        """
+        The tests of a class share one server, reset between them, and
+        trial's dirty-reactor check, which runs after each test under pytest
+        too, finds nothing left; the server's temporary directory is gone at
+        the end.
+        """
+        trial, pytest = await gatherResults(
+            [
+                ensureDeferred(self.runProbe("twisted.trial", ["test_sharedprobe"])),
+                ensureDeferred(
+                    self.runProbe("pytest", ["-q", "-p", "no:cacheprovider", "test_sharedprobe.py"])
+                ),
+            ]
+        )
+        code, report, dataDir = trial
+        self.assertEqual(0, code, report)
+        self.assertIn("PASSED (successes=3)", report)
+        self.assertFalse(os.path.exists(dataDir), dataDir)
+        code, report, dataDir = pytest
+        self.assertEqual(0, code, report)
+        self.assertIn("3 passed", report)
+        self.assertFalse(os.path.exists(dataDir), dataDir)
 
 
 NS_CONFERENCE_INFO = "urn:ietf:params:xml:ns:conference-info"
@@ -942,6 +1108,77 @@ class RoomTests(unittest.TestCase):
         carol = await running.connectClient(await running.createAccount("carol"))
         failure = await self.assertFailure(carol.joinRoom(roomJID, "carol"), StanzaNotReceived)
         self.assertIn("not-authorized", str(failure))
+
+    async def test_joinRoomRetry(self):
+        """
+        A join refused (XEP-0045 section 7.2.5, a wrong password) fails with
+        its own error presence, which mirrors the join's id; a retry waits
+        for the answer to its own presence, a second error or the
+        self-presence, not the earlier error.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby", password="s3cret")
+        client = await running.connectClient(await running.createAccount("alice"))
+        refusals = []
+        for attempt in range(2):
+            error = await self.assertFailure(
+                client.joinRoom(roomJID, "alice", password="wrong"), StanzaNotReceived
+            )
+            [refusal] = error.received
+            self.assertEqual("error", refusal["type"])
+            refusals.append(refusal)
+        self.assertNotEqual(refusals[0]["id"], refusals[1]["id"])
+        presence = await client.joinRoom(roomJID, "alice", password="s3cret")
+        self.assertIsNone(presence.getAttribute("type"))
+        self.assertNotIn(presence["id"], [r["id"] for r in refusals])
+        self.assertEqual(client.received[-1], presence)
+
+    async def test_joinRoomRefusedWithNotify(self):
+        """
+        After a refused join with C{notify}, the client no longer answers a
+        disco#info query about the capabilities it announced.
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby", membersOnly=True)
+        alice = await running.createAccount("alice")
+        recorder = running.record(alice)
+        client = await running.connectClient(alice)
+        await self.assertFailure(
+            client.joinRoom(roomJID, "alice", notify=[NS_CONFERENCE_INFO]), StanzaNotReceived
+        )
+        join = await recorder.waitFor("/presence/c", sent=True)
+        caps = next(join.elements("http://jabber.org/protocol/caps", "c"))
+        query = domish.Element((None, "iq"))
+        query["type"], query["to"], query["id"] = "get", client.jid.full(), "caps"
+        query.addElement(("http://jabber.org/protocol/disco#info", "query"))["node"] = (
+            f"{caps['node']}#{caps['ver']}"
+        )
+        client.send(query)
+        # The query comes back before the first ping's answer; an answer to
+        # it, sent on receipt, before the second's.
+        await client.ping()
+        await client.waitFor("/iq[@type='get'][@id='caps']")
+        await client.assertNoStanzaReceived("/iq[@type='result'][@id='caps']")
+
+    async def test_joinRoomAgain(self):
+        """
+        Leaving and joining again at once returns the second join's
+        self-presence, neither the first one nor the unavailable
+        self-presence of the leave (XEP-0045 section 7.14).
+        """
+        running = await startServer(self)
+        roomJID = await running.createRoom("lobby")
+        client = await running.connectClient(await running.createAccount("alice"))
+        first = await client.joinRoom(roomJID, "alice")
+        leave = domish.Element((None, "presence"))
+        leave["to"], leave["type"] = f"{roomJID.full()}/alice", "unavailable"
+        client.send(leave)
+        second = await client.joinRoom(roomJID, "alice")
+        self.assertIsNot(first, second)
+        self.assertIsNone(second.getAttribute("type"))
+        self.assertNotEqual(first["id"], second["id"])
+        left = await client.waitFor("/presence[@type='unavailable']/x/status[@code='110']")
+        self.assertLess(client.received.index(left), client.received.index(second))
 
     async def test_publishAsOccupant(self):
         """
