@@ -65,6 +65,14 @@ class RosterItem:
     ask: bool = False
     groups: Tuple[str, ...] = ()
 
+    @property
+    def sharesPresence(self) -> bool:
+        """
+        Whether the contact may see the user's presence: a subscription of
+        C{from} or C{both} (RFC 6121 section 2.1.2.5).
+        """
+        return self.subscription in ("from", "both")
+
 
 class UserExists(Exception):
     """

@@ -26,7 +26,7 @@ from mepserver.c2s.roster import (
 )
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import NS_CLIENT
-from mepserver.interfaces import Credentials, RosterItem
+from mepserver.interfaces import SUBSCRIPTIONS, Credentials, RosterItem
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import StubStream, matchExactly, parseXml, stanzaMismatch
@@ -186,6 +186,17 @@ class SubscriptionStateTests(unittest.SynchronousTestCase):
         unsubscribed.
         """
         self.assertTable(INBOUND, SubscriptionState.afterInbound)
+
+    def test_sharesPresence(self):
+        """
+        Section 2.1.2.5: a contact sees the user's presence with a
+        subscription of from or both, not to or none.
+        """
+        shares = {
+            subscription: RosterItem(contact=ROMEO, subscription=subscription).sharesPresence
+            for subscription in SUBSCRIPTIONS
+        }
+        self.assertEqual({"none": False, "to": False, "from": True, "both": True}, shares)
 
 
 class Client:

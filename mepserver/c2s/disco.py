@@ -18,11 +18,6 @@ from zope.interface import implementer
 from mepserver.namespaces import NS_REGISTER
 
 
-#: Subscriptions that let a contact see an account's presence, and so
-#: discover the account (RFC 6121 section 2.1.2.5).
-_SEES_PRESENCE = ("from", "both")
-
-
 @implementer(IDisco)
 class ServerDiscoHandler(disco.DiscoHandler):
     """
@@ -87,7 +82,7 @@ class ServerDiscoHandler(disco.DiscoHandler):
         d = self.users.getRosterItem(target.user, requestor.userhostJID())
 
         def check(item):
-            if item is None or item.subscription not in _SEES_PRESENCE:
+            if item is None or not item.sharesPresence:
                 raise error.StanzaError(
                     "service-unavailable",
                     text="an account answers service discovery only to itself "

@@ -628,7 +628,7 @@ class PresenceHandler(XMPPHandler):
         # account's presence, and to all of the account's available
         # resources, the sending one included.
         for item in items:
-            if item.subscription in ("from", "both"):
+            if item.sharesPresence:
                 self.send(copyStanza(presence, to=item.contact.full()))
         self._toOwnResources(session, presence)
         if not initial:
@@ -690,7 +690,7 @@ class PresenceHandler(XMPPHandler):
         subscribers = set()
         if wasAvailable:
             for item in items:
-                if item.subscription in ("from", "both"):
+                if item.sharesPresence:
                     subscribers.add(item.contact)
                     self.send(copyStanza(presence, to=item.contact.full()))
             self._toOwnResources(session, presence)
@@ -802,7 +802,7 @@ class PresenceHandler(XMPPHandler):
         if bare == session.jid.userhostJID():
             return
         item = yield self.users.getRosterItem(session.jid.user, bare)
-        if item is not None and item.subscription in ("from", "both"):
+        if item is not None and item.sharesPresence:
             return
         if kind is None:
             session.directed.add(target)
@@ -920,9 +920,7 @@ class PresenceHandler(XMPPHandler):
         else:
             exists = yield self._exists(user.user)
             item = yield self.users.getRosterItem(user.user, contact)
-            allowed = (
-                exists and item is not None and item.subscription in ("from", "both")
-            )
+            allowed = exists and item is not None and item.sharesPresence
         if not allowed:
             # Section 4.3.2, step 1: no such account, or the prober has no
             # subscription: answer 'unsubscribed' (which ends a

@@ -25,7 +25,9 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 from wokkel import disco
+from wokkel.disco import NS_DISCO_ITEMS
 from wokkel.iwokkel import IDisco
+from wokkel.muc import NS_MUC_OWNER
 from zope.interface import implementer
 
 from mepserver import errors
@@ -49,9 +51,7 @@ from mepserver.muc.stanzas import (
     NS_CLIENT,
     NS_DATA,
     NS_DISCO_INFO,
-    NS_DISCO_ITEMS,
     NS_MUC_ADMIN,
-    NS_MUC_OWNER,
     NS_MUC_REGISTER,
     NS_MUC_REQUEST,
     NS_MUC_ROOMCONFIG,

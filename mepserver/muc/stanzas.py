@@ -25,8 +25,8 @@ from twisted.words.protocols.jabber import jid, xmlstream
 from twisted.words.xish import domish
 from wokkel import data_form
 from wokkel.delay import NS_DELAY
-from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
-from wokkel.muc import NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_REQUEST, NS_MUC_USER
+from wokkel.disco import NS_DISCO_INFO
+from wokkel.muc import NS_MUC, NS_MUC_ADMIN, NS_MUC_REQUEST, NS_MUC_USER
 
 from mepserver import errors
 from mepserver.datetimes import formatDateTime

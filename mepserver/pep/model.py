@@ -27,10 +27,6 @@ from mepserver.pubsub.model import Interests, NodeConfig, Service
 #: 1) unless configured otherwise.
 PEP_DEFAULTS = NodeConfig()
 
-#: Roster subscriptions that let a contact see the account's presence.
-_SHARING = ("from", "both")
-
-
 @implementer(IPubSubContext)
 class PEPContext:
     """
@@ -71,7 +67,7 @@ class PEPContext:
 
     def sharesPresence(self, entity: jid.JID) -> bool:
         item = self.roster.get(entity.userhostJID())
-        return item is not None and item.subscription in _SHARING
+        return item is not None and item.sharesPresence
 
     def rosterGroups(self, entity: jid.JID) -> Iterable[str]:
         item = self.roster.get(entity.userhostJID())
@@ -96,7 +92,7 @@ class PEPContext:
         """
         result = self._interested(self.owner.user, nodeIdentifier)
         for contact, item in self.roster.items():
-            if item.subscription in _SHARING and self._isLocal(contact):
+            if item.sharesPresence and self._isLocal(contact):
                 result.extend(self._interested(contact.user, nodeIdentifier))
         return result
 
