@@ -332,6 +332,34 @@ class _Lookup:
         self.waiters: List[Tuple[jid.JID, Caps, Query, defer.Deferred]] = []
 
 
+class DiscoInfoQuery:
+    """
+    The disco#info query that L{CapsCache.resolve} sends to learn what a
+    verification string stands for (XEP-0115 section 6.2): from one address
+    (the server's domain for PEP, a room for MEP, OQ-13), through an
+    L{mepserver.iqclient.IQClient}.
+    """
+
+    def __init__(self, iqClient, sender: jid.JID):
+        """
+        @param iqClient: the L{mepserver.iqclient.IQClient} that sends the
+            query and matches its answer.
+        @param sender: the query's C{from}.
+        """
+        self.iqClient = iqClient
+        self.sender = sender
+
+    def __call__(self, entity: jid.JID, node: str) -> defer.Deferred:
+        """
+        Ask C{entity} for the disco#info of C{node}.
+
+        @return: a Deferred firing with the result's C{<query/>}.
+        """
+        query = domish.Element((NS_DISCO_INFO, "query"))
+        query["node"] = node
+        return self.iqClient.request(self.sender, entity, query)
+
+
 class CapsCache:
     """
     The server-wide caps cache: (hash, ver) to features.

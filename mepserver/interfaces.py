@@ -482,6 +482,32 @@ class IPubSubContext(Interface):
         """
 
 
+class IClientPresence(Interface):
+    """
+    What takes the presence that clients send: the client domain's
+    presence handler (L{mepserver.c2s.roster.PresenceHandler}), to which
+    the L{mepserver.c2s.sessions.SessionManager} hands it (RFC 6121
+    section 4).
+    """
+
+    def broadcast(session, presence):
+        """
+        A session sent presence without C{to} (RFC 6121 sections 4.2, 4.4
+        and 4.5).
+        """
+
+    def outbound(session, presence):
+        """
+        A session sent presence with a C{to}: directed presence (section
+        4.6) or a subscription stanza (section 3).
+        """
+
+    def sessionEnded(session):
+        """
+        A session's stream ended (section 4.6: unavailable on disconnect).
+        """
+
+
 class IPresenceObserver(Interface):
     """
     Something that follows the presence of the client domain's sessions

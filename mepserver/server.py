@@ -24,6 +24,7 @@ from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 from twisted.web import resource
 from twisted.web import server as webserver
+from twisted.words.protocols.jabber import jid
 from wokkel import generic, ping
 
 import mepserver
@@ -38,7 +39,7 @@ from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
-from mepserver.caps import CapsCache
+from mepserver.caps import CapsCache, DiscoInfoQuery
 from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
@@ -233,21 +234,18 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
 
     # The client domain: sessions and the server's own answers.
     server.sessions = sessions = SessionManager(
-        config.domain, server.users, ids=server.ids
+        config.domain, server.users, server.router, ids=server.ids
     )
-    sessions.router = server.router
     clientDomain = Domain(server.router, config.domain)
     clientDomain.setName("client-domain")
     clientDomain.setServiceParent(server)
-    DeliveryHandler(sessions).setHandlerParent(clientDomain)
-    presence = PresenceHandler(sessions, server.users)
-    sessions.presence = presence
-    presence.setHandlerParent(clientDomain)
-    RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     # PEP (XEP-0163): each account's bare JID is a pubsub service on the
-    # engine MEP shares; the handler learns sessions' interests from caps.
+    # engine MEP shares; the handler learns sessions' interests from caps,
+    # asking sessions from the domain (XEP-0115 section 6.2) through one
+    # IQ client, which matches the answers.
+    pepIQClient = IQClient(server.ids, clock)
     pepTracker = InterestTracker(
-        server.caps, lambda entity, node: server.pep.queryInfo(entity, node)
+        server.caps, DiscoInfoQuery(pepIQClient, jid.internJID(config.domain))
     )
     pepResource = PEPResource(
         ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
@@ -255,12 +253,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         sessions,
         pepTracker.interests,
     )
-    # The caps disco#info queries go out from the domain (XEP-0115
-    # section 6.2) through one IQ client, which matches their answers.
-    pepIQClient = IQClient(server.ids, clock)
-    server.pep = PEPHandler(pepResource, pepTracker, server.ids, pepIQClient)
-    pepResource.pubsub = server.pep
-    presence.observers.append(server.pep)
+    server.pep = PEPHandler(pepResource, pepTracker, server.ids)
+    # The presence handler takes the presence clients send (it registers
+    # with the sessions) and tells PEP of sessions and roster changes.
+    presence = PresenceHandler(sessions, server.users, observers=[server.pep])
+    DeliveryHandler(sessions).setHandlerParent(clientDomain)
+    presence.setHandlerParent(clientDomain)
+    RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
@@ -293,7 +292,6 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     mepIQClient = IQClient(server.ids, clock)
     server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
-    mepResource.pubsub = server.mep
     server.rooms.events = server.mep
     server.rooms.observers.append(server.mep)
     server.muc.observers.append(server.mep)

@@ -12,6 +12,7 @@ from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
+from mepserver.caps import DiscoInfoQuery
 from mepserver.ids import SeededIdSource
 from mepserver.iqclient import IQ_TIMEOUT, IQClient
 from tests.helpers import StubStream, parseXml, stanzaMismatch
@@ -167,3 +168,38 @@ class IQClientTests(unittest.SynchronousTestCase):
         self.assertEqual([], self.stream.output)
         self.clock.advance(IQ_TIMEOUT)
         self.failureResultOf(d, error.StanzaError)
+
+
+class DiscoInfoQueryTests(unittest.SynchronousTestCase):
+    """
+    L{DiscoInfoQuery}, the caps query of PEP and MEP, on an L{IQClient}.
+    """
+
+    def setUp(self):
+        self.stream = StubStream()
+        self.client = IQClient(SeededIdSource(), task.Clock())
+        self.client.parent = self.stream
+        self.client.makeConnection(self.stream)
+
+    def test_query(self):
+        """
+        XEP-0115 section 6.2: a disco#info get of the caps node, from the
+        sender given, and the answer's query as the result.
+        """
+        room = JID("coven@chat.shakespeare.lit")
+        node = "http://code.google.com/p/exodus#QgayPKawpkPSDYmwT/WM94uAlu0="
+        d = DiscoInfoQuery(self.client, room)(JULIET, node)
+        [iq] = self.stream.output
+        problem = stanzaMismatch(
+            iq,
+            f"<iq type='get' from='{room.full()}' to='{JULIET.full()}'>"
+            f"<query xmlns='{NS_DISCO_INFO}' node='{node}'/></iq>",
+        )
+        self.assertIsNone(problem, problem)
+        self.stream.dispatch(parseXml(
+            f"<iq type='result' id='{iq['id']}' from='{JULIET.full()}' to='{room.full()}'>"
+            f"<query xmlns='{NS_DISCO_INFO}' node='{node}'><feature var='urn:x'/></query></iq>",
+            "jabber:client",
+        ))
+        query = self.successResultOf(d)
+        self.assertEqual((NS_DISCO_INFO, "query", node), (query.uri, query.name, query["node"]))

@@ -317,6 +317,20 @@ class PEPTestCase(unittest.TestCase):
         return result.pubsub.publish.item["id"]
 
 
+class WiringTests(unittest.TestCase):
+    """
+    The PEP handler and its resource find each other when the handler is
+    made.
+    """
+
+    def test_resourceNotifiesThroughHandler(self):
+        """
+        The resource sends notifications through the handler made with it.
+        """
+        harness = PEPHarness(self)
+        self.assertIs(harness.pep, harness.pep.resource.pubsub)
+
+
 class PublishTests(PEPTestCase):
     """
     XEP-0163 sections 1.2, 3 and 4: publishing, and who is notified.

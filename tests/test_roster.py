@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 from wokkel import component, generic
+from zope.interface import Invalid, implementer
 
 from mepserver.c2s.roster import (
     MAX_NAME_LENGTH,
@@ -26,7 +27,7 @@ from mepserver.c2s.roster import (
 )
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import NS_CLIENT
-from mepserver.interfaces import SUBSCRIPTIONS, Credentials, RosterItem
+from mepserver.interfaces import SUBSCRIPTIONS, Credentials, IPresenceObserver, RosterItem
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import StubStream, matchExactly, parseXml, stanzaMismatch
@@ -310,7 +311,6 @@ class Server:
         self.component = component.InternalComponent(self.router, DOMAIN)
         DeliveryHandler(self.sessions).setHandlerParent(self.component)
         self.presence = PresenceHandler(self.sessions, self.users)
-        self.sessions.presence = self.presence
         self.presence.setHandlerParent(self.component)
         RosterHandler(self.sessions, self.users, self.presence).setHandlerParent(
             self.component
@@ -1351,3 +1351,53 @@ class AccountLocksTests(unittest.TestCase):
         self.assertEqual([1, 2], order)
         self.successResultOf(drained)
         self.assertFalse(locks.busy("alice"))
+
+
+class WiringTests(unittest.TestCase):
+    """
+    The presence handler and the sessions find each other when the handler
+    is made; its observers are checked against L{IPresenceObserver}.
+    """
+
+    def setUp(self):
+        self.users = MemoryUserStore()
+        self.sessions = SessionManager(DOMAIN, self.users, Router())
+
+    def test_registersWithSessions(self):
+        """
+        A new presence handler takes the presence the sessions' clients
+        send.
+        """
+        handler = PresenceHandler(self.sessions, self.users)
+        self.assertIs(handler, self.sessions.presence)
+
+    def test_onlyClientPresence(self):
+        """
+        The sessions refuse a handler that lacks L{IClientPresence}'s
+        methods.
+        """
+        self.assertRaises(Invalid, self.sessions.handlePresenceWith, object())
+        self.assertIsNone(self.sessions.presence)
+
+    def test_observersChecked(self):
+        """
+        Observers must provide L{IPresenceObserver}; they are kept in order.
+        """
+        self.assertRaises(
+            Invalid, PresenceHandler, self.sessions, self.users, observers=[object()]
+        )
+
+        @implementer(IPresenceObserver)
+        class Observer:
+            def sessionAvailable(self, session, presence, initial):
+                pass
+
+            def sessionUnavailable(self, session):
+                pass
+
+            def rosterItemChanged(self, username, before, after):
+                pass
+
+        first, second = Observer(), Observer()
+        handler = PresenceHandler(self.sessions, self.users, observers=[first, second])
+        self.assertEqual([first, second], handler.observers)

@@ -33,9 +33,11 @@ from twisted.words.protocols.jabber import error, jid
 from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel.subprotocols import IQHandlerMixin
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
 from mepserver.c2s.stream import NS_CLIENT
-from mepserver.interfaces import RosterItem
+from mepserver.interfaces import IClientPresence, IPresenceObserver, RosterItem
 from mepserver.jids import parseJID
 from mepserver.stanza import copyStanza
 
@@ -448,6 +450,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         )
 
 
+@implementer(IClientPresence)
 class PresenceHandler(XMPPHandler):
     """
     Presence and presence subscriptions of the client domain's accounts
@@ -472,12 +475,21 @@ class PresenceHandler(XMPPHandler):
         available and unavailable sessions and changed roster items.
     """
 
-    def __init__(self, sessions, users):
+    def __init__(self, sessions, users, observers=()):
+        """
+        Make the handler and register it with C{sessions} for the presence
+        clients send.
+
+        @param observers: L{IPresenceObserver}s, in the order they are told.
+        """
         XMPPHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.locks = sessions.locks
-        self.observers = []
+        for observer in observers:
+            verifyObject(IPresenceObserver, observer)
+        self.observers = list(observers)
+        sessions.handlePresenceWith(self)
 
     def send(self, stanza):
         """

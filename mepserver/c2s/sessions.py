@@ -19,11 +19,13 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
+from zope.interface.verify import verifyObject
 
-from mepserver.stanza import copyStanza
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
+from mepserver.interfaces import IClientPresence
 from mepserver.jids import parseJID
+from mepserver.stanza import copyStanza
 
 log = Logger()
 
@@ -173,11 +175,11 @@ class SessionManager:
     The client domain's bound sessions, and their outbound stanza path.
 
     @ivar domain: the client domain.
-    @ivar router: where outbound stanzas go; set by L{mepserver.server}.
-    @ivar presence: the presence handler, with C{broadcast(session, stanza)}
-        for presence without a C{to}, C{outbound(session, stanza)} for
-        directed and subscription presence, and C{sessionEnded(session)};
-        set by L{mepserver.server}.
+    @ivar router: where outbound stanzas go.
+    @ivar presence: the L{mepserver.interfaces.IClientPresence} that takes
+        the presence clients send, once one registered with
+        L{handlePresenceWith}; until then presence with a C{to} is routed
+        and other presence dropped.
     @ivar users: the L{mepserver.interfaces.IUserStore}.
     @ivar ids: the L{mepserver.ids.IdSource} for the ids the server gives
         sessions (bound resources, roster pushes).
@@ -198,6 +200,17 @@ class SessionManager:
         self.locks = AccountLocks()
         self.observers = []
         self._sessions: Dict[str, Dict[str, Session]] = {}
+
+    def handlePresenceWith(self, handler) -> None:
+        """
+        Hand the presence clients send, and the end of each session, to
+        C{handler}. The presence handler registers itself when it is made:
+        each needs the other.
+
+        @param handler: an L{mepserver.interfaces.IClientPresence}.
+        """
+        verifyObject(IClientPresence, handler)
+        self.presence = handler
 
     def bind(self, username, resource, xs) -> Session:
         """

@@ -25,11 +25,10 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
-from wokkel import disco
 from wokkel.pubsub import NS_PUBSUB
 
 from mepserver import errors
-from mepserver.caps import parseCaps
+from mepserver.caps import DiscoInfoQuery, parseCaps
 from mepserver.iqclient import IQClient
 from mepserver.pubsub.service import PubSubHandler
 from mepserver.pubsub.interests import InterestTracker
@@ -103,20 +102,11 @@ class MEPHandler(PubSubHandler):
         """
         tracker = self._trackers.get(room.jid)
         if tracker is None:
-            roomJID = room.jid
-            tracker = self._trackers[roomJID] = InterestTracker(
-                self.caps, lambda entity, node: self.queryInfo(roomJID, entity, node)
+            # OQ-13: the room asks, from its bare JID.
+            tracker = self._trackers[room.jid] = InterestTracker(
+                self.caps, DiscoInfoQuery(self.iqClient, room.jid)
             )
         return tracker
-
-    def queryInfo(self, roomJID: jid.JID, entity: jid.JID, node: str) -> defer.Deferred:
-        """
-        OQ-13: ask a session for its disco#info (XEP-0115 section 6.2),
-        from the bare room JID.
-        """
-        query = domish.Element((disco.NS_DISCO_INFO, "query"))
-        query["node"] = node
-        return self.iqClient.request(roomJID, entity, query)
 
     def handleRequest(self, iq):
         """

@@ -22,13 +22,10 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
-from twisted.words.xish import domish
-from wokkel import disco
 from zope.interface import implementer
 
 from mepserver.caps import parseCaps
 from mepserver.interfaces import IPresenceObserver
-from mepserver.iqclient import IQClient
 from mepserver.pep.model import PEPContext
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.service import PubSubHandler
@@ -44,20 +41,19 @@ class PEPHandler(PubSubHandler):
     sessions' presence and rosters that keeps interests and sends last
     items.
 
-    Observes pubsub IQs to accounts' bare JIDs; its L{IQClient} sends the
-    caps disco#info queries and matches their answers. Errors returned:
+    Observes pubsub IQs to accounts' bare JIDs. Errors returned:
     those of L{mepserver.pubsub.resource.ServiceResource}, and
     C{service-unavailable} for the domain or an unknown account.
 
     @ivar tracker: the L{mepserver.pubsub.interests.InterestTracker} of the
-        sessions' caps; C{resource.interests} is its index.
-    @ivar iqClient: the L{IQClient} on the client domain's component.
+        sessions' caps, which asks sessions about their caps through a
+        L{mepserver.caps.DiscoInfoQuery}; C{resource.interests} is its
+        index.
     """
 
-    def __init__(self, resource: PEPResource, tracker, ids, iqClient: IQClient):
+    def __init__(self, resource: PEPResource, tracker, ids):
         PubSubHandler.__init__(self, resource, ids)
         self.tracker = tracker
-        self.iqClient = iqClient
 
     @property
     def sessions(self):
@@ -70,17 +66,6 @@ class PEPHandler(PubSubHandler):
     @property
     def registry(self):
         return self.resource.registry
-
-    def queryInfo(self, entity: jid.JID, node: str) -> defer.Deferred:
-        """
-        Ask a session for its disco#info (XEP-0115 section 6.2), from the
-        server's domain.
-
-        @return: a Deferred firing with the result's C{<query/>}.
-        """
-        query = domish.Element((disco.NS_DISCO_INFO, "query"))
-        query["node"] = node
-        return self.iqClient.request(jid.internJID(self.sessions.domain), entity, query)
 
     def reset(self) -> None:
         """

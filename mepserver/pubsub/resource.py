@@ -121,8 +121,8 @@ class ServiceResource(pubsub.PubSubResource):
     disco (L{discoIdentities}).
 
     @ivar registry: the L{mepserver.pubsub.registry.ServiceRegistry}.
-    @ivar pubsub: the L{PubSubHandler} that sends notifications; set in
-        L{mepserver.server} (STYLE.md section 3).
+    @ivar pubsub: the L{PubSubHandler} that sends notifications: the one
+        made with this resource, which registers itself (L{notifyThrough}).
     @cvar features: the pubsub features advertised (XEP-0060 section 10),
         each backed by a use case below.
     """
@@ -162,6 +162,14 @@ class ServiceResource(pubsub.PubSubResource):
 
     def __init__(self, registry):
         self.registry = registry
+
+    def notifyThrough(self, handler: PubSubHandler) -> None:
+        """
+        Send notifications through C{handler}, the protocol handler that
+        answers this resource's requests. Each needs the other, so the
+        handler calls this when it is made with the resource.
+        """
+        self.pubsub = handler
 
     # What a subclass provides.
 

@@ -71,7 +71,13 @@ class PubSubHandler(pubsub.PubSubService):
     """
 
     def __init__(self, resource, ids):
+        """
+        @param resource: the L{mepserver.pubsub.resource.ServiceResource}
+            whose requests this handler answers; it sends its
+            notifications through this handler from now on.
+        """
         pubsub.PubSubService.__init__(self, resource)
+        resource.notifyThrough(self)
         self.ids = ids
         self._afterResponse: Dict[Tuple[str, str], List] = {}
 
