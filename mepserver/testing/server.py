@@ -1,0 +1,617 @@
+# -*- test-case-name: tests.test_testing -*-
+"""
+L{RunningServer}, L{startServer} and L{MEPServerMixin}: the server under
+test, started in-process on ephemeral ports (see L{mepserver.testing}).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import dataclasses
+import secrets
+import shutil
+import tempfile
+from typing import List, Optional, Union
+
+from twisted.internet import defer, endpoints, error, ssl, task
+from twisted.words.protocols.jabber import client, jid, xmlstream
+from twisted.words.xish import domish
+
+from mepserver import config as configModule
+from mepserver.c2s.mechanisms import makeCredentials
+from mepserver.ids import SeededIdSource
+from mepserver.interfaces import UserExists
+from mepserver.server import Server, buildServer
+from mepserver.testing.client import Account, ConnectedClient
+from mepserver.testing.log import StanzaRecorder, returnsDeferred
+
+#: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
+_DETERMINISTIC_START = 1577836800.0
+
+
+class RunningServer:
+    """
+    A started in-process server, what a client needs to reach it, and the
+    helpers to drive it.
+
+    @ivar server: the L{Server}.
+    @ivar reactor: the reactor its ports listen on, and of the helpers'
+        timeouts.
+    @ivar clock: the server's clock (see deterministic mode in
+        L{mepserver.testing}).
+    @ivar domain: the client domain.
+    @ivar mucDomain: the MUC service's domain.
+    @ivar c2sPort: the client-to-server TCP port on 127.0.0.1 (STARTTLS).
+    @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}, the
+        JSON API at C{/api/} (L{apiURL}).
+    @ivar certificatePath: the PEM certificate a client should trust.
+    """
+
+    def __init__(self, server: Server, ports, temporaryDataDir=False, reactor=None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.server = server
+        self.reactor = reactor
+        self.clock = server.clock
+        self._temporaryDataDir = temporaryDataDir
+        self._ports = ports
+        self.domain = server.config.domain
+        self.mucDomain = server.config.mucDomain
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+        self.certificatePath = server.certificatePath
+        self._credentials = {}
+        self._accounts = 0
+        self._recorders: List[StanzaRecorder] = []
+        self._clients: List[ConnectedClient] = []
+        self._connecting = []
+        self._tlsOptions = None
+        # The fixture's own clock of deterministic mode, which reset() winds
+        # back; a clock given by the test is left alone.
+        self._ownClock = None
+        # While suspended, the (interface, port number) of each listener.
+        self._suspended = None
+
+    @property
+    def webSocketURL(self) -> str:
+        """
+        The C{ws://} URL of the RFC 7395 endpoint.
+        """
+        return f"ws://127.0.0.1:{self.httpPort}/xmpp-websocket"
+
+    @property
+    def apiURL(self) -> str:
+        """
+        The C{http://} URL of the JSON HTTP API (L{mepserver.api}), with its
+        trailing slash: C{running.apiURL + "rooms"} lists the rooms.
+        """
+        return f"http://127.0.0.1:{self.httpPort}/api/"
+
+    def _roomJID(self, room: Union[jid.JID, str]) -> jid.JID:
+        if isinstance(room, jid.JID):
+            return room.userhostJID()
+        if "@" in room:
+            return jid.JID(room).userhostJID()
+        return jid.JID(tuple=(room, self.mucDomain, None))
+
+    @returnsDeferred
+    async def createRoom(
+        self,
+        name: Union[jid.JID, str],
+        /,
+        owner: Union[Account, jid.JID, str, None] = None,
+        **config,
+    ) -> jid.JID:
+        """
+        Create a room directly in the MUC service, unlocked and configured,
+        as if its owner had created and configured it (no 201 for the first
+        to enter).
+
+            roomJID = await running.createRoom(
+                "lobby", owner=alice, persistent=True, moderated=True,
+                password="secret", whois="anyone", maxusers=10)
+
+        @param name: the room's localpart on L{mucDomain}, or its bare JID.
+        @param owner: the user (an L{Account} or a JID) to make the room's
+            owner; none if L{None}.
+        @param config: the configuration, by the C{muc#roomconfig} field
+            names without prefix (C{persistentroom}, C{publicroom},
+            C{membersonly}, C{moderatedroom}, C{roomsecret}, C{whois},
+            C{maxusers}, ...) or the attribute names of
+            L{mepserver.muc.model.RoomConfig} (C{persistent}, C{public},
+            C{membersOnly}, C{moderated}, C{password}, ...; C{name} or
+            C{roomname} is the room's natural-language name); role sets
+            (C{presencebroadcast}, C{getmemberlist}) as role names. A
+            password makes the room password-protected unless
+            C{passwordProtected} says otherwise. Other settings keep the
+            service's defaults.
+        @return: a Deferred firing with the bare room L{jid.JID}, once a
+            persistent room is stored.
+        @raise TypeError: (in the Deferred) for an unknown setting.
+        @raise ValueError: (in the Deferred) if the room exists.
+        @raise mepserver.errors.BadRequest: (in the Deferred) if the JID is
+            not one of a room of L{mucDomain}.
+        """
+        from mepserver.muc.model import Role, RoomConfig, bare
+
+        byName = {field.name: field.name for field in dataclasses.fields(RoomConfig)}
+        byName.update({key: attribute for attribute, key in RoomConfig.STORED_KEYS.items()})
+        values = {}
+        for key, value in config.items():
+            if key not in byName:
+                raise TypeError(f"{key!r} is not a room setting; use one of {', '.join(sorted(byName))}")
+            attribute = byName[key]
+            if attribute in RoomConfig.ROLE_SETS:
+                value = frozenset(v if isinstance(v, Role) else Role(v) for v in value)
+            values[attribute] = value
+        if values.get("password") and "passwordProtected" not in values:
+            values["passwordProtected"] = True
+        roomJID = self._roomJID(name)
+        if isinstance(owner, Account):
+            owner = owner.jid
+        elif isinstance(owner, str):
+            owner = jid.JID(owner)
+        rooms = self.server.rooms
+        # Created as a client's join creates rooms, so that every observer
+        # of the registry (MEP) hears of it; then configured and unlocked
+        # as the owner's form would, with no 201 for whoever enters first.
+        room = rooms.create(roomJID, owner if owner is not None else roomJID)
+        if owner is None:
+            del room.affiliations[bare(roomJID)]
+        room.config = dataclasses.replace(RoomConfig(), **values)
+        room.history = collections.deque(room.history, maxlen=room.config.historyLength)
+        room.locked = False
+        room.created = False
+        await defer.maybeDeferred(rooms.save, room)
+        return room.jid
+
+    def generateEvent(
+        self,
+        room: Union[jid.JID, str],
+        nodeIdentifier: str,
+        payload: Union[domish.Element, str],
+        itemIdentifier: Optional[str] = None,
+    ) -> defer.Deferred:
+        """
+        Publish an event as the room itself (XEP-0316, DESIGN.md section
+        6): C{server.mep.generateEvent}, which the HTTP API's C{POST
+        /api/rooms/{room}/nodes/{node}/items} calls too.
+
+        @param room: the bare room JID, or its localpart on L{mucDomain}.
+        @param payload: the item's payload, a L{domish.Element} or XML text.
+        @param itemIdentifier: the item id; the server makes one up if
+            L{None}.
+        @return: a Deferred firing with the item id, or failing with
+            L{mepserver.errors.RoomNotFound} for an unknown room.
+        """
+        return defer.maybeDeferred(
+            self.server.mep.generateEvent, room, nodeIdentifier, payload, itemIdentifier
+        )
+
+    @returnsDeferred
+    async def publishAsOccupant(
+        self,
+        occupant: Union[jid.JID, str],
+        nodeIdentifier: str,
+        payload: Union[domish.Element, str],
+        itemIdentifier: Optional[str] = None,
+    ) -> str:
+        """
+        Publish an event at an occupant's own MEP service, as that occupant
+        (XEP-0316 section 3): what the occupant's client would do with a
+        pubsub publish to its occupant JID, for scripting the other side of
+        a MEP scenario. The node is created if needed; the room's interested
+        sessions are notified from the occupant JID, the publisher's own
+        sessions included (OQ-3, OQ-4).
+
+        The occupant must be in the room: join it with a client first (for
+        example one of L{connectClient}, sending its presence to the
+        occupant JID). Its client gets the notifications, but no IQ.
+
+        @param occupant: the occupant JID, C{room@mucDomain/nick}.
+        @param payload: the item's payload, a L{domish.Element} or XML text.
+        @param itemIdentifier: the item id; the server makes one up if
+            L{None}.
+        @return: a Deferred firing with the item id, or failing with
+            L{mepserver.errors.RoomNotFound},
+            L{mepserver.errors.OccupantNotFound} if nobody holds the nick,
+            L{mepserver.errors.Forbidden} if the occupant may not publish
+            (a visitor, OQ-10), or L{mepserver.errors.InvalidPayload}.
+        """
+        from mepserver import errors
+        from mepserver.mep.handler import payloadXml
+
+        if isinstance(occupant, str):
+            occupant = jid.JID(occupant)
+        mep = self.server.mep
+        room = mep.findRoom(occupant.userhostJID())
+        held = room.occupant(occupant.resource) if occupant.resource else None
+        if held is None:
+            raise errors.OccupantNotFound(f"there is no occupant {occupant.full()}")
+        text = payloadXml(payload)
+        # The request comes from the occupant's session seen last, as the
+        # IQ of its client would.
+        requestor = list(held.sessions)[-1]
+        service = await mep.registry.get(held.jid)
+        context = mep.resource.context(room, held.nick)
+        result = service.publish(context, requestor, nodeIdentifier, text, itemIdentifier or None)
+        await mep.resource.published(service, result)
+        return result.item.id
+
+    @returnsDeferred
+    async def createAccount(
+        self, username: Optional[str] = None, password: Optional[str] = None
+    ) -> Account:
+        """
+        Create an account.
+
+        @param username: the username; without one, the first free of
+            C{user1}, C{user2}, ...
+        @param password: the password; a random one if L{None}.
+        @return: a Deferred firing with the L{Account}.
+        @raise mepserver.interfaces.UserExists: (in the Deferred) if the
+            chosen username is taken.
+        """
+        password = password or secrets.token_urlsafe(12)
+        # Deriving SCRAM keys takes a few milliseconds: reuse them.
+        credentials = self._credentials.get(password)
+        if credentials is None:
+            credentials = self._credentials[password] = makeCredentials(password)
+        if username is not None:
+            await self.server.users.createUser(username, credentials)
+        else:
+            while True:
+                self._accounts += 1
+                username = f"user{self._accounts}"
+                try:
+                    await self.server.users.createUser(username, credentials)
+                except UserExists:
+                    continue
+                break
+        return Account(jid.JID(tuple=(username, self.domain, None)), password)
+
+    def _clientTLSOptions(self):
+        if self._tlsOptions is None:
+            with open(self.certificatePath, "rb") as f:
+                trustRoot = ssl.Certificate.loadPEM(f.read())
+            self._tlsOptions = ssl.optionsForClientTLS(self.domain, trustRoot=trustRoot)
+        return self._tlsOptions
+
+    @returnsDeferred
+    async def connectClient(
+        self, account: Account, resource: Optional[str] = None
+    ) -> ConnectedClient:
+        """
+        Log a client in over TCP with STARTTLS, verifying
+        L{certificatePath} for L{domain}, then SASL and resource binding.
+
+        The client is closed by L{reset} and L{stop}, or its own
+        C{close()}.
+
+        @param account: the L{Account}; one whose JID has no user part, such
+            as C{Account(jid.JID(running.domain), "")}, logs in with SASL
+            ANONYMOUS (start the server with C{anonymous=True}).
+        @param resource: the resource to ask for; without one, the server
+            chooses.
+        @return: a Deferred firing with a L{ConnectedClient}, or failing as
+            negotiation did, for example with
+            L{twisted.words.protocols.jabber.sasl.SASLAuthError}.
+        """
+        address = jid.JID(tuple=(account.jid.user, account.jid.host, resource))
+        factory = client.XMPPClientFactory(
+            address, account.password, configurationForTLS=self._clientTLSOptions()
+        )
+        done, closed = defer.Deferred(), defer.Deferred()
+
+        def authenticated(xs):
+            if not done.called:
+                done.callback(xs)
+
+        def initFailed(reason):
+            if not done.called:
+                done.errback(reason)
+
+        def ended(reason):
+            initFailed(reason)
+            closed.callback(None)
+
+        factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, authenticated)
+        factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, initFailed)
+        factory.addBootstrap(xmlstream.STREAM_END_EVENT, ended)
+        endpoint = endpoints.TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.c2sPort)
+        xs = await endpoint.connect(factory)
+        pending = (xs, closed)
+        self._connecting.append(pending)
+        try:
+            await done
+        except BaseException:
+            if xs.transport is not None:
+                xs.transport.loseConnection()
+            await closed
+            raise
+        finally:
+            self._connecting.remove(pending)
+        connected = ConnectedClient(xs, self.reactor)
+        if connected.connected:
+            self._clients.append(connected)
+        return connected
+
+    def record(self, address: Union[Account, jid.JID, str]) -> StanzaRecorder:
+        """
+        Record the stanzas the server exchanges with an account of
+        L{domain}: a bare JID (or an L{Account}) records all its sessions,
+        a full JID one. Recording starts now.
+
+        @return: the L{StanzaRecorder}, which L{reset} and L{stop} stop.
+        @raise ValueError: for a JID of another domain.
+        """
+        if isinstance(address, Account):
+            address = address.jid
+        elif isinstance(address, str):
+            address = jid.JID(address)
+        if address.user is None or address.host != self.domain:
+            raise ValueError(
+                f"only the stanzas of accounts of {self.domain} can be "
+                f"recorded, not {address.full()}"
+            )
+        recorder = StanzaRecorder(self.server.sessions, address, self.reactor)
+        self._recorders.append(recorder)
+        return recorder
+
+    async def _disconnect(self):
+        """
+        Stop the recorders and close every client stream, ours and others.
+        """
+        recorders, self._recorders = self._recorders, []
+        for recorder in recorders:
+            recorder.stop()
+        clients, self._clients = self._clients, []
+        closing = [c.close() for c in clients]
+        for xs, closed in list(self._connecting):
+            if xs.transport is not None:
+                xs.transport.loseConnection()
+            closing.append(closed)
+        await defer.gatherResults(closing)
+
+    @returnsDeferred
+    async def reset(self):
+        """
+        Bring the server back to its state just after start, quickly, for
+        tests that share one server: stop the recorders, close every client
+        stream (a C{system-shutdown} stream error for clients other than
+        L{connectClient}'s), forget every account, roster and room, and in
+        deterministic mode restart the id sequence and the clock.
+
+        Only memory storage can be reset.
+
+        @return: a Deferred firing once every connection is closed.
+        @raise mepserver.errors.ResetNotSupported: (a L{RuntimeError}, in
+            the Deferred, before anything changes) if a store cannot be
+            reset.
+        """
+        self.server.checkReset()
+        await self._disconnect()
+        await self.server.reset(text="the test fixture resets the server")
+        self._accounts = 0
+        if self._ownClock is not None:
+            self._ownClock.advance(_DETERMINISTIC_START - self._ownClock.seconds())
+
+    @returnsDeferred
+    async def suspend(self):
+        """
+        L{reset} the server, then close its ports: what a server shared by
+        several tests does after each (L{MEPServerMixin} with
+        C{mepserverShared}). Trial's dirty-reactor check runs after every
+        test and flags, then removes from the reactor, every pending delayed
+        call and every open connection or listening port, so that nothing of
+        the server may stay in the reactor between tests; a suspended server
+        holds nothing there. L{resume} opens the ports again.
+
+        @return: a Deferred firing once every connection and port is closed.
+        @raise mepserver.server.ResetNotSupported: (in the Deferred, before
+            anything changes) as L{reset}.
+        """
+        await self.reset()
+        ports, self._ports = self._ports, []
+        self._suspended = [(p.getHost().host, p.getHost().port) for p in ports]
+        await defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+
+    @returnsDeferred
+    async def resume(self):
+        """
+        Listen again after L{suspend}: on the same port numbers if they are
+        still free, on new ephemeral ones otherwise, which L{c2sPort},
+        L{httpPort} and the URLs then give. Nothing happens if the server is
+        not suspended.
+
+        @return: a Deferred firing once the server listens.
+        """
+        suspended, self._suspended = self._suspended, None
+        if suspended is None:
+            return
+        ports = []
+        try:
+            for (description, factory), (host, number) in zip(self.server.listeners, suspended):
+                try:
+                    endpoint = endpoints.serverFromString(
+                        self.reactor, f"tcp:{number}:interface={host}"
+                    )
+                    ports.append(await endpoint.listen(factory))
+                except error.CannotListenError:
+                    endpoint = endpoints.serverFromString(self.reactor, description)
+                    ports.append(await endpoint.listen(factory))
+        except BaseException:
+            for port in ports:
+                await port.stopListening()
+            self._suspended = suspended
+            raise
+        self._ports = ports
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+
+    @returnsDeferred
+    async def stop(self):
+        """
+        Close every client stream and port, then stop the server.
+        """
+        await self._disconnect()
+        await defer.gatherResults(
+            [defer.maybeDeferred(p.stopListening) for p in self._ports]
+        )
+        await self.server.stopService()
+        if self._temporaryDataDir:
+            shutil.rmtree(self.server.config.dataDir, ignore_errors=True)
+
+
+@returnsDeferred
+async def startServer(
+    testCase=None,
+    reactor=None,
+    deterministic: bool = False,
+    seed: int = 0,
+    clock=None,
+    **settings,
+) -> RunningServer:
+    """
+    Build and start a server on ephemeral loopback ports.
+
+    @param testCase: a trial C{TestCase}; if given, the server stops in
+        its cleanup. Otherwise call L{RunningServer.stop}.
+    @param reactor: the reactor to listen on; the global one if L{None}.
+    @param deterministic: draw the server's ids from a seeded source and
+        run it on a fixed clock (see L{mepserver.testing}).
+    @param seed: the seed of deterministic mode.
+    @param clock: the server's L{twisted.internet.interfaces.IReactorTime}
+        (for timeouts, and delay stamps); by default the reactor, or in
+        deterministic mode a L{task.Clock} at 2020-01-01T00:00:00Z.
+    @param settings: L{mepserver.config.Config} fields to change, e.g.
+        C{domain="example.org"} or C{anonymous=True}.
+    @return: a Deferred firing with the L{RunningServer}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    ownClock = None
+    ids = None
+    if deterministic:
+        ids = SeededIdSource(seed)
+        if clock is None:
+            clock = ownClock = task.Clock()
+            clock.advance(_DETERMINISTIC_START)
+    settings.setdefault("storage", "memory")
+    settings.setdefault("c2sListen", "tcp:0:interface=127.0.0.1")
+    settings.setdefault("httpListen", "tcp:0:interface=127.0.0.1")
+    temporary = "dataDir" not in settings
+    if temporary:
+        settings["dataDir"] = tempfile.mkdtemp(prefix="mepserver-test-")
+    try:
+        config = configModule.load(overrides=settings)
+        server = buildServer(config, clock=clock or reactor, ids=ids)
+    except BaseException:
+        if temporary:
+            shutil.rmtree(settings["dataDir"], ignore_errors=True)
+        raise
+    server.startService()
+    ports = []
+    try:
+        for description, factory in server.listeners:
+            endpoint = endpoints.serverFromString(reactor, description)
+            ports.append(await endpoint.listen(factory))
+        await server.ready
+    except BaseException:
+        for port in ports:
+            await port.stopListening()
+        await server.stopService()
+        if temporary:
+            shutil.rmtree(settings["dataDir"], ignore_errors=True)
+        raise
+    running = RunningServer(server, ports, temporary, reactor)
+    running._ownClock = ownClock
+    if testCase is not None:
+        testCase.addCleanup(running.stop)
+    return running
+
+
+class MEPServerMixin:
+    """
+    Start a server before each test of a trial C{TestCase}, and stop it
+    after: mix it in before C{TestCase}.
+
+        class ChatTests(MEPServerMixin, unittest.TestCase):
+            mepserverSettings = {"deterministic": True}
+
+            async def test_login(self):
+                alice = await self.mepserver.createAccount()
+                client = await self.mepserver.connectClient(alice)
+
+    A C{setUp} of your own calls this one first: C{await super().setUp()}.
+
+    With C{mepserverShared = True}, the tests of the class share one server
+    instead: the first test's C{setUp} starts it, and after each test it is
+    L{reset<RunningServer.reset>} and its ports closed
+    (L{RunningServer.suspend}), to be opened again, on the same port
+    numbers if they are free, by the next test's C{setUp}
+    (L{RunningServer.resume}). So nothing of it stays in the reactor
+    between tests, which trial's dirty-reactor check requires. The server
+    stops in C{tearDownClass} under pytest (a C{tearDownClass} of your own
+    calls this one), and at exit under trial, which runs no class fixtures;
+    only memory storage can be shared.
+
+    @cvar mepserverSettings: keyword arguments for L{startServer}:
+        C{deterministic}, C{seed} and L{mepserver.config.Config} fields.
+    @cvar mepserverShared: whether the class's tests share one server.
+    @ivar mepserver: the L{RunningServer}, from C{setUp} on.
+    """
+
+    mepserverSettings: dict = {}
+    mepserverShared: bool = False
+
+    def setUp(self):
+        d = defer.maybeDeferred(super().setUp)
+        if self.mepserverShared:
+            d.addCallback(lambda _: _sharedServer(self))
+        else:
+            d.addCallback(lambda _: startServer(self, **self.mepserverSettings))
+        d.addCallback(lambda running: setattr(self, "mepserver", running))
+        return d
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        running = cls.__dict__.get("_mepserverShared")
+        if running is not None:
+            del cls._mepserverShared
+            # Suspended: nothing left to wait for.
+            running.stop()
+
+
+@returnsDeferred
+async def _sharedServer(testCase) -> RunningServer:
+    """
+    The server of a L{MEPServerMixin} class with C{mepserverShared}: started
+    by its first test, resumed by the others, suspended after each.
+    """
+    cls = type(testCase)
+    # The class's own: a subclass shares a server of its own.
+    running = cls.__dict__.get("_mepserverShared")
+    if running is None:
+        running = await startServer(**testCase.mepserverSettings)
+        try:
+            running.server.checkReset()
+        except BaseException:
+            await running.stop()
+            raise
+        cls._mepserverShared = running
+        atexit.register(_stopAtExit, running)
+    else:
+        await running.resume()
+    testCase.addCleanup(running.suspend)
+    return running
+
+
+def _stopAtExit(running: RunningServer):
+    """
+    At exit, stop a suspended shared server, which holds nothing in the
+    reactor: remove its temporary data directory.
+    """
+    running.stop()
