@@ -31,6 +31,7 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
@@ -232,9 +233,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.router = Router()
     server.streams = StreamRegistry()
 
-    # The client domain: sessions and the server's own answers.
+    # The client domain: sessions and the server's own answers. Message
+    # Carbons (XEP-0280) copy what sessions send and what is delivered to
+    # them; the handler enables them per session.
+    carbons = MessageCarbons()
     server.sessions = sessions = SessionManager(
-        config.domain, server.users, server.router, ids=server.ids
+        config.domain, server.users, server.router, ids=server.ids, carbons=carbons
     )
     clientDomain = Domain(server.router, config.domain)
     clientDomain.setName("client-domain")
@@ -257,7 +261,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells PEP of sessions and roster changes.
     presence = PresenceHandler(sessions, server.users, observers=[server.pep])
-    DeliveryHandler(sessions).setHandlerParent(clientDomain)
+    DeliveryHandler(sessions, carbons=carbons).setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
@@ -266,6 +270,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     registration.setHandlerParent(clientDomain)
     ServerDiscoHandler(server.users).setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
+    CarbonsHandler(sessions).setHandlerParent(clientDomain)
     ping.PingHandler().setHandlerParent(clientDomain)
     ServerVersionHandler("mepserver", mepserver.__version__).setHandlerParent(
         clientDomain

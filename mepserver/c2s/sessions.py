@@ -116,6 +116,8 @@ class Session:
         (RFC 6121 section 2.1.6: roster pushes go to interested resources).
     @ivar directed: JIDs this session sent directed available presence to
         (RFC 6121 section 4.6): they get unavailable presence when it ends.
+    @ivar carbons: C{True} while the client has Message Carbons enabled
+        (XEP-0280; L{mepserver.c2s.carbons}).
     """
 
     def __init__(self, manager, xs, fullJID):
@@ -127,6 +129,7 @@ class Session:
         self.presence = None
         self.interested = False
         self.directed = set()
+        self.carbons = False
         self._ended = False
 
     def __repr__(self):
@@ -189,9 +192,11 @@ class SessionManager:
         it receives from it (C{fromClient} true). For test recorders
         (L{mepserver.testing}); while the list is empty, the stanza paths
         only test it.
+    @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} that copies
+        the messages sessions send (XEP-0280 section 7), or L{None}.
     """
 
-    def __init__(self, domain, users, router=None, ids=None):
+    def __init__(self, domain, users, router=None, ids=None, carbons=None):
         self.domain = domain
         self.users = users
         self.router = router
@@ -199,6 +204,7 @@ class SessionManager:
         self.presence = None
         self.locks = AccountLocks()
         self.observers = []
+        self.carbons = carbons
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def handlePresenceWith(self, handler) -> None:
@@ -317,6 +323,9 @@ class SessionManager:
                 session.send(xmlstream.toResponse(stanza, "result"))
                 return
             stanza["to"] = session.jid.userhost()
+        if stanza.name == "message" and self.carbons is not None:
+            # Copied before routing: a handler on the way may change it.
+            self.carbons.sent(session, stanza)
         self.router.route(stanza)
 
     def checkIQ(self, session, iq):
@@ -371,11 +380,15 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     There is no offline storage: a chat or normal message to an account with
     no available resource is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
+
+    @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
+        message delivered to sessions (XEP-0280 section 6), or L{None}.
     """
 
-    def __init__(self, sessions):
+    def __init__(self, sessions, carbons=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
+        self.carbons = carbons
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -412,6 +425,8 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             if session is not None:
                 stanza.handled = True
                 session.send(stanza)
+                if stanza.name == "message" and self.carbons is not None:
+                    self.carbons.received(stanza, [session])
                 return
             if stanza.name == "iq":
                 stanza.handled = True
@@ -450,6 +465,8 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         if recipients:
             for session in recipients:
                 session.send(stanza)
+            if self.carbons is not None:
+                self.carbons.received(stanza, recipients)
             return
         if kind in ("headline", "error"):
             return
