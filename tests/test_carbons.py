@@ -14,6 +14,7 @@ from twisted.trial import unittest
 from mepserver.c2s import carbons
 from mepserver.c2s.carbons import isEligible
 from tests.helpers import parseXml, stanzaMismatch
+from tests.memory import MemoryServer
 from tests.test_pep import MUC_DOMAIN, PEPHarness
 
 NS_CARBONS = "urn:xmpp:carbons:2"
@@ -628,6 +629,81 @@ class EligibilityTests(CarbonsTestCase):
         )
         self.garden.expect("<message type='error'/>")
         self.home.expectNothing()
+
+
+class RoomFlowTests(unittest.TestCase):
+    """
+    Carbons and the real MUC service, in memory (L{tests.memory}): romeo is
+    in the room verona from garden only, and both garden and home enabled
+    carbons. Each client's flush is the barrier after which nothing more
+    can arrive.
+    """
+
+    room = "verona@conference.localhost"
+
+    def setUp(self):
+        self.server = MemoryServer(self, mucCreateUnlocked=True)
+        for username in ("juliet", "romeo"):
+            self.server.createAccount(username)
+        self.garden = self.server.connect("romeo", "garden")
+        self.home = self.server.connect("romeo", "home")
+        self.juliet = self.server.connect("juliet", "balcony")
+        for client in (self.garden, self.home):
+            client.send(carbonsRequest("enable"))
+            client.expect(self, "<iq type='result' id='enable1'/>")
+        for client, nick in ((self.garden, "Romeo"), (self.juliet, "Juliet")):
+            client.send(
+                f"<presence to='{self.room}/{nick}'>"
+                "<x xmlns='http://jabber.org/protocol/muc'/></presence>"
+            )
+        for client in (self.garden, self.home, self.juliet):
+            client.take()
+
+    def test_privateMessageReceived(self):
+        """
+        A private message from juliet's occupant JID reaches garden, joined,
+        with the room's C{muc#user} marker; home, not joined, gets no copy
+        it could not answer (XEP-0280 section 6.1).
+        """
+        self.juliet.send(
+            f"<message to='{self.room}/Romeo' type='chat'><body>psst</body></message>"
+        )
+        self.garden.expect(
+            self,
+            f"<message from='{self.room}/Juliet' to='romeo@localhost/garden' type='chat'>"
+            f"<body>psst</body><x xmlns='{NS_MUC_USER}'/></message>",
+        )
+        self.home.expect(self)
+
+    def test_privateMessageSent(self):
+        """
+        garden's private message to juliet's occupant JID reaches her, and
+        home gets a C{<sent/>} copy (XEP-0280 section 6.1).
+        """
+        self.garden.send(
+            f"<message to='{self.room}/Juliet' type='chat'><body>psst</body>"
+            f"<x xmlns='{NS_MUC_USER}'/></message>"
+        )
+        self.juliet.expect(
+            self, f"<message from='{self.room}/Romeo' type='chat'><body>psst</body></message>"
+        )
+        self.home.expect(
+            self,
+            "<message from='romeo@localhost' to='romeo@localhost/home' type='chat'>"
+            f"<sent xmlns='{NS_CARBONS}'><forwarded xmlns='{NS_FORWARD}'>"
+            f"<message xmlns='jabber:client' from='romeo@localhost/garden' to='{self.room}/Juliet'>"
+            "<body>psst</body></message></forwarded></sent></message>",
+        )
+        self.garden.expect(self)
+
+    def test_groupchat(self):
+        """
+        Groupchat messages are never copied: garden gets the room's, home
+        nothing.
+        """
+        self.juliet.send(f"<message to='{self.room}' type='groupchat'><body>hi</body></message>")
+        self.garden.expect(self, f"<message from='{self.room}/Juliet' type='groupchat'/>")
+        self.home.expect(self)
 
 
 class CostTests(CarbonsTestCase):
