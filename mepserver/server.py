@@ -31,6 +31,7 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
@@ -335,6 +336,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: SASLStep(a, mechanisms),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
+            CSIFeatureStep,
         ]
         return C2SAuthenticator(
             config.domain,
