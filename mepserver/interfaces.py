@@ -525,8 +525,8 @@ class IRoomFeature(Interface):
 
     Features live in C{mepserver/muc/features/}, one module each, and run
     in the order of C{mepserver.muc.features.FEATURES}. Everything is plain
-    Python: rooms are L{mepserver.muc.model.Room}s, roles and affiliations
-    enums, form fields L{mepserver.muc.model.ConfigField}s.
+    Python: rooms are L{mepserver.muc.room.Room}s, roles and affiliations
+    enums, form fields L{mepserver.muc.roomconfig.ConfigField}s.
     """
 
     name = Attribute("A short name for the option, e.g. 'password'.")

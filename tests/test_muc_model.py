@@ -13,26 +13,27 @@ from mepserver import config as configModule
 from mepserver import errors
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import IRoomFeature
+from mepserver.muc import registry
 from mepserver.muc.features import FEATURES
-from mepserver.muc.model import (
-    AFFILIATION_PRIVILEGES,
-    ROLE_PRIVILEGES,
+from mepserver.muc.nicks import checkJID, enforceNick, nickKey
+from mepserver.muc.records import (
     AdminItem,
-    Affiliation,
     AffiliationNotice,
     HistoryRequest,
     Invitation,
     ListEntry,
+    Status,
+)
+from mepserver.muc.registry import Rooms
+from mepserver.muc.roles import (
+    AFFILIATION_PRIVILEGES,
+    ROLE_PRIVILEGES,
+    Affiliation,
     Privilege,
     Role,
-    Room,
-    RoomConfig,
-    Rooms,
-    Status,
-    checkJID,
-    enforceNick,
-    nickKey,
 )
+from mepserver.muc.room import Room
+from mepserver.muc.roomconfig import RoomConfig
 from mepserver.storage.memory import MemoryRoomStore
 
 ROOM = JID("coven@chat.shakespeare.lit")
@@ -769,9 +770,9 @@ class ConfigurationTests(unittest.SynchronousTestCase):
         room.reasons[HAG.userhostJID()] = "spells"
         room.nicks[WICCA.userhostJID()] = "secondwitch"
         room.subject, room.subjectBy = "Spells", "firstwitch"
-        stored = room.toStored()
+        stored = registry.toStored(room)
         self.assertEqual("roomname", next(iter(stored.config)))
-        again = Room.fromStored(stored, task.Clock(), SeededIdSource())
+        again = registry.fromStored(stored, task.Clock(), SeededIdSource())
         self.assertEqual(room.config, again.config)
         self.assertEqual(room.affiliations, again.affiliations)
         self.assertEqual((room.nicks, room.reasons), (again.nicks, again.reasons))

@@ -14,7 +14,9 @@ from mepserver import errors
 from mepserver.interfaces import IRoomFeature
 from twisted.words.protocols.jabber import jid
 
-from mepserver.muc.model import Affiliation, ConfigField, Role, Status
+from mepserver.muc.records import Status
+from mepserver.muc.roles import Affiliation, Role
+from mepserver.muc.roomconfig import ConfigField
 
 #: Form field name prefix of the registered room options (16.5.3).
 PREFIX = "muc#roomconfig_"
@@ -53,7 +55,7 @@ class RoomFeature:
 class BooleanOption(RoomFeature):
     """
     An option that is one boolean field and one attribute of
-    L{mepserver.muc.model.RoomConfig}, with a disco feature for each value.
+    L{mepserver.muc.roomconfig.RoomConfig}, with a disco feature for each value.
 
     @cvar var: the field's C{var}.
     @cvar label: its label.
@@ -150,7 +152,7 @@ class AffiliationListOption(RoomFeature):
     A jid-multi field holding the complete list of one affiliation
     (XEP-0045 section 10.2: C{muc#roomconfig_roomadmins} and
     C{_roomowners}). The room applies the list once every option accepted
-    the form (L{mepserver.muc.model.Room.configure}).
+    the form (L{mepserver.muc.room.Room.configure}).
 
     @cvar affiliation: the L{Affiliation} listed.
     @cvar instructions: the text of the fixed field before it.

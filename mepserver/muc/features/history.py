@@ -7,7 +7,7 @@ Prosody's C{muc#roomconfig_historylength} is accepted as a synonym).
 
 from mepserver import errors
 from mepserver.muc.features.base import CHANGED, PREFIX, UNCHANGED, RoomFeature, parseText
-from mepserver.muc.model import ConfigField
+from mepserver.muc.roomconfig import ConfigField
 
 #: The most history a room keeps.
 MAX_HISTORY = 1000

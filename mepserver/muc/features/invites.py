@@ -2,7 +2,7 @@
 """
 Whether members may invite others to a members-only room, where by
 default only admins and owners may (XEP-0045 sections 7.8.2 and 9.5,
-C{muc#roomconfig_allowinvites}); L{mepserver.muc.model.Room.invite}
+C{muc#roomconfig_allowinvites}); L{mepserver.muc.room.Room.invite}
 applies it.
 """
 

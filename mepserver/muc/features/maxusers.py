@@ -7,7 +7,8 @@ C{service-unavailable}, except admins and owners.
 
 from mepserver import errors
 from mepserver.muc.features.base import CHANGED, PREFIX, UNCHANGED, RoomFeature, parseText
-from mepserver.muc.model import Affiliation, ConfigField
+from mepserver.muc.roles import Affiliation
+from mepserver.muc.roomconfig import ConfigField
 
 CHOICES = ("10", "20", "30", "50", "100", "none")
 

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_muc_model -*-
 """
 Which roles may retrieve the member list (XEP-0045 section 7.9,
-C{muc#roomconfig_getmemberlist}); L{mepserver.muc.model.Room.mayRetrieve}
+C{muc#roomconfig_getmemberlist}); L{mepserver.muc.room.Room.mayRetrieve}
 applies it.
 """
 

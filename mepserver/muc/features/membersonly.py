@@ -7,7 +7,7 @@ others get C{registration-required}.
 
 from mepserver import errors
 from mepserver.muc.features.base import PREFIX, BooleanOption
-from mepserver.muc.model import Affiliation
+from mepserver.muc.roles import Affiliation
 
 
 class MembersOnly(BooleanOption):

@@ -6,7 +6,7 @@ may not send messages to all occupants (section 7.4).
 """
 
 from mepserver.muc.features.base import PREFIX, BooleanOption
-from mepserver.muc.model import Affiliation, Role
+from mepserver.muc.roles import Affiliation, Role
 
 
 class Moderated(BooleanOption):

@@ -16,7 +16,7 @@ from mepserver.muc.features.base import (
     parseBoolean,
     parseText,
 )
-from mepserver.muc.model import ConfigField
+from mepserver.muc.roomconfig import ConfigField
 
 
 class Password(RoomFeature):

@@ -2,7 +2,7 @@
 """
 Whose presence the room broadcasts (XEP-0045 section 10.2,
 C{muc#roomconfig_presencebroadcast}): occupants whose role is not listed
-are seen by no one but themselves. L{mepserver.muc.model.Room.showsPresenceOf}
+are seen by no one but themselves. L{mepserver.muc.room.Room.showsPresenceOf}
 applies it.
 """
 

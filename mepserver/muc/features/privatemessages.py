@@ -2,11 +2,11 @@
 """
 Who may send private messages (XEP-0045 section 7.5,
 C{muc#roomconfig_allowpm}): anyone, participants (those with voice),
-moderators, or nobody. L{mepserver.muc.model.Room.may} applies it.
+moderators, or nobody. L{mepserver.muc.room.Room.may} applies it.
 """
 
 from mepserver.muc.features.base import CHANGED, PREFIX, UNCHANGED, RoomFeature, parseChoice
-from mepserver.muc.model import ALLOW_PM_VALUES, ConfigField
+from mepserver.muc.roomconfig import ALLOW_PM_VALUES, ConfigField
 
 
 class AllowPM(RoomFeature):

@@ -6,7 +6,7 @@ C{muc#admin} queries of section 10.8 send deltas.
 """
 
 from mepserver.muc.features.base import PREFIX, AffiliationListOption
-from mepserver.muc.model import Affiliation
+from mepserver.muc.roles import Affiliation
 
 
 class RoomAdmins(AffiliationListOption):

@@ -6,7 +6,7 @@ C{muc#admin} queries of section 10.5 send deltas. It may not be empty.
 """
 
 from mepserver.muc.features.base import PREFIX, AffiliationListOption
-from mepserver.muc.model import Affiliation
+from mepserver.muc.roles import Affiliation
 
 
 class RoomOwners(AffiliationListOption):

@@ -2,7 +2,7 @@
 """
 Who may change the subject (XEP-0045 section 8.1,
 C{muc#roomconfig_changesubject}): moderators always, participants when on.
-L{mepserver.muc.model.Room.may} applies it.
+L{mepserver.muc.room.Room.may} applies it.
 """
 
 from mepserver.muc.features.base import PREFIX, BooleanOption

@@ -6,7 +6,8 @@ is announced with 172 or 173 (section 10.2.1).
 """
 
 from mepserver.muc.features.base import PREFIX, UNCHANGED, RoomFeature, parseChoice
-from mepserver.muc.model import WHOIS_VALUES, ConfigField, Status
+from mepserver.muc.records import Status
+from mepserver.muc.roomconfig import WHOIS_VALUES, ConfigField
 
 
 class Whois(RoomFeature):
