@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The status codes of XEP-0045 section 12 (L{Status}) and the plain records
 the room model takes and returns: what the handler renders as stanzas.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 A Multi-User Chat room (XEP-0045) and its occupants, in plain Python: the
 occupant state machine.

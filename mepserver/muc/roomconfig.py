@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 A room's configuration (XEP-0045 section 10.1.3, the C{muc#roomconfig}
 form, registry 16.5.3) as plain values: L{RoomConfig}, its stored form,

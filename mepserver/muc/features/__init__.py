@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room options of the MUC service, one module each (XEP-0045 section
 10.1.3; Prosody's C{plugins/muc/*.lib.lua} layout).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 What the room options (XEP-0045 section 10.1.3) have in common: a base
 class with do-nothing defaults, and parsers for submitted form values.

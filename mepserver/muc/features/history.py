@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 How many messages of discussion history the room keeps and sends a
 newcomer (XEP-0045 sections 7.2.13 and 7.2.14, C{muc#maxhistoryfetch};

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Whether members may invite others to a members-only room, where by
 default only admins and owners may (XEP-0045 sections 7.8.2 and 9.5,

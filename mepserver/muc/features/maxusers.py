@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The maximum number of occupants (XEP-0045 section 7.2.9,
 C{muc#roomconfig_maxusers}): a full room refuses newcomers with

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Which roles may retrieve the member list (XEP-0045 section 7.9,
 C{muc#roomconfig_getmemberlist}); L{mepserver.muc.room.Room.mayRetrieve}

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Members-only rooms (XEP-0045 sections 4.2 and 7.2.6,
 C{muc#roomconfig_membersonly}): only members, admins and owners enter;

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Moderated rooms (XEP-0045 sections 4.2 and 5.1.2,
 C{muc#roomconfig_moderatedroom}): the unaffiliated enter as visitors, who

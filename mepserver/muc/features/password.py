@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Password-protected rooms (XEP-0045 sections 4.2 and 7.2.5,
 C{muc#roomconfig_passwordprotectedroom} and C{muc#roomconfig_roomsecret}):

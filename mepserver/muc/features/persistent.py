@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Persistent and temporary rooms (XEP-0045 section 4.2,
 C{muc#roomconfig_persistentroom}): a temporary room is destroyed when its

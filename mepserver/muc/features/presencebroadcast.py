@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Whose presence the room broadcasts (XEP-0045 section 10.2,
 C{muc#roomconfig_presencebroadcast}): occupants whose role is not listed

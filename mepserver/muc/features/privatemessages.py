@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Who may send private messages (XEP-0045 section 7.5,
 C{muc#roomconfig_allowpm}): anyone, participants (those with voice),

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room's owners as a configuration field (XEP-0045 section 10.2,
 C{muc#roomconfig_roomowners}): the complete owner list, where the

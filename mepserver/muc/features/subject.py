@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Who may change the subject (XEP-0045 section 8.1,
 C{muc#roomconfig_changesubject}): moderators always, participants when on.

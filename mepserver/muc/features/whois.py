@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Non-anonymous and semi-anonymous rooms (XEP-0045 sections 4.2, 7.2.3,
 7.2.4, C{muc#roomconfig_whois}): who sees occupants' real JIDs. Changing it
