@@ -31,7 +31,7 @@ from mepserver.muc.records import (
     Status,
     VoiceRequest,
 )
-from mepserver.muc.roles import Affiliation, Role
+from mepserver.muc.roles import Affiliation, Privilege, Role
 from mepserver.muc.roomconfig import RoomConfig
 
 if TYPE_CHECKING:
@@ -96,17 +96,17 @@ def checkRegistration(room: "Room", user: jid.JID) -> Optional[str]:
     """
     Whether a user may register (section 7.10): an unaffiliated user
     with an open room, and members, admins and owners to reserve a
-    nick. Outcasts may not, nor the unaffiliated in a members-only room
-    (membership is the admins' to give there).
+    nick. Outcasts may not, nor whom a feature refuses (the unaffiliated
+    in a members-only room: L{mepserver.muc.features.membersonly}).
 
     @return: the user's reserved nick if registered, or L{None}.
     @raise errors.NotAllowed: the user may not register.
     """
     affiliation = room.affiliationOf(user)
-    if affiliation is Affiliation.OUTCAST or (
-        room.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank
-    ):
+    if affiliation is Affiliation.OUTCAST:
         raise errors.NotAllowed("you may not register with this room")
+    for feature in room.features:
+        feature.checkRegistration(room, affiliation)
     return registeredNick(room, user)
 
 
@@ -276,7 +276,8 @@ def mayRetrieve(room: "Room", actor: jid.JID, affiliation: Affiliation) -> bool:
     Whether C{actor} may see the list of C{affiliation}: admins see the
     outcasts (9.2) and the members (9.5), owners every list. Others see
     the member list if they may see real JIDs (5.2.1, note ***) and,
-    when present, have a role in C{getmemberlist}; members who are not
+    when present, their role may retrieve it (C{getmemberlist},
+    L{mepserver.muc.features.memberlist}); members who are not
     present only in non-anonymous rooms (9.5). The admin and owner
     lists are for owners in semi-anonymous rooms (10.5, 10.8); in
     non-anonymous rooms whoever sees the member list sees them too.
@@ -288,13 +289,16 @@ def mayRetrieve(room: "Room", actor: jid.JID, affiliation: Affiliation) -> bool:
         return True
     if affiliation is Affiliation.MEMBER and actorAffiliation is Affiliation.ADMIN:
         return True
-    nonAnonymous = room.config.whois == "anyone"
+    nonAnonymous = room.nonAnonymous
     if affiliation.rank >= Affiliation.ADMIN.rank and not nonAnonymous:
         return False
     occupant = room.occupantOf(actor)
     if occupant is None:
         return nonAnonymous and actorAffiliation.rank >= Affiliation.MEMBER.rank
-    return occupant.role in room.config.getMemberList and room.canSeeRealJIDs(occupant)
+    return (
+        room.may(occupant.role, Privilege.RETRIEVE_MEMBER_LIST)
+        and room.canSeeRealJIDs(occupant)
+    )
 
 
 def noticeRecipients(room: "Room") -> List[jid.JID]:
@@ -448,7 +452,7 @@ def applyAffiliations(
     updates: List[OccupantUpdate] = []
     invitations: List[Invitation] = []
     notices: List[AffiliationNotice] = []
-    password = room.config.password if room.config.passwordProtected else None
+    password = room.invitationPassword()
     for user, (affiliation, reason, reserved) in changes.items():
         previous = room.affiliations.get(user, Affiliation.NONE)
         before = [(o, o.affiliation, o.role) for o in _occupantsOf(room, user)]
@@ -468,11 +472,12 @@ def applyAffiliations(
                 room.nicks[user] = reserved
         if (
             inviter is not None
-            and room.config.membersOnly
-            and affiliation is Affiliation.MEMBER
-            and previous.rank < Affiliation.MEMBER.rank
             and user.user is not None
             and not before
+            and any(
+                feature.invitesOnAffiliation(room, previous, affiliation)
+                for feature in room.features
+            )
         ):
             # Section 9.5: a new member of a members-only room is
             # invited.
@@ -495,19 +500,20 @@ def _followAffiliation(
     actorNick: Optional[str],
 ) -> Optional[OccupantUpdate]:
     """
-    What a present occupant's new affiliation does to it: removal
-    (301, or 321 in a members-only room, 9.4) or a new role.
+    What a present occupant's new affiliation does to it: removal (301
+    for an outcast, or as a feature says: 321 in a members-only room,
+    9.4) or a new role.
 
     @return: the update, or L{None} if nothing others see changed.
     """
     affiliation = occupant.affiliation
-    statuses = None
-    if affiliation is Affiliation.OUTCAST:
-        statuses = [Status.BANNED]
-    elif room.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank:
-        statuses = [Status.AFFILIATION_LOST]
-    if statuses is not None:
-        departures = room.removeOccupant(occupant, statuses)
+    status: Optional[Status] = Status.BANNED
+    if affiliation is not Affiliation.OUTCAST:
+        status = room.firstOpinion(
+            lambda feature: feature.affiliationRemoval(room, affiliation)
+        )
+    if status is not None:
+        departures = room.removeOccupant(occupant, [status])
         return OccupantUpdate(occupant, oldRole, tuple(departures), reason, actorNick)
     default = room.defaultRole(affiliation)
     if default is not occupant.role and (
@@ -539,11 +545,15 @@ def listChanges(
     room: "Room", lists: Mapping[Affiliation, FrozenSet[jid.JID]], config: RoomConfig
 ) -> Dict[jid.JID, Affiliation]:
     """
-    The affiliation changes that complete admin and owner lists ask
-    for (L{mepserver.muc.room.Room.configure}); an owner named in the admin list stays an owner
-    unless the owner list was submitted too.
+    The affiliation changes that complete admin and owner lists ask for
+    (L{mepserver.muc.room.Room.configure}); an owner named in the admin
+    list stays an owner unless the owner list was submitted too. Whoever
+    a list leaves out gets the features' C{demotedAffiliation} (a member
+    of a members-only room), else none.
     """
-    fallback = Affiliation.MEMBER if config.membersOnly else Affiliation.NONE
+    fallback = room.firstOpinion(lambda feature: feature.demotedAffiliation(room, config))
+    if fallback is None:
+        fallback = Affiliation.NONE
     target: Dict[jid.JID, Affiliation] = {}
     for affiliation in (Affiliation.OWNER, Affiliation.ADMIN):
         if affiliation not in lists:

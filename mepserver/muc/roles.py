@@ -109,11 +109,11 @@ _VISITOR_PRIVILEGES = frozenset(
 _PARTICIPANT_PRIVILEGES = _VISITOR_PRIVILEGES | {_P.SEND_MESSAGES_TO_ALL, _P.MODIFY_SUBJECT}
 
 #: XEP-0045 section 5.1.1, with its defaults (the starred cells). The room
-#: configuration narrows the starred ones: private messages (C{allowpm})
-#: and the subject (C{changesubject}: by default only moderators, section
-#: 8.1), see L{mepserver.muc.room.Room.may}; and inviting to a members-only room,
-#: which goes by affiliation (C{allowinvites}, section 9.5), see
-#: L{mepserver.muc.features.membersonly}.
+#: options narrow the starred ones (L{mepserver.muc.room.Room.may}): private
+#: messages (L{mepserver.muc.features.privatemessages}) and the subject
+#: (L{mepserver.muc.features.subject}: by default only moderators, section
+#: 8.1); inviting to a members-only room goes by affiliation
+#: (C{allowinvites}, section 9.5: L{mepserver.muc.features.membersonly}).
 ROLE_PRIVILEGES: Mapping[Role, FrozenSet[Privilege]] = {
     Role.NONE: frozenset(),
     Role.VISITOR: _VISITOR_PRIVILEGES,

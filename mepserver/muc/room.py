@@ -36,6 +36,7 @@ from __future__ import annotations
 import collections
 from typing import (
     Any,
+    Callable,
     Dict,
     FrozenSet,
     Iterable,
@@ -44,6 +45,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    TypeVar,
 )
 
 from twisted.words.protocols.jabber import jid
@@ -65,6 +67,8 @@ from mepserver.muc.records import (
 )
 from mepserver.muc.roles import ROLE_PRIVILEGES, Affiliation, Privilege, Role, defaultRoleFor
 from mepserver.muc.roomconfig import ConfigField, RoomConfig
+
+T = TypeVar("T")
 
 
 #: Service discovery features every room has (XEP-0045 6.4, 7.10 and 7.13
@@ -312,62 +316,92 @@ class Room:
         """
         return self.ids.stableId(self.jid.userhost(), bare(user).userhost())
 
+    @property
+    def nonAnonymous(self) -> bool:
+        """
+        Whether everyone, even someone not in the room, may see real JIDs
+        (a non-anonymous room, sections 4.2 and 7.2.3): a feature reveals
+        them to L{Role.NONE} (L{mepserver.muc.features.whois}).
+        """
+        return self.revealsRealJIDsTo(Role.NONE)
+
     def entryStatuses(self) -> FrozenSet[Status]:
         """
         The status codes of a self-presence on entering (section 7.2.2):
         110, and 100 in a non-anonymous room (7.2.3).
         """
-        if self.config.whois == "anyone":
+        if self.nonAnonymous:
             return frozenset({Status.SELF, Status.NON_ANONYMOUS})
         return frozenset({Status.SELF})
 
+    def revealsRealJIDsTo(self, role: Role) -> bool:
+        """
+        Whether occupants with C{role} see other occupants' real JIDs
+        (sections 7.2.3 and 7.2.4): if any feature reveals them
+        (L{mepserver.muc.features.whois}).
+        """
+        return any(feature.revealsRealJIDs(self, role) for feature in self.features)
+
     def canSeeRealJIDs(self, viewer: Occupant) -> bool:
         """
-        Whether C{viewer} sees other occupants' real JIDs: everyone in a
-        non-anonymous room, moderators in a semi-anonymous one (sections
-        7.2.3 and 7.2.4).
+        Whether C{viewer} sees other occupants' real JIDs (sections 7.2.3
+        and 7.2.4, L{revealsRealJIDsTo}).
         """
-        return self.config.whois == "anyone" or viewer.role is Role.MODERATOR
+        return self.revealsRealJIDsTo(viewer.role)
 
     def may(self, role: Role, privilege: Privilege) -> bool:
         """
         Whether an occupant with C{role} has C{privilege} here: the table of
-        section 5.1.1 adjusted by the room configuration.
+        section 5.1.1, whose starred cells the room's features narrow (the
+        first with an opinion decides: L{mepserver.muc.features.subject},
+        L{mepserver.muc.features.privatemessages}).
         """
-        if privilege is Privilege.MODIFY_SUBJECT:
-            # Section 8.1: by default only moderators; 'changesubject' lets
-            # participants too. Visitors never (section 5.1.1).
-            if role is Role.MODERATOR:
-                return True
-            return self.config.changeSubject and role is Role.PARTICIPANT
-        if privilege is Privilege.SEND_PRIVATE_MESSAGES:
-            allowed = self.config.allowPM
-            if allowed == "none":
-                return False
-            if allowed == "moderators":
-                return role is Role.MODERATOR
-            if allowed == "participants":
-                return role.rank >= Role.PARTICIPANT.rank
-        return privilege in ROLE_PRIVILEGES[role]
+        granted = self.firstOpinion(lambda feature: feature.grants(self, role, privilege))
+        return granted if granted is not None else privilege in ROLE_PRIVILEGES[role]
 
-    def showsPresenceOf(self, role: Role) -> bool:
+    def showsPresenceOf(self, role: Role, config: Optional[RoomConfig] = None) -> bool:
         """
         Whether other occupants receive the presence of occupants with
-        C{role} (C{muc#roomconfig_presencebroadcast}, section 10.2); an
-        occupant always receives its own.
+        C{role} (C{muc#roomconfig_presencebroadcast}, section 10.2): unless
+        a feature hides it (L{mepserver.muc.features.presencebroadcast}).
+        An occupant always receives its own.
+
+        @param config: the configuration to ask about; the current one if
+            L{None}.
         """
-        return role in self.config.presenceBroadcast
+        if config is None:
+            config = self.config
+        return all(feature.showsPresence(self, config, role) for feature in self.features)
+
+    def invitationPassword(self) -> Optional[str]:
+        """
+        @return: the password invitations carry (sections 7.8.2 and 9.5):
+            the first feature's with one (L{mepserver.muc.features.password}),
+            or L{None}.
+        """
+        return self.firstOpinion(lambda feature: feature.invitationPassword(self))
 
     def defaultRole(self, affiliation: Affiliation) -> Role:
         """
         The role someone with C{affiliation} gets on entering: the first
         feature with an opinion decides, else section 5.1.2.
         """
+        role = self.firstOpinion(lambda feature: feature.defaultRole(self, affiliation))
+        return role if role is not None else defaultRoleFor(affiliation)
+
+    def firstOpinion(self, ask: Callable[[Any], Optional[T]]) -> Optional[T]:
+        """
+        Ask the room's features in order; the first answer that is not
+        L{None} decides.
+
+        @param ask: called with each feature.
+        @return: that answer, or L{None} if no feature has an opinion.
+        """
         for feature in self.features:
-            role = feature.defaultRole(self, affiliation)
-            if role is not None:
-                return role
-        return defaultRoleFor(affiliation)
+            answer = ask(feature)
+            if answer is not None:
+                return answer
+        return None
 
     def discoFeatures(self) -> List[str]:
         """
@@ -674,10 +708,11 @@ class Room:
         """
         Mediated invitations (section 7.8.2) from an occupant.
 
-        In a members-only room only admins and owners may invite, unless
-        C{allowinvites} lets every occupant (9.5); either way each invitee
-        without an affiliation becomes a member (7.8.2 and 9.5: an
-        invitation sent through an open room never does).
+        Each feature checks the sender first (members-only rooms: only
+        admins and owners, unless C{allowinvites} lets every occupant, 9.5)
+        and may change the room for each invitee (members-only rooms make
+        it a member, 7.8.2 and 9.5: an invitation sent through an open
+        room never does).
 
         @param invitees: C{(JID, reason)} pairs; the reason may be L{None}.
         @return: the L{Invitation}s to send, with C{durable} set if the
@@ -691,26 +726,16 @@ class Room:
             raise errors.BadRequest("an invitation needs an invitee")
         if not self.may(occupant.role, Privilege.INVITE):
             raise errors.Forbidden("you may not invite others to this room")
-        if (
-            self.config.membersOnly
-            and not self.config.allowInvites
-            and occupant.affiliation.rank < Affiliation.ADMIN.rank
-        ):
-            raise errors.Forbidden(
-                "only admins and owners may invite others to this members-only room"
-            )
-        password = self.config.password if self.config.passwordProtected else None
+        for feature in self.features:
+            feature.checkInvite(self, occupant)
+        password = self.invitationPassword()
         invitations = []
         added = False
         for invitee, reason in invitees:
             user = bare(invitee)
-            if (
-                self.config.membersOnly
-                and user.user is not None
-                and self.affiliationOf(user) is Affiliation.NONE
-            ):
-                self.affiliations[user] = Affiliation.MEMBER
-                added = True
+            for feature in self.features:
+                if feature.invited(self, user):
+                    added = True
             invitations.append(Invitation(invitee, session, reason, password))
         return AdminChange((), tuple(invitations), added)
 
@@ -797,13 +822,14 @@ class Room:
             actorOccupant.nick if actorOccupant is not None else None,
         )
         removed: List[Departure] = []
-        if new.membersOnly:
-            # Section 10.2: non-members leave a room made members-only (322).
-            for occupant in list(self.occupants.values()):
-                if occupant.affiliation.rank < Affiliation.MEMBER.rank:
-                    removed.extend(self.removeOccupant(occupant, [Status.MEMBERS_ONLY]))
+        for occupant in list(self.occupants.values()):
+            # Section 10.2: e.g. non-members leave a room made members-only.
+            affiliation = occupant.affiliation
+            status = self.firstOpinion(lambda feature: feature.configRemoval(self, affiliation))
+            if status is not None:
+                removed.extend(self.removeOccupant(occupant, [status]))
         visibility = [
-            (o, o.role in before.presenceBroadcast, o.role in new.presenceBroadcast)
+            (o, self.showsPresenceOf(o.role, before), self.showsPresenceOf(o.role, new))
             for o in self.occupants.values()
         ]
         return ConfigChange(

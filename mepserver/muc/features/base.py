@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import FrozenSet, List, Mapping, Optional, Sequence
 
+from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IRoomFeature
-from twisted.words.protocols.jabber import jid
-
 from mepserver.muc.records import Status
-from mepserver.muc.roles import Affiliation, Role
-from mepserver.muc.roomconfig import ConfigField
+from mepserver.muc.roles import Affiliation, Privilege, Role
+from mepserver.muc.roomconfig import ConfigField, RoomConfig
 
 #: Form field name prefix of the registered room options (16.5.3).
 PREFIX = "muc#roomconfig_"
@@ -28,7 +27,10 @@ UNCHANGED: FrozenSet[Status] = frozenset()
 @implementer(IRoomFeature)
 class RoomFeature:
     """
-    A room option that adds nothing: subclasses override what they need.
+    A room option that adds nothing and changes no rule: subclasses
+    override the L{IRoomFeature} hooks they need. The defaults have no
+    opinion (L{None}), refuse nothing, reveal no real JIDs and hide no
+    presence.
     """
 
     name = "feature"
@@ -49,6 +51,39 @@ class RoomFeature:
         return None
 
     def affiliationList(self, room, values):
+        return None
+
+    def grants(self, room, role: Role, privilege: Privilege) -> Optional[bool]:
+        return None
+
+    def revealsRealJIDs(self, room, role: Role) -> bool:
+        return False
+
+    def showsPresence(self, room, config: RoomConfig, role: Role) -> bool:
+        return True
+
+    def checkInvite(self, room, inviter) -> None:
+        return None
+
+    def invited(self, room, invitee: jid.JID) -> bool:
+        return False
+
+    def invitationPassword(self, room) -> Optional[str]:
+        return None
+
+    def checkRegistration(self, room, affiliation: Affiliation) -> None:
+        return None
+
+    def invitesOnAffiliation(self, room, previous: Affiliation, affiliation: Affiliation) -> bool:
+        return False
+
+    def affiliationRemoval(self, room, affiliation: Affiliation) -> Optional[Status]:
+        return None
+
+    def configRemoval(self, room, affiliation: Affiliation) -> Optional[Status]:
+        return None
+
+    def demotedAffiliation(self, room, config: RoomConfig) -> Optional[Affiliation]:
         return None
 
 
