@@ -52,6 +52,7 @@ from twisted.words.protocols.jabber import jid
 
 from mepserver import errors
 from mepserver.muc import admin, iqforward
+from mepserver.muc.features import FEATURES
 from mepserver.muc.nicks import bare, checkNickFree, enforceNick, nickKey
 from mepserver.muc.records import (
     AdminChange,
@@ -150,7 +151,6 @@ class Occupant:
         return list(self.sessions)
 
 
-
 class Room:
     """
     One chat room: its configuration, affiliations, occupants, subject and
@@ -176,6 +176,8 @@ class Room:
     @ivar occupants: nicks mapped to L{Occupant}s, in order of arrival.
     @ivar history: the L{HistoryEntry}s kept, oldest first.
     @ivar features: the L{mepserver.interfaces.IRoomFeature}s, in order.
+    @ivar pendingIQs: the forwarded IQs awaiting answers
+        (L{mepserver.muc.iqforward.PendingIQs}).
     @ivar events: the MEP service (L{mepserver.mep.handler.MEPHandler})
         that L{generateEvent} hands room events to; set by
         L{mepserver.muc.registry.Rooms}.
@@ -199,9 +201,6 @@ class Room:
             if L{None}.
         """
         if features is None:
-            # Imported here: the feature modules import this one.
-            from mepserver.muc.features import FEATURES
-
             features = FEATURES
         self.jid = bare(roomJID)
         self.clock = clock
