@@ -45,7 +45,7 @@ from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Rooms
+from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
@@ -77,7 +77,7 @@ class Server(service.MultiService):
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar sessions: the client domain's L{SessionManager}.
-    @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
+    @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
         C{generateEvent(room, nodeIdentifier, payload, itemIdentifier=None)}

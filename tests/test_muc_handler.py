@@ -15,7 +15,8 @@ from mepserver import errors
 from mepserver.ids import SeededIdSource
 from mepserver.muc import stanzas
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Affiliation, Role, Rooms
+from mepserver.muc.registry import Rooms
+from mepserver.muc.roles import Affiliation, Role
 from mepserver.router import Router
 from mepserver.c2s.disco import ServerInfoHandler
 from mepserver.storage.memory import MemoryRoomStore

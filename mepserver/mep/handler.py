@@ -129,7 +129,7 @@ class MEPHandler(PubSubHandler):
 
     def findRoom(self, room):
         """
-        @param room: a L{mepserver.muc.model.Room}, a room JID, or a room's
+        @param room: a L{mepserver.muc.room.Room}, a room JID, or a room's
             localpart on this service.
         @raise errors.RoomNotFound: there is no such room.
         """

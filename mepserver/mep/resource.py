@@ -28,7 +28,7 @@ class MEPResource(ServiceResource):
     """
     The MEP services of the MUC service's rooms.
 
-    @ivar rooms: the L{mepserver.muc.model.Rooms}.
+    @ivar rooms: the L{mepserver.muc.registry.Rooms}.
     @ivar backends: the bare JIDs that publish as the room (OQ-8).
     @ivar interestsOf: C{interestsOf(room)}, the L{Interests} of a room's
         sessions; set by the handler that keeps them.

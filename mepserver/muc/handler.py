@@ -2,7 +2,7 @@
 """
 The MUC service's protocol handler (XEP-0045): a thin adapter between the
 stanzas the router brings to the MUC domain and the room model
-(L{mepserver.muc.model}).
+(L{mepserver.muc.room} and its sibling modules).
 
 It implements the occupant use cases of section 7 (entering, presence,
 nick changes, leaving, groupchat, private messages, mediated invitations
@@ -33,19 +33,11 @@ from zope.interface import implementer
 from mepserver import errors
 from mepserver.muc import stanzas
 from mepserver.muc.features.base import parseBoolean
-from mepserver.muc.model import (
-    AdminChange,
-    AffiliationNotice,
-    Departure,
-    Occupant,
-    OccupantUpdate,
-    Role,
-    Room,
-    Rooms,
-    Status,
-    checkJID,
-    enforceNick,
-)
+from mepserver.muc.nicks import checkJID, enforceNick
+from mepserver.muc.records import AdminChange, AffiliationNotice, Departure, OccupantUpdate, Status
+from mepserver.muc.registry import Rooms
+from mepserver.muc.roles import Role
+from mepserver.muc.room import Occupant, Room
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
     NS_CLIENT,
