@@ -709,3 +709,86 @@ class IRoomFeature(Interface):
         @return: a C{Affiliation}, or L{None} to leave it to the next
             feature and finally C{Affiliation.NONE}.
         """
+
+
+class IRoomObserver(Interface):
+    """
+    Something that follows the MUC service's room registry
+    (L{mepserver.muc.registry.Rooms}): the MEP service, whose state per
+    room follows the rooms'.
+
+    Observers must not raise; a failure is logged.
+    """
+
+    def roomCreated(room):
+        """
+        A new room was made (XEP-0045 section 10.1).
+        """
+
+    def roomDiscarded(room):
+        """
+        A room was destroyed, or emptied while temporary.
+        """
+
+    def roomsReset():
+        """
+        Every room was forgotten at once (test fixtures).
+        """
+
+
+class IOccupantObserver(Interface):
+    """
+    Something that follows the sessions of room occupants as the MUC
+    handler (L{mepserver.muc.handler.MUCHandler}) processes them: the MEP
+    service learns occupants' caps and interests from here.
+
+    Observers must not raise; a failure is logged.
+    """
+
+    def sessionEntered(room, occupant, session, presence):
+        """
+        A session entered the room (or re-joined) and got the whole join
+        sequence (XEP-0045 section 7.2).
+        """
+
+    def presenceChanged(room, occupant, session, presence):
+        """
+        An occupant's session sent new presence (section 7.7).
+        """
+
+    def nickChanged(room, occupant, oldNick, session, presence):
+        """
+        An occupant changed its nick (section 7.6).
+        """
+
+    def sessionDeparted(room, departure):
+        """
+        A session left or was removed; C{departure} is the
+        L{mepserver.muc.records.Departure}.
+        """
+
+
+class IRoomEvents(Interface):
+    """
+    Where a room's events go (DESIGN.md section 6, MEP OQ-8): the MEP
+    service publishes them as the room.
+    """
+
+    def generateEvent(room, nodeIdentifier, payload, itemIdentifier=None):
+        """
+        Publish C{payload} to the room's node C{nodeIdentifier}.
+
+        @return: a Deferred firing with the item id.
+        """
+
+
+class IOccupantServices(Interface):
+    """
+    What claims IQs to occupant JIDs that the MUC service must not forward
+    to the occupant's client (MEP OQ-5: pubsub, and disco of MEP nodes).
+    """
+
+    def handlesOccupantIQ(room, sender, occupantJID, kind, payload):
+        """
+        @return: C{True} if the IQ was taken (and answered).
+        """

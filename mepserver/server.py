@@ -47,6 +47,7 @@ from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
+from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
@@ -279,24 +280,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     mucDomain = Domain(server.router, config.mucDomain)
     mucDomain.setName("muc-domain")
     mucDomain.setServiceParent(server)
-    server.muc = MUCHandler(server.rooms)
-    server.muc.setHandlerParent(mucDomain)
     # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
     # on the engine PEP uses, with its own registry (PEP and MEP never
-    # share a node). It follows occupants' caps through the MUC handler,
-    # takes the pubsub IQs to occupant JIDs the MUC would forward (OQ-5),
-    # and is where room events enter (Room.generateEvent, server.mep).
+    # share a node). The handler registers with the rooms (their lifecycle,
+    # and room events: Room.generateEvent, server.mep); the MUC handler
+    # tells it of occupants' presence, and leaves it the pubsub IQs to
+    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
+    # asked from the room JID through one IQ client (OQ-13).
+    mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
         ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
         server.rooms,
+        RoomInterests(server.caps, mepIQClient),
         config.backendJids,
     )
-    mepIQClient = IQClient(server.ids, clock)
-    server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
-    server.rooms.events = server.mep
-    server.rooms.observers.append(server.mep)
-    server.muc.observers.append(server.mep)
-    server.muc.occupantServices = mepResource
+    server.mep = MEPHandler(mepResource, server.ids)
+    server.muc = MUCHandler(
+        server.rooms, observers=[server.mep], occupantServices=mepResource
+    )
+    server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
     server.mep.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)

@@ -7,16 +7,79 @@ storage.
 from twisted.internet import defer, task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
+from zope.interface import Invalid, implementer
 
 from mepserver import config as configModule
 from mepserver import errors
 from mepserver.ids import SeededIdSource
+from mepserver.interfaces import IRoomEvents, IRoomObserver
 from mepserver.muc import registry
 from mepserver.muc.records import AdminItem
 from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Affiliation, Role
 from mepserver.storage.memory import MemoryRoomStore
 from tests.mucfixtures import CRONE, HAG, ROOM, WICCA, makeRoom
+
+
+@implementer(IRoomObserver, IRoomEvents)
+class Follower:
+    """
+    An observer and event service that records what it is told.
+    """
+
+    def __init__(self):
+        self.told = []
+
+    def roomCreated(self, room):
+        self.told.append(("created", room.jid))
+
+    def roomDiscarded(self, room):
+        self.told.append(("discarded", room.jid))
+
+    def roomsReset(self):
+        self.told.append(("reset",))
+
+    def generateEvent(self, room, nodeIdentifier, payload, itemIdentifier=None):
+        self.told.append(("event", room.jid, nodeIdentifier))
+        return defer.succeed("item-1")
+
+
+class RoomsWiringTests(unittest.SynchronousTestCase):
+    """
+    What follows the registry registers through declared interfaces.
+    """
+
+    def setUp(self):
+        config = configModule.Config(mucDomain="chat.shakespeare.lit", mucCreateUnlocked=True)
+        self.rooms = Rooms(config, SeededIdSource(), task.Clock(), MemoryRoomStore())
+
+    def test_observer(self):
+        """
+        An L{IRoomObserver} hears of rooms created and reset; anything else
+        is refused when it registers.
+        """
+        follower = Follower()
+        self.rooms.addObserver(follower)
+        self.rooms.create(ROOM, CRONE)
+        self.rooms.reset()
+        self.assertEqual([("created", ROOM), ("reset",)], follower.told)
+        self.assertRaises(Invalid, self.rooms.addObserver, object())
+
+    def test_events(self):
+        """
+        The L{IRoomEvents} takes the events of rooms made before and after
+        it registered.
+        """
+        before = self.rooms.create(ROOM, CRONE)
+        follower = Follower()
+        self.rooms.serveEventsWith(follower)
+        after = self.rooms.create(JID("darkcave@chat.shakespeare.lit"), CRONE)
+        for room in (before, after):
+            self.assertEqual("item-1", self.successResultOf(room.generateEvent("n", "<x/>")))
+        self.assertEqual(
+            [("event", ROOM, "n"), ("event", after.jid, "n")], follower.told
+        )
+        self.assertRaises(Invalid, self.rooms.serveEventsWith, object())
 
 
 class RoomsTests(unittest.SynchronousTestCase):

@@ -314,7 +314,7 @@ class APIResource(resource.Resource):
         caps = parseCaps(payload) if isinstance(payload, domish.Element) else None
         features = self.mepServer.caps.known(caps) if caps is not None else None
         mep = getattr(self.mepServer, "mep", None)
-        interests = mep.tracker(room).interests.get(session) if mep is not None else ()
+        interests = mep.interests.of(room).get(session) if mep is not None else ()
         return {
             "jid": session.full(),
             "caps": None

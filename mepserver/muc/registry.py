@@ -10,13 +10,14 @@ room is emptied (section 11.2, status 332).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
+from zope.interface.verify import verifyObject
 
 from mepserver import errors
-from mepserver.interfaces import StoredRoom
+from mepserver.interfaces import IRoomEvents, IRoomObserver, StoredRoom
 from mepserver.muc.nicks import bare
 from mepserver.muc.roles import Affiliation
 from mepserver.muc.room import Occupant, Room
@@ -90,18 +91,35 @@ class Rooms:
         self.features = features
         self._rooms: Dict[jid.JID, Room] = {}
         self._stored: set = set()
-        #: The MEP service given to every room (L{Room.events}).
+        #: The L{IRoomEvents} given to every room (L{Room.events}).
         self.events: Any = None
-        #: Told C{roomCreated(room)}, C{roomDiscarded(room)} and
-        #: C{roomsReset()}: the MEP service's state follows the rooms'.
-        self.observers: List[Any] = []
+        self._observers: List[IRoomObserver] = []
 
-    def _tell(self, method: str, *args) -> None:
-        for observer in self.observers:
+    def addObserver(self, observer) -> None:
+        """
+        Tell C{observer}, an L{IRoomObserver}, of rooms created and
+        discarded from now on.
+        """
+        verifyObject(IRoomObserver, observer)
+        self._observers.append(observer)
+
+    def serveEventsWith(self, events) -> None:
+        """
+        Hand every room's events (L{Room.generateEvent}) to C{events}, an
+        L{IRoomEvents}: the MEP service, which registers itself when it is
+        made for these rooms.
+        """
+        verifyObject(IRoomEvents, events)
+        self.events = events
+        for room in self._rooms.values():
+            room.events = events
+
+    def _tell(self, what: str, call: Callable[[IRoomObserver], None]) -> None:
+        for observer in self._observers:
             try:
-                getattr(observer, method)(*args)
+                call(observer)
             except Exception:
-                log.failure("Room observer {method} failed", method=method)
+                log.failure("Room observer failed on {what}", what=what)
 
     def __len__(self) -> int:
         return len(self._rooms)
@@ -137,7 +155,7 @@ class Rooms:
         room.locked = not self.createUnlocked
         room.created = True
         self._rooms[roomJID] = room
-        self._tell("roomCreated", room)
+        self._tell("roomCreated", lambda o: o.roomCreated(room))
         return room
 
     def reset(self) -> None:
@@ -147,7 +165,7 @@ class Rooms:
         """
         self._rooms.clear()
         self._stored.clear()
-        self._tell("roomsReset")
+        self._tell("roomsReset", lambda o: o.roomsReset())
 
     def add(self, room: Room) -> None:
         """
@@ -186,7 +204,7 @@ class Rooms:
         """
         if self._rooms.get(room.jid) is room:
             del self._rooms[room.jid]
-            self._tell("roomDiscarded", room)
+            self._tell("roomDiscarded", lambda o: o.roomDiscarded(room))
         if room.jid in self._stored:
             self._stored.discard(room.jid)
             return self._call("removeRoom", room.jid)
@@ -235,7 +253,7 @@ class Rooms:
                 emptied.append((room, occupants))
             if not room.config.persistent:
                 del self._rooms[room.jid]
-                self._tell("roomDiscarded", room)
+                self._tell("roomDiscarded", lambda o: o.roomDiscarded(room))
         return emptied
 
     async def load(self) -> None:
