@@ -368,14 +368,17 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     (roster, presence, disco, ...), and unhandled IQ requests to wokkel's
     C{FallbackHandler} (C{service-unavailable}).
 
-    There is no offline storage: a chat or normal message to an account with
-    no available resource is returned with C{service-unavailable}, which RFC
+    A message for an account with no available resource goes to
+    C{offline} (L{mepserver.c2s.offline.OfflineMessages}, XEP-0160) under
+    the account's lock; what it refuses, and without C{offline} every chat
+    or normal message, is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
     """
 
-    def __init__(self, sessions):
+    def __init__(self, sessions, offline=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
+        self.offline = offline
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -451,6 +454,10 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             for session in recipients:
                 session.send(stanza)
             return
+        if self.offline is not None:
+            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind)
+            d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))
+            return
         if kind in ("headline", "error"):
             return
         d = self.sessions.users.getCredentials(to.user)
@@ -464,3 +471,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
 
         d.addCallback(exists)
         d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))
+
+    @defer.inlineCallbacks
+    def _keepOffline(self, to, stanza, kind):
+        """
+        Hand a message to offline storage, and bounce what it refuses.
+        """
+        refusal = yield self.offline.keep(to, stanza, kind)
+        if refusal is not None:
+            self.send(bounce(stanza, "service-unavailable", refusal))
