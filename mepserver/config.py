@@ -85,6 +85,9 @@ class Config:
         C{policy-violation} stream error (C{[c2s] max_stanza_size}).
     @ivar idleTimeout: seconds of client silence before the stream is
         closed, C{0} for never (C{[c2s] idle_timeout}).
+    @ivar offlineLimit: the most offline messages (XEP-0160) one account
+        holds; past it senders get C{service-unavailable}. C{0} stores none
+        (C{[c2s] offline_limit}).
     @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
         waiting for the owner's configuration (C{[muc] create_unlocked}).
     @ivar backendJids: bare JIDs allowed to publish as the room
@@ -111,6 +114,7 @@ class Config:
     )
     maxStanzaSize: int = 262144
     idleTimeout: int = 300
+    offlineLimit: int = 1000
     mucCreateUnlocked: bool = False
     backendJids: Tuple[str, ...] = ()
     verbose: bool = False
@@ -428,6 +432,7 @@ _SETTINGS = (
     _Setting("anonymous", "auth", "anonymous", _boolean),
     _Setting("maxStanzaSize", "c2s", "max_stanza_size", _integer(1024)),
     _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
+    _Setting("offlineLimit", "c2s", "offline_limit", _integer(0)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
     _Setting("backendJids", "muc", "backend_jids", _jids),
     _Setting("verbose", "server", "verbose", _boolean),

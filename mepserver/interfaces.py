@@ -193,6 +193,58 @@ class IUserStore(Interface):
         """
 
 
+# Offline messages (XEP-0160) ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OfflineMessage:
+    """
+    A message stored for an account that had no available resource
+    (XEP-0160 section 3).
+
+    @ivar key: the store's key for it; keys grow in the order of storing.
+    @ivar stanza: the message as XML text, its delay stamp included.
+    """
+
+    key: int
+    stanza: str
+
+
+class IOfflineStore(Interface):
+    """
+    Durable offline messages of the client domain's accounts (XEP-0160).
+
+    An account's messages come back in the order they were stored, and go
+    with the account (L{IUserStore.removeUser}).
+    """
+
+    def storeOfflineMessage(username, stanza, limit):
+        """
+        Append a message to an account's offline messages, unless it holds
+        C{limit} of them already; the count and the append are one step.
+
+        @param stanza: the message as XML text.
+        @param limit: the most messages the account may hold, at least 1.
+        @return: a Deferred firing with C{True} once stored, C{False} if the
+            account holds C{limit} messages already; failing with
+            L{UnknownUser} if there is no account C{username}.
+        """
+
+    def getOfflineMessages(username):
+        """
+        @return: a Deferred firing with a L{list} of the account's
+            L{OfflineMessage}s, oldest first (C{[]} for an unknown user).
+        """
+
+    def removeOfflineMessages(username, keys):
+        """
+        Forget the account's offline messages with these keys; keys that
+        are absent are no error.
+
+        @return: a Deferred.
+        """
+
+
 class IServerMechanism(Interface):
     """
     The server side of one SASL mechanism exchange (RFC 6120 section 6).

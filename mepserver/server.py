@@ -35,6 +35,7 @@ from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.offline import OfflineMessages
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import PresenceHandler, RosterHandler
 from mepserver.c2s.sasl import SASLStep
@@ -260,10 +261,17 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         pepTracker.interests,
     )
     server.pep = PEPHandler(pepResource, pepTracker, server.ids)
+    # Offline messages (XEP-0160): kept by the delivery handler for
+    # accounts with no available resource, sent on available presence.
+    offline = OfflineMessages(sessions, server.users, config.offlineLimit, clock)
     # The presence handler takes the presence clients send (it registers
-    # with the sessions) and tells PEP of sessions and roster changes.
-    presence = PresenceHandler(sessions, server.users, observers=[server.pep])
-    DeliveryHandler(sessions, carbons=carbons).setHandlerParent(clientDomain)
+    # with the sessions) and tells PEP and offline storage of sessions and
+    # roster changes.
+    presence = PresenceHandler(sessions, server.users, observers=[offline, server.pep])
+    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
+        clientDomain
+    )
+    offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)

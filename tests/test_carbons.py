@@ -330,19 +330,18 @@ class ReceivedTests(CarbonsTestCase):
     def test_notDelivered(self):
         """
         Carbons copy only what is delivered: a chat to an account with no
-        available session is returned to its sender, and its
+        available session is kept offline (XEP-0160), and its
         carbons-enabled session that is not available gets no copy.
         """
         for client in (self.garden, self.home, self.pda):
             client.send("<presence type='unavailable'/>")
         self.forget()
         self.juliet.send("<message to='romeo@capulet.lit' type='chat' id='m1'><body>hi</body></message>")
-        self.juliet.expect(
-            "<message type='error' id='m1' from='romeo@capulet.lit'>"
-            f"<error><service-unavailable xmlns='{NS_STANZAS}'/></error></message>"
-        )
+        self.juliet.expectNothing()
         for client in (self.garden, self.home, self.pda):
             client.expectNothing()
+        [stored] = self.successResultOf(self.harness.users.getOfflineMessages("romeo"))
+        self.assertEqual("m1", parseXml(stored.stanza, "jabber:client")["id"])
 
     def test_disabled(self):
         """

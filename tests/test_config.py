@@ -79,6 +79,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(dict(defaults.users), {})
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
+        self.assertEqual(defaults.offlineLimit, 1000)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
         self.assertFalse(defaults.verbose)
@@ -105,6 +106,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "users",
                 "maxStanzaSize",
                 "idleTimeout",
+                "offlineLimit",
                 "mucCreateUnlocked",
                 "backendJids",
                 "verbose",
@@ -317,6 +319,14 @@ class FileTests(unittest.SynchronousTestCase):
         loaded = self.load("[c2s]\nmax_stanza_size = 1024\nidle_timeout = 0\n")
         self.assertEqual(loaded.maxStanzaSize, 1024)
         self.assertEqual(loaded.idleTimeout, 0)
+
+    def test_offlineLimit(self):
+        """
+        C{[c2s] offline_limit} sets L{Config.offlineLimit}; C{0}, its
+        minimum, switches offline storage off.
+        """
+        self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
+        self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
 
     def test_backendJids(self):
         """
@@ -648,6 +658,13 @@ class ErrorTests(unittest.SynchronousTestCase):
         )
         self.assertError(
             {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
+        )
+        self.assertError(
+            {"offlineLimit": "lots"},
+            "[c2s] offline_limit: 'lots' is not a whole number",
+        )
+        self.assertError(
+            {"offlineLimit": -1}, "[c2s] offline_limit: -1 is less than the minimum 0"
         )
 
     def test_backendJids(self):

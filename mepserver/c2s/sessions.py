@@ -387,18 +387,22 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     (roster, presence, disco, ...), and unhandled IQ requests to wokkel's
     C{FallbackHandler} (C{service-unavailable}).
 
-    There is no offline storage: a chat or normal message to an account with
-    no available resource is returned with C{service-unavailable}, which RFC
+    A message for an account with no available resource goes to
+    C{offline} (L{mepserver.c2s.offline.OfflineMessages}, XEP-0160) under
+    the account's lock; what it refuses, and without C{offline} every chat
+    or normal message, is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
 
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
         message delivered to sessions (XEP-0280 section 6), or L{None}.
+    @ivar offline: the L{mepserver.c2s.offline.OfflineMessages}, or L{None}.
     """
 
-    def __init__(self, sessions, carbons=None):
+    def __init__(self, sessions, carbons=None, offline=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
         self.carbons = carbons
+        self.offline = offline
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -478,6 +482,10 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             if self.carbons is not None:
                 self.carbons.received(stanza, recipients)
             return
+        if self.offline is not None:
+            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind)
+            d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))
+            return
         if kind in ("headline", "error"):
             return
         d = self.sessions.users.getCredentials(to.user)
@@ -491,3 +499,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
 
         d.addCallback(exists)
         d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))
+
+    @defer.inlineCallbacks
+    def _keepOffline(self, to, stanza, kind):
+        """
+        Hand a message to offline storage, and bounce what it refuses.
+        """
+        refusal = yield self.offline.keep(to, stanza, kind)
+        if refusal is not None:
+            self.send(bounce(stanza, "service-unavailable", refusal))
