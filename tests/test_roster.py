@@ -21,9 +21,11 @@ from zope.interface import Invalid, implementer
 
 from mepserver.c2s.roster import (
     MAX_NAME_LENGTH,
+    NS_FEATURE_ROSTERVER,
     PresenceHandler,
     RosterHandler,
     SubscriptionState,
+    rosterVersioningStep,
 )
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import NS_CLIENT
@@ -31,6 +33,7 @@ from mepserver.interfaces import SUBSCRIPTIONS, Credentials, IPresenceObserver, 
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import StubStream, matchExactly, parseXml, stanzaMismatch
+from tests.memory import MemoryServer
 
 DOMAIN = "example.com"
 MUC_DOMAIN = "conference.example.com"
@@ -390,7 +393,6 @@ class RosterTests(unittest.TestCase):
             "to='alice@example.com/home'><query xmlns='jabber:iq:roster'/></iq>"
         )
         self.assertEqual(list(result.query.elements()), [])
-        self.assertNotIn("ver", result.query.attributes)
         self.assertTrue(self.alice.session.interested)
 
     def test_getItems(self):
@@ -652,6 +654,216 @@ class RosterTests(unittest.TestCase):
         """
         self.alice.send("<iq type='result' id='push-1' to='alice@example.com'/>")
         self.alice.expectNothing()
+
+
+class RosterVersioningTests(unittest.TestCase):
+    """
+    Roster versioning (RFC 6121 section 2.6): the version is a counter of
+    the account's roster changes, sent as the C{ver} attribute.
+    """
+
+    def setUp(self):
+        self.server = Server(self)
+        self.alice = self.server.connect("alice", "home")
+
+    def get(self, ver=None):
+        """
+        alice sends a roster get, with C{ver} if given.
+
+        @return: the result.
+        """
+        attribute = "" if ver is None else f" ver='{ver}'"
+        self.alice.send(
+            f"<iq type='get' id='vget'><query xmlns='jabber:iq:roster'{attribute}/></iq>"
+        )
+        [result] = self.alice.expect("<iq type='result' id='vget'/>")
+        return result
+
+    def setItem(self, contact, name="Someone"):
+        """
+        alice adds or updates an item, and gets the result and a push.
+
+        @return: the push.
+        """
+        self.alice.send(
+            "<iq type='set' id='vset'><query xmlns='jabber:iq:roster'>"
+            f"<item jid='{contact.full()}' name='{name}'/></query></iq>"
+        )
+        [_, pushed] = self.alice.expect(
+            "<iq type='result' id='vset'/>",
+            push("alice@example.com/home", f"<item jid='{contact.full()}'/>"),
+        )
+        return pushed
+
+    def test_resultCarriesVersion(self):
+        """
+        Section 2.6.3: a roster get without C{ver} (a client that does not
+        version, or does not want to use its cache) gets the whole roster,
+        which carries the version, as Prosody's does; a new account's
+        empty roster is version 0.
+        """
+        self.assertEqual("0", self.get().query["ver"])
+        self.server.setItem("alice", BOB, "both")
+        result = self.get()
+        self.assertEqual("1", result.query["ver"])
+        self.assertEqual([BOB.full()], [i["jid"] for i in result.query.elements()])
+
+    def test_pushesCarryVersion(self):
+        """
+        Sections 2.1.6 and 2.6.3: every push carries the roster's new
+        version, unique per change, even when a set changes nothing:
+        after a roster set, a second set of the same item, a subscription
+        change and a removal.
+        """
+        self.get()
+        first = self.setItem(BOB)
+        again = self.setItem(BOB)
+        self.alice.send("<presence to='carol@example.com' type='subscribe'/>")
+        [subscribed] = self.alice.expect(
+            push(
+                "alice@example.com/home",
+                "<item jid='carol@example.com' subscription='none' ask='subscribe'/>",
+            )
+        )
+        self.alice.send(
+            "<iq type='set' id='vrm'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@example.com' subscription='remove'/></query></iq>"
+        )
+        [_, removed] = self.alice.expect(
+            "<iq type='result' id='vrm'/>",
+            push(
+                "alice@example.com/home",
+                "<item jid='bob@example.com' subscription='remove'/>",
+            ),
+        )
+        versions = [p.query["ver"] for p in (first, again, subscribed, removed)]
+        self.assertEqual(["1", "2", "3", "4"], versions)
+        self.assertEqual("4", self.get().query["ver"])
+
+    def test_currentVersionEmptyResult(self):
+        """
+        Section 2.6.3: a get with the current version is answered with an
+        empty result (no query), and the session is interested: the next
+        change comes as a push.
+        """
+        self.server.setItem("alice", BOB, "both")
+        result = self.get("1")
+        self.assertEqual([], list(result.elements()))
+        self.assertTrue(self.alice.session.interested)
+        pushed = self.setItem(CAROL)
+        self.assertEqual("2", pushed.query["ver"])
+
+    def test_oldVersionWholeRoster(self):
+        """
+        Section 2.6.3: a get with an older version, or one this server
+        never gave, gets the whole roster with the current version (as
+        Prosody and ejabberd answer; no interim pushes).
+        """
+        self.server.setItem("alice", BOB, "both")
+        self.server.setItem("alice", CAROL, "to")
+        for old in ("1", "0", "17", "not-a-version"):
+            result = self.get(old)
+            self.assertEqual("2", result.query["ver"])
+            self.assertEqual(
+                [BOB.full(), CAROL.full()],
+                [i["jid"] for i in result.query.elements()],
+            )
+
+    def test_emptyVersionWholeRoster(self):
+        """
+        Section 2.6.2: a client that versions but has no cache sends
+        C{ver=''} and gets the whole roster with the version.
+        """
+        self.server.setItem("alice", BOB, "both")
+        result = self.get("")
+        self.assertEqual("1", result.query["ver"])
+        self.assertEqual([BOB.full()], [i["jid"] for i in result.query.elements()])
+
+
+class FakeAuthenticator:
+    """
+    What a negotiation step reads of L{mepserver.c2s.stream.C2SAuthenticator}.
+    """
+
+    username = None
+    session = None
+
+
+class StreamFeatureTests(unittest.TestCase):
+    """
+    The informative stream features of RFC 6121 sections 2.6.1 and 3.4,
+    offered beside <bind/> by the server that L{buildServer} makes.
+    """
+
+    def test_afterAuthentication(self):
+        """
+        The features a client reads after SASL include roster versioning.
+        """
+        server = MemoryServer(self)
+        server.createAccount("alice")
+        client = server.connect("alice", "home")
+        self.assertIn((NS_FEATURE_ROSTERVER, "ver"), client.xmlstream.features)
+
+    def test_onlyBetweenAuthenticationAndBinding(self):
+        """
+        The steps offer nothing before authentication, nor once bound.
+        """
+        authenticator = FakeAuthenticator()
+        for makeStep in (rosterVersioningStep,):
+            step = makeStep(authenticator)
+            self.assertFalse(step.mandatory)
+            self.assertIsNone(step.feature())
+            authenticator.username = "alice"
+            self.assertIsNotNone(step.feature())
+            self.assertFalse(step.onElement(step.feature()))
+            authenticator.session = object()
+            self.assertIsNone(step.feature())
+            authenticator.username = authenticator.session = None
+
+
+class VersionedLoginTests(unittest.TestCase):
+    """
+    Roster versioning across logins, on the whole server (RFC 6121
+    section 2.6.3).
+    """
+
+    def getRoster(self, client, ver):
+        client.send(
+            f"<iq type='get' id='g'><query xmlns='jabber:iq:roster' ver='{ver}'/></iq>"
+        )
+        [result] = client.expect(self, "<iq type='result' id='g'/>")
+        return result
+
+    def test_secondLogin(self):
+        """
+        A client caches the roster and the version of the last push; at
+        its next login that version gets an empty result, and an older
+        one the whole roster.
+        """
+        server = MemoryServer(self)
+        server.createAccount("alice")
+        first = server.connect("alice", "home")
+        result = self.getRoster(first, "")
+        self.assertEqual("0", result.query["ver"])
+        first.send(
+            "<iq type='set' id='s'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@localhost'/></query></iq>"
+        )
+        [_, pushed] = first.expect(
+            self,
+            "<iq type='result' id='s'/>",
+            "<iq type='set'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@localhost'/></query></iq>",
+        )
+        cached = pushed.query["ver"]
+        first.xmlstream.transport.loseConnection()
+        server.flush()
+
+        second = server.connect("alice", "phone")
+        self.assertEqual([], list(self.getRoster(second, cached).elements()))
+        result = self.getRoster(second, "0")
+        self.assertEqual(cached, result.query["ver"])
+        self.assertEqual(["bob@localhost"], [i["jid"] for i in result.query.elements()])
 
 
 class SubscriptionTests(unittest.TestCase):

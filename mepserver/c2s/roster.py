@@ -4,7 +4,11 @@ Rosters, presence subscriptions and presence of the client domain's accounts
 (RFC 6121).
 
   - L{RosterHandler}: roster get, set and remove, and roster pushes
-    (sections 2.1 to 2.5). Roster versioning (section 2.6) is not offered.
+    (sections 2.1 to 2.5), with roster versioning (section 2.6): every
+    result and push carries the roster's version, and a get with the
+    current version is answered with an empty result.
+  - L{rosterVersioningStep}: the informative stream feature of section
+    2.6.1, offered beside resource binding.
   - L{PresenceHandler}: the subscription handshake (section 3) following the
     state tables of Appendix A (L{SubscriptionState}), presence broadcast
     and probes (sections 4.2 to 4.5), directed presence (section 4.6) and
@@ -44,6 +48,8 @@ from mepserver.stanza import copyStanza
 log = Logger()
 
 NS_ROSTER = "jabber:iq:roster"
+NS_FEATURE_ROSTERVER = "urn:xmpp:features:rosterver"
+NS_FEATURE_PREAPPROVAL = "urn:xmpp:features:pre-approval"
 ROSTER_GET = "/iq[@type='get']/query[@xmlns='%s']" % (NS_ROSTER,)
 ROSTER_SET = "/iq[@type='set']/query[@xmlns='%s']" % (NS_ROSTER,)
 ROSTER_REQUEST = "/iq[@type='get' or @type='set']/query[@xmlns='%s']" % (NS_ROSTER,)
@@ -202,17 +208,20 @@ def renderItem(item: RosterItem, removed: bool = False) -> domish.Element:
     return element
 
 
-def rosterPush(sessions, username, item, removed=False):
+def rosterPush(sessions, username, item, version, removed=False):
     """
     Push a changed roster item to every interested session of an account
     (RFC 6121 section 2.1.6).
 
-    The push comes from the account's bare JID and carries a fresh id from
-    the session manager's id source.
+    The push comes from the account's bare JID, carries a fresh id from
+    the session manager's id source and the roster's new version (section
+    2.6.3).
 
     @param sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @param username: the account.
     @param item: the changed L{RosterItem}.
+    @param version: the roster's version after the change, as the store
+        gave it (an L{int}).
     @param removed: whether the item was removed.
     """
     for session in sessions.sessionsOf(username):
@@ -223,8 +232,42 @@ def rosterPush(sessions, username, item, removed=False):
         iq["id"] = sessions.ids.newId("push-")
         iq["from"] = session.jid.userhost()
         iq["to"] = session.jid.full()
-        iq.addElement((NS_ROSTER, "query")).addChild(renderItem(item, removed))
+        query = iq.addElement((NS_ROSTER, "query"))
+        query["ver"] = str(version)
+        query.addChild(renderItem(item, removed))
         session.send(iq)
+
+
+class InformativeFeatureStep:
+    """
+    Advertise an informative stream feature after authentication, beside
+    <bind/>: one that is never negotiated, only tells the client what the
+    server supports (RFC 6121 sections 2.6.1 and 3.4).
+
+    @ivar element: the (namespace, name) of the feature element.
+    """
+
+    mandatory = False
+
+    def __init__(self, authenticator, element):
+        self.authenticator = authenticator
+        self.element = element
+
+    def feature(self):
+        if self.authenticator.username is None or self.authenticator.session:
+            return None
+        return domish.Element(self.element)
+
+    def onElement(self, element):
+        return False
+
+
+def rosterVersioningStep(authenticator):
+    """
+    The roster versioning stream feature, C{<ver
+    xmlns='urn:xmpp:features:rosterver'/>} (RFC 6121 section 2.6.1).
+    """
+    return InformativeFeatureStep(authenticator, (NS_FEATURE_ROSTERVER, "ver"))
 
 
 def makePresence(sender, recipient, kind=None):
@@ -320,17 +363,38 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
             )
         return sender
 
-    @defer.inlineCallbacks
     def _onGet(self, iq):
         """
-        RFC 6121 section 2.1.3 and 2.2: the whole roster.
+        Run L{_onLockedGet} under the account's lock, so that the roster
+        and its version are read together, and the session is interested
+        before the next change is pushed.
         """
         sender = self._owner(iq)
-        items = yield self.users.getRoster(sender.user)
+        return self.presence.locks.run(sender.user, self._onLockedGet, iq, sender)
+
+    @defer.inlineCallbacks
+    def _onLockedGet(self, iq, sender):
+        """
+        RFC 6121 sections 2.1.3 and 2.2: the whole roster, with its version
+        (section 2.6.3). A client whose C{ver} is the current version gets
+        an empty result instead: nothing changed since it cached the
+        roster. Any other C{ver} (an older one, or the empty string of a
+        client without a cache) gets the whole roster, which is what
+        Prosody and ejabberd send: this server keeps no history of changes
+        to send as roster pushes.
+        """
+        version = yield self.users.getRosterVersion(sender.user)
+        current = iq.query.getAttribute("ver") == str(version)
+        items = [] if current else (yield self.users.getRoster(sender.user))
         session = self.sessions.session(sender)
         if session is not None:
             session.interested = True
+        if current:
+            return None
         query = domish.Element((NS_ROSTER, "query"))
+        # Also without 'ver' in the request, as Prosody does: a client that
+        # does not version ignores the attribute.
+        query["ver"] = str(version)
         for item in items:
             query.addChild(renderItem(item))
         return query
@@ -380,8 +444,8 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
             # The subscription and ask attributes a client sends are
             # ignored: only the subscription handshake changes them.
             item = dataclasses.replace(existing, name=name, groups=groups)
-        yield self.users.setRosterItem(username, item)
-        rosterPush(self.sessions, username, item)
+        version = yield self.users.setRosterItem(username, item)
+        rosterPush(self.sessions, username, item, version)
         self.presence.notifyObservers("rosterItemChanged", username, existing, item)
         return None
 
@@ -440,10 +504,10 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         username = sender.user
         pending = yield self.users.getPendingSubscriptions(username)
         pendingIn = contact in pending
-        yield self.users.removeRosterItem(username, contact)
+        version = yield self.users.removeRosterItem(username, contact)
         if pendingIn:
             yield self.users.removePendingSubscription(username, contact)
-        rosterPush(self.sessions, username, existing, removed=True)
+        rosterPush(self.sessions, username, existing, version, removed=True)
         self.presence.notifyObservers("rosterItemChanged", username, existing, None)
         self.presence.itemRemoved(
             sender.userhostJID(), SubscriptionState.of(existing, pendingIn), contact
@@ -554,8 +618,8 @@ class PresenceHandler(XMPPHandler):
             item = dataclasses.replace(
                 item, subscription=new.subscription, ask=new.pendingOut
             )
-            yield self.users.setRosterItem(username, item)
-            rosterPush(self.sessions, username, item)
+            version = yield self.users.setRosterItem(username, item)
+            rosterPush(self.sessions, username, item, version)
             self.notifyObservers("rosterItemChanged", username, before, item)
 
     # Presence without 'to' (RFC 6121 sections 4.2, 4.4 and 4.5).
