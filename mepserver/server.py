@@ -34,7 +34,12 @@ from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
-from mepserver.c2s.roster import PresenceHandler, RosterHandler, rosterVersioningStep
+from mepserver.c2s.roster import (
+    PresenceHandler,
+    RosterHandler,
+    preApprovalStep,
+    rosterVersioningStep,
+)
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
@@ -336,6 +341,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             rosterVersioningStep,
+            preApprovalStep,
         ]
         return C2SAuthenticator(
             config.domain,
