@@ -31,6 +31,7 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
@@ -49,8 +50,9 @@ from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Rooms
+from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
+from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
@@ -81,7 +83,7 @@ class Server(service.MultiService):
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar sessions: the client domain's L{SessionManager}.
-    @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
+    @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
         C{generateEvent(room, nodeIdentifier, payload, itemIdentifier=None)}
@@ -283,24 +285,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     mucDomain = Domain(server.router, config.mucDomain)
     mucDomain.setName("muc-domain")
     mucDomain.setServiceParent(server)
-    server.muc = MUCHandler(server.rooms)
-    server.muc.setHandlerParent(mucDomain)
     # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
     # on the engine PEP uses, with its own registry (PEP and MEP never
-    # share a node). It follows occupants' caps through the MUC handler,
-    # takes the pubsub IQs to occupant JIDs the MUC would forward (OQ-5),
-    # and is where room events enter (Room.generateEvent, server.mep).
+    # share a node). The handler registers with the rooms (their lifecycle,
+    # and room events: Room.generateEvent, server.mep); the MUC handler
+    # tells it of occupants' presence, and leaves it the pubsub IQs to
+    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
+    # asked from the room JID through one IQ client (OQ-13).
+    mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
         ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
         server.rooms,
+        RoomInterests(server.caps, mepIQClient),
         config.backendJids,
     )
-    mepIQClient = IQClient(server.ids, clock)
-    server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
-    server.rooms.events = server.mep
-    server.rooms.observers.append(server.mep)
-    server.muc.observers.append(server.mep)
-    server.muc.occupantServices = mepResource
+    server.mep = MEPHandler(mepResource, server.ids)
+    server.muc = MUCHandler(
+        server.rooms, observers=[server.mep], occupantServices=mepResource
+    )
+    server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
     server.mep.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)
@@ -340,6 +343,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: SASLStep(a, mechanisms),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
+            CSIFeatureStep,
             rosterVersioningStep,
             preApprovalStep,
         ]

@@ -12,10 +12,12 @@ import scramp
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from wokkel import component, generic
 
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
@@ -112,6 +114,7 @@ class Harness:
             ),
             lambda a: BindStep(a, self.sessions),
             SessionFeatureStep,
+            CSIFeatureStep,
         ]
         if self.registrationOffered:
             steps.insert(0, lambda a: RegisterStep(a, self.registration))
@@ -372,13 +375,14 @@ class SASLTests(unittest.TestCase):
     def test_plain(self):
         """
         PLAIN with the right password succeeds and the restarted stream
-        offers bind and the optional legacy session.
+        offers bind, client state indication and the optional legacy
+        session.
         """
         [success] = self.client.plain("juliet", "r0m30")
         self.assertEqual((NS_SASL, "success"), (success.uri, success.name))
         [features] = self.client.start()
         self.assertEqual(
-            ["bind", "session"], sorted(c.name for c in features.elements())
+            ["bind", "csi", "session"], sorted(c.name for c in features.elements())
         )
 
     def test_wrongPassword(self):
@@ -521,6 +525,50 @@ class BindTests(unittest.TestCase):
         client = self.harness.connect()
         yield client.login("juliet", "r0m30")
         [error, ] = client.send("<foo xmlns='urn:example'/>")
+        self.assertEqual("unsupported-stanza-type", streamError(error))
+
+    @defer.inlineCallbacks
+    def test_csiFeature(self):
+        """
+        XEP-0352 section 3: after authentication the features offer CSI
+        beside binding.
+        """
+        client = self.harness.connect()
+        client.start()
+        client.plain("juliet", "r0m30")
+        [features] = client.start()
+        self.assertEqual(
+            1, len(list(features.elements("urn:xmpp:csi:0", "csi"))), features.toXml()
+        )
+        yield None
+
+    @defer.inlineCallbacks
+    def test_clientState(self):
+        """
+        XEP-0352 section 4: <inactive/> and <active/> are recorded on the
+        session and answered with nothing; stanzas keep flowing.
+        """
+        client = self.harness.connect()
+        result = yield client.login("juliet", "r0m30", "balcony")
+        session = self.harness.sessions.session(JID(str(result.bind.jid)))
+        self.assertEqual([], client.send("<inactive xmlns='urn:xmpp:csi:0'/>"))
+        self.assertFalse(session.active)
+        self.assertEqual([], client.send("<active xmlns='urn:xmpp:csi:0'/>"))
+        self.assertTrue(session.active)
+        [answer] = client.send(
+            "<iq type='get' id='v' to='juliet@example.com/nowhere'>"
+            "<query xmlns='jabber:iq:version'/></iq>"
+        )
+        self.assertEqual("v", answer["id"])
+
+    @defer.inlineCallbacks
+    def test_unknownClientStateElement(self):
+        """
+        Another element in the CSI namespace is no stanza either.
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30")
+        [error] = client.send("<asleep xmlns='urn:xmpp:csi:0'/>")
         self.assertEqual("unsupported-stanza-type", streamError(error))
 
     @defer.inlineCallbacks

@@ -21,6 +21,7 @@ from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
 from zope.interface.verify import verifyObject
 
+from mepserver.c2s.csi import clientState
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 from mepserver.interfaces import IClientPresence
@@ -116,6 +117,8 @@ class Session:
         (RFC 6121 section 2.1.6: roster pushes go to interested resources).
     @ivar directed: JIDs this session sent directed available presence to
         (RFC 6121 section 4.6): they get unavailable presence when it ends.
+    @ivar active: the client's state (XEP-0352): C{False} after it sent
+        C{<inactive/>}, until it sends C{<active/>}.
     """
 
     def __init__(self, manager, xs, fullJID):
@@ -127,6 +130,7 @@ class Session:
         self.presence = None
         self.interested = False
         self.directed = set()
+        self.active = True
         self._ended = False
 
     def __repr__(self):
@@ -150,9 +154,15 @@ class Session:
 
     def received(self, element):
         """
-        A top-level element arrived from the client: check, stamp, route.
+        A top-level element arrived from the client: a client state nonza
+        (XEP-0352) is recorded; a stanza is checked, stamped and routed;
+        anything else closes the stream.
         """
         if element.uri != NS_CLIENT or element.name not in STANZA_NAMES:
+            state = clientState(element)
+            if state is not None:
+                self.active = state
+                return
             self.close(
                 "unsupported-stanza-type",
                 f"<{element.name} xmlns='{element.uri}'/> is not a stanza "

@@ -11,7 +11,8 @@ comes from mepserver. It takes one JSON argument:
 and prints one JSON object with what happened, then exits 0 if every step
 completed (1 otherwise). The steps (issue 2, "How we will check it"):
 alice registers in-band over STARTTLS, authenticates with SCRAM, binds,
-gets her roster and pings the server; bob logs in; alice pings bob's full
+gets her roster, sends client states (XEP-0352) and pings the server; bob
+logs in; alice pings bob's full
 JID and asks it for its software version, which bob's client answers, and
 asks the server's at the domain (the fidelity issue); alice sends bob a
 message and subscribes to his presence, which bob's client approves.
@@ -33,7 +34,7 @@ def makeClient(address, password, settings, software="Slixmpp"):
     client.ssl_context = context
     client.enable_plaintext = False
     client.enable_starttls = True
-    for plugin in ("xep_0030", "xep_0199", "xep_0077"):
+    for plugin in ("xep_0030", "xep_0199", "xep_0077", "xep_0352"):
         client.register_plugin(plugin)
     client.register_plugin("xep_0092", {"name": software, "version": "1.0"})
     return client
@@ -74,6 +75,11 @@ async def scenario(settings, report):
         roster = await alice.get_roster()
         report["rosterType"] = roster["type"]
         alice.send_presence()
+        # XEP-0352: the feature was offered; the state nonzas leave the
+        # stream open (the ping after them proves it).
+        report["csi"] = alice["xep_0352"].enabled
+        alice["xep_0352"].send_inactive()
+        alice["xep_0352"].send_active()
         rtt = await alice["xep_0199"].ping(jid=domain, timeout=TIMEOUT)
         report["pinged"] = rtt is not None
         aliceReady.set_result(True)

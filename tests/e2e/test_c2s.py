@@ -216,7 +216,8 @@ class SlixmppTests(unittest.TestCase):
     async def test_scenario(self):
         """
         slixmpp registers in-band over STARTTLS, authenticates with SCRAM,
-        binds, gets its roster, pings the server, pings a second client's
+        binds, gets its roster, sends its client state (XEP-0352), pings
+        the server, pings a second client's
         full JID and gets that client's software version (not the
         server's), messages it and subscribes to its presence.
         """
@@ -242,6 +243,7 @@ class SlixmppTests(unittest.TestCase):
         self.assertTrue(report["registered"])
         self.assertEqual("SCRAM-SHA-256", report["mechanisms"]["alice@localhost"])
         self.assertEqual("result", report["rosterType"])
+        self.assertTrue(report["csi"])
         self.assertTrue(report["pinged"])
         self.assertTrue(report["peerPinged"])
         self.assertEqual("slixbob", report["peerVersion"]["name"])
