@@ -36,10 +36,10 @@ from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVer
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import (
+    PreApprovalStep,
     PresenceHandler,
     RosterHandler,
-    preApprovalStep,
-    rosterVersioningStep,
+    RosterVersioningStep,
 )
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
@@ -344,8 +344,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,
-            rosterVersioningStep,
-            preApprovalStep,
+            RosterVersioningStep,
+            PreApprovalStep,
         ]
         return C2SAuthenticator(
             config.domain,

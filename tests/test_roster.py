@@ -23,11 +23,11 @@ from mepserver.c2s.roster import (
     MAX_NAME_LENGTH,
     NS_FEATURE_PREAPPROVAL,
     NS_FEATURE_ROSTERVER,
+    PreApprovalStep,
     PresenceHandler,
     RosterHandler,
+    RosterVersioningStep,
     SubscriptionState,
-    preApprovalStep,
-    rosterVersioningStep,
 )
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import NS_CLIENT
@@ -846,10 +846,11 @@ class StreamFeatureTests(unittest.TestCase):
 
     def test_onlyBetweenAuthenticationAndBinding(self):
         """
-        The steps offer nothing before authentication, nor once bound.
+        The steps offer nothing before authentication, nor once bound, and
+        take no element.
         """
         authenticator = FakeAuthenticator()
-        for makeStep in (rosterVersioningStep, preApprovalStep):
+        for makeStep in (RosterVersioningStep, PreApprovalStep):
             step = makeStep(authenticator)
             self.assertFalse(step.mandatory)
             self.assertIsNone(step.feature())

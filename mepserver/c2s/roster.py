@@ -7,7 +7,7 @@ Rosters, presence subscriptions and presence of the client domain's accounts
     (sections 2.1 to 2.5), with roster versioning (section 2.6): every
     result and push carries the roster's version, and a get with the
     current version is answered with an empty result.
-  - L{rosterVersioningStep} and L{preApprovalStep}: the informative stream
+  - L{RosterVersioningStep} and L{PreApprovalStep}: the informative stream
     features of sections 2.6.1 and 3.4, offered beside resource binding.
   - L{PresenceHandler}: the subscription handshake (section 3) following the
     state tables of Appendix A (L{SubscriptionState}), presence broadcast
@@ -40,6 +40,7 @@ from wokkel.subprotocols import IQHandlerMixin
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from mepserver.c2s.bind import PostAuthenticationFeature
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import IClientPresence, IPresenceObserver, RosterItem
 from mepserver.jids import parseJID
@@ -260,44 +261,26 @@ def rosterPush(sessions, username, item, version, removed=False):
         session.send(iq)
 
 
-class InformativeFeatureStep:
-    """
-    Advertise an informative stream feature after authentication, beside
-    <bind/>: one that is never negotiated, only tells the client what the
-    server supports (RFC 6121 sections 2.6.1 and 3.4).
-
-    @ivar element: the (namespace, name) of the feature element.
-    """
-
-    mandatory = False
-
-    def __init__(self, authenticator, element):
-        self.authenticator = authenticator
-        self.element = element
-
-    def feature(self):
-        if self.authenticator.username is None or self.authenticator.session:
-            return None
-        return domish.Element(self.element)
-
-    def onElement(self, element):
-        return False
-
-
-def rosterVersioningStep(authenticator):
+class RosterVersioningStep(PostAuthenticationFeature):
     """
     The roster versioning stream feature, C{<ver
-    xmlns='urn:xmpp:features:rosterver'/>} (RFC 6121 section 2.6.1).
+    xmlns='urn:xmpp:features:rosterver'/>} (RFC 6121 section 2.6.1):
+    informative, never negotiated.
     """
-    return InformativeFeatureStep(authenticator, (NS_FEATURE_ROSTERVER, "ver"))
+
+    def element(self):
+        return domish.Element((NS_FEATURE_ROSTERVER, "ver"))
 
 
-def preApprovalStep(authenticator):
+class PreApprovalStep(PostAuthenticationFeature):
     """
     The subscription pre-approval stream feature, C{<sub
-    xmlns='urn:xmpp:features:pre-approval'/>} (RFC 6121 section 3.4).
+    xmlns='urn:xmpp:features:pre-approval'/>} (RFC 6121 section 3.4):
+    informative, never negotiated.
     """
-    return InformativeFeatureStep(authenticator, (NS_FEATURE_PREAPPROVAL, "sub"))
+
+    def element(self):
+        return domish.Element((NS_FEATURE_PREAPPROVAL, "sub"))
 
 
 def makePresence(sender, recipient, kind=None):
