@@ -57,6 +57,9 @@ class RosterItem:
     @ivar ask: C{True} while an outbound subscription request is pending
         (the "Pending Out" part of RFC 6121 Appendix A's states).
     @ivar groups: the item's group names.
+    @ivar approved: C{True} while the user pre-approves a subscription
+        request from the contact (RFC 6121 section 3.4); only with a
+        subscription of C{none} or C{to} and no pending inbound request.
     """
 
     contact: jid.JID
@@ -64,6 +67,7 @@ class RosterItem:
     subscription: str = "none"
     ask: bool = False
     groups: Tuple[str, ...] = ()
+    approved: bool = False
 
     @property
     def sharesPresence(self) -> bool:
@@ -143,16 +147,32 @@ class IUserStore(Interface):
 
     def setRosterItem(username, item):
         """
-        Add or replace the roster item for C{item.contact}.
+        Add or replace the roster item for C{item.contact}, and increment
+        the roster's version (L{getRosterVersion}) in the same transaction.
 
-        @return: a Deferred.
+        @return: a Deferred firing with the roster's new version.
         """
 
     def removeRosterItem(username, contact):
         """
-        Remove the roster item for C{contact}; no error if absent.
+        Remove the roster item for C{contact}; no error if absent. Removing
+        an item increments the roster's version in the same transaction.
 
-        @return: a Deferred.
+        @return: a Deferred firing with the roster's version after it.
+        """
+
+    # Roster versioning (RFC 6121 section 2.6).
+
+    def getRosterVersion(username):
+        """
+        The roster's version: a counter that every change of the roster
+        through L{setRosterItem} or L{removeRosterItem} increments, stored
+        with the roster (RFC 6121 section 2.6.2). L{removeUser} increments
+        it too and keeps it, so that an account created again with the
+        same name goes on counting from there.
+
+        @return: a Deferred firing with an L{int}: 0 before the first
+            change, and for an unknown user.
         """
 
     def getPendingSubscriptions(username):

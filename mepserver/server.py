@@ -37,7 +37,12 @@ from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVer
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.offline import OfflineMessages
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
-from mepserver.c2s.roster import PresenceHandler, RosterHandler
+from mepserver.c2s.roster import (
+    PreApprovalStep,
+    PresenceHandler,
+    RosterHandler,
+    RosterVersioningStep,
+)
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
@@ -352,6 +357,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,
+            RosterVersioningStep,
+            PreApprovalStep,
         ]
         return C2SAuthenticator(
             config.domain,

@@ -21,8 +21,12 @@ from zope.interface import Invalid, implementer
 
 from mepserver.c2s.roster import (
     MAX_NAME_LENGTH,
+    NS_FEATURE_PREAPPROVAL,
+    NS_FEATURE_ROSTERVER,
+    PreApprovalStep,
     PresenceHandler,
     RosterHandler,
+    RosterVersioningStep,
     SubscriptionState,
 )
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
@@ -31,6 +35,7 @@ from mepserver.interfaces import SUBSCRIPTIONS, Credentials, IPresenceObserver, 
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import StubStream, matchExactly, parseXml, stanzaMismatch
+from tests.memory import MemoryServer
 
 DOMAIN = "example.com"
 MUC_DOMAIN = "conference.example.com"
@@ -55,15 +60,25 @@ STATE_NAMES = (
     "Both",
 )
 
+#: The states with a subscription pre-approval (RFC 6121 section 3.4): the
+#: states without a subscription from the contact or a request from it.
+PRE_APPROVED_NAMES = (
+    "None + Pre-Approved",
+    "None + Pending Out + Pre-Approved",
+    "To + Pre-Approved",
+)
+
 #: RFC 6121 Appendix A.2: the new state after the user sends each kind of
 #: subscription stanza; states not listed do not change. Outbound
-#: 'subscribed' in None, None + Pending Out and To would be a pre-approval
-#: (A.2.3), which this server does not support.
+#: 'subscribed' in None, None + Pending Out and To is a pre-approval
+#: (A.2.3, section 3.4), which 'unsubscribed' cancels (A.2.4); a
+#: pre-approval stays through the user's own subscribe and unsubscribe.
 OUTBOUND = {
     "subscribe": {
         "None": "None + Pending Out",
         "None + Pending In": "None + Pending Out+In",
         "From": "From + Pending Out",
+        "None + Pre-Approved": "None + Pending Out + Pre-Approved",
     },
     "unsubscribe": {
         "None + Pending Out": "None",
@@ -72,8 +87,13 @@ OUTBOUND = {
         "To + Pending In": "None + Pending In",
         "From + Pending Out": "From",
         "Both": "From",
+        "None + Pending Out + Pre-Approved": "None + Pre-Approved",
+        "To + Pre-Approved": "None + Pre-Approved",
     },
     "subscribed": {
+        "None": "None + Pre-Approved",
+        "None + Pending Out": "None + Pending Out + Pre-Approved",
+        "To": "To + Pre-Approved",
         "None + Pending In": "From",
         "None + Pending Out+In": "From + Pending Out",
         "To + Pending In": "Both",
@@ -85,16 +105,25 @@ OUTBOUND = {
         "From": "None",
         "From + Pending Out": "None + Pending Out",
         "Both": "To",
+        "None + Pre-Approved": "None",
+        "None + Pending Out + Pre-Approved": "None + Pending Out",
+        "To + Pre-Approved": "To",
     },
 }
 
 #: RFC 6121 Appendix A.3: the new state after each kind of subscription
-#: stanza arrives for the user; states not listed do not change.
+#: stanza arrives for the user; states not listed do not change. A
+#: pre-approved subscribe becomes a subscription from the contact at once
+#: (section 3.4); the pre-approval stays through the contact's other
+#: stanzas.
 INBOUND = {
     "subscribe": {
         "None": "None + Pending In",
         "None + Pending Out": "None + Pending Out+In",
         "To": "To + Pending In",
+        "None + Pre-Approved": "From",
+        "None + Pending Out + Pre-Approved": "From + Pending Out",
+        "To + Pre-Approved": "Both",
     },
     "unsubscribe": {
         "None + Pending In": "None",
@@ -108,6 +137,7 @@ INBOUND = {
         "None + Pending Out": "To",
         "None + Pending Out+In": "To + Pending In",
         "From + Pending Out": "Both",
+        "None + Pending Out + Pre-Approved": "To + Pre-Approved",
     },
     "unsubscribed": {
         "None + Pending Out": "None",
@@ -116,19 +146,25 @@ INBOUND = {
         "To + Pending In": "None + Pending In",
         "From + Pending Out": "From",
         "Both": "From",
+        "None + Pending Out + Pre-Approved": "None + Pre-Approved",
+        "To + Pre-Approved": "None + Pre-Approved",
     },
 }
 
 
 def allStates():
     """
-    @return: the valid L{SubscriptionState}s by their Appendix A.1 names.
+    @return: the valid L{SubscriptionState}s by their Appendix A.1 names,
+        and those with a pre-approval.
     """
     states = {}
-    for hasTo, hasFrom, pendingOut, pendingIn in itertools.product((False, True), repeat=4):
+    for flags in itertools.product((False, True), repeat=5):
+        hasTo, hasFrom, pendingOut, pendingIn, preApproved = flags
         if (hasTo and pendingOut) or (hasFrom and pendingIn):
             continue
-        state = SubscriptionState(hasTo, hasFrom, pendingOut, pendingIn)
+        if preApproved and (hasFrom or pendingIn):
+            continue
+        state = SubscriptionState(*flags)
         states[str(state)] = state
     return states
 
@@ -140,9 +176,12 @@ class SubscriptionStateTests(unittest.SynchronousTestCase):
 
     def test_names(self):
         """
-        The nine valid combinations carry the names of Appendix A.1.
+        The nine valid combinations carry the names of Appendix A.1, and
+        the three with a pre-approval say so.
         """
-        self.assertEqual(sorted(allStates()), sorted(STATE_NAMES))
+        self.assertEqual(
+            sorted(allStates()), sorted(STATE_NAMES + PRE_APPROVED_NAMES)
+        )
 
     def test_subscriptionAttribute(self):
         """
@@ -162,11 +201,13 @@ class SubscriptionStateTests(unittest.SynchronousTestCase):
         item = RosterItem(contact=BOB, subscription="from", ask=True)
         self.assertEqual(str(SubscriptionState.of(item, False)), "From + Pending Out")
         self.assertEqual(str(SubscriptionState.of(None, True)), "None + Pending In")
+        item = RosterItem(contact=BOB, subscription="to", approved=True)
+        self.assertEqual(str(SubscriptionState.of(item, False)), "To + Pre-Approved")
 
     def assertTable(self, table, transition):
         states = allStates()
         for kind, changes in table.items():
-            for name in STATE_NAMES:
+            for name in STATE_NAMES + PRE_APPROVED_NAMES:
                 after = str(transition(states[name], kind))
                 self.assertEqual(
                     after,
@@ -390,7 +431,6 @@ class RosterTests(unittest.TestCase):
             "to='alice@example.com/home'><query xmlns='jabber:iq:roster'/></iq>"
         )
         self.assertEqual(list(result.query.elements()), [])
-        self.assertNotIn("ver", result.query.attributes)
         self.assertTrue(self.alice.session.interested)
 
     def test_getItems(self):
@@ -654,6 +694,219 @@ class RosterTests(unittest.TestCase):
         self.alice.expectNothing()
 
 
+class RosterVersioningTests(unittest.TestCase):
+    """
+    Roster versioning (RFC 6121 section 2.6): the version is a counter of
+    the account's roster changes, sent as the C{ver} attribute.
+    """
+
+    def setUp(self):
+        self.server = Server(self)
+        self.alice = self.server.connect("alice", "home")
+
+    def get(self, ver=None):
+        """
+        alice sends a roster get, with C{ver} if given.
+
+        @return: the result.
+        """
+        attribute = "" if ver is None else f" ver='{ver}'"
+        self.alice.send(
+            f"<iq type='get' id='vget'><query xmlns='jabber:iq:roster'{attribute}/></iq>"
+        )
+        [result] = self.alice.expect("<iq type='result' id='vget'/>")
+        return result
+
+    def setItem(self, contact, name="Someone"):
+        """
+        alice adds or updates an item, and gets the result and a push.
+
+        @return: the push.
+        """
+        self.alice.send(
+            "<iq type='set' id='vset'><query xmlns='jabber:iq:roster'>"
+            f"<item jid='{contact.full()}' name='{name}'/></query></iq>"
+        )
+        [_, pushed] = self.alice.expect(
+            "<iq type='result' id='vset'/>",
+            push("alice@example.com/home", f"<item jid='{contact.full()}'/>"),
+        )
+        return pushed
+
+    def test_resultCarriesVersion(self):
+        """
+        Section 2.6.3: a roster get without C{ver} (a client that does not
+        version, or does not want to use its cache) gets the whole roster,
+        which carries the version, as Prosody's does; a new account's
+        empty roster is version 0.
+        """
+        self.assertEqual("0", self.get().query["ver"])
+        self.server.setItem("alice", BOB, "both")
+        result = self.get()
+        self.assertEqual("1", result.query["ver"])
+        self.assertEqual([BOB.full()], [i["jid"] for i in result.query.elements()])
+
+    def test_pushesCarryVersion(self):
+        """
+        Sections 2.1.6 and 2.6.3: every push carries the roster's new
+        version, unique per change, even when a set changes nothing:
+        after a roster set, a second set of the same item, a subscription
+        change and a removal.
+        """
+        self.get()
+        first = self.setItem(BOB)
+        again = self.setItem(BOB)
+        self.alice.send("<presence to='carol@example.com' type='subscribe'/>")
+        [subscribed] = self.alice.expect(
+            push(
+                "alice@example.com/home",
+                "<item jid='carol@example.com' subscription='none' ask='subscribe'/>",
+            )
+        )
+        self.alice.send(
+            "<iq type='set' id='vrm'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@example.com' subscription='remove'/></query></iq>"
+        )
+        [_, removed] = self.alice.expect(
+            "<iq type='result' id='vrm'/>",
+            push(
+                "alice@example.com/home",
+                "<item jid='bob@example.com' subscription='remove'/>",
+            ),
+        )
+        versions = [p.query["ver"] for p in (first, again, subscribed, removed)]
+        self.assertEqual(["1", "2", "3", "4"], versions)
+        self.assertEqual("4", self.get().query["ver"])
+
+    def test_currentVersionEmptyResult(self):
+        """
+        Section 2.6.3: a get with the current version is answered with an
+        empty result (no query), and the session is interested: the next
+        change comes as a push.
+        """
+        self.server.setItem("alice", BOB, "both")
+        result = self.get("1")
+        self.assertEqual([], list(result.elements()))
+        self.assertTrue(self.alice.session.interested)
+        pushed = self.setItem(CAROL)
+        self.assertEqual("2", pushed.query["ver"])
+
+    def test_oldVersionWholeRoster(self):
+        """
+        Section 2.6.3: a get with an older version, or one this server
+        never gave, gets the whole roster with the current version (as
+        Prosody and ejabberd answer; no interim pushes).
+        """
+        self.server.setItem("alice", BOB, "both")
+        self.server.setItem("alice", CAROL, "to")
+        for old in ("1", "0", "17", "not-a-version"):
+            result = self.get(old)
+            self.assertEqual("2", result.query["ver"])
+            self.assertEqual(
+                [BOB.full(), CAROL.full()],
+                [i["jid"] for i in result.query.elements()],
+            )
+
+    def test_emptyVersionWholeRoster(self):
+        """
+        Section 2.6.2: a client that versions but has no cache sends
+        C{ver=''} and gets the whole roster with the version.
+        """
+        self.server.setItem("alice", BOB, "both")
+        result = self.get("")
+        self.assertEqual("1", result.query["ver"])
+        self.assertEqual([BOB.full()], [i["jid"] for i in result.query.elements()])
+
+
+class FakeAuthenticator:
+    """
+    What a negotiation step reads of L{mepserver.c2s.stream.C2SAuthenticator}.
+    """
+
+    username = None
+    session = None
+
+
+class StreamFeatureTests(unittest.TestCase):
+    """
+    The informative stream features of RFC 6121 sections 2.6.1 and 3.4,
+    offered beside <bind/> by the server that L{buildServer} makes.
+    """
+
+    def test_afterAuthentication(self):
+        """
+        The features a client reads after SASL include roster versioning
+        and subscription pre-approval.
+        """
+        server = MemoryServer(self)
+        server.createAccount("alice")
+        client = server.connect("alice", "home")
+        self.assertIn((NS_FEATURE_ROSTERVER, "ver"), client.xmlstream.features)
+        self.assertIn((NS_FEATURE_PREAPPROVAL, "sub"), client.xmlstream.features)
+
+    def test_onlyBetweenAuthenticationAndBinding(self):
+        """
+        The steps offer nothing before authentication, nor once bound, and
+        take no element.
+        """
+        authenticator = FakeAuthenticator()
+        for makeStep in (RosterVersioningStep, PreApprovalStep):
+            step = makeStep(authenticator)
+            self.assertFalse(step.mandatory)
+            self.assertIsNone(step.feature())
+            authenticator.username = "alice"
+            self.assertIsNotNone(step.feature())
+            self.assertFalse(step.onElement(step.feature()))
+            authenticator.session = object()
+            self.assertIsNone(step.feature())
+            authenticator.username = authenticator.session = None
+
+
+class VersionedLoginTests(unittest.TestCase):
+    """
+    Roster versioning across logins, on the whole server (RFC 6121
+    section 2.6.3).
+    """
+
+    def getRoster(self, client, ver):
+        client.send(
+            f"<iq type='get' id='g'><query xmlns='jabber:iq:roster' ver='{ver}'/></iq>"
+        )
+        [result] = client.expect(self, "<iq type='result' id='g'/>")
+        return result
+
+    def test_secondLogin(self):
+        """
+        A client caches the roster and the version of the last push; at
+        its next login that version gets an empty result, and an older
+        one the whole roster.
+        """
+        server = MemoryServer(self)
+        server.createAccount("alice")
+        first = server.connect("alice", "home")
+        result = self.getRoster(first, "")
+        self.assertEqual("0", result.query["ver"])
+        first.send(
+            "<iq type='set' id='s'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@localhost'/></query></iq>"
+        )
+        [_, pushed] = first.expect(
+            self,
+            "<iq type='result' id='s'/>",
+            "<iq type='set'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@localhost'/></query></iq>",
+        )
+        cached = pushed.query["ver"]
+        first.xmlstream.transport.loseConnection()
+        server.flush()
+
+        second = server.connect("alice", "phone")
+        self.assertEqual([], list(self.getRoster(second, cached).elements()))
+        result = self.getRoster(second, "0")
+        self.assertEqual(cached, result.query["ver"])
+        self.assertEqual(["bob@localhost"], [i["jid"] for i in result.query.elements()])
+
+
 class SubscriptionTests(unittest.TestCase):
     """
     The subscription handshake between local accounts (RFC 6121 section 3).
@@ -890,19 +1143,167 @@ class SubscriptionTests(unittest.TestCase):
         self.assertEqual(self.server.state("alice", BOB), "None")
         self.assertEqual(self.server.state("bob", ALICE), "None")
 
-    def test_preApprovalNotSupported(self):
+    def preApprove(self):
         """
-        Appendix A.2.3: 'subscribed' without a pending request would be a
-        pre-approval (section 3.4), which this server does not offer: it is
-        neither stored nor routed.
+        Sections 3.4.1 and 3.4.2: alice approves bob's request before it
+        comes; the item shows the pre-approval, and nothing is routed.
         """
-        self.alice.send("<presence to='bob@example.com' type='subscribed'/>")
+        self.alice.send("<presence id='pre1' to='bob@example.com' type='subscribed'/>")
+        self.alice.expect(
+            push(
+                "alice@example.com/home",
+                "<item jid='bob@example.com' subscription='none' approved='true'/>",
+            )
+        )
+        self.bob.expectNothing()
+        self.assertEqual(self.server.state("alice", BOB), "None + Pre-Approved")
+        self.assertTrue(self.server.item("alice", BOB).approved)
+
+    def test_preApproval(self):
+        """
+        Section 3.4.2: a pre-approval creates an item with subscription
+        none and C{approved='true'}, shown in roster results; one for a
+        remote contact is kept as well, and not routed either.
+        """
+        self.preApprove()
         self.alice.send("<presence to='romeo@elsewhere.example' type='subscribed'/>")
+        self.alice.expect(
+            push(
+                "alice@example.com/home",
+                "<item jid='romeo@elsewhere.example' subscription='none' approved='true'/>",
+            )
+        )
+        self.assertEqual(self.server.remote.received, [])
+        items = {i["jid"]: i for i in self.alice.getRoster().query.elements()}
+        self.assertEqual("true", items[BOB.full()]["approved"])
+        self.assertEqual("true", items[ROMEO.full()]["approved"])
+        self.assertEqual(self.server.state("bob", ALICE), "None")
+
+    def test_preApprovedRequest(self):
+        """
+        Section 3.4: bob's later request is approved by alice's server on
+        her behalf and not delivered to her; alice's item becomes 'from'
+        without the pre-approval, and bob gets the approval and alice's
+        presence (section 3.1.6).
+        """
+        self.preApprove()
+        self.bob.send("<presence id='sub2' to='alice@example.com' type='subscribe'/>")
+        self.alice.expect(
+            push("alice@example.com/home", "<item jid='bob@example.com' subscription='from'/>")
+        )
+        self.bob.expect(
+            push(
+                "bob@example.com/desk",
+                "<item jid='alice@example.com' subscription='none' ask='subscribe'/>",
+            ),
+            "<presence from='alice@example.com' to='bob@example.com' type='subscribed'/>",
+            push("bob@example.com/desk", "<item jid='alice@example.com' subscription='to'/>"),
+            "<presence from='alice@example.com/home' to='bob@example.com'/>",
+        )
+        self.assertEqual(self.server.state("alice", BOB), "From")
+        self.assertEqual(self.server.state("bob", ALICE), "To")
+        self.assertFalse(self.server.item("alice", BOB).approved)
+        self.assertEqual(self.server.pending("alice"), [])
+
+    def test_preApprovedWhileOffline(self):
+        """
+        The pre-approval works while alice has no session, and leaves no
+        request to deliver at her next login (section 3.1.3).
+        """
+        self.preApprove()
+        self.alice.session.ended()
+        self.bob.send("<presence to='alice@example.com' type='subscribe'/>")
+        self.bob.expect(
+            push(
+                "bob@example.com/desk",
+                "<item jid='alice@example.com' subscription='none' ask='subscribe'/>",
+            ),
+            "<presence from='alice@example.com' to='bob@example.com' type='subscribed'/>",
+            push("bob@example.com/desk", "<item jid='alice@example.com' subscription='to'/>"),
+        )
+        self.assertEqual(self.server.state("alice", BOB), "From")
+        again = self.server.connect("alice", "phone")
+        again.send("<presence/>")
+        again.expect("<presence from='alice@example.com/phone'/>")
+
+    def test_preApprovedWithSubscription(self):
+        """
+        A pre-approval keeps alice's subscription to bob; his request then
+        makes it 'both'.
+        """
+        self.server.setItem("alice", BOB, "to")
+        self.server.setItem("bob", ALICE, "from")
+        self.alice.send("<presence to='bob@example.com' type='subscribed'/>")
+        self.alice.expect(
+            push(
+                "alice@example.com/home",
+                "<item jid='bob@example.com' subscription='to' approved='true'/>",
+            )
+        )
+        self.bob.send("<presence to='alice@example.com' type='subscribe'/>")
+        self.alice.expect(
+            push("alice@example.com/home", "<item jid='bob@example.com' subscription='both'/>")
+        )
+        self.assertEqual(self.server.state("alice", BOB), "Both")
+        self.assertEqual(self.server.state("bob", ALICE), "Both")
+
+    def test_cancelPreApproval(self):
+        """
+        Appendix A.2.4: 'unsubscribed' cancels a pre-approval; bob's later
+        request is delivered to alice as any other.
+        """
+        self.preApprove()
+        self.alice.send("<presence to='bob@example.com' type='unsubscribed'/>")
+        [pushed] = self.alice.expect(
+            push("alice@example.com/home", "<item jid='bob@example.com' subscription='none'/>")
+        )
+        self.assertNotIn("approved", pushed.query.item.attributes)
+        self.bob.expectNothing()
+        self.assertEqual(self.server.state("alice", BOB), "None")
+        self.bob.send("<presence to='alice@example.com' type='subscribe'/>")
+        self.alice.expect(
+            "<presence from='bob@example.com' to='alice@example.com' type='subscribe'/>"
+        )
+        self.assertEqual(self.server.state("alice", BOB), "None + Pending In")
+
+    def test_approvalWhenSubscribedIgnored(self):
+        """
+        Appendix A.2.3: 'subscribed' to a contact that has a subscription
+        changes nothing and is not routed.
+        """
+        self.server.setItem("alice", BOB, "from")
+        self.alice.send("<presence to='bob@example.com' type='subscribed'/>")
         self.alice.expectNothing()
         self.bob.expectNothing()
-        self.assertEqual(self.server.remote.received, [])
-        self.assertIsNone(self.server.item("alice", BOB))
-        self.assertEqual(self.server.state("bob", ALICE), "None")
+        self.assertEqual(self.server.state("alice", BOB), "From")
+
+    def test_rosterSetKeepsPreApproval(self):
+        """
+        Section 2.1.2.1: clients manage pre-approvals with presence only;
+        the C{approved} attribute of a roster set is ignored.
+        """
+        self.preApprove()
+        self.alice.send(
+            "<iq type='set' id='ap'><query xmlns='jabber:iq:roster'>"
+            "<item jid='bob@example.com' name='Bob' approved='false'/></query></iq>"
+        )
+        self.alice.expect(
+            "<iq type='result' id='ap'/>",
+            push(
+                "alice@example.com/home",
+                "<item jid='bob@example.com' name='Bob' approved='true'/>",
+            ),
+        )
+        self.alice.send(
+            "<iq type='set' id='ap2'><query xmlns='jabber:iq:roster'>"
+            "<item jid='carol@example.com' approved='true'/></query></iq>"
+        )
+        [_, pushed] = self.alice.expect(
+            "<iq type='result' id='ap2'/>",
+            push("alice@example.com/home", "<item jid='carol@example.com'/>"),
+        )
+        self.assertNotIn("approved", pushed.query.item.attributes)
+        self.assertFalse(self.server.item("alice", CAROL).approved)
 
     def test_unknownAccountIgnored(self):
         """

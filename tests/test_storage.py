@@ -369,6 +369,83 @@ class UserStoreTests:
         pending = yield self.store.getPendingSubscriptions("romeo")
         self.assertEqual([NURSE], pending)
 
+    # Subscription pre-approval (RFC 6121 section 3.4).
+
+    @defer.inlineCallbacks
+    def test_setRosterItemApproved(self):
+        """
+        A roster item keeps its pre-approval flag.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        approved = RosterItem(JULIET, subscription="to", approved=True)
+        yield self.store.setRosterItem("romeo", approved)
+        yield self.store.setRosterItem("romeo", RosterItem(NURSE))
+        roster = yield self.store.getRoster("romeo")
+        self.assertEqual([approved, RosterItem(NURSE)], roster)
+        self.assertFalse(roster[1].approved)
+
+    # Roster versions (RFC 6121 section 2.6).
+
+    @defer.inlineCallbacks
+    def test_rosterVersionStartsAtZero(self):
+        """
+        A new account's roster, and an unknown user's, are at version 0.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(0, version)
+        version = yield self.store.getRosterVersion("tybalt")
+        self.assertEqual(0, version)
+
+    @defer.inlineCallbacks
+    def test_setRosterItemIncrementsVersion(self):
+        """
+        Every C{setRosterItem} increments the user's roster version, even
+        with an unchanged item, and fires with the new version; other
+        users' versions stay.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.createUser("juliet", CREDENTIALS)
+        versions = []
+        for item in (FULL_ITEM, RosterItem(NURSE), RosterItem(NURSE)):
+            version = yield self.store.setRosterItem("romeo", item)
+            versions.append(version)
+        self.assertEqual([1, 2, 3], versions)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(3, version)
+        version = yield self.store.getRosterVersion("juliet")
+        self.assertEqual(0, version)
+
+    @defer.inlineCallbacks
+    def test_removeRosterItemIncrementsVersion(self):
+        """
+        Removing an item increments the version; removing an absent one
+        leaves it, and both fire with the version after the call.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        removed = yield self.store.removeRosterItem("romeo", JULIET)
+        absent = yield self.store.removeRosterItem("romeo", JULIET)
+        self.assertEqual((2, 2), (removed, absent))
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(2, version)
+
+    @defer.inlineCallbacks
+    def test_rosterVersionOutlivesUser(self):
+        """
+        Removing an account increments its roster version, and an account
+        created again with the same name goes on from there, so that a
+        version cached by a client of the old account never matches.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        yield self.store.removeUser("romeo")
+        yield self.store.createUser("romeo", CREDENTIALS)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(2, version)
+        version = yield self.store.setRosterItem("romeo", FULL_ITEM)
+        self.assertEqual(3, version)
+
 
 class MemoryUserStoreTests(UserStoreTests, unittest.TestCase):
     """
@@ -395,6 +472,19 @@ class MemoryUserStoreTests(UserStoreTests, unittest.TestCase):
         self.assertEqual([], roster)
         pending = yield self.store.getPendingSubscriptions("romeo")
         self.assertEqual([], pending)
+
+    @defer.inlineCallbacks
+    def test_resetKeepsRosterVersions(self):
+        """
+        After C{reset}, an account created again has a roster version past
+        the one it had: a client's cached roster must not look current.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        self.store.reset()
+        yield self.store.createUser("romeo", CREDENTIALS)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(2, version)
 
 
 class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
@@ -434,6 +524,53 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         pending = yield self.store.getPendingSubscriptions("romeo")
         self.assertEqual([MERCUTIO], pending)
 
+    @defer.inlineCallbacks
+    def test_reopenKeepsVersionAndApproval(self):
+        """
+        The roster version and pre-approvals survive a restart.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        approved = RosterItem(JULIET, approved=True)
+        yield self.store.setRosterItem("romeo", approved)
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(1, version)
+        item = yield self.store.getRosterItem("romeo", JULIET)
+        self.assertEqual(approved, item)
+
+    @defer.inlineCallbacks
+    def test_upgrade(self):
+        """
+        Opening a file made by the schema before roster versioning and
+        pre-approvals adds the C{approved} column and the versions table,
+        keeps the stored items, and does so idempotently: the upgraded
+        tables are those of a new file.
+        """
+        yield self.store.close()
+        old = self.mktemp()
+        connection = sqlite3.connect(old)
+        connection.executescript(PREVIOUS_SCHEMA)
+        connection.execute("INSERT INTO users VALUES ('romeo')")
+        connection.execute(
+            "INSERT INTO roster_items (username, contact, subscription, ask)"
+            " VALUES ('romeo', 'juliet@example.com', 'to', 1)"
+        )
+        connection.commit()
+        connection.close()
+        for _ in range(2):
+            self.store = yield SQLiteStore.open(old)
+            item = yield self.store.getRosterItem("romeo", JULIET)
+            self.assertEqual(RosterItem(JULIET, subscription="to", ask=True), item)
+            yield self.store.close()
+        self.store = yield SQLiteStore.open(old)
+        yield self.store.setRosterItem("romeo", RosterItem(NURSE, approved=True))
+        item = yield self.store.getRosterItem("romeo", NURSE)
+        self.assertTrue(item.approved)
+        version = yield self.store.getRosterVersion("romeo")
+        self.assertEqual(1, version)
+        self.assertEqual(_tables(self.path), _tables(old))
+
     def test_walJournal(self):
         """
         The store switches the file to the WAL journal, which persists.
@@ -451,6 +588,44 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         return self.assertFailure(
             SQLiteStore.open(path), sqlite3.OperationalError
         )
+
+
+#: The tables of accounts and rosters as the schema made them before roster
+#: versioning and subscription pre-approval (RFC 6121 sections 2.6, 3.4).
+PREVIOUS_SCHEMA = """
+CREATE TABLE users (username TEXT PRIMARY KEY);
+CREATE TABLE roster_items (
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    contact TEXT NOT NULL,
+    name TEXT,
+    subscription TEXT NOT NULL DEFAULT 'none'
+        CHECK (subscription IN ('none', 'to', 'from', 'both')),
+    ask INTEGER NOT NULL DEFAULT 0,
+    groups TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (username, contact)
+);
+"""
+
+
+def _tables(path):
+    """
+    @return: the columns of every table in the SQLite file at C{path}, as
+        C{PRAGMA table_info} lists them, by table name.
+    """
+    connection = sqlite3.connect(path)
+    try:
+        names = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        ]
+        return {
+            name: connection.execute(f"PRAGMA table_info({name})").fetchall()
+            for name in sorted(names)
+        }
+    finally:
+        connection.close()
 
 
 CAPULETS = JID("capulets@conference.example.com")

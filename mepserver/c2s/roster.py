@@ -4,12 +4,16 @@ Rosters, presence subscriptions and presence of the client domain's accounts
 (RFC 6121).
 
   - L{RosterHandler}: roster get, set and remove, and roster pushes
-    (sections 2.1 to 2.5). Roster versioning (section 2.6) is not offered.
+    (sections 2.1 to 2.5), with roster versioning (section 2.6): every
+    result and push carries the roster's version, and a get with the
+    current version is answered with an empty result.
+  - L{RosterVersioningStep} and L{PreApprovalStep}: the informative stream
+    features of sections 2.6.1 and 3.4, offered beside resource binding.
   - L{PresenceHandler}: the subscription handshake (section 3) following the
     state tables of Appendix A (L{SubscriptionState}), presence broadcast
     and probes (sections 4.2 to 4.5), directed presence (section 4.6) and
-    unavailable presence when a session ends (section 4.5.2). Subscription
-    pre-approval (section 3.4) is not offered.
+    unavailable presence when a session ends (section 4.5.2), and
+    subscription pre-approval (section 3.4).
 
 Both sides of a subscription may be local accounts: the router brings the
 stanzas one account's server sends back to this domain, where they are
@@ -36,6 +40,7 @@ from wokkel.subprotocols import IQHandlerMixin
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from mepserver.c2s.bind import PostAuthenticationFeature
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import IClientPresence, IPresenceObserver, RosterItem
 from mepserver.jids import parseJID
@@ -44,6 +49,8 @@ from mepserver.stanza import copyStanza
 log = Logger()
 
 NS_ROSTER = "jabber:iq:roster"
+NS_FEATURE_ROSTERVER = "urn:xmpp:features:rosterver"
+NS_FEATURE_PREAPPROVAL = "urn:xmpp:features:pre-approval"
 ROSTER_GET = "/iq[@type='get']/query[@xmlns='%s']" % (NS_ROSTER,)
 ROSTER_SET = "/iq[@type='set']/query[@xmlns='%s']" % (NS_ROSTER,)
 ROSTER_REQUEST = "/iq[@type='get' or @type='set']/query[@xmlns='%s']" % (NS_ROSTER,)
@@ -68,7 +75,9 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 class SubscriptionState:
     """
     One of the nine subscription states of RFC 6121 Appendix A.1, as seen
-    from one account towards one contact.
+    from one account towards one contact, or one of the three states with
+    a pre-approval (section 3.4): C{None}, C{None + Pending Out} and C{To},
+    each C{+ Pre-Approved}.
 
     @ivar hasTo: the account receives the contact's presence.
     @ivar hasFrom: the contact receives the account's presence.
@@ -77,12 +86,16 @@ class SubscriptionState:
     @ivar pendingIn: the contact asked for the account's presence and is
         waiting for an answer (stored with
         L{mepserver.interfaces.IUserStore.addPendingSubscription}).
+    @ivar preApproved: the account approved a request from the contact
+        before it came (L{RosterItem.approved}); never with C{hasFrom} or
+        C{pendingIn}.
     """
 
     hasTo: bool = False
     hasFrom: bool = False
     pendingOut: bool = False
     pendingIn: bool = False
+    preApproved: bool = False
 
     @classmethod
     def of(cls, item: Optional[RosterItem], pendingIn: bool) -> "SubscriptionState":
@@ -96,6 +109,7 @@ class SubscriptionState:
             hasFrom=subscription in ("from", "both"),
             pendingOut=item is not None and item.ask,
             pendingIn=pendingIn,
+            preApproved=item is not None and item.approved,
         )
 
     @property
@@ -113,13 +127,16 @@ class SubscriptionState:
     def __str__(self) -> str:
         """
         The state's name as RFC 6121 Appendix A.1 writes it, such as
-        C{"None + Pending Out+In"} or C{"From + Pending Out"}.
+        C{"None + Pending Out+In"} or C{"From + Pending Out"}, with
+        C{" + Pre-Approved"} after a state with a pre-approval.
         """
         name = self.subscription.capitalize()
         flags = (("Out", self.pendingOut), ("In", self.pendingIn))
         pending = [direction for direction, on in flags if on]
         if pending:
             name += " + Pending " + "+".join(pending)
+        if self.preApproved:
+            name += " + Pre-Approved"
         return name
 
     def afterOutbound(self, kind: str) -> "SubscriptionState":
@@ -127,9 +144,9 @@ class SubscriptionState:
         The account's state after it sends a subscription stanza to the
         contact (RFC 6121 Appendix A.2).
 
-        An outbound C{subscribed} without a pending request would be a
-        pre-approval (Appendix A.2.3, section 3.4), which this server does
-        not support: it leaves the state as it is.
+        An outbound C{subscribed} without a pending request is a
+        pre-approval (Appendix A.2.3, section 3.4), unless the contact is
+        subscribed already; C{unsubscribed} cancels a pre-approval.
 
         @param kind: C{subscribe}, C{subscribed}, C{unsubscribe} or
             C{unsubscribed}.
@@ -142,14 +159,19 @@ class SubscriptionState:
             # A.2.2: the subscription to the contact and any request go.
             return dataclasses.replace(self, hasTo=False, pendingOut=False)
         if kind == "subscribed":
-            # A.2.3: approving a pending request.
-            if not self.pendingIn:
+            # A.2.3: approving a pending request; without one, in None,
+            # None + Pending Out and To, a pre-approval (section 3.4.2).
+            if self.pendingIn:
+                return dataclasses.replace(self, hasFrom=True, pendingIn=False)
+            if self.hasFrom:
                 return self
-            return dataclasses.replace(self, hasFrom=True, pendingIn=False)
+            return dataclasses.replace(self, preApproved=True)
         if kind == "unsubscribed":
-            # A.2.4: cancelling the contact's subscription or denying its
-            # request.
-            return dataclasses.replace(self, hasFrom=False, pendingIn=False)
+            # A.2.4: cancelling the contact's subscription, denying its
+            # request or cancelling a pre-approval.
+            return dataclasses.replace(
+                self, hasFrom=False, pendingIn=False, preApproved=False
+            )
         raise ValueError(kind)
 
     def afterInbound(self, kind: str) -> "SubscriptionState":
@@ -159,12 +181,16 @@ class SubscriptionState:
 
         An inbound C{subscribe} when the contact already has a subscription
         leaves the state unchanged; the caller auto-replies (section 3.1.3).
+        One that the account pre-approved becomes a subscription from the
+        contact at once (section 3.4); the caller auto-replies too.
 
         @param kind: C{subscribe}, C{subscribed}, C{unsubscribe} or
             C{unsubscribed}.
         """
         if kind == "subscribe":
             # A.3.1
+            if self.preApproved:
+                return dataclasses.replace(self, hasFrom=True, preApproved=False)
             return dataclasses.replace(self, pendingIn=not self.hasFrom)
         if kind == "unsubscribe":
             # A.3.2
@@ -197,22 +223,28 @@ def renderItem(item: RosterItem, removed: bool = False) -> domish.Element:
     element["subscription"] = item.subscription
     if item.ask:
         element["ask"] = "subscribe"
+    if item.approved:
+        # Section 2.1.2.1: a pre-approval (section 3.4).
+        element["approved"] = "true"
     for group in item.groups:
         element.addElement("group", content=group)
     return element
 
 
-def rosterPush(sessions, username, item, removed=False):
+def rosterPush(sessions, username, item, version, removed=False):
     """
     Push a changed roster item to every interested session of an account
     (RFC 6121 section 2.1.6).
 
-    The push comes from the account's bare JID and carries a fresh id from
-    the session manager's id source.
+    The push comes from the account's bare JID, carries a fresh id from
+    the session manager's id source and the roster's new version (section
+    2.6.3).
 
     @param sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @param username: the account.
     @param item: the changed L{RosterItem}.
+    @param version: the roster's version after the change, as the store
+        gave it (an L{int}).
     @param removed: whether the item was removed.
     """
     for session in sessions.sessionsOf(username):
@@ -223,8 +255,32 @@ def rosterPush(sessions, username, item, removed=False):
         iq["id"] = sessions.ids.newId("push-")
         iq["from"] = session.jid.userhost()
         iq["to"] = session.jid.full()
-        iq.addElement((NS_ROSTER, "query")).addChild(renderItem(item, removed))
+        query = iq.addElement((NS_ROSTER, "query"))
+        query["ver"] = str(version)
+        query.addChild(renderItem(item, removed))
         session.send(iq)
+
+
+class RosterVersioningStep(PostAuthenticationFeature):
+    """
+    The roster versioning stream feature, C{<ver
+    xmlns='urn:xmpp:features:rosterver'/>} (RFC 6121 section 2.6.1):
+    informative, never negotiated.
+    """
+
+    def element(self):
+        return domish.Element((NS_FEATURE_ROSTERVER, "ver"))
+
+
+class PreApprovalStep(PostAuthenticationFeature):
+    """
+    The subscription pre-approval stream feature, C{<sub
+    xmlns='urn:xmpp:features:pre-approval'/>} (RFC 6121 section 3.4):
+    informative, never negotiated.
+    """
+
+    def element(self):
+        return domish.Element((NS_FEATURE_PREAPPROVAL, "sub"))
 
 
 def makePresence(sender, recipient, kind=None):
@@ -268,8 +324,8 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         2.5.3).
 
     A roster get marks the session interested in roster pushes. A roster
-    set ignores the C{subscription} and C{ask} attributes, except
-    C{subscription='remove'} (section 2.1.2.5).
+    set ignores the C{subscription}, C{ask} and C{approved} attributes,
+    except C{subscription='remove'} (sections 2.1.2.1 and 2.1.2.5).
 
     @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @ivar users: the L{mepserver.interfaces.IUserStore}.
@@ -320,17 +376,38 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
             )
         return sender
 
-    @defer.inlineCallbacks
     def _onGet(self, iq):
         """
-        RFC 6121 section 2.1.3 and 2.2: the whole roster.
+        Run L{_onLockedGet} under the account's lock, so that the roster
+        and its version are read together, and the session is interested
+        before the next change is pushed.
         """
         sender = self._owner(iq)
-        items = yield self.users.getRoster(sender.user)
+        return self.presence.locks.run(sender.user, self._onLockedGet, iq, sender)
+
+    @defer.inlineCallbacks
+    def _onLockedGet(self, iq, sender):
+        """
+        RFC 6121 sections 2.1.3 and 2.2: the whole roster, with its version
+        (section 2.6.3). A client whose C{ver} is the current version gets
+        an empty result instead: nothing changed since it cached the
+        roster. Any other C{ver} (an older one, or the empty string of a
+        client without a cache) gets the whole roster, which is what
+        Prosody and ejabberd send: this server keeps no history of changes
+        to send as roster pushes.
+        """
+        version = yield self.users.getRosterVersion(sender.user)
+        current = iq.query.getAttribute("ver") == str(version)
+        items = [] if current else (yield self.users.getRoster(sender.user))
         session = self.sessions.session(sender)
         if session is not None:
             session.interested = True
+        if current:
+            return None
         query = domish.Element((NS_ROSTER, "query"))
+        # Also without 'ver' in the request, as Prosody does: a client that
+        # does not version ignores the attribute.
+        query["ver"] = str(version)
         for item in items:
             query.addChild(renderItem(item))
         return query
@@ -377,11 +454,11 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         if existing is None:
             item = RosterItem(contact=contact, name=name, groups=groups)
         else:
-            # The subscription and ask attributes a client sends are
-            # ignored: only the subscription handshake changes them.
+            # The subscription, ask and approved attributes a client sends
+            # are ignored: only the subscription handshake changes them.
             item = dataclasses.replace(existing, name=name, groups=groups)
-        yield self.users.setRosterItem(username, item)
-        rosterPush(self.sessions, username, item)
+        version = yield self.users.setRosterItem(username, item)
+        rosterPush(self.sessions, username, item, version)
         self.presence.notifyObservers("rosterItemChanged", username, existing, item)
         return None
 
@@ -440,10 +517,10 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         username = sender.user
         pending = yield self.users.getPendingSubscriptions(username)
         pendingIn = contact in pending
-        yield self.users.removeRosterItem(username, contact)
+        version = yield self.users.removeRosterItem(username, contact)
         if pendingIn:
             yield self.users.removePendingSubscription(username, contact)
-        rosterPush(self.sessions, username, existing, removed=True)
+        rosterPush(self.sessions, username, existing, version, removed=True)
         self.presence.notifyObservers("rosterItemChanged", username, existing, None)
         self.presence.itemRemoved(
             sender.userhostJID(), SubscriptionState.of(existing, pendingIn), contact
@@ -539,23 +616,27 @@ class PresenceHandler(XMPPHandler):
         """
         Store a changed subscription state and push a changed item.
 
-        A missing item is created (RFC 6121 sections 3.1.2 and 3.1.5); a
-        pending inbound request alone creates none.
+        A missing item is created (RFC 6121 sections 3.1.2, 3.1.5 and
+        3.4.2); a pending inbound request alone creates none.
         """
         if new.pendingIn != old.pendingIn:
             if new.pendingIn:
                 yield self.users.addPendingSubscription(username, contact)
             else:
                 yield self.users.removePendingSubscription(username, contact)
-        if (new.subscription, new.pendingOut) != (old.subscription, old.pendingOut):
+        shown = (new.subscription, new.pendingOut, new.preApproved)
+        if shown != (old.subscription, old.pendingOut, old.preApproved):
             before = item
             if item is None:
                 item = RosterItem(contact=contact)
             item = dataclasses.replace(
-                item, subscription=new.subscription, ask=new.pendingOut
+                item,
+                subscription=new.subscription,
+                ask=new.pendingOut,
+                approved=new.preApproved,
             )
-            yield self.users.setRosterItem(username, item)
-            rosterPush(self.sessions, username, item)
+            version = yield self.users.setRosterItem(username, item)
+            rosterPush(self.sessions, username, item, version)
             self.notifyObservers("rosterItemChanged", username, before, item)
 
     # Presence without 'to' (RFC 6121 sections 4.2, 4.4 and 4.5).
@@ -791,12 +872,12 @@ class PresenceHandler(XMPPHandler):
             return
         item, old = yield self._state(user.user, contact)
         new = old.afterOutbound(kind)
-        if kind == "subscribed" and not old.pendingIn:
-            # Appendix A.2.3: without a pending request this would be a
-            # pre-approval (section 3.4), which is not supported; the
-            # server must not route it either.
-            return
         yield self._apply(user.user, contact, item, old, new)
+        if kind == "subscribed" and not old.pendingIn:
+            # Section 3.4.2 and Appendix A.2.3: without a pending request
+            # this is a pre-approval (or nothing, if the contact is
+            # subscribed already), which is not routed.
+            return
         # Subscribe, unsubscribe and unsubscribed always go out: the
         # contact's server may hold state this one lost (Appendix A.3
         # ignores what changes nothing).
@@ -895,6 +976,13 @@ class PresenceHandler(XMPPHandler):
             self.send(makePresence(user, contact, "subscribed"))
             return
         new = old.afterInbound(kind)
+        if kind == "subscribe" and old.preApproved:
+            # Section 3.4: the account approved this request before it
+            # came. The server approves it on the account's behalf without
+            # delivering it, and pushes the item (now 'from' or 'both').
+            yield self._apply(user.user, contact, item, old, new)
+            self.send(makePresence(user, contact, "subscribed"))
+            return
         if new == old:
             # Appendix A.3: no state change, nothing delivered.
             return

@@ -53,6 +53,7 @@ class MemoryUserStore:
         self._pending: Dict[str, Dict[str, jid.JID]] = {}
         self._offline: Dict[str, List[OfflineMessage]] = {}
         self._offlineKeys = itertools.count(1)
+        self._rosterVersions: Dict[str, int] = {}
 
     def reset(self) -> None:
         """
@@ -65,6 +66,10 @@ class MemoryUserStore:
         self._rosters.clear()
         self._pending.clear()
         self._offline.clear()
+        # Roster versions go on from where they were (RFC 6121 section
+        # 2.6): a client's cached version must not match a new roster.
+        for username in self._rosterVersions:
+            self._bumpRosterVersion(username)
 
     def getCredentials(
         self, username: str
@@ -96,6 +101,8 @@ class MemoryUserStore:
         del self._rosters[username]
         del self._pending[username]
         self._offline.pop(username, None)
+        # The roster changed: a new account of that name starts after it.
+        self._bumpRosterVersion(username)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -114,12 +121,12 @@ class MemoryUserStore:
 
     def setRosterItem(
         self, username: str, item: RosterItem
-    ) -> defer.Deferred[None]:
+    ) -> defer.Deferred[int]:
         """
         Add or replace the roster item for C{item.contact}.
 
-        @return: a Deferred, failing with L{UnknownUser} if there is no
-            account C{username}.
+        @return: a Deferred firing with the roster's new version, failing
+            with L{UnknownUser} if there is no account C{username}.
         """
         if username not in self._credentials:
             return defer.fail(UnknownUser(username))
@@ -127,13 +134,25 @@ class MemoryUserStore:
         self._rosters[username][key] = dataclasses.replace(
             item, contact=jid.internJID(key), groups=tuple(item.groups)
         )
-        return defer.succeed(None)
+        return defer.succeed(self._bumpRosterVersion(username))
 
     def removeRosterItem(
         self, username: str, contact: jid.JID
-    ) -> defer.Deferred[None]:
-        self._rosters.get(username, {}).pop(contact.userhost(), None)
-        return defer.succeed(None)
+    ) -> defer.Deferred[int]:
+        removed = self._rosters.get(username, {}).pop(contact.userhost(), None)
+        if removed is not None:
+            return defer.succeed(self._bumpRosterVersion(username))
+        return self.getRosterVersion(username)
+
+    # Roster versioning (RFC 6121 section 2.6).
+
+    def _bumpRosterVersion(self, username: str) -> int:
+        version = self._rosterVersions.get(username, 0) + 1
+        self._rosterVersions[username] = version
+        return version
+
+    def getRosterVersion(self, username: str) -> defer.Deferred[int]:
+        return defer.succeed(self._rosterVersions.get(username, 0))
 
     def getPendingSubscriptions(
         self, username: str

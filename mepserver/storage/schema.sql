@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS scram_keys (
     PRIMARY KEY (username, mechanism)
 );
 
--- RFC 6121 section 2.1.2; groups is a JSON array of strings.
+-- RFC 6121 section 2.1.2; groups is a JSON array of strings. approved is
+-- a subscription pre-approval (section 3.4); files made before it get the
+-- column from SQLiteStore (_ADDED_COLUMNS), since SQLite has no
+-- ADD COLUMN IF NOT EXISTS.
 CREATE TABLE IF NOT EXISTS roster_items (
     username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
     contact TEXT NOT NULL,
@@ -32,7 +35,18 @@ CREATE TABLE IF NOT EXISTS roster_items (
         CHECK (subscription IN ('none', 'to', 'from', 'both')),
     ask INTEGER NOT NULL DEFAULT 0,
     groups TEXT NOT NULL DEFAULT '[]',
+    approved INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (username, contact)
+);
+
+-- The roster version (RFC 6121 section 2.6): a counter incremented with
+-- every change of the account's roster; no row is version 0. Not removed
+-- with the account, whose removal increments it, so that a client's cached
+-- version of a removed account never matches the roster of a new account
+-- with the same name.
+CREATE TABLE IF NOT EXISTS roster_versions (
+    username TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
 );
 
 -- Inbound subscription requests not yet answered (RFC 6121 section 3.1.3).

@@ -2,9 +2,10 @@
 """
 L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
 L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
-keys), rosters (RFC 6121 section 2), pending inbound subscriptions (RFC
-6121 section 3.1.3), offline messages (XEP-0160), persistent rooms
-(XEP-0045 section 10.2) and pubsub nodes and items (XEP-0060).
+keys), rosters with their versions (RFC 6121 sections 2 and 2.6), pending
+inbound subscriptions (RFC 6121 section 3.1.3), offline messages
+(XEP-0160), persistent rooms (XEP-0045 section 10.2) and pubsub nodes and
+items (XEP-0060).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
@@ -91,21 +92,72 @@ def _insertKeys(
     )
 
 
-def _rosterItem(row: Tuple[str, Optional[str], str, int, str]) -> RosterItem:
+def _rosterItem(
+    row: Tuple[str, Optional[str], str, int, str, int]
+) -> RosterItem:
     """
     Convert a row of C{roster_items} to a L{RosterItem}.
     """
-    contact, name, subscription, ask, groups = row
+    contact, name, subscription, ask, groups, approved = row
     return RosterItem(
         contact=jid.internJID(contact),
         name=name,
         subscription=subscription,
         ask=bool(ask),
         groups=tuple(json.loads(groups)),
+        approved=bool(approved),
     )
 
 
-_ROSTER_COLUMNS = "contact, name, subscription, ask, groups"
+_ROSTER_COLUMNS = "contact, name, subscription, ask, groups, approved"
+
+
+#: Columns added to a table after its first release, as (table, column,
+#: definition). C{schema.sql} creates them in new files; L{SQLiteStore}
+#: adds those missing from older files, since SQLite has no C{ADD COLUMN
+#: IF NOT EXISTS}. Each definition matches the column in C{schema.sql}.
+_ADDED_COLUMNS = (
+    # RFC 6121 section 3.4: subscription pre-approvals.
+    ("roster_items", "approved", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _addMissingColumns(cursor: adbapi.Transaction) -> None:
+    """
+    Add the columns of L{_ADDED_COLUMNS} a file made by an older schema
+    lacks; idempotent.
+    """
+    for table, column, definition in _ADDED_COLUMNS:
+        cursor.execute(f"PRAGMA table_info({table})")
+        if column not in [row[1] for row in cursor.fetchall()]:
+            cursor.execute(
+                f"ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            )
+
+
+def _bumpRosterVersion(cursor: adbapi.Transaction, username: str) -> int:
+    """
+    Increment the roster version of C{username} (RFC 6121 section 2.6).
+
+    @return: the new version.
+    """
+    cursor.execute(
+        "INSERT INTO roster_versions (username, version) VALUES (?, 1)"
+        " ON CONFLICT (username) DO UPDATE SET version = version + 1",
+        (username,),
+    )
+    return _rosterVersion(cursor, username)
+
+
+def _rosterVersion(cursor: adbapi.Transaction, username: str) -> int:
+    """
+    @return: the roster version of C{username}; 0 without a row.
+    """
+    cursor.execute(
+        "SELECT version FROM roster_versions WHERE username = ?", (username,)
+    )
+    row = cursor.fetchone()
+    return 0 if row is None else row[0]
 
 
 _RoomRow = Tuple[str, str, str, str]
@@ -221,6 +273,7 @@ class SQLiteStore:
 
     def _doApplySchema(self, cursor: adbapi.Transaction, schema: str) -> None:
         cursor.executescript(schema)
+        _addMissingColumns(cursor)
 
     def getCredentials(
         self, username: str
@@ -289,6 +342,8 @@ class SQLiteStore:
         cursor.execute("DELETE FROM users WHERE username = ?", (username,))
         if cursor.rowcount == 0:
             raise UnknownUser(username)
+        # The roster changed: a new account of that name starts after it.
+        _bumpRosterVersion(cursor, username)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
         return self._pool.runInteraction(self._doListUsers)
@@ -332,22 +387,22 @@ class SQLiteStore:
 
     def setRosterItem(
         self, username: str, item: RosterItem
-    ) -> defer.Deferred[None]:
+    ) -> defer.Deferred[int]:
         """
         Add or replace the roster item for C{item.contact}.
 
-        @return: a Deferred, failing with L{UnknownUser} if there is no
-            account C{username}.
+        @return: a Deferred firing with the roster's new version, failing
+            with L{UnknownUser} if there is no account C{username}.
         """
         return self._pool.runInteraction(self._doSetRosterItem, username, item)
 
     def _doSetRosterItem(
         self, cursor: adbapi.Transaction, username: str, item: RosterItem
-    ) -> None:
+    ) -> int:
         _checkUser(cursor, username)
         cursor.execute(
             "INSERT OR REPLACE INTO roster_items"
-            f" (username, {_ROSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            f" (username, {_ROSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 username,
                 item.contact.userhost(),
@@ -355,23 +410,38 @@ class SQLiteStore:
                 item.subscription,
                 item.ask,
                 json.dumps(list(item.groups)),
+                item.approved,
             ),
         )
+        return _bumpRosterVersion(cursor, username)
 
     def removeRosterItem(
         self, username: str, contact: jid.JID
-    ) -> defer.Deferred[None]:
+    ) -> defer.Deferred[int]:
         return self._pool.runInteraction(
             self._doRemoveRosterItem, username, contact.userhost()
         )
 
     def _doRemoveRosterItem(
         self, cursor: adbapi.Transaction, username: str, contact: str
-    ) -> None:
+    ) -> int:
         cursor.execute(
             "DELETE FROM roster_items WHERE username = ? AND contact = ?",
             (username, contact),
         )
+        if cursor.rowcount == 0:
+            return _rosterVersion(cursor, username)
+        return _bumpRosterVersion(cursor, username)
+
+    # Roster versioning (RFC 6121 section 2.6).
+
+    def getRosterVersion(self, username: str) -> defer.Deferred[int]:
+        return self._pool.runInteraction(self._doGetRosterVersion, username)
+
+    def _doGetRosterVersion(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> int:
+        return _rosterVersion(cursor, username)
 
     def getPendingSubscriptions(
         self, username: str
