@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_storage -*-
 """
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
-rosters (RFC 6121 section 2) and pending inbound subscriptions (RFC 6121
-section 3.1.3); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
+rosters (RFC 6121 section 2), pending inbound subscriptions (RFC 6121
+section 3.1.3) and block lists (XEP-0191); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
 10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
 
 Nothing survives the process. They are the fastest test fixtures and pass
@@ -48,6 +48,7 @@ class MemoryUserStore:
         self._credentials: Dict[str, Credentials] = {}
         self._rosters: Dict[str, Dict[str, RosterItem]] = {}
         self._pending: Dict[str, Dict[str, jid.JID]] = {}
+        self._blocked: Dict[str, Dict[str, jid.JID]] = {}
 
     def reset(self) -> None:
         """
@@ -58,6 +59,7 @@ class MemoryUserStore:
         self._credentials.clear()
         self._rosters.clear()
         self._pending.clear()
+        self._blocked.clear()
 
     def getCredentials(
         self, username: str
@@ -88,6 +90,7 @@ class MemoryUserStore:
         del self._credentials[username]
         del self._rosters[username]
         del self._pending[username]
+        self._blocked.pop(username, None)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -152,6 +155,44 @@ class MemoryUserStore:
         self, username: str, contact: jid.JID
     ) -> defer.Deferred[None]:
         self._pending.get(username, {}).pop(contact.userhost(), None)
+        return defer.succeed(None)
+
+    # Block lists (XEP-0191).
+
+    def getBlockList(
+        self, username: str
+    ) -> defer.Deferred[Optional[List[jid.JID]]]:
+        if username not in self._credentials:
+            return defer.succeed(None)
+        blocked = self._blocked.get(username, {})
+        return defer.succeed([blocked[key] for key in sorted(blocked)])
+
+    def blockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        """
+        Add JIDs to the user's block list; idempotent.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        blocked = self._blocked.setdefault(username, {})
+        for entity in entities:
+            blocked[entity.full()] = jid.internJID(entity.full())
+        return defer.succeed(None)
+
+    def unblockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        blocked = self._blocked.get(username, {})
+        for entity in entities:
+            blocked.pop(entity.full(), None)
+        return defer.succeed(None)
+
+    def unblockAll(self, username: str) -> defer.Deferred[None]:
+        self._blocked.pop(username, None)
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:
