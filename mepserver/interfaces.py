@@ -543,6 +543,23 @@ class IClientPresence(Interface):
         """
 
 
+class IOutboundFilter(Interface):
+    """
+    Something that sees every stanza a client sends, once checked and
+    stamped, before the session manager processes or routes it: the
+    Blocking Command (L{mepserver.c2s.blocking.BlockingHandler}, XEP-0191
+    section 3.3) refuses what goes to a blocked JID.
+    """
+
+    def outbound(session, stanza, proceed):
+        """
+        Let the stanza go on by calling C{proceed()} (now or later), or
+        take it (answer it, drop it) by not calling it.
+
+        @param session: the sending L{mepserver.c2s.sessions.Session}.
+        """
+
+
 class IPresenceObserver(Interface):
     """
     Something that follows the presence of the client domain's sessions

@@ -23,7 +23,7 @@ from zope.interface.verify import verifyObject
 
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
-from mepserver.interfaces import IClientPresence
+from mepserver.interfaces import IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
 from mepserver.stanza import copyStanza
 
@@ -189,6 +189,8 @@ class SessionManager:
         it receives from it (C{fromClient} true). For test recorders
         (L{mepserver.testing}); while the list is empty, the stanza paths
         only test it.
+    @ivar filters: the L{mepserver.interfaces.IOutboundFilter}s every
+        stanza from a client passes first (the Blocking Command).
     """
 
     def __init__(self, domain, users, router=None, ids=None):
@@ -199,6 +201,7 @@ class SessionManager:
         self.presence = None
         self.locks = AccountLocks()
         self.observers = []
+        self.filters = []
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def handlePresenceWith(self, handler) -> None:
@@ -211,6 +214,17 @@ class SessionManager:
         """
         verifyObject(IClientPresence, handler)
         self.presence = handler
+
+    def filterOutboundWith(self, outboundFilter) -> None:
+        """
+        Pass every stanza clients send through C{outboundFilter} first
+        (after the checks and stamping of L{outbound}), in the order
+        filters registered.
+
+        @param outboundFilter: an L{mepserver.interfaces.IOutboundFilter}.
+        """
+        verifyObject(IOutboundFilter, outboundFilter)
+        self.filters.append(outboundFilter)
 
     def bind(self, username, resource, xs) -> Session:
         """
@@ -302,6 +316,24 @@ class SessionManager:
             stanza["to"] = recipient.full()
         if stanza.name == "iq" and not self.checkIQ(session, stanza):
             return
+        self._filter(session, stanza, self.filters)
+
+    def _filter(self, session, stanza, filters):
+        """
+        Hand the stanza to each filter in turn, then process it.
+        """
+        if filters:
+            filters[0].outbound(
+                session, stanza, lambda: self._filter(session, stanza, filters[1:])
+            )
+        else:
+            self._process(session, stanza)
+
+    def _process(self, session, stanza):
+        """
+        Process or route a checked and stamped stanza from a client.
+        """
+        to = stanza.getAttribute("to")
         if stanza.name == "presence":
             if self.presence is None:
                 if to is not None:
