@@ -251,6 +251,13 @@ class InvalidPayload(BadRequest):
     """
 
 
+class Blocked(NotAcceptable):
+    """
+    The sender blocks the recipient (XEP-0191 section 3.3): its stanza is
+    not routed.
+    """
+
+
 class ResetNotSupported(RuntimeError):
     """
     L{mepserver.server.Server.reset} was asked of a server whose storage
@@ -289,6 +296,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     NotInRosterGroup: ("not-authorized", "auth"),
     ClosedNode: ("not-allowed", "cancel"),
     PreconditionNotMet: ("conflict", "cancel"),
+    Blocked: ("not-acceptable", "cancel"),
 }
 
 #: The pubsub-specific conditions (XEP-0060 section 14.2, namespace
@@ -311,6 +319,12 @@ PUBSUB_CONDITIONS: Dict[Type[Refusal], str] = {
 
 NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
 
+#: Application-specific conditions of other specifications: each exception
+#: to its condition element's namespace and name (XEP-0191 section 3.3).
+APPLICATION_CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
+    Blocked: ("urn:xmpp:blocking:errors", "blocked"),
+}
+
 
 def stanzaError(refusal: Refusal) -> error.StanzaError:
     """
@@ -329,6 +343,9 @@ def stanzaError(refusal: Refusal) -> error.StanzaError:
             feature = getattr(refusal, "feature", None)
             if feature is not None:
                 appCondition["feature"] = feature
+            break
+        if cls in APPLICATION_CONDITIONS:
+            appCondition = domish.Element(APPLICATION_CONDITIONS[cls])
             break
     return error.StanzaError(
         condition, type=kind, text=refusal.text, appCondition=appCondition

@@ -198,6 +198,41 @@ class IUserStore(Interface):
         @return: a Deferred.
         """
 
+    # Block lists (XEP-0191), in a block of their own.
+
+    def getBlockList(username):
+        """
+        The JIDs the user blocks (XEP-0191 section 3.2): bare, full or
+        domain JIDs, as the user gave them.
+
+        @return: a Deferred firing with a L{list} of L{jid.JID}s sorted by
+            their text, or L{None} if there is no such user.
+        """
+
+    def blockJIDs(username, entities):
+        """
+        Add JIDs to the user's block list (XEP-0191 section 3.3); those
+        already there stay once.
+
+        @param entities: L{jid.JID}s, kept exactly (full, bare or domain).
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
+    def unblockJIDs(username, entities):
+        """
+        Remove JIDs from the user's block list (XEP-0191 section 3.4); one
+        that is not there is no error.
+
+        @return: a Deferred.
+        """
+
+    def unblockAll(username):
+        """
+        Empty the user's block list (XEP-0191 section 3.5).
+
+        @return: a Deferred.
+        """
+
     def prepare():
         """
         Make the store ready (create missing tables); idempotent.
@@ -577,6 +612,23 @@ class IClientPresence(Interface):
     def sessionEnded(session):
         """
         A session's stream ended (section 4.6: unavailable on disconnect).
+        """
+
+
+class IOutboundFilter(Interface):
+    """
+    Something that sees every stanza a client sends, once checked and
+    stamped, before the session manager processes or routes it: the
+    Blocking Command (L{mepserver.c2s.blocking.BlockingHandler}, XEP-0191
+    section 3.3) refuses what goes to a blocked JID.
+    """
+
+    def outbound(session, stanza, proceed):
+        """
+        Let the stanza go on by calling C{proceed()} (now or later), or
+        take it (answer it, drop it) by not calling it.
+
+        @param session: the sending L{mepserver.c2s.sessions.Session}.
         """
 
 

@@ -31,6 +31,7 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.blocking import BlockingHandler
 from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
@@ -84,6 +85,7 @@ class Server(service.MultiService):
         persistent MEP nodes; with SQLite, the same object as C{users}.
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
+    @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
     @ivar sessions: the client domain's L{SessionManager}.
     @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
@@ -184,6 +186,7 @@ class Server(service.MultiService):
         for store in self._stores():
             store.reset()
         self.pep.reset()
+        self.blocking.reset()
         self.caps.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
@@ -269,10 +272,19 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # Offline messages (XEP-0160): kept by the delivery handler for
     # accounts with no available resource, sent on available presence.
     offline = OfflineMessages(sessions, server.users, config.offlineLimit, clock)
+    # The Blocking Command (XEP-0191) filters what clients send (it
+    # registers with the sessions) and, before delivery, what arrives.
+    server.blocking = BlockingHandler(sessions, server.users)
+    server.blocking.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
-    # with the sessions) and tells PEP and offline storage of sessions and
+    # with the sessions) and tells offline storage and PEP of sessions and
     # roster changes.
-    presence = PresenceHandler(sessions, server.users, observers=[offline, server.pep])
+    presence = PresenceHandler(
+        sessions,
+        server.users,
+        observers=[offline, server.pep],
+        blocking=server.blocking.lists,
+    )
     DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
         clientDomain
     )

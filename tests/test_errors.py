@@ -138,3 +138,25 @@ class ResetNotSupportedTests(unittest.SynchronousTestCase):
         code = "import sys, mepserver.api.resource; print('mepserver.server' in sys.modules)"
         output = subprocess.check_output([sys.executable, "-c", code])
         self.assertEqual(b"False", output.strip())
+
+
+class BlockedErrorTests(unittest.SynchronousTestCase):
+    """
+    L{errors.Blocked} (XEP-0191 section 3.3).
+    """
+
+    def test_blocked(self):
+        """
+        A stanza to a blocked JID is refused with C{not-acceptable}, type
+        C{cancel}, and C{<blocked xmlns='urn:xmpp:blocking:errors'/>}.
+        """
+        stanzaError = errors.stanzaError(errors.Blocked("you block them"))
+        element = stanzaError.getElement()
+        self.assertEqual(
+            ("not-acceptable", "cancel", "you block them"),
+            (stanzaError.condition, element["type"], stanzaError.text),
+        )
+        self.assertEqual(
+            ("urn:xmpp:blocking:errors", "blocked"),
+            (stanzaError.appCondition.uri, stanzaError.appCondition.name),
+        )

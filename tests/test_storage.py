@@ -628,6 +628,154 @@ def _tables(path):
         connection.close()
 
 
+# Block lists (XEP-0191): part of the IUserStore contract, kept in a block
+# of their own.
+
+IAGO = JID("iago@shakespeare.lit")
+ORCHARD = JID("romeo@montague.net/orchard")
+MONTAGUE = JID("montague.net")
+MONTAGUE_GATE = JID("montague.net/gate")
+
+
+class BlockListStoreTests:
+    """
+    The block list part of the L{IUserStore} contract. Subclasses set
+    C{self.store} in C{setUp} to an empty store.
+    """
+
+    @defer.inlineCallbacks
+    def test_emptyBlockList(self):
+        """
+        An account starts with an empty block list; an unknown user has
+        none (L{None}).
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([], blocked)
+        blocked = yield self.store.getBlockList("tybalt")
+        self.assertIdentical(None, blocked)
+
+    @defer.inlineCallbacks
+    def test_blockJIDs(self):
+        """
+        C{blockJIDs} keeps full, bare, domain and domain/resource JIDs
+        exactly as given, sorted by their text, each once however often
+        blocked.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.blockJIDs("juliet", [ORCHARD, IAGO, MONTAGUE])
+        yield self.store.blockJIDs("juliet", [IAGO, MONTAGUE_GATE])
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([IAGO, MONTAGUE, MONTAGUE_GATE, ORCHARD], blocked)
+        self.assertEqual(
+            ["iago@shakespeare.lit", "montague.net", "montague.net/gate",
+             "romeo@montague.net/orchard"],
+            [entity.full() for entity in blocked],
+        )
+
+    def test_blockJIDsUnknownUser(self):
+        """
+        C{blockJIDs} for an unknown user fails with L{UnknownUser}.
+        """
+        return self.assertFailure(
+            self.store.blockJIDs("tybalt", [IAGO]), UnknownUser
+        )
+
+    @defer.inlineCallbacks
+    def test_unblockJIDs(self):
+        """
+        C{unblockJIDs} removes exactly the JIDs given (a bare JID does not
+        remove a full one); absent ones and unknown users are no error;
+        other users keep theirs.
+        """
+        for username in ("juliet", "nurse"):
+            yield self.store.createUser(username, CREDENTIALS)
+            yield self.store.blockJIDs(username, [ORCHARD, IAGO, MONTAGUE])
+        yield self.store.unblockJIDs(
+            "juliet", [IAGO, JID("romeo@montague.net"), MERCUTIO]
+        )
+        yield self.store.unblockJIDs("tybalt", [IAGO])
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([MONTAGUE, ORCHARD], blocked)
+        blocked = yield self.store.getBlockList("nurse")
+        self.assertEqual([IAGO, MONTAGUE, ORCHARD], blocked)
+
+    @defer.inlineCallbacks
+    def test_unblockAll(self):
+        """
+        C{unblockAll} empties one user's block list.
+        """
+        for username in ("juliet", "nurse"):
+            yield self.store.createUser(username, CREDENTIALS)
+            yield self.store.blockJIDs(username, [ORCHARD, IAGO])
+        yield self.store.unblockAll("juliet")
+        yield self.store.unblockAll("tybalt")
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([], blocked)
+        blocked = yield self.store.getBlockList("nurse")
+        self.assertEqual([IAGO, ORCHARD], blocked)
+
+    @defer.inlineCallbacks
+    def test_removeUserRemovesBlockList(self):
+        """
+        C{removeUser} removes the block list: a new account of the same
+        name starts with an empty one.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.blockJIDs("juliet", [IAGO])
+        yield self.store.removeUser("juliet")
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertIdentical(None, blocked)
+        yield self.store.createUser("juliet", CREDENTIALS)
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([], blocked)
+
+
+class MemoryBlockListStoreTests(BlockListStoreTests, unittest.TestCase):
+    """
+    The block list contract for L{MemoryUserStore}, plus C{reset}.
+    """
+
+    def setUp(self):
+        self.store = MemoryUserStore()
+
+    @defer.inlineCallbacks
+    def test_reset(self):
+        """
+        C{reset} forgets block lists with the accounts.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.blockJIDs("juliet", [IAGO])
+        self.store.reset()
+        yield self.store.createUser("juliet", CREDENTIALS)
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([], blocked)
+
+
+class SQLiteBlockListStoreTests(BlockListStoreTests, unittest.TestCase):
+    """
+    The block list contract for L{SQLiteStore}, plus durability.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.path = self.mktemp()
+        self.store = yield SQLiteStore.open(self.path)
+        self.addCleanup(lambda: self.store.close())
+
+    @defer.inlineCallbacks
+    def test_reopen(self):
+        """
+        A block list survives closing the store and opening the file again
+        (XEP-0191 section 3.3: the block applies across sessions).
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.blockJIDs("juliet", [ORCHARD, MONTAGUE])
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+        blocked = yield self.store.getBlockList("juliet")
+        self.assertEqual([MONTAGUE, ORCHARD], blocked)
+
 CAPULETS = JID("capulets@conference.example.com")
 MONTAGUES = JID("montagues@conference.example.com")
 VERONA = JID("verona@conference.example.com")

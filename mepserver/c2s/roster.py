@@ -552,16 +552,19 @@ class PresenceHandler(XMPPHandler):
         available and unavailable sessions and changed roster items.
     """
 
-    def __init__(self, sessions, users, observers=()):
+    def __init__(self, sessions, users, observers=(), blocking=None):
         """
         Make the handler and register it with C{sessions} for the presence
         clients send.
 
         @param observers: L{IPresenceObserver}s, in the order they are told.
+        @param blocking: the L{mepserver.c2s.blocking.BlockLists} (XEP-0191)
+            for the presence it delivers to sessions itself, or L{None}.
         """
         XMPPHandler.__init__(self)
         self.sessions = sessions
         self.users = users
+        self.blocking = blocking
         self.locks = sessions.locks
         for observer in observers:
             verifyObject(IPresenceObserver, observer)
@@ -736,7 +739,8 @@ class PresenceHandler(XMPPHandler):
                 continue
             if self._isLocal(item.contact):
                 for other in self._availableSessions(item.contact.user):
-                    session.send(copyStanza(other.presence, to=session.jid.full()))
+                    if not self._blocked(session.jid, other.jid):
+                        session.send(copyStanza(other.presence, to=session.jid.full()))
             else:
                 self.send(makePresence(user, item.contact, "probe"))
         # An account is implicitly subscribed to its own presence (section
@@ -750,6 +754,15 @@ class PresenceHandler(XMPPHandler):
         for contact in pending:
             session.send(makePresence(contact, user, "subscribe"))
         self.notifyObservers("sessionAvailable", session, presence, True)
+
+    def _blocked(self, one, other):
+        """
+        @return: whether either account blocks the other (XEP-0191), for
+            presence delivered without the router.
+        """
+        return self.blocking is not None and (
+            self.blocking.blocks(one.user, other) or self.blocking.blocks(other.user, one)
+        )
 
     def _toOwnResources(self, session, presence):
         """

@@ -24,7 +24,7 @@ from zope.interface.verify import verifyObject
 from mepserver.c2s.csi import clientState
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
-from mepserver.interfaces import IClientPresence
+from mepserver.interfaces import IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
 from mepserver.stanza import copyStanza
 
@@ -204,6 +204,8 @@ class SessionManager:
         only test it.
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} that copies
         the messages sessions send (XEP-0280 section 7), or L{None}.
+    @ivar filters: the L{mepserver.interfaces.IOutboundFilter}s every
+        stanza from a client passes first (the Blocking Command).
     """
 
     def __init__(self, domain, users, router=None, ids=None, carbons=None):
@@ -215,6 +217,7 @@ class SessionManager:
         self.locks = AccountLocks()
         self.observers = []
         self.carbons = carbons
+        self.filters = []
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def handlePresenceWith(self, handler) -> None:
@@ -227,6 +230,17 @@ class SessionManager:
         """
         verifyObject(IClientPresence, handler)
         self.presence = handler
+
+    def filterOutboundWith(self, outboundFilter) -> None:
+        """
+        Pass every stanza clients send through C{outboundFilter} first
+        (after the checks and stamping of L{outbound}), in the order
+        filters registered.
+
+        @param outboundFilter: an L{mepserver.interfaces.IOutboundFilter}.
+        """
+        verifyObject(IOutboundFilter, outboundFilter)
+        self.filters.append(outboundFilter)
 
     def bind(self, username, resource, xs) -> Session:
         """
@@ -318,6 +332,24 @@ class SessionManager:
             stanza["to"] = recipient.full()
         if stanza.name == "iq" and not self.checkIQ(session, stanza):
             return
+        self._filter(session, stanza, self.filters)
+
+    def _filter(self, session, stanza, filters):
+        """
+        Hand the stanza to each filter in turn, then process it.
+        """
+        if filters:
+            filters[0].outbound(
+                session, stanza, lambda: self._filter(session, stanza, filters[1:])
+            )
+        else:
+            self._process(session, stanza)
+
+    def _process(self, session, stanza):
+        """
+        Process or route a checked and stamped stanza from a client.
+        """
+        to = stanza.getAttribute("to")
         if stanza.name == "presence":
             if self.presence is None:
                 if to is not None:

@@ -1,9 +1,10 @@
 # -*- test-case-name: tests.test_storage -*-
 """
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
-rosters (RFC 6121 section 2), pending inbound subscriptions (RFC 6121
-section 3.1.3) and offline messages (XEP-0160); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
-10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
+rosters with their versions (RFC 6121 sections 2 and 2.6), pending inbound
+subscriptions (RFC 6121 section 3.1.3), offline messages (XEP-0160) and
+block lists (XEP-0191); L{MemoryRoomStore} for persistent rooms (XEP-0045
+section 10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
 
 Nothing survives the process. They are the fastest test fixtures and pass
 the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
@@ -54,6 +55,7 @@ class MemoryUserStore:
         self._offline: Dict[str, List[OfflineMessage]] = {}
         self._offlineKeys = itertools.count(1)
         self._rosterVersions: Dict[str, int] = {}
+        self._blocked: Dict[str, Dict[str, jid.JID]] = {}
 
     def reset(self) -> None:
         """
@@ -70,6 +72,7 @@ class MemoryUserStore:
         # 2.6): a client's cached version must not match a new roster.
         for username in self._rosterVersions:
             self._bumpRosterVersion(username)
+        self._blocked.clear()
 
     def getCredentials(
         self, username: str
@@ -103,6 +106,7 @@ class MemoryUserStore:
         self._offline.pop(username, None)
         # The roster changed: a new account of that name starts after it.
         self._bumpRosterVersion(username)
+        self._blocked.pop(username, None)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -208,6 +212,42 @@ class MemoryUserStore:
             messages[:] = [m for m in messages if m.key not in gone]
             if not messages:
                 del self._offline[username]
+    # Block lists (XEP-0191).
+
+    def getBlockList(
+        self, username: str
+    ) -> defer.Deferred[Optional[List[jid.JID]]]:
+        if username not in self._credentials:
+            return defer.succeed(None)
+        blocked = self._blocked.get(username, {})
+        return defer.succeed([blocked[key] for key in sorted(blocked)])
+
+    def blockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        """
+        Add JIDs to the user's block list; idempotent.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        blocked = self._blocked.setdefault(username, {})
+        for entity in entities:
+            blocked[entity.full()] = jid.internJID(entity.full())
+        return defer.succeed(None)
+
+    def unblockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        blocked = self._blocked.get(username, {})
+        for entity in entities:
+            blocked.pop(entity.full(), None)
+        return defer.succeed(None)
+
+    def unblockAll(self, username: str) -> defer.Deferred[None]:
+        self._blocked.pop(username, None)
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

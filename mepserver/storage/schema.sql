@@ -69,6 +69,13 @@ CREATE INDEX IF NOT EXISTS offline_messages_by_user
     ON offline_messages (username, seq);
 
 
+-- Block lists (XEP-0191): entity is a full, bare or domain JID as given.
+CREATE TABLE IF NOT EXISTS blocked_jids (
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    PRIMARY KEY (username, entity)
+);
+
 -- Persistent rooms of the MUC service (XEP-0045 section 10.2) -------------
 
 -- config is a JSON object: muc#roomconfig_* field names without the prefix

@@ -4,8 +4,8 @@ L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
 L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
 keys), rosters with their versions (RFC 6121 sections 2 and 2.6), pending
 inbound subscriptions (RFC 6121 section 3.1.3), offline messages
-(XEP-0160), persistent rooms (XEP-0045 section 10.2) and pubsub nodes and
-items (XEP-0060).
+(XEP-0160), block lists (XEP-0191), persistent rooms (XEP-0045 section
+10.2) and pubsub nodes and items (XEP-0060).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
@@ -498,6 +498,67 @@ class SQLiteStore:
             " WHERE username = ? AND contact = ?",
             (username, contact),
         )
+
+    # Block lists (XEP-0191), in a block of their own.
+
+    def getBlockList(
+        self, username: str
+    ) -> defer.Deferred[Optional[List[jid.JID]]]:
+        return self._pool.runInteraction(self._doGetBlockList, username)
+
+    def _doGetBlockList(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> Optional[List[jid.JID]]:
+        if not _hasUser(cursor, username):
+            return None
+        cursor.execute(
+            "SELECT entity FROM blocked_jids WHERE username = ? ORDER BY entity",
+            (username,),
+        )
+        return [jid.internJID(entity) for (entity,) in cursor.fetchall()]
+
+    def blockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        """
+        Add JIDs to the user's block list; idempotent.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        return self._pool.runInteraction(
+            self._doBlockJIDs, username, [entity.full() for entity in entities]
+        )
+
+    def _doBlockJIDs(
+        self, cursor: adbapi.Transaction, username: str, entities: List[str]
+    ) -> None:
+        _checkUser(cursor, username)
+        cursor.executemany(
+            "INSERT OR IGNORE INTO blocked_jids (username, entity) VALUES (?, ?)",
+            [(username, entity) for entity in entities],
+        )
+
+    def unblockJIDs(
+        self, username: str, entities: Iterable[jid.JID]
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doUnblockJIDs, username, [entity.full() for entity in entities]
+        )
+
+    def _doUnblockJIDs(
+        self, cursor: adbapi.Transaction, username: str, entities: List[str]
+    ) -> None:
+        cursor.executemany(
+            "DELETE FROM blocked_jids WHERE username = ? AND entity = ?",
+            [(username, entity) for entity in entities],
+        )
+
+    def unblockAll(self, username: str) -> defer.Deferred[None]:
+        return self._pool.runInteraction(self._doUnblockAll, username)
+
+    def _doUnblockAll(self, cursor: adbapi.Transaction, username: str) -> None:
+        cursor.execute("DELETE FROM blocked_jids WHERE username = ?", (username,))
 
     def loadRooms(self) -> defer.Deferred[List[StoredRoom]]:
         """

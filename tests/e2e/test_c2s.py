@@ -331,3 +331,55 @@ class SlixmppCarbonsTests(unittest.TestCase):
         self.assertEqual("romeo@localhost", sent["outer"]["from"])
         self.assertEqual(reply, sent["forwarded"])
         self.assertEqual({"garden": [], "home": [], "balcony": []}, report["extra"])
+
+
+class SlixmppBlockingTests(unittest.TestCase):
+    """
+    The Blocking Command (XEP-0191) with slixmpp's xep_0191 plugin.
+    """
+
+    timeout = 120
+
+    async def test_blocking(self):
+        """
+        alice blocks bob: his message comes back to him as
+        service-unavailable and never reaches her (carol's, sent after the
+        refusal, does); hers to him comes back as not-acceptable with
+        <blocked/>; the list and its pushes say so; after she unblocks him,
+        his message arrives.
+        """
+        running = await startServer(self)
+        accounts = {}
+        for name in ("alice", "bob", "carol"):
+            account = await running.createAccount(name, f"{name}-secret")
+            accounts[name] = [account.jid.userhost(), account.password]
+        settings = {
+            "host": "127.0.0.1",
+            "port": running.c2sPort,
+            "cafile": running.certificatePath,
+            "domain": running.domain,
+            **accounts,
+        }
+        script = os.path.join(os.path.dirname(__file__), "slixblock.py")
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, [script, json.dumps(settings)], env=os.environ
+        )
+        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
+        self.assertEqual(0, code)
+        self.assertTrue(report["feature"])
+        self.assertEqual([], report["before"])
+        self.assertEqual(["bob@localhost"], report["after"])
+        self.assertEqual(
+            ("error", "alice@localhost", "service-unavailable"),
+            tuple(report["bobBounce"][k] for k in ("type", "from", "condition")),
+        )
+        self.assertEqual("barrier", report["aliceGot"])
+        self.assertEqual(["barrier"], report["aliceInboxWhileBlocked"])
+        bounce = report["aliceBounce"]
+        self.assertEqual(
+            ("error", "bob@localhost", "not-acceptable", True),
+            (bounce["type"], bounce["from"], bounce["condition"], bounce["blocked"]),
+        )
+        self.assertEqual("unblocked words", report["aliceGotAfterUnblock"])
+        self.assertEqual(["blocked", "unblocked"], report["pushes"])

@@ -1,0 +1,123 @@
+"""
+A slixmpp Blocking Command (XEP-0191) scenario run in a subprocess against
+a running mepserver.
+
+The independent client of the blocking test: nothing here comes from
+mepserver. It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "alice": ["alice@localhost", "..."], "bob": [...], "carol": [...]}
+
+and prints one JSON object with what happened, then exits 0 if every step
+completed (1 otherwise). alice finds urn:xmpp:blocking on the server,
+gets her (empty) block list and blocks bob, which her client sees pushed;
+bob's chat message to her comes back to him as service-unavailable; carol's
+message after it reaches alice, who never got bob's (carol's arrival is
+the barrier: bob's message was refused before carol sent hers). alice's
+own message to bob comes back as not-acceptable with <blocked/>. Then
+alice unblocks bob, and his next message reaches her.
+"""
+
+import asyncio
+import json
+import ssl
+import sys
+
+import slixmpp
+
+TIMEOUT = 30
+
+
+def makeClient(address, password, settings):
+    client = slixmpp.ClientXMPP(address, password)
+    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+    client.enable_plaintext = False
+    client.enable_starttls = True
+    for plugin in ("xep_0030", "xep_0191"):
+        client.register_plugin(plugin)
+    return client
+
+
+async def scenario(settings, report):
+    loop = asyncio.get_running_loop()
+    clients = {}
+    ready = []
+    inbox = {"alice": [], "bob": [], "carol": []}
+    arrived = {name: asyncio.Queue() for name in inbox}
+    pushes = []
+
+    for name in ("alice", "bob", "carol"):
+        address, password = settings[name]
+        client = clients[name] = makeClient(address, password, settings)
+        started = loop.create_future()
+        ready.append(started)
+
+        async def start(_, client=client, started=started):
+            await client.get_roster()
+            client.send_presence()
+            started.set_result(True)
+
+        def message(msg, name=name):
+            entry = {
+                "from": str(msg["from"]),
+                "type": msg["type"],
+                "body": msg["body"],
+                "condition": msg["error"]["condition"] if msg["type"] == "error" else None,
+                "blocked": msg.xml.find(
+                    "{jabber:client}error/{urn:xmpp:blocking:errors}blocked"
+                ) is not None,
+            }
+            inbox[name].append(entry)
+            arrived[name].put_nowait(entry)
+
+        client.add_event_handler("session_start", start)
+        client.add_event_handler("message", message)
+    for event in ("blocked", "unblocked"):
+        clients["alice"].add_event_handler(event, lambda iq, event=event: pushes.append(event))
+
+    for client in clients.values():
+        client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(asyncio.gather(*ready), TIMEOUT)
+    alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
+    bobJID, aliceJID = settings["bob"][0], settings["alice"][0]
+
+    async def next(name):
+        return await asyncio.wait_for(arrived[name].get(), TIMEOUT)
+
+    info = await alice["xep_0030"].get_info(jid=settings["domain"], timeout=TIMEOUT)
+    report["feature"] = "urn:xmpp:blocking" in info["disco_info"]["features"]
+    report["before"] = sorted(str(j) for j in await alice["xep_0191"].get_blocked_jids(timeout=TIMEOUT))
+    await alice["xep_0191"].block(slixmpp.JID(bobJID), timeout=TIMEOUT)
+    report["after"] = sorted(str(j) for j in await alice["xep_0191"].get_blocked_jids(timeout=TIMEOUT))
+
+    bob.send_message(mto=aliceJID, mbody="blocked words", mtype="chat")
+    report["bobBounce"] = await next("bob")
+    carol.send_message(mto=aliceJID, mbody="barrier", mtype="chat")
+    report["aliceGot"] = (await next("alice"))["body"]
+    report["aliceInboxWhileBlocked"] = [m["body"] for m in inbox["alice"]]
+
+    alice.send_message(mto=bobJID, mbody="can you hear me now?", mtype="chat")
+    report["aliceBounce"] = await next("alice")
+
+    await alice["xep_0191"].unblock(slixmpp.JID(bobJID), timeout=TIMEOUT)
+    bob.send_message(mto=aliceJID, mbody="unblocked words", mtype="chat")
+    report["aliceGotAfterUnblock"] = (await next("alice"))["body"]
+    report["pushes"] = pushes
+    for client in clients.values():
+        client.disconnect()
+    report["done"] = True
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    report = {"done": False}
+    try:
+        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
+    except BaseException as e:  # report whatever went wrong, as data
+        report["error"] = f"{type(e).__name__}: {e}"
+    print(json.dumps(report))
+    sys.exit(0 if report["done"] else 1)
+
+
+if __name__ == "__main__":
+    main()
