@@ -31,6 +31,7 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.directtls import directTLSFactory
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
@@ -85,7 +86,8 @@ class Server(service.MultiService):
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
-    @ivar listeners: C{(endpointDescription, factory)} pairs to listen on.
+    @ivar listeners: C{(endpointDescription, factory)} pairs to listen on:
+        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off.
     @ivar ready: a Deferred that fires once the stores are open and the
         configured accounts provisioned, after L{startService}.
     """
@@ -359,4 +361,9 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
     root.putChild(b"api", APIResource(server))
     server.listeners.append((config.httpListen, webserver.Site(root)))
+    if config.directTLSListen is not None:
+        # XEP-0368: the same client streams, with TLS from the first byte.
+        server.listeners.append(
+            (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
+        )
     return server

@@ -45,6 +45,9 @@ class RunningServer:
     @ivar c2sPort: the client-to-server TCP port on 127.0.0.1 (STARTTLS).
     @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}, the
         JSON API at C{/api/} (L{apiURL}).
+    @ivar directTLSPort: the direct TLS (XEP-0368) client port on
+        127.0.0.1, or L{None} if the server was started with
+        C{directTLSListen="off"}.
     @ivar certificatePath: the PEM certificate a client should trust.
     """
 
@@ -58,8 +61,7 @@ class RunningServer:
         self._ports = ports
         self.domain = server.config.domain
         self.mucDomain = server.config.mucDomain
-        self.c2sPort = ports[0].getHost().port
-        self.httpPort = ports[1].getHost().port
+        self._readPorts(ports)
         self.certificatePath = server.certificatePath
         self._credentials = {}
         self._accounts = 0
@@ -72,6 +74,14 @@ class RunningServer:
         self._ownClock = None
         # While suspended, the (interface, port number) of each listener.
         self._suspended = None
+
+    def _readPorts(self, ports):
+        """
+        Note the port numbers, in the order of L{Server.listeners}.
+        """
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+        self.directTLSPort = ports[2].getHost().port if len(ports) > 2 else None
 
     @property
     def webSocketURL(self) -> str:
@@ -422,8 +432,8 @@ class RunningServer:
         """
         Listen again after L{suspend}: on the same port numbers if they are
         still free, on new ephemeral ones otherwise, which L{c2sPort},
-        L{httpPort} and the URLs then give. Nothing happens if the server is
-        not suspended.
+        L{httpPort}, L{directTLSPort} and the URLs then give. Nothing
+        happens if the server is not suspended.
 
         @return: a Deferred firing once the server listens.
         """
@@ -447,8 +457,7 @@ class RunningServer:
             self._suspended = suspended
             raise
         self._ports = ports
-        self.c2sPort = ports[0].getHost().port
-        self.httpPort = ports[1].getHost().port
+        self._readPorts(ports)
 
     @returnsDeferred
     async def stop(self):
@@ -501,6 +510,7 @@ async def startServer(
     settings.setdefault("storage", "memory")
     settings.setdefault("c2sListen", "tcp:0:interface=127.0.0.1")
     settings.setdefault("httpListen", "tcp:0:interface=127.0.0.1")
+    settings.setdefault("directTLSListen", "tcp:0:interface=127.0.0.1")
     temporary = "dataDir" not in settings
     if temporary:
         settings["dataDir"] = tempfile.mkdtemp(prefix="mepserver-test-")
