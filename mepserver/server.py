@@ -33,6 +33,7 @@ from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.directtls import directTLSFactory
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
+from mepserver.c2s.hostmeta import wellKnownResource
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import PresenceHandler, RosterHandler
@@ -358,6 +359,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             server.streams,
         ),
     )
+    # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
+    root.putChild(b".well-known", wellKnownResource("/xmpp-websocket"))
     # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
     root.putChild(b"api", APIResource(server))
     server.listeners.append((config.httpListen, webserver.Site(root)))

@@ -91,6 +91,14 @@ class RunningServer:
         return f"ws://127.0.0.1:{self.httpPort}/xmpp-websocket"
 
     @property
+    def hostMetaURL(self) -> str:
+        """
+        The C{http://} URL of the XEP-0156 host-meta (XRD) naming the
+        WebSocket endpoint; add C{.json} for the JRD.
+        """
+        return f"http://127.0.0.1:{self.httpPort}/.well-known/host-meta"
+
+    @property
     def apiURL(self) -> str:
         """
         The C{http://} URL of the JSON HTTP API (L{mepserver.api}), with its
