@@ -66,6 +66,9 @@ class Config:
     @ivar storage: C{"sqlite"} or C{"memory"} (C{[storage] backend}).
     @ivar c2sListen: endpoint description of the client listener
         (C{[c2s] listen}).
+    @ivar directTLSListen: endpoint description of the direct TLS client
+        listener (XEP-0368), or L{None} for none (C{[c2s] direct_tls_listen},
+        C{off} or empty to switch it off).
     @ivar httpListen: endpoint description of the WebSocket and HTTP API
         listener (C{[http] listen}).
     @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
@@ -100,6 +103,7 @@ class Config:
     dataDir: str = "mepserver-data"
     storage: str = "sqlite"
     c2sListen: str = "tcp:5222:interface=127.0.0.1"
+    directTLSListen: Optional[str] = "tcp:5223:interface=127.0.0.1"
     httpListen: str = "tcp:5280:interface=127.0.0.1"
     apiToken: Optional[str] = None
     tlsCertificate: Optional[str] = None
@@ -364,6 +368,16 @@ def _endpoint(value: Any) -> str:
     return text
 
 
+def _optionalEndpoint(value: Any) -> Optional[str]:
+    """
+    An endpoint description, or L{None} for C{off} or an empty value.
+    """
+    text = _text(value, "an endpoint description")
+    if text.lower() in ("", "off"):
+        return None
+    return _endpoint(text)
+
+
 def _readableFile(value: Any) -> Optional[str]:
     path = _optionalText(value)
     if path is None:
@@ -423,6 +437,7 @@ _SETTINGS = (
     _Setting("dataDir", "server", "data_dir", _nonEmpty),
     _Setting("storage", "storage", "backend", _choice("sqlite", "memory")),
     _Setting("c2sListen", "c2s", "listen", _endpoint),
+    _Setting("directTLSListen", "c2s", "direct_tls_listen", _optionalEndpoint),
     _Setting("httpListen", "http", "listen", _endpoint),
     _Setting("apiToken", "http", "token", _optionalText),
     _Setting("tlsCertificate", "tls", "certificate", _readableFile),

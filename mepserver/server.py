@@ -34,7 +34,9 @@ from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.blocking import BlockingHandler
 from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.csi import CSIFeatureStep
+from mepserver.c2s.directtls import directTLSFactory
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
+from mepserver.c2s.hostmeta import wellKnownResource
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.offline import OfflineMessages
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
@@ -96,7 +98,8 @@ class Server(service.MultiService):
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
-    @ivar listeners: C{(endpointDescription, factory)} pairs to listen on.
+    @ivar listeners: C{(endpointDescription, factory)} pairs to listen on:
+        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off.
     @ivar ready: a Deferred that fires once the stores are open and the
         configured accounts provisioned, after L{startService}.
     """
@@ -392,7 +395,14 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             server.streams,
         ),
     )
+    # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
+    root.putChild(b".well-known", wellKnownResource("/xmpp-websocket"))
     # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
     root.putChild(b"api", APIResource(server))
     server.listeners.append((config.httpListen, webserver.Site(root)))
+    if config.directTLSListen is not None:
+        # XEP-0368: the same client streams, with TLS from the first byte.
+        server.listeners.append(
+            (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
+        )
     return server

@@ -41,6 +41,13 @@ class Options(usage.Options):
             "(default: tcp:5222:interface=127.0.0.1)",
         ),
         (
+            "direct-tls",
+            None,
+            None,
+            "direct TLS (XEP-0368) client listener endpoint or off, "
+            "[c2s] direct_tls_listen (default: tcp:5223:interface=127.0.0.1)",
+        ),
+        (
             "http",
             None,
             None,
@@ -70,6 +77,7 @@ class Options(usage.Options):
     overrideFields = {
         "domain": "domain",
         "c2s": "c2sListen",
+        "direct-tls": "directTLSListen",
         "http": "httpListen",
         "storage": "storage",
         "data-dir": "dataDir",

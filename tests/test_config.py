@@ -69,6 +69,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.dataDir, "mepserver-data")
         self.assertEqual(defaults.storage, "sqlite")
         self.assertEqual(defaults.c2sListen, "tcp:5222:interface=127.0.0.1")
+        self.assertEqual(defaults.directTLSListen, "tcp:5223:interface=127.0.0.1")
         self.assertEqual(defaults.httpListen, "tcp:5280:interface=127.0.0.1")
         self.assertIsNone(defaults.apiToken)
         self.assertIsNone(defaults.tlsCertificate)
@@ -96,6 +97,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "dataDir",
                 "storage",
                 "c2sListen",
+                "directTLSListen",
                 "httpListen",
                 "apiToken",
                 "tlsCertificate",
@@ -223,6 +225,17 @@ class FileTests(unittest.SynchronousTestCase):
         C{[c2s] listen} sets C{c2sListen}.
         """
         self.assertEqual(self.load("[c2s]\nlisten = tcp:0\n").c2sListen, "tcp:0")
+
+    def test_directTLSListen(self):
+        """
+        C{[c2s] direct_tls_listen} sets C{directTLSListen}; C{off} (in any
+        case) or an empty value switches direct TLS off.
+        """
+        loaded = self.load("[c2s]\ndirect_tls_listen = tcp:5223\n")
+        self.assertEqual(loaded.directTLSListen, "tcp:5223")
+        for value in ("off", "OFF", ""):
+            loaded = self.load(f"[c2s]\ndirect_tls_listen = {value}\n")
+            self.assertIsNone(loaded.directTLSListen, value)
 
     def test_httpListen(self):
         """
@@ -391,6 +404,17 @@ class OverrideTests(unittest.SynchronousTestCase):
         """
         path = writeFile(self, "[storage]\nbackend = memory\n")
         self.assertEqual(config.load(path, {"storage": None}).storage, "memory")
+
+    def test_directTLSOff(self):
+        """
+        An override switches direct TLS off (C{"off"} or C{""}) or moves it,
+        whatever the file says.
+        """
+        path = writeFile(self, "[c2s]\ndirect_tls_listen = tcp:5223\n")
+        for value in ("off", ""):
+            self.assertIsNone(config.load(path, {"directTLSListen": value}).directTLSListen)
+        loaded = config.load(path, {"directTLSListen": "tcp:0"})
+        self.assertEqual(loaded.directTLSListen, "tcp:0")
 
     def test_text(self):
         """
@@ -571,6 +595,16 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"httpListen": "tcp:abc"},
             "[http] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+        )
+        self.assertError(
+            {"directTLSListen": "tcp:abc"},
+            "[c2s] direct_tls_listen: 'tcp:abc' is not a valid endpoint "
+            "description (invalid port)",
+        )
+        self.assertError(
+            {"directTLSListen": "no"},
+            "[c2s] direct_tls_listen: 'no' is not a valid endpoint "
+            "description (unknown endpoint type 'no')",
         )
 
     def test_listenSSLMissingKey(self):

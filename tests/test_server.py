@@ -6,6 +6,7 @@ Tests for L{mepserver.server}: wiring, start-up, shutdown, durability.
 import os
 
 from twisted.internet import defer, endpoints, reactor
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import jid
 
@@ -27,16 +28,33 @@ class BuildServerTests(unittest.TestCase):
 
     def test_listeners(self):
         """
-        The listeners are the configured C2S and HTTP endpoints; the server
-        is not started and no socket is open.
+        The listeners are the configured C2S, HTTP and direct TLS endpoints;
+        the server is not started and no socket is open.
         """
         cfg = self.makeConfig(storage="memory")
         server = buildServer(cfg)
         self.assertEqual(
-            [cfg.c2sListen, cfg.httpListen], [d for d, _ in server.listeners]
+            [cfg.c2sListen, cfg.httpListen, cfg.directTLSListen],
+            [d for d, _ in server.listeners],
         )
         self.assertFalse(server.running)
         self.assertEqual(0, len(server.streams))
+
+    def test_directTLSListener(self):
+        """
+        The direct TLS listener (XEP-0368) wraps the C2S listener's factory
+        in TLS; with C{directTLSListen="off"} there is none.
+        """
+        server = buildServer(self.makeConfig(storage="memory"))
+        (_, c2s), _, (_, directTLS) = server.listeners
+        self.assertIsInstance(directTLS, TLSMemoryBIOFactory)
+        self.assertIs(c2s, directTLS.wrappedFactory)
+
+        cfg = self.makeConfig(storage="memory", directTLSListen="off")
+        server = buildServer(cfg)
+        self.assertEqual(
+            [cfg.c2sListen, cfg.httpListen], [d for d, _ in server.listeners]
+        )
 
     def test_certificateReused(self):
         """

@@ -30,6 +30,8 @@ class FakeServer(service.MultiService):
             (cfg.c2sListen, protocol.ServerFactory()),
             (cfg.httpListen, protocol.ServerFactory()),
         ]
+        if cfg.directTLSListen is not None:
+            self.listeners.append((cfg.directTLSListen, protocol.ServerFactory()))
 
 
 class OptionsTests(unittest.TestCase):
@@ -50,7 +52,9 @@ class OptionsTests(unittest.TestCase):
         Without options, no option is set and the config is the defaults.
         """
         options = self.parse()
-        for name in ("config", "domain", "c2s", "http", "storage", "data-dir"):
+        for name in (
+            "config", "domain", "c2s", "direct-tls", "http", "storage", "data-dir"
+        ):
             self.assertIsNone(options[name], name)
         self.assertFalse(options["verbose"])
         self.assertEqual(options.config, config.Config())
@@ -88,6 +92,16 @@ class OptionsTests(unittest.TestCase):
         options = self.parse("--c2s", "tcp:0")
         self.assertEqual(options["c2s"], "tcp:0")
         self.assertEqual(options.config.c2sListen, "tcp:0")
+
+    def test_directTLS(self):
+        """
+        C{--direct-tls} sets the direct TLS listener (XEP-0368); C{off}
+        switches it off.
+        """
+        options = self.parse("--direct-tls", "tcp:0")
+        self.assertEqual(options["direct-tls"], "tcp:0")
+        self.assertEqual(options.config.directTLSListen, "tcp:0")
+        self.assertIsNone(self.parse("--direct-tls", "off").config.directTLSListen)
 
     def test_http(self):
         """
@@ -145,6 +159,8 @@ class OptionsTests(unittest.TestCase):
             "d.org",
             "--c2s",
             "tcp:1",
+            "--direct-tls",
+            "tcp:3",
             "--http",
             "tcp:2",
             "--storage",
@@ -158,6 +174,7 @@ class OptionsTests(unittest.TestCase):
             {
                 "domain": "d.org",
                 "c2sListen": "tcp:1",
+                "directTLSListen": "tcp:3",
                 "httpListen": "tcp:2",
                 "storage": "memory",
                 "dataDir": "x",
@@ -186,6 +203,12 @@ class OptionsTests(unittest.TestCase):
         self.assertEqual(
             str(error),
             "mepserver: [c2s] listen: 'tcp:abc' is not a valid endpoint description (invalid port)",
+        )
+        error = self.assertRaises(SystemExit, self.parse, "--direct-tls", "tcp:x")
+        self.assertEqual(
+            str(error),
+            "mepserver: [c2s] direct_tls_listen: 'tcp:x' is not a valid endpoint "
+            "description (invalid port)",
         )
         error = self.assertRaises(SystemExit, self.parse, "--storage", "pg")
         self.assertEqual(
@@ -243,12 +266,17 @@ class MakeServiceTests(unittest.TestCase):
         factory, after the server.
         """
         _, top = self.makeService(
-            "--c2s", "tcp:0:interface=127.0.0.1", "--http", "tcp6:0:interface=\\:\\:1"
+            "--c2s",
+            "tcp:0:interface=127.0.0.1",
+            "--http",
+            "tcp6:0:interface=\\:\\:1",
+            "--direct-tls",
+            "tcp:0:interface=127.0.0.2",
         )
         [server] = self.built
         children = list(top)
         self.assertEqual(len(children), 1 + len(server.listeners))
-        c2s, http = children[1:]
+        c2s, http, directTLS = children[1:]
         for child, (_, factory) in zip(children[1:], server.listeners):
             self.assertIsInstance(child, internet.StreamServerEndpointService)
             self.assertIs(child.factory, factory)
@@ -258,16 +286,29 @@ class MakeServiceTests(unittest.TestCase):
         self.assertEqual(c2s.endpoint._interface, "127.0.0.1")
         self.assertIsInstance(http.endpoint, endpoints.TCP6ServerEndpoint)
         self.assertEqual(http.endpoint._interface, "::1")
+        self.assertIsInstance(directTLS.endpoint, endpoints.TCP4ServerEndpoint)
+        self.assertEqual(directTLS.endpoint._interface, "127.0.0.2")
 
     def test_defaultListeners(self):
         """
-        By default the listeners are the loopback ports 5222 and 5280.
+        By default the listeners are the loopback ports 5222, 5280 and 5223
+        (direct TLS).
         """
         _, top = self.makeService()
         ports = [
             (child.endpoint._interface, child.endpoint._port) for child in list(top)[1:]
         ]
-        self.assertEqual(ports, [("127.0.0.1", 5222), ("127.0.0.1", 5280)])
+        self.assertEqual(
+            ports, [("127.0.0.1", 5222), ("127.0.0.1", 5280), ("127.0.0.1", 5223)]
+        )
+
+    def test_directTLSOff(self):
+        """
+        With C{--direct-tls off} there is no direct TLS listener.
+        """
+        _, top = self.makeService("--direct-tls", "off")
+        ports = [child.endpoint._port for child in list(top)[1:]]
+        self.assertEqual(ports, [5222, 5280])
 
     def test_noListeners(self):
         """

@@ -593,7 +593,8 @@ class RunningServerTests(unittest.TestCase):
         from twisted.internet import error
 
         running = await startServer(self)
-        ports = (running.c2sPort, running.httpPort)
+        ports = (running.c2sPort, running.httpPort, running.directTLSPort)
+        self.assertEqual(3, len(set(ports)))
         client = await running.connectClient(await running.createAccount("alice"))
         await running.suspend()
         self.assertFalse(client.connected)
@@ -602,7 +603,7 @@ class RunningServerTests(unittest.TestCase):
         await self.assertFailure(running.connectClient(account), error.ConnectionRefusedError)
         await running.resume()
         await running.resume()
-        self.assertEqual(ports, (running.c2sPort, running.httpPort))
+        self.assertEqual(ports, (running.c2sPort, running.httpPort, running.directTLSPort))
         client = await running.connectClient(account)
         self.assertTrue(client.connected)
 
@@ -1223,3 +1224,14 @@ class RoomTests(unittest.TestCase):
         """
         running = await startServer(self)
         self.assertEqual(f"http://127.0.0.1:{running.httpPort}/api/", running.apiURL)
+
+    async def test_hostMetaURL(self):
+        """
+        L{RunningServer.hostMetaURL} is the XEP-0156 host-meta on the HTTP
+        port.
+        """
+        running = await startServer(self)
+        self.assertEqual(
+            f"http://127.0.0.1:{running.httpPort}/.well-known/host-meta",
+            running.hostMetaURL,
+        )

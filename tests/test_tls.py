@@ -578,3 +578,29 @@ class ServerContextFactoryTests(SynchronousTestCase):
         for flag in (SSL.OP_NO_SSLv3, SSL.OP_NO_TLSv1, SSL.OP_NO_TLSv1_1):
             self.assertTrue(options._options & flag)
         self.assertFalse(options._options & SSL.OP_NO_TLSv1_2)
+
+    def test_alpn(self):
+        """
+        A client offering ALPN protocols completes the handshake: without
+        C{alpn}, none is selected (Twisted's own selection would fail it
+        with an internal error alert); with C{alpn}, that protocol when
+        offered, and none otherwise.
+        """
+        certificatePEM, keyPEM = generateCertificate(DOMAINS)
+        privateCertificate = ssl.PrivateCertificate.loadPEM(certificatePEM + keyPEM)
+        trustRoot = ssl.Certificate.loadPEM(certificatePEM)
+        for alpn, offered, expected in (
+            (None, [b"xmpp-client"], None),
+            (None, [b"h2", b"http/1.1"], None),
+            (b"xmpp-client", [b"h2", b"xmpp-client"], b"xmpp-client"),
+            (b"xmpp-client", [b"h2"], None),
+        ):
+            clientOptions = ssl.optionsForClientTLS(
+                "localhost", trustRoot=trustRoot, acceptableProtocols=offered
+            )
+            client, server = twistedHandshake(
+                serverContextFactory(privateCertificate, alpn=alpn), clientOptions
+            )
+            self.assertEqual(b"hello from server", client.received, (alpn, offered))
+            self.assertEqual(b"hello from client", server.received, (alpn, offered))
+            self.assertEqual(expected, server.transport.negotiatedProtocol)

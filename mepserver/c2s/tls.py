@@ -19,6 +19,7 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 import OpenSSL
+from OpenSSL import SSL
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -325,14 +326,40 @@ def loadOrCreateCertificate(
     )
 
 
+def alpnSelection(protocol: Optional[bytes] = None):
+    """
+    An ALPN selection callback (RFC 7301 section 3.2) for a server context.
+
+    @param protocol: the one protocol id this port speaks, or L{None}.
+    @return: a callback choosing C{protocol} when the client offers it, and
+        otherwise no protocol, the handshake going on without ALPN
+        (pyOpenSSL's C{NO_OVERLAPPING_PROTOCOLS}).
+    """
+
+    def select(connection, offered):
+        if protocol is not None and protocol in offered:
+            return protocol
+        return SSL.NO_OVERLAPPING_PROTOCOLS
+
+    return select
+
+
 def serverContextFactory(
-    privateCertificate: ssl.PrivateCertificate,
+    privateCertificate: ssl.PrivateCertificate, alpn: Optional[bytes] = None
 ) -> ssl.CertificateOptions:
     """
     The TLS server options for client streams: TLS 1.2 or later (RFC 7590
-    section 3.1), Twisted's default cipher suites, no client certificates.
+    section 3.1), Twisted's default cipher suites, no client certificates,
+    and ALPN as L{alpnSelection} chooses.
+
+    Twisted (26.10) installs an ALPN selection on every server context,
+    which, without protocols of its own, fails the handshake with an
+    C{internal_error} alert as soon as a client offers any ALPN protocol;
+    L{alpnSelection} replaces it on the options' (cached) context.
 
     @param privateCertificate: the C{certificate} of a L{ServerCertificate}.
+    @param alpn: the ALPN protocol id to select when offered: none for
+        STARTTLS, C{xmpp-client} for direct TLS (XEP-0368).
     @return: options to pass to C{transport.startTLS}.
     """
     certificate = privateCertificate.original
@@ -340,11 +367,13 @@ def serverContextFactory(
     if _OPENSSL_TAKES_CRYPTOGRAPHY:
         certificate = certificate.to_cryptography()
         privateKey = privateKey.to_cryptography_key()
-    return ssl.CertificateOptions(
+    options = ssl.CertificateOptions(
         privateKey=privateKey,
         certificate=certificate,
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
     )
+    options.getContext().set_alpn_select_callback(alpnSelection(alpn))
+    return options
 
 
 class TLSStep:

@@ -45,6 +45,9 @@ class RunningServer:
     @ivar c2sPort: the client-to-server TCP port on 127.0.0.1 (STARTTLS).
     @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}, the
         JSON API at C{/api/} (L{apiURL}).
+    @ivar directTLSPort: the direct TLS (XEP-0368) client port on
+        127.0.0.1, or L{None} if the server was started with
+        C{directTLSListen="off"}.
     @ivar certificatePath: the PEM certificate a client should trust.
     """
 
@@ -58,8 +61,7 @@ class RunningServer:
         self._ports = ports
         self.domain = server.config.domain
         self.mucDomain = server.config.mucDomain
-        self.c2sPort = ports[0].getHost().port
-        self.httpPort = ports[1].getHost().port
+        self._readPorts(ports)
         self.certificatePath = server.certificatePath
         self._credentials = {}
         self._accounts = 0
@@ -73,12 +75,28 @@ class RunningServer:
         # While suspended, the (interface, port number) of each listener.
         self._suspended = None
 
+    def _readPorts(self, ports):
+        """
+        Note the port numbers, in the order of L{Server.listeners}.
+        """
+        self.c2sPort = ports[0].getHost().port
+        self.httpPort = ports[1].getHost().port
+        self.directTLSPort = ports[2].getHost().port if len(ports) > 2 else None
+
     @property
     def webSocketURL(self) -> str:
         """
         The C{ws://} URL of the RFC 7395 endpoint.
         """
         return f"ws://127.0.0.1:{self.httpPort}/xmpp-websocket"
+
+    @property
+    def hostMetaURL(self) -> str:
+        """
+        The C{http://} URL of the XEP-0156 host-meta (XRD) naming the
+        WebSocket endpoint; add C{.json} for the JRD.
+        """
+        return f"http://127.0.0.1:{self.httpPort}/.well-known/host-meta"
 
     @property
     def apiURL(self) -> str:
@@ -424,8 +442,8 @@ class RunningServer:
         """
         Listen again after L{suspend}: on the same port numbers if they are
         still free, on new ephemeral ones otherwise, which L{c2sPort},
-        L{httpPort} and the URLs then give. Nothing happens if the server is
-        not suspended.
+        L{httpPort}, L{directTLSPort} and the URLs then give. Nothing
+        happens if the server is not suspended.
 
         @return: a Deferred firing once the server listens.
         """
@@ -449,8 +467,7 @@ class RunningServer:
             self._suspended = suspended
             raise
         self._ports = ports
-        self.c2sPort = ports[0].getHost().port
-        self.httpPort = ports[1].getHost().port
+        self._readPorts(ports)
 
     @returnsDeferred
     async def stop(self):
@@ -503,6 +520,7 @@ async def startServer(
     settings.setdefault("storage", "memory")
     settings.setdefault("c2sListen", "tcp:0:interface=127.0.0.1")
     settings.setdefault("httpListen", "tcp:0:interface=127.0.0.1")
+    settings.setdefault("directTLSListen", "tcp:0:interface=127.0.0.1")
     temporary = "dataDir" not in settings
     if temporary:
         settings["dataDir"] = tempfile.mkdtemp(prefix="mepserver-test-")
