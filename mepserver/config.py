@@ -85,6 +85,10 @@ class Config:
         C{policy-violation} stream error (C{[c2s] max_stanza_size}).
     @ivar idleTimeout: seconds of client silence before the stream is
         closed, C{0} for never (C{[c2s] idle_timeout}).
+    @ivar resumeTimeout: seconds a client's session with resumable stream
+        management (XEP-0198) waits for the client to resume it after its
+        connection broke off, C{0} for no resumption (C{[c2s]
+        resume_timeout}).
     @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
         waiting for the owner's configuration (C{[muc] create_unlocked}).
     @ivar backendJids: bare JIDs allowed to publish as the room
@@ -111,6 +115,7 @@ class Config:
     )
     maxStanzaSize: int = 262144
     idleTimeout: int = 300
+    resumeTimeout: int = 300
     mucCreateUnlocked: bool = False
     backendJids: Tuple[str, ...] = ()
     verbose: bool = False
@@ -428,6 +433,7 @@ _SETTINGS = (
     _Setting("anonymous", "auth", "anonymous", _boolean),
     _Setting("maxStanzaSize", "c2s", "max_stanza_size", _integer(1024)),
     _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
+    _Setting("resumeTimeout", "c2s", "resume_timeout", _integer(0)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
     _Setting("backendJids", "muc", "backend_jids", _jids),
     _Setting("verbose", "server", "verbose", _boolean),

@@ -38,6 +38,7 @@ from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUs
 from mepserver.c2s.roster import PresenceHandler, RosterHandler
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s.sm import StreamManagement, StreamManagementStep
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
@@ -77,6 +78,8 @@ class Server(service.MultiService):
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar streamManagement: the client domain's L{StreamManagement}
+        (XEP-0198), which keeps hibernating sessions.
     @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
@@ -132,6 +135,8 @@ class Server(service.MultiService):
             return
         self.muc.shutdown()
         yield self.streams.closeAll()
+        # Hibernating sessions have no stream to close: end them.
+        self.streamManagement.reset()
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
@@ -173,6 +178,7 @@ class Server(service.MultiService):
         """
         self.checkReset()
         yield self.streams.closeAll(text=text)
+        self.streamManagement.reset()
         for store in self._stores():
             store.reset()
         self.pep.reset()
@@ -233,9 +239,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.router = Router()
     server.streams = StreamRegistry()
 
-    # The client domain: sessions and the server's own answers.
+    # The client domain: sessions and the server's own answers. Stream
+    # management (XEP-0198) keeps broken-off sessions for resumption.
+    server.streamManagement = StreamManagement(clock, config.resumeTimeout, server.ids)
     server.sessions = sessions = SessionManager(
-        config.domain, server.users, server.router, ids=server.ids
+        config.domain,
+        server.users,
+        server.router,
+        ids=server.ids,
+        streamManagement=server.streamManagement,
     )
     clientDomain = Domain(server.router, config.domain)
     clientDomain.setName("client-domain")
@@ -337,6 +349,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,
+            lambda a: StreamManagementStep(a, server.streamManagement),
         ]
         return C2SAuthenticator(
             config.domain,
