@@ -34,6 +34,7 @@ NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_DELAY = "urn:xmpp:delay"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_MUC = "http://jabber.org/protocol/muc"
 ENABLE = f"<enable xmlns='{NS_SM}' resume='true'/>"
 R = f"<r xmlns='{NS_SM}'/>"
 
@@ -710,3 +711,153 @@ class WebSocketTests(unittest.TestCase):
         connection.lose()
         self.assertIsNone(self.harness.session("juliet@example.com/phone"))
         self.assertEqual([], self.harness.clock.getDelayedCalls())
+
+
+class MemoryTests(unittest.TestCase):
+    """
+    The whole server in memory (L{tests.memory}): a room occupant survives
+    a resumption; server reset and stop end hibernating sessions.
+    """
+
+    def setUp(self):
+        from tests.memory import MemoryServer
+
+        self.server = MemoryServer(self, mucCreateUnlocked=True)
+        self.server.createAccount("juliet")
+        self.server.createAccount("romeo")
+
+    def enable(self, client):
+        client.send(parseXml(ENABLE))
+        [enabled] = client.take()
+        self.assertEqual("enabled", enabled.name)
+        return enabled["id"]
+
+    def drop(self, client):
+        """
+        Break the client's connection off, as a dead network does.
+        """
+        pump = client.pump
+        for io in (pump.clientIO, pump.serverIO):
+            io.disconnectReason = ConnectionLost()
+        pump.clientIO.abortConnection()
+        self.server.flush()
+
+    def resume(self, username, smId, h):
+        """
+        Authenticate a new Twisted client without binding, and resume.
+
+        @return: the client's stream and what it received after
+            <resume/>.
+        """
+        from twisted.test import iosim
+        from twisted.words.protocols.jabber import client, jid, xmlstream
+
+        from tests.memory import _withoutStartTLS
+
+        factory = client.XMPPClientFactory(
+            jid.JID(f"{username}@localhost/ignored"), "secret"
+        )
+        ready = []
+
+        def connected(xs):
+            _withoutStartTLS(xs)
+            xs.initializers = [
+                i
+                for i in xs.initializers
+                if not isinstance(i, (client.BindInitializer, client.SessionInitializer))
+            ]
+
+        factory.addBootstrap(xmlstream.STREAM_CONNECTED_EVENT, connected)
+        factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, ready.append)
+        clientProtocol = factory.buildProtocol(None)
+        serverProtocol = self.server.factory.buildProtocol(None)
+        pump = iosim.connect(
+            serverProtocol,
+            iosim.makeFakeServer(serverProtocol),
+            clientProtocol,
+            iosim.makeFakeClient(clientProtocol),
+            clock=self.server.clock,
+        )
+        self.server.pumps.append(pump)
+        self.server.flush()
+        self.assertTrue(ready)
+        received = []
+        clientProtocol.addObserver("/*", received.append)
+        clientProtocol.send(
+            parseXml(f"<resume xmlns='{NS_SM}' previd='{smId}' h='{h}'/>")
+        )
+        self.server.flush()
+        return clientProtocol, received
+
+    def test_roomOccupantSurvives(self):
+        """
+        An occupant whose connection drops stays in the room while it
+        hibernates (nobody sees it leave); after resuming it gets the
+        groupchat message sent meanwhile, and talks in the room again.
+        """
+        room = "verona@conference.localhost"
+        juliet = self.server.connect("juliet", "balcony")
+        romeo = self.server.connect("romeo", "orchard")
+        smId = self.enable(juliet)
+        juliet.send(f"<presence to='{room}/Juliet'><x xmlns='{NS_MUC}'/></presence>")
+        romeo.send(f"<presence to='{room}/Romeo'><x xmlns='{NS_MUC}'/></presence>")
+        juliet.send(parseXml(R))
+        [a] = [e for e in juliet.take() if e.name == "a"]
+        self.assertEqual("1", a["h"])
+        romeo.take()
+        # Juliet acknowledges all she received.
+        handled = self.server.server.sessions.session(juliet.jid).sm.sent
+        juliet.send(parseXml(ack(handled)))
+
+        self.drop(juliet)
+        romeo.send(f"<message type='groupchat' to='{room}'><body>Art thou there?</body></message>")
+        [echo] = romeo.take()
+        self.assertEqual("Art thou there?", str(echo.body))
+
+        xs, received = self.resume("juliet", smId, handled)
+        self.assertEqual(["resumed", "message", "r"], [e.name for e in received])
+        self.assertEqual(f"{room}/Romeo", received[1]["from"])
+        self.assertEqual("Art thou there?", str(received[1].body))
+        self.assertEqual([], romeo.take())
+        xs.send(
+            parseXml(
+                f"<message type='groupchat' to='{room}'><body>I am</body></message>",
+                "jabber:client",
+            )
+        )
+        self.server.flush()
+        [message] = romeo.take()
+        self.assertEqual((f"{room}/Juliet", "I am"), (message["from"], str(message.body)))
+
+    def hibernate(self):
+        juliet = self.server.connect("juliet", "balcony")
+        self.enable(juliet)
+        self.drop(juliet)
+        self.assertTrue(self.expiries())
+
+    def expiries(self):
+        return [
+            call
+            for call in self.server.clock.getDelayedCalls()
+            if getattr(call.func, "__name__", None) == "_expire"
+        ]
+
+    def test_reset(self):
+        """
+        L{mepserver.server.Server.reset} ends hibernating sessions.
+        """
+        self.hibernate()
+        d = self.server.server.reset()
+        self.server.flush()
+        self.successResultOf(d)
+        self.assertEqual([], self.expiries())
+        self.assertEqual([], self.server.server.sessions.allSessions())
+
+    def test_stop(self):
+        """
+        Stopping the server ends hibernating sessions.
+        """
+        self.hibernate()
+        self.server.stop()
+        self.assertEqual([], self.expiries())
+        self.assertEqual([], self.server.server.sessions.allSessions())
