@@ -637,6 +637,25 @@ class ResumptionTests(unittest.TestCase):
         self.assertIsNot(self.session, self.harness.session("juliet@example.com/balcony"))
         self.assertEqual([], self.harness.clock.getDelayedCalls())
 
+    def test_queueLimit(self):
+        """
+        Past L{mepserver.c2s.sm.MAX_QUEUE} unacknowledged stanzas a
+        hibernating session ends, and a connected one is closed with
+        resource-constraint.
+        """
+        from mepserver.c2s import sm
+
+        self.patch(sm, "MAX_QUEUE", 2)
+        window = self.harness.login(self, "juliet", "window", ENABLE)
+        for n in range(3):
+            self.romeo.send(chat("juliet@example.com/window", f"w{n}"))
+        self.assertEqual("resource-constraint", streamError(window.output.read()[-1]))
+        lose(self.juliet)
+        for n in range(3):
+            self.romeo.send(chat("juliet@example.com/balcony", f"b{n}"))
+        self.assertIsNone(self.harness.session("juliet@example.com/balcony"))
+        self.assertEqual([], self.harness.clock.getDelayedCalls())
+
     def test_reset(self):
         """
         L{StreamManagement.reset} (server shutdown and reset) ends every
