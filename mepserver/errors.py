@@ -2,7 +2,7 @@
 """
 Domain exceptions, and the one table that turns them into stanza errors.
 
-The models (L{mepserver.muc.model}, L{mepserver.pubsub.model}) raise these
+The models (L{mepserver.muc.room}, L{mepserver.pubsub.model}) raise these
 exceptions with a C{text} saying why in plain words (DESIGN.md section 8);
 the protocol handlers catch L{Refusal} and render it with L{stanzaError}.
 Each exception names a situation, not a condition: the mapping to RFC 6120

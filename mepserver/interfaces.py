@@ -193,6 +193,58 @@ class IUserStore(Interface):
         """
 
 
+# Offline messages (XEP-0160) ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OfflineMessage:
+    """
+    A message stored for an account that had no available resource
+    (XEP-0160 section 3).
+
+    @ivar key: the store's key for it; keys grow in the order of storing.
+    @ivar stanza: the message as XML text, its delay stamp included.
+    """
+
+    key: int
+    stanza: str
+
+
+class IOfflineStore(Interface):
+    """
+    Durable offline messages of the client domain's accounts (XEP-0160).
+
+    An account's messages come back in the order they were stored, and go
+    with the account (L{IUserStore.removeUser}).
+    """
+
+    def storeOfflineMessage(username, stanza, limit):
+        """
+        Append a message to an account's offline messages, unless it holds
+        C{limit} of them already; the count and the append are one step.
+
+        @param stanza: the message as XML text.
+        @param limit: the most messages the account may hold, at least 1.
+        @return: a Deferred firing with C{True} once stored, C{False} if the
+            account holds C{limit} messages already; failing with
+            L{UnknownUser} if there is no account C{username}.
+        """
+
+    def getOfflineMessages(username):
+        """
+        @return: a Deferred firing with a L{list} of the account's
+            L{OfflineMessage}s, oldest first (C{[]} for an unknown user).
+        """
+
+    def removeOfflineMessages(username, keys):
+        """
+        Forget the account's offline messages with these keys; keys that
+        are absent are no error.
+
+        @return: a Deferred.
+        """
+
+
 class IServerMechanism(Interface):
     """
     The server side of one SASL mechanism exchange (RFC 6120 section 6).
@@ -551,8 +603,8 @@ class IRoomFeature(Interface):
 
     Features live in C{mepserver/muc/features/}, one module each, and run
     in the order of C{mepserver.muc.features.FEATURES}. Everything is plain
-    Python: rooms are L{mepserver.muc.model.Room}s, roles and affiliations
-    enums, form fields L{mepserver.muc.model.ConfigField}s.
+    Python: rooms are L{mepserver.muc.room.Room}s, roles and affiliations
+    enums, form fields L{mepserver.muc.roomconfig.ConfigField}s.
     """
 
     name = Attribute("A short name for the option, e.g. 'password'.")
@@ -608,4 +660,187 @@ class IRoomFeature(Interface):
         @return: C{(affiliation, JIDs)}, or L{None} if the option lists no
             affiliation or its field is absent.
         @raise mepserver.errors.Refusal: an invalid JID.
+        """
+
+    def grants(room, role, privilege):
+        """
+        The option's say on a privilege of XEP-0045 section 5.1.1's role
+        table, whose starred cells the configuration narrows (private
+        messages 7.5, the subject 8.1).
+
+        @param role: a C{Role}.
+        @param privilege: a C{Privilege}.
+        @return: whether C{role} has C{privilege} in C{room}, or L{None} to
+            leave it to the next feature and finally the table.
+        """
+
+    def revealsRealJIDs(room, role):
+        """
+        Whether occupants with C{role} see other occupants' real JIDs
+        (XEP-0045 sections 7.2.3 and 7.2.4); C{Role.NONE} asks for someone
+        not in the room. They do if any feature says so.
+
+        @return: a boolean.
+        """
+
+    def showsPresence(room, config, role):
+        """
+        Whether, under C{config} (the room's configuration, current or
+        about to be), other occupants receive the presence of occupants
+        with C{role} (XEP-0045 section 10.2,
+        C{muc#roomconfig_presencebroadcast}); an occupant always receives
+        its own. They do unless a feature says no.
+
+        @return: a boolean.
+        """
+
+    def checkInvite(room, inviter):
+        """
+        Check that an occupant may send a mediated invitation (XEP-0045
+        sections 7.8.2 and 9.5).
+
+        @param inviter: the inviting C{Occupant}.
+        @raise mepserver.errors.Refusal: it may not.
+        """
+
+    def invited(room, invitee):
+        """
+        An occupant invites C{invitee} (XEP-0045 section 7.8.2): the option
+        may change the room for it (a members-only room makes the invitee a
+        member).
+
+        @param invitee: the invitee's bare JID.
+        @return: whether the room's durable state changed.
+        """
+
+    def invitationPassword(room):
+        """
+        @return: the password an invitation carries (XEP-0045 section
+            7.8.2), or L{None}; the first feature with one decides.
+        """
+
+    def checkRegistration(room, affiliation):
+        """
+        Check that a user with C{affiliation} may register with the room
+        (XEP-0045 section 7.10).
+
+        @raise mepserver.errors.Refusal: they may not.
+        """
+
+    def invitesOnAffiliation(room, previous, affiliation):
+        """
+        Whether a user who is not in the room and whose affiliation changed
+        from C{previous} to C{affiliation} is invited (XEP-0045 section
+        9.5: a new member of a members-only room).
+
+        @return: a boolean; the room invites if any feature says so.
+        """
+
+    def affiliationRemoval(room, affiliation):
+        """
+        Whether an occupant whose affiliation became C{affiliation} must
+        leave (XEP-0045 section 9.4).
+
+        @return: the C{Status} to remove it with (321), or L{None} to let
+            it stay as far as this option goes.
+        """
+
+    def configRemoval(room, affiliation):
+        """
+        Whether an occupant with C{affiliation} must leave the room once a
+        new configuration is current (XEP-0045 section 10.2).
+
+        @return: the C{Status} to remove it with (322), or L{None}.
+        """
+
+    def demotedAffiliation(room, config):
+        """
+        The affiliation of someone a submitted admin or owner list leaves
+        out (XEP-0045 sections 10.2 and 10.7), under the new C{config}.
+
+        @return: a C{Affiliation}, or L{None} to leave it to the next
+            feature and finally C{Affiliation.NONE}.
+        """
+
+
+class IRoomObserver(Interface):
+    """
+    Something that follows the MUC service's room registry
+    (L{mepserver.muc.registry.Rooms}): the MEP service, whose state per
+    room follows the rooms'.
+
+    Observers must not raise; a failure is logged.
+    """
+
+    def roomCreated(room):
+        """
+        A new room was made (XEP-0045 section 10.1).
+        """
+
+    def roomDiscarded(room):
+        """
+        A room was destroyed, or emptied while temporary.
+        """
+
+    def roomsReset():
+        """
+        Every room was forgotten at once (test fixtures).
+        """
+
+
+class IOccupantObserver(Interface):
+    """
+    Something that follows the sessions of room occupants as the MUC
+    handler (L{mepserver.muc.handler.MUCHandler}) processes them: the MEP
+    service learns occupants' caps and interests from here.
+
+    Observers must not raise; a failure is logged.
+    """
+
+    def sessionEntered(room, occupant, session, presence):
+        """
+        A session entered the room (or re-joined) and got the whole join
+        sequence (XEP-0045 section 7.2).
+        """
+
+    def presenceChanged(room, occupant, session, presence):
+        """
+        An occupant's session sent new presence (section 7.7).
+        """
+
+    def nickChanged(room, occupant, oldNick, session, presence):
+        """
+        An occupant changed its nick (section 7.6).
+        """
+
+    def sessionDeparted(room, departure):
+        """
+        A session left or was removed; C{departure} is the
+        L{mepserver.muc.records.Departure}.
+        """
+
+
+class IRoomEvents(Interface):
+    """
+    Where a room's events go (DESIGN.md section 6, MEP OQ-8): the MEP
+    service publishes them as the room.
+    """
+
+    def generateEvent(room, nodeIdentifier, payload, itemIdentifier=None):
+        """
+        Publish C{payload} to the room's node C{nodeIdentifier}.
+
+        @return: a Deferred firing with the item id.
+        """
+
+
+class IOccupantServices(Interface):
+    """
+    What claims IQs to occupant JIDs that the MUC service must not forward
+    to the occupant's client (MEP OQ-5: pubsub, and disco of MEP nodes).
+    """
+
+    def handlesOccupantIQ(room, sender, occupantJID, kind, payload):
+        """
+        @return: C{True} if the IQ was taken (and answered).
         """

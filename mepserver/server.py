@@ -31,9 +31,11 @@ import mepserver
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
+from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVersionHandler
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.offline import OfflineMessages
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import PresenceHandler, RosterHandler
 from mepserver.c2s.sasl import SASLStep
@@ -46,8 +48,9 @@ from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Rooms
+from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
+from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
@@ -80,7 +83,7 @@ class Server(service.MultiService):
     @ivar sessions: the client domain's L{SessionManager}.
     @ivar streamManagement: the client domain's L{StreamManagement}
         (XEP-0198), which keeps hibernating sessions.
-    @ivar rooms: the MUC service's L{mepserver.muc.model.Rooms}.
+    @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
         C{generateEvent(room, nodeIdentifier, payload, itemIdentifier=None)}
@@ -241,12 +244,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
+    # Message Carbons (XEP-0280) copy what sessions send and what is
+    # delivered to them; the handler enables them per session.
+    carbons = MessageCarbons()
     server.streamManagement = StreamManagement(clock, config.resumeTimeout, server.ids)
     server.sessions = sessions = SessionManager(
         config.domain,
         server.users,
         server.router,
         ids=server.ids,
+        carbons=carbons,
         streamManagement=server.streamManagement,
     )
     clientDomain = Domain(server.router, config.domain)
@@ -267,10 +274,17 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         pepTracker.interests,
     )
     server.pep = PEPHandler(pepResource, pepTracker, server.ids)
+    # Offline messages (XEP-0160): kept by the delivery handler for
+    # accounts with no available resource, sent on available presence.
+    offline = OfflineMessages(sessions, server.users, config.offlineLimit, clock)
     # The presence handler takes the presence clients send (it registers
-    # with the sessions) and tells PEP of sessions and roster changes.
-    presence = PresenceHandler(sessions, server.users, observers=[server.pep])
-    DeliveryHandler(sessions).setHandlerParent(clientDomain)
+    # with the sessions) and tells PEP and offline storage of sessions and
+    # roster changes.
+    presence = PresenceHandler(sessions, server.users, observers=[offline, server.pep])
+    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
+        clientDomain
+    )
+    offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
@@ -279,6 +293,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     registration.setHandlerParent(clientDomain)
     ServerDiscoHandler(server.users).setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
+    CarbonsHandler(sessions).setHandlerParent(clientDomain)
     ping.PingHandler().setHandlerParent(clientDomain)
     ServerVersionHandler("mepserver", mepserver.__version__).setHandlerParent(
         clientDomain
@@ -291,24 +306,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     mucDomain = Domain(server.router, config.mucDomain)
     mucDomain.setName("muc-domain")
     mucDomain.setServiceParent(server)
-    server.muc = MUCHandler(server.rooms)
-    server.muc.setHandlerParent(mucDomain)
     # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
     # on the engine PEP uses, with its own registry (PEP and MEP never
-    # share a node). It follows occupants' caps through the MUC handler,
-    # takes the pubsub IQs to occupant JIDs the MUC would forward (OQ-5),
-    # and is where room events enter (Room.generateEvent, server.mep).
+    # share a node). The handler registers with the rooms (their lifecycle,
+    # and room events: Room.generateEvent, server.mep); the MUC handler
+    # tells it of occupants' presence, and leaves it the pubsub IQs to
+    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
+    # asked from the room JID through one IQ client (OQ-13).
+    mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
         ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
         server.rooms,
+        RoomInterests(server.caps, mepIQClient),
         config.backendJids,
     )
-    mepIQClient = IQClient(server.ids, clock)
-    server.mep = MEPHandler(mepResource, server.caps, server.ids, mepIQClient)
-    server.rooms.events = server.mep
-    server.rooms.observers.append(server.mep)
-    server.muc.observers.append(server.mep)
-    server.muc.occupantServices = mepResource
+    server.mep = MEPHandler(mepResource, server.ids)
+    server.muc = MUCHandler(
+        server.rooms, observers=[server.mep], occupantServices=mepResource
+    )
+    server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
     server.mep.setHandlerParent(mucDomain)
     MUCDiscoHandler().setHandlerParent(mucDomain)

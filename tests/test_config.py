@@ -80,6 +80,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
         self.assertEqual(defaults.resumeTimeout, 300)
+        self.assertEqual(defaults.offlineLimit, 1000)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
         self.assertFalse(defaults.verbose)
@@ -107,6 +108,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "maxStanzaSize",
                 "idleTimeout",
                 "resumeTimeout",
+                "offlineLimit",
                 "mucCreateUnlocked",
                 "backendJids",
                 "verbose",
@@ -322,6 +324,14 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(loaded.maxStanzaSize, 1024)
         self.assertEqual(loaded.idleTimeout, 0)
         self.assertEqual(loaded.resumeTimeout, 0)
+
+    def test_offlineLimit(self):
+        """
+        C{[c2s] offline_limit} sets L{Config.offlineLimit}; C{0}, its
+        minimum, switches offline storage off.
+        """
+        self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
+        self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
 
     def test_backendJids(self):
         """
@@ -656,6 +666,13 @@ class ErrorTests(unittest.SynchronousTestCase):
         )
         self.assertError(
             {"resumeTimeout": -5}, "[c2s] resume_timeout: -5 is less than the minimum 0"
+        )
+        self.assertError(
+            {"offlineLimit": "lots"},
+            "[c2s] offline_limit: 'lots' is not a whole number",
+        )
+        self.assertError(
+            {"offlineLimit": -1}, "[c2s] offline_limit: -1 is less than the minimum 0"
         )
 
     def test_backendJids(self):

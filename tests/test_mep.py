@@ -15,11 +15,21 @@ from twisted.internet import task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 from wokkel import generic
+from zope.interface.verify import verifyObject
 
 from mepserver import config as configModule
 from mepserver import errors
+from mepserver.caps import CapsCache
 from mepserver.ids import SeededIdSource
+from mepserver.interfaces import (
+    IOccupantObserver,
+    IOccupantServices,
+    IRoomEvents,
+    IRoomObserver,
+)
+from mepserver.mep.interests import RoomInterests
 from mepserver.muc import stanzas
+from mepserver.muc.room import Room
 from mepserver.server import buildServer
 from tests.helpers import CapsClient, parseXml
 
@@ -263,6 +273,49 @@ class MEPTestCase(unittest.TestCase):
 
     def assertSamePayload(self, expected, actual):
         self.assertEqual(parseXml(expected).toXml(), parseXml(actual).toXml())
+
+
+class WiringTests(MEPTestCase):
+    """
+    The MEP handler and resource provide the interfaces the rooms and the
+    MUC handler hold them by, and register with the rooms.
+    """
+
+    def test_interfaces(self):
+        """
+        The handler follows rooms and occupants and takes room events; the
+        resource claims IQs to occupant JIDs.
+        """
+        mep = self.h.mep
+        for interface in (IRoomObserver, IOccupantObserver, IRoomEvents):
+            self.assertTrue(verifyObject(interface, mep))
+        self.assertTrue(verifyObject(IOccupantServices, mep.resource))
+        self.assertIs(mep, self.h.rooms.events)
+        self.assertIs(mep.interests, mep.resource.interests)
+
+
+class RoomInterestsTests(unittest.SynchronousTestCase):
+    """
+    L{RoomInterests}: one tracker per room.
+    """
+
+    def test_trackers(self):
+        """
+        Each room gets its own tracker, made once; discarding or resetting
+        forgets them.
+        """
+        interests = RoomInterests(CapsCache(), iqClient=None)
+        first = Room(JID("one@chat.example"), task.Clock(), SeededIdSource())
+        second = Room(JID("two@chat.example"), task.Clock(), SeededIdSource())
+        tracker = interests.tracker(first)
+        self.assertIs(tracker, interests.tracker(first))
+        self.assertIsNot(tracker, interests.tracker(second))
+        self.assertIs(tracker.interests, interests.of(first))
+        self.assertEqual(2, len(interests))
+        interests.discard(first.jid)
+        self.assertEqual(1, len(interests))
+        interests.reset()
+        self.assertEqual(0, len(interests))
 
 
 class DiscoveryTests(MEPTestCase):
@@ -1160,4 +1213,4 @@ class LifecycleTests(MEPTestCase):
         self.h.publish(B, ROOM + "/b")
         self.h.rooms.reset()
         self.assertEqual(0, len(self.h.mep.registry))
-        self.assertEqual({}, self.h.mep._trackers)
+        self.assertEqual(0, len(self.h.mep.interests))

@@ -9,13 +9,15 @@ from twisted.internet import task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 from wokkel import component, generic
+from zope.interface import Invalid
 
 from mepserver import config as configModule
 from mepserver import errors
 from mepserver.ids import SeededIdSource
 from mepserver.muc import stanzas
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
-from mepserver.muc.model import Affiliation, Role, Rooms
+from mepserver.muc.registry import Rooms
+from mepserver.muc.roles import Affiliation, Role
 from mepserver.router import Router
 from mepserver.c2s.disco import ServerInfoHandler
 from mepserver.storage.memory import MemoryRoomStore
@@ -2200,3 +2202,22 @@ class RegistrationTests(AdminHarnessMixin, unittest.TestCase):
                 <identity category='conference' name='thirdwitch' type='text'/>
               </query>
             </iq>""")
+
+
+class ConstructionTests(unittest.SynchronousTestCase):
+    """
+    The MUC handler takes its followers through its constructor, checked
+    against the interfaces it calls them by.
+    """
+
+    def test_collaboratorsChecked(self):
+        """
+        Observers must provide L{IOccupantObserver}, the occupant services
+        L{IOccupantServices}.
+        """
+        config = configModule.Config(mucDomain=SERVICE)
+        rooms = Rooms(config, SeededIdSource(), task.Clock(), MemoryRoomStore())
+        self.assertRaises(Invalid, MUCHandler, rooms, observers=[object()])
+        self.assertRaises(Invalid, MUCHandler, rooms, occupantServices=object())
+        handler = MUCHandler(rooms)
+        self.assertEqual(([], None), (handler.observers, handler.occupantServices))

@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-Tests for L{mepserver.storage}: one L{IUserStore} contract and one
-L{IRoomStore} contract, each run against every store, plus what only one
-store has (SQLite durability, users and rooms in one file, C{reset}).
+Tests for L{mepserver.storage}: one L{IUserStore} contract, one
+L{IRoomStore} contract and one L{IOfflineStore} contract, each run against
+every store, plus what only one store has (SQLite durability, users and
+rooms in one file, C{reset}).
 """
 
 import os
@@ -15,6 +16,7 @@ from zope.interface.verify import verifyObject
 
 from mepserver.interfaces import (
     Credentials,
+    IOfflineStore,
     IRoomStore,
     IUserStore,
     RosterItem,
@@ -784,3 +786,160 @@ class SQLiteRoomStoreTests(RoomStoreTests, unittest.TestCase):
         yield self.assertFailure(self.store.saveRoom(room), TypeError)
         rooms = yield self.store.loadRooms()
         self.assertEqual([], rooms)
+
+
+# Offline messages (XEP-0160).
+
+HELLO = "<message xmlns='jabber:client' to='romeo@example.net'><body>Hello</body></message>"
+AGAIN = "<message xmlns='jabber:client' to='romeo@example.net'><body>Vérone</body></message>"
+THIRD = "<message xmlns='jabber:client' to='romeo@example.net'><body>3</body></message>"
+
+
+class OfflineStoreTests:
+    """
+    The L{IOfflineStore} contract. Subclasses set C{self.store} in
+    C{setUp} to an empty store, which is also an L{IUserStore}.
+    """
+
+    def test_interface(self):
+        """
+        The store provides L{IOfflineStore}.
+        """
+        self.assertTrue(verifyObject(IOfflineStore, self.store))
+
+    @defer.inlineCallbacks
+    def test_storeInOrder(self):
+        """
+        Messages come back in the order stored, as stored, keys growing.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        for stanza in (HELLO, AGAIN, THIRD):
+            stored = yield self.store.storeOfflineMessage("romeo", stanza, 10)
+            self.assertTrue(stored)
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([HELLO, AGAIN, THIRD], [m.stanza for m in messages])
+        keys = [m.key for m in messages]
+        self.assertEqual(sorted(keys), keys)
+        self.assertEqual(3, len(set(keys)))
+
+    @defer.inlineCallbacks
+    def test_perUser(self):
+        """
+        Each account has its own messages; an unknown one has none.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.storeOfflineMessage("romeo", HELLO, 10)
+        yield self.store.storeOfflineMessage("juliet", AGAIN, 10)
+        romeos = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([HELLO], [m.stanza for m in romeos])
+        nobodys = yield self.store.getOfflineMessages("tybalt")
+        self.assertEqual([], nobodys)
+
+    @defer.inlineCallbacks
+    def test_limit(self):
+        """
+        An account holding C{limit} messages takes no more: C{False}, and
+        nothing changes. Room again once some are removed.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        self.assertTrue((yield self.store.storeOfflineMessage("romeo", HELLO, 2)))
+        self.assertTrue((yield self.store.storeOfflineMessage("romeo", AGAIN, 2)))
+        self.assertFalse((yield self.store.storeOfflineMessage("romeo", THIRD, 2)))
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([HELLO, AGAIN], [m.stanza for m in messages])
+        yield self.store.removeOfflineMessages("romeo", [messages[0].key])
+        self.assertTrue((yield self.store.storeOfflineMessage("romeo", THIRD, 2)))
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([AGAIN, THIRD], [m.stanza for m in messages])
+
+    def test_storeUnknownUser(self):
+        """
+        Storing for an unknown account fails with L{UnknownUser}.
+        """
+        return self.assertFailure(
+            self.store.storeOfflineMessage("tybalt", HELLO, 10), UnknownUser
+        )
+
+    @defer.inlineCallbacks
+    def test_remove(self):
+        """
+        C{removeOfflineMessages} removes exactly the given keys of the
+        given account; absent keys and another account's keys are ignored.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.createUser("juliet", CREDENTIALS)
+        for stanza in (HELLO, AGAIN, THIRD):
+            yield self.store.storeOfflineMessage("romeo", stanza, 10)
+        yield self.store.storeOfflineMessage("juliet", HELLO, 10)
+        [first, second, third] = yield self.store.getOfflineMessages("romeo")
+        [juliets] = yield self.store.getOfflineMessages("juliet")
+        yield self.store.removeOfflineMessages(
+            "romeo", [first.key, third.key, juliets.key, third.key + 1000]
+        )
+        remaining = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([second], remaining)
+        remaining = yield self.store.getOfflineMessages("juliet")
+        self.assertEqual([juliets], remaining)
+        yield self.store.removeOfflineMessages("tybalt", [1])
+
+    @defer.inlineCallbacks
+    def test_removeUserRemovesMessages(self):
+        """
+        Removing an account removes its offline messages: a new account of
+        the same name starts with none.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.storeOfflineMessage("romeo", HELLO, 10)
+        yield self.store.removeUser("romeo")
+        yield self.store.createUser("romeo", CREDENTIALS)
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([], messages)
+
+
+class MemoryOfflineStoreTests(OfflineStoreTests, unittest.TestCase):
+    """
+    The offline message contract for L{MemoryUserStore}, plus C{reset}.
+    """
+
+    def setUp(self):
+        self.store = MemoryUserStore()
+
+    @defer.inlineCallbacks
+    def test_reset(self):
+        """
+        C{reset} forgets every offline message.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.storeOfflineMessage("romeo", HELLO, 10)
+        self.store.reset()
+        yield self.store.createUser("romeo", CREDENTIALS)
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([], messages)
+
+
+class SQLiteOfflineStoreTests(OfflineStoreTests, unittest.TestCase):
+    """
+    The offline message contract for L{SQLiteStore}, plus durability.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.path = self.mktemp()
+        self.store = yield SQLiteStore.open(self.path)
+        self.addCleanup(lambda: self.store.close())
+
+    @defer.inlineCallbacks
+    def test_reopen(self):
+        """
+        Offline messages survive closing and reopening the file, in order,
+        and the limit still counts them.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.storeOfflineMessage("romeo", HELLO, 2)
+        yield self.store.storeOfflineMessage("romeo", AGAIN, 2)
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+        messages = yield self.store.getOfflineMessages("romeo")
+        self.assertEqual([HELLO, AGAIN], [m.stanza for m in messages])
+        self.assertFalse((yield self.store.storeOfflineMessage("romeo", THIRD, 2)))

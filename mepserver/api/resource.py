@@ -226,7 +226,7 @@ class APIResource(resource.Resource):
     def _room(self, name: str):
         """
         @param name: a room's localpart on the MUC service, or its bare JID.
-        @return: the L{mepserver.muc.model.Room}.
+        @return: the L{mepserver.muc.room.Room}.
         @raise APIError: 404 C{room-not-found}.
         """
         domain = self.mepServer.config.mucDomain
@@ -277,7 +277,7 @@ class APIResource(resource.Resource):
     def describeRoom(self, room) -> Dict[str, Any]:
         """
         @return: a room's configuration (the C{muc#roomconfig} field names
-            without prefix, L{mepserver.muc.model.RoomConfig.STORED_KEYS})
+            without prefix, L{mepserver.muc.roomconfig.RoomConfig.STORED_KEYS})
             and occupants, in order of arrival.
         """
         config = room.config.toStored()
@@ -314,7 +314,7 @@ class APIResource(resource.Resource):
         caps = parseCaps(payload) if isinstance(payload, domish.Element) else None
         features = self.mepServer.caps.known(caps) if caps is not None else None
         mep = getattr(self.mepServer, "mep", None)
-        interests = mep.tracker(room).interests.get(session) if mep is not None else ()
+        interests = mep.interests.of(room).get(session) if mep is not None else ()
         return {
             "jid": session.full(),
             "caps": None
@@ -379,7 +379,7 @@ class APIResource(resource.Resource):
         Publish a room event as the room (DESIGN.md section 6) through
         C{server.mep.generateEvent}.
 
-        @param room: the L{mepserver.muc.model.Room}.
+        @param room: the L{mepserver.muc.room.Room}.
         @return: C{{"id": ..., "node": ..., "room": ...}}.
         @raise APIError: 400, 404, 413, 415 or 503.
         """

@@ -93,9 +93,13 @@ class BindStep:
         return True
 
 
-class SessionFeatureStep:
+class PostAuthenticationFeature:
     """
-    Advertise the legacy session feature as optional, beside <bind/>.
+    A stream feature advertised after authentication, beside <bind/>
+    (RFC 6120 section 4.3.2), that takes no element before binding: what
+    the client sends for it comes once bound, to the session.
+
+    Subclasses provide L{element}.
     """
 
     mandatory = False
@@ -106,12 +110,28 @@ class SessionFeatureStep:
     def feature(self):
         if self.authenticator.username is None or self.authenticator.session:
             return None
-        element = domish.Element((NS_XMPP_SESSION, "session"))
-        element.addElement("optional")
-        return element
+        return self.element()
+
+    def element(self):
+        """
+        @return: the feature's element in <stream:features/>.
+        """
+        raise NotImplementedError()
 
     def onElement(self, element):
         return False
+
+
+class SessionFeatureStep(PostAuthenticationFeature):
+    """
+    Advertise the legacy session feature as optional, beside <bind/>
+    (RFC 6121 Appendix E).
+    """
+
+    def element(self):
+        element = domish.Element((NS_XMPP_SESSION, "session"))
+        element.addElement("optional")
+        return element
 
 
 def _child(element, uri, name):

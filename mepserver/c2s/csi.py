@@ -13,31 +13,23 @@ being closed, as on Prosody and ejabberd.
 
 from twisted.words.xish import domish
 
+from mepserver.c2s.bind import PostAuthenticationFeature
+
 NS_CSI = "urn:xmpp:csi:0"
 
 #: The nonzas of section 4, by name, and the state each one sets.
 STATES = {"active": True, "inactive": False}
 
 
-class CSIFeatureStep:
+class CSIFeatureStep(PostAuthenticationFeature):
     """
     Advertise C{<csi xmlns='urn:xmpp:csi:0'/>} in the stream features after
-    authentication (XEP-0352 section 3), beside resource binding.
+    authentication (XEP-0352 section 3), beside resource binding; the
+    nonzas come once bound, to the session (L{clientState}).
     """
 
-    mandatory = False
-
-    def __init__(self, authenticator):
-        self.authenticator = authenticator
-
-    def feature(self):
-        if self.authenticator.username is None or self.authenticator.session:
-            return None
+    def element(self):
         return domish.Element((NS_CSI, "csi"))
-
-    def onElement(self, element):
-        # The nonzas come once bound, to the session (Session.received).
-        return False
 
 
 def clientState(element):

@@ -117,6 +117,8 @@ class Session:
         (RFC 6121 section 2.1.6: roster pushes go to interested resources).
     @ivar directed: JIDs this session sent directed available presence to
         (RFC 6121 section 4.6): they get unavailable presence when it ends.
+    @ivar carbons: C{True} while the client has Message Carbons enabled
+        (XEP-0280; L{mepserver.c2s.carbons}).
     @ivar active: the client's state (XEP-0352): C{False} after it sent
         C{<inactive/>}, until it sends C{<active/>}.
     @ivar sm: the L{mepserver.c2s.sm.ManagedStream} once the client enabled
@@ -132,6 +134,7 @@ class Session:
         self.presence = None
         self.interested = False
         self.directed = set()
+        self.carbons = False
         self.active = True
         self.sm = None
         self._ended = False
@@ -228,9 +231,13 @@ class SessionManager:
         it receives from it (C{fromClient} true). For test recorders
         (L{mepserver.testing}); while the list is empty, the stanza paths
         only test it.
+    @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} that copies
+        the messages sessions send (XEP-0280 section 7), or L{None}.
     """
 
-    def __init__(self, domain, users, router=None, ids=None, streamManagement=None):
+    def __init__(
+        self, domain, users, router=None, ids=None, carbons=None, streamManagement=None
+    ):
         """
         @param streamManagement: the L{mepserver.c2s.sm.StreamManagement}
             of the domain; without one, clients cannot enable it.
@@ -243,6 +250,7 @@ class SessionManager:
         self.presence = None
         self.locks = AccountLocks()
         self.observers = []
+        self.carbons = carbons
         self._sessions: Dict[str, Dict[str, Session]] = {}
 
     def handlePresenceWith(self, handler) -> None:
@@ -363,6 +371,9 @@ class SessionManager:
                 session.send(xmlstream.toResponse(stanza, "result"))
                 return
             stanza["to"] = session.jid.userhost()
+        if stanza.name == "message" and self.carbons is not None:
+            # Copied before routing: a handler on the way may change it.
+            self.carbons.sent(session, stanza)
         self.router.route(stanza)
 
     def checkIQ(self, session, iq):
@@ -414,14 +425,22 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     (roster, presence, disco, ...), and unhandled IQ requests to wokkel's
     C{FallbackHandler} (C{service-unavailable}).
 
-    There is no offline storage: a chat or normal message to an account with
-    no available resource is returned with C{service-unavailable}, which RFC
+    A message for an account with no available resource goes to
+    C{offline} (L{mepserver.c2s.offline.OfflineMessages}, XEP-0160) under
+    the account's lock; what it refuses, and without C{offline} every chat
+    or normal message, is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
+
+    @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
+        message delivered to sessions (XEP-0280 section 6), or L{None}.
+    @ivar offline: the L{mepserver.c2s.offline.OfflineMessages}, or L{None}.
     """
 
-    def __init__(self, sessions):
+    def __init__(self, sessions, carbons=None, offline=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
+        self.carbons = carbons
+        self.offline = offline
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -458,6 +477,8 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             if session is not None:
                 stanza.handled = True
                 session.send(stanza)
+                if stanza.name == "message" and self.carbons is not None:
+                    self.carbons.received(stanza, [session])
                 return
             if stanza.name == "iq":
                 stanza.handled = True
@@ -496,6 +517,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         if recipients:
             for session in recipients:
                 session.send(stanza)
+            if self.carbons is not None:
+                self.carbons.received(stanza, recipients)
+            return
+        if self.offline is not None:
+            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind)
+            d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))
             return
         if kind in ("headline", "error"):
             return
@@ -510,3 +537,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
 
         d.addCallback(exists)
         d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))
+
+    @defer.inlineCallbacks
+    def _keepOffline(self, to, stanza, kind):
+        """
+        Hand a message to offline storage, and bounce what it refuses.
+        """
+        refusal = yield self.offline.keep(to, stanza, kind)
+        if refusal is not None:
+            self.send(bounce(stanza, "service-unavailable", refusal))

@@ -11,7 +11,7 @@ later presence to its occupant JID (R35), are resolved through the
 server-wide L{mepserver.caps.CapsCache} with a disco#info query from the
 bare room JID to the session's real full JID (OQ-13), and their
 C{NODE+notify} features become the session's interests in that room (one
-L{InterestTracker} per room, keyed by session: R43). Once a session's
+L{mepserver.mep.interests.RoomInterests}, keyed by session: R43). Once a session's
 interests are known, after the join sequence (OQ-15), it gets the last item
 of every node it wants at the room and at every occupant, with a delay
 stamp (R68); a caps change sends only what became interesting (OQ-14).
@@ -19,19 +19,20 @@ stamp (R68); a caps change sends only what became interesting (OQ-14).
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Union
+from typing import Iterable, Optional, Union
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from twisted.words.xish import domish
 from wokkel.pubsub import NS_PUBSUB
+from zope.interface import implementer
 
 from mepserver import errors
-from mepserver.caps import DiscoInfoQuery, parseCaps
-from mepserver.iqclient import IQClient
+from mepserver.caps import parseCaps
+from mepserver.interfaces import IOccupantObserver, IRoomEvents, IRoomObserver
+from mepserver.mep.interests import RoomInterests
 from mepserver.pubsub.service import PubSubHandler
-from mepserver.pubsub.interests import InterestTracker
 
 log = Logger()
 
@@ -62,13 +63,14 @@ def payloadXml(payload: Union[str, bytes, domish.Element]) -> str:
     return elements[0].toXml()
 
 
+@implementer(IRoomObserver, IOccupantObserver, IRoomEvents)
 class MEPHandler(PubSubHandler):
     """
     MEP on the MUC component.
 
     Observes pubsub IQs to room and occupant JIDs that L{MUCHandler} left
-    for it (OQ-5); its L{IQClient} sends the caps queries and matches
-    their answers. Errors returned: those of L{mepserver.pubsub.resource.ServiceResource} and of
+    for it (OQ-5). Errors returned: those of
+    L{mepserver.pubsub.resource.ServiceResource} and of
     the context (OQ-9: C{not-authorized} + C{presence-subscription-required}
     for a non-occupant's subscribe or items, C{forbidden} for publishing
     and owner use cases), C{item-not-found} for an unknown room or nick.
@@ -77,16 +79,19 @@ class MEPHandler(PubSubHandler):
     C{nickChanged}, C{sessionDeparted}) and the room registry
     (C{roomCreated}, C{roomDiscarded}, C{roomsReset}).
 
-    @ivar caps: the server-wide L{mepserver.caps.CapsCache}.
-    @ivar iqClient: the L{IQClient} on the MUC service's component.
+    @ivar interests: the L{RoomInterests} of the rooms' sessions, shared
+        with the resource.
     """
 
-    def __init__(self, resource, caps, ids, iqClient: IQClient):
+    def __init__(self, resource, ids):
+        """
+        Make the handler for C{resource}'s rooms and register with them:
+        it follows their lifecycle and takes their events.
+        """
         PubSubHandler.__init__(self, resource, ids)
-        self.caps = caps
-        self.iqClient = iqClient
-        self._trackers: Dict[jid.JID, InterestTracker] = {}
-        resource.interestsOf = lambda room: self.tracker(room).interests
+        self.interests: RoomInterests = resource.interests
+        resource.rooms.addObserver(self)
+        resource.rooms.serveEventsWith(self)
 
     @property
     def rooms(self):
@@ -95,18 +100,6 @@ class MEPHandler(PubSubHandler):
     @property
     def registry(self):
         return self.resource.registry
-
-    def tracker(self, room) -> InterestTracker:
-        """
-        @return: the L{InterestTracker} of the room's sessions.
-        """
-        tracker = self._trackers.get(room.jid)
-        if tracker is None:
-            # OQ-13: the room asks, from its bare JID.
-            tracker = self._trackers[room.jid] = InterestTracker(
-                self.caps, DiscoInfoQuery(self.iqClient, room.jid)
-            )
-        return tracker
 
     def handleRequest(self, iq):
         """
@@ -129,7 +122,7 @@ class MEPHandler(PubSubHandler):
 
     def findRoom(self, room):
         """
-        @param room: a L{mepserver.muc.model.Room}, a room JID, or a room's
+        @param room: a L{mepserver.muc.room.Room}, a room JID, or a room's
             localpart on this service.
         @raise errors.RoomNotFound: there is no such room.
         """
@@ -202,7 +195,7 @@ class MEPHandler(PubSubHandler):
             return defer.ensureDeferred(self.sendLastItems(room, session, namespaces, services))
 
     def _announce(self, room, session, presence, initial) -> None:
-        d = self.tracker(room).announce(session, parseCaps(presence), initial)
+        d = self.interests.tracker(room).announce(session, parseCaps(presence), initial)
         d.addCallback(self._interestsAdded, room, session)
         d.addErrback(lambda f: log.failure("MEP after presence of {jid}", f, jid=session.full()))
 
@@ -230,7 +223,7 @@ class MEPHandler(PubSubHandler):
         old = jid.JID(tuple=(room.jid.user, room.jid.host, oldNick))
         service = self.registry.move(old, occupant.jid)
         if service is not None and service.nodes:
-            tracker = self.tracker(room)
+            tracker = self.interests.tracker(room)
             for other in room.sessions():
                 wanted = tracker.interests.get(other)
                 if wanted:
@@ -247,7 +240,7 @@ class MEPHandler(PubSubHandler):
         whole service.
         """
         session = departure.session
-        self.tracker(room).forget(session)
+        self.interests.tracker(room).forget(session)
         occupant = departure.occupant
         gone = [session]
         if departure.lastSession:
@@ -285,9 +278,7 @@ class MEPHandler(PubSubHandler):
             self.registry.forget(occupant.jid)
 
     def _discard(self, roomJID: jid.JID) -> None:
-        tracker = self._trackers.pop(roomJID, None)
-        if tracker is not None:
-            tracker.reset()
+        self.interests.discard(roomJID)
         for serviceJID in [s for s in self.registry.loaded() if s.userhostJID() == roomJID]:
             self.registry.forget(serviceJID)
         self.registry.remove(roomJID).addErrback(
@@ -303,6 +294,4 @@ class MEPHandler(PubSubHandler):
         (L{mepserver.testing.RunningServer.reset}).
         """
         self.registry.reset()
-        for tracker in self._trackers.values():
-            tracker.reset()
-        self._trackers.clear()
+        self.interests.reset()

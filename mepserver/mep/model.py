@@ -18,7 +18,8 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IPubSubContext
-from mepserver.muc.model import Affiliation, Role, Room
+from mepserver.muc.roles import Affiliation, Role
+from mepserver.muc.room import Room
 from mepserver.pubsub.model import AccessModel, Interests, NodeConfig, Service
 
 #: XEP-0316 section 5 and MEP OQ-18: presence access, notifications with

@@ -17,31 +17,34 @@ from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
 from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
 from wokkel.pubsub import NS_PUBSUB
+from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.interfaces import IOccupantServices
 from mepserver.mep.model import FEATURES, MEPContext
 from mepserver.pubsub.resource import NoServiceResource, ServiceResource
-from mepserver.pubsub.model import Interests, Service
+from mepserver.pubsub.model import Service
 
 
+@implementer(IOccupantServices)
 class MEPResource(ServiceResource):
     """
     The MEP services of the MUC service's rooms.
 
-    @ivar rooms: the L{mepserver.muc.model.Rooms}.
+    @ivar rooms: the L{mepserver.muc.registry.Rooms}.
+    @ivar interests: the L{mepserver.mep.interests.RoomInterests} of the
+        rooms' sessions, which the handler keeps current.
     @ivar backends: the bare JIDs that publish as the room (OQ-8).
-    @ivar interestsOf: C{interestsOf(room)}, the L{Interests} of a room's
-        sessions; set by the handler that keeps them.
     """
 
     features = list(FEATURES)
 
-    def __init__(self, registry, rooms, backends=()):
+    def __init__(self, registry, rooms, interests, backends=()):
         ServiceResource.__init__(self, registry)
         self.rooms = rooms
+        self.interests = interests
         self.backends = frozenset(jid.internJID(b).userhostJID() for b in backends)
         self.noService = NoServiceResource()
-        self.interestsOf = lambda room: Interests()
 
     def locateResource(self, request):
         recipient = request.recipient
@@ -59,7 +62,7 @@ class MEPResource(ServiceResource):
         @return: the context of the room's service (C{nick} L{None}) or of
             the occupant C{nick}'s.
         """
-        return MEPContext(room, nick, self.interestsOf(room), self.backends)
+        return MEPContext(room, nick, self.interests.of(room), self.backends)
 
     def locate(self, request):
         return defer.ensureDeferred(self._locate(request))

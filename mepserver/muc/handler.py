@@ -2,7 +2,7 @@
 """
 The MUC service's protocol handler (XEP-0045): a thin adapter between the
 stanzas the router brings to the MUC domain and the room model
-(L{mepserver.muc.model}).
+(L{mepserver.muc.room} and its sibling modules).
 
 It implements the occupant use cases of section 7 (entering, presence,
 nick changes, leaving, groupchat, private messages, mediated invitations
@@ -19,7 +19,7 @@ XEP-0421 occupant-ids and XEP-0410 self-pings.
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
@@ -29,23 +29,17 @@ from wokkel.disco import NS_DISCO_ITEMS
 from wokkel.iwokkel import IDisco
 from wokkel.muc import NS_MUC_OWNER
 from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
 from mepserver import errors
+from mepserver.interfaces import IOccupantObserver, IOccupantServices
 from mepserver.muc import stanzas
 from mepserver.muc.features.base import parseBoolean
-from mepserver.muc.model import (
-    AdminChange,
-    AffiliationNotice,
-    Departure,
-    Occupant,
-    OccupantUpdate,
-    Role,
-    Room,
-    Rooms,
-    Status,
-    checkJID,
-    enforceNick,
-)
+from mepserver.muc.nicks import checkJID, enforceNick
+from mepserver.muc.records import AdminChange, AffiliationNotice, Departure, OccupantUpdate, Status
+from mepserver.muc.registry import Rooms
+from mepserver.muc.roles import Role
+from mepserver.muc.room import Occupant, Room
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
     NS_CLIENT,
@@ -124,33 +118,41 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     @ivar rooms: the L{Rooms} registry.
     @ivar name: the service's name in disco.
-    @ivar observers: told of sessions entering (C{sessionEntered}), their
-        presence updates (C{presenceChanged}), nick changes
-        (C{nickChanged}) and departures (C{sessionDeparted}): the MEP
+    @ivar observers: the L{IOccupantObserver}s told of sessions entering,
+        their presence updates, nick changes and departures: the MEP
         handler (L{mepserver.mep.handler.MEPHandler}) follows occupants'
         caps from here.
-    @ivar occupantServices: if set, an object whose
-        C{handlesOccupantIQ(room, sender, occupantJID, kind, payload)}
-        claims IQs to occupant JIDs that are not to be forwarded (MEP
-        OQ-5: pubsub, and disco of MEP nodes); set in L{mepserver.server}.
+    @ivar occupantServices: an L{IOccupantServices} that claims IQs to
+        occupant JIDs that are not to be forwarded (MEP OQ-5: pubsub, and
+        disco of MEP nodes), or L{None}.
     """
 
-    def __init__(self, rooms: Rooms, name: str = "Chatrooms"):
+    def __init__(
+        self,
+        rooms: Rooms,
+        name: str = "Chatrooms",
+        observers: Iterable[IOccupantObserver] = (),
+        occupantServices: Optional[IOccupantServices] = None,
+    ):
         xmlstream.XMPPHandler.__init__(self)
         self.rooms = rooms
         self.name = name
-        self.observers: List[object] = []
-        self.occupantServices = None
+        for observer in observers:
+            verifyObject(IOccupantObserver, observer)
+        self.observers: List[IOccupantObserver] = list(observers)
+        if occupantServices is not None:
+            verifyObject(IOccupantServices, occupantServices)
+        self.occupantServices = occupantServices
 
-    def tell(self, method: str, *args) -> None:
+    def tell(self, what: str, call: Callable[[IOccupantObserver], None]) -> None:
         """
-        Call C{method} on every observer; one that fails is logged.
+        Call C{call} with every observer; one that fails is logged.
         """
         for observer in self.observers:
             try:
-                getattr(observer, method)(*args)
+                call(observer)
             except Exception:
-                log.failure("MUC observer {method} failed", method=method)
+                log.failure("MUC observer failed on {what}", what=what)
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/presence", self.onPresence)
@@ -367,7 +369,9 @@ class MUCHandler(xmlstream.XMPPHandler):
             # (several sessions, one nick) changed nothing they see.
             self.broadcastPresence(room, joined.occupant, joined.occupant.presence, selfSessions=())
         self.sendEntry(room, joined.occupant, sender, joined.statuses, request.history)
-        self.tell("sessionEntered", room, joined.occupant, sender, presence)
+        self.tell(
+            "sessionEntered", lambda o: o.sessionEntered(room, joined.occupant, sender, presence)
+        )
 
     def resync(self, room: Room, sender: jid.JID, presence) -> None:
         """
@@ -379,7 +383,9 @@ class MUCHandler(xmlstream.XMPPHandler):
         self.broadcastPresence(room, occupant, occupant.presence, selfSessions=())
         request = stanzas.parseJoin(presence)
         self.sendEntry(room, occupant, sender, room.entryStatuses(), request.history)
-        self.tell("sessionEntered", room, occupant, sender, presence)
+        self.tell(
+            "sessionEntered", lambda o: o.sessionEntered(room, occupant, sender, presence)
+        )
 
     def sendEntry(self, room: Room, occupant: Occupant, session: jid.JID, statuses, history) -> None:
         """
@@ -430,7 +436,9 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         occupant = room.updatePresence(sender, stanzas.presencePayload(presence))
         self.broadcastPresence(room, occupant, occupant.presence)
-        self.tell("presenceChanged", room, occupant, sender, presence)
+        self.tell(
+            "presenceChanged", lambda o: o.presenceChanged(room, occupant, sender, presence)
+        )
 
     def changeNick(self, room: Room, sender: jid.JID, to: jid.JID, nick: str, presence) -> None:
         """
@@ -455,7 +463,10 @@ class MUCHandler(xmlstream.XMPPHandler):
             room, occupant, occupant.presence,
             selfStatuses=[Status.NICK_ASSIGNED] if change.modified else (),
         )
-        self.tell("nickChanged", room, occupant, change.oldNick, sender, presence)
+        self.tell(
+            "nickChanged",
+            lambda o: o.nickChanged(room, occupant, change.oldNick, sender, presence),
+        )
 
     def leave(self, room: Room, session: jid.JID, payload=None, statuses: Iterable[Status] = ()) -> None:
         """
@@ -471,7 +482,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         Tell the room a session left: everyone if the occupant left, only
         the session if others keep its nick.
         """
-        self.tell("sessionDeparted", room, departure)
+        self.tell("sessionDeparted", lambda o: o.sessionDeparted(room, departure))
         occupant = departure.occupant
         if departure.lastSession:
             self.broadcastPresence(
@@ -908,7 +919,7 @@ class MUCHandler(xmlstream.XMPPHandler):
                 ), departure.session)
         if others:
             for departure in update.departures:
-                self.tell("sessionDeparted", room, departure)
+                self.tell("sessionDeparted", lambda o: o.sessionDeparted(room, departure))
             last = update.departures[-1]
             self.broadcastPresence(
                 room, occupant, None, kind="unavailable", statuses=last.statuses,

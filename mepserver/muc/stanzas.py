@@ -30,17 +30,16 @@ from wokkel.muc import NS_MUC, NS_MUC_ADMIN, NS_MUC_REQUEST, NS_MUC_USER
 
 from mepserver import errors
 from mepserver.datetimes import formatDateTime
-from mepserver.muc.model import (
+from mepserver.muc.records import (
     AdminItem,
-    Affiliation,
     AffiliationNotice,
-    ConfigField,
     HistoryRequest,
     Invitation,
     ListEntry,
-    Role,
     Status,
 )
+from mepserver.muc.roles import Affiliation, Role
+from mepserver.muc.roomconfig import ConfigField
 from mepserver.namespaces import NS_CLIENT, NS_REGISTER, NS_XML
 from mepserver.stanza import copyStanza
 

@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_storage -*-
 """
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
-rosters (RFC 6121 section 2) and pending inbound subscriptions (RFC 6121
-section 3.1.3); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
+rosters (RFC 6121 section 2), pending inbound subscriptions (RFC 6121
+section 3.1.3) and offline messages (XEP-0160); L{MemoryRoomStore} for persistent rooms (XEP-0045 section
 10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
 
 Nothing survives the process. They are the fastest test fixtures and pass
@@ -12,6 +12,7 @@ the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -21,9 +22,11 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IOfflineStore,
     IPubSubStore,
     IRoomStore,
     IUserStore,
+    OfflineMessage,
     RosterItem,
     StoredItem,
     StoredNode,
@@ -34,7 +37,7 @@ from mepserver.interfaces import (
 )
 
 
-@implementer(IUserStore)
+@implementer(IUserStore, IOfflineStore)
 class MemoryUserStore:
     """
     Accounts and rosters kept in dictionaries.
@@ -48,16 +51,20 @@ class MemoryUserStore:
         self._credentials: Dict[str, Credentials] = {}
         self._rosters: Dict[str, Dict[str, RosterItem]] = {}
         self._pending: Dict[str, Dict[str, jid.JID]] = {}
+        self._offline: Dict[str, List[OfflineMessage]] = {}
+        self._offlineKeys = itertools.count(1)
 
     def reset(self) -> None:
         """
-        Forget every account, roster and pending subscription at once.
+        Forget every account, roster, pending subscription and offline
+        message at once.
 
         For test fixtures, hence synchronous.
         """
         self._credentials.clear()
         self._rosters.clear()
         self._pending.clear()
+        self._offline.clear()
 
     def getCredentials(
         self, username: str
@@ -88,6 +95,7 @@ class MemoryUserStore:
         del self._credentials[username]
         del self._rosters[username]
         del self._pending[username]
+        self._offline.pop(username, None)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -152,6 +160,35 @@ class MemoryUserStore:
         self, username: str, contact: jid.JID
     ) -> defer.Deferred[None]:
         self._pending.get(username, {}).pop(contact.userhost(), None)
+        return defer.succeed(None)
+
+    # Offline messages (XEP-0160).
+
+    def storeOfflineMessage(
+        self, username: str, stanza: str, limit: int
+    ) -> defer.Deferred[bool]:
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        messages = self._offline.setdefault(username, [])
+        if len(messages) >= limit:
+            return defer.succeed(False)
+        messages.append(OfflineMessage(next(self._offlineKeys), stanza))
+        return defer.succeed(True)
+
+    def getOfflineMessages(
+        self, username: str
+    ) -> defer.Deferred[List[OfflineMessage]]:
+        return defer.succeed(list(self._offline.get(username, [])))
+
+    def removeOfflineMessages(
+        self, username: str, keys: Iterable[int]
+    ) -> defer.Deferred[None]:
+        gone = set(keys)
+        messages = self._offline.get(username)
+        if messages is not None:
+            messages[:] = [m for m in messages if m.key not in gone]
+            if not messages:
+                del self._offline[username]
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

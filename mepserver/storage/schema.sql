@@ -43,6 +43,18 @@ CREATE TABLE IF NOT EXISTS pending_subscriptions (
 );
 
 
+-- Messages kept for accounts with no available resource (XEP-0160), in the
+-- order stored (seq); stanza is the message as XML text, with its delay.
+CREATE TABLE IF NOT EXISTS offline_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    stanza TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS offline_messages_by_user
+    ON offline_messages (username, seq);
+
+
 -- Persistent rooms of the MUC service (XEP-0045 section 10.2) -------------
 
 -- config is a JSON object: muc#roomconfig_* field names without the prefix

@@ -3,8 +3,8 @@
 L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
 L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
 keys), rosters (RFC 6121 section 2), pending inbound subscriptions (RFC
-6121 section 3.1.3), persistent rooms (XEP-0045 section 10.2) and pubsub
-nodes and items (XEP-0060).
+6121 section 3.1.3), offline messages (XEP-0160), persistent rooms
+(XEP-0045 section 10.2) and pubsub nodes and items (XEP-0060).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
@@ -30,9 +30,11 @@ from zope.interface import implementer
 
 from mepserver.interfaces import (
     Credentials,
+    IOfflineStore,
     IPubSubStore,
     IRoomStore,
     IUserStore,
+    OfflineMessage,
     RosterItem,
     ScramKeys,
     StoredItem,
@@ -150,7 +152,7 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
-@implementer(IUserStore, IRoomStore, IPubSubStore)
+@implementer(IUserStore, IRoomStore, IPubSubStore, IOfflineStore)
 class SQLiteStore:
     """
     Accounts, rosters and persistent rooms in an SQLite database file.
@@ -726,6 +728,62 @@ class SQLiteStore:
 
     def _doRemoveService(self, cursor: adbapi.Transaction, service: str) -> None:
         cursor.execute("DELETE FROM pubsub_nodes WHERE service = ?", (service,))
+
+    # Offline messages (IOfflineStore, XEP-0160).
+
+    def storeOfflineMessage(
+        self, username: str, stanza: str, limit: int
+    ) -> defer.Deferred[bool]:
+        return self._pool.runInteraction(
+            self._doStoreOfflineMessage, username, stanza, limit
+        )
+
+    def _doStoreOfflineMessage(
+        self, cursor: adbapi.Transaction, username: str, stanza: str, limit: int
+    ) -> bool:
+        _checkUser(cursor, username)
+        cursor.execute(
+            "SELECT COUNT(*) FROM offline_messages WHERE username = ?",
+            (username,),
+        )
+        (count,) = cursor.fetchone()
+        if count >= limit:
+            return False
+        cursor.execute(
+            "INSERT INTO offline_messages (username, stanza) VALUES (?, ?)",
+            (username, stanza),
+        )
+        return True
+
+    def getOfflineMessages(
+        self, username: str
+    ) -> defer.Deferred[List[OfflineMessage]]:
+        return self._pool.runInteraction(self._doGetOfflineMessages, username)
+
+    def _doGetOfflineMessages(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> List[OfflineMessage]:
+        cursor.execute(
+            "SELECT seq, stanza FROM offline_messages"
+            " WHERE username = ? ORDER BY seq",
+            (username,),
+        )
+        return [OfflineMessage(key, stanza) for key, stanza in cursor.fetchall()]
+
+    def removeOfflineMessages(
+        self, username: str, keys: Iterable[int]
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doRemoveOfflineMessages, username, list(keys)
+        )
+
+    def _doRemoveOfflineMessages(
+        self, cursor: adbapi.Transaction, username: str, keys: List[int]
+    ) -> None:
+        cursor.executemany(
+            "DELETE FROM offline_messages WHERE username = ? AND seq = ?",
+            [(username, key) for key in keys],
+        )
 
     def close(self) -> defer.Deferred[None]:
         """

@@ -119,7 +119,7 @@ class RunningServer:
             names without prefix (C{persistentroom}, C{publicroom},
             C{membersonly}, C{moderatedroom}, C{roomsecret}, C{whois},
             C{maxusers}, ...) or the attribute names of
-            L{mepserver.muc.model.RoomConfig} (C{persistent}, C{public},
+            L{mepserver.muc.roomconfig.RoomConfig} (C{persistent}, C{public},
             C{membersOnly}, C{moderated}, C{password}, ...; C{name} or
             C{roomname} is the room's natural-language name); role sets
             (C{presencebroadcast}, C{getmemberlist}) as role names. A
@@ -133,7 +133,9 @@ class RunningServer:
         @raise mepserver.errors.BadRequest: (in the Deferred) if the JID is
             not one of a room of L{mucDomain}.
         """
-        from mepserver.muc.model import Role, RoomConfig, bare
+        from mepserver.muc.nicks import bare
+        from mepserver.muc.roles import Role
+        from mepserver.muc.roomconfig import RoomConfig
 
         byName = {field.name: field.name for field in dataclasses.fields(RoomConfig)}
         byName.update({key: attribute for attribute, key in RoomConfig.STORED_KEYS.items()})

@@ -268,6 +268,71 @@ class SlixmppSQLiteTests(SlixmppTests):
     storage = "sqlite"
 
 
+class SlixmppCarbonsTests(unittest.TestCase):
+    """
+    Message Carbons (XEP-0280) with slixmpp's own plugin, xep_0280.
+    """
+
+    timeout = 120
+
+    async def test_carbons(self):
+        """
+        romeo's garden and home enable carbons; a chat from juliet to garden
+        reaches garden and, as a received carbon, home; garden's reply
+        reaches juliet and, as a sent carbon, home. The carbons come from
+        romeo's bare JID and forward the messages as sent, and nothing else
+        arrives: garden gets no copy of its own message.
+        """
+        running = await startServer(self, storage="memory")
+        romeo = await running.createAccount("romeo", "r0m30")
+        juliet = await running.createAccount("juliet", "jul13t")
+        settings = {
+            "host": "127.0.0.1",
+            "port": running.c2sPort,
+            "cafile": running.certificatePath,
+            "domain": running.domain,
+            "accounts": {
+                "romeo": [romeo.jid.userhost(), romeo.password],
+                "juliet": [juliet.jid.userhost(), juliet.password],
+            },
+        }
+        script = os.path.join(os.path.dirname(__file__), "slixcarbons.py")
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, [script, json.dumps(settings)], env=os.environ
+        )
+        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
+        self.assertEqual(0, code)
+        self.assertEqual({"garden": "result", "home": "result"}, report["enabled"])
+        chat = {
+            "from": "juliet@localhost/balcony",
+            "to": "romeo@localhost/garden",
+            "type": "chat",
+            "body": "What man art thou?",
+        }
+        self.assertEqual("message", report["gardenGot"]["kind"])
+        self.assertEqual(chat, report["gardenGot"]["outer"])
+        received = report["homeGotReceived"]
+        self.assertEqual("received", received["kind"])
+        self.assertEqual(
+            {"from": "romeo@localhost", "to": "romeo@localhost/home", "type": "chat", "body": ""},
+            received["outer"],
+        )
+        self.assertEqual(chat, received["forwarded"])
+        reply = {
+            "from": "romeo@localhost/garden",
+            "to": "juliet@localhost/balcony",
+            "type": "chat",
+            "body": "Neither, fair saint.",
+        }
+        self.assertEqual(reply, report["balconyGot"]["outer"])
+        sent = report["homeGotSent"]
+        self.assertEqual("sent", sent["kind"])
+        self.assertEqual("romeo@localhost", sent["outer"]["from"])
+        self.assertEqual(reply, sent["forwarded"])
+        self.assertEqual({"garden": [], "home": [], "balcony": []}, report["extra"])
+
+
 class SlixmppStreamManagementTests(unittest.TestCase):
     """
     XEP-0198 resumption with slixmpp's own stream management plugin.

@@ -1,13 +1,18 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room options of the MUC service, one module each (XEP-0045 section
 10.1.3; Prosody's C{plugins/muc/*.lib.lua} layout).
 
 Each module has a C{feature} providing
-L{mepserver.interfaces.IRoomFeature}. L{FEATURES} fixes their order, which
-is the order of the configuration form, of disco features, of join checks
-(members-only, then password, then the occupant limit) and of default-role
-opinions. There are no priorities.
+L{mepserver.interfaces.IRoomFeature}, and each option owns all of its
+rules through the interface's hooks: who enters, who invites and
+registers, who is removed when an affiliation or the configuration
+changes, which privileges a role has, who sees real JIDs and whose
+presence is broadcast. L{FEATURES} fixes their order, which is the order
+of the configuration form, of disco features, of join and invitation
+checks (members-only, then password, then the occupant limit) and of
+opinions (default roles, privileges: the first feature with one decides).
+There are no priorities.
 """
 
 from mepserver.muc.features import (

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 What the room options (XEP-0045 section 10.1.3) have in common: a base
 class with do-nothing defaults, and parsers for submitted form values.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import FrozenSet, List, Mapping, Optional, Sequence
 
+from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IRoomFeature
-from twisted.words.protocols.jabber import jid
-
-from mepserver.muc.model import Affiliation, ConfigField, Role, Status
+from mepserver.muc.records import Status
+from mepserver.muc.roles import Affiliation, Privilege, Role
+from mepserver.muc.roomconfig import ConfigField, RoomConfig
 
 #: Form field name prefix of the registered room options (16.5.3).
 PREFIX = "muc#roomconfig_"
@@ -26,7 +27,10 @@ UNCHANGED: FrozenSet[Status] = frozenset()
 @implementer(IRoomFeature)
 class RoomFeature:
     """
-    A room option that adds nothing: subclasses override what they need.
+    A room option that adds nothing and changes no rule: subclasses
+    override the L{IRoomFeature} hooks they need. The defaults have no
+    opinion (L{None}), refuse nothing, reveal no real JIDs and hide no
+    presence.
     """
 
     name = "feature"
@@ -49,11 +53,44 @@ class RoomFeature:
     def affiliationList(self, room, values):
         return None
 
+    def grants(self, room, role: Role, privilege: Privilege) -> Optional[bool]:
+        return None
+
+    def revealsRealJIDs(self, room, role: Role) -> bool:
+        return False
+
+    def showsPresence(self, room, config: RoomConfig, role: Role) -> bool:
+        return True
+
+    def checkInvite(self, room, inviter) -> None:
+        return None
+
+    def invited(self, room, invitee: jid.JID) -> bool:
+        return False
+
+    def invitationPassword(self, room) -> Optional[str]:
+        return None
+
+    def checkRegistration(self, room, affiliation: Affiliation) -> None:
+        return None
+
+    def invitesOnAffiliation(self, room, previous: Affiliation, affiliation: Affiliation) -> bool:
+        return False
+
+    def affiliationRemoval(self, room, affiliation: Affiliation) -> Optional[Status]:
+        return None
+
+    def configRemoval(self, room, affiliation: Affiliation) -> Optional[Status]:
+        return None
+
+    def demotedAffiliation(self, room, config: RoomConfig) -> Optional[Affiliation]:
+        return None
+
 
 class BooleanOption(RoomFeature):
     """
     An option that is one boolean field and one attribute of
-    L{mepserver.muc.model.RoomConfig}, with a disco feature for each value.
+    L{mepserver.muc.roomconfig.RoomConfig}, with a disco feature for each value.
 
     @cvar var: the field's C{var}.
     @cvar label: its label.
@@ -150,7 +187,7 @@ class AffiliationListOption(RoomFeature):
     A jid-multi field holding the complete list of one affiliation
     (XEP-0045 section 10.2: C{muc#roomconfig_roomadmins} and
     C{_roomowners}). The room applies the list once every option accepted
-    the form (L{mepserver.muc.model.Room.configure}).
+    the form (L{mepserver.muc.room.Room.configure}).
 
     @cvar affiliation: the L{Affiliation} listed.
     @cvar instructions: the text of the fixed field before it.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room's description (XEP-0045 section 10.1.3, C{muc#roomconfig_roomdesc}),
 shown as C{muc#roominfo_description} in disco (section 6.4).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 How many messages of discussion history the room keeps and sends a
 newcomer (XEP-0045 sections 7.2.13 and 7.2.14, C{muc#maxhistoryfetch};
@@ -7,7 +7,7 @@ Prosody's C{muc#roomconfig_historylength} is accepted as a synonym).
 
 from mepserver import errors
 from mepserver.muc.features.base import CHANGED, PREFIX, UNCHANGED, RoomFeature, parseText
-from mepserver.muc.model import ConfigField
+from mepserver.muc.roomconfig import ConfigField
 
 #: The most history a room keeps.
 MAX_HISTORY = 1000

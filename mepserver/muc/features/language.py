@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The language of the room's discussions (XEP-0045 section 10.1.3,
 C{muc#roomconfig_lang}), shown as C{muc#roominfo_lang} (section 6.4).

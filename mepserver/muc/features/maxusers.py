@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The maximum number of occupants (XEP-0045 section 7.2.9,
 C{muc#roomconfig_maxusers}): a full room refuses newcomers with
@@ -7,7 +7,8 @@ C{service-unavailable}, except admins and owners.
 
 from mepserver import errors
 from mepserver.muc.features.base import CHANGED, PREFIX, UNCHANGED, RoomFeature, parseText
-from mepserver.muc.model import Affiliation, ConfigField
+from mepserver.muc.roles import Affiliation
+from mepserver.muc.roomconfig import ConfigField
 
 CHOICES = ("10", "20", "30", "50", "100", "none")
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Moderated rooms (XEP-0045 sections 4.2 and 5.1.2,
 C{muc#roomconfig_moderatedroom}): the unaffiliated enter as visitors, who
@@ -6,7 +6,7 @@ may not send messages to all occupants (section 7.4).
 """
 
 from mepserver.muc.features.base import PREFIX, BooleanOption
-from mepserver.muc.model import Affiliation, Role
+from mepserver.muc.roles import Affiliation, Role
 
 
 class Moderated(BooleanOption):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room's natural-language name (XEP-0045 section 10.1.3,
 C{muc#roomconfig_roomname}), shown in disco (sections 6.3 and 6.4).

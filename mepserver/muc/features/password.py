@@ -1,9 +1,10 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_features -*-
 """
 Password-protected rooms (XEP-0045 sections 4.2 and 7.2.5,
 C{muc#roomconfig_passwordprotectedroom} and C{muc#roomconfig_roomsecret}):
 entering needs the password; a wrong or missing one gets
-C{not-authorized}.
+C{not-authorized}. Invitations carry the password (sections 7.8.2 and
+9.5), as Prosody's C{password.lib.lua} adds it.
 """
 
 from mepserver import errors
@@ -16,7 +17,7 @@ from mepserver.muc.features.base import (
     parseBoolean,
     parseText,
 )
-from mepserver.muc.model import ConfigField
+from mepserver.muc.roomconfig import ConfigField
 
 
 class Password(RoomFeature):
@@ -71,6 +72,9 @@ class Password(RoomFeature):
             if attempt.password is None:
                 raise errors.PasswordRequired("this room needs a password")
             raise errors.PasswordRequired("the room password is wrong")
+
+    def invitationPassword(self, room):
+        return room.config.password if room.config.passwordProtected else None
 
 
 feature = Password()

@@ -1,9 +1,9 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Persistent and temporary rooms (XEP-0045 section 4.2,
 C{muc#roomconfig_persistentroom}): a temporary room is destroyed when its
 last occupant leaves (section 7.14); a persistent one is stored and
-survives restarts (L{mepserver.muc.model.Rooms}).
+survives restarts (L{mepserver.muc.registry.Rooms}).
 """
 
 from mepserver.muc.features.base import PREFIX, BooleanOption

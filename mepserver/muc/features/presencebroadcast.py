@@ -1,9 +1,9 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_features -*-
 """
 Whose presence the room broadcasts (XEP-0045 section 10.2,
 C{muc#roomconfig_presencebroadcast}): occupants whose role is not listed
-are seen by no one but themselves. L{mepserver.muc.model.Room.showsPresenceOf}
-applies it.
+are seen by no one but themselves
+(L{mepserver.muc.room.Room.showsPresenceOf}).
 """
 
 from mepserver.muc.features.base import PREFIX, RolesOption
@@ -18,6 +18,9 @@ class PresenceBroadcast(RolesOption):
     var = PREFIX + "presencebroadcast"
     label = "Roles for which Presence is Broadcasted"
     attribute = "presenceBroadcast"
+
+    def showsPresence(self, room, config, role):
+        return role in config.presenceBroadcast
 
 
 feature = PresenceBroadcast()

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 Public and hidden rooms (XEP-0045 sections 4.2 and 6.3,
 C{muc#roomconfig_publicroom}): only public rooms are listed in the

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room's admins as a configuration field (XEP-0045 section 10.2,
 C{muc#roomconfig_roomadmins}): the complete admin list, where the
@@ -6,7 +6,7 @@ C{muc#admin} queries of section 10.8 send deltas.
 """
 
 from mepserver.muc.features.base import PREFIX, AffiliationListOption
-from mepserver.muc.model import Affiliation
+from mepserver.muc.roles import Affiliation
 
 
 class RoomAdmins(AffiliationListOption):

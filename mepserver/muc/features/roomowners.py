@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_muc_model -*-
+# -*- test-case-name: tests.test_muc_room -*-
 """
 The room's owners as a configuration field (XEP-0045 section 10.2,
 C{muc#roomconfig_roomowners}): the complete owner list, where the
@@ -6,7 +6,7 @@ C{muc#admin} queries of section 10.5 send deltas. It may not be empty.
 """
 
 from mepserver.muc.features.base import PREFIX, AffiliationListOption
-from mepserver.muc.model import Affiliation
+from mepserver.muc.roles import Affiliation
 
 
 class RoomOwners(AffiliationListOption):

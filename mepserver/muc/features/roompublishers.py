@@ -11,7 +11,7 @@ come from people.
 """
 
 from mepserver.muc.features.base import CHANGED, UNCHANGED, RoomFeature, parseChoice
-from mepserver.muc.model import ROOM_PUBLISHERS_VALUES, ConfigField
+from mepserver.muc.roomconfig import ROOM_PUBLISHERS_VALUES, ConfigField
 
 #: The form field's var.
 VAR = "mep#room_publishers"

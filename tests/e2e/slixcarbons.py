@@ -1,0 +1,150 @@
+"""
+A slixmpp Message Carbons (XEP-0280) scenario run in a subprocess against a
+running mepserver, with slixmpp's own plugin, xep_0280.
+
+Like L{slixclient}, this is an independent client: nothing here comes from
+mepserver. It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "accounts": {"romeo": ["romeo@localhost", "secret"],
+                "juliet": ["juliet@localhost", "secret"]}}
+
+Three sessions log in: romeo/garden and romeo/home, which both enable
+carbons with the plugin, and juliet/balcony. Then:
+
+  1. juliet sends a chat to romeo/garden: garden receives it, home gets a
+     received carbon (the plugin's carbon_received event);
+  2. garden sends a chat to juliet: juliet receives it, home gets a sent
+     carbon (carbon_sent).
+
+It prints one JSON object with what each session received (the carbons'
+outer 'from' and the forwarded message's addressing and body), then exits
+0 if every step completed (1 otherwise). It judges nothing: the trial test
+(test_c2s.py) checks the report.
+"""
+
+import asyncio
+import json
+import ssl
+import sys
+
+import slixmpp
+
+#: Seconds any single wait may take.
+STEP = 15
+#: Seconds the whole scenario may take (the trial test allows 120).
+TOTAL = 90
+
+
+def makeClient(address, password, settings):
+    client = slixmpp.ClientXMPP(address, password)
+    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+    client.enable_plaintext = False
+    client.enable_starttls = True
+    for plugin in ("xep_0030", "xep_0199", "xep_0280"):
+        client.register_plugin(plugin)
+    return client
+
+
+def describe(message):
+    """
+    @return: the addressing and body of a message, as data.
+    """
+    return {
+        "from": str(message["from"]),
+        "to": str(message["to"]),
+        "type": message["type"],
+        "body": message["body"],
+    }
+
+
+async def scenario(settings, report):
+    loop = asyncio.get_running_loop()
+    romeo, romeoPassword = settings["accounts"]["romeo"]
+    juliet, julietPassword = settings["accounts"]["juliet"]
+    garden = makeClient(romeo + "/garden", romeoPassword, settings)
+    home = makeClient(romeo + "/home", romeoPassword, settings)
+    balcony = makeClient(juliet + "/balcony", julietPassword, settings)
+    clients = {"garden": garden, "home": home, "balcony": balcony}
+    ready = {name: loop.create_future() for name in clients}
+    inbox = {name: asyncio.Queue() for name in clients}
+    report["enabled"] = {}
+
+    def starter(name, client):
+        async def start(_):
+            await client.get_roster()
+            if name != "balcony":
+                result = await client.plugin["xep_0280"].enable(timeout=STEP)
+                report["enabled"][name] = result["type"]
+            client.send_presence()
+            ready[name].set_result(True)
+
+        return start
+
+    def recorder(name, kind):
+        def record(message):
+            inbox[name].put_nowait((kind, message))
+
+        return record
+
+    for name, client in clients.items():
+        client.add_event_handler("session_start", starter(name, client))
+        client.add_event_handler("carbon_received", recorder(name, "received"))
+        client.add_event_handler("carbon_sent", recorder(name, "sent"))
+        client.add_event_handler(
+            "message",
+            lambda m, name=name: m["body"] and inbox[name].put_nowait(("message", m)),
+        )
+        client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(asyncio.gather(*ready.values()), STEP * 2)
+
+    async def nextStanza(name):
+        kind, message = await asyncio.wait_for(inbox[name].get(), STEP)
+        entry = {"kind": kind, "outer": describe(message)}
+        if kind == "received":
+            entry["forwarded"] = describe(message["carbon_received"])
+        elif kind == "sent":
+            entry["forwarded"] = describe(message["carbon_sent"])
+        return entry
+
+    balcony.send_message(mto=garden.boundjid.full, mbody="What man art thou?", mtype="chat")
+    report["gardenGot"] = await nextStanza("garden")
+    report["homeGotReceived"] = await nextStanza("home")
+
+    garden.send_message(mto=balcony.boundjid.full, mbody="Neither, fair saint.", mtype="chat")
+    report["balconyGot"] = await nextStanza("balcony")
+    report["homeGotSent"] = await nextStanza("home")
+
+    # A ping round trip on each stream is the barrier after which nothing
+    # more may have arrived (the server handles a stream's stanzas in order).
+    for name in clients:
+        await clients[name].plugin["xep_0199"].ping(jid=settings["domain"], timeout=STEP)
+    report["extra"] = {
+        name: [describe(m) | {"kind": k} for k, m in _drain(inbox[name])]
+        for name in clients
+    }
+    for client in clients.values():
+        client.disconnect()
+    report["done"] = True
+
+
+def _drain(queue):
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    report = {"done": False}
+    try:
+        asyncio.run(asyncio.wait_for(scenario(settings, report), TOTAL))
+    except BaseException as e:  # report whatever went wrong, as data
+        report["error"] = f"{type(e).__name__}: {e}"
+    print(json.dumps(report))
+    sys.exit(0 if report["done"] else 1)
+
+
+if __name__ == "__main__":
+    main()

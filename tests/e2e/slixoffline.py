@@ -1,0 +1,79 @@
+"""
+A slixmpp client in a subprocess that logs in to an account with offline
+messages waiting (XEP-0160), for tests/e2e/test_offline.py.
+
+It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "jid": "bob@localhost", "password": "..."}
+
+logs in over STARTTLS with SCRAM, asks the server's disco#info, sends
+initial presence and waits for the first message with a body. It prints
+one JSON object: the server's features and the message's from, to, type,
+body and delay (the XEP-0203 element's attributes), then exits 0 if every
+step completed (1 otherwise).
+"""
+
+import asyncio
+import json
+import ssl
+import sys
+
+import slixmpp
+
+TIMEOUT = 30
+NS_DELAY = "urn:xmpp:delay"
+
+
+async def scenario(settings, report):
+    client = slixmpp.ClientXMPP(settings["jid"], settings["password"])
+    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+    client.enable_plaintext = False
+    client.enable_starttls = True
+    client.register_plugin("xep_0030")
+
+    loop = asyncio.get_running_loop()
+    started, gotMessage = loop.create_future(), loop.create_future()
+
+    async def start(_):
+        info = await client["xep_0030"].get_info(jid=settings["domain"], timeout=TIMEOUT)
+        report["features"] = sorted(info["disco_info"]["features"])
+        await client.get_roster()
+        client.send_presence()
+        started.set_result(True)
+
+    def message(stanza):
+        if stanza["body"] and not gotMessage.done():
+            delay = stanza.xml.find(f"{{{NS_DELAY}}}delay")
+            gotMessage.set_result(
+                {
+                    "from": str(stanza["from"]),
+                    "to": str(stanza["to"]),
+                    "type": stanza["type"],
+                    "body": stanza["body"],
+                    "delay": None if delay is None else dict(delay.attrib),
+                }
+            )
+
+    client.add_event_handler("session_start", start)
+    client.add_event_handler("message", message)
+    client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(started, TIMEOUT)
+    report["message"] = await asyncio.wait_for(gotMessage, TIMEOUT)
+    client.disconnect()
+    report["done"] = True
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    report = {"done": False}
+    try:
+        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
+    except BaseException as e:  # report whatever went wrong, as data
+        report["error"] = f"{type(e).__name__}: {e}"
+    print(json.dumps(report))
+    sys.exit(0 if report["done"] else 1)
+
+
+if __name__ == "__main__":
+    main()

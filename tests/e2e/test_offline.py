@@ -1,0 +1,70 @@
+# -*- test-case-name: tests.e2e.test_offline -*-
+"""
+Offline messages (XEP-0160) end to end: a message to an account that is
+not online reaches it when slixmpp, an independent client library in a
+subprocess, logs in over real TCP with TLS and SASL.
+"""
+
+import json
+import os
+import sys
+
+from twisted.internet import utils
+from twisted.trial import unittest
+from twisted.words.xish import domish
+
+from mepserver.testing import startServer
+
+
+class SlixmppOfflineTests(unittest.TestCase):
+    """
+    alice sends bob a message while bob is offline; bob logs in with
+    slixmpp and gets it with a delay stamp.
+    """
+
+    timeout = 120
+
+    async def test_offlineMessage(self):
+        """
+        The server's disco#info lists msgoffline; alice's chat message to
+        offline bob is neither delivered nor bounced; at bob's initial
+        presence slixmpp receives it from alice's full JID, as sent, with
+        C{<delay from='localhost'/>} stamped by the server's clock when it
+        was stored (deterministic mode: 2020-01-01T00:00:00Z).
+        """
+        running = await startServer(self, deterministic=True)
+        alice = await running.createAccount("alice", "alice-secret")
+        bob = await running.createAccount("bob", "b0b-secret")
+        aliceClient = await running.connectClient(alice, "laptop")
+        message = domish.Element((None, "message"))
+        message["to"], message["type"], message["id"] = "bob@localhost", "chat", "o1"
+        message.addElement("body", content="while you were out")
+        aliceClient.send(message)
+        await aliceClient.assertNoStanzaReceived("/message")
+
+        settings = {
+            "host": "127.0.0.1",
+            "port": running.c2sPort,
+            "cafile": running.certificatePath,
+            "domain": running.domain,
+            "jid": bob.jid.userhost(),
+            "password": bob.password,
+        }
+        script = os.path.join(os.path.dirname(__file__), "slixoffline.py")
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, [script, json.dumps(settings)], env=os.environ
+        )
+        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
+        self.assertEqual(0, code)
+        self.assertIn("msgoffline", report["features"])
+        self.assertEqual(
+            {
+                "from": "alice@localhost/laptop",
+                "to": "bob@localhost",
+                "type": "chat",
+                "body": "while you were out",
+                "delay": {"from": "localhost", "stamp": "2020-01-01T00:00:00Z"},
+            },
+            report["message"],
+        )
