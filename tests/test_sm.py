@@ -603,6 +603,27 @@ class ResumptionTests(unittest.TestCase):
             [], [e for e in self.romeo.output.read() if e.getAttribute("type") == "error"]
         )
 
+    def test_ownCopiesNotBounced(self):
+        """
+        A message from the account's own bare JID (a carbon copy) is not
+        bounced back to the account.
+        """
+        self.session.send(
+            parseXml(
+                "<message from='juliet@example.com' to='juliet@example.com/balcony' "
+                "type='chat'><received xmlns='urn:xmpp:carbons:2'/></message>",
+                "jabber:client",
+            )
+        )
+        window = self.harness.login(self, "juliet", "window")
+        window.send("<presence/>")
+        window.output.read()
+        lose(self.juliet)
+        self.harness.clock.advance(300)
+        self.assertEqual(
+            [], [e for e in window.output.read() if e.getAttribute("type") == "error"]
+        )
+
     def test_cleanClose(self):
         """
         A client closing its stream ends the session at once, bouncing

@@ -474,6 +474,10 @@ class StreamManagement:
                     "request (XEP-0198)",
                 )
         elif stanza.name == "message" and kind in (None, "normal", "chat"):
+            if stanza.getAttribute("from") == session.jid.userhost():
+                # From the account's own bare JID: the server's copy on its
+                # behalf (XEP-0280 carbons), not a sender to tell.
+                return
             to = stanza.getAttribute("to", "")
             if "/" not in to and session.manager.availableSessions(session.jid.user):
                 return
