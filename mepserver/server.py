@@ -48,6 +48,7 @@ from mepserver.c2s.roster import (
 )
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s.sm import StreamManagement, StreamManagementStep
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
@@ -89,6 +90,8 @@ class Server(service.MultiService):
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar streamManagement: the client domain's L{StreamManagement}
+        (XEP-0198), which keeps hibernating sessions.
     @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
     @ivar muc: the MUC service's L{MUCHandler}.
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
@@ -145,6 +148,8 @@ class Server(service.MultiService):
             return
         self.muc.shutdown()
         yield self.streams.closeAll()
+        # Hibernating sessions have no stream to close: end them.
+        self.streamManagement.reset()
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
@@ -186,6 +191,7 @@ class Server(service.MultiService):
         """
         self.checkReset()
         yield self.streams.closeAll(text=text)
+        self.streamManagement.reset()
         for store in self._stores():
             store.reset()
         self.pep.reset()
@@ -247,12 +253,19 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.router = Router()
     server.streams = StreamRegistry()
 
-    # The client domain: sessions and the server's own answers. Message
-    # Carbons (XEP-0280) copy what sessions send and what is delivered to
-    # them; the handler enables them per session.
+    # The client domain: sessions and the server's own answers. Stream
+    # management (XEP-0198) keeps broken-off sessions for resumption.
+    # Message Carbons (XEP-0280) copy what sessions send and what is
+    # delivered to them; the handler enables them per session.
     carbons = MessageCarbons()
+    server.streamManagement = StreamManagement(clock, config.resumeTimeout, server.ids)
     server.sessions = sessions = SessionManager(
-        config.domain, server.users, server.router, ids=server.ids, carbons=carbons
+        config.domain,
+        server.users,
+        server.router,
+        ids=server.ids,
+        carbons=carbons,
+        streamManagement=server.streamManagement,
     )
     clientDomain = Domain(server.router, config.domain)
     clientDomain.setName("client-domain")
@@ -374,6 +387,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             CSIFeatureStep,
             RosterVersioningStep,
             PreApprovalStep,
+            lambda a: StreamManagementStep(a, server.streamManagement),
         ]
         return C2SAuthenticator(
             config.domain,

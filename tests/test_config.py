@@ -80,6 +80,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(dict(defaults.users), {})
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
+        self.assertEqual(defaults.resumeTimeout, 300)
         self.assertEqual(defaults.offlineLimit, 1000)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
@@ -108,6 +109,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "users",
                 "maxStanzaSize",
                 "idleTimeout",
+                "resumeTimeout",
                 "offlineLimit",
                 "mucCreateUnlocked",
                 "backendJids",
@@ -326,12 +328,15 @@ class FileTests(unittest.SynchronousTestCase):
 
     def test_integers(self):
         """
-        C{[c2s] max_stanza_size} and C{idle_timeout} set their fields,
-        down to their minimums.
+        C{[c2s] max_stanza_size}, C{idle_timeout} and C{resume_timeout}
+        set their fields, down to their minimums.
         """
-        loaded = self.load("[c2s]\nmax_stanza_size = 1024\nidle_timeout = 0\n")
+        loaded = self.load(
+            "[c2s]\nmax_stanza_size = 1024\nidle_timeout = 0\nresume_timeout = 0\n"
+        )
         self.assertEqual(loaded.maxStanzaSize, 1024)
         self.assertEqual(loaded.idleTimeout, 0)
+        self.assertEqual(loaded.resumeTimeout, 0)
 
     def test_offlineLimit(self):
         """
@@ -692,6 +697,9 @@ class ErrorTests(unittest.SynchronousTestCase):
         )
         self.assertError(
             {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
+        )
+        self.assertError(
+            {"resumeTimeout": -5}, "[c2s] resume_timeout: -5 is less than the minimum 0"
         )
         self.assertError(
             {"offlineLimit": "lots"},

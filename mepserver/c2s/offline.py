@@ -105,6 +105,18 @@ def parseStanza(text: str) -> domish.Element:
     return elements[0]
 
 
+def _delayedBy(message: domish.Element, domain: str) -> bool:
+    """
+    @return: whether the message has a delay stamp from C{domain} already
+        (one a resumable session gave it, XEP-0198, when it came back
+        unacknowledged): its time is the first delivery's.
+    """
+    return any(
+        delay.getAttribute("from") == domain
+        for delay in message.elements(NS_DELAY, "delay")
+    )
+
+
 @implementer(IPresenceObserver, IDisco)
 class OfflineMessages(XMPPHandler):
     """
@@ -167,9 +179,10 @@ class OfflineMessages(XMPPHandler):
                 return f"there is no account {bare}"
             return refusal
         stored = copyStanza(message)
-        delay = stored.addElement((NS_DELAY, "delay"))
-        delay["from"] = self.sessions.domain
-        delay["stamp"] = formatDateTime(self.clock.seconds())
+        if not _delayedBy(stored, self.sessions.domain):
+            delay = stored.addElement((NS_DELAY, "delay"))
+            delay["from"] = self.sessions.domain
+            delay["stamp"] = formatDateTime(self.clock.seconds())
         try:
             kept = yield self.store.storeOfflineMessage(to.user, stored.toXml(), self.limit)
         except UnknownUser:

@@ -121,6 +121,8 @@ class Session:
         (XEP-0280; L{mepserver.c2s.carbons}).
     @ivar active: the client's state (XEP-0352): C{False} after it sent
         C{<inactive/>}, until it sends C{<active/>}.
+    @ivar sm: the L{mepserver.c2s.sm.ManagedStream} once the client enabled
+        stream management (XEP-0198), else L{None}.
     """
 
     def __init__(self, manager, xs, fullJID):
@@ -134,6 +136,7 @@ class Session:
         self.directed = set()
         self.carbons = False
         self.active = True
+        self.sm = None
         self._ended = False
 
     def __repr__(self):
@@ -147,24 +150,37 @@ class Session:
             if self.manager.observers:
                 for observer in list(self.manager.observers):
                     observer(self, stanza, False)
-            self.xmlstream.send(stanza)
+            if self.sm is None:
+                self.xmlstream.send(stanza)
+            else:
+                # Counted, kept until acknowledged, queued if hibernating.
+                self.sm.send(self, stanza)
 
     def close(self, condition, text):
         """
-        End the session with a stream error.
+        End the session with a stream error; a hibernating one (XEP-0198),
+        whose stream is gone, just ends.
         """
+        if self.sm is not None and self.sm.hibernation is not None:
+            self.ended()
+            return
         self.xmlstream.sendStreamError(error.StreamError(condition, text=text))
 
     def received(self, element):
         """
         A top-level element arrived from the client: a client state nonza
-        (XEP-0352) is recorded; a stanza is checked, stamped and routed;
-        anything else closes the stream.
+        (XEP-0352) is recorded; a stream management nonza (XEP-0198) goes
+        to L{SessionManager.streamManagement}; a stanza is counted for
+        stream management, checked, stamped and routed; anything else
+        closes the stream.
         """
         if element.uri != NS_CLIENT or element.name not in STANZA_NAMES:
             state = clientState(element)
             if state is not None:
                 self.active = state
+                return
+            sm = self.manager.streamManagement
+            if sm is not None and sm.received(self, element):
                 return
             self.close(
                 "unsupported-stanza-type",
@@ -172,15 +188,26 @@ class Session:
                 "this server understands",
             )
             return
+        if self.sm is not None:
+            self.sm.handled()
         self.manager.outbound(self, element)
 
     def ended(self):
         """
         The stream is gone (RFC 6121 section 4.6: unavailable on disconnect).
+
+        A resumable session (XEP-0198 section 5) whose stream broke off
+        hibernates instead; calling this again ends it.
         """
-        if not self._ended:
-            self._ended = True
-            self.manager.unbind(self)
+        if self._ended:
+            return
+        sm = self.manager.streamManagement
+        if sm is not None and sm.hibernate(self):
+            return
+        self._ended = True
+        self.manager.unbind(self)
+        if self.sm is not None:
+            sm.ended(self)
 
 
 class SessionManager:
@@ -196,6 +223,8 @@ class SessionManager:
     @ivar users: the L{mepserver.interfaces.IUserStore}.
     @ivar ids: the L{mepserver.ids.IdSource} for the ids the server gives
         sessions (bound resources, roster pushes).
+    @ivar streamManagement: the L{mepserver.c2s.sm.StreamManagement}, or
+        L{None}.
     @ivar observers: callables C{observer(session, stanza, fromClient)},
         called with every stanza a session sends to its client
         (C{fromClient} false) and, once C{from} is stamped, every stanza
@@ -208,11 +237,18 @@ class SessionManager:
         stanza from a client passes first (the Blocking Command).
     """
 
-    def __init__(self, domain, users, router=None, ids=None, carbons=None):
+    def __init__(
+        self, domain, users, router=None, ids=None, carbons=None, streamManagement=None
+    ):
+        """
+        @param streamManagement: the L{mepserver.c2s.sm.StreamManagement}
+            of the domain; without one, clients cannot enable it.
+        """
         self.domain = domain
         self.users = users
         self.router = router
         self.ids = ids if ids is not None else IdSource()
+        self.streamManagement = streamManagement
         self.presence = None
         self.locks = AccountLocks()
         self.observers = []
@@ -253,8 +289,10 @@ class SessionManager:
         resources = self._sessions.setdefault(username, {})
         old = resources.get(resource)
         if old is not None:
-            old.ended()
+            # Closed first, so that a resumable session ends rather than
+            # hibernates (XEP-0198).
             old.close("conflict", "replaced by a new connection for this resource")
+            old.ended()
         session = Session(self, xs, fullJID)
         self._sessions.setdefault(username, {})[resource] = session
         return session

@@ -383,3 +383,49 @@ class SlixmppBlockingTests(unittest.TestCase):
         )
         self.assertEqual("unblocked words", report["aliceGotAfterUnblock"])
         self.assertEqual(["blocked", "unblocked"], report["pushes"])
+
+
+class SlixmppStreamManagementTests(unittest.TestCase):
+    """
+    XEP-0198 resumption with slixmpp's own stream management plugin.
+    """
+
+    timeout = 120
+
+    async def test_resumption(self):
+        """
+        slixmpp enables stream management with resumption; its TCP
+        connection is killed; a message sent to it meanwhile waits on the
+        hibernating session; slixmpp reconnects, resumes (no new session,
+        the same full JID) and gets the message; its clean disconnect
+        then ends the session.
+        """
+        running = await startServer(self, storage="memory")
+        alice = await running.createAccount("alice", "alice-secret")
+        bob = await running.createAccount("bob", "b0b-secret")
+        settings = {
+            "host": "127.0.0.1",
+            "port": running.c2sPort,
+            "cafile": running.certificatePath,
+            "domain": running.domain,
+            "alice": alice.jid.userhost(),
+            "alicePassword": alice.password,
+            "bob": bob.jid.userhost(),
+            "bobPassword": bob.password,
+        }
+        script = os.path.join(os.path.dirname(__file__), "slixsm.py")
+        out, err, code = await utils.getProcessOutputAndValue(
+            sys.executable, [script, json.dumps(settings)], env=os.environ
+        )
+        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
+        self.assertEqual(0, code)
+        self.assertEqual("true", str(report["enabled"]["resume"]).lower())
+        self.assertEqual(report["enabled"]["id"], report["resumed"]["previd"])
+        self.assertEqual(1, report["sessionStarts"])
+        self.assertEqual(report["aliceJID"], report["boundAfter"])
+        self.assertEqual("while you were away", report["message"]["body"])
+        self.assertTrue(report["message"]["from"].startswith("bob@localhost/"))
+        self.assertTrue(report["pingedAfter"])
+        self.assertEqual([], running.server.sessions.allSessions())
+        self.assertEqual({}, running.server.streamManagement.resumable)
