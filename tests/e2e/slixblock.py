@@ -19,23 +19,16 @@ alice unblocks bob, and his next message reaches her.
 """
 
 import asyncio
-import json
-import ssl
-import sys
 
 import slixmpp
 
-TIMEOUT = 30
+import slixbase
+
+TIMEOUT = slixbase.TIMEOUT
 
 
 def makeClient(address, password, settings):
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    for plugin in ("xep_0030", "xep_0191"):
-        client.register_plugin(plugin)
-    return client
+    return slixbase.makeClient(address, password, settings, ("xep_0030", "xep_0191"))
 
 
 async def scenario(settings, report):
@@ -108,16 +101,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

@@ -24,11 +24,8 @@ outer 'from' and the forwarded message's addressing and body), then exits
 """
 
 import asyncio
-import json
-import ssl
-import sys
 
-import slixmpp
+import slixbase
 
 #: Seconds any single wait may take.
 STEP = 15
@@ -37,13 +34,9 @@ TOTAL = 90
 
 
 def makeClient(address, password, settings):
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    for plugin in ("xep_0030", "xep_0199", "xep_0280"):
-        client.register_plugin(plugin)
-    return client
+    return slixbase.makeClient(
+        address, password, settings, ("xep_0030", "xep_0199", "xep_0280")
+    )
 
 
 def describe(message):
@@ -135,16 +128,7 @@ def _drain(queue):
     return items
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TOTAL))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario, TOTAL)

@@ -19,25 +19,21 @@ message and subscribes to his presence, which bob's client approves.
 """
 
 import asyncio
-import json
 import ssl
-import sys
 
-import slixmpp
+import slixbase
 
-TIMEOUT = 30
+TIMEOUT = slixbase.TIMEOUT
 
 
 def makeClient(address, password, settings, software="Slixmpp"):
-    client = slixmpp.ClientXMPP(address, password)
-    context = ssl.create_default_context(cafile=settings["cafile"])
-    client.ssl_context = context
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    for plugin in ("xep_0030", "xep_0199", "xep_0077", "xep_0352"):
-        client.register_plugin(plugin)
-    client.register_plugin("xep_0092", {"name": software, "version": "1.0"})
-    return client
+    return slixbase.makeClient(
+        address,
+        password,
+        settings,
+        plugins=("xep_0030", "xep_0199", "xep_0077", "xep_0352"),
+        configs={"xep_0092": {"name": software, "version": "1.0"}},
+    )
 
 
 async def scenario(settings, report):
@@ -141,16 +137,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

@@ -15,13 +15,13 @@ authenticates, binds, gets its roster and pings the server.
 """
 
 import asyncio
-import json
 import ssl
-import sys
 
 import slixmpp
 
-TIMEOUT = 30
+import slixbase
+
+TIMEOUT = slixbase.TIMEOUT
 
 
 async def scenario(settings, report):
@@ -67,16 +67,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

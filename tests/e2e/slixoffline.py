@@ -15,22 +15,15 @@ step completed (1 otherwise).
 """
 
 import asyncio
-import json
-import ssl
-import sys
 
-import slixmpp
+import slixbase
 
-TIMEOUT = 30
+TIMEOUT = slixbase.TIMEOUT
 NS_DELAY = "urn:xmpp:delay"
 
 
 async def scenario(settings, report):
-    client = slixmpp.ClientXMPP(settings["jid"], settings["password"])
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    client.register_plugin("xep_0030")
+    client = slixbase.makeClient(settings["jid"], settings["password"], settings, ("xep_0030",))
 
     loop = asyncio.get_running_loop()
     started, gotMessage = loop.create_future(), loop.create_future()
@@ -64,16 +57,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

@@ -20,13 +20,12 @@ version.
 """
 
 import asyncio
-import json
-import ssl
-import sys
 
 import slixmpp
 
-TIMEOUT = 30
+import slixbase
+
+TIMEOUT = slixbase.TIMEOUT
 NS_ROSTER = "{jabber:iq:roster}query"
 
 
@@ -36,10 +35,7 @@ def makeClient(address, password, settings, version=None):
     whether each answer had a query and which version, before slixmpp's
     handlers see it (they add an empty query to any result they read).
     """
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
-    client.enable_plaintext = False
-    client.enable_starttls = True
+    client = slixbase.makeClient(address, password, settings)
     if version is not None:
         # What a client with a roster cache stored at its last logout.
         client.client_roster.version = version
@@ -163,16 +159,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

@@ -18,24 +18,15 @@ binding a new one, and the message arrives.
 """
 
 import asyncio
-import json
-import ssl
-import sys
 
-import slixmpp
+import slixbase
 
-TIMEOUT = 30
+TIMEOUT = slixbase.TIMEOUT
 
 
 def makeClient(address, password, settings, sm=False):
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    plugins = ["xep_0030", "xep_0199"] + (["xep_0198"] if sm else [])
-    for plugin in plugins:
-        client.register_plugin(plugin)
-    return client
+    plugins = ("xep_0030", "xep_0199") + (("xep_0198",) if sm else ())
+    return slixbase.makeClient(address, password, settings, plugins)
 
 
 async def scenario(settings, report):
@@ -107,16 +98,7 @@ async def scenario(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(scenario(settings, report), TIMEOUT * 2))
-    except BaseException as e:  # report whatever went wrong, as data
-        report["error"] = f"{type(e).__name__}: {e}"
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
 
 
 if __name__ == "__main__":
-    main()
+    slixbase.main(scenario)

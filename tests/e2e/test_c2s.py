@@ -11,16 +11,14 @@ registration).
 """
 
 import dataclasses
-import json
-import os
-import sys
 
-from twisted.internet import defer, endpoints, protocol, reactor, utils
+from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.sasl import SASLAuthError
 from twisted.words.xish import domish
 
 from mepserver.testing import startServer
+from tests.e2e.slixrun import runScenario, serverSettings
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
 
@@ -223,23 +221,14 @@ class SlixmppTests(unittest.TestCase):
         """
         running = await startServer(self, storage=self.storage)
         bob = await running.createAccount("bob", "b0b-secret")
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "newUser": "alice",
-            "newPassword": "alice-secret",
-            "peer": bob.jid.userhost(),
-            "peerPassword": bob.password,
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixclient.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
+        settings = serverSettings(
+            running,
+            newUser="alice",
+            newPassword="alice-secret",
+            peer=bob.jid.userhost(),
+            peerPassword=bob.password,
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixclient.py", settings)
         self.assertTrue(report["registered"])
         self.assertEqual("SCRAM-SHA-256", report["mechanisms"]["alice@localhost"])
         self.assertEqual("result", report["rosterType"])
@@ -286,23 +275,14 @@ class SlixmppCarbonsTests(unittest.TestCase):
         running = await startServer(self, storage="memory")
         romeo = await running.createAccount("romeo", "r0m30")
         juliet = await running.createAccount("juliet", "jul13t")
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "accounts": {
+        settings = serverSettings(
+            running,
+            accounts={
                 "romeo": [romeo.jid.userhost(), romeo.password],
                 "juliet": [juliet.jid.userhost(), juliet.password],
             },
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixcarbons.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixcarbons.py", settings)
         self.assertEqual({"garden": "result", "home": "result"}, report["enabled"])
         chat = {
             "from": "juliet@localhost/balcony",
@@ -353,20 +333,11 @@ class SlixmppBlockingTests(unittest.TestCase):
         for name in ("alice", "bob", "carol"):
             account = await running.createAccount(name, f"{name}-secret")
             accounts[name] = [account.jid.userhost(), account.password]
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
+        settings = serverSettings(
+            running,
             **accounts,
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixblock.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixblock.py", settings)
         self.assertTrue(report["feature"])
         self.assertEqual([], report["before"])
         self.assertEqual(["bob@localhost"], report["after"])
@@ -403,23 +374,14 @@ class SlixmppStreamManagementTests(unittest.TestCase):
         running = await startServer(self, storage="memory")
         alice = await running.createAccount("alice", "alice-secret")
         bob = await running.createAccount("bob", "b0b-secret")
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "alice": alice.jid.userhost(),
-            "alicePassword": alice.password,
-            "bob": bob.jid.userhost(),
-            "bobPassword": bob.password,
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixsm.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
+        settings = serverSettings(
+            running,
+            alice=alice.jid.userhost(),
+            alicePassword=alice.password,
+            bob=bob.jid.userhost(),
+            bobPassword=bob.password,
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixsm.py", settings)
         self.assertEqual("true", str(report["enabled"]["resume"]).lower())
         self.assertEqual(report["enabled"]["id"], report["resumed"]["previd"])
         self.assertEqual(1, report["sessionStarts"])

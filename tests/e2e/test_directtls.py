@@ -7,14 +7,12 @@ independent client library, in a subprocess.
 """
 
 import base64
-import json
-import os
-import sys
 
-from twisted.internet import endpoints, reactor, ssl, utils
+from twisted.internet import endpoints, reactor, ssl
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
+from tests.e2e.slixrun import runScenario
 from tests.e2e.test_c2s import HEADER, RawClient
 
 NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
@@ -195,13 +193,7 @@ class SlixmppDirectTLSTests(unittest.TestCase):
             "jid": account.jid.userhost(),
             "password": account.password,
         }
-        script = os.path.join(os.path.dirname(__file__), "slixdirecttls.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
-        )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixdirecttls.py", settings)
         self.assertTrue(report["tls"])
         self.assertIn(report["tlsVersion"], ("TLSv1.2", "TLSv1.3"))
         self.assertEqual("xmpp-client", report["alpn"])

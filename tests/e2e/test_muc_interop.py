@@ -19,6 +19,7 @@ from twisted.internet import utils
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
+from tests.e2e.slixrun import serverSettings
 
 NS_MUC_ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig"
 
@@ -42,14 +43,11 @@ class SlixmppMUCTests(unittest.TestCase):
         for name in ("alice", "bob", "carol"):
             account = await running.createAccount(name, f"{name}-secret")
             accounts[name] = [account.jid.userhost(), account.password]
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "mucDomain": running.mucDomain,
-            "accounts": accounts,
-        }
+        settings = serverSettings(
+            running,
+            mucDomain=running.mucDomain,
+            accounts=accounts,
+        )
         self.room = f"lobby@{running.mucDomain}"
         script = os.path.join(os.path.dirname(__file__), "slixmuc.py")
         out, err, code = await utils.getProcessOutputAndValue(

@@ -5,15 +5,11 @@ not online reaches it when slixmpp, an independent client library in a
 subprocess, logs in over real TCP with TLS and SASL.
 """
 
-import json
-import os
-import sys
-
-from twisted.internet import utils
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
 from mepserver.testing import startServer
+from tests.e2e.slixrun import runScenario, serverSettings
 
 
 class SlixmppOfflineTests(unittest.TestCase):
@@ -42,21 +38,12 @@ class SlixmppOfflineTests(unittest.TestCase):
         aliceClient.send(message)
         await aliceClient.assertNoStanzaReceived("/message")
 
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "jid": bob.jid.userhost(),
-            "password": bob.password,
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixoffline.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
+        settings = serverSettings(
+            running,
+            jid=bob.jid.userhost(),
+            password=bob.password,
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixoffline.py", settings)
         self.assertIn("msgoffline", report["features"])
         self.assertEqual(
             {

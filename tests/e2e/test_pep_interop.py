@@ -20,6 +20,7 @@ from twisted.words.protocols.jabber.jid import JID
 
 from mepserver.interfaces import RosterItem
 from mepserver.testing import startServer
+from tests.e2e.slixrun import serverSettings
 
 NS_TUNE = "http://jabber.org/protocol/tune"
 NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata"
@@ -48,13 +49,10 @@ class SlixmppPEPTests(unittest.TestCase):
                     await running.server.users.setRosterItem(
                         name, RosterItem(JID(accounts[other][0]), subscription="both")
                     )
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "accounts": accounts,
-        }
+        settings = serverSettings(
+            running,
+            accounts=accounts,
+        )
         self.juliet = accounts["juliet"][0]
         script = os.path.join(os.path.dirname(__file__), "slixpep.py")
         out, err, code = await utils.getProcessOutputAndValue(

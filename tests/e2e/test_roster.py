@@ -5,14 +5,10 @@ End-to-end test of roster versioning and subscription pre-approval (RFC
 in a subprocess, over real TCP with STARTTLS, on SQLite storage.
 """
 
-import json
-import os
-import sys
-
-from twisted.internet import utils
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
+from tests.e2e.slixrun import runScenario, serverSettings
 
 
 class SlixmppRosterTests(unittest.TestCase):
@@ -35,24 +31,15 @@ class SlixmppRosterTests(unittest.TestCase):
         running = await startServer(self, storage="sqlite")
         alice = await running.createAccount("alice", "alice-secret")
         bob = await running.createAccount("bob", "b0b-secret")
-        settings = {
-            "host": "127.0.0.1",
-            "port": running.c2sPort,
-            "cafile": running.certificatePath,
-            "domain": running.domain,
-            "alice": alice.jid.userhost(),
-            "alicePassword": alice.password,
-            "bob": bob.jid.userhost(),
-            "bobPassword": bob.password,
-            "carol": f"carol@{running.domain}",
-        }
-        script = os.path.join(os.path.dirname(__file__), "slixroster.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
+        settings = serverSettings(
+            running,
+            alice=alice.jid.userhost(),
+            alicePassword=alice.password,
+            bob=bob.jid.userhost(),
+            bobPassword=bob.password,
+            carol=f"carol@{running.domain}",
         )
-        report = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
-        self.assertTrue(report.get("done"), f"report={report} stderr={err.decode()[-3000:]}")
-        self.assertEqual(0, code)
+        report = await runScenario(self, "slixroster.py", settings)
         features = ["preapproval", "rosterver"]
         self.assertEqual(
             {"sentVer": "", "query": True, "ver": "0", "items": 0, "features": features},
