@@ -54,6 +54,30 @@ FULL_ITEM = RosterItem(
 )
 
 
+class SQLiteFile:
+    """
+    A fresh L{SQLiteStore} on a temporary file for each test, as
+    C{self.store}; L{reopen} closes it and opens the same file again.
+    """
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.path = self.mktemp()
+        self.store = yield SQLiteStore.open(self.path)
+        # Through self, so that a test that reopens the store closes the
+        # store it ends with.
+        self.addCleanup(lambda: self.store.close())
+
+    @defer.inlineCallbacks
+    def reopen(self):
+        """
+        Close the store and open its file again, which applies the schema
+        a second time.
+        """
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path)
+
+
 class UserStoreTests:
     """
     The L{IUserStore} contract. Subclasses set C{self.store} in C{setUp}
@@ -487,19 +511,12 @@ class MemoryUserStoreTests(UserStoreTests, unittest.TestCase):
         self.assertEqual(2, version)
 
 
-class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
+class SQLiteUserStoreTests(SQLiteFile, UserStoreTests, unittest.TestCase):
     """
     The user store contract for L{SQLiteStore} on a temporary file, plus
     durability across a restart.
     """
 
-    @defer.inlineCallbacks
-    def setUp(self):
-        self.path = self.mktemp()
-        self.store = yield SQLiteStore.open(self.path)
-        # Through self, so that a test that reopens the store closes the
-        # store it ends with.
-        self.addCleanup(lambda: self.store.close())
 
     @defer.inlineCallbacks
     def test_reopen(self):
@@ -512,8 +529,7 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         yield self.store.setRosterItem("romeo", FULL_ITEM)
         yield self.store.setRosterItem("romeo", RosterItem(NURSE))
         yield self.store.addPendingSubscription("romeo", MERCUTIO)
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
 
         users = yield self.store.listUsers()
         self.assertEqual(["juliet", "romeo"], users)
@@ -532,8 +548,7 @@ class SQLiteUserStoreTests(UserStoreTests, unittest.TestCase):
         yield self.store.createUser("romeo", CREDENTIALS)
         approved = RosterItem(JULIET, approved=True)
         yield self.store.setRosterItem("romeo", approved)
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
         version = yield self.store.getRosterVersion("romeo")
         self.assertEqual(1, version)
         item = yield self.store.getRosterItem("romeo", JULIET)
@@ -752,16 +767,11 @@ class MemoryBlockListStoreTests(BlockListStoreTests, unittest.TestCase):
         self.assertEqual([], blocked)
 
 
-class SQLiteBlockListStoreTests(BlockListStoreTests, unittest.TestCase):
+class SQLiteBlockListStoreTests(SQLiteFile, BlockListStoreTests, unittest.TestCase):
     """
     The block list contract for L{SQLiteStore}, plus durability.
     """
 
-    @defer.inlineCallbacks
-    def setUp(self):
-        self.path = self.mktemp()
-        self.store = yield SQLiteStore.open(self.path)
-        self.addCleanup(lambda: self.store.close())
 
     @defer.inlineCallbacks
     def test_reopen(self):
@@ -771,8 +781,7 @@ class SQLiteBlockListStoreTests(BlockListStoreTests, unittest.TestCase):
         """
         yield self.store.createUser("juliet", CREDENTIALS)
         yield self.store.blockJIDs("juliet", [ORCHARD, MONTAGUE])
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
         blocked = yield self.store.getBlockList("juliet")
         self.assertEqual([MONTAGUE, ORCHARD], blocked)
 
@@ -1028,17 +1037,12 @@ class MemoryRoomStoreTests(RoomStoreTests, unittest.TestCase):
         self.assertEqual([], rooms)
 
 
-class SQLiteRoomStoreTests(RoomStoreTests, unittest.TestCase):
+class SQLiteRoomStoreTests(SQLiteFile, RoomStoreTests, unittest.TestCase):
     """
     The room store contract for L{SQLiteStore} on a temporary file, plus
     durability, atomic saves and users and rooms sharing the file.
     """
 
-    @defer.inlineCallbacks
-    def setUp(self):
-        self.path = self.mktemp()
-        self.store = yield SQLiteStore.open(self.path)
-        self.addCleanup(lambda: self.store.close())
 
     @defer.inlineCallbacks
     def test_reopen(self):
@@ -1051,8 +1055,7 @@ class SQLiteRoomStoreTests(RoomStoreTests, unittest.TestCase):
         yield self.store.saveRoom(other)
         yield self.store.saveRoom(StoredRoom(VERONA, {}, {}))
         yield self.store.removeRoom(VERONA)
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
 
         rooms = yield self.store.loadRooms()
         self.assertEqual([FULL_ROOM, other], rooms)
@@ -1067,8 +1070,7 @@ class SQLiteRoomStoreTests(RoomStoreTests, unittest.TestCase):
         yield self.store.createUser("romeo", CREDENTIALS)
         yield self.store.setRosterItem("romeo", FULL_ITEM)
         yield self.store.saveRoom(FULL_ROOM)
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
 
         credentials = yield self.store.getCredentials("romeo")
         self.assertEqual(CREDENTIALS, credentials)
@@ -1241,16 +1243,11 @@ class MemoryOfflineStoreTests(OfflineStoreTests, unittest.TestCase):
         self.assertEqual([], messages)
 
 
-class SQLiteOfflineStoreTests(OfflineStoreTests, unittest.TestCase):
+class SQLiteOfflineStoreTests(SQLiteFile, OfflineStoreTests, unittest.TestCase):
     """
     The offline message contract for L{SQLiteStore}, plus durability.
     """
 
-    @defer.inlineCallbacks
-    def setUp(self):
-        self.path = self.mktemp()
-        self.store = yield SQLiteStore.open(self.path)
-        self.addCleanup(lambda: self.store.close())
 
     @defer.inlineCallbacks
     def test_reopen(self):
@@ -1261,8 +1258,7 @@ class SQLiteOfflineStoreTests(OfflineStoreTests, unittest.TestCase):
         yield self.store.createUser("romeo", CREDENTIALS)
         yield self.store.storeOfflineMessage("romeo", HELLO, 2)
         yield self.store.storeOfflineMessage("romeo", AGAIN, 2)
-        yield self.store.close()
-        self.store = yield SQLiteStore.open(self.path)
+        yield self.reopen()
         messages = yield self.store.getOfflineMessages("romeo")
         self.assertEqual([HELLO, AGAIN], [m.stanza for m in messages])
         self.assertFalse((yield self.store.storeOfflineMessage("romeo", THIRD, 2)))
