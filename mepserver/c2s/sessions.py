@@ -21,7 +21,7 @@ from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
 from zope.interface.verify import verifyObject
 
-from mepserver.c2s.csi import clientState
+from mepserver.c2s.csi import HeldPresence, clientState
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 from mepserver.interfaces import IClientPresence, IOutboundFilter
@@ -120,7 +120,8 @@ class Session:
     @ivar carbons: C{True} while the client has Message Carbons enabled
         (XEP-0280; L{mepserver.c2s.carbons}).
     @ivar active: the client's state (XEP-0352): C{False} after it sent
-        C{<inactive/>}, until it sends C{<active/>}.
+        C{<inactive/>}, until it sends C{<active/>}; meanwhile others'
+        presence is held back (L{mepserver.c2s.csi.HeldPresence}).
     @ivar sm: the L{mepserver.c2s.sm.ManagedStream} once the client enabled
         stream management (XEP-0198), else L{None}.
     """
@@ -136,6 +137,7 @@ class Session:
         self.directed = set()
         self.carbons = False
         self.active = True
+        self.held = HeldPresence()
         self.sm = None
         self._ended = False
 
@@ -144,8 +146,31 @@ class Session:
 
     def send(self, stanza):
         """
-        Deliver a stanza to the client.
+        Deliver a stanza to the client, or hold it back while the client is
+        inactive (XEP-0352) and it can wait.
         """
+        if self._ended:
+            return
+        if not self.active:
+            if self.held.hold(stanza):
+                return
+            self._release()
+        self._deliver(stanza)
+
+    def setActive(self, active: bool) -> None:
+        """
+        The client said it is active or inactive (XEP-0352 section 4); once
+        active, what was held goes out.
+        """
+        self.active = active
+        if active:
+            self._release()
+
+    def _release(self):
+        for held in self.held.release():
+            self._deliver(held)
+
+    def _deliver(self, stanza):
         if not self._ended:
             if self.manager.observers:
                 for observer in list(self.manager.observers):
@@ -177,7 +202,7 @@ class Session:
         if element.uri != NS_CLIENT or element.name not in STANZA_NAMES:
             state = clientState(element)
             if state is not None:
-                self.active = state
+                self.setActive(state)
                 return
             sm = self.manager.streamManagement
             if sm is not None and sm.received(self, element):
