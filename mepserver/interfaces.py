@@ -233,6 +233,26 @@ class IUserStore(Interface):
         @return: a Deferred.
         """
 
+    # Private XML storage (XEP-0049), in a block of its own.
+
+    def getPrivate(username, namespace, name):
+        """
+        The private XML the user stored under the qualified name
+        (C{namespace}, C{name}) of its root element.
+
+        @return: a Deferred firing with the element as XML text, or L{None}
+            if nothing is stored there (or there is no such user).
+        """
+
+    def setPrivate(username, namespace, name, xml):
+        """
+        Store private XML under the qualified name of its root element,
+        replacing what was there; L{None} removes it (no error if absent).
+
+        @param xml: the element as XML text, or L{None}.
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
     def prepare():
         """
         Make the store ready (create missing tables); idempotent.

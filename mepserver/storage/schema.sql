@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS blocked_jids (
     PRIMARY KEY (username, entity)
 );
 
+-- Private XML storage (XEP-0049): one element per qualified name of its
+-- root (namespace, name), as XML text.
+CREATE TABLE IF NOT EXISTS private_xml (
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    xml TEXT NOT NULL,
+    PRIMARY KEY (username, namespace, name)
+);
+
 -- Persistent rooms of the MUC service (XEP-0045 section 10.2) -------------
 
 -- config is a JSON object: muc#roomconfig_* field names without the prefix
