@@ -936,3 +936,31 @@ class IOccupantServices(Interface):
         """
         @return: C{True} if the IQ was taken (and answered).
         """
+
+
+class IPrivateData(Interface):
+    """
+    Private XML (XEP-0049) of one qualified name that a feature keeps
+    somewhere other than the user store: legacy bookmarks
+    (C{storage:bookmarks}), which L{mepserver.c2s.bookmarks} computes from
+    the account's PEP Native Bookmarks (XEP-0402 section 5).
+    """
+
+    namespace = Attribute("The namespace of the root element, a str.")
+    name = Attribute("The local name of the root element, a str.")
+    accountFeatures = Attribute(
+        "The features it adds to the account's disco#info, strs."
+    )
+
+    def getPrivate(owner):
+        """
+        @param owner: the account's bare JID.
+        @return: a Deferred firing with the element to answer with.
+        """
+
+    def setPrivate(sender, element):
+        """
+        Store C{element} for the account of C{sender} (a full JID).
+
+        @return: a Deferred, failing with a L{mepserver.errors.Refusal}.
+        """
