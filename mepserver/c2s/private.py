@@ -138,8 +138,9 @@ class PrivateHandler(XMPPHandler):
         d.addCallback(self._reply, iq)
 
     def _reply(self, response, iq):
-        # To the requesting session directly, so that the result comes
-        # before the notifications a bookmarks set causes.
+        # To the requesting session directly, in order with what this
+        # request made the server send it (a bookmarks set's notifications
+        # come first, as a PEP publish's do).
         session = self.sessions.session(jid.internJID(iq["from"]))
         if session is not None:
             session.send(response)
