@@ -42,10 +42,10 @@ from twisted.words.xish import domish
 from zope.interface import implementer
 
 from mepserver import errors
-from mepserver.c2s.offline import parseStanza
 from mepserver.interfaces import IPrivateData
 from mepserver.jids import parseJID
 from mepserver.pubsub.model import NodeConfig
+from mepserver.stanza import parseStanza
 
 NS_BOOKMARKS = "urn:xmpp:bookmarks:1"
 NS_LEGACY = "storage:bookmarks"

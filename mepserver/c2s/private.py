@@ -33,7 +33,7 @@ from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
-from mepserver.c2s.offline import parseStanza
+from mepserver.stanza import parseStanza
 
 log = Logger()
 
