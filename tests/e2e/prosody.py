@@ -46,6 +46,8 @@ MODULES = (
     "smacks",
     "csi_simple",
     "pep",
+    "private",
+    "bookmarks",
 )
 
 CONFIG = """\

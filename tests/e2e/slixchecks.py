@@ -203,3 +203,34 @@ def checkOfflineReport(testCase, report, stamp=None):
         testCase.assertRegex(delay["stamp"], UTC_STAMP)
     else:
         testCase.assertEqual(stamp, delay["stamp"])
+
+
+def checkBookmarksReport(testCase, report, vcard="not-acceptable", legacyInOrder=True):
+    """
+    Judge slixbookmarks.py's report: the account announces XEP-0402's
+    compatibility, legacy bookmarks (XEP-0048 in XEP-0049 private XML) and
+    native ones (XEP-0402) are the same list both ways.
+
+    @param vcard: the error a private-XML set in C{vcard-temp} gets.
+    @param legacyInOrder: whether the legacy list keeps the native node's
+        order (mepserver does; XEP-0048 defines no order, and Prosody's
+        differs).
+    """
+    testCase.assertIn("urn:xmpp:bookmarks:1#compat", report["features"])
+    testCase.assertEqual(
+        [
+            {"id": "play@conference.localhost", "name": "The Play", "nick": "JC", "autojoin": True},
+            {"id": "orchard@conference.localhost", "name": "The Orchard", "nick": "Juliet", "autojoin": False},
+        ],
+        report["native"],
+    )
+    legacy = [
+        {"jid": "play@conference.localhost", "name": "The Play", "nick": "JC", "autojoin": True},
+        {"jid": "balcony@conference.localhost", "name": "The Balcony", "nick": "Romeo", "autojoin": True},
+    ]
+    if legacyInOrder:
+        testCase.assertEqual(legacy, report["legacy"])
+    else:
+        byJID = lambda bookmarks: sorted(bookmarks, key=lambda b: b["jid"])
+        testCase.assertEqual(byJID(legacy), byJID(report["legacy"]))
+    testCase.assertEqual(vcard, report["vcard"])

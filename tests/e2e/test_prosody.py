@@ -20,6 +20,7 @@ from twisted.words.xish import domish
 from tests.e2e.prosody import skipUnlessProsody, startProsody
 from tests.e2e.slixchecks import (
     checkBlockingReport,
+    checkBookmarksReport,
     checkCarbonsReport,
     checkClientReport,
     checkOfflineReport,
@@ -211,3 +212,26 @@ class ProsodyOfflineTests(ProsodyTestCase):
         settings = serverSettings(prosody, jid=bob.jid.userhost(), password=bob.password)
         report = await runScenario(self, "slixoffline.py", settings)
         checkOfflineReport(self, report)
+
+
+class ProsodyBookmarksTests(ProsodyTestCase):
+    """
+    slixbookmarks.py, as L{tests.e2e.test_bookmarks.SlixmppBookmarksTests}.
+    """
+
+    async def test_bothForms(self):
+        """
+        Legacy bookmarks in private XML and native PEP bookmarks are the
+        same list both ways (XEP-0402 section 5).
+
+        Differences: Prosody's legacy list is in another order (XEP-0048
+        defines none), so it is compared as a set; and Prosody stores
+        private XML in the reserved namespace vcard-temp, which mepserver
+        refuses with not-acceptable (XEP-0049 section 4 makes refusing
+        optional).
+        """
+        prosody = await startProsody(self)
+        alice = await prosody.createAccount("alice", "alice-secret")
+        settings = serverSettings(prosody, jid=alice.jid.userhost(), password=alice.password)
+        report = await runScenario(self, "slixbookmarks.py", settings)
+        checkBookmarksReport(self, report, vcard="stored", legacyInOrder=False)
