@@ -233,6 +233,26 @@ class IUserStore(Interface):
         @return: a Deferred.
         """
 
+    # vCards (XEP-0054), in a block of their own.
+
+    def getVCard(username):
+        """
+        The user's vCard (XEP-0054 section 3.1).
+
+        @return: a Deferred firing with the C{<vCard xmlns='vcard-temp'/>}
+            element as XML text, exactly as last set, or L{None} if the
+            user never set one or there is no such user.
+        """
+
+    def setVCard(username, vcard):
+        """
+        Replace the user's vCard (XEP-0054 section 3.2); removing the user
+        removes it.
+
+        @param vcard: the C{<vCard/>} element as XML text.
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
     def prepare():
         """
         Make the store ready (create missing tables); idempotent.

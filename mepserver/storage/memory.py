@@ -56,6 +56,7 @@ class MemoryUserStore:
         self._offlineKeys = itertools.count(1)
         self._rosterVersions: Dict[str, int] = {}
         self._blocked: Dict[str, Dict[str, jid.JID]] = {}
+        self._vcards: Dict[str, str] = {}
 
     def reset(self) -> None:
         """
@@ -73,6 +74,7 @@ class MemoryUserStore:
         for username in self._rosterVersions:
             self._bumpRosterVersion(username)
         self._blocked.clear()
+        self._vcards.clear()
 
     def getCredentials(
         self, username: str
@@ -107,6 +109,7 @@ class MemoryUserStore:
         # The roster changed: a new account of that name starts after it.
         self._bumpRosterVersion(username)
         self._blocked.pop(username, None)
+        self._vcards.pop(username, None)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -248,6 +251,17 @@ class MemoryUserStore:
 
     def unblockAll(self, username: str) -> defer.Deferred[None]:
         self._blocked.pop(username, None)
+        return defer.succeed(None)
+
+    # vCards (XEP-0054).
+
+    def getVCard(self, username: str) -> defer.Deferred[Optional[str]]:
+        return defer.succeed(self._vcards.get(username))
+
+    def setVCard(self, username: str, vcard: str) -> defer.Deferred[None]:
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        self._vcards[username] = vcard
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:
