@@ -52,11 +52,11 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IOutboundFilter
+from mepserver.namespaces import NS_VCARD
 from mepserver.stanza import copyStanza
 
 log = Logger()
 
-NS_VCARD = "vcard-temp"
 NS_VCARD_UPDATE = "vcard-temp:x:update"
 VCARD_GET = f"/iq[@type='get']/vCard[@xmlns='{NS_VCARD}']"
 VCARD_SET = f"/iq[@type='set']/vCard[@xmlns='{NS_VCARD}']"
