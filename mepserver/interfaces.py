@@ -688,6 +688,25 @@ class IPresenceObserver(Interface):
         """
 
 
+class IPEPObserver(Interface):
+    """
+    Something that follows what accounts publish to their PEP services
+    (L{mepserver.pep.resource.PEPResource}): vCards follow the avatar
+    (XEP-0398 section 3).
+
+    Observers must not raise; they are called once the item is stored.
+    """
+
+    def itemPublished(service, node, item):
+        """
+        An account published C{item} to its C{node}.
+
+        @param service: the account's L{mepserver.pubsub.model.Service}.
+        @param node: the L{mepserver.pubsub.model.Node}.
+        @param item: the L{mepserver.pubsub.model.Item}.
+        """
+
+
 class IRoomFeature(Interface):
     """
     One room option of the MUC service (XEP-0045 section 10.1.3), such as

@@ -281,11 +281,17 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     pepTracker = InterestTracker(
         server.caps, DiscoInfoQuery(pepIQClient, jid.internJID(config.domain))
     )
+    # vCards (XEP-0054); the handler also stamps the avatar hash into the
+    # available presence clients send (XEP-0153, XEP-0398), as a filter
+    # registered with the sessions, and copies PEP avatars into vCards
+    # (XEP-0398) as an observer of PEP.
+    server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
         ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
         server.users,
         sessions,
         pepTracker.interests,
+        observers=[server.vcards],
     )
     server.pep = PEPHandler(pepResource, pepTracker, server.ids)
     # Offline messages (XEP-0160): kept by the delivery handler for
@@ -295,10 +301,6 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
-    # vCards (XEP-0054); the handler also stamps the avatar hash into the
-    # available presence clients send (XEP-0153, XEP-0398), as a filter
-    # registered with the sessions after the Blocking Command's.
-    server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and

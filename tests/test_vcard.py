@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_vcard -*-
 """
-Tests for L{mepserver.c2s.vcard}: vcard-temp (XEP-0054) and the avatar
-hash in presence (XEP-0153, XEP-0398 section 4).
+Tests for L{mepserver.c2s.vcard}: vcard-temp (XEP-0054), the avatar
+hash in presence (XEP-0153, XEP-0398 section 4) and the PEP avatar in the
+vCard (XEP-0398 sections 2 and 3).
 
 The flows run on the client domain exactly as
 L{mepserver.server.buildServer} builds it (L{tests.test_pep.PEPHarness}),
@@ -18,6 +19,9 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from mepserver.c2s.vcard import (
+    NS_AVATAR_DATA,
+    NS_AVATAR_METADATA,
+    NS_CONVERSION,
     NS_VCARD,
     NS_VCARD_UPDATE,
     PhotoHashes,
@@ -29,7 +33,7 @@ from mepserver.interfaces import Credentials
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import parseXml
 from tests.test_blocking import errorOf
-from tests.test_pep import DOMAIN, MUC_DOMAIN, NURSE, ROMEO, PEPHarness
+from tests.test_pep import DOMAIN, MUC_DOMAIN, NURSE, ROMEO, PEPHarness, publish
 
 NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 
@@ -507,3 +511,108 @@ class PhotoHashesTests(unittest.TestCase):
         slow.release()
         self.assertEqual([("first", OTHER_HASH), ("second", OTHER_HASH)], results)
         self.assertEqual(OTHER_HASH, self.successResultOf(hashes.load("juliet")))
+
+
+def publishAvatar(client, image, iqId, access="open", itemId=None, mimeType="image/png", url=None):
+    """
+    Publish an avatar as XEP-0084 sections 4.1 and 4.2 show it: the data,
+    then the metadata with one C{<info/>} (plus one with C{url} if given);
+    the data node's access model set by publish-options (C{None}: the
+    default, presence).
+    """
+    itemId = itemId or hashlib.sha1(image).hexdigest()
+    options = None if access is None else [("pubsub#access_model", access)]
+    data = base64.b64encode(image).decode("ascii")
+    answer = client.request(publish(
+        node=NS_AVATAR_DATA, itemId=itemId, options=options, iqId=iqId + "d",
+        payload=f"<data xmlns='{NS_AVATAR_DATA}'>{data}</data>",
+    ))
+    assert answer["type"] == "result", answer.toXml()
+    extra = f"<info id='{itemId}' url='{url}' type='image/png' bytes='1'/>" if url else ""
+    answer = client.request(publish(
+        node=NS_AVATAR_METADATA, itemId=itemId, options=options, iqId=iqId + "m",
+        payload=(
+            f"<metadata xmlns='{NS_AVATAR_METADATA}'>{extra}"
+            f"<info bytes='{len(image)}' id='{itemId}' type='{mimeType}' width='64' height='64'/>"
+            "</metadata>"
+        ),
+    ))
+    assert answer["type"] == "result", answer.toXml()
+
+
+class ConversionTests(VCardTestCase):
+    """
+    XEP-0398 sections 2 and 3: a XEP-0084 avatar becomes the vCard PHOTO.
+    """
+
+    def storedVCard(self):
+        text = self.successResultOf(self.harness.users.getVCard("juliet"))
+        return None if text is None else parseXml(text)
+
+    def test_disco(self):
+        """
+        Section 2: the account's bare JID lists
+        urn:xmpp:pep-vcard-conversion:0; the server does not.
+        """
+        for to, expected in ((f"juliet@{DOMAIN}", True), (DOMAIN, False)):
+            answer = self.balcony.request(
+                f"<iq type='get' id='d1' to='{to}'><query xmlns='{NS_DISCO_INFO}'/></iq>"
+            )
+            features = [f["var"] for f in answer.query.elements(NS_DISCO_INFO, "feature")]
+            self.assertEqual(expected, NS_CONVERSION in features, answer.toXml())
+
+    def test_avatarToVCard(self):
+        """
+        Section 3: publishing the metadata of an open avatar sets the
+        vCard PHOTO (TYPE from the info, BINVAL the data), keeping the rest
+        of the vCard; the available sessions' presence goes out again with
+        the avatar's hash (section 4), and a vCard reader gets the image.
+        """
+        self.setVCard(vcard(name="Juliet Capulet"))
+        self.available(self.balcony, self.romeo)
+        publishAvatar(self.balcony, IMAGE, "a1", mimeType="image/jpeg")
+        card = self.storedVCard()
+        self.assertEqual("Juliet Capulet", str(card.FN))
+        self.assertEqual("image/jpeg", str(card.PHOTO.TYPE))
+        self.assertEqual(IMAGE, base64.b64decode(str(card.PHOTO.BINVAL)))
+        again = [s for s in self.romeo.take() if s.name == "presence"]
+        self.assertEqual([[[IMAGE_HASH]]], [updateOf(s) for s in again])
+        answer = self.romeo.request(vcardGet(to=f"juliet@{DOMAIN}"))
+        self.assertEqual(IMAGE_HASH, photoHash(answer.vCard))
+
+    def test_disable(self):
+        """
+        XEP-0084 section 4.5: metadata without <info/> removes the PHOTO.
+        """
+        self.setVCard(vcard(image=IMAGE))
+        answer = self.balcony.request(publish(
+            node=NS_AVATAR_METADATA, itemId="current", iqId="off",
+            payload=f"<metadata xmlns='{NS_AVATAR_METADATA}'/>",
+        ))
+        self.assertEqual("result", answer["type"], answer.toXml())
+        card = self.storedVCard()
+        self.assertIsNone(card.PHOTO)
+        self.assertEqual("Juliet Capulet", str(card.FN))
+
+    def test_notOpen(self):
+        """
+        Section 8: an avatar whose data node is not open (here the PEP
+        default, presence) stays out of the world-readable vCard.
+        """
+        publishAvatar(self.balcony, IMAGE, "a1", access=None)
+        self.assertIsNone(self.storedVCard())
+
+    def test_notConverted(self):
+        """
+        Left as they are: data whose SHA-1 is not the id, and a vCard that
+        would be too large. The info with a url is skipped for the one
+        without.
+        """
+        publishAvatar(self.balcony, IMAGE, "a2", itemId=OTHER_HASH)
+        self.assertIsNone(self.storedVCard())
+        self.handler.maxSize = 50
+        publishAvatar(self.balcony, IMAGE, "a3")
+        self.assertIsNone(self.storedVCard())
+        self.handler.maxSize = 65536
+        publishAvatar(self.balcony, OTHER_IMAGE, "a4", url="https://example.org/a.png")
+        self.assertEqual(OTHER_HASH, photoHash(self.storedVCard()))

@@ -12,6 +12,10 @@ their presence (XEP-0153, as XEP-0398 section 4 has servers add it).
     is stamped synchronously afterwards.
   - L{stampPresence}: the C{<x xmlns='vcard-temp:x:update'/>} rules of
     XEP-0398 section 4 on one available presence.
+  - L{avatarPhoto} and L{withPhoto}: XEP-0398 section 3, a XEP-0084 avatar
+    published to PEP becomes the vCard's PHOTO (TYPE and BINVAL), so that
+    vCard-only clients see it; C{urn:xmpp:pep-vcard-conversion:0} on the
+    account's disco#info (section 2).
 
 Where the specifications leave room (README.rst, "Behaviour notes"):
 
@@ -31,6 +35,17 @@ Where the specifications leave room (README.rst, "Behaviour notes"):
     hash, as ejabberd's mod_vcard_xupdate does, so that contacts see the
     new avatar without waiting for the client. Directed presence (room
     joins) is not sent again (XEP-0398 section 5: the client may resend).
+  - PEP to vCard (XEP-0398 section 3) only when the avatar data node's
+    access model is C{open} (section 8's SHOULD: a vCard is world-readable,
+    and a semi-anonymous room would otherwise show a contacts-only avatar
+    to strangers), from the first C{<info/>} without a C{url} whose data
+    item is there and whose SHA-1 is its id; metadata without any
+    C{<info/>} (XEP-0084 section 4.5, avatar disabled) removes the PHOTO.
+    The rest of the vCard is kept. A vCard that would exceed the size
+    limit is left as it was.
+  - vCard to PEP, optional in XEP-0398 section 3, is not done: a client
+    that sets a vCard PHOTO is seen by vCard readers and in the presence
+    hash; PEP-only readers do not see it.
 """
 
 from __future__ import annotations
@@ -38,7 +53,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -51,13 +66,17 @@ from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
-from mepserver.interfaces import IOutboundFilter
+from mepserver.interfaces import IOutboundFilter, IPEPObserver
 from mepserver.namespaces import NS_VCARD
+from mepserver.pubsub.model import AccessModel
 from mepserver.stanza import copyStanza
 
 log = Logger()
 
 NS_VCARD_UPDATE = "vcard-temp:x:update"
+NS_AVATAR_DATA = "urn:xmpp:avatar:data"
+NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata"
+NS_CONVERSION = "urn:xmpp:pep-vcard-conversion:0"
 VCARD_GET = f"/iq[@type='get']/vCard[@xmlns='{NS_VCARD}']"
 VCARD_SET = f"/iq[@type='set']/vCard[@xmlns='{NS_VCARD}']"
 
@@ -68,7 +87,7 @@ NO_VCARD_TEXT = "no vCard is available at this address"
 
 def parseVCard(text: str) -> domish.Element:
     """
-    Parse a stored vCard.
+    Parse a stored vCard, or another stored element (a PEP payload).
 
     @param text: the C{<vCard xmlns='vcard-temp'/>} element as XML text.
     @return: the element.
@@ -155,6 +174,68 @@ def stampPresence(presence: domish.Element, photo: str) -> None:
         element.addContent(photo)
 
 
+class _NoChange(Exception):
+    """
+    A publication that leaves the vCard as it is.
+    """
+
+
+def avatarPhoto(service) -> Optional[Tuple[str, str]]:
+    """
+    The vCard PHOTO that an account's current XEP-0084 avatar makes
+    (XEP-0398 section 3).
+
+    @param service: the account's PEP L{mepserver.pubsub.model.Service},
+        with a metadata item just published.
+    @return: the PHOTO's TYPE and BINVAL, or L{None} to remove the PHOTO
+        (metadata without C{<info/>}: XEP-0084 section 4.5).
+    @raise _NoChange: nothing to copy: no image this server holds, a data
+        node that is not open, or data whose SHA-1 is not the id.
+    """
+    metadataNode = service.nodes.get(NS_AVATAR_METADATA)
+    last = metadataNode.lastItem() if metadataNode is not None else None
+    if last is None or last.payload is None:
+        raise _NoChange()
+    metadata = parseVCard(last.payload)
+    infos = list(metadata.elements(NS_AVATAR_METADATA, "info"))
+    if not infos:
+        return None
+    local = [info for info in infos if not info.getAttribute("url")]
+    dataNode = service.nodes.get(NS_AVATAR_DATA)
+    if not local or dataNode is None or dataNode.config.accessModel != AccessModel.OPEN:
+        raise _NoChange()
+    info = local[0]
+    item = dataNode.items.get(info.getAttribute("id", ""))
+    if item is None or item.payload is None:
+        raise _NoChange()
+    binval = "".join(str(parseVCard(item.payload)).split())
+    try:
+        image = base64.b64decode(binval, validate=True)
+    except (binascii.Error, ValueError):
+        raise _NoChange()
+    if hashlib.sha1(image).hexdigest() != info["id"].lower():
+        raise _NoChange()
+    return info.getAttribute("type", "image/png"), binval
+
+
+def withPhoto(stored: Optional[str], photo: Optional[Tuple[str, str]]) -> domish.Element:
+    """
+    @return: the vCard C{stored} (an empty one if L{None}) with its PHOTO
+        replaced by C{photo} (TYPE, BINVAL), or removed for L{None}.
+    """
+    vcard = emptyVCard() if stored is None else parseVCard(stored)
+    vcard.children = [
+        child
+        for child in vcard.children
+        if not (isinstance(child, domish.Element) and child.name == "PHOTO")
+    ]
+    if photo is not None:
+        element = vcard.addElement("PHOTO")
+        element.addElement("TYPE", content=photo[0])
+        element.addElement("BINVAL", content=photo[1])
+    return vcard
+
+
 def _isAvailable(stanza: domish.Element) -> bool:
     return stanza.name == "presence" and stanza.getAttribute("type") is None
 
@@ -234,7 +315,7 @@ class PhotoHashes:
             d.callback(photo)
 
 
-@implementer(IDisco, IOutboundFilter)
+@implementer(IDisco, IOutboundFilter, IPEPObserver)
 class VCardHandler(XMPPHandler):
     """
     vcard-temp (XEP-0054) on the client domain, and the avatar hash in the
@@ -245,7 +326,9 @@ class VCardHandler(XMPPHandler):
     own). Registered with the L{mepserver.c2s.sessions.SessionManager} as
     an L{mepserver.interfaces.IOutboundFilter}, it stamps the available
     presence clients send, broadcast or directed, with the account's
-    avatar hash (L{stampPresence}).
+    avatar hash (L{stampPresence}). As an
+    L{mepserver.interfaces.IPEPObserver}, it copies an account's XEP-0084
+    avatar into its vCard (XEP-0398 section 3).
 
     Errors returned: C{service-unavailable} for another account's vCard
     when it has none or does not exist (section 3.3); C{forbidden} for a
@@ -293,10 +376,13 @@ class VCardHandler(XMPPHandler):
     def getDiscoInfo(self, requestor, target, nodeIdentifier=""):
         """
         The server lists C{vcard-temp}, as in section 4's example and as
-        Prosody and ejabberd do.
+        Prosody and ejabberd do; an account's bare JID lists
+        C{urn:xmpp:pep-vcard-conversion:0} (XEP-0398 section 2).
         """
-        if target.user is not None or nodeIdentifier:
+        if nodeIdentifier or target.resource is not None:
             return defer.succeed([])
+        if target.user is not None:
+            return defer.succeed([disco.DiscoFeature(NS_CONVERSION)])
         return defer.succeed([disco.DiscoFeature(NS_VCARD)])
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):
@@ -418,6 +504,50 @@ class VCardHandler(XMPPHandler):
 
         d.addCallbacks(result, refused).addErrback(failed)
         return d.addCallback(self.send)
+
+    # The PEP avatar in the vCard (XEP-0398 section 3).
+
+    def itemPublished(self, service, node, item):
+        """
+        A metadata publication copies the avatar into the vCard, under the
+        account's lock; a changed PHOTO sends the account's presence again.
+        """
+        if node.identifier != NS_AVATAR_METADATA or service.jid.user is None:
+            return
+        try:
+            photo = avatarPhoto(service)
+        except _NoChange:
+            return
+        username = service.jid.user
+        d = self.sessions.locks.run(username, self._convert, username, photo)
+
+        def done(changed):
+            if changed:
+                self.rebroadcast(username)
+
+        d.addCallback(done)
+        d.addErrback(
+            lambda f: log.failure("Copying the avatar of {user} to its vCard", f, user=username)
+        )
+
+    @defer.inlineCallbacks
+    def _convert(self, username: str, photo):
+        """
+        Put C{photo} into the account's vCard; runs under its lock.
+
+        @return: a Deferred firing with whether the hash changed.
+        """
+        stored = yield self.users.getVCard(username)
+        vcard = withPhoto(stored, photo)
+        try:
+            text, newHash = self._check(vcard)
+        except errors.Refusal as refusal:
+            log.warn("Not copying the avatar of {user}: {why}", user=username, why=refusal.text)
+            return False
+        old = "" if stored is None else photoHash(parseVCard(stored))
+        yield self.users.setVCard(username, text)
+        self.hashes.set(username, newHash)
+        return old != newHash
 
     # The avatar hash in presence (XEP-0153, XEP-0398 section 4).
 
