@@ -513,6 +513,24 @@ class PhotoHashesTests(unittest.TestCase):
         self.assertEqual(OTHER_HASH, self.successResultOf(hashes.load("juliet")))
 
 
+    def test_failureAndReset(self):
+        """
+        A vCard that cannot be read is logged and counts as none, without
+        being kept; C{reset} forgets the loaded hashes.
+        """
+        users = MemoryUserStore()
+        users.createUser("juliet", Credentials({}))
+        users.setVCard("juliet", vcard(image=IMAGE))
+        hashes = PhotoHashes(users)
+        users.getVCard = lambda username: defer.fail(RuntimeError("disk gone"))
+        self.assertEqual("", self.successResultOf(hashes.load("juliet")))
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+        self.assertIdentical(None, hashes.get("juliet"))
+        del users.getVCard
+        self.assertEqual(IMAGE_HASH, self.successResultOf(hashes.load("juliet")))
+        hashes.reset()
+        self.assertIdentical(None, hashes.get("juliet"))
+
 def publishAvatar(client, image, iqId, access="open", itemId=None, mimeType="image/png", url=None):
     """
     Publish an avatar as XEP-0084 sections 4.1 and 4.2 show it: the data,

@@ -411,7 +411,8 @@ class VCardHandler(XMPPHandler):
         Sections 3.1 and 3.3: the addressed account's vCard.
         """
         addresses = self._addresses(iq)
-        if addresses is None:
+        if addresses is None or iq.handled:
+            # Refused already (a blocked requester, XEP-0191).
             return
         iq.handled = True
         sender, to = addresses
@@ -433,7 +434,8 @@ class VCardHandler(XMPPHandler):
         changed PHOTO sends the account's presence again.
         """
         addresses = self._addresses(iq)
-        if addresses is None:
+        if addresses is None or iq.handled:
+            # Refused already (a blocked requester, XEP-0191).
             return
         iq.handled = True
         sender, to = addresses

@@ -17,7 +17,8 @@ from mepserver.testing import startServer
 
 class SlixmppVCardTests(unittest.TestCase):
     """
-    alice and bob, contacts, in one room.
+    alice and bob, contacts, in one room, on SQLite storage (the vCards
+    come from the store's thread, as in a deployment).
     """
 
     timeout = 120
@@ -31,7 +32,7 @@ class SlixmppVCardTests(unittest.TestCase):
         answers with the same vCard; the avatar she then publishes with
         XEP-0084 becomes her vCard PHOTO, its hash in her presence.
         """
-        running = await startServer(self)
+        running = await startServer(self, storage="sqlite")
         alice = await running.createAccount("alice", "alice-secret")
         bob = await running.createAccount("bob", "b0b-secret")
         users = running.server.users
