@@ -258,6 +258,14 @@ class Blocked(NotAcceptable):
     """
 
 
+class BadFormat(Refusal):
+    """
+    A private XML request (XEP-0049 section 2.3) without the one element
+    it is about: C{bad-format}, as the XEP's example and Prosody answer,
+    although RFC 6120 names no such stanza error condition.
+    """
+
+
 class ResetNotSupported(RuntimeError):
     """
     L{mepserver.server.Server.reset} was asked of a server whose storage
@@ -297,6 +305,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     ClosedNode: ("not-allowed", "cancel"),
     PreconditionNotMet: ("conflict", "cancel"),
     Blocked: ("not-acceptable", "cancel"),
+    BadFormat: ("bad-format", "modify"),
 }
 
 #: The pubsub-specific conditions (XEP-0060 section 14.2, namespace

@@ -233,6 +233,26 @@ class IUserStore(Interface):
         @return: a Deferred.
         """
 
+    # Private XML storage (XEP-0049), in a block of its own.
+
+    def getPrivate(username, namespace, name):
+        """
+        The private XML the user stored under the qualified name
+        (C{namespace}, C{name}) of its root element.
+
+        @return: a Deferred firing with the element as XML text, or L{None}
+            if nothing is stored there (or there is no such user).
+        """
+
+    def setPrivate(username, namespace, name, xml):
+        """
+        Store private XML under the qualified name of its root element,
+        replacing what was there; L{None} removes it (no error if absent).
+
+        @param xml: the element as XML text, or L{None}.
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
     # vCards (XEP-0054), in a block of their own.
 
     def getVCard(username):
@@ -954,4 +974,32 @@ class IOccupantServices(Interface):
     def handlesOccupantIQ(room, sender, occupantJID, kind, payload):
         """
         @return: C{True} if the IQ was taken (and answered).
+        """
+
+
+class IPrivateData(Interface):
+    """
+    Private XML (XEP-0049) of one qualified name that a feature keeps
+    somewhere other than the user store: legacy bookmarks
+    (C{storage:bookmarks}), which L{mepserver.c2s.bookmarks} computes from
+    the account's PEP Native Bookmarks (XEP-0402 section 5).
+    """
+
+    namespace = Attribute("The namespace of the root element, a str.")
+    name = Attribute("The local name of the root element, a str.")
+    accountFeatures = Attribute(
+        "The features it adds to the account's disco#info, strs."
+    )
+
+    def getPrivate(owner):
+        """
+        @param owner: the account's bare JID.
+        @return: a Deferred firing with the element to answer with.
+        """
+
+    def setPrivate(sender, element):
+        """
+        Store C{element} for the account of C{sender} (a full JID).
+
+        @return: a Deferred, failing with a L{mepserver.errors.Refusal}.
         """

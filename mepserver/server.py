@@ -32,6 +32,7 @@ from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.blocking import BlockingHandler
+from mepserver.c2s.bookmarks import LegacyBookmarks
 from mepserver.c2s.carbons import CarbonsHandler, MessageCarbons
 from mepserver.c2s.csi import CSIFeatureStep
 from mepserver.c2s.directtls import directTLSFactory
@@ -39,6 +40,7 @@ from mepserver.c2s.disco import ServerDiscoHandler, ServerInfoHandler, ServerVer
 from mepserver.c2s.hostmeta import wellKnownResource
 from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
 from mepserver.c2s.offline import OfflineMessages
+from mepserver.c2s.private import PrivateHandler
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.roster import (
     PreApprovalStep,
@@ -321,6 +323,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.pep.setHandlerParent(clientDomain)
     registration = RegistrationHandler(config, server.users, sessions)
     registration.setHandlerParent(clientDomain)
+    # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
+    # computed from and written to the account's PEP Native Bookmarks
+    # (XEP-0402 section 5).
+    PrivateHandler(
+        sessions, server.users, [LegacyBookmarks(pepResource)]
+    ).setHandlerParent(clientDomain)
     ServerDiscoHandler(server.users).setHandlerParent(clientDomain)
     ServerInfoHandler(config).setHandlerParent(clientDomain)
     CarbonsHandler(sessions).setHandlerParent(clientDomain)

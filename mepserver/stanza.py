@@ -30,3 +30,22 @@ def copyStanza(stanza: domish.Element, **attributes) -> domish.Element:
         else:
             element[name] = value
     return element
+
+
+def parseStanza(text: str) -> domish.Element:
+    """
+    Parse an element the server stored as text (an offline message,
+    private XML, a bookmark) back into an element.
+
+    @param text: one element as XML text, as L{domish.Element.toXml} wrote
+        it.
+    """
+    elements = []
+    stream = domish.elementStream()
+    stream.DocumentStartEvent = lambda root: None
+    stream.ElementEvent = elements.append
+    stream.DocumentEndEvent = lambda: None
+    # Under a wrapper root, as a stream's stanzas are: the parser hands
+    # over complete children of the root only.
+    stream.parse(b"<stored>" + text.encode("utf-8") + b"</stored>")
+    return elements[0]

@@ -10,13 +10,13 @@ import os
 
 from twisted.internet import defer, task
 from twisted.trial import unittest
-from twisted.words.protocols.jabber.jid import JID
 
 from mepserver import config as configModule
-from mepserver.c2s.offline import onlyChatStates, parseStanza, storageHint
+from mepserver.c2s.offline import onlyChatStates, storageHint
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import Credentials
 from mepserver.server import buildServer
+from mepserver.stanza import parseStanza
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import parseXml, stanzaMismatch
 from tests.test_pep import Client, _Stream

@@ -785,6 +785,135 @@ class SQLiteBlockListStoreTests(SQLiteFile, BlockListStoreTests, unittest.TestCa
         blocked = yield self.store.getBlockList("juliet")
         self.assertEqual([MONTAGUE, ORCHARD], blocked)
 
+# Private XML storage (XEP-0049): part of the IUserStore contract, kept in
+# a block of its own.
+
+NS_PREFS = "exodus:prefs"
+PREFS = "<exodus xmlns='exodus:prefs'><defaultnick>Hamlet</defaultnick></exodus>"
+OTHER_PREFS = "<exodus xmlns='exodus:prefs'><defaultnick>Macbeth</defaultnick></exodus>"
+
+
+class PrivateStoreTests:
+    """
+    The private XML part of the L{IUserStore} contract. Subclasses set
+    C{self.store} in C{setUp} to an empty store.
+    """
+
+    @defer.inlineCallbacks
+    def test_getNothing(self):
+        """
+        Nothing is stored at first; an unknown user has nothing either.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertIdentical(None, stored)
+        stored = yield self.store.getPrivate("tybalt", NS_PREFS, "exodus")
+        self.assertIdentical(None, stored)
+
+    @defer.inlineCallbacks
+    def test_setGetReplace(self):
+        """
+        The text stored under a qualified name comes back as it was given,
+        and a second set replaces it.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertEqual(PREFS, stored)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", OTHER_PREFS)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertEqual(OTHER_PREFS, stored)
+
+    @defer.inlineCallbacks
+    def test_keyedByQualifiedNameAndUser(self):
+        """
+        The namespace and the element name both identify the data, per
+        user.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.createUser("nurse", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        for username, namespace, name in [
+            ("juliet", NS_PREFS, "other"),
+            ("juliet", "other:prefs", "exodus"),
+            ("nurse", NS_PREFS, "exodus"),
+        ]:
+            stored = yield self.store.getPrivate(username, namespace, name)
+            self.assertIdentical(None, stored, (username, namespace, name))
+
+    @defer.inlineCallbacks
+    def test_remove(self):
+        """
+        Setting L{None} removes the data; removing nothing is no error.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", None)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", None)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertIdentical(None, stored)
+
+    def test_setUnknownUser(self):
+        """
+        Storing for an unknown user fails with L{UnknownUser}.
+        """
+        return self.assertFailure(
+            self.store.setPrivate("tybalt", NS_PREFS, "exodus", PREFS), UnknownUser
+        )
+
+    @defer.inlineCallbacks
+    def test_removeUserRemovesPrivate(self):
+        """
+        C{removeUser} removes the private XML: a new account of the same
+        name starts with none.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        yield self.store.removeUser("juliet")
+        yield self.store.createUser("juliet", CREDENTIALS)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertIdentical(None, stored)
+
+
+class MemoryPrivateStoreTests(PrivateStoreTests, unittest.TestCase):
+    """
+    The private XML contract for L{MemoryUserStore}, plus C{reset}.
+    """
+
+    def setUp(self):
+        self.store = MemoryUserStore()
+
+    @defer.inlineCallbacks
+    def test_reset(self):
+        """
+        C{reset} forgets private XML with the accounts.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        self.store.reset()
+        yield self.store.createUser("juliet", CREDENTIALS)
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertIdentical(None, stored)
+
+
+class SQLitePrivateStoreTests(SQLiteFile, PrivateStoreTests, unittest.TestCase):
+    """
+    The private XML contract for L{SQLiteStore}, plus durability.
+    """
+
+    @defer.inlineCallbacks
+    def test_reopen(self):
+        """
+        Private XML survives closing the store and opening the file again
+        (XEP-0049 section 2.1: stored on the server).
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setPrivate("juliet", NS_PREFS, "exodus", PREFS)
+        yield self.reopen()
+        stored = yield self.store.getPrivate("juliet", NS_PREFS, "exodus")
+        self.assertEqual(PREFS, stored)
+
+
 # vCards (XEP-0054): part of the IUserStore contract, kept in a block of
 # their own.
 

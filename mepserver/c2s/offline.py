@@ -43,7 +43,7 @@ from zope.interface import implementer
 
 from mepserver.datetimes import formatDateTime
 from mepserver.interfaces import IPresenceObserver, UnknownUser
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, parseStanza
 
 log = Logger()
 
@@ -85,24 +85,6 @@ def onlyChatStates(message: domish.Element) -> bool:
         elif element.uri != NS_HINTS and (element.uri, element.name) not in _BESIDE_CHATSTATES:
             return False
     return states
-
-
-def parseStanza(text: str) -> domish.Element:
-    """
-    Parse a stored message back into an element.
-
-    @param text: one element as XML text, as L{domish.Element.toXml} wrote
-        it.
-    """
-    elements = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
-    # Under a wrapper root, as a stream's stanzas are: the parser hands
-    # over complete children of the root only.
-    stream.parse(b"<stored>" + text.encode("utf-8") + b"</stored>")
-    return elements[0]
 
 
 def _delayedBy(message: domish.Element, domain: str) -> bool:

@@ -69,7 +69,7 @@ from mepserver import errors
 from mepserver.interfaces import IOutboundFilter, IPEPObserver
 from mepserver.namespaces import NS_VCARD
 from mepserver.pubsub.model import AccessModel
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, parseStanza
 
 log = Logger()
 
@@ -83,22 +83,6 @@ VCARD_SET = f"/iq[@type='set']/vCard[@xmlns='{NS_VCARD}']"
 #: What another account's missing vCard and an unknown account both get
 #: (XEP-0054 section 3.3): the same words, so that they cannot be told apart.
 NO_VCARD_TEXT = "no vCard is available at this address"
-
-
-def parseVCard(text: str) -> domish.Element:
-    """
-    Parse a stored vCard, or another stored element (a PEP payload).
-
-    @param text: the C{<vCard xmlns='vcard-temp'/>} element as XML text.
-    @return: the element.
-    """
-    elements: List[domish.Element] = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
-    stream.parse(b"<root>" + text.encode("utf-8") + b"</root>")
-    return elements[0]
 
 
 def emptyVCard() -> domish.Element:
@@ -196,7 +180,7 @@ def avatarPhoto(service) -> Optional[Tuple[str, str]]:
     last = metadataNode.lastItem() if metadataNode is not None else None
     if last is None or last.payload is None:
         raise _NoChange()
-    metadata = parseVCard(last.payload)
+    metadata = parseStanza(last.payload)
     infos = list(metadata.elements(NS_AVATAR_METADATA, "info"))
     if not infos:
         return None
@@ -208,7 +192,7 @@ def avatarPhoto(service) -> Optional[Tuple[str, str]]:
     item = dataNode.items.get(info.getAttribute("id", ""))
     if item is None or item.payload is None:
         raise _NoChange()
-    binval = "".join(str(parseVCard(item.payload)).split())
+    binval = "".join(str(parseStanza(item.payload)).split())
     try:
         image = base64.b64decode(binval, validate=True)
     except (binascii.Error, ValueError):
@@ -223,7 +207,7 @@ def withPhoto(stored: Optional[str], photo: Optional[Tuple[str, str]]) -> domish
     @return: the vCard C{stored} (an empty one if L{None}) with its PHOTO
         replaced by C{photo} (TYPE, BINVAL), or removed for L{None}.
     """
-    vcard = emptyVCard() if stored is None else parseVCard(stored)
+    vcard = emptyVCard() if stored is None else parseStanza(stored)
     vcard.children = [
         child
         for child in vcard.children
@@ -308,7 +292,7 @@ class PhotoHashes:
             log.failure("Loading the vCard of {username}", result, username=username)
             photo = self._hashes.get(username, "")
         else:
-            photo = "" if result is None else photoHash(parseVCard(result))
+            photo = "" if result is None else photoHash(parseStanza(result))
             # A vCard set while this load waited is newer.
             photo = self._hashes.setdefault(username, photo)
         for d in waiters:
@@ -421,7 +405,7 @@ class VCardHandler(XMPPHandler):
 
         def answer(text):
             if text is not None:
-                return parseVCard(text)
+                return parseStanza(text)
             if own:
                 return emptyVCard()
             raise errors.ServiceUnavailable(NO_VCARD_TEXT)
@@ -479,7 +463,7 @@ class VCardHandler(XMPPHandler):
         old = self.hashes.get(username)
         if old is None:
             stored = yield self.users.getVCard(username)
-            old = "" if stored is None else photoHash(parseVCard(stored))
+            old = "" if stored is None else photoHash(parseStanza(stored))
         yield self.users.setVCard(username, text)
         self.hashes.set(username, photo)
         return old != photo
@@ -546,7 +530,7 @@ class VCardHandler(XMPPHandler):
         except errors.Refusal as refusal:
             log.warn("Not copying the avatar of {user}: {why}", user=username, why=refusal.text)
             return False
-        old = "" if stored is None else photoHash(parseVCard(stored))
+        old = "" if stored is None else photoHash(parseStanza(stored))
         yield self.users.setVCard(username, text)
         self.hashes.set(username, newHash)
         return old != newHash

@@ -110,3 +110,17 @@ class PEPResource(ServiceResource):
             raise errors.ServiceUnavailable(f"there is no account {owner.full()}")
         service = await self.registry.get(owner)
         return service, await self.context(owner, request.sender)
+
+    # The server's own use of an account's service, in a block of its own:
+    # features that keep other data in step with a node (XEP-0402 section
+    # 5, bookmarks) call the model with this and store and notify through
+    # published, retracted and reconfigured, as a request would.
+
+    async def ownService(self, owner: jid.JID):
+        """
+        @param owner: the account's bare JID.
+        @return: the account's L{mepserver.pubsub.model.Service} and a
+            context in which the account itself is the requester.
+        """
+        service = await self.registry.get(owner)
+        return service, await self.context(owner, owner)

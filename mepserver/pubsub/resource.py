@@ -321,6 +321,15 @@ class ServiceResource(pubsub.PubSubResource):
             request.itemIdentifiers,
             _retractNotify(request),
         )
+        await self.retracted(service, result)
+
+    async def retracted(self, service, result) -> None:
+        """
+        Store what a L{mepserver.pubsub.model.Service.retract} did, then
+        send its notifications.
+
+        @param result: its L{mepserver.pubsub.model.Retraction}.
+        """
         await self.registry.removeItems(service, result.node, result.items)
         self.pubsub.notifyRetract(service.jid, result.node, result.items, result.recipients)
 
@@ -424,6 +433,14 @@ class ServiceResource(pubsub.PubSubResource):
         result = service.reconfigure(
             context, request.sender, request.nodeIdentifier, request.options.getValues()
         )
+        await self.reconfigured(service, result)
+
+    async def reconfigured(self, service, result) -> None:
+        """
+        Store what a L{mepserver.pubsub.model.Service.reconfigure} did.
+
+        @param result: its L{mepserver.pubsub.model.Reconfiguration}.
+        """
         writes = [
             self.registry.saveNode(service, result.node),
             self.registry.removeItems(service, result.node, result.evicted),

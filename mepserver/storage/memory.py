@@ -3,7 +3,7 @@
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
 rosters with their versions (RFC 6121 sections 2 and 2.6), pending inbound
 subscriptions (RFC 6121 section 3.1.3), offline messages (XEP-0160) and
-block lists (XEP-0191); L{MemoryRoomStore} for persistent rooms (XEP-0045
+block lists (XEP-0191) and private XML (XEP-0049); L{MemoryRoomStore} for persistent rooms (XEP-0045
 section 10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
 
 Nothing survives the process. They are the fastest test fixtures and pass
@@ -56,6 +56,7 @@ class MemoryUserStore:
         self._offlineKeys = itertools.count(1)
         self._rosterVersions: Dict[str, int] = {}
         self._blocked: Dict[str, Dict[str, jid.JID]] = {}
+        self._private: Dict[str, Dict[Tuple[str, str], str]] = {}
         self._vcards: Dict[str, str] = {}
 
     def reset(self) -> None:
@@ -74,6 +75,7 @@ class MemoryUserStore:
         for username in self._rosterVersions:
             self._bumpRosterVersion(username)
         self._blocked.clear()
+        self._private.clear()
         self._vcards.clear()
 
     def getCredentials(
@@ -109,6 +111,7 @@ class MemoryUserStore:
         # The roster changed: a new account of that name starts after it.
         self._bumpRosterVersion(username)
         self._blocked.pop(username, None)
+        self._private.pop(username, None)
         self._vcards.pop(username, None)
         return defer.succeed(None)
 
@@ -251,6 +254,25 @@ class MemoryUserStore:
 
     def unblockAll(self, username: str) -> defer.Deferred[None]:
         self._blocked.pop(username, None)
+        return defer.succeed(None)
+
+    # Private XML storage (XEP-0049).
+
+    def getPrivate(
+        self, username: str, namespace: str, name: str
+    ) -> defer.Deferred[Optional[str]]:
+        return defer.succeed(self._private.get(username, {}).get((namespace, name)))
+
+    def setPrivate(
+        self, username: str, namespace: str, name: str, xml: Optional[str]
+    ) -> defer.Deferred[None]:
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        stored = self._private.setdefault(username, {})
+        if xml is None:
+            stored.pop((namespace, name), None)
+        else:
+            stored[(namespace, name)] = xml
         return defer.succeed(None)
 
     # vCards (XEP-0054).

@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS blocked_jids (
     PRIMARY KEY (username, entity)
 );
 
+-- Private XML storage (XEP-0049): one element per qualified name of its
+-- root (namespace, name), as XML text.
+CREATE TABLE IF NOT EXISTS private_xml (
+    username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    xml TEXT NOT NULL,
+    PRIMARY KEY (username, namespace, name)
+);
+
 -- vCards (XEP-0054): the <vCard xmlns='vcard-temp'/> element as XML text,
 -- as the user last set it. A new table, so files made before it get it
 -- from CREATE TABLE IF NOT EXISTS.

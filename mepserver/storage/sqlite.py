@@ -4,7 +4,7 @@ L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
 L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
 keys), rosters with their versions (RFC 6121 sections 2 and 2.6), pending
 inbound subscriptions (RFC 6121 section 3.1.3), offline messages
-(XEP-0160), block lists (XEP-0191), persistent rooms (XEP-0045 section
+(XEP-0160), block lists (XEP-0191), private XML (XEP-0049), persistent rooms (XEP-0045 section
 10.2) and pubsub nodes and items (XEP-0060).
 
 Users and rooms share the file and its one connection: SQLite serializes
@@ -559,6 +559,55 @@ class SQLiteStore:
 
     def _doUnblockAll(self, cursor: adbapi.Transaction, username: str) -> None:
         cursor.execute("DELETE FROM blocked_jids WHERE username = ?", (username,))
+
+    # Private XML storage (XEP-0049), in a block of its own.
+
+    def getPrivate(
+        self, username: str, namespace: str, name: str
+    ) -> defer.Deferred[Optional[str]]:
+        return self._pool.runInteraction(self._doGetPrivate, username, namespace, name)
+
+    def _doGetPrivate(
+        self, cursor: adbapi.Transaction, username: str, namespace: str, name: str
+    ) -> Optional[str]:
+        cursor.execute(
+            "SELECT xml FROM private_xml WHERE username = ? AND namespace = ? AND name = ?",
+            (username, namespace, name),
+        )
+        row = cursor.fetchone()
+        return row[0] if row is not None else None
+
+    def setPrivate(
+        self, username: str, namespace: str, name: str, xml: Optional[str]
+    ) -> defer.Deferred[None]:
+        """
+        Store or (with C{xml} L{None}) remove private XML.
+
+        @return: a Deferred, failing with L{UnknownUser} if there is no
+            account C{username}.
+        """
+        return self._pool.runInteraction(self._doSetPrivate, username, namespace, name, xml)
+
+    def _doSetPrivate(
+        self,
+        cursor: adbapi.Transaction,
+        username: str,
+        namespace: str,
+        name: str,
+        xml: Optional[str],
+    ) -> None:
+        _checkUser(cursor, username)
+        if xml is None:
+            cursor.execute(
+                "DELETE FROM private_xml WHERE username = ? AND namespace = ? AND name = ?",
+                (username, namespace, name),
+            )
+        else:
+            cursor.execute(
+                "INSERT OR REPLACE INTO private_xml (username, namespace, name, xml) "
+                "VALUES (?, ?, ?, ?)",
+                (username, namespace, name, xml),
+            )
 
     # vCards (XEP-0054), in a block of their own.
 

@@ -64,7 +64,14 @@ async def scenario(settings, report):
             arrived[name].put_nowait(entry)
 
         client.add_event_handler("session_start", start)
-        client.add_event_handler("message", message)
+        # slixmpp's "message" event fires only for a message with a body,
+        # "message_error" for every error: an error carries the original
+        # body or not (RFC 6120 8.3.1 allows both; mepserver includes it,
+        # Prosody does not), so errors are taken from the second alone.
+        client.add_event_handler(
+            "message", lambda msg, message=message: msg["type"] != "error" and message(msg)
+        )
+        client.add_event_handler("message_error", message)
     for event in ("blocked", "unblocked"):
         clients["alice"].add_event_handler(event, lambda iq, event=event: pushes.append(event))
 

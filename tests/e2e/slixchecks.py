@@ -1,0 +1,205 @@
+"""
+The judgements of the slixmpp scenarios' reports, shared by the tests
+against mepserver and the tests against Prosody (L{tests.e2e.test_prosody}),
+so that both servers pass the same checks.
+
+Where the two servers may legitimately differ (a software name, a SASL
+mechanism, opaque roster versions, the clock), the difference is a
+parameter and the rest is checked alike.
+"""
+
+import re
+
+#: An XEP-0082 DateTime in UTC, as a delay stamp (fractions allowed).
+UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
+
+
+def checkClientReport(testCase, report, mechanism, serverName):
+    """
+    slixclient.py: in-band registration, SASL, roster, CSI, pings (the
+    server, and another client's full JID, answered by that client), the
+    other client's version, the server's, a message and a subscription.
+
+    @param mechanism: the SASL mechanism slixmpp should have chosen (the
+        strongest the server offers).
+    @param serverName: the software name the server reports (XEP-0092).
+    """
+    testCase.assertTrue(report["registered"])
+    testCase.assertEqual(mechanism, report["mechanisms"]["alice@localhost"])
+    testCase.assertEqual("result", report["rosterType"])
+    testCase.assertTrue(report["csi"])
+    testCase.assertTrue(report["pinged"])
+    testCase.assertTrue(report["peerPinged"])
+    testCase.assertEqual("slixbob", report["peerVersion"]["name"])
+    testCase.assertTrue(report["peerVersion"]["from"].startswith("bob@localhost/"))
+    testCase.assertEqual({"from": "localhost", "name": serverName}, report["serverVersion"])
+    testCase.assertEqual("hello bob", report["message"]["body"])
+    testCase.assertTrue(report["message"]["from"].startswith("alice@localhost/"))
+    testCase.assertTrue(report["peerPresence"].startswith("bob@localhost/"))
+    testCase.assertIn(report["subscription"], ("to", "both"))
+
+
+def checkCarbonsReport(testCase, report):
+    """
+    slixcarbons.py: received and sent carbons (XEP-0280) from the bare
+    JID, forwarding the messages as sent, and nothing else.
+    """
+    testCase.assertEqual({"garden": "result", "home": "result"}, report["enabled"])
+    chat = {
+        "from": "juliet@localhost/balcony",
+        "to": "romeo@localhost/garden",
+        "type": "chat",
+        "body": "What man art thou?",
+    }
+    testCase.assertEqual("message", report["gardenGot"]["kind"])
+    testCase.assertEqual(chat, report["gardenGot"]["outer"])
+    received = report["homeGotReceived"]
+    testCase.assertEqual("received", received["kind"])
+    testCase.assertEqual(
+        {"from": "romeo@localhost", "to": "romeo@localhost/home", "type": "chat", "body": ""},
+        received["outer"],
+    )
+    testCase.assertEqual(chat, received["forwarded"])
+    reply = {
+        "from": "romeo@localhost/garden",
+        "to": "juliet@localhost/balcony",
+        "type": "chat",
+        "body": "Neither, fair saint.",
+    }
+    testCase.assertEqual(reply, report["balconyGot"]["outer"])
+    sent = report["homeGotSent"]
+    testCase.assertEqual("sent", sent["kind"])
+    testCase.assertEqual("romeo@localhost", sent["outer"]["from"])
+    testCase.assertEqual(reply, sent["forwarded"])
+    testCase.assertEqual({"garden": [], "home": [], "balcony": []}, report["extra"])
+
+
+def checkBlockingReport(testCase, report):
+    """
+    slixblock.py: the Blocking Command (XEP-0191): the feature, the list
+    and its pushes, service-unavailable for the blocked contact's message,
+    not-acceptable with <blocked/> for the user's own, and delivery again
+    after unblocking.
+    """
+    testCase.assertTrue(report["feature"])
+    testCase.assertEqual([], report["before"])
+    testCase.assertEqual(["bob@localhost"], report["after"])
+    testCase.assertEqual(
+        ("error", "alice@localhost", "service-unavailable"),
+        tuple(report["bobBounce"][k] for k in ("type", "from", "condition")),
+    )
+    testCase.assertEqual("barrier", report["aliceGot"])
+    testCase.assertEqual(["barrier"], report["aliceInboxWhileBlocked"])
+    bounce = report["aliceBounce"]
+    testCase.assertEqual(
+        ("error", "bob@localhost", "not-acceptable", True),
+        (bounce["type"], bounce["from"], bounce["condition"], bounce["blocked"]),
+    )
+    testCase.assertEqual("unblocked words", report["aliceGotAfterUnblock"])
+    testCase.assertEqual(["blocked", "unblocked"], report["pushes"])
+
+
+def checkResumptionReport(testCase, report):
+    """
+    slixsm.py: stream management (XEP-0198) resumption: the same session
+    and full JID after the connection was killed, and the message sent
+    meanwhile delivered.
+    """
+    testCase.assertEqual("true", str(report["enabled"]["resume"]).lower())
+    testCase.assertEqual(report["enabled"]["id"], report["resumed"]["previd"])
+    testCase.assertEqual(1, report["sessionStarts"])
+    testCase.assertEqual(report["aliceJID"], report["boundAfter"])
+    testCase.assertEqual("while you were away", report["message"]["body"])
+    testCase.assertTrue(report["message"]["from"].startswith("bob@localhost/"))
+    testCase.assertTrue(report["pingedAfter"])
+
+
+def checkRosterReport(testCase, report, versions=None, approvedInPush=True, serverApproves=True):
+    """
+    slixroster.py: roster versioning (RFC 6121 2.6) over three logins and
+    subscription pre-approval (3.4).
+
+    @param versions: the exact versions of the first result, the two pushes
+        and the third result, keyed C{first}, C{addPush}, C{preApproval},
+        C{third}; or L{None}: versions are opaque strings (section 2.6.1),
+        and only what a client relies on is checked: a push's version
+        differs from the one before it, the last one is what slixmpp cached
+        and gets an empty result, and the third result's is a new one.
+    @param approvedInPush: whether the pre-approval's push shows
+        C{approved='true'}; if not, it must at least not say anything else.
+    @param serverApproves: whether bob's request, while alice is offline,
+        must be approved by the server for her; if not, the report may say
+        it was not (C{None}: the scenario then ran with C{approvalBarrier}).
+    """
+    features = ["preapproval", "rosterver"]
+    first = report["first"]
+    if versions is None:
+        testCase.assertIsInstance(first["ver"], str)
+        testCase.assertNotEqual(report["addPushVer"], report["preApprovalPush"]["ver"])
+        versions = {
+            "first": first["ver"],
+            "addPush": report["addPushVer"],
+            "preApproval": report["preApprovalPush"]["ver"],
+            "third": report["third"]["ver"],
+        }
+        testCase.assertNotIn(versions["third"], (None, versions["preApproval"]))
+    testCase.assertEqual(
+        {"sentVer": "", "query": True, "ver": versions["first"], "items": 0, "features": features},
+        first,
+    )
+    testCase.assertEqual(versions["addPush"], report["addPushVer"])
+    testCase.assertEqual(versions["preApproval"], report["preApprovalPush"]["ver"])
+    testCase.assertEqual(
+        "true" if approvedInPush else "", report["preApprovalPush"]["approved"]
+    )
+    cached = versions["preApproval"]
+    testCase.assertEqual(cached, report["cached"])
+    testCase.assertEqual(
+        {"sentVer": cached, "query": False, "ver": None, "items": 0, "features": features},
+        report["second"],
+    )
+    if serverApproves:
+        testCase.assertEqual("alice@localhost", report["bobApprovedBy"])
+    else:
+        testCase.assertIn(report["bobApprovedBy"], (None, "alice@localhost"))
+    testCase.assertEqual(
+        {"sentVer": cached, "query": True, "ver": versions["third"], "items": 2, "features": features},
+        report["third"],
+    )
+    testCase.assertEqual(versions["third"], report["thirdVer"])
+    testCase.assertEqual(
+        {
+            "bob@localhost": {"subscription": "from", "name": ""},
+            "carol@localhost": {"subscription": "none", "name": "Carol"},
+        },
+        report["thirdItems"],
+    )
+
+
+def checkOfflineReport(testCase, report, stamp=None):
+    """
+    slixoffline.py: msgoffline in the server's disco#info, and the message
+    stored for offline bob delivered as sent, from alice's full JID, with
+    the server's delay stamp (XEP-0203).
+
+    @param stamp: the exact stamp expected, or L{None} for any UTC
+        DateTime (a server on the real clock).
+    """
+    testCase.assertIn("msgoffline", report["features"])
+    message = dict(report["message"])
+    delay = message.pop("delay")
+    testCase.assertEqual(
+        {
+            "from": "alice@localhost/laptop",
+            "to": "bob@localhost",
+            "type": "chat",
+            "body": "while you were out",
+        },
+        message,
+    )
+    testCase.assertEqual(["from", "stamp"], sorted(delay))
+    testCase.assertEqual("localhost", delay["from"])
+    if stamp is None:
+        testCase.assertRegex(delay["stamp"], UTC_STAMP)
+    else:
+        testCase.assertEqual(stamp, delay["stamp"])

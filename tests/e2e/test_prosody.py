@@ -1,0 +1,213 @@
+# -*- test-case-name: tests.e2e.test_prosody -*-
+"""
+The Prosody reference tier: the slixmpp scenarios that judge mepserver
+(L{tests.e2e.test_c2s}, L{tests.e2e.test_roster}, L{tests.e2e.test_offline})
+run, with the same settings, against a real Prosody (L{tests.e2e.prosody})
+and are judged by the same checks (L{tests.e2e.slixchecks}).
+
+A new protocol feature is done when an independent client exercised it end
+to end and the same check passes against Prosody. Where Prosody differs,
+each difference is a parameter of the shared check, explained here; the
+ones a client developer sees are also in the README's "Behaviour notes".
+
+Prosody is Debian's 0.12 (C{apt-get install prosody}); without it these
+tests are skipped.
+"""
+
+from twisted.trial import unittest
+from twisted.words.xish import domish
+
+from tests.e2e.prosody import skipUnlessProsody, startProsody
+from tests.e2e.slixchecks import (
+    checkBlockingReport,
+    checkCarbonsReport,
+    checkClientReport,
+    checkOfflineReport,
+    checkResumptionReport,
+    checkRosterReport,
+)
+from tests.e2e.slixrun import runScenario, serverSettings
+
+
+class ProsodyTestCase(unittest.TestCase):
+    """
+    A test with a Prosody of its own.
+    """
+
+    timeout = 120
+
+    def setUp(self):
+        skipUnlessProsody()
+
+    async def accounts(self, prosody, *names):
+        """
+        Register C{name@localhost} with password C{name-secret} for each
+        name.
+
+        @return: C{{name: [address, password]}}.
+        """
+        accounts = {}
+        for name in names:
+            account = await prosody.createAccount(name, f"{name}-secret")
+            accounts[name] = [account.jid.userhost(), account.password]
+        return accounts
+
+
+class ProsodyClientTests(ProsodyTestCase):
+    """
+    slixclient.py, as L{tests.e2e.test_c2s.SlixmppTests}.
+    """
+
+    async def test_scenario(self):
+        """
+        slixmpp registers in-band over STARTTLS, logs in with SCRAM, gets
+        its roster, sends client states, pings the server and a second
+        client's full JID (answered by that client, as its version query
+        is), messages it and subscribes to its presence.
+
+        Differences, protocol outcome alike: Prosody 0.12 offers SCRAM-SHA-1
+        as its strongest mechanism (mepserver SCRAM-SHA-256 too), and its
+        software version is named Prosody.
+        """
+        prosody = await startProsody(self)
+        bob = await prosody.createAccount("bob", "b0b-secret")
+        settings = serverSettings(
+            prosody,
+            newUser="alice",
+            newPassword="alice-secret",
+            peer=bob.jid.userhost(),
+            peerPassword=bob.password,
+        )
+        report = await runScenario(self, "slixclient.py", settings)
+        checkClientReport(self, report, "SCRAM-SHA-1", "Prosody")
+
+
+class ProsodyCarbonsTests(ProsodyTestCase):
+    """
+    slixcarbons.py, as L{tests.e2e.test_c2s.SlixmppCarbonsTests}.
+    """
+
+    async def test_carbons(self):
+        """
+        Received and sent carbons reach romeo's other resource from his
+        bare JID, forwarding the messages as sent; nothing else arrives.
+        """
+        prosody = await startProsody(self)
+        accounts = await self.accounts(prosody, "romeo", "juliet")
+        report = await runScenario(
+            self, "slixcarbons.py", serverSettings(prosody, accounts=accounts)
+        )
+        checkCarbonsReport(self, report)
+
+
+class ProsodyBlockingTests(ProsodyTestCase):
+    """
+    slixblock.py, as L{tests.e2e.test_c2s.SlixmppBlockingTests}.
+    """
+
+    async def test_blocking(self):
+        """
+        The block list, its pushes and both bounces. Prosody's error
+        messages do not carry the original body (RFC 6120 8.3.1 leaves it
+        to the server; mepserver includes it), which is why the scenario
+        takes errors from slixmpp's message_error event.
+        """
+        prosody = await startProsody(self)
+        accounts = await self.accounts(prosody, "alice", "bob", "carol")
+        report = await runScenario(self, "slixblock.py", serverSettings(prosody, **accounts))
+        checkBlockingReport(self, report)
+
+
+class ProsodyStreamManagementTests(ProsodyTestCase):
+    """
+    slixsm.py, as L{tests.e2e.test_c2s.SlixmppStreamManagementTests}.
+    """
+
+    async def test_resumption(self):
+        """
+        slixmpp resumes its session after its connection was killed, with
+        the same full JID, and gets the message sent meanwhile.
+        """
+        prosody = await startProsody(self)
+        accounts = await self.accounts(prosody, "alice", "bob")
+        settings = serverSettings(
+            prosody,
+            alice=accounts["alice"][0],
+            alicePassword=accounts["alice"][1],
+            bob=accounts["bob"][0],
+            bobPassword=accounts["bob"][1],
+        )
+        report = await runScenario(self, "slixsm.py", settings)
+        checkResumptionReport(self, report)
+
+
+class ProsodyRosterTests(ProsodyTestCase):
+    """
+    slixroster.py, as L{tests.e2e.test_roster.SlixmppRosterTests}.
+    """
+
+    async def test_versionedLoginsAndPreApproval(self):
+        """
+        Roster versioning over three logins, and pre-approval.
+
+        Differences: Prosody's versions are its own counter (opaque to a
+        client, RFC 6121 2.6.1), so only what a client relies on is
+        compared. Two Prosody 0.12 bugs show here and are allowed for,
+        not copied (mepserver's test requires the spec's behaviour):
+
+          - the result for the empty roster says C{ver='1'}, and so does
+            the push that adds carol: two different rosters share a
+            version, so a client that cached the first and missed the
+            push would be told its empty roster is current;
+          - pre-approval is stored, but the push (and any roster result)
+            leaves out C{approved='true'} (RFC 6121 2.1.2.1), and when bob,
+            online on the same server, asks while alice is offline, his
+            request is approved in alice's roster (C{from}) but the
+            C{subscribed} never reaches him: Prosody decides whether to
+            route it from bob's own, not yet updated, online roster
+            (rostermanager.is_contact_subscribed). So the scenario runs
+            with C{approvalBarrier}: a ping's round trip instead of the
+            wait for an approval that does not come.
+        """
+        prosody = await startProsody(self)
+        accounts = await self.accounts(prosody, "alice", "bob")
+        settings = serverSettings(
+            prosody,
+            alice=accounts["alice"][0],
+            alicePassword=accounts["alice"][1],
+            bob=accounts["bob"][0],
+            bobPassword=accounts["bob"][1],
+            carol=f"carol@{prosody.domain}",
+            approvalBarrier=True,
+        )
+        report = await runScenario(self, "slixroster.py", settings)
+        checkRosterReport(self, report, approvedInPush=False, serverApproves=False)
+
+
+class ProsodyOfflineTests(ProsodyTestCase):
+    """
+    slixoffline.py, as L{tests.e2e.test_offline.SlixmppOfflineTests}.
+    """
+
+    async def test_offlineMessage(self):
+        """
+        alice's chat message to offline bob (sent with Twisted's client, as
+        in the mepserver test) is neither delivered nor bounced, and
+        reaches slixmpp at bob's login, as sent, stamped by the server.
+
+        Difference: Prosody runs on the real clock, so the stamp is only
+        checked to be a UTC DateTime (mepserver's test fixes the clock).
+        """
+        prosody = await startProsody(self)
+        alice = await prosody.createAccount("alice", "alice-secret")
+        bob = await prosody.createAccount("bob", "b0b-secret")
+        aliceClient = await prosody.connectClient(alice, "laptop")
+        message = domish.Element((None, "message"))
+        message["to"], message["type"], message["id"] = "bob@localhost", "chat", "o1"
+        message.addElement("body", content="while you were out")
+        aliceClient.send(message)
+        await aliceClient.assertNoStanzaReceived("/message")
+
+        settings = serverSettings(prosody, jid=bob.jid.userhost(), password=bob.password)
+        report = await runScenario(self, "slixoffline.py", settings)
+        checkOfflineReport(self, report)
