@@ -95,6 +95,9 @@ class Config:
     @ivar offlineLimit: the most offline messages (XEP-0160) one account
         holds; past it senders get C{service-unavailable}. C{0} stores none
         (C{[c2s] offline_limit}).
+    @ivar vcardMaxSize: the largest vCard (XEP-0054) a client may set, in
+        bytes of XML; a larger one gets C{not-acceptable} (C{[c2s]
+        vcard_max_size}).
     @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
         waiting for the owner's configuration (C{[muc] create_unlocked}).
     @ivar backendJids: bare JIDs allowed to publish as the room
@@ -124,6 +127,7 @@ class Config:
     idleTimeout: int = 300
     resumeTimeout: int = 300
     offlineLimit: int = 1000
+    vcardMaxSize: int = 65536
     mucCreateUnlocked: bool = False
     backendJids: Tuple[str, ...] = ()
     verbose: bool = False
@@ -454,6 +458,7 @@ _SETTINGS = (
     _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
     _Setting("resumeTimeout", "c2s", "resume_timeout", _integer(0)),
     _Setting("offlineLimit", "c2s", "offline_limit", _integer(0)),
+    _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
     _Setting("backendJids", "muc", "backend_jids", _jids),
     _Setting("verbose", "server", "verbose", _boolean),

@@ -253,6 +253,26 @@ class IUserStore(Interface):
         @return: a Deferred, failing with L{UnknownUser} if there is none.
         """
 
+    # vCards (XEP-0054), in a block of their own.
+
+    def getVCard(username):
+        """
+        The user's vCard (XEP-0054 section 3.1).
+
+        @return: a Deferred firing with the C{<vCard xmlns='vcard-temp'/>}
+            element as XML text, exactly as last set, or L{None} if the
+            user never set one or there is no such user.
+        """
+
+    def setVCard(username, vcard):
+        """
+        Replace the user's vCard (XEP-0054 section 3.2); removing the user
+        removes it.
+
+        @param vcard: the C{<vCard/>} element as XML text.
+        @return: a Deferred, failing with L{UnknownUser} if there is none.
+        """
+
     def prepare():
         """
         Make the store ready (create missing tables); idempotent.
@@ -685,6 +705,25 @@ class IPresenceObserver(Interface):
 
         @param before: the L{RosterItem} before, or L{None}.
         @param after: the L{RosterItem} after, or L{None} once removed.
+        """
+
+
+class IPEPObserver(Interface):
+    """
+    Something that follows what accounts publish to their PEP services
+    (L{mepserver.pep.resource.PEPResource}): vCards follow the avatar
+    (XEP-0398 section 3).
+
+    Observers must not raise; they are called once the item is stored.
+    """
+
+    def itemPublished(service, node, item):
+        """
+        An account published C{item} to its C{node}.
+
+        @param service: the account's L{mepserver.pubsub.model.Service}.
+        @param node: the L{mepserver.pubsub.model.Node}.
+        @param item: the L{mepserver.pubsub.model.Item}.
         """
 
 

@@ -52,6 +52,7 @@ from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.sm import StreamManagement, StreamManagementStep
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
+from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
 from mepserver.config import Config
@@ -91,6 +92,7 @@ class Server(service.MultiService):
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
+    @ivar vcards: the client domain's L{VCardHandler} (XEP-0054, XEP-0153).
     @ivar sessions: the client domain's L{SessionManager}.
     @ivar streamManagement: the client domain's L{StreamManagement}
         (XEP-0198), which keeps hibernating sessions.
@@ -198,6 +200,7 @@ class Server(service.MultiService):
             store.reset()
         self.pep.reset()
         self.blocking.reset()
+        self.vcards.reset()
         self.caps.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
@@ -280,11 +283,17 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     pepTracker = InterestTracker(
         server.caps, DiscoInfoQuery(pepIQClient, jid.internJID(config.domain))
     )
+    # vCards (XEP-0054); the handler also stamps the avatar hash into the
+    # available presence clients send (XEP-0153, XEP-0398), as a filter
+    # registered with the sessions, and copies PEP avatars into vCards
+    # (XEP-0398) as an observer of PEP.
+    server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
         ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
         server.users,
         sessions,
         pepTracker.interests,
+        observers=[server.vcards],
     )
     server.pep = PEPHandler(pepResource, pepTracker, server.ids)
     # Offline messages (XEP-0160): kept by the delivery handler for
@@ -294,6 +303,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
+    server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and
     # roster changes.

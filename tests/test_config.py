@@ -82,6 +82,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.idleTimeout, 300)
         self.assertEqual(defaults.resumeTimeout, 300)
         self.assertEqual(defaults.offlineLimit, 1000)
+        self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
         self.assertFalse(defaults.verbose)
@@ -111,6 +112,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "idleTimeout",
                 "resumeTimeout",
                 "offlineLimit",
+                "vcardMaxSize",
                 "mucCreateUnlocked",
                 "backendJids",
                 "verbose",
@@ -345,6 +347,13 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
         self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
+
+    def test_vcardMaxSize(self):
+        """
+        C{[c2s] vcard_max_size} sets L{Config.vcardMaxSize}, at least 1024.
+        """
+        self.assertEqual(self.load("[c2s]\nvcard_max_size = 2048\n").vcardMaxSize, 2048)
+        self.assertEqual(self.load("[c2s]\nvcard_max_size = 1024\n").vcardMaxSize, 1024)
 
     def test_backendJids(self):
         """
@@ -707,6 +716,10 @@ class ErrorTests(unittest.SynchronousTestCase):
         )
         self.assertError(
             {"offlineLimit": -1}, "[c2s] offline_limit: -1 is less than the minimum 0"
+        )
+        self.assertError(
+            {"vcardMaxSize": 1023},
+            "[c2s] vcard_max_size: 1023 is less than the minimum 1024",
         )
 
     def test_backendJids(self):

@@ -1202,6 +1202,42 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
               <query xmlns='jabber:iq:version'><name>x</name></query>
             </iq>""")
 
+    def test_vcardToBareJID(self):
+        """
+        Section 17.4 with XEP-0054 section 3.3, as in Prosody: a vCard get
+        to an occupant goes to the occupant's real bare JID (its server
+        answers for the account) from the requester's occupant JID; the
+        answer, a vCard or an error, comes back from the occupant JID under
+        the original id, so no real JID reaches the requester. A vCard set
+        is forwarded like any other IQ.
+        """
+        wiccaBare = WICCA.split("/")[0]
+        for kind, iqId in (("result", "vc1"), ("error", "vc2")):
+            self.muc.send(f"<iq from='{HAG}' id='{iqId}' to='{ROOM}/secondwitch' type='get'>"
+                          "<vCard xmlns='vcard-temp'/></iq>")
+            [forwarded] = self.muc.take()
+            self.assertEqual((f"{ROOM}/thirdwitch", wiccaBare), (forwarded["from"], forwarded["to"]))
+            self.assertNotEqual(iqId, forwarded["id"])
+            if kind == "result":
+                payload = "<vCard xmlns='vcard-temp'><FN>Wicca</FN></vCard>"
+            else:
+                payload = ("<error type='cancel'><service-unavailable "
+                           "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>")
+            # The full JID's answer matches nothing: the request went to the bare JID.
+            self.muc.send(f"<iq from='{WICCA}' id='{forwarded['id']}' to='{ROOM}/thirdwitch' "
+                          f"type='{kind}'>{payload}</iq>")
+            self.assertEqual([], self.muc.take())
+            self.muc.send(f"<iq from='{wiccaBare}' id='{forwarded['id']}' to='{ROOM}/thirdwitch' "
+                          f"type='{kind}'>{payload}</iq>")
+            [back] = self.muc.take()
+            assertStanza(self, back, f"<iq from='{ROOM}/secondwitch' id='{iqId}' to='{HAG}' "
+                                     f"type='{kind}'>{payload}</iq>")
+            self.assertNotIn("wiccarocks", back.toXml())
+        self.muc.send(f"<iq from='{HAG}' id='vc3' to='{ROOM}/secondwitch' type='set'>"
+                      "<vCard xmlns='vcard-temp'/></iq>")
+        [forwarded] = self.muc.take()
+        self.assertEqual(WICCA, forwarded["to"])
+
     def test_iqToAbsentNick(self):
         """
         Section 17.4: an IQ to a nick nobody has gets item-not-found.

@@ -1336,3 +1336,40 @@ class StorageTests(unittest.TestCase):
         self.assertEqual({ROMEO: "subscribed"}, node.subscriptions)
         balcony.request(pubsubRequest("set", f"<delete node='{NS_TUNE}'/>", namespace=NS_OWNER))
         self.assertEqual([], self.successResultOf(harness.store.loadNodes(JULIET)))
+
+
+class PublicationObserverTests(unittest.TestCase):
+    """
+    L{mepserver.pep.resource.PEPResource} tells its
+    L{mepserver.interfaces.IPEPObserver}s of each stored publication.
+    """
+
+    def test_observerFailure(self):
+        """
+        An observer that raises is logged and skipped: the publisher still
+        gets its result, and later observers hear of the item.
+        """
+        from zope.interface import implementer
+
+        from mepserver.interfaces import IPEPObserver
+
+        @implementer(IPEPObserver)
+        class Observer:
+            def __init__(self, fails):
+                self.fails = fails
+                self.seen = []
+
+            def itemPublished(self, service, node, item):
+                self.seen.append((service.jid.full(), node.identifier, item.id))
+                if self.fails:
+                    raise RuntimeError("observer bug")
+
+        harness = PEPHarness(self)
+        failing, working = Observer(True), Observer(False)
+        harness.pep.resource.observers[:] = [failing, working]
+        balcony = harness.connect("juliet", "balcony")
+        result = balcony.request(publish(itemId="t1"))
+        self.assertEqual("result", result["type"], result.toXml())
+        self.assertEqual([("juliet@capulet.lit", NS_TUNE, "t1")], working.seen)
+        self.assertEqual(working.seen, failing.seen)
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))

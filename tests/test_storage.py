@@ -914,6 +914,124 @@ class SQLitePrivateStoreTests(SQLiteFile, PrivateStoreTests, unittest.TestCase):
         self.assertEqual(PREFS, stored)
 
 
+# vCards (XEP-0054): part of the IUserStore contract, kept in a block of
+# their own.
+
+#: A vCard as XEP-0054 section 3.2 sets it, with text beyond ASCII.
+VCARD = (
+    "<vCard xmlns='vcard-temp'><FN>Juliet Capulet</FN>"
+    "<NICKNAME>Jule</NICKNAME><DESC>V\u00e9rone &amp; Mantoue</DESC>"
+    "<PHOTO><TYPE>image/png</TYPE><BINVAL>iVBORw0KGgo=</BINVAL></PHOTO>"
+    "</vCard>"
+)
+
+
+class VCardStoreTests:
+    """
+    The vCard part of the L{IUserStore} contract. Subclasses set
+    C{self.store} in C{setUp} to an empty store.
+    """
+
+    @defer.inlineCallbacks
+    def test_noVCard(self):
+        """
+        An account starts without a vCard, and an unknown user has none:
+        both L{None}.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        self.assertIdentical(None, (yield self.store.getVCard("juliet")))
+        self.assertIdentical(None, (yield self.store.getVCard("tybalt")))
+
+    @defer.inlineCallbacks
+    def test_setVCard(self):
+        """
+        C{setVCard} keeps the text exactly; a second set replaces the
+        first; other users keep theirs.
+        """
+        for username in ("juliet", "nurse"):
+            yield self.store.createUser(username, CREDENTIALS)
+        yield self.store.setVCard("juliet", "<vCard xmlns='vcard-temp'/>")
+        yield self.store.setVCard("nurse", "<vCard xmlns='vcard-temp'><FN>Angelica</FN></vCard>")
+        yield self.store.setVCard("juliet", VCARD)
+        self.assertEqual(VCARD, (yield self.store.getVCard("juliet")))
+        self.assertEqual(
+            "<vCard xmlns='vcard-temp'><FN>Angelica</FN></vCard>",
+            (yield self.store.getVCard("nurse")),
+        )
+
+    def test_setVCardUnknownUser(self):
+        """
+        C{setVCard} for an unknown user fails with L{UnknownUser}.
+        """
+        return self.assertFailure(self.store.setVCard("tybalt", VCARD), UnknownUser)
+
+    @defer.inlineCallbacks
+    def test_removeUserRemovesVCard(self):
+        """
+        C{removeUser} removes the vCard: a new account of the same name
+        starts without one.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setVCard("juliet", VCARD)
+        yield self.store.removeUser("juliet")
+        yield self.store.createUser("juliet", CREDENTIALS)
+        self.assertIdentical(None, (yield self.store.getVCard("juliet")))
+
+
+class MemoryVCardStoreTests(VCardStoreTests, unittest.TestCase):
+    """
+    The vCard contract for L{MemoryUserStore}, plus C{reset}.
+    """
+
+    def setUp(self):
+        self.store = MemoryUserStore()
+
+    @defer.inlineCallbacks
+    def test_reset(self):
+        """
+        C{reset} forgets vCards with the accounts.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setVCard("juliet", VCARD)
+        self.store.reset()
+        yield self.store.createUser("juliet", CREDENTIALS)
+        self.assertIdentical(None, (yield self.store.getVCard("juliet")))
+
+
+class SQLiteVCardStoreTests(SQLiteFile, VCardStoreTests, unittest.TestCase):
+    """
+    The vCard contract for L{SQLiteStore}, plus durability and upgrade.
+    """
+
+    @defer.inlineCallbacks
+    def test_reopen(self):
+        """
+        A vCard survives closing the store and opening the file again.
+        """
+        yield self.store.createUser("juliet", CREDENTIALS)
+        yield self.store.setVCard("juliet", VCARD)
+        yield self.reopen()
+        self.assertEqual(VCARD, (yield self.store.getVCard("juliet")))
+
+    @defer.inlineCallbacks
+    def test_upgrade(self):
+        """
+        A file made before vCards were stored gets their table when opened,
+        and keeps its accounts.
+        """
+        yield self.store.close()
+        old = self.mktemp()
+        connection = sqlite3.connect(old)
+        connection.executescript(PREVIOUS_SCHEMA)
+        connection.execute("INSERT INTO users VALUES ('romeo')")
+        connection.commit()
+        connection.close()
+        self.store = yield SQLiteStore.open(old)
+        self.assertIdentical(None, (yield self.store.getVCard("romeo")))
+        yield self.store.setVCard("romeo", VCARD)
+        self.assertEqual(VCARD, (yield self.store.getVCard("romeo")))
+
+
 CAPULETS = JID("capulets@conference.example.com")
 MONTAGUES = JID("montagues@conference.example.com")
 VERONA = JID("verona@conference.example.com")

@@ -40,6 +40,7 @@ from mepserver.muc.records import AdminChange, AffiliationNotice, Departure, Occ
 from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
+from mepserver.namespaces import NS_VCARD
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
     NS_CLIENT,
@@ -763,7 +764,8 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         An IQ to an occupant JID: a self-ping is answered (XEP-0410 3.3),
         any other request forwarded to the occupant's real JID with a new
-        id, and the answer routed back under the original id (17.4).
+        id, and the answer routed back under the original id (17.4); a
+        vCard get goes to the occupant's real bare JID.
         """
         if kind in ("result", "error"):
             if room is None:
@@ -780,7 +782,10 @@ class MUCHandler(xmlstream.XMPPHandler):
             if isPing and room.isSelfPing(sender, to.resource):
                 self.send(stanzas.iqResult(iq))
                 return
-            forwarded = room.forwardIQ(sender, to.resource, iq.getAttribute("id", ""))
+            # A vCard request goes to the occupant's bare JID (XEP-0054
+            # section 3.3), answered by its server, as in Prosody.
+            vcard = kind == "get" and payload is not None and (payload.uri, payload.name) == (NS_VCARD, "vCard")
+            forwarded = room.forwardIQ(sender, to.resource, iq.getAttribute("id", ""), bare=vcard)
         except errors.NotOccupant as refusal:
             if payload is not None and payload.uri in (NS_DISCO_INFO, NS_DISCO_ITEMS):
                 # Section 6.6: a non-occupant's disco to an occupant.

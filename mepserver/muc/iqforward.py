@@ -108,11 +108,18 @@ def isSelfPing(room: "Room", session: jid.JID, nick: str) -> bool:
     return room.requireOccupant(session).nick == nick
 
 
-def forwardIQ(room: "Room", session: jid.JID, nick: str, iqId: str) -> ForwardedIQ:
+def forwardIQ(
+    room: "Room", session: jid.JID, nick: str, iqId: str, bare: bool = False
+) -> ForwardedIQ:
     """
     Forward an IQ request to the real JID behind C{nick}: the session
     whose presence is shown.
 
+    @param bare: forward to the occupant's real bare JID instead, whose
+        server answers for the account: a vCard request (XEP-0054 section
+        3.3; XEP-0153 downloads avatars from the bare JID), as Prosody's
+        MUC does. The answer still comes back from the occupant JID, so a
+        semi-anonymous room reveals no real JID.
     @raise errors.NotOccupant: the sender is not in the room.
     @raise errors.OccupantNotFound: no one has C{nick}.
     """
@@ -120,7 +127,8 @@ def forwardIQ(room: "Room", session: jid.JID, nick: str, iqId: str) -> Forwarded
     recipient = room.addressed(nick)
     if recipient is None:
         raise errors.OccupantNotFound(f"there is no {nick!r} in this room")
-    forwarded = ForwardedIQ(room.ids.newId("muc-"), sender.jid, recipient.shownJID)
+    real = recipient.shownJID.userhostJID() if bare else recipient.shownJID
+    forwarded = ForwardedIQ(room.ids.newId("muc-"), sender.jid, real)
     room.pendingIQs.add(
         forwarded.id,
         PendingIQ(session, iqId, forwarded.recipient, recipient.nick, sender.nick),

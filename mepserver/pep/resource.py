@@ -16,13 +16,18 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from wokkel import disco
+from zope.interface.verify import verifyObject
 
 from mepserver import errors
+from mepserver.interfaces import IPEPObserver
 from mepserver.pep.model import PEPContext
 from mepserver.pubsub.model import Interests
 from mepserver.pubsub.resource import NoServiceResource, ServiceResource
+
+log = Logger()
 
 
 class PEPResource(ServiceResource):
@@ -35,14 +40,29 @@ class PEPResource(ServiceResource):
     @ivar users: the L{mepserver.interfaces.IUserStore}.
     @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @ivar interests: the sessions' L{Interests}.
+    @ivar observers: the L{IPEPObserver}s told of each publication.
     """
 
-    def __init__(self, registry, users, sessions, interests: Interests):
+    def __init__(self, registry, users, sessions, interests: Interests, observers=()):
         ServiceResource.__init__(self, registry)
         self.users = users
         self.sessions = sessions
         self.interests = interests
         self.noService = NoServiceResource()
+        for observer in observers:
+            verifyObject(IPEPObserver, observer)
+        self.observers = list(observers)
+
+    async def published(self, service, result) -> None:
+        """
+        Store and notify, then tell the L{observers}.
+        """
+        await ServiceResource.published(self, service, result)
+        for observer in self.observers:
+            try:
+                observer.itemPublished(service, result.node, result.item)
+            except Exception:
+                log.failure("Telling {observer} of a publication", observer=observer)
 
     def locateResource(self, request):
         recipient = request.recipient

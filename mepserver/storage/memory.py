@@ -57,6 +57,7 @@ class MemoryUserStore:
         self._rosterVersions: Dict[str, int] = {}
         self._blocked: Dict[str, Dict[str, jid.JID]] = {}
         self._private: Dict[str, Dict[Tuple[str, str], str]] = {}
+        self._vcards: Dict[str, str] = {}
 
     def reset(self) -> None:
         """
@@ -75,6 +76,7 @@ class MemoryUserStore:
             self._bumpRosterVersion(username)
         self._blocked.clear()
         self._private.clear()
+        self._vcards.clear()
 
     def getCredentials(
         self, username: str
@@ -110,6 +112,7 @@ class MemoryUserStore:
         self._bumpRosterVersion(username)
         self._blocked.pop(username, None)
         self._private.pop(username, None)
+        self._vcards.pop(username, None)
         return defer.succeed(None)
 
     def listUsers(self) -> defer.Deferred[List[str]]:
@@ -270,6 +273,17 @@ class MemoryUserStore:
             stored.pop((namespace, name), None)
         else:
             stored[(namespace, name)] = xml
+        return defer.succeed(None)
+
+    # vCards (XEP-0054).
+
+    def getVCard(self, username: str) -> defer.Deferred[Optional[str]]:
+        return defer.succeed(self._vcards.get(username))
+
+    def setVCard(self, username: str, vcard: str) -> defer.Deferred[None]:
+        if username not in self._credentials:
+            return defer.fail(UnknownUser(username))
+        self._vcards[username] = vcard
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

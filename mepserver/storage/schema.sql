@@ -86,6 +86,14 @@ CREATE TABLE IF NOT EXISTS private_xml (
     PRIMARY KEY (username, namespace, name)
 );
 
+-- vCards (XEP-0054): the <vCard xmlns='vcard-temp'/> element as XML text,
+-- as the user last set it. A new table, so files made before it get it
+-- from CREATE TABLE IF NOT EXISTS.
+CREATE TABLE IF NOT EXISTS vcards (
+    username TEXT PRIMARY KEY REFERENCES users (username) ON DELETE CASCADE,
+    vcard TEXT NOT NULL
+);
+
 -- Persistent rooms of the MUC service (XEP-0045 section 10.2) -------------
 
 -- config is a JSON object: muc#roomconfig_* field names without the prefix

@@ -609,6 +609,30 @@ class SQLiteStore:
                 (username, namespace, name, xml),
             )
 
+    # vCards (XEP-0054), in a block of their own.
+
+    def getVCard(self, username: str) -> defer.Deferred[Optional[str]]:
+        return self._pool.runInteraction(self._doGetVCard, username)
+
+    def _doGetVCard(
+        self, cursor: adbapi.Transaction, username: str
+    ) -> Optional[str]:
+        cursor.execute("SELECT vcard FROM vcards WHERE username = ?", (username,))
+        row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    def setVCard(self, username: str, vcard: str) -> defer.Deferred[None]:
+        return self._pool.runInteraction(self._doSetVCard, username, vcard)
+
+    def _doSetVCard(
+        self, cursor: adbapi.Transaction, username: str, vcard: str
+    ) -> None:
+        _checkUser(cursor, username)
+        cursor.execute(
+            "INSERT OR REPLACE INTO vcards (username, vcard) VALUES (?, ?)",
+            (username, vcard),
+        )
+
     def loadRooms(self) -> defer.Deferred[List[StoredRoom]]:
         """
         @return: a Deferred firing with every stored L{StoredRoom}, sorted by

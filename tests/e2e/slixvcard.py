@@ -1,0 +1,135 @@
+"""
+Two slixmpp clients in a subprocess that use vCards and avatars
+(XEP-0054, XEP-0153, XEP-0084 with XEP-0398), for
+tests/e2e/test_vcard.py.
+
+It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "alice": ["alice@localhost", "..."], "bob": ["bob@localhost", "..."],
+   "room": "vcards@conference.localhost"}
+
+alice and bob are contacts (subscription both). Both log in over STARTTLS
+with SCRAM and send initial presence; alice reads her own (empty) vCard,
+then sets a vCard avatar with slixmpp's XEP-0153 plugin; bob waits for
+alice's presence carrying its hash and reads her vCard. Both join the
+room; bob reads the vCard of alice's occupant JID. Then alice publishes
+another avatar with the XEP-0084 plugin (data node open); bob waits for
+her presence with the new hash and reads her vCard again. It prints one
+JSON object and exits 0 if every step completed (1 otherwise).
+"""
+
+import asyncio
+import hashlib
+
+import slixbase
+from slixmpp.plugins.xep_0004 import Form
+
+TIMEOUT = slixbase.TIMEOUT
+NS_UPDATE = "vcard-temp:x:update"
+NS_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"
+
+#: Two small images (PNG signature and some bytes).
+FIRST = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+SECOND = b"\x89PNG\r\n\x1a\n" + bytes(range(64, 160))
+
+
+def photoOf(presence):
+    """
+    @return: the text of the presence's update element's photo, or None.
+    """
+    x = presence.xml.find(f"{{{NS_UPDATE}}}x")
+    if x is None:
+        return None
+    photo = x.find(f"{{{NS_UPDATE}}}photo")
+    return None if photo is None else (photo.text or "")
+
+
+async def scenario(settings, report):
+    plugins = ("xep_0030", "xep_0045", "xep_0054", "xep_0153", "xep_0084")
+    alice = slixbase.makeClient(*settings["alice"], settings, plugins)
+    bob = slixbase.makeClient(*settings["bob"], settings, plugins)
+    aliceBare = settings["alice"][0]
+    loop = asyncio.get_running_loop()
+    started = {name: loop.create_future() for name in ("alice", "bob")}
+    # Hashes bob is waiting to see in alice's presence, and what he saw.
+    waiting = {}
+    report["seen"] = []
+
+    def starter(name, client):
+        async def start(_):
+            await client.get_roster()
+            client.send_presence()
+            started[name].set_result(True)
+        return start
+
+    def presence(stanza):
+        if stanza["from"].bare != aliceBare or stanza["type"] == "unavailable":
+            return
+        if stanza["from"].server != settings["domain"]:
+            return
+        photo = photoOf(stanza)
+        report["seen"].append(photo)
+        future = waiting.pop(photo, None)
+        if future is not None and not future.done():
+            future.set_result(str(stanza["from"]))
+
+    alice.add_event_handler("session_start", starter("alice", alice))
+    bob.add_event_handler("session_start", starter("bob", bob))
+    bob.add_event_handler("presence", presence)
+    for client in (alice, bob):
+        client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(asyncio.gather(*started.values()), TIMEOUT)
+
+    info = await alice["xep_0030"].get_info(jid=settings["domain"], timeout=TIMEOUT)
+    report["serverFeatures"] = sorted(info["disco_info"]["features"])
+    info = await alice["xep_0030"].get_info(jid=aliceBare, timeout=TIMEOUT)
+    report["accountFeatures"] = sorted(info["disco_info"]["features"])
+
+    own = await alice["xep_0054"].get_vcard(aliceBare, cached=False, timeout=TIMEOUT)
+    report["ownEmpty"] = len(own["vcard_temp"].xml) == 0
+
+    # XEP-0153: a vCard avatar; bob sees its hash in alice's presence.
+    firstHash = hashlib.sha1(FIRST).hexdigest()
+    seenFirst = waiting[firstHash] = loop.create_future()
+    await alice["xep_0153"].set_avatar(avatar=FIRST, mtype="image/png", timeout=TIMEOUT)
+    report["firstFrom"] = await asyncio.wait_for(seenFirst, TIMEOUT)
+    card = await bob["xep_0054"].get_vcard(aliceBare, cached=False, timeout=TIMEOUT)
+    report["firstPhoto"] = hashlib.sha1(card["vcard_temp"]["PHOTO"]["BINVAL"]).hexdigest()
+
+    # XEP-0045 17.4: the vCard of alice's occupant JID, answered from it.
+    room = settings["room"]
+    await alice["xep_0045"].join_muc_wait(room, "Alice", maxstanzas=0, timeout=TIMEOUT)
+    await bob["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=0, timeout=TIMEOUT)
+    occupant = f"{room}/Alice"
+    card = await bob["xep_0054"].get_vcard(occupant, cached=False, timeout=TIMEOUT)
+    report["occupantFrom"] = str(card["from"])
+    report["occupantPhoto"] = hashlib.sha1(card["vcard_temp"]["PHOTO"]["BINVAL"]).hexdigest()
+
+    # XEP-0084 with XEP-0398: a PEP avatar becomes the vCard PHOTO.
+    secondHash = hashlib.sha1(SECOND).hexdigest()
+    seenSecond = waiting[secondHash] = loop.create_future()
+    options = Form()
+    options["type"] = "submit"
+    options.add_field(var="FORM_TYPE", ftype="hidden", value=NS_PUBLISH_OPTIONS)
+    options.add_field(var="pubsub#access_model", value="open")
+    await alice["xep_0084"].publish_avatar(SECOND, options=options, timeout=TIMEOUT)
+    await alice["xep_0084"].publish_avatar_metadata(
+        items=[{"id": secondHash, "type": "image/png", "bytes": len(SECOND)}],
+        options=options,
+        timeout=TIMEOUT,
+    )
+    report["secondFrom"] = await asyncio.wait_for(seenSecond, TIMEOUT)
+    card = await bob["xep_0054"].get_vcard(aliceBare, cached=False, timeout=TIMEOUT)
+    vcard = card["vcard_temp"]
+    report["secondPhoto"] = hashlib.sha1(vcard["PHOTO"]["BINVAL"]).hexdigest()
+    report["secondType"] = vcard["PHOTO"]["TYPE"]
+    report["hashes"] = {"first": firstHash, "second": secondHash}
+
+    for client in (alice, bob):
+        client.disconnect()
+    report["done"] = True
+
+
+if __name__ == "__main__":
+    slixbase.main(scenario)
