@@ -161,6 +161,25 @@ class Server(service.MultiService):
         for store in self._stores():
             yield store.close()
 
+    def getCredentials(self, username: str) -> defer.Deferred:
+        """
+        The credentials SASL checks (L{IUserStore.getCredentials}), once
+        the server is ready: a client may connect as soon as a port
+        listens, while the stores still open and the configured accounts
+        are being provisioned, and its login must find its account.
+        """
+        ready = self.ready
+        if ready is None or ready.called:
+            return self.users.getCredentials(username)
+        d = defer.Deferred()
+
+        def readyNow(result):
+            defer.maybeDeferred(self.users.getCredentials, username).chainDeferred(d)
+            return result
+
+        ready.addBoth(readyNow)
+        return d
+
     def checkReset(self) -> None:
         """
         Check that L{reset} can work, without changing anything.
@@ -380,7 +399,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     contextFactory = tls.serverContextFactory(loaded.certificate)
 
     mechanisms = mechanismFactories(
-        server.users.getCredentials,
+        server.getCredentials,
         config.domain,
         allowPlain=True,
         allowAnonymous=config.anonymous,

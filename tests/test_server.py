@@ -86,6 +86,24 @@ class BuildServerTests(unittest.TestCase):
         self.assertTrue(checkPassword(credentials, "one"))
         yield server.stopService()
 
+    def test_loginWaitsForReady(self):
+        """
+        The credentials SASL asks for wait until the server is ready (its
+        [users] provisioned): a client connecting at once finds its
+        account, not an unknown user.
+        """
+        cfg = self.makeConfig(storage="memory")
+        server = buildServer(cfg)
+        server.ready = defer.Deferred()
+        d = server.getCredentials("alice")
+        self.assertNoResult(d)
+        server.users.createUser("alice", makeCredentials("one"))
+        server.ready.callback(None)
+        self.assertTrue(checkPassword(self.successResultOf(d), "one"))
+        # Once ready, at once; ready's own result is left alone.
+        self.assertIsNone(self.successResultOf(server.ready))
+        self.assertIsNone(self.successResultOf(server.getCredentials("bob")))
+
     @defer.inlineCallbacks
     def test_accountsSurviveRestart(self):
         """

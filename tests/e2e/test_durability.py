@@ -1,0 +1,149 @@
+# -*- test-case-name: tests.e2e.test_durability -*-
+"""
+Durability: what the server acknowledged is on disk. mepserver runs under
+C{twistd} in a child process with its default storage, SQLite; a client
+stores account data, each set acknowledged with its IQ result, then the
+process is killed with SIGKILL (no shutdown work runs), started again on
+the same data directory, and a new session reads everything back.
+"""
+
+import os
+import sys
+
+from twisted.internet import reactor
+from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
+
+from mepserver.testing.client import Account
+from tests.e2e.external import ExternalServer, pickPort
+from tests.helpers import parseXml
+
+#: The project's root: twistd finds the plugin in its twisted/plugins.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUN_TWISTD = "import sys; from twisted.scripts.twistd import run; run()"
+
+CONFIG = """\
+[server]
+domain = localhost
+data_dir = {data}
+
+[storage]
+backend = sqlite
+
+[c2s]
+listen = tcp:{c2s}:interface=127.0.0.1
+direct_tls_listen = off
+
+[http]
+listen = tcp:{http}:interface=127.0.0.1
+
+[users]
+alice = alice-secret
+"""
+
+VCARD = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
+PRIVATE = "<notes xmlns='urn:example:notes'><note>the rabbit hole</note></notes>"
+ALICE = Account(JID("alice@localhost"), "alice-secret")
+
+
+def iq(kind, payload, to=None):
+    """
+    An IQ request with C{payload} (an XML literal).
+    """
+    target = f" to='{to}'" if to else ""
+    return parseXml(f"<iq type='{kind}'{target}>{payload}</iq>", "jabber:client")
+
+
+class KillTests(unittest.TestCase):
+    """
+    SIGKILL right after acknowledged sets loses none of them.
+    """
+
+    timeout = 60
+
+    def setUp(self):
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.data = os.path.join(self.directory, "data")
+        self.configPath = os.path.join(self.directory, "mepserver.ini")
+
+    async def start(self):
+        """
+        Start C{twistd -n mepserver} on the data directory, on new ports.
+
+        @return: the L{ExternalServer} once it accepts connections.
+        """
+        c2s = pickPort()
+        with open(self.configPath, "w") as f:
+            f.write(CONFIG.format(data=self.data, c2s=c2s, http=pickPort()))
+        log = os.path.join(self.directory, "twistd.log")
+        server = ExternalServer(
+            reactor,
+            self.directory,
+            c2s,
+            os.path.join(self.data, "tls", "cert.pem"),
+            log,
+        )
+        self.addCleanup(server.stop)
+        await server.spawn(
+            sys.executable,
+            [
+                sys.executable,
+                "-c",
+                RUN_TWISTD,
+                "-n",
+                "--pidfile",
+                os.path.join(self.directory, "twistd.pid"),
+                "--logfile",
+                log,
+                "mepserver",
+                "-c",
+                self.configPath,
+            ],
+            path=ROOT,
+        )
+        return server
+
+    async def assertResult(self, client, request):
+        answer = await client.request(request)
+        self.assertEqual("result", answer["type"], answer.toXml())
+        return answer
+
+    async def test_acknowledgedSetsSurviveKill(self):
+        """
+        A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
+        acknowledged, are all there after SIGKILL and a restart.
+        """
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        await self.assertResult(
+            client,
+            iq(
+                "set",
+                "<query xmlns='jabber:iq:roster'>"
+                "<item jid='rabbit@localhost' name='White Rabbit'/></query>",
+            ),
+        )
+        await self.assertResult(client, iq("set", VCARD))
+        await self.assertResult(
+            client, iq("set", f"<query xmlns='jabber:iq:private'>{PRIVATE}</query>")
+        )
+        await server.kill()
+
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        roster = await self.assertResult(
+            client, iq("get", "<query xmlns='jabber:iq:roster'/>")
+        )
+        self.assertEqual(
+            [("rabbit@localhost", "White Rabbit")],
+            [(item["jid"], item["name"]) for item in roster.query.elements()],
+        )
+        vcard = await self.assertResult(client, iq("get", "<vCard xmlns='vcard-temp'/>"))
+        self.assertEqual("Alice Liddell", str(vcard.vCard.FN))
+        private = await self.assertResult(
+            client,
+            iq("get", "<query xmlns='jabber:iq:private'><notes xmlns='urn:example:notes'/></query>"),
+        )
+        [notes] = private.query.elements()
+        self.assertEqual("the rabbit hole", str(notes.note))
