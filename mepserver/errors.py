@@ -17,8 +17,12 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple, Type
 
-from twisted.words.protocols.jabber import error
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
+
+log = Logger()
 
 
 class Refusal(Exception):
@@ -359,3 +363,31 @@ def stanzaError(refusal: Refusal) -> error.StanzaError:
     return error.StanzaError(
         condition, type=kind, text=refusal.text, appCondition=appCondition
     )
+
+
+def answerIQ(iq: domish.Element, d: defer.Deferred) -> defer.Deferred:
+    """
+    Turn the outcome of an IQ request's processing into its answer: a
+    result holding the element C{d} fires with (none for L{None}), the
+    stanza error of a L{Refusal}, or C{internal-server-error} for anything
+    else, which is logged.
+
+    @param d: the Deferred of the processing.
+    @return: C{d}, firing with the answer.
+    """
+
+    def result(child):
+        response = xmlstream.toResponse(iq, "result")
+        if isinstance(child, domish.Element):
+            response.addChild(child)
+        return response
+
+    def refused(failure):
+        failure.trap(Refusal)
+        return stanzaError(failure.value).toResponse(iq)
+
+    def failed(failure):
+        log.failure("Processing {iq}", failure, iq=iq.toXml())
+        return error.StanzaError("internal-server-error").toResponse(iq)
+
+    return d.addCallbacks(result, refused).addErrback(failed)

@@ -4,7 +4,10 @@ Tests for L{mepserver.errors}: the table from domain exceptions to stanza
 errors.
 """
 
+from twisted.internet import defer
 from twisted.trial import unittest
+from twisted.words.protocols.jabber import error
+from twisted.words.xish import domish
 
 from mepserver import errors
 
@@ -160,3 +163,45 @@ class BlockedErrorTests(unittest.SynchronousTestCase):
             ("urn:xmpp:blocking:errors", "blocked"),
             (stanzaError.appCondition.uri, stanzaError.appCondition.name),
         )
+
+
+class AnswerIQTests(unittest.SynchronousTestCase):
+    """
+    L{errors.answerIQ}: the answer to an IQ from its processing.
+    """
+
+    def setUp(self):
+        self.iq = domish.Element((None, "iq"))
+        self.iq["type"], self.iq["id"] = "get", "q1"
+        self.iq["from"], self.iq["to"] = "juliet@capulet.lit/balcony", "capulet.lit"
+
+    def test_result(self):
+        """
+        An element becomes the result's child; L{None} an empty result.
+        """
+        child = domish.Element(("urn:example", "answer"))
+        answer = self.successResultOf(errors.answerIQ(self.iq, defer.succeed(child)))
+        self.assertEqual(("result", "q1"), (answer["type"], answer["id"]))
+        self.assertEqual([child], list(answer.elements()))
+        empty = self.successResultOf(errors.answerIQ(self.iq, defer.succeed(None)))
+        self.assertEqual([], list(empty.elements()))
+
+    def test_refusal(self):
+        """
+        A refusal becomes its stanza error, with its text.
+        """
+        d = defer.fail(errors.Forbidden("not yours"))
+        answer = self.successResultOf(errors.answerIQ(self.iq, d))
+        self.assertEqual("error", answer["type"])
+        self.assertEqual("forbidden", error.exceptionFromStanza(answer).condition)
+        self.assertEqual("not yours", error.exceptionFromStanza(answer).text)
+
+    def test_unexpected(self):
+        """
+        Anything else is logged and answered internal-server-error.
+        """
+        answer = self.successResultOf(
+            errors.answerIQ(self.iq, defer.fail(ZeroDivisionError()))
+        )
+        self.assertEqual("internal-server-error", error.exceptionFromStanza(answer).condition)
+        self.assertEqual(1, len(self.flushLoggedErrors(ZeroDivisionError)))

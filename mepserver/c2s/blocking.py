@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
@@ -450,24 +450,7 @@ class BlockingHandler(XMPPHandler):
         Answer C{iq} from the outcome of C{d}: a refusal becomes its stanza
         error, an element the result's child.
         """
-
-        def result(child):
-            response = xmlstream.toResponse(iq, "result")
-            if child is not None:
-                response.addChild(child)
-            return response
-
-        def refused(failure):
-            failure.trap(errors.Refusal)
-            return errors.stanzaError(failure.value).toResponse(iq)
-
-        def failed(failure):
-            log.failure("Processing {iq}", failure, iq=iq.toXml())
-            return error.StanzaError("internal-server-error").toResponse(iq)
-
-        d.addCallbacks(result, refused).addErrback(failed)
-        d.addCallback(self._reply, iq)
-        return d
+        return errors.answerIQ(iq, d).addCallback(self._reply, iq)
 
     def _reply(self, response, iq):
         # To the requesting session directly, so that the result comes

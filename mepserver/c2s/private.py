@@ -21,11 +21,10 @@ Section 2.3 and section 3, the error conditions:
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 from twisted.internet import defer
-from twisted.logger import Logger
-from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
@@ -34,8 +33,6 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.stanza import parseStanza
-
-log = Logger()
 
 NS_PRIVATE = "jabber:iq:private"
 PRIVATE_IQ = f"/iq/query[@xmlns='{NS_PRIVATE}']"
@@ -124,17 +121,7 @@ class PrivateHandler(XMPPHandler):
         if iq.handled or iq.getAttribute("type") not in ("get", "set"):
             return
         iq.handled = True
-        d = defer.ensureDeferred(self._process(iq))
-
-        def refused(failure):
-            failure.trap(errors.Refusal)
-            return errors.stanzaError(failure.value).toResponse(iq)
-
-        def failed(failure):
-            log.failure("Processing {iq}", failure, iq=iq.toXml())
-            return error.StanzaError("internal-server-error").toResponse(iq)
-
-        d.addCallbacks(lambda response: response, refused).addErrback(failed)
+        d = errors.answerIQ(iq, defer.ensureDeferred(self._process(iq)))
         d.addCallback(self._reply, iq)
 
     def _reply(self, response, iq):
@@ -163,7 +150,7 @@ class PrivateHandler(XMPPHandler):
             raise errors.Forbidden("only the account itself may use its private XML storage")
         return sender
 
-    async def _process(self, iq) -> domish.Element:
+    async def _process(self, iq) -> Optional[domish.Element]:
         sender = self._owner(iq)
         elements = [e for e in iq.query.elements()]
         if not elements:
@@ -174,16 +161,15 @@ class PrivateHandler(XMPPHandler):
                     f"the namespace {element.uri or '(none)'!r} is reserved: "
                     "private XML needs a namespace of its own"
                 )
-        response = xmlstream.toResponse(iq, "result")
         if iq["type"] == "get":
             if len(elements) > 1:
                 raise errors.BadFormat("get one element at a time")
-            response.addChild(domish.Element((NS_PRIVATE, "query")))
-            response.query.addChild(await self._get(sender, elements[0]))
-        else:
-            for element in elements:
-                await self._set(sender, element)
-        return response
+            query = domish.Element((NS_PRIVATE, "query"))
+            query.addChild(await self._get(sender, elements[0]))
+            return query
+        for element in elements:
+            await self._set(sender, element)
+        return None
 
     async def _get(self, sender: jid.JID, request: domish.Element) -> domish.Element:
         key = (request.uri, request.name)

@@ -58,7 +58,7 @@ from typing import Dict, List, Optional, Tuple
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import failure
-from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
@@ -473,23 +473,7 @@ class VCardHandler(XMPPHandler):
         Answer C{iq} from the outcome of C{d}: a refusal becomes its stanza
         error, an element the result's child.
         """
-
-        def result(child):
-            response = xmlstream.toResponse(iq, "result")
-            if isinstance(child, domish.Element):
-                response.addChild(child)
-            return response
-
-        def refused(failure):
-            failure.trap(errors.Refusal)
-            return errors.stanzaError(failure.value).toResponse(iq)
-
-        def failed(failure):
-            log.failure("Processing {iq}", failure, iq=iq.toXml())
-            return error.StanzaError("internal-server-error").toResponse(iq)
-
-        d.addCallbacks(result, refused).addErrback(failed)
-        return d.addCallback(self.send)
+        return errors.answerIQ(iq, d).addCallback(self.send)
 
     # The PEP avatar in the vCard (XEP-0398 section 3).
 
