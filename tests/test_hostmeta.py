@@ -159,12 +159,13 @@ class HostMetaResourceTests(unittest.TestCase):
 
     async def test_otherMethods(self):
         """
-        Other methods get 405.
+        Other methods get 405, with the methods that are allowed.
         """
         response, _ = await self.get(
             "http://localhost/.well-known/host-meta", method="POST"
         )
         self.assertEqual(405, response.code)
+        self.assertEqual([b"GET, HEAD"], response.headers.getRawHeaders(b"allow"))
 
     async def test_corsOnlyOnHostMeta(self):
         """

@@ -34,7 +34,7 @@ from typing import Callable
 from xml.sax.saxutils import quoteattr
 
 from twisted.internet import address
-from twisted.web import resource
+from twisted.web import pages, resource
 
 #: XEP-0156 section 3.1: the link relation of XMPP over WebSocket.
 REL_WEBSOCKET = "urn:xmpp:alt-connections:websocket"
@@ -122,10 +122,28 @@ class HostMetaResource(resource.Resource):
         self.renderDocument = render
         self.webSocketPath = webSocketPath
 
+    def render(self, request):
+        if request.method in (b"GET", b"HEAD"):
+            return resource.Resource.render(self, request)
+        request.setHeader(b"allow", b"GET, HEAD")
+        return pages.errorPage(
+            405, "Method Not Allowed", "host-meta answers GET and HEAD only"
+        ).render(request)
+
     def render_GET(self, request):
         request.setHeader(b"content-type", self.contentType)
         request.setHeader(b"access-control-allow-origin", b"*")
         return self.renderDocument([(REL_WEBSOCKET, webSocketURL(request, self.webSocketPath))])
+
+
+class _WellKnown(resource.Resource):
+    """
+    C{/.well-known/}: its children, and an escaped 404 page for any other
+    name (Twisted's default one is deprecated for not escaping).
+    """
+
+    def getChild(self, name, request):
+        return pages.notFound("No Such Resource", "nothing is served at this path")
 
 
 def wellKnownResource(webSocketPath: str) -> resource.Resource:
@@ -135,7 +153,7 @@ def wellKnownResource(webSocketPath: str) -> resource.Resource:
     @param webSocketPath: the absolute path of the RFC 7395 endpoint on the
         same listener, e.g. C{/xmpp-websocket}.
     """
-    wellKnown = resource.Resource()
+    wellKnown = _WellKnown()
     wellKnown.putChild(
         b"host-meta",
         HostMetaResource(b"application/xrd+xml", renderXRD, webSocketPath),
