@@ -16,7 +16,8 @@ Choices the file format leaves open:
   - There is no interpolation and no C{[DEFAULT]} section (C{%} may appear
     in a password, and C{[DEFAULT]} would hide typos), and a comment must
     sit on its own line, since C{#} and C{;} may appear in values.
-  - The MUC domain, unless given, is C{conference.} plus the server domain.
+  - The MUC domain, unless given, is C{conference.} plus the server domain,
+    and the upload domain C{upload.} plus it.
   - TLS file names are made absolute when they are checked, because twistd
     may change directory (C{--rundir}) before the server opens them; the
     data directory stays as given, relative to twistd's working directory.
@@ -32,6 +33,7 @@ import re
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
@@ -102,6 +104,17 @@ class Config:
         waiting for the owner's configuration (C{[muc] create_unlocked}).
     @ivar backendJids: bare JIDs allowed to publish as the room
         (C{[muc] backend_jids}).
+    @ivar uploadDomain: the HTTP File Upload (XEP-0363) service's domain
+        (C{[upload] domain}).
+    @ivar uploadMaxFileSize: the largest file in bytes a slot is given for
+        (C{[upload] max_file_size}).
+    @ivar uploadQuota: the most bytes of files one account may have
+        uploaded and reserved with unused slots (C{[upload] quota}).
+    @ivar uploadSlotLifetime: seconds an upload slot can be used
+        (C{[upload] slot_lifetime}).
+    @ivar uploadPublicURL: the scheme and authority (and an optional path
+        prefix) of upload URLs, or L{None} for C{http://127.0.0.1:} and the
+        HTTP listener's port (C{[upload] public_url}).
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -130,6 +143,11 @@ class Config:
     vcardMaxSize: int = 65536
     mucCreateUnlocked: bool = False
     backendJids: Tuple[str, ...] = ()
+    uploadDomain: str = "upload.localhost"
+    uploadMaxFileSize: int = 10485760
+    uploadQuota: int = 1073741824
+    uploadSlotLifetime: int = 300
+    uploadPublicURL: Optional[str] = None
     verbose: bool = False
 
     @property
@@ -144,6 +162,22 @@ class Config:
         if self.requireEncryption is not None:
             return self.requireEncryption
         return not loopbackOnly(self.c2sListen)
+
+    @property
+    def uploadBaseURL(self) -> str:
+        """
+        Where upload URLs begin: C{uploadPublicURL} when set, otherwise
+        C{http://127.0.0.1:} (C{https} for an C{ssl:} listener) and the port
+        of C{httpListen}, so C{http://127.0.0.1:5280} by default.
+        """
+        if self.uploadPublicURL is not None:
+            return self.uploadPublicURL
+        args, kwargs = _splitEndpoint(self.httpListen)
+        scheme = "https" if args[0] == "ssl" else "http"
+        port = ""
+        if args[0] in _PORT_TYPES:
+            port = kwargs.get("port", args[1] if len(args) > 1 else "")
+        return f"{scheme}://127.0.0.1" + (f":{port}" if port else "")
 
 
 class _Invalid(Exception):
@@ -387,6 +421,22 @@ def _optionalEndpoint(value: Any) -> Optional[str]:
     return _endpoint(text)
 
 
+def _optionalURL(value: Any) -> Optional[str]:
+    """
+    An C{http} or C{https} URL without query or fragment, without its
+    trailing slash; L{None} for an empty value.
+    """
+    text = _optionalText(value)
+    if text is None:
+        return None
+    parsed = urlsplit(text)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
+        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+    if parsed.query or parsed.fragment or re.search(r"\s", text):
+        raise _Invalid(f"{text!r} must have no query, fragment or spaces")
+    return text.rstrip("/")
+
+
 def _readableFile(value: Any) -> Optional[str]:
     path = _optionalText(value)
     if path is None:
@@ -461,6 +511,11 @@ _SETTINGS = (
     _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
     _Setting("backendJids", "muc", "backend_jids", _jids),
+    _Setting("uploadDomain", "upload", "domain", _domain),
+    _Setting("uploadMaxFileSize", "upload", "max_file_size", _integer(1)),
+    _Setting("uploadQuota", "upload", "quota", _integer(0)),
+    _Setting("uploadSlotLifetime", "upload", "slot_lifetime", _integer(1)),
+    _Setting("uploadPublicURL", "upload", "public_url", _optionalURL),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
@@ -577,7 +632,8 @@ def load(
         C{users}, a sequence for C{backendJids}); L{None} means not given
         (to clear C{apiToken} or choose C{auto}, pass C{""} or C{"auto"}).
     @return: the configuration, with domains lowercased, usernames
-        nodeprepped, and the MUC domain derived from the domain unless set.
+        nodeprepped, and the MUC and upload domains derived from the
+        domain unless set.
     @raise ConfigError: anything is wrong; its text is one line naming the
         setting.
     """
@@ -589,6 +645,8 @@ def load(
             raw[name] = value
     if "domain" in raw and "mucDomain" not in raw:
         raw["mucDomain"] = "conference." + _text(raw["domain"])
+    if "domain" in raw and "uploadDomain" not in raw:
+        raw["uploadDomain"] = "upload." + _text(raw["domain"])
 
     values: Dict[str, Any] = {}
     for setting in _SETTINGS:
@@ -606,6 +664,11 @@ def load(
     if config.mucDomain == config.domain:
         raise ConfigError(
             f"[muc] domain: {config.mucDomain!r} is the same as [server] domain"
+        )
+    if config.uploadDomain in (config.domain, config.mucDomain):
+        other = "[server]" if config.uploadDomain == config.domain else "[muc]"
+        raise ConfigError(
+            f"[upload] domain: {config.uploadDomain!r} is the same as {other} domain"
         )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")

@@ -22,6 +22,8 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
+from mepserver.datetimes import formatDateTime
+
 log = Logger()
 
 
@@ -35,6 +37,13 @@ class Refusal(Exception):
     def __init__(self, text: Optional[str] = None):
         Exception.__init__(self, text)
         self.text = text
+
+    def completeCondition(self, condition: domish.Element) -> None:
+        """
+        Add this refusal's details (attributes, children) to its
+        application-specific condition element, made by L{stanzaError} from
+        L{APPLICATION_CONDITIONS}; by default there are none.
+        """
 
 
 class BadRequest(Refusal):
@@ -270,6 +279,49 @@ class BadFormat(Refusal):
     """
 
 
+class FileTooLarge(NotAcceptable):
+    """
+    An HTTP File Upload slot request (XEP-0363 section 4) for a file larger
+    than the service takes (section 6, Error conditions).
+
+    @ivar maxFileSize: the largest file size in bytes, for the
+        C{<max-file-size/>} of the C{<file-too-large/>} condition.
+    """
+
+    def __init__(self, maxFileSize: int, text: Optional[str] = None):
+        NotAcceptable.__init__(self, text)
+        self.maxFileSize = maxFileSize
+
+    def completeCondition(self, condition):
+        condition.addElement("max-file-size", content=str(self.maxFileSize))
+
+
+class QuotaExceeded(NotAcceptable):
+    """
+    An HTTP File Upload slot request (XEP-0363) that the account's stored
+    files leave no room for: only deleting files would make room, and this
+    server deletes none, so the error is not temporary.
+    """
+
+
+class QuotaReached(Refusal):
+    """
+    An HTTP File Upload slot request (XEP-0363 section 6) that fits the
+    account's quota only once some of its unused slots expire: a temporary
+    error with the time of that expiry.
+
+    @ivar retryAt: when the requester may try again, in seconds since the
+        epoch, for the C{stamp} of the C{<retry/>} condition.
+    """
+
+    def __init__(self, retryAt: float, text: Optional[str] = None):
+        Refusal.__init__(self, text)
+        self.retryAt = retryAt
+
+    def completeCondition(self, condition):
+        condition["stamp"] = formatDateTime(self.retryAt)
+
+
 class ResetNotSupported(RuntimeError):
     """
     L{mepserver.server.Server.reset} was asked of a server whose storage
@@ -310,6 +362,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     PreconditionNotMet: ("conflict", "cancel"),
     Blocked: ("not-acceptable", "cancel"),
     BadFormat: ("bad-format", "modify"),
+    QuotaReached: ("resource-constraint", "wait"),
 }
 
 #: The pubsub-specific conditions (XEP-0060 section 14.2, namespace
@@ -333,9 +386,12 @@ PUBSUB_CONDITIONS: Dict[Type[Refusal], str] = {
 NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
 
 #: Application-specific conditions of other specifications: each exception
-#: to its condition element's namespace and name (XEP-0191 section 3.3).
+#: to its condition element's namespace and name (XEP-0191 section 3.3,
+#: XEP-0363 section 6); L{Refusal.completeCondition} adds the details.
 APPLICATION_CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     Blocked: ("urn:xmpp:blocking:errors", "blocked"),
+    FileTooLarge: ("urn:xmpp:http:upload:0", "file-too-large"),
+    QuotaReached: ("urn:xmpp:http:upload:0", "retry"),
 }
 
 
@@ -359,6 +415,7 @@ def stanzaError(refusal: Refusal) -> error.StanzaError:
             break
         if cls in APPLICATION_CONDITIONS:
             appCondition = domish.Element(APPLICATION_CONDITIONS[cls])
+            refusal.completeCondition(appCondition)
             break
     return error.StanzaError(
         condition, type=kind, text=refusal.text, appCondition=appCondition

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 from twisted.web import resource
 from twisted.web import server as webserver
 from twisted.words.protocols.jabber import jid
-from wokkel import generic, ping
+from wokkel import disco, generic, ping
 
 import mepserver
 from mepserver.api import APIResource
@@ -74,6 +74,10 @@ from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
 from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
 from mepserver.storage.sqlite import SQLiteStore
+from mepserver.upload.handler import UploadHandler
+from mepserver.upload.model import UploadService
+from mepserver.upload.resource import UploadResource
+from mepserver.upload.store import DiskFileStore, MemoryFileStore
 
 log = Logger()
 
@@ -101,6 +105,8 @@ class Server(service.MultiService):
     @ivar mep: the MUC service's L{MEPHandler} (XEP-0316); its
         C{generateEvent(room, nodeIdentifier, payload, itemIdentifier=None)}
         publishes room events.
+    @ivar uploads: the upload service's L{UploadService} (XEP-0363): its
+        C{baseURL} begins the slot URLs.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
@@ -128,6 +134,7 @@ class Server(service.MultiService):
         for store in self._stores():
             await store.prepare()
         await self.rooms.load()
+        self.uploads.load()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -221,6 +228,7 @@ class Server(service.MultiService):
         self.blocking.reset()
         self.vcards.reset()
         self.caps.reset()
+        self.uploads.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
@@ -387,6 +395,30 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     MUCDiscoHandler().setHandlerParent(mucDomain)
     generic.FallbackHandler().setHandlerParent(mucDomain)
 
+    # HTTP File Upload (XEP-0363): slots from upload.<domain>, files PUT
+    # and fetched under /upload/ on the HTTP listener (below), kept in
+    # dataDir/upload/ beside the SQLite file, or in memory.
+    server.uploads = UploadService(
+        config.domain,
+        (
+            MemoryFileStore()
+            if config.storage == "memory"
+            else DiskFileStore(os.path.join(config.dataDir, "upload"))
+        ),
+        clock,
+        maxFileSize=config.uploadMaxFileSize,
+        quota=config.uploadQuota,
+        slotLifetime=config.uploadSlotLifetime,
+        baseURL=config.uploadBaseURL,
+    )
+    uploadDomain = Domain(server.router, config.uploadDomain)
+    uploadDomain.setName("upload-domain")
+    uploadDomain.setServiceParent(server)
+    UploadHandler(server.uploads).setHandlerParent(uploadDomain)
+    disco.DiscoHandler().setHandlerParent(uploadDomain)
+    ping.PingHandler().setHandlerParent(uploadDomain)
+    generic.FallbackHandler().setHandlerParent(uploadDomain)
+
     # TLS: the configured certificate, or a self-signed one kept in dataDir.
     loaded = tls.loadOrCreateCertificate(
         config.dataDir,
@@ -450,6 +482,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     root.putChild(b".well-known", wellKnownResource("/xmpp-websocket"))
     # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
     root.putChild(b"api", APIResource(server))
+    root.putChild(b"upload", UploadResource(server.uploads))
     server.listeners.append((config.httpListen, webserver.Site(root)))
     if config.directTLSListen is not None:
         # XEP-0368: the same client streams, with TLS from the first byte.

@@ -85,6 +85,12 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
+        self.assertEqual(defaults.uploadDomain, "upload.localhost")
+        self.assertEqual(defaults.uploadMaxFileSize, 10 * 1024 * 1024)
+        self.assertEqual(defaults.uploadQuota, 1024 * 1024 * 1024)
+        self.assertEqual(defaults.uploadSlotLifetime, 300)
+        self.assertIsNone(defaults.uploadPublicURL)
+        self.assertEqual(defaults.uploadBaseURL, "http://127.0.0.1:5280")
         self.assertFalse(defaults.verbose)
 
     def test_fieldNames(self):
@@ -115,6 +121,11 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "vcardMaxSize",
                 "mucCreateUnlocked",
                 "backendJids",
+                "uploadDomain",
+                "uploadMaxFileSize",
+                "uploadQuota",
+                "uploadSlotLifetime",
+                "uploadPublicURL",
                 "verbose",
             ],
         )
@@ -162,7 +173,8 @@ class ExampleFileTests(unittest.SynchronousTestCase):
     def test_mentionsEverySetting(self):
         """
         Every section and key appears in the example file: as a setting,
-        or, for the derived C{[muc] domain}, in a comment.
+        or, for the derived C{[muc] domain} and C{[upload] domain}, in a
+        comment.
         """
         with open(EXAMPLE, encoding="utf-8") as f:
             text = f.read()
@@ -210,6 +222,45 @@ class FileTests(unittest.SynchronousTestCase):
             "[server]\ndomain = example.org\n[muc]\ndomain = muc.example.org\n"
         )
         self.assertEqual(loaded.mucDomain, "muc.example.org")
+
+    def test_upload(self):
+        """
+        The C{[upload]} keys set their fields; C{upload.} and the domain is
+        the upload domain unless set; C{public_url} loses its trailing
+        slash and begins the upload URLs.
+        """
+        loaded = self.load(
+            "[upload]\ndomain = Files.localhost\nmax_file_size = 1\nquota = 0\n"
+            "slot_lifetime = 1\npublic_url = https://files.example.org:8443/x/\n"
+        )
+        self.assertEqual(loaded.uploadDomain, "files.localhost")
+        self.assertEqual(loaded.uploadMaxFileSize, 1)
+        self.assertEqual(loaded.uploadQuota, 0)
+        self.assertEqual(loaded.uploadSlotLifetime, 1)
+        self.assertEqual(loaded.uploadPublicURL, "https://files.example.org:8443/x")
+        self.assertEqual(loaded.uploadBaseURL, "https://files.example.org:8443/x")
+        self.assertEqual(
+            self.load("[server]\ndomain = example.org\n").uploadDomain,
+            "upload.example.org",
+        )
+        self.assertIsNone(self.load("[upload]\npublic_url =\n").uploadPublicURL)
+
+    def test_uploadBaseURL(self):
+        """
+        Without C{public_url}, upload URLs name 127.0.0.1 and the port of
+        the HTTP listener, over https for an C{ssl:} listener.
+        """
+        self.assertEqual(
+            self.load("[http]\nlisten = tcp:8080:interface=0.0.0.0\n").uploadBaseURL,
+            "http://127.0.0.1:8080",
+        )
+        self.assertEqual(
+            Config(httpListen="ssl:port=8443:privateKey=k.pem").uploadBaseURL,
+            "https://127.0.0.1:8443",
+        )
+        self.assertEqual(
+            Config(httpListen="unix:/tmp/s").uploadBaseURL, "http://127.0.0.1"
+        )
 
     def test_dataDir(self):
         """
@@ -572,6 +623,44 @@ class ErrorTests(unittest.SynchronousTestCase):
             "[muc] domain: 'localhost' is the same as [server] domain",
         )
 
+    def test_uploadDomain(self):
+        """
+        The upload domain is validated and must differ from the domain and
+        the MUC domain.
+        """
+        self.assertError(
+            {"uploadDomain": "a_b"},
+            "[upload] domain: 'a_b' is not a valid domain (invalid character in "
+            "hostname)",
+        )
+        self.assertError(
+            {"uploadDomain": "localhost"},
+            "[upload] domain: 'localhost' is the same as [server] domain",
+        )
+        self.assertError(
+            {"uploadDomain": "conference.localhost"},
+            "[upload] domain: 'conference.localhost' is the same as [muc] domain",
+        )
+
+    def test_uploadPublicURL(self):
+        """
+        C{[upload] public_url} is an http or https URL without query,
+        fragment or spaces.
+        """
+        self.assertError(
+            {"uploadPublicURL": "ftp://example.org"},
+            "[upload] public_url: 'ftp://example.org' is not an http:// or https:// URL",
+        )
+        self.assertError(
+            {"uploadPublicURL": "localhost:5280"},
+            "[upload] public_url: 'localhost:5280' is not an http:// or https:// URL",
+        )
+        self.assertError(
+            {"uploadPublicURL": "http://example.org/?a=b"},
+            "[upload] public_url: 'http://example.org/?a=b' must have no query, "
+            "fragment or spaces",
+        )
+
     def test_dataDir(self):
         """
         The data directory must not be empty.
@@ -720,6 +809,17 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"vcardMaxSize": 1023},
             "[c2s] vcard_max_size: 1023 is less than the minimum 1024",
+        )
+        self.assertError(
+            {"uploadMaxFileSize": 0},
+            "[upload] max_file_size: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"uploadQuota": "1G"}, "[upload] quota: '1G' is not a whole number"
+        )
+        self.assertError(
+            {"uploadSlotLifetime": 0},
+            "[upload] slot_lifetime: 0 is less than the minimum 1",
         )
 
     def test_backendJids(self):

@@ -218,7 +218,7 @@ class DiscoveryTests(HarnessMixin, unittest.TestCase):
         """
         d = ServerInfoHandler(self.muc.config).getDiscoItems(
             JID(HAG), JID("shakespeare.lit"))
-        [entry] = self.successResultOf(d)
+        entry = self.successResultOf(d)[0]
         self.assertEqual(JID(SERVICE), entry.entity)
 
     def test_rooms(self):

@@ -113,7 +113,8 @@ def _once(info):
 class ServerInfoHandler(generic.XMPPHandler):
     """
     The server's identity and features in disco#info (XEP-0030 3.1), and
-    the MUC service in its disco#items (XEP-0045 6.1).
+    the MUC service (XEP-0045 6.1) and the HTTP File Upload service
+    (XEP-0363 section 3) in its disco#items.
     """
 
     def __init__(self, config):
@@ -133,12 +134,18 @@ class ServerInfoHandler(generic.XMPPHandler):
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):
         """
-        The MUC service, as XEP-0045 section 6.1 finds it.
+        The MUC service, as XEP-0045 section 6.1 finds it, and the upload
+        service, as XEP-0363 section 3 does.
         """
         if target.user is not None or nodeIdentifier:
             return defer.succeed([])
         return defer.succeed(
-            [disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms")]
+            [
+                disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms"),
+                disco.DiscoItem(
+                    jid.internJID(self.config.uploadDomain), name="HTTP File Upload"
+                ),
+            ]
         )
 
 

@@ -42,9 +42,11 @@ class RunningServer:
         L{mepserver.testing}).
     @ivar domain: the client domain.
     @ivar mucDomain: the MUC service's domain.
+    @ivar uploadDomain: the HTTP File Upload (XEP-0363) service's domain.
     @ivar c2sPort: the client-to-server TCP port on 127.0.0.1 (STARTTLS).
     @ivar httpPort: the HTTP port: WebSocket at C{/xmpp-websocket}, the
-        JSON API at C{/api/} (L{apiURL}).
+        JSON API at C{/api/} (L{apiURL}), uploads at C{/upload/}
+        (L{uploadURL}).
     @ivar directTLSPort: the direct TLS (XEP-0368) client port on
         127.0.0.1, or L{None} if the server was started with
         C{directTLSListen="off"}.
@@ -61,6 +63,7 @@ class RunningServer:
         self._ports = ports
         self.domain = server.config.domain
         self.mucDomain = server.config.mucDomain
+        self.uploadDomain = server.config.uploadDomain
         self._readPorts(ports)
         self.certificatePath = server.certificatePath
         self._credentials = {}
@@ -82,6 +85,9 @@ class RunningServer:
         self.c2sPort = ports[0].getHost().port
         self.httpPort = ports[1].getHost().port
         self.directTLSPort = ports[2].getHost().port if len(ports) > 2 else None
+        if self.server.config.uploadPublicURL is None:
+            # Slot URLs name the port the HTTP listener got.
+            self.server.uploads.baseURL = f"http://127.0.0.1:{self.httpPort}"
 
     @property
     def webSocketURL(self) -> str:
@@ -97,6 +103,14 @@ class RunningServer:
         WebSocket endpoint; add C{.json} for the JRD.
         """
         return f"http://127.0.0.1:{self.httpPort}/.well-known/host-meta"
+
+    @property
+    def uploadURL(self) -> str:
+        """
+        The C{http://} URL under which HTTP File Upload (XEP-0363) slots
+        live, with its trailing slash; the slots come from L{uploadDomain}.
+        """
+        return f"http://127.0.0.1:{self.httpPort}/upload/"
 
     @property
     def apiURL(self) -> str:
