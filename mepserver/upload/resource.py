@@ -101,6 +101,8 @@ class UploadResource(resource.Resource):
         except ValueError:
             length = None
         contentType = request.getHeader(b"content-type")
+        if contentType is not None:
+            contentType = contentType.decode("latin-1")
         request.content.seek(0)
         data = request.content.read()
         try:
