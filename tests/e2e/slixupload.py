@@ -1,0 +1,54 @@
+"""
+A slixmpp client in a subprocess that uploads a file with HTTP File Upload
+(XEP-0363), for tests/e2e/test_upload.py.
+
+It takes one JSON argument:
+
+  {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
+   "jid": "romeo@localhost", "password": "...", "filename": "...",
+   "content": "...", "contentType": "..."}
+
+logs in over STARTTLS, lets the xep_0363 plugin discover the upload service
+(disco#items of the domain, then each item's disco#info) and upload the
+content (UTF-8) with its aiohttp PUT. It prints one JSON object: the
+service found, its max-file-size and the GET URL, then exits 0 if every
+step completed (1 otherwise).
+"""
+
+import asyncio
+import io
+
+import slixbase
+
+TIMEOUT = slixbase.TIMEOUT
+
+
+async def scenario(settings, report):
+    client = slixbase.makeClient(
+        settings["jid"], settings["password"], settings, ("xep_0030", "xep_0363")
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.create_future()
+    client.add_event_handler("session_start", lambda _: started.set_result(True))
+    client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(started, TIMEOUT)
+
+    upload = client["xep_0363"]
+    info = await upload.find_upload_service(timeout=TIMEOUT)
+    report["service"] = str(info["from"])
+    form = info["disco_info"]["form"]
+    report["maxFileSize"] = form.get_values().get("max-file-size")
+    data = settings["content"].encode("utf-8")
+    report["url"] = await upload.upload_file(
+        settings["filename"],
+        size=len(data),
+        content_type=settings["contentType"],
+        input_file=io.BytesIO(data),
+        timeout=TIMEOUT,
+    )
+    client.disconnect()
+    report["done"] = True
+
+
+if __name__ == "__main__":
+    slixbase.main(scenario)
