@@ -112,14 +112,15 @@ class InputThrottle:
             self._schedule()
 
     def _schedule(self) -> None:
+        # At least a millisecond, so that the clock moves on and refills.
         self._resumeCall = self.clock.callLater(
-            -self._tokens / self.bytesPerSecond, self._resume
+            max(-self._tokens / self.bytesPerSecond, 0.001), self._resume
         )
 
     def _resume(self) -> None:
         self._resumeCall = None
         self._refill()
-        if self._tokens < 0:
+        if self._tokens <= -1:
             # More arrived while pausing (bytes already read, or decrypted
             # by TLS): wait for the rate to pay for those too.
             self._schedule()
