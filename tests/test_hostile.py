@@ -35,6 +35,7 @@ from wsproto.events import BytesMessage, CloseConnection, TextMessage
 from mepserver import errors
 from mepserver.api import APIResource
 from mepserver.api.resource import APIError, parsePayload
+from mepserver.caps import CapsCache
 from mepserver.c2s.stream import DEFER_DELAY, DEFER_THRESHOLD, InputThrottle
 from mepserver.c2s.websocket import NS_FRAMING, XMPPWireProtocol
 from mepserver.stanza import LOG_TEXT_LIMIT
@@ -181,6 +182,20 @@ class RawWebSocketClient:
         if not self.lost:
             self.lost = True
             self.webSocket.connectionLost(failure.Failure(ConnectionDone()))
+
+
+def captureLog(testCase):
+    """
+    @return: a list that gets each log line, formatted, until the test ends.
+    """
+    lines = []
+
+    def observer(event):
+        lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
+    return lines
 
 
 def streamErrorCondition(element):
@@ -485,10 +500,14 @@ class NegotiationDeadlineTests(HostileTestsMixin, unittest.TestCase):
     def test_boundStreamsStay(self):
         """
         A client that logged in in time keeps its connection past the
-        deadline (as the healthy one does).
+        deadline (as the healthy one does): binding stopped the timer.
         """
         bob = RawClient(self, self.memory)
         bob.login("bob")
+        self.assertNotIn(
+            bob.xs._negotiationExpired,
+            [call.func for call in self.memory.clock.getDelayedCalls()],
+        )
         for _ in range(5):
             self.memory.clock.advance(9)
             bob.send(" ")
@@ -705,22 +724,12 @@ class LogTests(HostileTestsMixin, unittest.TestCase):
     faster than the client sends.
     """
 
-    def capture(self):
-        lines = []
-
-        def observer(event):
-            lines.append(formatEvent(event))
-
-        globalLogPublisher.addObserver(observer)
-        self.addCleanup(globalLogPublisher.removeObserver, observer)
-        return lines
-
     def test_streamError(self):
         """
         A 100 KB element name before logging in gets not-authorized with
         the name in its text; the log line of the stream error is short.
         """
-        lines = self.capture()
+        lines = captureLog(self)
         hostile = RawClient(self, self.memory)
         hostile.send(HEADER)
         output = hostile.send(f"<{'n' * 100000}/>")
@@ -734,7 +743,7 @@ class LogTests(HostileTestsMixin, unittest.TestCase):
         """
         An IQ whose processing failed is logged truncated.
         """
-        lines = self.capture()
+        lines = captureLog(self)
         iq = domish.Element(("jabber:client", "iq"))
         iq["type"], iq["id"] = "get", "big"
         iq.addElement("query", content="z" * 100000)
@@ -744,6 +753,23 @@ class LogTests(HostileTestsMixin, unittest.TestCase):
         self.assertEqual("internal-server-error", stanzaError(answer))
         self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
         [line] = [line for line in lines if line.startswith("Processing")]
+        self.assertLess(len(line), LOG_TEXT_LIMIT + 200)
+
+
+class LogCapsTests(unittest.SynchronousTestCase):
+    """
+    The caps cache logs what a client answered, truncated.
+    """
+
+    def test_queryFailed(self):
+        """
+        The text of a client's error answer to a caps query is cut.
+        """
+        lines = captureLog(self)
+        CapsCache._queryFailed(
+            failure.Failure(RuntimeError("w" * 100000)), jid.JID("a@localhost/r")
+        )
+        [line] = [line for line in lines if "Caps disco#info" in line]
         self.assertLess(len(line), LOG_TEXT_LIMIT + 200)
 
 

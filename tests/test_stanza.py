@@ -109,6 +109,7 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         [stanza] = self.parse(
             b"<root><s>" + b"a\n&amp;" * 1000 + b"<x/>tail</s>", maxDepth=64
         )
+        self.assertEqual(2, len(added), f"text added in {len(added)} pieces")
         self.assertEqual(["a\n&" * 1000, "tail"], added)
         self.assertEqual(["a\n&" * 1000, stanza.x, "tail"], stanza.children)
 
