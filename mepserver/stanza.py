@@ -69,6 +69,7 @@ class BoundedElementStream(domish.ExpatElementStream):
         self._text: List[str] = []
         self._fed = 0
         self._lastEvent = 0
+        self._stanzaStart = 0
 
     @property
     def unfinishedSize(self) -> int:
@@ -80,8 +81,19 @@ class BoundedElementStream(domish.ExpatElementStream):
         return self._fed - self._lastEvent
 
     def parse(self, buffer):
+        """
+        Parse some bytes, then set C{stanzaSize} to the bytes since the
+        start of the current stanza (or, between stanzas, since the end of
+        the last one; before the first, since the document's start).
+
+        Twisted counts the bytes of each call and starts again from 0 when
+        a stanza ends, forgetting the rest of that call: a stanza that
+        began in the same call as the previous one ended went uncounted for
+        that call's worth of bytes.
+        """
         self._fed += len(buffer)
         domish.ExpatElementStream.parse(self, buffer)
+        self.stanzaSize = self._fed - self._stanzaStart
 
     def _flushText(self) -> None:
         if self._text:
@@ -95,6 +107,8 @@ class BoundedElementStream(domish.ExpatElementStream):
         self._flushText()
         if self.documentStarted:
             self._level += 1
+            if self._level == self.stanzaLevel:
+                self._stanzaStart = self._lastEvent
             if self._level - self.stanzaLevel > self.maxDepth:
                 raise TooDeep(
                     f"elements nested more than {self.maxDepth} levels below "
@@ -105,6 +119,9 @@ class BoundedElementStream(domish.ExpatElementStream):
     def _onEndElement(self, name):
         self._lastEvent = self.parser.CurrentByteIndex
         self._flushText()
+        if self._level == self.stanzaLevel:
+            # (From the start of its end tag: a few bytes too many.)
+            self._stanzaStart = self._lastEvent
         self._level -= 1
         domish.ExpatElementStream._onEndElement(self, name)
 
@@ -112,6 +129,9 @@ class BoundedElementStream(domish.ExpatElementStream):
         self._lastEvent = self.parser.CurrentByteIndex
         if self.currElem is not None:
             self._text.append(data)
+        elif self._level < self.stanzaLevel:
+            # Whitespace between stanzas (keepalives) is no stanza's.
+            self._stanzaStart = self._lastEvent + len(data.encode("utf-8"))
 
 
 def parseElements(

@@ -379,6 +379,30 @@ class SizeTests(HostileTestsMixin, unittest.TestCase):
         """
         return b"\x81\xff" + struct.pack("!Q", length) + b"\0\0\0\0"
 
+    def test_tcpStanzaAfterAnotherInOneRead(self):
+        """
+        A stanza counts from its own start, even when it begins in the
+        same read as another ends (Twisted counted from 0 after that read).
+        """
+        bob = RawClient(self, self.memory)
+        bob.login("bob")
+        output = bob.send("<presence/><message><body>" + "x" * 5000)
+        self.assertStreamError(bob, output, "policy-violation", "4096 bytes")
+        self.assertServed()
+
+    def test_keepalivesDoNotAddUp(self):
+        """
+        Whitespace keepalives between stanzas count towards no stanza: a
+        bound client may send them for ever.
+        """
+        bob = RawClient(self, self.memory)
+        bob.login("bob")
+        for _ in range(10):
+            self.assertEqual([], bob.send(" " * 1000))
+        [pong] = bob.send(PING)
+        self.assertEqual("result", pong["type"])
+        self.assertFalse(bob.transport.disconnecting)
+
     def test_webSocketMessageRefusedWhileArriving(self):
         """
         A message declaring 160 MiB is refused with policy-violation once
