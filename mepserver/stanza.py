@@ -7,9 +7,11 @@ L{BoundedElementStream} is Twisted's Expat element stream with two limits
 that make the work of parsing, and of everything done later with the
 elements, proportional to the input: a maximum element depth (an element
 nested deeper than the server can serialise without recursing into
-Python's recursion limit is refused while it is parsed, RFC 6120 section
-13.12 item 4 asks a server to limit what may exhaust its resources), and
-text that accumulates in a list instead of by string concatenation.
+Python's recursion limit is refused while it is parsed: RFC 6120 section
+13.12 asks a server to limit what may exhaust its resources), and
+text that accumulates in a list instead of by string concatenation. It
+also measures each stanza's size from its own start, and how much input
+Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class InputThrottle:
     """
     A per-connection byte rate, enforced by pausing reading, as Prosody's
     C{mod_limits} does: a client over the rate is slowed down, never
-    disconnected (RFC 6120 section 13.12 item 5 asks for such limits).
+    disconnected (RFC 6120 section 13.12; XEP-0205 section 4.7,
+    bandwidth limits).
 
     A token bucket: the connection may send C{burst} seconds' worth of
     bytes at once; past that its reading pauses until the rate has paid
@@ -487,7 +488,8 @@ class StreamRegistry:
 
     It also limits how many connections one IP address may hold open
     without having authenticated and bound a resource (RFC 6120 section
-    13.12 item 3 suggests limiting connections per address): past
+    13.12; XEP-0205 sections 4.1 and 4.3, connections per address and
+    unauthenticated connections): past
     C{maxUnauthenticatedPerAddress}, a new connection is closed at once
     with a C{policy-violation} stream error (section 4.9.3.17), which is
     what ejabberd's C{mod_fail2ban} answers an address it refuses. It is

@@ -24,6 +24,10 @@ a L{C2SXmlStream} that reads and writes RFC 7395 frames:
   - section 3.9: TLS belongs to the HTTP layer (C{wss:}), so the
     authenticator offers no STARTTLS here.
 
+The stream's input limits hold as on TCP: a message counts against the
+stanza size limit while its frames arrive (L{XMPPWireProtocol}), its
+element against the depth limit, its bytes against the connection's rate.
+
 The authenticator and the session see what they see on TCP:
 C{xs.send(element)}, C{xs.sendStreamError}, C{xs.closing},
 C{xs.transport.loseConnection()} and the stream events.
