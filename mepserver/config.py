@@ -39,6 +39,7 @@ from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
 from mepserver.jids import MAX_PART_BYTES
+from mepserver.stanza import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
 
 __all__ = ["Config", "ConfigError", "load", "loopbackOnly"]
 
@@ -90,6 +91,22 @@ class Config:
         C{policy-violation} stream error (C{[c2s] max_stanza_size}).
     @ivar idleTimeout: seconds of client silence before the stream is
         closed, C{0} for never (C{[c2s] idle_timeout}).
+    @ivar maxDepth: the most levels of elements nested below a stanza;
+        deeper closes the stream with C{policy-violation}, and a deeper
+        HTTP API payload gets 400 (C{[c2s] max_depth}).
+    @ivar negotiationTimeout: seconds from connecting within which a
+        client must authenticate and bind a resource, or be closed with
+        C{connection-timeout}; C{0} for no deadline (C{[c2s]
+        negotiation_timeout}).
+    @ivar maxUnauthenticatedPerAddress: the most connections one IP
+        address may hold open before they authenticate and bind; past it a
+        new one is closed with C{policy-violation}. C{0} for no limit
+        (C{[c2s] max_unauthenticated_per_address}).
+    @ivar rateLimit: bytes per second one client connection may send
+        before reading from it pauses; C{0} for no limit (C{[c2s]
+        rate_limit}).
+    @ivar rateBurst: seconds' worth of C{rateLimit} a connection may send
+        at once (C{[c2s] rate_burst}).
     @ivar resumeTimeout: seconds a client's session with resumable stream
         management (XEP-0198) waits for the client to resume it after its
         connection broke off, C{0} for no resumption (C{[c2s]
@@ -138,6 +155,11 @@ class Config:
     )
     maxStanzaSize: int = 262144
     idleTimeout: int = 300
+    maxDepth: int = DEFAULT_MAX_DEPTH
+    negotiationTimeout: int = 300
+    maxUnauthenticatedPerAddress: int = 100
+    rateLimit: int = 1048576
+    rateBurst: int = 10
     resumeTimeout: int = 300
     offlineLimit: int = 1000
     vcardMaxSize: int = 65536
@@ -347,7 +369,7 @@ def _tristate(value: Any) -> Optional[bool]:
         raise _Invalid(f"{value!r} is not one of auto, {_BOOLEANS}")
 
 
-def _integer(minimum: int) -> Callable[[Any], int]:
+def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, str):
             try:
@@ -360,6 +382,8 @@ def _integer(minimum: int) -> Callable[[Any], int]:
             raise _Invalid(f"{value!r} is not a whole number")
         if number < minimum:
             raise _Invalid(f"{number} is less than the minimum {minimum}")
+        if maximum is not None and number > maximum:
+            raise _Invalid(f"{number} is more than the maximum {maximum}")
         return number
 
     return convert
@@ -506,6 +530,16 @@ _SETTINGS = (
     _Setting("anonymous", "auth", "anonymous", _boolean),
     _Setting("maxStanzaSize", "c2s", "max_stanza_size", _integer(1024)),
     _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
+    _Setting("maxDepth", "c2s", "max_depth", _integer(1, MAX_DEPTH_LIMIT)),
+    _Setting("negotiationTimeout", "c2s", "negotiation_timeout", _integer(0)),
+    _Setting(
+        "maxUnauthenticatedPerAddress",
+        "c2s",
+        "max_unauthenticated_per_address",
+        _integer(0),
+    ),
+    _Setting("rateLimit", "c2s", "rate_limit", _integer(0)),
+    _Setting("rateBurst", "c2s", "rate_burst", _integer(1)),
     _Setting("resumeTimeout", "c2s", "resume_timeout", _integer(0)),
     _Setting("offlineLimit", "c2s", "offline_limit", _integer(0)),
     _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),

@@ -23,6 +23,7 @@ from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
 from mepserver.datetimes import formatDateTime
+from mepserver.stanza import forLog
 
 log = Logger()
 
@@ -444,7 +445,7 @@ def answerIQ(iq: domish.Element, d: defer.Deferred) -> defer.Deferred:
         return stanzaError(failure.value).toResponse(iq)
 
     def failed(failure):
-        log.failure("Processing {iq}", failure, iq=iq.toXml())
+        log.failure("Processing {iq}", failure, iq=forLog(iq))
         return error.StanzaError("internal-server-error").toResponse(iq)
 
     return d.addCallbacks(result, refused).addErrback(failed)

@@ -51,7 +51,12 @@ from mepserver.c2s.roster import (
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.sm import StreamManagement, StreamManagementStep
-from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
+from mepserver.c2s.stream import (
+    C2SAuthenticator,
+    C2SXmlStreamFactory,
+    InputThrottle,
+    StreamRegistry,
+)
 from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
@@ -283,7 +288,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
-    server.streams = StreamRegistry()
+    server.streams = StreamRegistry(config.maxUnauthenticatedPerAddress)
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
@@ -464,9 +469,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             clock=clock,
             idleTimeout=config.idleTimeout,
             ids=server.ids,
+            negotiationTimeout=config.negotiationTimeout,
         )
 
-    c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
+    # Input limits of every client connection, TCP and WebSocket alike
+    # (RFC 6120 section 13.12): stanza size and element depth, a byte rate
+    # that pauses reading (Prosody's mod_limits), and, above, the deadline
+    # of negotiation and the unauthenticated connections per address.
+    throttleFactory = None
+    if config.rateLimit:
+        throttleFactory = lambda: InputThrottle(  # noqa: E731
+            clock, config.rateLimit, config.rateBurst
+        )
+    c2s = C2SXmlStreamFactory(
+        authenticatorFactory,
+        config.maxStanzaSize,
+        server.streams,
+        maxDepth=config.maxDepth,
+        throttleFactory=throttleFactory,
+    )
     server.listeners.append((config.c2sListen, c2s))
 
     root = resource.Resource()
@@ -476,6 +497,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda: authenticatorFactory(offerTLS=False),
             config.maxStanzaSize,
             server.streams,
+            maxDepth=config.maxDepth,
+            throttleFactory=throttleFactory,
         ),
     )
     # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.

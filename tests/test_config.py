@@ -80,6 +80,11 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(dict(defaults.users), {})
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
+        self.assertEqual(defaults.maxDepth, 64)
+        self.assertEqual(defaults.negotiationTimeout, 300)
+        self.assertEqual(defaults.maxUnauthenticatedPerAddress, 100)
+        self.assertEqual(defaults.rateLimit, 1048576)
+        self.assertEqual(defaults.rateBurst, 10)
         self.assertEqual(defaults.resumeTimeout, 300)
         self.assertEqual(defaults.offlineLimit, 1000)
         self.assertEqual(defaults.vcardMaxSize, 65536)
@@ -116,6 +121,11 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "users",
                 "maxStanzaSize",
                 "idleTimeout",
+                "maxDepth",
+                "negotiationTimeout",
+                "maxUnauthenticatedPerAddress",
+                "rateLimit",
+                "rateBurst",
                 "resumeTimeout",
                 "offlineLimit",
                 "vcardMaxSize",
@@ -390,6 +400,23 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(loaded.maxStanzaSize, 1024)
         self.assertEqual(loaded.idleTimeout, 0)
         self.assertEqual(loaded.resumeTimeout, 0)
+
+    def test_inputLimits(self):
+        """
+        C{[c2s] max_depth}, C{negotiation_timeout},
+        C{max_unauthenticated_per_address}, C{rate_limit} and
+        C{rate_burst} set their fields; C{0} switches off the deadline, the
+        per-address limit and the rate.
+        """
+        loaded = self.load(
+            "[c2s]\nmax_depth = 256\nnegotiation_timeout = 0\n"
+            "max_unauthenticated_per_address = 0\nrate_limit = 0\nrate_burst = 1\n"
+        )
+        self.assertEqual(loaded.maxDepth, 256)
+        self.assertEqual(loaded.negotiationTimeout, 0)
+        self.assertEqual(loaded.maxUnauthenticatedPerAddress, 0)
+        self.assertEqual(loaded.rateLimit, 0)
+        self.assertEqual(loaded.rateBurst, 1)
 
     def test_offlineLimit(self):
         """
@@ -795,6 +822,20 @@ class ErrorTests(unittest.SynchronousTestCase):
         )
         self.assertError(
             {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
+        )
+        self.assertError(
+            {"maxDepth": 0}, "[c2s] max_depth: 0 is less than the minimum 1"
+        )
+        # Deeper elements would come near Python's recursion limit when
+        # serialised.
+        self.assertError(
+            {"maxDepth": "257"}, "[c2s] max_depth: 257 is more than the maximum 256"
+        )
+        self.assertError(
+            {"rateBurst": 0}, "[c2s] rate_burst: 0 is less than the minimum 1"
+        )
+        self.assertError(
+            {"rateLimit": "1MB"}, "[c2s] rate_limit: '1MB' is not a whole number"
         )
         self.assertError(
             {"resumeTimeout": -5}, "[c2s] resume_timeout: -5 is less than the minimum 0"

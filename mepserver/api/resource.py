@@ -24,7 +24,8 @@ bare JID; C{{node}} a URL-encoded NodeID):
     only; 409 otherwise).
 
 Every error is C{{"error": code, "message": plain words}} with its HTTP
-status: 400 (bad payload or id), 401 (missing or wrong bearer token when
+status: 400 (bad payload or id; a payload nesting deeper than C{[c2s]
+max_depth} too), 401 (missing or wrong bearer token when
 C{[http] token} is set), 404 (unknown path, room or node), 405 (wrong
 method, with C{Allow}), 409 (reset on SQLite), 413 (payload larger than
 C{[c2s] max_stanza_size}), 415 (not an XML content type), 503 (MEP not
@@ -50,6 +51,7 @@ from twisted.words.xish import domish
 from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.datetimes import formatDateTime
+from mepserver.stanza import DEFAULT_MAX_DEPTH, TooDeep, parseElements
 
 log = Logger()
 
@@ -78,11 +80,13 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
-def parsePayload(body: bytes) -> domish.Element:
+def parsePayload(body: bytes, maxDepth: int = DEFAULT_MAX_DEPTH) -> domish.Element:
     """
     Parse a published payload: exactly one XML element in UTF-8, with an
     optional XML declaration and surrounding whitespace; no DTD (as on a
-    stream, RFC 6120 section 11.1).
+    stream, RFC 6120 section 11.1), and no element nested more than
+    C{maxDepth} levels below the payload's root (as below a stanza on a
+    stream: C{[c2s] max_depth}).
 
     @return: the element.
     @raise APIError: 400 C{bad-payload}, saying what is wrong.
@@ -90,8 +94,15 @@ def parsePayload(body: bytes) -> domish.Element:
     text = _XML_DECLARATION.sub(b"", body.lstrip(b"\xef\xbb\xbf"), count=1)
     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
         raise APIError(400, "bad-payload", "the payload must not have a DTD")
-    # ElementTree checks the document's shape: one element, nothing but
-    # whitespace and comments around it. domish then builds the element.
+    # The bounded parser first, so that the depth is refused before
+    # anything builds a deep tree; then ElementTree checks the document's
+    # shape: one element, nothing but whitespace and comments around it.
+    try:
+        elements = parseElements(text, maxDepth)
+    except TooDeep as e:
+        raise APIError(400, "bad-payload", f"the payload nests too deeply: {e}")
+    except domish.ParserError as e:
+        raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
     try:
         ElementTree.fromstring(text)
     except ElementTree.ParseError as e:
@@ -100,15 +111,6 @@ def parsePayload(body: bytes) -> domish.Element:
             "bad-payload",
             f"the payload must be exactly one well-formed XML element ({e})",
         )
-    elements: List[domish.Element] = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
-    try:
-        stream.parse(b"<payload>" + text + b"</payload>")
-    except domish.ParserError as e:
-        raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
     return elements[0]
 
 
@@ -396,7 +398,7 @@ class APIResource(resource.Resource):
         body = request.content.read(limit + 1)
         if len(body) > limit:
             raise APIError(413, "payload-too-large", f"the payload is larger than {limit} bytes")
-        payload = parsePayload(body)
+        payload = parsePayload(body, self.mepServer.config.maxDepth)
         itemIdentifier = None
         if b"id" in request.args:
             itemIdentifier = request.args[b"id"][0].decode("utf-8", "replace")

@@ -368,8 +368,18 @@ class RunningServer:
             self._connecting.remove(pending)
         connected = ConnectedClient(xs, self.reactor)
         if connected.connected:
+            # Forgotten once closed, so that a long run of clients (a soak
+            # test) does not keep every one and all it received.
             self._clients.append(connected)
+            # Before the client's own observer, which fires close().
+            xs.addOnetimeObserver(
+                xmlstream.STREAM_END_EVENT, lambda _: self._forget(connected), 1
+            )
         return connected
+
+    def _forget(self, client: ConnectedClient) -> None:
+        if client in self._clients:
+            self._clients.remove(client)
 
     def record(self, address: Union[Account, jid.JID, str]) -> StanzaRecorder:
         """
