@@ -316,7 +316,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # (XEP-0398) as an observer of PEP.
     server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
-        ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makePEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.users,
         sessions,
         pepTracker.interests,
@@ -380,7 +385,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
-        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makeMEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
