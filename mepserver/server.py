@@ -451,16 +451,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     def authenticatorFactory(offerTLS=True):
         """
         The negotiation steps of one client stream, in order. Over
-        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS.
+        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS:
+        when encryption is required there ([c2s] require_encryption, or a
+        listener beyond loopback), registration and SASL refuse a stream
+        that did not come over TLS (wss://).
         """
         steps = []
         if offerTLS:
             required = config.encryptionRequired
             steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
+        else:
+            required = config.webSocketEncryptionRequired
         if config.registration:
-            steps.append(lambda a: RegisterStep(a, registration))
+            steps.append(lambda a: RegisterStep(a, registration, required))
         steps += [
-            lambda a: SASLStep(a, mechanisms),
+            lambda a: SASLStep(a, mechanisms, required),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,

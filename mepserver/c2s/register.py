@@ -17,7 +17,7 @@ import secrets
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.words.protocols.jabber import jid, xmlstream
+from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 from twisted.words.xish import domish
 
@@ -249,16 +249,33 @@ class RegisterStep:
     Offers the C{http://jabber.org/features/iq-register} stream feature
     until the stream is authenticated; an IQ get returns the fields, an IQ
     set creates the account (then the client authenticates with it).
+
+    When encryption is required and the stream is not encrypted (a
+    WebSocket without TLS, where there is no STARTTLS to go first), the
+    feature is not offered and a request gets C{policy-violation}, as
+    Prosody answers it: a new password would cross the network in the
+    clear.
+
+    @ivar encryptionRequired: whether to register only over an encrypted
+        stream.
     """
 
     mandatory = False
 
-    def __init__(self, authenticator, handler):
+    def __init__(self, authenticator, handler, encryptionRequired=False):
         self.authenticator = authenticator
         self.handler = handler
+        self.encryptionRequired = encryptionRequired
+
+    def insecure(self):
+        """
+        @return: whether encryption is required and the stream is not
+            encrypted.
+        """
+        return self.encryptionRequired and not self.authenticator.xmlstream.isSecure()
 
     def feature(self):
-        if self.authenticator.username is not None:
+        if self.authenticator.username is not None or self.insecure():
             return None
         return domish.Element((NS_REGISTER_FEATURE, "register"))
 
@@ -268,6 +285,17 @@ class RegisterStep:
         query = _query(element)
         if query is None:
             return False
+        if self.insecure() and element.getAttribute("type") in ("get", "set"):
+            # Twisted's condition table predates RFC 6120's
+            # policy-violation, so the type is given (section 8.3.3.12).
+            refusal = error.StanzaError(
+                "policy-violation",
+                type="modify",
+                text="this server requires encryption before registration: "
+                "connect over TLS (wss:// for WebSocket)",
+            )
+            self.reply(refusal.toResponse(element))
+            return True
         kind = element.getAttribute("type")
         if kind == "get":
             reply = xmlstream.toResponse(element, "result")
