@@ -353,7 +353,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
-    registration = RegistrationHandler(config, server.users, sessions)
+    # Account removal (XEP-0077 section 3.2): the contacts are told, the
+    # PEP nodes deleted and what is held in memory forgotten, before the
+    # store removes the account with the rest of its data.
+    registration = RegistrationHandler(
+        config,
+        server.users,
+        sessions,
+        observers=[presence, server.pep, server.blocking, server.vcards],
+    )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
     # computed from and written to the account's PEP Native Bookmarks
