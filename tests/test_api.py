@@ -529,7 +529,7 @@ class ExposureTests(APITestsMixin, unittest.TestCase):
     resource beside the API keeps answering other origins (XEP-0363).
     """
 
-    settings = {"uploadPublicURL": "https://xmpp.example.org"}
+    settings = {"uploadPublicURL": "https://xmpp.example.org", "domain": "example.test"}
 
     def host(self):
         return f"127.0.0.1:{self.running.httpPort}"
@@ -559,8 +559,8 @@ class ExposureTests(APITestsMixin, unittest.TestCase):
     async def test_ownHosts(self):
         """
         Loopback names and addresses, other addresses (no DNS involved),
-        the server's domain and the host of C{[upload] public_url} pass,
-        with or without port.
+        the server's domain (C{example.test} here) and the host of
+        C{[upload] public_url} pass, with or without port.
         """
         port = self.running.httpPort
         for host in [
@@ -570,6 +570,7 @@ class ExposureTests(APITestsMixin, unittest.TestCase):
             "127.0.0.1",
             f"[::1]:{port}",
             "192.0.2.7:80",
+            f"example.test:{port}",
             "xmpp.example.org",
         ]:
             self.assertEqual(
@@ -619,7 +620,9 @@ class ExposureTests(APITestsMixin, unittest.TestCase):
         C{Access-Control-Allow-Origin: *} (XEP-0363 section 5).
         """
         uploads = self.running.server.uploads
-        slot = uploads.requestSlot(jid.JID("alice@localhost/web"), "a.txt", "2", "text/plain")
+        slot = uploads.requestSlot(
+            jid.JID(f"alice@{self.running.domain}/web"), "a.txt", "2", "text/plain"
+        )
         response = await self.http.put(
             self.running.uploadURL + f"{slot.token}/a.txt",
             data=b"hi",
