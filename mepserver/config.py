@@ -75,7 +75,7 @@ class Config:
     @ivar httpListen: endpoint description of the WebSocket and HTTP API
         listener (C{[http] listen}).
     @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
-        (C{[http] token}).
+        (C{[http] token}); required when C{httpListen} is not loopback only.
     @ivar tlsCertificate: PEM certificate file, or L{None} to generate a
         self-signed one into C{dataDir} (C{[tls] certificate}).
     @ivar tlsKey: PEM private key file; set exactly when C{tlsCertificate}
@@ -119,6 +119,17 @@ class Config:
         vcard_max_size}).
     @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
         waiting for the owner's configuration (C{[muc] create_unlocked}).
+    @ivar mucMaxRoomsPerAccount: the most rooms one account may own and
+        still create another; past it the creation gets
+        C{resource-constraint} (C{[muc] max_rooms_per_account}).
+    @ivar pubsubMaxNodes: the most nodes one pubsub service (an account's
+        PEP service, a room's or an occupant's MEP service) holds; past it
+        a node creation gets C{resource-constraint} (C{[pubsub]
+        max_nodes}).
+    @ivar pubsubMaxBytes: the most bytes of item payloads one pubsub
+        service keeps in all its nodes; past it a publish gets
+        C{not-acceptable} with C{<payload-too-big/>} (C{[pubsub]
+        max_bytes}).
     @ivar backendJids: bare JIDs allowed to publish as the room
         (C{[muc] backend_jids}).
     @ivar uploadDomain: the HTTP File Upload (XEP-0363) service's domain
@@ -164,7 +175,10 @@ class Config:
     offlineLimit: int = 1000
     vcardMaxSize: int = 65536
     mucCreateUnlocked: bool = False
+    mucMaxRoomsPerAccount: int = 100
     backendJids: Tuple[str, ...] = ()
+    pubsubMaxNodes: int = 100
+    pubsubMaxBytes: int = 16777216
     uploadDomain: str = "upload.localhost"
     uploadMaxFileSize: int = 10485760
     uploadQuota: int = 1073741824
@@ -184,6 +198,18 @@ class Config:
         if self.requireEncryption is not None:
             return self.requireEncryption
         return not loopbackOnly(self.c2sListen)
+
+    @property
+    def webSocketEncryptionRequired(self) -> bool:
+        """
+        Whether WebSocket clients (RFC 7395) must connect over TLS
+        (C{wss:}) to authenticate: C{requireEncryption} decides when set,
+        as for TCP; on C{auto} encryption is required unless the HTTP
+        listener is on loopback only.
+        """
+        if self.requireEncryption is not None:
+            return self.requireEncryption
+        return not loopbackOnly(self.httpListen)
 
     @property
     def uploadBaseURL(self) -> str:
@@ -544,7 +570,10 @@ _SETTINGS = (
     _Setting("offlineLimit", "c2s", "offline_limit", _integer(0)),
     _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
+    _Setting("mucMaxRoomsPerAccount", "muc", "max_rooms_per_account", _integer(1)),
     _Setting("backendJids", "muc", "backend_jids", _jids),
+    _Setting("pubsubMaxNodes", "pubsub", "max_nodes", _integer(1)),
+    _Setting("pubsubMaxBytes", "pubsub", "max_bytes", _integer(1024)),
     _Setting("uploadDomain", "upload", "domain", _domain),
     _Setting("uploadMaxFileSize", "upload", "max_file_size", _integer(1)),
     _Setting("uploadQuota", "upload", "quota", _integer(0)),
@@ -703,6 +732,14 @@ def load(
         other = "[server]" if config.uploadDomain == config.domain else "[muc]"
         raise ConfigError(
             f"[upload] domain: {config.uploadDomain!r} is the same as {other} domain"
+        )
+    if config.apiToken is None and not loopbackOnly(config.httpListen):
+        # DESIGN.md section 3: anyone who reaches the HTTP API reads real
+        # JIDs, publishes as any room and may reset a memory server.
+        raise ConfigError(
+            f"[http] token: required, since [http] listen "
+            f"{config.httpListen!r} is not on loopback only (set a token, or "
+            "listen on 127.0.0.1)"
         )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")

@@ -708,6 +708,29 @@ class IPresenceObserver(Interface):
         """
 
 
+class IAccountObserver(Interface):
+    """
+    Something that keeps state for the client domain's accounts beyond
+    what L{IUserStore.removeUser} removes: the presence handler (the
+    account's contacts), PEP (the account's nodes), the block lists and
+    the vCard hashes held in memory. The registration handler
+    (L{mepserver.c2s.register.RegistrationHandler}) tells each of them,
+    in order, when an account is removed (XEP-0077 section 3.2), so that
+    an account registered again with the same name starts empty.
+    """
+
+    def accountRemoved(username):
+        """
+        An account is being removed: its sessions were told to close, its
+        stored roster and data are still there, and the store removes them
+        once every observer is done. Called under the account's lock
+        (L{mepserver.c2s.sessions.AccountLocks}).
+
+        @param username: the account's username.
+        @return: a Deferred that fires when done, or L{None}.
+        """
+
+
 class IPEPObserver(Interface):
     """
     Something that follows what accounts publish to their PEP services

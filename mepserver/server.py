@@ -321,7 +321,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # (XEP-0398) as an observer of PEP.
     server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
-        ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makePEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.users,
         sessions,
         pepTracker.interests,
@@ -353,7 +358,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
-    registration = RegistrationHandler(config, server.users, sessions)
+    # Account removal (XEP-0077 section 3.2): the contacts are told, the
+    # PEP nodes deleted and what is held in memory forgotten, before the
+    # store removes the account with the rest of its data.
+    registration = RegistrationHandler(
+        config,
+        server.users,
+        sessions,
+        observers=[presence, server.pep, server.blocking, server.vcards],
+    )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
     # computed from and written to the account's PEP Native Bookmarks
@@ -385,7 +398,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
-        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makeMEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
@@ -446,16 +464,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     def authenticatorFactory(offerTLS=True):
         """
         The negotiation steps of one client stream, in order. Over
-        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS.
+        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS:
+        when encryption is required there ([c2s] require_encryption, or a
+        listener beyond loopback), registration and SASL refuse a stream
+        that did not come over TLS (wss://).
         """
         steps = []
         if offerTLS:
             required = config.encryptionRequired
             steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
+        else:
+            required = config.webSocketEncryptionRequired
         if config.registration:
-            steps.append(lambda a: RegisterStep(a, registration))
+            steps.append(lambda a: RegisterStep(a, registration, required))
         steps += [
-            lambda a: SASLStep(a, mechanisms),
+            lambda a: SASLStep(a, mechanisms, required),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,

@@ -89,7 +89,10 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.offlineLimit, 1000)
         self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
+        self.assertEqual(defaults.mucMaxRoomsPerAccount, 100)
         self.assertEqual(defaults.backendJids, ())
+        self.assertEqual(defaults.pubsubMaxNodes, 100)
+        self.assertEqual(defaults.pubsubMaxBytes, 16 * 1024 * 1024)
         self.assertEqual(defaults.uploadDomain, "upload.localhost")
         self.assertEqual(defaults.uploadMaxFileSize, 10 * 1024 * 1024)
         self.assertEqual(defaults.uploadQuota, 1024 * 1024 * 1024)
@@ -130,7 +133,10 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "offlineLimit",
                 "vcardMaxSize",
                 "mucCreateUnlocked",
+                "mucMaxRoomsPerAccount",
                 "backendJids",
+                "pubsubMaxNodes",
+                "pubsubMaxBytes",
                 "uploadDomain",
                 "uploadMaxFileSize",
                 "uploadQuota",
@@ -261,7 +267,9 @@ class FileTests(unittest.SynchronousTestCase):
         the HTTP listener, over https for an C{ssl:} listener.
         """
         self.assertEqual(
-            self.load("[http]\nlisten = tcp:8080:interface=0.0.0.0\n").uploadBaseURL,
+            self.load(
+                "[http]\nlisten = tcp:8080:interface=0.0.0.0\ntoken = t\n"
+            ).uploadBaseURL,
             "http://127.0.0.1:8080",
         )
         self.assertEqual(
@@ -432,6 +440,28 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 2048\n").vcardMaxSize, 2048)
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 1024\n").vcardMaxSize, 1024)
+
+    def test_quotas(self):
+        """
+        C{[muc] max_rooms_per_account}, C{[pubsub] max_nodes} and
+        C{[pubsub] max_bytes} set their fields, down to their minimums.
+        """
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 3\n"
+            "[pubsub]\nmax_nodes = 7\nmax_bytes = 4096\n"
+        )
+        self.assertEqual(
+            (3, 7, 4096),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 1\n"
+            "[pubsub]\nmax_nodes = 1\nmax_bytes = 1024\n"
+        )
+        self.assertEqual(
+            (1, 1, 1024),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
 
     def test_backendJids(self):
         """
@@ -755,6 +785,30 @@ class ErrorTests(unittest.SynchronousTestCase):
         """
         self.assertError({"apiToken": 5}, "[http] token: 5 is not text")
 
+    def test_publicHTTPWithoutToken(self):
+        """
+        An HTTP listener beyond loopback needs a token (DESIGN.md section
+        3): without one, or with an empty one, start-up stops with one
+        line; with one, or on loopback or a UNIX socket, it goes on.
+        """
+        for listen in ("tcp:5280", "tcp:5280:interface=0.0.0.0", "tcp6:5280:interface=\\:\\:"):
+            for token in (None, ""):
+                self.assertError(
+                    {"httpListen": listen, "apiToken": token},
+                    f"[http] token: required, since [http] listen {listen!r} is not "
+                    "on loopback only (set a token, or listen on 127.0.0.1)",
+                )
+        self.assertEqual(
+            "s3cret",
+            config.load(overrides={"httpListen": "tcp:5280", "apiToken": "s3cret"}).apiToken,
+        )
+        for listen in ("tcp:5280:interface=127.0.0.1", "unix:/tmp/mepserver-http"):
+            self.assertIsNone(config.load(overrides={"httpListen": listen}).apiToken)
+        path = writeFile(self, "[http]\nlisten = tcp:8080\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertIn("[http] token: required", str(error))
+        self.assertNotIn("\n", str(error))
+
     def test_tlsUnreadable(self):
         """
         TLS files must exist and be readable.
@@ -861,6 +915,17 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"uploadSlotLifetime": 0},
             "[upload] slot_lifetime: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"mucMaxRoomsPerAccount": 0},
+            "[muc] max_rooms_per_account: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"pubsubMaxNodes": "many"}, "[pubsub] max_nodes: 'many' is not a whole number"
+        )
+        self.assertError(
+            {"pubsubMaxBytes": 1023},
+            "[pubsub] max_bytes: 1023 is less than the minimum 1024",
         )
 
     def test_backendJids(self):
@@ -1027,6 +1092,20 @@ class EncryptionRequiredTests(unittest.SynchronousTestCase):
         self.assertTrue(
             Config(c2sListen="tcp:5222:interface=192.0.2.1").encryptionRequired
         )
+
+    def test_webSocket(self):
+        """
+        L{Config.webSocketEncryptionRequired} follows an explicit
+        C{requireEncryption}; on C{auto} it looks at the HTTP listener, not
+        at the TCP one.
+        """
+        self.assertFalse(Config().webSocketEncryptionRequired)
+        self.assertTrue(Config(requireEncryption=True).webSocketEncryptionRequired)
+        self.assertFalse(
+            Config(requireEncryption=False, httpListen="tcp:5280").webSocketEncryptionRequired
+        )
+        self.assertTrue(Config(httpListen="tcp:5280").webSocketEncryptionRequired)
+        self.assertFalse(Config(c2sListen="tcp:5222").webSocketEncryptionRequired)
 
     def test_loopbackOnly(self):
         """

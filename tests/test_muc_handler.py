@@ -377,6 +377,28 @@ class CreationTests(HarnessMixin, unittest.TestCase):
         self.muc.join(CRONE, "firstwitch")
         self.assertIn(110, statuses(self.muc.join(HAG, "thirdwitch")[-2]))
 
+    def test_roomQuota(self):
+        """
+        Past C{[muc] max_rooms_per_account}, a join that would create a
+        room gets an error presence with C{resource-constraint} naming the
+        setting, and no room; joining an existing room still works, and
+        so does another account's creation.
+        """
+        self.muc = MUCHarness(self, mucCreateUnlocked=True, mucMaxRoomsPerAccount=2)
+        for name in ("one", "two"):
+            self.muc.join(CRONE, "firstwitch", room=f"{name}@{SERVICE}")
+        [refusal] = self.muc.join(CRONE, "firstwitch", room=f"three@{SERVICE}")
+        assertStanza(self, refusal, f"""
+            <presence from='three@{SERVICE}/firstwitch' to='{CRONE}' type='error'>
+              <error type='wait'>
+                <resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+              </error>
+            </presence>""")
+        self.assertIn("[muc] max_rooms_per_account = 2", str(refusal.error.text))
+        self.assertIsNone(self.muc.rooms.get(JID(f"three@{SERVICE}")))
+        self.assertIn(110, statuses(self.muc.join(HAG, "thirdwitch", room=f"one@{SERVICE}")[-2]))
+        self.assertIn(201, statuses(self.muc.join(HAG, "thirdwitch", room=f"three@{SERVICE}")[0]))
+
     def test_creatorLeaves(self):
         """
         Section 10.1.3: a locked room whose owner leaves is gone.

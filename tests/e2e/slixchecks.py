@@ -234,3 +234,31 @@ def checkBookmarksReport(testCase, report, vcard="not-acceptable", legacyInOrder
         byJID = lambda bookmarks: sorted(bookmarks, key=lambda b: b["jid"])
         testCase.assertEqual(byJID(legacy), byJID(report["legacy"]))
     testCase.assertEqual(vcard, report["vcard"])
+
+
+def checkRemovalReport(testCase, report, ownNodes=()):
+    """
+    slixremove.py: alice cancels her registration (XEP-0077 section 3.2);
+    bob, her contact, is told with C{unsubscribe} and C{unsubscribed} and
+    keeps an item at C{none}; alice, registered again with the same name,
+    finds an empty roster, no tune node, no private XML and an empty block
+    list.
+
+    @param ownNodes: PEP nodes a server makes for every account by itself
+        (Prosody 0.12's mod_bookmarks keeps C{storage:bookmarks}), which
+        may be there before and after.
+    """
+    testCase.assertEqual("both", report["bobBefore"])
+    testCase.assertEqual(
+        sorted({"http://jabber.org/protocol/tune", *ownNodes}), report["nodesBefore"]
+    )
+    testCase.assertEqual("result", report["cancelled"])
+    testCase.assertEqual(
+        {"unsubscribe": "alice@localhost", "unsubscribed": "alice@localhost"},
+        report["bobTold"],
+    )
+    testCase.assertEqual("none", report["bobAfter"])
+    testCase.assertEqual([], report["rosterAfter"])
+    testCase.assertEqual(sorted(ownNodes), report["nodesAfter"])
+    testCase.assertEqual("", report["privateAfter"])
+    testCase.assertEqual([], report["blockedAfter"])

@@ -22,6 +22,7 @@ from tests.e2e.slixchecks import (
     checkBlockingReport,
     checkCarbonsReport,
     checkClientReport,
+    checkRemovalReport,
     checkResumptionReport,
 )
 from tests.e2e.slixrun import runScenario, serverSettings
@@ -238,6 +239,34 @@ class SlixmppTests(unittest.TestCase):
         checkClientReport(self, report, "SCRAM-SHA-256", "mepserver")
         users = await running.server.users.listUsers()
         self.assertEqual(["alice", "bob"], users)
+
+
+class SlixmppRemovalTests(unittest.TestCase):
+    """
+    Cancelling a registration (XEP-0077 section 3.2) with slixmpp, on
+    SQLite, where the account's PEP nodes and data are on disk.
+    """
+
+    timeout = 120
+
+    async def test_removal(self):
+        """
+        slixmpp registers alice in-band, befriends bob, publishes a tune,
+        stores private XML and blocks carol; alice cancels her
+        registration: bob is unsubscribed both ways, and alice, registered
+        again, starts with nothing (L{checkRemovalReport}).
+        """
+        running = await startServer(self, storage="sqlite")
+        bob = await running.createAccount("bob", "b0b-secret")
+        settings = serverSettings(
+            running,
+            newUser="alice",
+            newPassword="alice-secret",
+            peer=bob.jid.userhost(),
+            peerPassword=bob.password,
+        )
+        report = await runScenario(self, "slixremove.py", settings)
+        checkRemovalReport(self, report)
 
 
 class SlixmppSQLiteTests(SlixmppTests):

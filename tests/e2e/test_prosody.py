@@ -24,6 +24,7 @@ from tests.e2e.slixchecks import (
     checkCarbonsReport,
     checkClientReport,
     checkOfflineReport,
+    checkRemovalReport,
     checkResumptionReport,
     checkRosterReport,
 )
@@ -235,3 +236,28 @@ class ProsodyBookmarksTests(ProsodyTestCase):
         settings = serverSettings(prosody, jid=alice.jid.userhost(), password=alice.password)
         report = await runScenario(self, "slixbookmarks.py", settings)
         checkBookmarksReport(self, report, vcard="stored", legacyInOrder=False)
+
+
+class ProsodyRemovalTests(ProsodyTestCase):
+    """
+    slixremove.py, as L{tests.e2e.test_c2s.SlixmppRemovalTests}.
+    """
+
+    async def test_removal(self):
+        """
+        alice cancels her registration: Prosody unsubscribes her contact
+        both ways and deletes her data, and alice registered again starts
+        empty. Difference: Prosody 0.12's mod_bookmarks keeps a
+        C{storage:bookmarks} node at every account, before and after.
+        """
+        prosody = await startProsody(self)
+        bob = await prosody.createAccount("bob", "b0b-secret")
+        settings = serverSettings(
+            prosody,
+            newUser="alice",
+            newPassword="alice-secret",
+            peer=bob.jid.userhost(),
+            peerPassword=bob.password,
+        )
+        report = await runScenario(self, "slixremove.py", settings)
+        checkRemovalReport(self, report, ownNodes=("storage:bookmarks",))
