@@ -188,9 +188,12 @@ class ExternalComponent(utility.EventDispatcher):
                 pass
         if address is None or address.host != self.name:
             if sender is None:
-                text = f"a stanza of the component {self.name} needs a 'from' address"
+                text = f"a stanza of the component {self.name} needs a 'from'"
             else:
-                text = f"the 'from' address {sender!r} is not at the component's domain {self.name}"
+                text = (
+                    f"the 'from' address {sender!r} is not at the component's "
+                    f"domain {self.name}"
+                )
             # XEP-0114 section 3; RFC 6120 section 4.9.3.9.
             xs.sendStreamError(
                 error.StreamError("invalid-from", text=text + " (XEP-0114 section 3)")
@@ -384,6 +387,10 @@ class ComponentAuthenticator(component.ListenComponentAuthenticator):
         self.session: Optional[ExternalComponent] = None
 
     def associateWithStream(self, xs):
+        """
+        Take every top-level element of C{xs} (L{onElement}) and its end
+        (L{onStreamEnd}); Twisted's version sets the stream version to 0.0.
+        """
         component.ListenComponentAuthenticator.associateWithStream(self, xs)
         xs.addObserver("/*", self.onElement)
         xs.addObserver(xmlstream.STREAM_END_EVENT, self.onStreamEnd)
@@ -406,6 +413,8 @@ class ComponentAuthenticator(component.ListenComponentAuthenticator):
         if self.ids is not None:
             xs.sid = self.ids.newId()
         if rootElement.defaultUri != NS_COMPONENT_ACCEPT:
+            # The error's header is in this port's namespace, not the peer's.
+            xs.namespace = NS_COMPONENT_ACCEPT
             xs.thisEntity = None
             self._refuse(
                 "invalid-namespace",
@@ -485,7 +494,6 @@ class ComponentAuthenticator(component.ListenComponentAuthenticator):
                     f"the component {found.name} is already connected",
                 )
                 return
-            found.detach(current)
             current.sendStreamError(
                 error.StreamError(
                     "conflict", text="replaced by a new connection of the component"

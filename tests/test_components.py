@@ -245,8 +245,13 @@ class HandshakeTests(unittest.TestCase):
         )
 
     def assertHeaderRefused(self, data, condition):
-        connection = self.harness.connect()
+        """
+        The stream header C{data} gets a header of the server's, then the
+        stream error C{condition}, and the stream closes.
+        """
+        self.connection = connection = self.harness.connect()
         output = connection.send(data)
+        self.assertTrue(connection.output.headers, "no header before the error")
         connection.assertRefused(self, output, condition)
 
     def test_nameNotADomain(self):
@@ -276,6 +281,9 @@ class HandshakeTests(unittest.TestCase):
         C{invalid-namespace} (XEP-0114 section 3).
         """
         self.assertHeaderRefused(header(namespace="jabber:client"), "invalid-namespace")
+        self.assertEqual(
+            NS_COMPONENT_ACCEPT, self.connection.output.headers[-1].defaultUri
+        )
         self.assertHeaderRefused(
             header(namespace="jabber:component:connect"), "invalid-namespace"
         )
