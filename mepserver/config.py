@@ -18,6 +18,9 @@ Choices the file format leaves open:
     sit on its own line, since C{#} and C{;} may appear in values.
   - The MUC domain, unless given, is C{conference.} plus the server domain,
     and the upload domain C{upload.} plus it.
+  - In C{[components]}, C{listen} and C{conflict} are settings and every
+    other key names an external component (XEP-0114), like the usernames
+    of C{[users]}; so no component can be called C{listen} or C{conflict}.
   - TLS file names are made absolute when they are checked, because twistd
     may change directory (C{--rundir}) before the server opens them; the
     data directory stays as given, relative to twistd's working directory.
@@ -143,6 +146,15 @@ class Config:
     @ivar uploadPublicURL: the scheme and authority (and an optional path
         prefix) of upload URLs, or L{None} for C{http://127.0.0.1:} and the
         HTTP listener's port (C{[upload] public_url}).
+    @ivar componentsListen: endpoint description of the listener that
+        accepts external components (XEP-0114, C{jabber:component:accept}),
+        or L{None} for none (C{[components] listen}, C{off} or empty).
+    @ivar componentsConflict: what a second connection for a component
+        that is connected does: C{"refuse_new"} refuses it with a
+        C{conflict} stream error, C{"replace_old"} closes the old one with
+        C{conflict} instead (C{[components] conflict}).
+    @ivar components: the external components' domains, lowercase, to
+        their shared secrets (the other keys of C{[components]}); read-only.
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -184,6 +196,11 @@ class Config:
     uploadQuota: int = 1073741824
     uploadSlotLifetime: int = 300
     uploadPublicURL: Optional[str] = None
+    componentsListen: Optional[str] = None
+    componentsConflict: str = "refuse_new"
+    components: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
     verbose: bool = False
 
     @property
@@ -539,7 +556,8 @@ class _Setting:
 
 
 # In Config's field order, which is the order values are checked in; the
-# [users] section, whose keys are usernames, is handled by _users.
+# [users] section, whose keys are usernames, is handled by _users, and the
+# component names of [components] by _components.
 _SETTINGS = (
     _Setting("domain", "server", "domain", _domain),
     _Setting("mucDomain", "muc", "domain", _domain),
@@ -579,11 +597,19 @@ _SETTINGS = (
     _Setting("uploadQuota", "upload", "quota", _integer(0)),
     _Setting("uploadSlotLifetime", "upload", "slot_lifetime", _integer(1)),
     _Setting("uploadPublicURL", "upload", "public_url", _optionalURL),
+    _Setting("componentsListen", "components", "listen", _optionalEndpoint),
+    _Setting(
+        "componentsConflict",
+        "components",
+        "conflict",
+        _choice("refuse_new", "replace_old"),
+    ),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
 _BY_KEY = {(setting.section, setting.key): setting for setting in _SETTINGS}
 _USERS = "users"
+_COMPONENTS = "components"
 _SECTIONS = {setting.section for setting in _SETTINGS} | {_USERS}
 
 
@@ -613,6 +639,33 @@ def _users(accounts: Mapping[str, Any]) -> Mapping[str, str]:
             raise ConfigError(f"{label}: empty password")
         result[username] = password
         given[username] = name
+    return types.MappingProxyType(result)
+
+
+def _components(secrets: Mapping[str, Any]) -> Mapping[str, str]:
+    """
+    Check the component names of C{[components]} (domains, as XEP-0114
+    section 3 names a component by the C{to} of its stream header) and
+    their secrets.
+    """
+    result: Dict[str, str] = {}
+    given: Dict[str, str] = {}
+    for name, secret in secrets.items():
+        label = f"[{_COMPONENTS}] {name}"
+        try:
+            domain = _domain(name)
+        except _Invalid as e:
+            raise ConfigError(f"{label}: {e.args[0]}")
+        if not domain:
+            raise ConfigError(f"{label}: empty component name")
+        if domain in result:
+            raise ConfigError(
+                f"{label}: the same component as [{_COMPONENTS}] {given[domain]}"
+            )
+        if not isinstance(secret, str) or not secret.strip():
+            raise ConfigError(f"{label}: empty secret")
+        result[domain] = secret.strip()
+        given[domain] = name
     return types.MappingProxyType(result)
 
 
@@ -677,6 +730,9 @@ def _readFile(path: str) -> Dict[str, Any]:
             raise ConfigError(f"unknown section [{section}]")
         for key, value in parser.items(section):
             setting = _BY_KEY.get((section, key))
+            if setting is None and section == _COMPONENTS:
+                raw.setdefault("components", {})[key] = value
+                continue
             if setting is None:
                 raise ConfigError(f"unknown setting [{section}] {key}")
             raw[setting.name] = value
@@ -692,7 +748,8 @@ def load(
     @param path: the INI file to read, or L{None} for defaults only.
     @param overrides: L{Config} field names to values, either text as in
         the INI file or already typed (C{True}, C{1024}, a mapping for
-        C{users}, a sequence for C{backendJids}); L{None} means not given
+        C{users} and for C{components}, a sequence for C{backendJids});
+        L{None} means not given
         (to clear C{apiToken} or choose C{auto}, pass C{""} or C{"auto"}).
     @return: the configuration, with domains lowercased, usernames
         nodeprepped, and the MUC and upload domains derived from the
@@ -702,7 +759,7 @@ def load(
     """
     raw: Dict[str, Any] = _readFile(path) if path is not None else {}
     for name, value in (overrides or {}).items():
-        if name not in _BY_NAME and name != "users":
+        if name not in _BY_NAME and name not in ("users", "components"):
             raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
             raw[name] = value
@@ -722,6 +779,12 @@ def load(
         if not isinstance(raw["users"], Mapping):
             raise ConfigError(f"[users]: {raw['users']!r} is not a mapping")
         values["users"] = _users(raw["users"])
+    if "components" in raw:
+        if not isinstance(raw["components"], Mapping):
+            raise ConfigError(
+                f"[{_COMPONENTS}]: {raw['components']!r} is not a mapping"
+            )
+        values["components"] = _components(raw["components"])
     config = Config(**values)
 
     if config.mucDomain == config.domain:
@@ -741,6 +804,16 @@ def load(
             f"{config.httpListen!r} is not on loopback only (set a token, or "
             "listen on 127.0.0.1)"
         )
+    served = {
+        config.domain: "[server] domain",
+        config.mucDomain: "[muc] domain",
+        config.uploadDomain: "[upload] domain",
+    }
+    for name in config.components:
+        if name in served:
+            raise ConfigError(
+                f"[{_COMPONENTS}] {name}: {name!r} is the same as {served[name]}"
+            )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")
         if config.tlsCertificate is None:

@@ -60,7 +60,12 @@ from mepserver.c2s.stream import (
 from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
-from mepserver.config import Config
+from mepserver.components import (
+    ComponentAuthenticator,
+    Components,
+    ComponentXmlStreamFactory,
+)
+from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
@@ -112,12 +117,16 @@ class Server(service.MultiService):
         publishes room events.
     @ivar uploads: the upload service's L{UploadService} (XEP-0363): its
         C{baseURL} begins the slot URLs.
+    @ivar components: the external components' routes (XEP-0114), a
+        L{mepserver.components.Components}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
     @ivar listeners: C{(endpointDescription, factory)} pairs to listen on:
-        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off.
+        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off,
+        then external components (XEP-0114) if C{[components] listen} is
+        set.
     @ivar ready: a Deferred that fires once the stores are open and the
         configured accounts provisioned, after L{startService}.
     """
@@ -442,6 +451,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     ping.PingHandler().setHandlerParent(uploadDomain)
     generic.FallbackHandler().setHandlerParent(uploadDomain)
 
+    # External components (XEP-0114): each configured domain is a route
+    # from the start, to the component's connection while it has one.
+    server.components = Components(
+        server.router, config.components, config.domain, config.componentsConflict
+    )
+
     # TLS: the configured certificate, or a self-signed one kept in dataDir.
     loaded = tls.loadOrCreateCertificate(
         config.dataDir,
@@ -535,4 +550,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.listeners.append(
             (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
         )
+    if config.componentsListen is not None:
+        # Component streams are plaintext (XEP-0114 has no TLS) and their
+        # closing joins the client streams'.
+        if not loopbackOnly(config.componentsListen):
+            log.warn(
+                "[components] listen {listen} is not on loopback only: component "
+                "handshakes and stanzas cross the network unencrypted",
+                listen=config.componentsListen,
+            )
+        components = ComponentXmlStreamFactory(
+            lambda: ComponentAuthenticator(
+                server.components, clock, config.idleTimeout, server.ids
+            ),
+            config.maxStanzaSize,
+            server.streams,
+        )
+        server.listeners.append((config.componentsListen, components))
     return server

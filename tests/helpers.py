@@ -244,19 +244,21 @@ class CapsClient:
         xs.addObserver("/iq[@type='get']", onQuery, 1)
 
 
-def matchExactly(testCase, who, received, expected):
+def matchExactly(testCase, who, received, expected, namespace="jabber:client"):
     """
     Assert that C{received} holds exactly stanzas matching the literals of
     C{expected} (L{stanzaMismatch}), in any order.
 
     @param who: how to name the receiver in a failure message.
+    @param namespace: the receiver's stream namespace, that of the
+        literals.
     @return: the matching stanzas, in the order of C{expected}.
     """
     remaining = list(received)
     matched = []
     for literal in expected:
         for stanza in remaining:
-            if stanzaMismatch(stanza, literal) is None:
+            if stanzaMismatch(stanza, literal, namespace) is None:
                 remaining.remove(stanza)
                 matched.append(stanza)
                 break

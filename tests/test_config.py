@@ -99,6 +99,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.uploadSlotLifetime, 300)
         self.assertIsNone(defaults.uploadPublicURL)
         self.assertEqual(defaults.uploadBaseURL, "http://127.0.0.1:5280")
+        self.assertIsNone(defaults.componentsListen)
+        self.assertEqual(defaults.componentsConflict, "refuse_new")
+        self.assertEqual(dict(defaults.components), {})
         self.assertFalse(defaults.verbose)
 
     def test_fieldNames(self):
@@ -142,6 +145,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "uploadQuota",
                 "uploadSlotLifetime",
                 "uploadPublicURL",
+                "componentsListen",
+                "componentsConflict",
+                "components",
                 "verbose",
             ],
         )
@@ -198,6 +204,7 @@ class ExampleFileTests(unittest.SynchronousTestCase):
             self.assertIn(f"[{setting.section}]", text)
             self.assertRegex(text, rf"(?m)^(# )?{setting.key} =")
         self.assertIn("[users]", text)
+        self.assertRegex(text, r"(?m)^# bot\.localhost = ")
 
 
 class FileTests(unittest.SynchronousTestCase):
@@ -390,6 +397,35 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(
             dict(loaded.users), {"romeo": "r%1 #x", "juliet": "j=2", "ülla": "u"}
         )
+
+    def test_components(self):
+        """
+        In C{[components]}, C{listen} and C{conflict} are settings, and
+        every other key maps a component's domain, lowercased, to its
+        secret (XEP-0114).
+        """
+        loaded = self.load(
+            "[components]\nlisten = tcp:5347:interface=127.0.0.1\n"
+            "conflict = Replace_Old\nBot.Localhost = s3cret=%1\n"
+            "gateway.example.net = other\n"
+        )
+        self.assertEqual(loaded.componentsListen, "tcp:5347:interface=127.0.0.1")
+        self.assertEqual(loaded.componentsConflict, "replace_old")
+        self.assertEqual(
+            dict(loaded.components),
+            {"bot.localhost": "s3cret=%1", "gateway.example.net": "other"},
+        )
+        self.assertIsInstance(loaded.components, types.MappingProxyType)
+
+    def test_componentsOff(self):
+        """
+        C{[components] listen} may be C{off} or empty: no listener; the
+        components stay configured.
+        """
+        for value in ("off", "", "OFF"):
+            loaded = self.load(f"[components]\nlisten = {value}\nbot.localhost = s\n")
+            self.assertIsNone(loaded.componentsListen, value)
+            self.assertEqual(dict(loaded.components), {"bot.localhost": "s"})
 
     def test_usersEmpty(self):
         """
@@ -954,6 +990,68 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"users": {"straße": "1", "strasse": "2"}},
             "[users] strasse: the same username as [users] straße",
+        )
+
+    def test_components(self):
+        """
+        Component names are domains, not JIDs, distinct after
+        normalisation and from the server's own domains; secrets must not
+        be empty; C{conflict} is one of two words; C{listen} an endpoint.
+        """
+        self.assertError(
+            {"components": {"bot@localhost": "s"}},
+            "[components] bot@localhost: 'bot@localhost' is not a valid domain "
+            "(it is a JID)",
+        )
+        self.assertError(
+            {"components": {"a b": "s"}},
+            "[components] a b: 'a b' is not a valid domain (invalid character "
+            "in hostname)",
+        )
+        self.assertError(
+            {"components": {"": "s"}},
+            "[components] : '' is not a valid domain (server address required)",
+        )
+        self.assertError(
+            {"components": {"bot.localhost": " "}},
+            "[components] bot.localhost: empty secret",
+        )
+        self.assertError(
+            {"components": {"Bot.localhost": "1", "bot.localhost": "2"}},
+            "[components] bot.localhost: the same component as [components] "
+            "Bot.localhost",
+        )
+        for name, other in (
+            ("localhost", "[server] domain"),
+            ("Conference.localhost", "[muc] domain"),
+            ("upload.localhost", "[upload] domain"),
+        ):
+            self.assertError(
+                {"components": {name: "s"}},
+                f"[components] {name.lower()}: {name.lower()!r} is the same as "
+                f"{other}",
+            )
+        self.assertError(
+            {"componentsConflict": "kick"},
+            "[components] conflict: 'kick' is not one of refuse_new, replace_old",
+        )
+        self.assertError(
+            {"componentsListen": "tcp:x"},
+            "[components] listen: 'tcp:x' is not a valid endpoint description "
+            "(invalid port)",
+        )
+        self.assertError(
+            {"components": ["bot.localhost"]},
+            "[components]: ['bot.localhost'] is not a mapping",
+        )
+
+    def test_componentsFile(self):
+        """
+        A component without a secret in the file is an error naming it.
+        """
+        self.assertFileError(
+            "[components]\nbot.localhost =\n",
+            "[components] bot.localhost: empty secret",
         )
 
     def test_usersFile(self):

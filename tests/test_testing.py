@@ -611,6 +611,35 @@ class RunningServerTests(unittest.TestCase):
         client = await running.connectClient(account)
         self.assertTrue(client.connected)
 
+    async def test_componentPort(self):
+        """
+        Without C{components}, there is no component port and
+        L{RunningServer.connectComponent} refuses; with one component (and
+        direct TLS off, so that the ports are told apart by listener, not
+        by position), its port is on loopback and C{connectComponent()}
+        picks it; with two, it needs a name.
+        """
+        running = await startServer(self)
+        self.assertIsNone(running.componentPort)
+        self.assertEqual({}, running.components)
+        error = await self.assertFailure(running.connectComponent(), ValueError)
+        self.assertIn("componentsListen", str(error))
+
+        running = await startServer(
+            self, directTLSListen="off", components={"bot.localhost": "s"}
+        )
+        self.assertIsNone(running.directTLSPort)
+        self.assertNotIn(running.componentPort, (None, running.c2sPort, running.httpPort))
+        bot = await running.connectComponent()
+        self.assertEqual("bot.localhost", bot.jid.full())
+        self.assertEqual("result", (await bot.ping())["type"])
+
+        running = await startServer(self, components={"a.localhost": "1", "b.localhost": "2"})
+        self.assertEqual(4, len({running.c2sPort, running.httpPort,
+                                 running.directTLSPort, running.componentPort}))
+        error = await self.assertFailure(running.connectComponent(), ValueError)
+        self.assertIn("a.localhost, b.localhost", str(error))
+
     async def test_resumeElsewhere(self):
         """
         If a port number was taken while the server was suspended,

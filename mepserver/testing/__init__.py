@@ -60,13 +60,14 @@ not deterministic.
 """
 
 
-from mepserver.testing.client import Account, ConnectedClient
+from mepserver.testing.client import Account, ConnectedClient, ConnectedComponent
 from mepserver.testing.log import StanzaNotReceived, StanzaRecorder, UnexpectedStanza
 from mepserver.testing.server import MEPServerMixin, RunningServer, startServer
 
 __all__ = [
     "Account",
     "ConnectedClient",
+    "ConnectedComponent",
     "MEPServerMixin",
     "RunningServer",
     "StanzaNotReceived",
