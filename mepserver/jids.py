@@ -82,6 +82,19 @@ def parseJID(text: str) -> jid.JID:
     return address
 
 
+def occupantJID(room: jid.JID, nick: str) -> jid.JID:
+    """
+    The occupant JID C{room@service/nick} (XEP-0045 section 4.1), interned:
+    the same as C{jid.JID(tuple=(room.user, room.host, nick))}, but
+    prepared (stringprep) only when the cache does not have it already,
+    which it does after the join presence that named it.
+
+    @param room: the bare room JID.
+    @param nick: the nick, as the room enforced it.
+    """
+    return jid.internJID(f"{room.user}@{room.host}/{nick}")
+
+
 def checkPartLengths(address: jid.JID) -> None:
     """
     @raise jid.InvalidFormat: a part of C{address} is longer than

@@ -11,8 +11,30 @@ from mepserver.jids import (
     MAX_PART_BYTES,
     BoundedJIDCache,
     checkPartLengths,
+    occupantJID,
     parseJID,
 )
+
+
+class OccupantJIDTests(unittest.SynchronousTestCase):
+    """
+    L{occupantJID}.
+    """
+
+    def test_sameAsPrepared(self):
+        """
+        The occupant JID equals the one Twisted prepares from the parts,
+        whatever the nick holds (a slash, an at sign, non-ASCII letters),
+        and is interned: the join presence's C{to} that named it is the
+        same object.
+        """
+        room = jid.JID("coven@chat.shakespeare.lit")
+        for nick in ("thirdwitch", "a/b", "x@y", "Hécate", "white space"):
+            address = occupantJID(room, nick)
+            self.assertEqual(jid.JID(tuple=(room.user, room.host, nick)), address)
+            self.assertEqual(nick, address.resource)
+        self.assertIs(jid.internJID("coven@chat.shakespeare.lit/Hécate"),
+                      occupantJID(room, "Hécate"))
 
 
 class ParseJIDTests(unittest.SynchronousTestCase):

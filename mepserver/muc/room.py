@@ -51,6 +51,7 @@ from typing import (
 from twisted.words.protocols.jabber import jid
 
 from mepserver import errors
+from mepserver.jids import occupantJID
 from mepserver.muc import admin, iqforward
 from mepserver.muc.features import FEATURES
 from mepserver.muc.nicks import bare, checkNickFree, enforceNick, nickKey
@@ -102,6 +103,9 @@ class Occupant:
         occupants see (L{presence}, L{shownJID}).
     """
 
+    # Rooms hold many occupants: no per-instance dict.
+    __slots__ = ("room", "_nick", "_jid", "realJID", "role", "occupantId", "sessions")
+
     def __init__(self, room: "Room", nick: str, realJID: jid.JID, role: Role, occupantId: str):
         self.room = room
         self.nick = nick
@@ -114,11 +118,27 @@ class Occupant:
         return f"<Occupant {self.nick!r} of {self.room.jid.full()} ({self.realJID.full()})>"
 
     @property
+    def nick(self) -> str:
+        """
+        The room nickname.
+        """
+        return self._nick
+
+    @nick.setter
+    def nick(self, nick: str) -> None:
+        self._nick = nick
+        self._jid = None
+
+    @property
     def jid(self) -> jid.JID:
         """
-        The occupant JID, C{room@service/nick}.
+        The occupant JID, C{room@service/nick}, made once per nick: every
+        presence and message from the occupant names it, and preparing a
+        JID (stringprep) costs more than the rest of a broadcast.
         """
-        return jid.JID(tuple=(self.room.jid.user, self.room.jid.host, self.nick))
+        if self._jid is None:
+            self._jid = occupantJID(self.room.jid, self._nick)
+        return self._jid
 
     @property
     def affiliation(self) -> Affiliation:
