@@ -104,6 +104,14 @@ class Config:
         waiting for the owner's configuration (C{[muc] create_unlocked}).
     @ivar backendJids: bare JIDs allowed to publish as the room
         (C{[muc] backend_jids}).
+    @ivar componentConnect: client endpoint description of the host
+        server's component port (XEP-0114), or L{None} to run standalone
+        (C{[component] connect}). When set, mepserver runs as the host's
+        MUC component: only the MUC service with MEP, the HTTP API and the
+        stores, reached through the host (L{mepserver.hostlink}).
+    @ivar componentSecret: the component's shared secret for the
+        handshake; set exactly when C{componentConnect} is (C{[component]
+        secret}). Left out of C{repr()}, so that it is never logged.
     @ivar uploadDomain: the HTTP File Upload (XEP-0363) service's domain
         (C{[upload] domain}).
     @ivar uploadMaxFileSize: the largest file in bytes a slot is given for
@@ -143,12 +151,22 @@ class Config:
     vcardMaxSize: int = 65536
     mucCreateUnlocked: bool = False
     backendJids: Tuple[str, ...] = ()
+    componentConnect: Optional[str] = None
+    componentSecret: Optional[str] = field(default=None, repr=False)
     uploadDomain: str = "upload.localhost"
     uploadMaxFileSize: int = 10485760
     uploadQuota: int = 1073741824
     uploadSlotLifetime: int = 300
     uploadPublicURL: Optional[str] = None
     verbose: bool = False
+
+    @property
+    def componentMode(self) -> bool:
+        """
+        Whether mepserver runs as a host server's MUC component (XEP-0114)
+        rather than standalone: C{componentConnect} is set.
+        """
+        return self.componentConnect is not None
 
     @property
     def encryptionRequired(self) -> bool:
@@ -421,6 +439,59 @@ def _optionalEndpoint(value: Any) -> Optional[str]:
     return _endpoint(text)
 
 
+# The position of the port among each stream client type's positional
+# arguments (after the type itself), from twisted.internet.endpoints.
+_CLIENT_PORT_INDEX = {"tcp": 1, "tls": 1, "ssl": 1}
+
+
+def _optionalClientEndpoint(value: Any) -> Optional[str]:
+    """
+    A client endpoint description (C{tcp:HOST:PORT}, C{tls:HOST:PORT},
+    C{unix:PATH}, ...), or L{None} for C{off} or an empty value.
+    """
+    from twisted.internet import endpoints, reactor
+
+    text = _text(value, "an endpoint description")
+    if text.lower() in ("", "off"):
+        return None
+
+    def invalid(reason: str) -> _Invalid:
+        return _Invalid(f"{text!r} is not a valid endpoint description ({reason})")
+
+    args, kwargs = _splitEndpoint(text)
+    index = _CLIENT_PORT_INDEX.get(args[0])
+    if index is not None:
+        host = kwargs.get("host", args[index] if len(args) > index else "")
+        port = kwargs.get("port", args[index + 1] if len(args) > index + 1 else None)
+        if not host:
+            raise invalid("missing host")
+        if port is None:
+            raise invalid("missing port")
+        try:
+            number = int(port, 10)
+        except ValueError:
+            raise invalid("invalid port")
+        if not 0 < number <= 65535:
+            raise invalid("port out of range")
+    try:
+        # Parses and builds the endpoint without connecting.
+        endpoints.clientFromString(reactor, text)
+    except ValueError as e:
+        if str(e).startswith("Unknown endpoint type"):
+            raise invalid(f"unknown endpoint type {args[0]!r}")
+        if str(e).startswith("invalid literal for int()"):
+            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
+        raise invalid(_reason(e))
+    except TypeError as e:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if unexpected:
+            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
+        raise invalid(_reason(e))
+    except Exception as e:
+        raise invalid(_reason(e))
+    return text
+
+
 def _optionalURL(value: Any) -> Optional[str]:
     """
     An C{http} or C{https} URL without query or fragment, without its
@@ -511,6 +582,8 @@ _SETTINGS = (
     _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
     _Setting("backendJids", "muc", "backend_jids", _jids),
+    _Setting("componentConnect", "component", "connect", _optionalClientEndpoint),
+    _Setting("componentSecret", "component", "secret", _optionalText),
     _Setting("uploadDomain", "upload", "domain", _domain),
     _Setting("uploadMaxFileSize", "upload", "max_file_size", _integer(1)),
     _Setting("uploadQuota", "upload", "quota", _integer(0)),
@@ -677,5 +750,15 @@ def load(
         raise ConfigError(
             f"[tls] {missing}: missing; set both certificate and key, or neither"
             f" ([tls] {given} is set)"
+        )
+    if (config.componentConnect is None) != (config.componentSecret is None):
+        if config.componentSecret is None:
+            raise ConfigError(
+                "[component] secret: missing; running as a component "
+                "([component] connect is set) needs the host's shared secret"
+            )
+        raise ConfigError(
+            "[component] connect: missing; [component] secret is set, but not "
+            "the host server's component port to connect to (e.g. tcp:127.0.0.1:5347)"
         )
     return config

@@ -57,6 +57,7 @@ from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
 from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
+from mepserver.hostlink import HostLink
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
@@ -246,6 +247,138 @@ class Server(service.MultiService):
         return stores
 
 
+class ComponentServer(Server):
+    """
+    mepserver as a host server's MUC component (XEP-0114): the MUC service
+    with MEP, the HTTP API and the stores; the host has the users, their
+    sessions and everything else.
+
+    Its attributes are those of L{Server} that concern the MUC service
+    (C{config}, C{router}, C{roomStore}, C{pubsubStore}, C{caps},
+    C{rooms}, C{muc}, C{mep}, C{clock}, C{ids}, C{listeners} with the HTTP
+    listener alone, C{ready}), and:
+
+    @ivar link: the L{HostLink} to the host; it connects once the stores
+        are open and the persistent rooms loaded, so that the host's first
+        stanza finds them.
+    """
+
+    async def _prepare(self):
+        for store in self._stores():
+            await store.prepare()
+        await self.rooms.load()
+        log.info(
+            "mepserver {version} serving {mucDomain} as a component of "
+            "{domain} through {where}",
+            version=mepserver.__version__,
+            mucDomain=self.config.mucDomain,
+            domain=self.config.domain,
+            where=self.config.componentConnect,
+        )
+        if self.running:
+            # A child added to a running parent starts at once; it stops
+            # first (MultiService stops children in reverse order), after
+            # the occupants were told of the shutdown through it.
+            self.link.setServiceParent(self)
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        """
+        Tell every room occupant, through the host, that the MUC service
+        shuts down (XEP-0045 332), close the link, stop the MUC domain and
+        close the stores. Stopping twice does nothing.
+        """
+        if not self.running:
+            return
+        self.muc.shutdown()
+        yield service.MultiService.stopService(self)
+        for store in self._stores():
+            yield store.close()
+
+    def getCredentials(self, username: str) -> defer.Deferred:
+        """
+        Nobody logs in to a component: the host has the accounts.
+        """
+        raise NotImplementedError("a component has no accounts")
+
+    @defer.inlineCallbacks
+    def reset(self, text: str = "the server is being reset"):
+        """
+        Bring the MUC service back to its state just after start: every
+        occupant is told the service shut down (XEP-0045 332), and every
+        room and MEP node is forgotten. Only memory storage can be reset.
+
+        @param text: unused: the host's client streams stay open.
+        @raise ResetNotSupported: (in the Deferred, before anything
+            changes) as L{checkReset}.
+        """
+        self.checkReset()
+        self.muc.shutdown()
+        for store in self._stores():
+            store.reset()
+        self.caps.reset()
+        # Rooms.reset also resets MEP, one of its observers.
+        self.rooms.reset()
+        if isinstance(self.ids, SeededIdSource):
+            self.ids.reset()
+        yield None
+
+    def _stores(self):
+        """
+        @return: the room store and, if it is another object, the pubsub
+            store: a component keeps no accounts.
+        """
+        stores = [self.roomStore]
+        if self.pubsubStore is not self.roomStore:
+            stores.append(self.pubsubStore)
+        return stores
+
+
+def buildMUCService(server: Server, config: Config, clock) -> Domain:
+    """
+    Add the MUC service with MEP to C{server}, as its C{muc-domain}
+    component on its router: the same in both modes. It only talks to the
+    router, which reaches the client domain in-process when standalone, and
+    the host server (L{HostLink}) as a component.
+
+    Sets C{server.rooms}, C{server.mep} and C{server.muc}; needs
+    C{server.router}, C{server.ids}, C{server.caps}, C{server.roomStore}
+    and C{server.pubsubStore}.
+
+    @return: the MUC domain's L{Domain}.
+    """
+    # The MUC domain (XEP-0045): rooms in memory, persistent ones written
+    # through to the room store and loaded at start.
+    server.rooms = Rooms(config, server.ids, clock, server.roomStore)
+    mucDomain = Domain(server.router, config.mucDomain)
+    mucDomain.setName("muc-domain")
+    mucDomain.setServiceParent(server)
+    # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
+    # on the engine PEP uses, with its own registry (PEP and MEP never
+    # share a node). The handler registers with the rooms (their lifecycle,
+    # and room events: Room.generateEvent, server.mep); the MUC handler
+    # tells it of occupants' presence, and leaves it the pubsub IQs to
+    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
+    # asked from the room JID through one IQ client (OQ-13).
+    mepIQClient = IQClient(server.ids, clock)
+    mepResource = MEPResource(
+        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
+        server.rooms,
+        RoomInterests(server.caps, mepIQClient),
+        config.backendJids,
+    )
+    server.mep = MEPHandler(mepResource, server.ids)
+    server.muc = MUCHandler(
+        server.rooms, observers=[server.mep], occupantServices=mepResource
+    )
+    server.muc.setHandlerParent(mucDomain)
+    mepIQClient.setHandlerParent(mucDomain)
+    server.mep.setHandlerParent(mucDomain)
+    MUCDiscoHandler().setHandlerParent(mucDomain)
+    generic.FallbackHandler().setHandlerParent(mucDomain)
+    return mucDomain
+
+
 def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
     """
     @return: the user store and the room store the config asks for. SQLite
@@ -269,6 +402,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         ids, bound resources, anonymous usernames, roster pushes); a
         random one if L{None}.
     """
+    if config.componentMode:
+        return buildComponentServer(config, clock, ids)
     if clock is None:
         from twisted.internet import reactor as clock
     server = Server(config)
@@ -365,35 +500,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     generic.FallbackHandler().setHandlerParent(clientDomain)
 
-    # The MUC domain (XEP-0045): rooms in memory, persistent ones written
-    # through to the room store and loaded at start.
-    server.rooms = Rooms(config, server.ids, clock, server.roomStore)
-    mucDomain = Domain(server.router, config.mucDomain)
-    mucDomain.setName("muc-domain")
-    mucDomain.setServiceParent(server)
-    # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
-    # on the engine PEP uses, with its own registry (PEP and MEP never
-    # share a node). The handler registers with the rooms (their lifecycle,
-    # and room events: Room.generateEvent, server.mep); the MUC handler
-    # tells it of occupants' presence, and leaves it the pubsub IQs to
-    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
-    # asked from the room JID through one IQ client (OQ-13).
-    mepIQClient = IQClient(server.ids, clock)
-    mepResource = MEPResource(
-        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
-        server.rooms,
-        RoomInterests(server.caps, mepIQClient),
-        config.backendJids,
-    )
-    server.mep = MEPHandler(mepResource, server.ids)
-    server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
-    )
-    server.muc.setHandlerParent(mucDomain)
-    mepIQClient.setHandlerParent(mucDomain)
-    server.mep.setHandlerParent(mucDomain)
-    MUCDiscoHandler().setHandlerParent(mucDomain)
-    generic.FallbackHandler().setHandlerParent(mucDomain)
+    # The MUC domain with MEP: see buildMUCService.
+    buildMUCService(server, config, clock)
 
     # HTTP File Upload (XEP-0363): slots from upload.<domain>, files PUT
     # and fetched under /upload/ on the HTTP listener (below), kept in
@@ -489,4 +597,55 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.listeners.append(
             (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
         )
+    return server
+
+
+def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServer:
+    """
+    Build mepserver as a host server's MUC component (XEP-0114), without
+    opening any socket: the stores, the router, the MUC domain with MEP
+    (L{buildMUCService}, as standalone), the link to the host as the
+    router's default route, and the HTTP API as the only listener.
+
+    A stanza from the host: L{HostLink} -> L{Router} -> the MUC domain's
+    handlers; one from a room to anyone: L{Router} -> its default route,
+    L{HostLink} -> the host, which delivers it to its users' sessions.
+
+    @param clock: as for L{buildServer}; also the clock of the link's
+        reconnection delays.
+    @param ids: as for L{buildServer}.
+    """
+    if clock is None:
+        from twisted.internet import reactor as clock
+    server = ComponentServer(config)
+    server.clock = clock
+    server.ids = ids if ids is not None else IdSource()
+    server.users = None
+    _, server.roomStore = buildStores(config)
+    server.pubsubStore = (
+        server.roomStore
+        if IPubSubStore.providedBy(server.roomStore)
+        else MemoryPubSubStore()
+    )
+    server.caps = CapsCache()
+    server.router = Router()
+    buildMUCService(server, config, clock)
+
+    from twisted.internet import endpoints, reactor
+
+    server.link = HostLink(
+        server.router,
+        config.mucDomain,
+        config.componentSecret,
+        endpoints.clientFromString(reactor, config.componentConnect),
+        config.componentConnect,
+        clock,
+    )
+    server.link.setName("host-link")
+
+    # The backend HTTP API (DESIGN.md section 7) alone: the host serves
+    # WebSocket, host-meta and uploads to its users.
+    root = resource.Resource()
+    root.putChild(b"api", APIResource(server))
+    server.listeners.append((config.httpListen, webserver.Site(root)))
     return server

@@ -85,6 +85,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
         self.assertEqual(defaults.backendJids, ())
+        self.assertIsNone(defaults.componentConnect)
+        self.assertIsNone(defaults.componentSecret)
+        self.assertFalse(defaults.componentMode)
         self.assertEqual(defaults.uploadDomain, "upload.localhost")
         self.assertEqual(defaults.uploadMaxFileSize, 10 * 1024 * 1024)
         self.assertEqual(defaults.uploadQuota, 1024 * 1024 * 1024)
@@ -121,6 +124,8 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "vcardMaxSize",
                 "mucCreateUnlocked",
                 "backendJids",
+                "componentConnect",
+                "componentSecret",
                 "uploadDomain",
                 "uploadMaxFileSize",
                 "uploadQuota",
@@ -418,6 +423,34 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(
             loaded.backendJids, ("bot@localhost", "backend.localhost", "api@localhost")
         )
+
+    def test_component(self):
+        """
+        C{[component] connect} and C{secret} set L{Config.componentConnect}
+        and L{Config.componentSecret}, and with them component mode; the
+        MUC domain is still C{[muc] domain}, or derived from the host's
+        C{[server] domain}. The secret stays out of the config's C{repr}.
+        """
+        loaded = self.load(
+            "[server]\ndomain = example.org\n"
+            "[component]\nconnect = tcp:127.0.0.1:5347\nsecret = s3cret\n"
+        )
+        self.assertEqual(loaded.componentConnect, "tcp:127.0.0.1:5347")
+        self.assertEqual(loaded.componentSecret, "s3cret")
+        self.assertTrue(loaded.componentMode)
+        self.assertEqual(loaded.mucDomain, "conference.example.org")
+        self.assertNotIn("s3cret", repr(loaded))
+        loaded = self.load(
+            "[muc]\ndomain = rooms.example.org\n"
+            "[component]\nconnect = tcp:host=xmpp.example.org:port=5275\nsecret = s\n"
+        )
+        self.assertEqual(loaded.componentConnect, "tcp:host=xmpp.example.org:port=5275")
+        self.assertEqual(loaded.mucDomain, "rooms.example.org")
+        for standalone in ("", "off", "OFF"):
+            loaded = self.load(f"[component]\nconnect = {standalone}\nsecret =\n")
+            self.assertIsNone(loaded.componentConnect)
+            self.assertIsNone(loaded.componentSecret)
+            self.assertFalse(loaded.componentMode)
 
     def test_comments(self):
         """
@@ -833,6 +866,49 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"backendJids": "a@b@c"},
             "[muc] backend_jids: 'a@b@c' is not a valid JID (invalid character in hostname)",
+        )
+
+    def test_componentConnect(self):
+        """
+        C{[component] connect} must be a client endpoint description with
+        a host and a port in range.
+        """
+        base = {"componentSecret": "s"}
+        for value, reason in [
+            ("tcp:127.0.0.1", "missing port"),
+            ("tcp::5347", "missing host"),
+            ("tcp:127.0.0.1:abc", "invalid port"),
+            ("tcp:127.0.0.1:0", "port out of range"),
+            ("tcp:127.0.0.1:65536", "port out of range"),
+            ("bogus:127.0.0.1:5347", "unknown endpoint type 'bogus'"),
+            ("tcp:127.0.0.1:5347:colour=red", "unknown parameter 'colour'"),
+            ("tcp:127.0.0.1:5347:timeout=soon", "a number is expected: 'soon'"),
+        ]:
+            self.assertError(
+                dict(base, componentConnect=value),
+                f"[component] connect: {value!r} is not a valid endpoint "
+                f"description ({reason})",
+            )
+
+    def test_componentPair(self):
+        """
+        C{[component] connect} and C{secret} go together: one without the
+        other names the missing one.
+        """
+        self.assertError(
+            {"componentConnect": "tcp:127.0.0.1:5347"},
+            "[component] secret: missing; running as a component "
+            "([component] connect is set) needs the host's shared secret",
+        )
+        self.assertError(
+            {"componentConnect": "tcp:127.0.0.1:5347", "componentSecret": "  "},
+            "[component] secret: missing; running as a component "
+            "([component] connect is set) needs the host's shared secret",
+        )
+        self.assertError(
+            {"componentSecret": "s"},
+            "[component] connect: missing; [component] secret is set, but not "
+            "the host server's component port to connect to (e.g. tcp:127.0.0.1:5347)",
         )
 
     def test_users(self):
