@@ -41,6 +41,7 @@ Choices the specification leaves open:
 
 from __future__ import annotations
 
+import random
 from typing import Callable, List, Optional
 
 from twisted.application import service
@@ -78,14 +79,16 @@ HANDSHAKE_ERRORS = {
 log = Logger()
 
 
-def defaultBackoff() -> Callable[[int], float]:
+def defaultBackoff(jitter: Callable[[], float] = random.random) -> Callable[[int], float]:
     """
     The delays between attempts: 1 s after a loss, growing by half with
-    each failed attempt in a row, at most 60 s, plus up to 1 s of jitter.
+    each failed attempt in a row, at most 60 s, plus C{jitter()} (up to
+    1 s), so that components that lost one host do not all come back at
+    the same instant.
 
     @return: a function of the number of failed attempts in a row.
     """
-    return backoffPolicy(initialDelay=1.0, maxDelay=60.0, factor=1.5)
+    return backoffPolicy(initialDelay=1.0, maxDelay=60.0, factor=1.5, jitter=jitter)
 
 
 def intoClientNamespace(element: domish.Element) -> None:
