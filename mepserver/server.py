@@ -9,6 +9,14 @@ listeners (TCP and WebSocket) and how a stanza flows between them:
   client stream -> L{Session} (stamps C{from}) -> L{Router} -> the domain's
   component -> its handlers -> L{Router} -> L{Session} -> client stream.
 
+As a host server's MUC component (C{[component] connect}, XEP-0114),
+L{buildComponentServer} wires only the MUC domain (L{buildMUCService}, the
+same as standalone), the HTTP API and the stores, and the router's default
+route is the link to the host (L{mepserver.hostlink.HostLink}):
+
+  host -> L{HostLink} -> L{Router} -> the MUC domain's handlers ->
+  L{Router} -> L{HostLink} -> host -> the users' sessions.
+
 L{buildServer} opens no sockets: L{mepserver.tap} and
 L{mepserver.testing} turn L{Server.listeners} into listening ports.
 """

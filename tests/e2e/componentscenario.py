@@ -248,6 +248,7 @@ async def runMEPScenario(check, host, component):
     C{host} and mepserver as its MUC component:
 
       - the room's caps query reaches alice's full JID at the host (OQ-13),
+        and a groupchat message from alice reaches bob with its body;
         and bob's publish to his occupant JID reaches alice (+notify) from
         C{…/b}, not carol (R14, R16, R34);
       - a room event posted to the HTTP API reaches alice from the room
@@ -283,6 +284,20 @@ async def runMEPScenario(check, host, component):
     check.assertIn(room, queried)
     await join(bob, room, "b", [NS_ACTIVITY], mucDomain)
     await join(carol, room, "c", ["urn:example:nothing"], mucDomain)
+
+    # Groupchat through the host: the body reaches bob as alice wrote it,
+    # in jabber:client (the component stream's namespace is another).
+    message = domish.Element((None, "message"))
+    message["type"], message["to"] = "groupchat", room
+    message.addElement("body", content="Double, double toil and trouble")
+    alice.send(message)
+    said = await bob.waitFor(
+        lambda s: s.name == "message" and s.getAttribute("from") == f"{room}/a"
+        and s.getAttribute("type") == "groupchat",
+        WAIT,
+    )
+    [body] = list(said.elements("jabber:client", "body"))
+    check.assertEqual("Double, double toil and trouble", str(body))
 
     publish = domish.Element((None, "iq"))
     publish["type"], publish["to"] = "set", f"{room}/b"
