@@ -26,7 +26,8 @@ Choices the specification leaves open:
     C{host-unknown}, C{invalid-namespace}, C{not-authorized}) are logged as
     one line naming the setting to check, and the link tries again with
     back-off: the host's configuration may be fixed without restarting
-    mepserver.
+    mepserver. So is a host that has not completed the handshake within
+    L{HANDSHAKE_TIMEOUT} seconds.
   - Nothing is queued while the link is down: the host bounces what its
     users send meanwhile (Prosody: C{remote-server-timeout}, "Component
     unavailable"), and what the rooms send is dropped and counted in the
@@ -75,6 +76,11 @@ HANDSHAKE_ERRORS = {
     ),
     "improper-addressing": "the host did not accept {domain} as the component's name",
 }
+
+#: Seconds the host has, once connected, to complete the handshake; past
+#: them the connection is dropped and tried again (a port that is not an
+#: XMPP server's may never answer the stream header).
+HANDSHAKE_TIMEOUT = 30.0
 
 log = Logger()
 
@@ -166,6 +172,8 @@ class HostLink(service.Service):
         self._streamError: Optional[error.StreamError] = None
         self._attempt: Optional[defer.Deferred] = None
         self._retry = None
+        self._handshakeTimeout = None
+        self._timedOut = False
         self._waiting: List[defer.Deferred] = []
         self._closed: List[defer.Deferred] = []
 
@@ -258,12 +266,28 @@ class HostLink(service.Service):
 
     def _connected(self, stream):
         self._stream = stream
+        self._timedOut = False
         stream.addObserver(xmlstream.STREAM_ERROR_EVENT, self._onStreamError)
+        self._handshakeTimeout = self.clock.callLater(
+            HANDSHAKE_TIMEOUT, self._handshakeTookTooLong, stream
+        )
+
+    def _handshakeTookTooLong(self, stream):
+        self._handshakeTimeout = None
+        self._timedOut = True
+        stream.transport.abortConnection()
+
+    def _cancelHandshakeTimeout(self):
+        if self._handshakeTimeout is not None:
+            if self._handshakeTimeout.active():
+                self._handshakeTimeout.cancel()
+            self._handshakeTimeout = None
 
     def _onStreamError(self, reason):
         self._streamError = reason.value
 
     def _authenticated(self, stream):
+        self._cancelHandshakeTimeout()
         self.xmlstream = stream
         self.failures = 0
         stream.addObserver("/*", self._fromHost)
@@ -283,6 +307,7 @@ class HostLink(service.Service):
             d.callback(self)
 
     def _ended(self, reason):
+        self._cancelHandshakeTimeout()
         authenticated = self.xmlstream is not None
         self.xmlstream = None
         self._stream = None
@@ -295,6 +320,14 @@ class HostLink(service.Service):
         if authenticated:
             why = _describeStreamError(streamError) if streamError else _describe(reason)
             self._tryAgain("lost the link to the host server at {where}: {why}", why=why)
+        elif self._timedOut:
+            self._tryAgain(
+                "handshake with the host server at {where} as component {domain} "
+                "failed: no answer within {timeout:.0f} s ([component] connect must "
+                "be the host's component port)",
+                level="error",
+                timeout=HANDSHAKE_TIMEOUT,
+            )
         elif streamError is not None:
             explanation = HANDSHAKE_ERRORS.get(streamError.condition)
             why = _describeStreamError(streamError)

@@ -9,7 +9,7 @@ joined to the link by L{twisted.test.iosim} pumps, under a L{task.Clock}:
 no sockets, and reconnection delays are clock advances.
 """
 
-from twisted.internet import defer, error, task
+from twisted.internet import defer, error, protocol, task
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.test import iosim
 from twisted.trial import unittest
@@ -60,6 +60,8 @@ class FakeHost:
     @ivar reject: a L{StreamError} to answer the stream header with.
     @ivar closeBeforeHandshake: whether to close the connection when the
         component's stream header arrives, without a word.
+    @ivar silent: whether to take the connection and never say anything,
+        like a port that is not an XMPP server's.
     @ivar received: the stanzas the host received on authenticated streams.
     @ivar streams: the host's side of each authenticated stream.
     @ivar ended: how many host-side streams ended.
@@ -73,6 +75,7 @@ class FakeHost:
         self.hanging = False
         self.reject = None
         self.closeBeforeHandshake = False
+        self.silent = False
         self.pending = []
         self.pumps = []
         self.received = []
@@ -104,6 +107,8 @@ class FakeHost:
                 xmlstream.STREAM_START_EVENT, lambda xs: xs.transport.loseConnection()
             )
         server = serverFactory.buildProtocol(None)
+        if self.silent:
+            server = protocol.Protocol()
         client = factory.buildProtocol(None)
         self.pumps.append(
             iosim.connect(
@@ -319,6 +324,28 @@ class HandshakeTests(LinkTestMixin, unittest.TestCase):
             "the host closed the connection before answering",
             line,
         )
+
+    def test_noAnswer(self):
+        """
+        A host that never answers the stream header: after
+        L{hostlink.HANDSHAKE_TIMEOUT} seconds the connection is dropped,
+        one line says so and names the setting, and the link tries again.
+        """
+        self.host.silent = True
+        self.start()
+        self.clock.advance(hostlink.HANDSHAKE_TIMEOUT - 0.1)
+        self.host.flush()
+        self.assertEqual([], self.lines())
+        self.clock.advance(0.1)
+        self.host.flush()
+        [line] = self.lines(LogLevel.error)
+        self.assertEqual(
+            f"handshake with the host server at {WHERE} as component {MUC} failed: "
+            "no answer within 30 s ([component] connect must be the host's component "
+            "port); trying again in 1.0 s",
+            line,
+        )
+        self.assertEqual(1.0, self.nextDelay())
 
     def test_refused(self):
         """
