@@ -115,6 +115,15 @@ class Config:
     @ivar uploadPublicURL: the scheme and authority (and an optional path
         prefix) of upload URLs, or L{None} for C{http://127.0.0.1:} and the
         HTTP listener's port (C{[upload] public_url}).
+    @ivar archiveRetention: seconds an archived message (XEP-0313) is kept,
+        or L{None} for ever (C{[archive] retention}: seconds, or a number
+        with C{s}, C{h}, C{d} or C{w}, or C{never}).
+    @ivar archiveMaxMessages: the most messages one archive keeps; past
+        it the oldest go (C{[archive] max_messages}).
+    @ivar archivePageSize: how many messages a query's page holds when the
+        client asks for no number (C{[archive] page_size}).
+    @ivar archiveMaxPageSize: the most messages one page holds, whatever
+        the client asks for (C{[archive] max_page_size}).
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -148,6 +157,10 @@ class Config:
     uploadQuota: int = 1073741824
     uploadSlotLifetime: int = 300
     uploadPublicURL: Optional[str] = None
+    archiveRetention: Optional[int] = 604800
+    archiveMaxMessages: int = 10000
+    archivePageSize: int = 20
+    archiveMaxPageSize: int = 100
     verbose: bool = False
 
     @property
@@ -437,6 +450,32 @@ def _optionalURL(value: Any) -> Optional[str]:
     return text.rstrip("/")
 
 
+_DURATION_UNITS = {"s": 1, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(value: Any) -> Optional[int]:
+    """
+    A duration in whole seconds: a number of seconds, or a number followed
+    by C{s}, C{h}, C{d} or C{w} (C{7d}, C{1w}); L{None} for C{never}.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = _text(value, "a duration").lower()
+    if text == "never":
+        return None
+    match = re.fullmatch(r"([0-9]+)\s*([shdw]?)", text)
+    if match is None:
+        raise _Invalid(
+            f"{value!r} is not a duration: seconds, or a number with s, h, d "
+            "or w (7d, 1w), or never"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS.get(match.group(2) or "s")
+    if seconds < 1:
+        raise _Invalid(f"{value!r} is shorter than a second")
+    return seconds
+
+
 def _readableFile(value: Any) -> Optional[str]:
     path = _optionalText(value)
     if path is None:
@@ -516,6 +555,10 @@ _SETTINGS = (
     _Setting("uploadQuota", "upload", "quota", _integer(0)),
     _Setting("uploadSlotLifetime", "upload", "slot_lifetime", _integer(1)),
     _Setting("uploadPublicURL", "upload", "public_url", _optionalURL),
+    _Setting("archiveRetention", "archive", "retention", _duration),
+    _Setting("archiveMaxMessages", "archive", "max_messages", _integer(1)),
+    _Setting("archivePageSize", "archive", "page_size", _integer(1)),
+    _Setting("archiveMaxPageSize", "archive", "max_page_size", _integer(1)),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
@@ -669,6 +712,11 @@ def load(
         other = "[server]" if config.uploadDomain == config.domain else "[muc]"
         raise ConfigError(
             f"[upload] domain: {config.uploadDomain!r} is the same as {other} domain"
+        )
+    if config.archivePageSize > config.archiveMaxPageSize:
+        raise ConfigError(
+            f"[archive] page_size: {config.archivePageSize} is more than "
+            f"[archive] max_page_size ({config.archiveMaxPageSize})"
         )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")

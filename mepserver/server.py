@@ -65,14 +65,27 @@ from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
-from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
+from mepserver.interfaces import (
+    IArchiveStore,
+    IPubSubStore,
+    IRoomStore,
+    IUserStore,
+    UserExists,
+)
+from mepserver.mam.account import AccountArchiveHandler, AccountArchives
+from mepserver.mam.query import PageLimits
 from mepserver.pep.handler import PEPHandler
 from mepserver.pep.model import makeService as makePEPService
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
-from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
+from mepserver.storage.memory import (
+    MemoryArchiveStore,
+    MemoryPubSubStore,
+    MemoryRoomStore,
+    MemoryUserStore,
+)
 from mepserver.storage.sqlite import SQLiteStore
 from mepserver.upload.handler import UploadHandler
 from mepserver.upload.model import UploadService
@@ -93,6 +106,11 @@ class Server(service.MultiService):
         the same object as C{users}.
     @ivar pubsubStore: the L{mepserver.interfaces.IPubSubStore} of PEP and
         persistent MEP nodes; with SQLite, the same object as C{users}.
+    @ivar archiveStore: the L{mepserver.interfaces.IArchiveStore} of
+        message archives (XEP-0313); with SQLite, the same object as the
+        room store.
+    @ivar archives: the client domain's L{AccountArchives}: accounts'
+        message archives, their preferences and expiry.
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -135,6 +153,9 @@ class Server(service.MultiService):
             await store.prepare()
         await self.rooms.load()
         self.uploads.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -164,6 +185,7 @@ class Server(service.MultiService):
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
+        self.archives.stop()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()
@@ -229,6 +251,7 @@ class Server(service.MultiService):
         self.vcards.reset()
         self.caps.reset()
         self.uploads.reset()
+        self.archives.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
@@ -240,7 +263,7 @@ class Server(service.MultiService):
             C{roomStore}, and its pool must be prepared and closed once.
         """
         stores = [self.users]
-        for store in (self.roomStore, self.pubsubStore):
+        for store in (self.roomStore, self.pubsubStore, self.archiveStore):
             if all(store is not other for other in stores):
                 stores.append(store)
         return stores
@@ -279,6 +302,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.roomStore
         if IPubSubStore.providedBy(server.roomStore)
         else MemoryPubSubStore()
+    )
+    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
+    # in memory.
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
     )
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
@@ -330,6 +360,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
+    # Message Archive Management (XEP-0313, XEP-0441): the handler archives
+    # what clients send, as a filter registered after the blocking one (a
+    # refused message is not archived), and answers queries; the delivery
+    # handler archives what accounts receive.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        server.users,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+    )
+    AccountArchiveHandler(sessions, server.archives).setHandlerParent(clientDomain)
     server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and
@@ -340,15 +385,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
-        clientDomain
-    )
+    DeliveryHandler(
+        sessions, carbons=carbons, offline=offline, archives=server.archives
+    ).setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
-    registration = RegistrationHandler(config, server.users, sessions)
+    registration = RegistrationHandler(config, server.users, sessions, server.archives)
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
     # computed from and written to the account's PEP Native Bookmarks

@@ -92,11 +92,16 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         error, and the account is removed.
     """
 
-    def __init__(self, config, users, sessions):
+    def __init__(self, config, users, sessions, archives=None):
+        """
+        @param archives: the L{mepserver.mam.account.AccountArchives}, whose
+            archive of a removed account goes with it; or L{None}.
+        """
         xmlstream.XMPPHandler.__init__(self)
         self.config = config
         self.users = users
         self.sessions = sessions
+        self.archives = archives
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(REGISTER_IQ, self.onRegisterIQ)
@@ -181,6 +186,8 @@ class RegistrationHandler(xmlstream.XMPPHandler):
                 yield self.users.removeUser(username)
             except UnknownUser:
                 pass
+            if self.archives is not None:
+                yield self.archives.removeArchive(username)
             log.info("Removed {user}", user=sender.userhost())
             return None
         given = _field(query, "username")

@@ -488,16 +488,27 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     or normal message, is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
 
+    A message an account receives passes C{archives}
+    (L{mepserver.mam.account.AccountArchives}, XEP-0313) on its way: what
+    it decides to archive gets its XEP-0359 stanza-id and its store call
+    is issued before the message is delivered to a session or once it is
+    stored offline; a refused message is not archived. When the decision
+    needs the store (the account's archiving preferences, its roster), the
+    message waits under the account's lock, which keeps its order.
+
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
         message delivered to sessions (XEP-0280 section 6), or L{None}.
     @ivar offline: the L{mepserver.c2s.offline.OfflineMessages}, or L{None}.
+    @ivar archives: the L{mepserver.mam.account.AccountArchives}, or
+        L{None}.
     """
 
-    def __init__(self, sessions, carbons=None, offline=None):
+    def __init__(self, sessions, carbons=None, offline=None, archives=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
         self.carbons = carbons
         self.offline = offline
+        self.archives = archives
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -515,24 +526,70 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         if stanza.name == "iq" and to.resource is None:
             return
-        if self.sessions.locks.busy(to.user):
+        archive = False
+        if stanza.name == "message" and self.archives is not None:
+            archive = self._decideNow(to, stanza)
+        if self.sessions.locks.busy(to.user) or archive is None:
             stanza.handled = True
             # Queue a copy with its own attributes: a broadcaster sends one
             # element to each recipient in turn, changing only 'to' (the
             # MUC service, DESIGN.md section 9).
             queued = copyStanza(stanza)
-            self.sessions.locks.run(to.user, self.deliver, queued, to, kind)
+            self.sessions.locks.run(to.user, self._deliverInOrder, queued, to, kind, archive)
         else:
-            self.deliver(stanza, to, kind)
+            self.deliver(stanza, to, kind, archive)
 
-    def deliver(self, stanza, to, kind):
+    def _decideNow(self, to, message):
+        """
+        @return: whether the recipient's archive keeps C{message}, or
+            L{None} if that needs the store.
+        """
+        sender = message.getAttribute("from")
+        if sender is None:
+            return False
+        return self.archives.decideNow(to.user, message, jid.internJID(sender))
+
+    @defer.inlineCallbacks
+    def _deliverInOrder(self, stanza, to, kind, archive):
+        """
+        Under the account's lock: decide on archiving if that was left
+        open, then deliver.
+        """
+        if archive is None:
+            try:
+                archive = yield defer.ensureDeferred(
+                    self.archives.decide(to.user, stanza, jid.internJID(stanza["from"]))
+                )
+            except Exception:
+                log.failure("Deciding whether {to} archives a message", to=to)
+                archive = False
+        # Not waited for: storing offline queues behind this, on the lock.
+        self.deliver(stanza, to, kind, archive)
+
+    def _archived(self, to, stanza, archive):
+        """
+        The message to deliver to sessions of C{to}'s account, with its
+        stanza-id once archived (the store call issued).
+        """
+        if self.archives is None or stanza.name != "message":
+            return stanza
+        delivered, entry = self.archives.prepareIncoming(to.user, stanza, archive)
+        if entry is not None:
+            self.archives.add(to.user, entry)
+        return delivered
+
+    def deliver(self, stanza, to, kind, archive=False):
         """
         Deliver a stanza for a local account, in the account's order.
+
+        @param archive: whether a message is archived (see
+            L{mepserver.mam.account.AccountArchives.decideNow}).
         """
         if to.resource is not None:
             session = self.sessions.session(to)
             if session is not None:
                 stanza.handled = True
+                stanza = self._archived(to, stanza, archive)
                 session.send(stanza)
                 if stanza.name == "message" and self.carbons is not None:
                     self.carbons.received(stanza, [session])
@@ -554,9 +611,9 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                 self.send(bounce(stanza, "service-unavailable", "no such resource"))
                 return
         stanza.handled = True
-        self.deliverToBareJID(to, stanza, kind)
+        self.deliverToBareJID(to, stanza, kind, archive)
 
-    def deliverToBareJID(self, to, stanza, kind):
+    def deliverToBareJID(self, to, stanza, kind, archive=False):
         """
         RFC 6121 section 8.5.2: message and presence to a bare JID.
         """
@@ -572,13 +629,14 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         recipients = self.sessions.availableSessions(to.user)
         if recipients:
+            stanza = self._archived(to, stanza, archive)
             for session in recipients:
                 session.send(stanza)
             if self.carbons is not None:
                 self.carbons.received(stanza, recipients)
             return
         if self.offline is not None:
-            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind)
+            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind, archive)
             d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))
             return
         if kind in ("headline", "error"):
@@ -596,10 +654,17 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))
 
     @defer.inlineCallbacks
-    def _keepOffline(self, to, stanza, kind):
+    def _keepOffline(self, to, stanza, kind, archive=False):
         """
-        Hand a message to offline storage, and bounce what it refuses.
+        Hand a message to offline storage, and bounce what it refuses;
+        archive what it keeps (XEP-0313 section 7.1.1: offline messages
+        are archived too, refused ones are not).
         """
-        refusal = yield self.offline.keep(to, stanza, kind)
+        kept, entry = stanza, None
+        if self.archives is not None:
+            kept, entry = self.archives.prepareIncoming(to.user, stanza, archive)
+        refusal = yield self.offline.keep(to, kept, kind)
         if refusal is not None:
             self.send(bounce(stanza, "service-unavailable", refusal))
+        elif entry is not None:
+            yield self.archives.add(to.user, entry)
