@@ -218,7 +218,12 @@ class PEPHarness:
     plus a recorded MUC domain.
     """
 
-    def __init__(self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio")):
+    def __init__(
+        self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio"), **settings
+    ):
+        """
+        @param settings: L{configModule.Config} fields to change.
+        """
         self.testCase = testCase
         self.clock = task.Clock()
         self.clock.advance(1071359917)  # 2003-12-13T23:58:37Z
@@ -227,9 +232,15 @@ class PEPHarness:
         for username in usernames:
             self.users.createUser(username, Credentials({}))
         config = configModule.Config(
-            domain=DOMAIN, mucDomain=MUC_DOMAIN, storage="memory", dataDir=testCase.mktemp()
+            domain=DOMAIN,
+            mucDomain=MUC_DOMAIN,
+            storage="memory",
+            dataDir=testCase.mktemp(),
+            **settings,
         )
-        server = buildServer(config, clock=self.clock, users=self.users, ids=self.ids)
+        self.server = server = buildServer(
+            config, clock=self.clock, users=self.users, ids=self.ids
+        )
         self.router = server.router
         self.sessions = server.sessions
         self.store = server.pubsubStore

@@ -490,11 +490,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
 
     A message an account receives passes C{archives}
     (L{mepserver.mam.account.AccountArchives}, XEP-0313) on its way: what
-    it decides to archive gets its XEP-0359 stanza-id and its store call
-    is issued before the message is delivered to a session or once it is
-    stored offline; a refused message is not archived. When the decision
-    needs the store (the account's archiving preferences, its roster), the
-    message waits under the account's lock, which keeps its order.
+    it decides to archive gets its XEP-0359 stanza-id and is delivered to
+    sessions once its archive entry is written, or archived once stored
+    offline; a refused message is not archived. When the decision needs
+    the store (the account's archiving preferences, its roster) or the
+    entry is being written, the message waits under the account's lock,
+    which keeps its order.
 
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
         message delivered to sessions (XEP-0280 section 6), or L{None}.
@@ -536,8 +537,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             # MUC service, DESIGN.md section 9).
             queued = copyStanza(stanza)
             self.sessions.locks.run(to.user, self._deliverInOrder, queued, to, kind, archive)
-        else:
-            self.deliver(stanza, to, kind, archive)
+            return
+        stored = self.deliver(stanza, to, kind, archive)
+        if stored is not None:
+            # The message waits for its archive entry to be written: the
+            # account's later stanzas wait behind it.
+            self.sessions.locks.run(to.user, lambda: stored)
 
     def _decideNow(self, to, message):
         """
@@ -563,20 +568,38 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             except Exception:
                 log.failure("Deciding whether {to} archives a message", to=to)
                 archive = False
-        # Not waited for: storing offline queues behind this, on the lock.
-        self.deliver(stanza, to, kind, archive)
+        yield self.deliver(stanza, to, kind, archive)
 
-    def _archived(self, to, stanza, archive):
+    def _sendTo(self, to, stanza, archive, recipients):
         """
-        The message to deliver to sessions of C{to}'s account, with its
-        stanza-id once archived (the store call issued).
+        Send a stanza to some sessions of C{to}'s account, and copy a
+        message to the others (carbons). A message the account archives
+        gets its stanza-id and goes out once its archive entry is written:
+        what a client received is in its archive, even if the server is
+        killed right after.
+
+        @return: L{None} once sent, or a Deferred firing once sent.
         """
-        if self.archives is None or stanza.name != "message":
-            return stanza
-        delivered, entry = self.archives.prepareIncoming(to.user, stanza, archive)
-        if entry is not None:
-            self.archives.add(to.user, entry)
-        return delivered
+        if stanza.name != "message":
+            for session in recipients:
+                session.send(stanza)
+            return None
+        stored = None
+        if self.archives is not None:
+            stanza, entry = self.archives.prepareIncoming(to.user, stanza, archive)
+            if entry is not None:
+                stored = self.archives.add(to.user, entry)
+
+        def send(_=None):
+            for session in recipients:
+                session.send(stanza)
+            if self.carbons is not None:
+                self.carbons.received(stanza, recipients)
+
+        if stored is None or stored.called:
+            send()
+            return None
+        return stored.addCallback(send)
 
     def deliver(self, stanza, to, kind, archive=False):
         """
@@ -584,16 +607,14 @@ class DeliveryHandler(xmlstream.XMPPHandler):
 
         @param archive: whether a message is archived (see
             L{mepserver.mam.account.AccountArchives.decideNow}).
+        @return: L{None}, or a Deferred firing once a message that waits
+            for its archive entry is sent.
         """
         if to.resource is not None:
             session = self.sessions.session(to)
             if session is not None:
                 stanza.handled = True
-                stanza = self._archived(to, stanza, archive)
-                session.send(stanza)
-                if stanza.name == "message" and self.carbons is not None:
-                    self.carbons.received(stanza, [session])
-                return
+                return self._sendTo(to, stanza, archive, [session])
             if stanza.name == "iq":
                 stanza.handled = True
                 self.send(
@@ -611,11 +632,13 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                 self.send(bounce(stanza, "service-unavailable", "no such resource"))
                 return
         stanza.handled = True
-        self.deliverToBareJID(to, stanza, kind, archive)
+        return self.deliverToBareJID(to, stanza, kind, archive)
 
     def deliverToBareJID(self, to, stanza, kind, archive=False):
         """
         RFC 6121 section 8.5.2: message and presence to a bare JID.
+
+        @return: as L{deliver}.
         """
         if stanza.name == "presence":
             for session in self.sessions.sessionsOf(to.user):
@@ -629,12 +652,7 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         recipients = self.sessions.availableSessions(to.user)
         if recipients:
-            stanza = self._archived(to, stanza, archive)
-            for session in recipients:
-                session.send(stanza)
-            if self.carbons is not None:
-                self.carbons.received(stanza, recipients)
-            return
+            return self._sendTo(to, stanza, archive, recipients)
         if self.offline is not None:
             d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind, archive)
             d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))

@@ -33,16 +33,20 @@ Each archive holds a message once, however many sessions get it (section
     by the recipient's own archive is removed from every message it
     receives, archived or not.
 
-Order: a message is in the archive before anyone can learn of it. Both
-directions issue the store call before the message goes on (to the router
-or to the session). The SQLite store runs its calls one at a time, in the
-order they were issued, on one connection (L{mepserver.storage.sqlite}),
-and the memory store at once, so a query sent after the message arrived
-finds it. When the preferences (or, for the C{roster} default, the roster)
-must be read first, the message waits under the account's lock
+Order and durability: a message is in the archive before anyone can
+learn of it. An incoming message the recipient's archive keeps goes to
+its sessions once its entry is written (the memory store writes at once;
+meanwhile the account's later stanzas wait under its lock, so none
+overtakes it), so what a client received survives a kill of the server.
+An outgoing message's entry is issued before the message is routed; the
+SQLite store runs its calls one at a time, in the order they were issued,
+on one connection (L{mepserver.storage.sqlite}), so by the time a local
+recipient gets the message, the sender's entry is written too. When the
+preferences (or, for the C{roster} default, the roster) must be read
+first, the message waits under the account's lock
 (L{mepserver.c2s.sessions.AccountLocks}): the recipient's for incoming
 messages, the sender's for outgoing ones (with the sending session's
-later stanzas behind it), so that no later stanza overtakes it.
+later stanzas behind it).
 
 Queries (section 4) go to the account's bare JID (or without C{to}) from
 the account's own sessions; anyone else gets C{forbidden}, the condition

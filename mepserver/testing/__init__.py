@@ -45,6 +45,12 @@ one helper that must let time pass: it succeeds only after its whole
 window; keep it for what no round trip can order (a recorder's JID, a
 timer).
 
+Archives. L{RunningServer.archive} reads what an account's message
+archive (XEP-0313) holds, oldest first, as L{ArchivedStanza}s: the UID a
+client sees as the message's XEP-0359 stanza-id, the time, the other
+party and the message. The store call of a message is issued before it is
+delivered, so once a client received a message, its archive shows it.
+
 Deterministic mode (C{startServer(self, deterministic=True, seed=0)}):
 every id the server makes up comes from a L{SeededIdSource}, so the same
 test doing the same things in the same order gets the same ids, run after
@@ -62,10 +68,16 @@ not deterministic.
 
 from mepserver.testing.client import Account, ConnectedClient
 from mepserver.testing.log import StanzaNotReceived, StanzaRecorder, UnexpectedStanza
-from mepserver.testing.server import MEPServerMixin, RunningServer, startServer
+from mepserver.testing.server import (
+    ArchivedStanza,
+    MEPServerMixin,
+    RunningServer,
+    startServer,
+)
 
 __all__ = [
     "Account",
+    "ArchivedStanza",
     "ConnectedClient",
     "MEPServerMixin",
     "RunningServer",

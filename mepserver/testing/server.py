@@ -21,13 +21,36 @@ from twisted.words.xish import domish
 from mepserver import config as configModule
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.ids import SeededIdSource
-from mepserver.interfaces import UserExists
+from mepserver.interfaces import ArchiveQuery, UserExists
 from mepserver.server import Server, buildServer
+from mepserver.stanza import parseStanza
 from mepserver.testing.client import Account, ConnectedClient
 from mepserver.testing.log import StanzaRecorder, returnsDeferred
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
 _DETERMINISTIC_START = 1577836800.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivedStanza:
+    """
+    One message of an account's archive (XEP-0313), as
+    L{RunningServer.archive} reads it.
+
+    @ivar id: its archive UID: the C{id} of the XEP-0359 C{<stanza-id/>}
+        the account's sessions got with it, and of a MAM query's
+        C{<result/>}.
+    @ivar timestamp: when it was archived, in seconds since the epoch, on
+        the server's clock.
+    @ivar with_: the other party: the recipient as addressed for a message
+        the account sent, the sender's full JID for one it received.
+    @ivar message: the message as archived, a L{domish.Element}.
+    """
+
+    id: str
+    timestamp: float
+    with_: jid.JID
+    message: domish.Element
 
 
 class RunningServer:
@@ -370,6 +393,36 @@ class RunningServer:
         if connected.connected:
             self._clients.append(connected)
         return connected
+
+    @returnsDeferred
+    async def archive(self, account: Union[Account, jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read an account's message archive (XEP-0313) straight from the
+        store, oldest first: every message it keeps, whatever the page
+        limits of MAM queries.
+
+        @param account: an L{Account}, a JID of the account, or a username
+            of L{domain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        if isinstance(account, Account):
+            account = account.jid
+        elif isinstance(account, str):
+            account = jid.JID(account if "@" in account else f"{account}@{self.domain}")
+        archive = account.userhost()
+        messages: List[ArchivedStanza] = []
+        after = None
+        while True:
+            page = await self.server.archiveStore.queryArchive(
+                archive, ArchiveQuery(after=after, max=500)
+            )
+            messages.extend(
+                ArchivedStanza(m.id, m.timestamp, jid.JID(m.with_), parseStanza(m.stanza))
+                for m in page.messages
+            )
+            if page.complete or not page.messages:
+                return messages
+            after = page.messages[-1].id
 
     def record(self, address: Union[Account, jid.JID, str]) -> StanzaRecorder:
         """

@@ -42,6 +42,7 @@ MODULES = (
     "pep",
     "private",
     "bookmarks",
+    "mam",
 )
 
 CONFIG = """\

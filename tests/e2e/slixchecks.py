@@ -234,3 +234,47 @@ def checkBookmarksReport(testCase, report, vcard="not-acceptable", legacyInOrder
         byJID = lambda bookmarks: sorted(bookmarks, key=lambda b: b["jid"])
         testCase.assertEqual(byJID(legacy), byJID(report["legacy"]))
     testCase.assertEqual(vcard, report["vcard"])
+
+
+def checkMAMReport(testCase, report):
+    """
+    slixmam.py: bob's archive (XEP-0313) holds alice's five chats once, in
+    order, under the UIDs of the stanza-ids he received live (section
+    2.3); his bare JID lists the features; his preferences are the
+    default, always (XEP-0441); the metadata names the first and last
+    (section 5); paging forwards with RSM C{<after/>} and backwards from
+    the last page with C{<before/>} gives pages of two in chronological
+    order, each fin's first and last its UIDs and the count five,
+    C{complete='true'} on the last page in the direction of paging only
+    (section 4.3); an unknown UID is item-not-found; alice's own archive
+    holds what she sent bob.
+    """
+    bodies = [f"line {n}" for n in range(1, 6)]
+    testCase.assertEqual(bodies, [m["body"] for m in report["live"]])
+    ids = []
+    for message in report["live"]:
+        testCase.assertEqual(1, len(message["stanzaIds"]), message)
+        ids.extend(message["stanzaIds"])
+    testCase.assertEqual(5, len(set(ids)))
+    for feature in ("urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:sid:0"):
+        testCase.assertIn(feature, report["features"])
+    testCase.assertEqual(["always", [], []], report["prefs"])
+    testCase.assertEqual({"start": ids[0], "end": ids[-1]}, report["metadata"])
+
+    def checkPages(pages, expected):
+        testCase.assertEqual(
+            [[bodies[n] for n in page] for page in expected], [p["bodies"] for p in pages]
+        )
+        for page, positions in zip(pages, expected):
+            pageIds = [ids[n] for n in positions]
+            testCase.assertEqual(pageIds, page["ids"])
+            testCase.assertEqual((pageIds[0], pageIds[-1]), (page["first"], page["last"]))
+            testCase.assertEqual("5", page["count"])
+        testCase.assertEqual(
+            [None] * (len(pages) - 1) + ["true"], [p["complete"] for p in pages]
+        )
+
+    checkPages(report["forward"], [[0, 1], [2, 3], [4]])
+    checkPages(report["backward"], [[3, 4], [1, 2], [0]])
+    testCase.assertEqual("item-not-found", report["unknownAfter"])
+    testCase.assertEqual(bodies, report["aliceSent"])

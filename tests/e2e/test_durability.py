@@ -2,9 +2,11 @@
 """
 Durability: what the server acknowledged is on disk. mepserver runs under
 C{twistd} in a child process with its default storage, SQLite; a client
-stores account data, each set acknowledged with its IQ result, then the
-process is killed with SIGKILL (no shutdown work runs), started again on
-the same data directory, and a new session reads everything back.
+stores account data, each set acknowledged with its IQ result, and sends
+messages another client receives, then the process is killed with SIGKILL
+(no shutdown work runs), started again on the same data directory, and new
+sessions read everything back, the messages from both message archives
+(XEP-0313).
 """
 
 import os
@@ -39,11 +41,16 @@ listen = tcp:{http}:interface=127.0.0.1
 
 [users]
 alice = alice-secret
+bob = b0b-secret
 """
 
 VCARD = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
 PRIVATE = "<notes xmlns='urn:example:notes'><note>the rabbit hole</note></notes>"
 ALICE = Account(JID("alice@localhost"), "alice-secret")
+BOB = Account(JID("bob@localhost"), "b0b-secret")
+NS_MAM = "urn:xmpp:mam:2"
+NS_SID = "urn:xmpp:sid:0"
+LINES = ["Curiouser", "and curiouser!", "cried Alice"]
 
 
 def iq(kind, payload, to=None):
@@ -109,13 +116,30 @@ class KillTests(unittest.TestCase):
         self.assertEqual("result", answer["type"], answer.toXml())
         return answer
 
+    async def archive(self, client):
+        """
+        Query the client's own message archive, one page.
+
+        @return: the result messages' UIDs and bodies, in order.
+        """
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>"))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        return [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)]
+
     async def test_acknowledgedSetsSurviveKill(self):
         """
         A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
-        acknowledged, are all there after SIGKILL and a restart.
+        acknowledged, are all there after SIGKILL and a restart; so are
+        the messages alice sent bob and he received just before the kill,
+        in his archive under the stanza-ids he got, and in hers.
         """
         server = await self.start()
         client = await server.connectClient(ALICE, "desk")
+        phone = await server.connectClient(BOB, "phone")
         await self.assertResult(
             client,
             iq(
@@ -128,6 +152,20 @@ class KillTests(unittest.TestCase):
         await self.assertResult(
             client, iq("set", f"<query xmlns='jabber:iq:private'>{PRIVATE}</query>")
         )
+        received = []
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='bob@localhost/phone' type='chat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        for line in LINES:
+            message = await phone.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
         await server.kill()
 
         server = await self.start()
@@ -147,3 +185,6 @@ class KillTests(unittest.TestCase):
         )
         [notes] = private.query.elements()
         self.assertEqual("the rabbit hole", str(notes.note))
+        phone = await server.connectClient(BOB, "phone")
+        self.assertEqual(received, await self.archive(phone))
+        self.assertEqual(LINES, [body for _, body in await self.archive(client)])
