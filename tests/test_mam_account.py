@@ -275,6 +275,37 @@ class WhatIsArchivedTests(ArchiveTestCase):
         )
         self.assertNotIn("fake", entry.stanza)
 
+    def test_deliveredAgainOnce(self):
+        """
+        A message the server delivers again (XEP-0198: the session ended
+        before acknowledging it) keeps the stanza-id it got and is not
+        archived twice; the same UID from another sender is a spoof.
+        """
+        self.chamber.send("<presence/>")
+        self.romeo.send(chat(f"{JULIET}/balcony", "once"))
+        [delivered] = self.balcony.take()
+        [entry] = self.archived("juliet")
+        self.balcony.session.ended()
+        self.server.streamManagement.undelivered(
+            self.balcony.session, delivered, self.harness.clock.seconds()
+        )
+        [again] = [s for s in self.chamber.take() if s.name == "message"]
+        self.assertEqual(
+            [entry.id], [e["id"] for e in again.elements(NS_SID, "stanza-id")]
+        )
+        self.assertEqual([entry], self.archived("juliet"))
+        nurse = self.harness.connect("nurse", "chamber")
+        nurse.send(
+            chat(
+                f"{JULIET}/chamber",
+                "replayed",
+                extra=f"<stanza-id xmlns='{NS_SID}' by='{JULIET}' id='{entry.id}'/>",
+            )
+        )
+        [replayed] = [s for s in self.chamber.take() if s.name == "message"]
+        [_, new] = self.archived("juliet")
+        self.assertEqual([new.id], [e["id"] for e in replayed.elements(NS_SID, "stanza-id")])
+
     def test_stripKeepsOriginal(self):
         """
         Stripping copies: the stanza in flight keeps its children.

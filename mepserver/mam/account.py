@@ -66,6 +66,7 @@ may be something to expire.
 
 from __future__ import annotations
 
+import collections
 import weakref
 from typing import Dict, List, Optional, Tuple
 
@@ -126,6 +127,9 @@ _ARCHIVED_NAMESPACES = frozenset(
 )
 #: How often, at most, the expiry timer runs.
 EXPIRY_INTERVAL = 3600
+#: How many UIDs of delivered messages are remembered, to recognise the
+#: server's own delivering again (XEP-0198) of one of them.
+ISSUED_REMEMBERED = 10000
 
 
 def isArchivable(message: domish.Element) -> bool:
@@ -170,22 +174,29 @@ def _claimsArchive(element: domish.Element, archive: str) -> bool:
     return by.resource is None and by.userhost() == archive
 
 
-def stripStanzaIds(message: domish.Element, archive: str) -> domish.Element:
+def stripStanzaIds(
+    message: domish.Element, archive: str, keep: Optional[str] = None
+) -> domish.Element:
     """
     XEP-0359 section 4: remove the C{<stanza-id/>}s that claim to be by
     C{archive} (an account's bare JID) from a message for it.
 
+    @param keep: the id of one such stanza-id to leave, the server's own.
     @return: C{message} itself if it has none, else a copy without them
         (stanzas in flight are not changed).
     """
-    if not any(_claimsArchive(e, archive) for e in message.elements(NS_SID, "stanza-id")):
+
+    def spoofed(element):
+        return (
+            isinstance(element, domish.Element)
+            and _claimsArchive(element, archive)
+            and (keep is None or element.getAttribute("id") != keep)
+        )
+
+    if not any(spoofed(e) for e in message.elements(NS_SID, "stanza-id")):
         return message
     copy = copyStanza(message)
-    copy.children = [
-        c
-        for c in copy.children
-        if not (isinstance(c, domish.Element) and _claimsArchive(c, archive))
-    ]
+    copy.children = [c for c in copy.children if not spoofed(c)]
     return copy
 
 
@@ -253,6 +264,11 @@ class AccountArchives:
         self._prefs: Dict[str, ArchivePrefs] = {}
         self._loading: Dict[str, List[defer.Deferred]] = {}
         self._expiry: Optional[task.LoopingCall] = None
+        # (username, UID) of the last messages delivered with a stanza-id,
+        # to the sender's full JID.
+        self._issued: "collections.OrderedDict[Tuple[str, str], str]" = (
+            collections.OrderedDict()
+        )
 
     def archiveOf(self, username: str) -> str:
         """
@@ -376,18 +392,45 @@ class AccountArchives:
         The caller delivers or stores the message, and L{add}s the entry
         once the message is accepted, before anyone receives it.
 
+        A message the server delivers again, with the stanza-id it got
+        (stream management, XEP-0198, for a session that ended before
+        acknowledging it) is in the archive already: it keeps its
+        stanza-id and gets no second entry (section 7.1.1). The server
+        knows it by the UID, which it issued to the account alone, and the
+        sender.
+
         @param archive: what L{decideNow} or L{decide} said.
         @return: the message to deliver, and the archive entry or L{None}.
         """
         archiveAddress = self.archiveOf(username)
-        stanza = stripStanzaIds(message, archiveAddress)
-        if not archive or not message.hasAttribute("from"):
+        sender = message.getAttribute("from")
+        issued = self._issuedTo(username, message, archiveAddress)
+        stanza = stripStanzaIds(message, archiveAddress, keep=issued)
+        if issued is not None or not archive or sender is None:
             return stanza, None
-        entry = self.record(stanza, jid.internJID(message["from"]))
+        entry = self.record(stanza, jid.internJID(sender))
         if stanza is message:
             stanza = copyStanza(message)
         stanza.addChild(stanzaIdElement(archiveAddress, entry.id))
+        self._issued[(username, entry.id)] = sender
+        while len(self._issued) > ISSUED_REMEMBERED:
+            self._issued.popitem(last=False)
         return stanza, entry
+
+    def _issuedTo(self, username: str, message: domish.Element, archive: str) -> Optional[str]:
+        """
+        @return: the UID of the stanza-id by C{archive} the server gave
+            this message when it first delivered it, or L{None}.
+        """
+        for element in message.elements(NS_SID, "stanza-id"):
+            uid = element.getAttribute("id")
+            if (
+                _claimsArchive(element, archive)
+                and uid is not None
+                and self._issued.get((username, uid)) == message.getAttribute("from")
+            ):
+                return uid
+        return None
 
     def removeArchive(self, username: str) -> defer.Deferred:
         """
@@ -441,6 +484,7 @@ class AccountArchives:
         self.stop()
         self._prefs.clear()
         self._loading.clear()
+        self._issued.clear()
 
 
 @implementer(IDisco, IOutboundFilter)
