@@ -22,6 +22,7 @@ NS_SID = "urn:xmpp:sid:0"
 NS_RSM = "http://jabber.org/protocol/rsm"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 JULIET = "juliet@capulet.lit"
+NO_STORE = "<no-store xmlns='urn:xmpp:hints'/>"
 ROMEO = "romeo@capulet.lit"
 
 
@@ -214,7 +215,8 @@ class WhatIsArchivedTests(ArchiveTestCase):
             "<store xmlns='urn:xmpp:hints'/>",
         ]
         for extra in archivable:
-            self.assertTrue(isArchivable(parseXml(chat(JULIET, None, extra=extra), "jabber:client")), extra)
+            message = parseXml(chat(JULIET, None, extra=extra), "jabber:client")
+            self.assertTrue(isArchivable(message), extra)
         for literal in (
             chat(JULIET, None, extra="<x xmlns='http://jabber.org/protocol/muc#user'/>"),
             chat(JULIET, kind="headline", extra="<store xmlns='urn:xmpp:hints'/>"),
@@ -603,17 +605,19 @@ class QueryTests(ArchiveTestCase):
             NS_SID,
             "urn:xmpp:mam:2#groupchat-field",
         )
-        disco = f"<iq type='get' id='d1' to='{JULIET}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
-        answer = self.balcony.request(disco)
-        listed = {f["var"] for f in answer.query.elements(None, "feature")}
-        listed |= {f["var"] for f in answer.query.elements("http://jabber.org/protocol/disco#info", "feature")}
-        for feature in features:
-            self.assertIn(feature, listed)
-        answer = self.romeo.request(disco)
-        self.assertEqual("result", answer["type"])
-        self.assertFalse(set(features) & {f["var"] for f in answer.query.elements() if f.name == "feature"})
-        answer = self.balcony.request(disco.replace(f"to='{JULIET}'", "to='capulet.lit'"))
-        self.assertNotIn(NS_MAM, {f["var"] for f in answer.query.elements() if f.name == "feature"})
+        disco = (
+            f"<iq type='get' id='d1' to='{JULIET}'>"
+            "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+        )
+
+        def listed(answer):
+            self.assertEqual("result", answer["type"])
+            return {f["var"] for f in answer.query.elements() if f.name == "feature"}
+
+        self.assertLessEqual(set(features), listed(self.balcony.request(disco)))
+        self.assertFalse(set(features) & listed(self.romeo.request(disco)))
+        domain = disco.replace(f"to='{JULIET}'", "to='capulet.lit'")
+        self.assertNotIn(NS_MAM, listed(self.balcony.request(domain)))
 
 
 class PrefsTests(ArchiveTestCase):
@@ -627,7 +631,8 @@ class PrefsTests(ArchiveTestCase):
             for name, jids in (("always", always), ("never", never))
         )
         return (client or self.balcony).request(
-            f"<iq type='set' id='p1'><prefs xmlns='{NS_MAM}' default='{default}'>{body}</prefs></iq>"
+            f"<iq type='set' id='p1'><prefs xmlns='{NS_MAM}' default='{default}'>"
+            f"{body}</prefs></iq>"
         )
 
     def test_defaultPrefs(self):
@@ -647,7 +652,9 @@ class PrefsTests(ArchiveTestCase):
         Section 3.1, examples 3 and 4: a set is answered with the applied
         preferences, which a get returns and the store keeps.
         """
-        answer = self.setPrefs("roster", always=["Romeo@Montague.lit"], never=["montague@montague.lit"])
+        answer = self.setPrefs(
+            "roster", always=["Romeo@Montague.lit"], never=["montague@montague.lit"]
+        )
         expected = (
             f"<prefs xmlns='{NS_MAM}' default='roster'><always><jid>romeo@montague.lit</jid>"
             "</always><never><jid>montague@montague.lit</jid></never></prefs>"
@@ -792,7 +799,7 @@ class OrderTests(ArchiveTestCase):
         self.server.archives._prefs["romeo"] = ArchivePrefs()
         for n in range(3):
             self.romeo.send(chat(f"{JULIET}/balcony", f"#{n}"))
-        self.romeo.send(chat(f"{JULIET}/balcony", "chat state", extra="<no-store xmlns='urn:xmpp:hints'/>"))
+        self.romeo.send(chat(f"{JULIET}/balcony", "chat state", extra=NO_STORE))
         self.assertEqual([], self.balcony.take())
         self.assertEqual(1, len(self.slow.waiting))
         self.slow.release()
@@ -814,10 +821,10 @@ class OrderTests(ArchiveTestCase):
         self.server.archives._prefs["romeo"] = ArchivePrefs()
         self.server.archives._prefs["juliet"] = ArchivePrefs()
         self.slow.slowWrites = True
-        self.romeo.send(chat(f"{JULIET}/balcony", "plain", extra="<no-store xmlns='urn:xmpp:hints'/>"))
+        self.romeo.send(chat(f"{JULIET}/balcony", "plain", extra=NO_STORE))
         self.assertEqual(["plain"], [str(m.body) for m in self.balcony.take()])
         self.romeo.send(chat(f"{JULIET}/balcony", "#1"))
-        self.romeo.send(chat(f"{JULIET}/balcony", "#2", extra="<no-store xmlns='urn:xmpp:hints'/>"))
+        self.romeo.send(chat(f"{JULIET}/balcony", "#2", extra=NO_STORE))
         self.assertEqual([], self.balcony.take())
         # romeo's entry of #1 and juliet's.
         self.assertEqual(2, len(self.slow.waiting))
@@ -833,7 +840,9 @@ class OrderTests(ArchiveTestCase):
         self.server.archives._prefs["romeo"] = ArchivePrefs()
         self.balcony.send(chat(f"{ROMEO}/orchard", "first"))
         self.balcony.send(chat(f"{ROMEO}/orchard", "second"))
-        self.balcony.send(f"<iq type='get' id='ping' to='{ROMEO}/orchard'><ping xmlns='urn:xmpp:ping'/></iq>")
+        self.balcony.send(
+            f"<iq type='get' id='ping' to='{ROMEO}/orchard'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
         self.assertEqual([], self.romeo.take())
         self.slow.release()
         received = self.romeo.take()
@@ -891,7 +900,9 @@ class LimitTests(ArchiveTestCase):
         go with it.
         """
         self.romeo.send(chat(f"{JULIET}/balcony", "bye"))
-        self.successResultOf(self.server.archiveStore.setArchivePrefs(JULIET, ArchivePrefs("never")))
+        self.successResultOf(
+            self.server.archiveStore.setArchivePrefs(JULIET, ArchivePrefs("never"))
+        )
         closed = []
         for client in (self.balcony, self.chamber):
             client.stream.sendStreamError = closed.append

@@ -384,7 +384,9 @@ class RunQueryTests(unittest.TestCase):
         self.run_(rsm(max="2", before="") + "<flip-page/>")
         self.assertEqual(["m5", "m4"], self.resultIds())
         fin = self.sent[-1].fin
-        self.assertEqual(("m4", "m5", "3"), (str(fin.set.first), str(fin.set.last), fin.set.first["index"]))
+        self.assertEqual(
+            ("m4", "m5", "3"), (str(fin.set.first), str(fin.set.last), fin.set.first["index"])
+        )
 
     def test_limits(self):
         """

@@ -199,7 +199,8 @@ class ArchiveWiringTests(unittest.TestCase):
         server.startService()
         yield server.ready
         self.assertEqual([], clock.getDelayedCalls())
-        yield server.archives.add("alice", ArchivedMessage("m1", 0.0, "bob@localhost", "<message/>"))
+        entry = ArchivedMessage("m1", 0.0, "bob@localhost", "<message/>")
+        yield server.archives.add("alice", entry)
         self.assertEqual(1, len(clock.getDelayedCalls()))
         yield server.reset()
         self.assertEqual([], clock.getDelayedCalls())

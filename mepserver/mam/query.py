@@ -152,7 +152,9 @@ def _readForm(query: domish.Element) -> Dict[str, List[str]]:
     form = forms[0]
     kind = form.getAttribute("type", "submit")
     if kind != "submit":
-        raise errors.BadRequest(f"the query form has type {kind!r}; submit a form of type 'submit'")
+        raise errors.BadRequest(
+            f"the query form has type {kind!r}; submit a form of type 'submit'"
+        )
     values: Dict[str, List[str]] = {}
     for field in form.elements(NS_X_DATA, "field"):
         var = field.getAttribute("var")
@@ -182,7 +184,9 @@ def _readDateTime(values: Dict[str, List[str]], var: str) -> Optional[float]:
     return when
 
 
-def _readRSM(query: domish.Element, limits: PageLimits) -> Tuple[int, Optional[str], Optional[str]]:
+def _readRSM(
+    query: domish.Element, limits: PageLimits
+) -> Tuple[int, Optional[str], Optional[str]]:
     """
     XEP-0059: the page size, C{after} and C{before} of the query's
     C{<set/>}.
