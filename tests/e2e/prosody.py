@@ -59,6 +59,7 @@ modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 allow_registration = true
 c2s_require_encryption = true
+network_settings = {{ nagle = false }}
 authentication = "internal_hashed"
 storage = "internal"
 certificates = {certificates}
