@@ -17,9 +17,8 @@ from twisted.test import iosim
 from twisted.words.protocols.jabber import client, jid, xmlstream
 
 from mepserver import config as configModule
-from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.server import buildServer
-from tests.helpers import matchExactly, parseXml
+from tests.helpers import credentials, matchExactly, parseXml
 
 NS_CLIENT = "jabber:client"
 
@@ -99,7 +98,7 @@ class MemoryServer:
         Create an account.
         """
         self.testCase.successResultOf(
-            self.server.users.createUser(username, makeCredentials(password))
+            self.server.users.createUser(username, credentials(password))
         )
 
     def connect(self, username, resource, password="secret"):
