@@ -31,9 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: stops a scenario that hangs where it cannot notice.
 SCENARIO_LIMIT = 120
 
-#: Seconds the test process waits for the worker beyond L{SCENARIO_LIMIT}
-#: before it takes the worker itself for hung.
-WORKER_GRACE = 30
+#: Seconds the test process waits for the worker's answer before it takes
+#: the worker itself for hung: beyond L{SCENARIO_LIMIT}, so that a scenario
+#: that hangs is reported as such.
+ANSWER_LIMIT = SCENARIO_LIMIT + 30
 
 
 def serverSettings(running, **settings):
@@ -72,7 +73,7 @@ async def runScript(testCase, script, settings):
     @return: its standard output and error (L{bytes}) and its exit code
         (minus the signal number if a signal ended it).
     @raise testCase.failureException: if the worker died, or gave no
-        result within L{SCENARIO_LIMIT} (plus L{WORKER_GRACE}) seconds.
+        result within L{ANSWER_LIMIT} seconds.
     """
     request = {
         "script": os.path.join(HERE, script),
@@ -90,8 +91,9 @@ async def runScript(testCase, script, settings):
             worker.stop("was stopped: its test ended first")
 
     testCase.addCleanup(abandoned)
-    limit = SCENARIO_LIMIT + WORKER_GRACE
-    watchdog = reactor.callLater(limit, worker.stop, f"gave no result within {limit} s")
+    watchdog = reactor.callLater(
+        ANSWER_LIMIT, worker.stop, f"gave no result within {ANSWER_LIMIT} s"
+    )
     try:
         data = await worker.exchange(request)
         report = json.loads(data)

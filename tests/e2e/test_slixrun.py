@@ -4,9 +4,9 @@ Tests for L{tests.e2e.slixrun}: the scenario runner and its worker
 (L{tests.e2e.slixworker}), with the stand-in scenario
 L{tests.e2e.slixfault}.
 
-Each test has workers of its own, started without slixmpp (which the
-stand-in does not need) and stopped at its end; the suite's worker, if
-one runs, is left alone.
+The tests have workers of their own, started without slixmpp (which the
+stand-in does not need): a worker that a test leaves running serves the
+next test; the suite's worker, if one runs, is left alone.
 """
 
 import os
@@ -46,12 +46,20 @@ class ScenarioRunnerTests(unittest.TestCase):
     """
 
     timeout = 30
+    #: The worker the last test left running.
+    worker = None
 
     def setUp(self):
-        self.patch(slixrun._Worker, "_current", None)
+        self.patch(slixrun._Worker, "_current", ScenarioRunnerTests.worker)
         self.patch(slixrun._Worker, "preload", False)
-        # Runs before the patches are undone: stop this test's worker.
-        self.addCleanup(lambda: slixrun._Worker._current and slixrun._Worker._current.stop())
+        # Runs before the patches are undone.
+        self.addCleanup(self.keepWorker)
+
+    def keepWorker(self):
+        """
+        Keep this test's worker for the next test (it stops at exit).
+        """
+        ScenarioRunnerTests.worker = slixrun._Worker._current
 
     def run_(self, fault, testCase=None):
         """
@@ -134,10 +142,10 @@ class ScenarioRunnerTests(unittest.TestCase):
         A scenario still running after L{slixrun.SCENARIO_LIMIT} is ended
         with SIGALRM, and the error output says so.
         """
-        self.patch(slixrun, "SCENARIO_LIMIT", 0.1)
+        self.patch(slixrun, "SCENARIO_LIMIT", 0.01)
         out, err, code = await self.run_("hang")
         self.assertEqual(-signal.SIGALRM, code)
-        self.assertIn(b"slixfault.py still running after 0.1 s, stopped", err)
+        self.assertIn(b"slixfault.py still running after 0.01 s, stopped", err)
 
     async def test_workerDies(self):
         """
@@ -153,16 +161,16 @@ class ScenarioRunnerTests(unittest.TestCase):
 
     async def test_workerHangs(self):
         """
-        A worker that gives no answer within L{slixrun.SCENARIO_LIMIT} and
-        L{slixrun.WORKER_GRACE} is stopped and the test fails saying so;
-        the next scenario gets a new worker.
+        A worker that gives no answer within L{slixrun.ANSWER_LIMIT} is
+        stopped and the test fails saying so; the next scenario gets a new
+        worker.
         """
         before = await self.report("none")
-        self.patch(slixrun, "SCENARIO_LIMIT", 0.05)
-        self.patch(slixrun, "WORKER_GRACE", 0.05)
+        limit = self.patch(slixrun, "ANSWER_LIMIT", 0.01)
         with self.assertRaises(self.failureException) as caught:
             await self.run_("stopWorker")
-        self.assertIn("slixfault.py gave no result within 0.1 s", str(caught.exception))
+        limit.restore()
+        self.assertIn("slixfault.py gave no result within 0.01 s", str(caught.exception))
         after = await self.report("none")
         self.assertNotEqual(before["worker"], after["worker"])
 
@@ -190,3 +198,4 @@ class ScenarioRunnerTests(unittest.TestCase):
         worker = slixrun._Worker.get()
         worker.process.stdin.close()
         self.assertEqual(0, worker.process.wait(timeout=self.timeout))
+        worker.stop()
