@@ -19,7 +19,7 @@ from zope.interface import Invalid, implementer
 
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.csi import CSIFeatureStep
-from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
@@ -28,6 +28,7 @@ from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
+from tests.helpers import credentials
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -100,7 +101,7 @@ class Harness:
         self.tlsContext = object()
 
     def addUser(self, username, password):
-        return self.users.createUser(username, makeCredentials(password))
+        return self.users.createUser(username, credentials(password))
 
     def connect(self):
         steps = [

@@ -824,6 +824,13 @@ class MEPServerMixinTests(MEPServerMixin, unittest.TestCase):
         self.assertEqual("alice@example.test", self.alice.jid.full())
 
 
+#: The options of the probes' pytest runs besides C{-q}: no cache, and not
+#: Hypothesis's plugin, which imports Hypothesis (half a second) and is no
+#: part of what the probes check. Every other installed plugin, mepserver's
+#: entry point included, loads as in another project's run.
+PROBE_PYTEST_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+
+
 PLUGIN_PROBE = '''
 import importlib.util
 
@@ -886,7 +893,7 @@ class PytestPluginTests(unittest.TestCase):
             f.write(PLUGIN_PROBE)
         out, err, code = await utils.getProcessOutputAndValue(
             sys.executable,
-            ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_probe.py"],
+            ["-m", "pytest", "-q"] + PROBE_PYTEST_OPTIONS + ["test_probe.py"],
             env=os.environ,
             path=directory,
         )
@@ -988,7 +995,7 @@ class SharedServerTests(unittest.TestCase):
             [
                 ensureDeferred(self.runProbe("twisted.trial", ["test_sharedprobe"])),
                 ensureDeferred(
-                    self.runProbe("pytest", ["-q", "-p", "no:cacheprovider", "test_sharedprobe.py"])
+                    self.runProbe("pytest", ["-q"] + PROBE_PYTEST_OPTIONS + ["test_sharedprobe.py"])
                 ),
             ]
         )

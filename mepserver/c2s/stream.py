@@ -37,6 +37,27 @@ STREAM_HEADER = NS_STREAMS + " stream"
 log = Logger()
 
 
+def disableNagle(transport) -> None:
+    """
+    Send each write of a client connection at once (C{TCP_NODELAY}).
+
+    A server writes a stanza when it is complete, and then waits for the
+    client's next request: with Nagle's algorithm, a small write that
+    follows one the client has not acknowledged yet waits for that
+    acknowledgement, which a client that delays its ACKs sends only after
+    a timer (40 ms on Linux, up to 200 ms elsewhere). ejabberd's listeners
+    set C{nodelay} too. The option is the socket's, so it holds after
+    STARTTLS; a TLS transport (direct TLS) passes it on to the TCP
+    connection it wraps. Transports that are not TCP are left alone:
+    a WebSocket stream's HTTP connection has the option already, from
+    C{twisted.web.http.HTTPChannel}.
+
+    @param transport: the connection's transport.
+    """
+    if interfaces.ITCPTransport.providedBy(transport):
+        transport.setTcpNoDelay(True)
+
+
 class RestrictedXML(Exception):
     """
     The peer sent XML that RFC 6120 section 11.1 forbids on a stream.
@@ -237,6 +258,7 @@ class C2SXmlStream(xmlstream.XmlStream):
         return handler
 
     def connectionMade(self):
+        disableNagle(self.transport)
         xmlstream.XmlStream.connectionMade(self)
         self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopTimers)
         self._touch()

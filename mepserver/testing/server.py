@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import shutil
 import tempfile
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 from twisted.internet import defer, endpoints, error, ssl, task
 from twisted.words.protocols.jabber import client, component, jid, xmlstream
@@ -21,13 +21,30 @@ from twisted.words.xish import domish
 from mepserver import config as configModule
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.ids import SeededIdSource
-from mepserver.interfaces import UserExists
+from mepserver.interfaces import Credentials, UserExists
 from mepserver.server import Server, buildServer
 from mepserver.testing.client import Account, ConnectedClient, ConnectedComponent
 from mepserver.testing.log import StanzaRecorder, returnsDeferred
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
 _DETERMINISTIC_START = 1577836800.0
+
+#: The stored credentials of each password used so far, by password.
+_CREDENTIALS: Dict[str, Credentials] = {}
+
+
+def _credentials(password: str) -> Credentials:
+    """
+    The credentials to store for C{password}, derived once per process.
+
+    Deriving SCRAM keys takes a few milliseconds, and a suite starts many
+    servers with the same accounts: every server reuses the keys of a
+    password (salts shared between servers are of no concern to a test).
+    """
+    credentials = _CREDENTIALS.get(password)
+    if credentials is None:
+        credentials = _CREDENTIALS[password] = makeCredentials(password)
+    return credentials
 
 
 class RunningServer:
@@ -72,7 +89,6 @@ class RunningServer:
         self.components = dict(server.config.components)
         self._readPorts(ports)
         self.certificatePath = server.certificatePath
-        self._credentials = {}
         self._accounts = 0
         self._recorders: List[StanzaRecorder] = []
         # Clients and components.
@@ -302,10 +318,7 @@ class RunningServer:
             chosen username is taken.
         """
         password = password or secrets.token_urlsafe(12)
-        # Deriving SCRAM keys takes a few milliseconds: reuse them.
-        credentials = self._credentials.get(password)
-        if credentials is None:
-            credentials = self._credentials[password] = makeCredentials(password)
+        credentials = _credentials(password)
         if username is not None:
             await self.server.users.createUser(username, credentials)
         else:

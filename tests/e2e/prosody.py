@@ -59,6 +59,9 @@ modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 allow_registration = true
 c2s_require_encryption = true
+-- Each write sent at once (TCP_NODELAY), as mepserver's client connections:
+-- with Nagle's algorithm, the scenarios' round trips wait for delayed ACKs.
+network_settings = {{ nagle = false }}
 authentication = "internal_hashed"
 storage = "internal"
 certificates = {certificates}

@@ -4,7 +4,9 @@ Durability: what the server acknowledged is on disk. mepserver runs under
 C{twistd} in a child process with its default storage, SQLite; a client
 stores account data, each set acknowledged with its IQ result, then the
 process is killed with SIGKILL (no shutdown work runs), started again on
-the same data directory, and a new session reads everything back.
+the same data directory, and a new session reads everything back. The
+second twistd loads its code while the first one runs, and starts (reads
+its configuration, opens the data directory) only after the kill.
 """
 
 import os
@@ -20,7 +22,19 @@ from tests.helpers import parseXml
 
 #: The project's root: twistd finds the plugin in its twisted/plugins.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUN_TWISTD = "import sys; from twisted.scripts.twistd import run; run()"
+#: Run twistd once a line arrives on standard input: the code it needs
+#: (twistd, its plugins, mepserver) is loaded before, everything that
+#: touches the data directory after (L{KillTests.prepare}).
+RUN_TWISTD = (
+    "import sys;"
+    " from twisted.application.service import IServiceMaker;"
+    " from twisted.plugin import getPlugins;"
+    " from twisted.scripts.twistd import run;"
+    " import mepserver.server, mepserver.tap;"
+    " list(getPlugins(IServiceMaker));"
+    " sys.stdin.readline();"
+    " run()"
+)
 
 CONFIG = """\
 [server]
@@ -65,16 +79,19 @@ class KillTests(unittest.TestCase):
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
         self.data = os.path.join(self.directory, "data")
-        self.configPath = os.path.join(self.directory, "mepserver.ini")
 
-    async def start(self):
+    def prepare(self, name):
         """
-        Start C{twistd -n mepserver} on the data directory, on new ports.
+        Start C{twistd -n mepserver} with a configuration of its own, named
+        C{name}, for the data directory and new ports; it loads its code
+        and waits for L{ExternalServer.release}, so that a restart can
+        load while the server before it still runs.
 
-        @return: the L{ExternalServer} once it accepts connections.
+        @return: the L{ExternalServer}.
         """
+        configPath = os.path.join(self.directory, name + ".ini")
         c2s = pickPort()
-        with open(self.configPath, "w") as f:
+        with open(configPath, "w") as f:
             f.write(CONFIG.format(data=self.data, c2s=c2s, http=pickPort()))
         log = os.path.join(self.directory, "twistd.log")
         server = ExternalServer(
@@ -85,7 +102,7 @@ class KillTests(unittest.TestCase):
             log,
         )
         self.addCleanup(server.stop)
-        await server.spawn(
+        server.hold(
             sys.executable,
             [
                 sys.executable,
@@ -98,7 +115,7 @@ class KillTests(unittest.TestCase):
                 log,
                 "mepserver",
                 "-c",
-                self.configPath,
+                configPath,
             ],
             path=ROOT,
         )
@@ -114,7 +131,9 @@ class KillTests(unittest.TestCase):
         A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
         acknowledged, are all there after SIGKILL and a restart.
         """
-        server = await self.start()
+        server = self.prepare("first")
+        restarted = self.prepare("restarted")
+        await server.release()
         client = await server.connectClient(ALICE, "desk")
         await self.assertResult(
             client,
@@ -130,8 +149,8 @@ class KillTests(unittest.TestCase):
         )
         await server.kill()
 
-        server = await self.start()
-        client = await server.connectClient(ALICE, "desk")
+        await restarted.release()
+        client = await restarted.connectClient(ALICE, "desk")
         roster = await self.assertResult(
             client, iq("get", "<query xmlns='jabber:iq:roster'/>")
         )

@@ -14,6 +14,7 @@ Prosody is Debian's 0.12 (C{apt-get install prosody}); without it these
 tests are skipped.
 """
 
+from twisted.internet import defer
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
@@ -44,15 +45,21 @@ class ProsodyTestCase(unittest.TestCase):
     async def accounts(self, prosody, *names):
         """
         Register C{name@localhost} with password C{name-secret} for each
-        name.
+        name, all at once (one C{prosodyctl} each).
 
         @return: C{{name: [address, password]}}.
         """
-        accounts = {}
-        for name in names:
-            account = await prosody.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
-        return accounts
+        registered = await defer.gatherResults(
+            [
+                defer.ensureDeferred(prosody.createAccount(name, f"{name}-secret"))
+                for name in names
+            ],
+            consumeErrors=True,
+        )
+        return {
+            name: [account.jid.userhost(), account.password]
+            for name, account in zip(names, registered)
+        }
 
 
 class ProsodyClientTests(ProsodyTestCase):
