@@ -58,6 +58,7 @@ from mepserver.caps import CapsCache, DiscoInfoQuery
 from mepserver.config import Config
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
@@ -111,6 +112,8 @@ class Server(service.MultiService):
         room store.
     @ivar archives: the client domain's L{AccountArchives}: accounts'
         message archives, their preferences and expiry.
+    @ivar roomArchives: the MUC service's L{RoomArchives}: rooms' message
+        archives (XEP-0313) and moderation tombstones (XEP-0425).
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -178,6 +181,8 @@ class Server(service.MultiService):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
@@ -431,8 +436,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         config.backendJids,
     )
     server.mep = MEPHandler(mepResource, server.ids)
+    # Rooms' message archives (XEP-0313) in the same store as accounts',
+    # expired by the same timer; an archive goes with its room.
+    server.roomArchives = RoomArchives(
+        server.archiveStore,
+        clock,
+        limit=config.archiveMaxMessages,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+        expiry=server.archives,
+    )
+    server.rooms.addObserver(server.roomArchives)
     server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
+        server.rooms,
+        observers=[server.mep],
+        occupantServices=mepResource,
+        archives=server.roomArchives,
     )
     server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
