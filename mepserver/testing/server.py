@@ -34,8 +34,8 @@ _DETERMINISTIC_START = 1577836800.0
 @dataclasses.dataclass(frozen=True)
 class ArchivedStanza:
     """
-    One message of an account's archive (XEP-0313), as
-    L{RunningServer.archive} reads it.
+    One message of an account's or a room's archive (XEP-0313), as
+    L{RunningServer.archive} and L{RunningServer.roomArchive} read it.
 
     @ivar id: its archive UID: the C{id} of the XEP-0359 C{<stanza-id/>}
         the account's sessions got with it, and of a MAM query's
@@ -43,13 +43,15 @@ class ArchivedStanza:
     @ivar timestamp: when it was archived, in seconds since the epoch, on
         the server's clock.
     @ivar with_: the other party: the recipient as addressed for a message
-        the account sent, the sender's full JID for one it received.
+        the account sent, the sender's full JID for one it received; in a
+        room's archive the sender's real full JID, L{None} for the room's
+        own messages.
     @ivar message: the message as archived, a L{domish.Element}.
     """
 
     id: str
     timestamp: float
-    with_: jid.JID
+    with_: Optional[jid.JID]
     message: domish.Element
 
 
@@ -409,7 +411,23 @@ class RunningServer:
             account = account.jid
         elif isinstance(account, str):
             account = jid.JID(account if "@" in account else f"{account}@{self.domain}")
-        archive = account.userhost()
+        return await self._readArchive(account.userhost())
+
+    @returnsDeferred
+    async def roomArchive(self, room: Union[jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read a room's message archive (XEP-0313 section 7.1.2) straight
+        from the store, oldest first: the groupchat messages, subject
+        changes and moderation messages it keeps, each from the sender's
+        occupant JID (a moderated message as its XEP-0425 tombstone), with
+        the sender's real JID as C{with_} (L{None} for the room's own).
+
+        @param room: the bare room JID, or its localpart on L{mucDomain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        return await self._readArchive(self._roomJID(room).full())
+
+    async def _readArchive(self, archive: str) -> List[ArchivedStanza]:
         messages: List[ArchivedStanza] = []
         after = None
         while True:
@@ -417,7 +435,12 @@ class RunningServer:
                 archive, ArchiveQuery(after=after, max=500)
             )
             messages.extend(
-                ArchivedStanza(m.id, m.timestamp, jid.JID(m.with_), parseStanza(m.stanza))
+                ArchivedStanza(
+                    m.id,
+                    m.timestamp,
+                    jid.JID(m.with_) if m.with_ else None,
+                    parseStanza(m.stanza),
+                )
                 for m in page.messages
             )
             if page.complete or not page.messages:

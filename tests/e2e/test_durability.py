@@ -6,7 +6,8 @@ stores account data, each set acknowledged with its IQ result, and sends
 messages another client receives, then the process is killed with SIGKILL
 (no shutdown work runs), started again on the same data directory, and new
 sessions read everything back, the messages from both message archives
-(XEP-0313).
+(XEP-0313); and a room's archive keeps the groupchat messages its
+occupants received just before a kill.
 """
 
 import os
@@ -188,3 +189,57 @@ class KillTests(unittest.TestCase):
         phone = await server.connectClient(BOB, "phone")
         self.assertEqual(received, await self.archive(phone))
         self.assertEqual(LINES, [body for _, body in await self.archive(client)])
+
+    async def test_roomArchiveSurvivesKill(self):
+        """
+        XEP-0313 section 7.1.2: the groupchat messages of a persistent room
+        that alice received back just before SIGKILL are in the room's
+        archive after a restart, under the stanza-ids they carried (the
+        room broadcasts a message once its entry is written).
+        """
+        room = "tea@conference.localhost"
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        client.send(
+            parseXml(
+                f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+                "jabber:client",
+            )
+        )
+        await client.waitFor(lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/Alice")
+        await self.assertResult(
+            client,
+            iq(
+                "set",
+                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'>"
+                "<value>1</value></field></x></query>",
+                room,
+            ),
+        )
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='{room}' type='groupchat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        received = []
+        for line in LINES:
+            message = await client.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
+        await server.kill()
+
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", room))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        self.assertEqual(received, [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)])
+
