@@ -20,6 +20,7 @@ from mepserver.muc.roomconfig import RoomConfig
 from mepserver.storage.memory import MemoryArchiveStore
 from tests import mucfixtures
 from tests.helpers import assertStanza, parseXml
+from tests.memory import MemoryServer
 from tests.test_muc_handler import (
     CRONE,
     HAG,
@@ -726,3 +727,59 @@ class ModerationTests(ArchiveHarnessMixin, unittest.TestCase):
         [reply] = self.muc.take(HAG)
         features = {f["var"] for f in reply.query.elements() if f.name == "feature"}
         self.assertTrue({NS_MODERATE, "urn:xmpp:message-moderate:0", NS_MAM} <= features)
+
+
+class ServerTests(unittest.TestCase):
+    """
+    The room archives as L{mepserver.server.buildServer} wires them, in
+    the in-memory tier (L{tests.memory}).
+    """
+
+    def setUp(self):
+        self.memory = MemoryServer(self)
+        self.server = self.memory.server
+        self.memory.createAccount("alice")
+        self.alice = self.memory.connect("alice", "desk")
+        room = "tea@conference.localhost"
+        self.alice.send(
+            f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+        )
+        self.alice.send(
+            f"<iq type='set' id='c' to='{room}'><query xmlns='http://jabber.org/protocol/muc#owner'>"
+            f"<x xmlns='jabber:x:data' type='submit'><field var='{PERSISTENT}'><value>1</value>"
+            "</field></x></query></iq>"
+        )
+        self.alice.take()
+        self.room = room
+
+    def test_expiryArmed(self):
+        """
+        Archiving a room's message runs the expiry timer of every archive
+        (the [archive] retention), as an account's message does.
+        """
+        self.assertIsNone(self.server.archives._expiry)
+        self.alice.send(
+            f"<message to='{self.room}' type='groupchat'><body>hello</body></message>"
+        )
+        self.assertIsNotNone(self.server.archives._expiry)
+        self.assertEqual(self.server.archiveStore, self.server.roomArchives.store)
+
+    def test_shutdownLetsWaitingMessagesOut(self):
+        """
+        A message waiting for its archive entry when the server stops goes
+        out before the occupants are told the service shuts down (332).
+        """
+        store = self.server.roomArchives.store = SlowArchiveStore()
+        self.alice.send(
+            f"<message to='{self.room}' type='groupchat'><body>last orders</body></message>"
+        )
+        self.assertEqual([], self.alice.take())
+        stopped = self.server.stopService()
+        self.memory.flush()
+        self.assertNoResult(stopped)
+        store.release()
+        self.memory.flush()
+        self.successResultOf(stopped)
+        received = [s for s in self.alice.take() if s.name in ("message", "presence")]
+        self.assertEqual("last orders", str(received[0].body))
+        self.assertEqual("unavailable", received[1]["type"])
