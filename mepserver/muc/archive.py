@@ -47,7 +47,6 @@ from mepserver import errors
 from mepserver.datetimes import formatDateTime
 from mepserver.interfaces import ArchivedMessage, DuplicateArchiveID, IRoomObserver
 from mepserver.mam.query import (
-    NS_MAM,
     PageLimits,
     fetchMetadata,
     parseQuery,
