@@ -155,6 +155,15 @@ class Config:
         C{conflict} instead (C{[components] conflict}).
     @ivar components: the external components' domains, lowercase, to
         their shared secrets (the other keys of C{[components]}); read-only.
+    @ivar archiveRetention: seconds an archived message (XEP-0313) is kept,
+        or L{None} for ever (C{[archive] retention}: seconds, or a number
+        with C{s}, C{h}, C{d} or C{w}, or C{never}).
+    @ivar archiveMaxMessages: the most messages one archive keeps; past
+        it the oldest go (C{[archive] max_messages}).
+    @ivar archivePageSize: how many messages a query's page holds when the
+        client asks for no number (C{[archive] page_size}).
+    @ivar archiveMaxPageSize: the most messages one page holds, whatever
+        the client asks for (C{[archive] max_page_size}).
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -201,6 +210,10 @@ class Config:
     components: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    archiveRetention: Optional[int] = 604800
+    archiveMaxMessages: int = 10000
+    archivePageSize: int = 20
+    archiveMaxPageSize: int = 100
     verbose: bool = False
 
     @property
@@ -504,6 +517,32 @@ def _optionalURL(value: Any) -> Optional[str]:
     return text.rstrip("/")
 
 
+_DURATION_UNITS = {"s": 1, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(value: Any) -> Optional[int]:
+    """
+    A duration in whole seconds: a number of seconds, or a number followed
+    by C{s}, C{h}, C{d} or C{w} (C{7d}, C{1w}); L{None} for C{never}.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = _text(value, "a duration").lower()
+    if text == "never":
+        return None
+    match = re.fullmatch(r"([0-9]+)\s*([shdw]?)", text)
+    if match is None:
+        raise _Invalid(
+            f"{value!r} is not a duration: seconds, or a number with s, h, d "
+            "or w (7d, 1w), or never"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS.get(match.group(2) or "s")
+    if seconds < 1:
+        raise _Invalid(f"{value!r} is shorter than a second")
+    return seconds
+
+
 def _readableFile(value: Any) -> Optional[str]:
     path = _optionalText(value)
     if path is None:
@@ -604,6 +643,10 @@ _SETTINGS = (
         "conflict",
         _choice("refuse_new", "replace_old"),
     ),
+    _Setting("archiveRetention", "archive", "retention", _duration),
+    _Setting("archiveMaxMessages", "archive", "max_messages", _integer(1)),
+    _Setting("archivePageSize", "archive", "page_size", _integer(1)),
+    _Setting("archiveMaxPageSize", "archive", "max_page_size", _integer(1)),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
@@ -814,6 +857,11 @@ def load(
             raise ConfigError(
                 f"[{_COMPONENTS}] {name}: {name!r} is the same as {served[name]}"
             )
+    if config.archivePageSize > config.archiveMaxPageSize:
+        raise ConfigError(
+            f"[archive] page_size: {config.archivePageSize} is more than "
+            f"[archive] max_page_size ({config.archiveMaxPageSize})"
+        )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")
         if config.tlsCertificate is None:

@@ -68,6 +68,7 @@ from mepserver.components import (
 from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
@@ -75,14 +76,27 @@ from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
-from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
+from mepserver.interfaces import (
+    IArchiveStore,
+    IPubSubStore,
+    IRoomStore,
+    IUserStore,
+    UserExists,
+)
+from mepserver.mam.account import AccountArchiveHandler, AccountArchives
+from mepserver.mam.query import PageLimits
 from mepserver.pep.handler import PEPHandler
 from mepserver.pep.model import makeService as makePEPService
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
-from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
+from mepserver.storage.memory import (
+    MemoryArchiveStore,
+    MemoryPubSubStore,
+    MemoryRoomStore,
+    MemoryUserStore,
+)
 from mepserver.storage.sqlite import SQLiteStore
 from mepserver.upload.handler import UploadHandler
 from mepserver.upload.model import UploadService
@@ -103,6 +117,13 @@ class Server(service.MultiService):
         the same object as C{users}.
     @ivar pubsubStore: the L{mepserver.interfaces.IPubSubStore} of PEP and
         persistent MEP nodes; with SQLite, the same object as C{users}.
+    @ivar archiveStore: the L{mepserver.interfaces.IArchiveStore} of
+        message archives (XEP-0313); with SQLite, the same object as the
+        room store.
+    @ivar archives: the client domain's L{AccountArchives}: accounts'
+        message archives, their preferences and expiry.
+    @ivar roomArchives: the MUC service's L{RoomArchives}: rooms' message
+        archives (XEP-0313) and moderation tombstones (XEP-0425).
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -149,6 +170,9 @@ class Server(service.MultiService):
             await store.prepare()
         await self.rooms.load()
         self.uploads.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -171,6 +195,8 @@ class Server(service.MultiService):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
@@ -178,6 +204,7 @@ class Server(service.MultiService):
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
+        self.archives.stop()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()
@@ -243,6 +270,7 @@ class Server(service.MultiService):
         self.vcards.reset()
         self.caps.reset()
         self.uploads.reset()
+        self.archives.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
@@ -254,7 +282,7 @@ class Server(service.MultiService):
             C{roomStore}, and its pool must be prepared and closed once.
         """
         stores = [self.users]
-        for store in (self.roomStore, self.pubsubStore):
+        for store in (self.roomStore, self.pubsubStore, self.archiveStore):
             if all(store is not other for other in stores):
                 stores.append(store)
         return stores
@@ -293,6 +321,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.roomStore
         if IPubSubStore.providedBy(server.roomStore)
         else MemoryPubSubStore()
+    )
+    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
+    # in memory.
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
     )
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
@@ -349,6 +384,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
+    # Message Archive Management (XEP-0313, XEP-0441): the handler archives
+    # what clients send, as a filter registered after the blocking one (a
+    # refused message is not archived), and answers queries; the delivery
+    # handler archives what accounts receive.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        server.users,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+    )
+    AccountArchiveHandler(sessions, server.archives).setHandlerParent(clientDomain)
     server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and
@@ -359,9 +409,9 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
-        clientDomain
-    )
+    DeliveryHandler(
+        sessions, carbons=carbons, offline=offline, archives=server.archives
+    ).setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
@@ -369,12 +419,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.pep.setHandlerParent(clientDomain)
     # Account removal (XEP-0077 section 3.2): the contacts are told, the
     # PEP nodes deleted and what is held in memory forgotten, before the
-    # store removes the account with the rest of its data.
+    # store removes the account with the rest of its data, then its archive.
     registration = RegistrationHandler(
         config,
         server.users,
         sessions,
         observers=[presence, server.pep, server.blocking, server.vcards],
+        archives=server.archives,
     )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
@@ -418,8 +469,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         config.backendJids,
     )
     server.mep = MEPHandler(mepResource, server.ids)
+    # Rooms' message archives (XEP-0313) in the same store as accounts',
+    # expired by the same timer; an archive goes with its room.
+    server.roomArchives = RoomArchives(
+        server.archiveStore,
+        clock,
+        limit=config.archiveMaxMessages,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+        expiry=server.archives,
+    )
+    server.rooms.addObserver(server.roomArchives)
     server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
+        server.rooms,
+        observers=[server.mep],
+        occupantServices=mepResource,
+        archives=server.roomArchives,
     )
     server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)

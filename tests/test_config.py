@@ -102,6 +102,10 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertIsNone(defaults.componentsListen)
         self.assertEqual(defaults.componentsConflict, "refuse_new")
         self.assertEqual(dict(defaults.components), {})
+        self.assertEqual(defaults.archiveRetention, 7 * 86400)
+        self.assertEqual(defaults.archiveMaxMessages, 10000)
+        self.assertEqual(defaults.archivePageSize, 20)
+        self.assertEqual(defaults.archiveMaxPageSize, 100)
         self.assertFalse(defaults.verbose)
 
     def test_fieldNames(self):
@@ -148,6 +152,10 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "componentsListen",
                 "componentsConflict",
                 "components",
+                "archiveRetention",
+                "archiveMaxMessages",
+                "archivePageSize",
+                "archiveMaxPageSize",
                 "verbose",
             ],
         )
@@ -469,6 +477,45 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
         self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
+
+    def test_archive(self):
+        """
+        C{[archive]}: C{retention} is seconds or a number with s, h, d or
+        w, or never; the limits set their fields, at least 1.
+        """
+        for text, seconds in (
+            ("3600", 3600), ("90s", 90), ("2h", 7200), ("7d", 604800), ("1 W", 604800),
+            ("never", None), ("Never", None),
+        ):
+            self.assertEqual(
+                self.load(f"[archive]\nretention = {text}\n").archiveRetention, seconds
+            )
+        loaded = self.load(
+            "[archive]\nmax_messages = 1\npage_size = 5\nmax_page_size = 5\n"
+        )
+        self.assertEqual(
+            (1, 5, 5),
+            (loaded.archiveMaxMessages, loaded.archivePageSize, loaded.archiveMaxPageSize),
+        )
+
+    def test_archiveInvalid(self):
+        """
+        A retention that is no duration, a limit below 1 and a page size
+        above the largest page are refused, naming the setting.
+        """
+        for overrides, text in (
+            ({"archiveRetention": "1m"}, "[archive] retention: '1m' is not a duration"),
+            ({"archiveRetention": "0"}, "[archive] retention: '0' is shorter than a second"),
+            ({"archiveRetention": "soon"}, "[archive] retention: 'soon' is not a duration"),
+            ({"archiveMaxMessages": 0}, "[archive] max_messages: 0 is less than the minimum 1"),
+            ({"archivePageSize": "0"}, "[archive] page_size: 0 is less than the minimum 1"),
+            (
+                {"archivePageSize": 101},
+                "[archive] page_size: 101 is more than [archive] max_page_size (100)",
+            ),
+        ):
+            error = self.assertRaises(ConfigError, config.load, None, overrides)
+            self.assertTrue(str(error).startswith(text), str(error))
 
     def test_vcardMaxSize(self):
         """

@@ -2,11 +2,14 @@
 """
 Durability: what the server acknowledged is on disk. mepserver runs under
 C{twistd} in a child process with its default storage, SQLite; a client
-stores account data, each set acknowledged with its IQ result, then the
-process is killed with SIGKILL (no shutdown work runs), started again on
-the same data directory, and a new session reads everything back. The
-second twistd loads its code while the first one runs, and starts (reads
-its configuration, opens the data directory) only after the kill.
+stores account data, each set acknowledged with its IQ result, and sends
+messages another client receives, then the process is killed with SIGKILL
+(no shutdown work runs), started again on the same data directory, and new
+sessions read everything back, the messages from both message archives
+(XEP-0313); and a room's archive keeps the groupchat messages its
+occupants received just before a kill. The second twistd loads its code
+while the first one runs, and starts (reads its configuration, opens the
+data directory) only after the kill.
 """
 
 import os
@@ -53,11 +56,16 @@ listen = tcp:{http}:interface=127.0.0.1
 
 [users]
 alice = alice-secret
+bob = b0b-secret
 """
 
 VCARD = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
 PRIVATE = "<notes xmlns='urn:example:notes'><note>the rabbit hole</note></notes>"
 ALICE = Account(JID("alice@localhost"), "alice-secret")
+BOB = Account(JID("bob@localhost"), "b0b-secret")
+NS_MAM = "urn:xmpp:mam:2"
+NS_SID = "urn:xmpp:sid:0"
+LINES = ["Curiouser", "and curiouser!", "cried Alice"]
 
 
 def iq(kind, payload, to=None):
@@ -126,15 +134,32 @@ class KillTests(unittest.TestCase):
         self.assertEqual("result", answer["type"], answer.toXml())
         return answer
 
+    async def archive(self, client):
+        """
+        Query the client's own message archive, one page.
+
+        @return: the result messages' UIDs and bodies, in order.
+        """
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>"))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        return [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)]
+
     async def test_acknowledgedSetsSurviveKill(self):
         """
         A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
-        acknowledged, are all there after SIGKILL and a restart.
+        acknowledged, are all there after SIGKILL and a restart; so are
+        the messages alice sent bob and he received just before the kill,
+        in his archive under the stanza-ids he got, and in hers.
         """
         server = self.prepare("first")
         restarted = self.prepare("restarted")
         await server.release()
         client = await server.connectClient(ALICE, "desk")
+        phone = await server.connectClient(BOB, "phone")
         await self.assertResult(
             client,
             iq(
@@ -147,6 +172,20 @@ class KillTests(unittest.TestCase):
         await self.assertResult(
             client, iq("set", f"<query xmlns='jabber:iq:private'>{PRIVATE}</query>")
         )
+        received = []
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='bob@localhost/phone' type='chat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        for line in LINES:
+            message = await phone.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
         await server.kill()
 
         await restarted.release()
@@ -166,3 +205,60 @@ class KillTests(unittest.TestCase):
         )
         [notes] = private.query.elements()
         self.assertEqual("the rabbit hole", str(notes.note))
+        phone = await server.connectClient(BOB, "phone")
+        self.assertEqual(received, await self.archive(phone))
+        self.assertEqual(LINES, [body for _, body in await self.archive(client)])
+
+    async def test_roomArchiveSurvivesKill(self):
+        """
+        XEP-0313 section 7.1.2: the groupchat messages of a persistent room
+        that alice received back just before SIGKILL are in the room's
+        archive after a restart, under the stanza-ids they carried (the
+        room broadcasts a message once its entry is written).
+        """
+        room = "tea@conference.localhost"
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        client.send(
+            parseXml(
+                f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+                "jabber:client",
+            )
+        )
+        await client.waitFor(lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/Alice")
+        await self.assertResult(
+            client,
+            iq(
+                "set",
+                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'>"
+                "<value>1</value></field></x></query>",
+                room,
+            ),
+        )
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='{room}' type='groupchat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        received = []
+        for line in LINES:
+            message = await client.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
+        await server.kill()
+
+        server = await self.start()
+        client = await server.connectClient(ALICE, "desk")
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", room))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        self.assertEqual(received, [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)])
+
