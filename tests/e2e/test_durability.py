@@ -205,7 +205,7 @@ class KillTests(unittest.TestCase):
         )
         [notes] = private.query.elements()
         self.assertEqual("the rabbit hole", str(notes.note))
-        phone = await server.connectClient(BOB, "phone")
+        phone = await restarted.connectClient(BOB, "phone")
         self.assertEqual(received, await self.archive(phone))
         self.assertEqual(LINES, [body for _, body in await self.archive(client)])
 
@@ -217,7 +217,9 @@ class KillTests(unittest.TestCase):
         room broadcasts a message once its entry is written).
         """
         room = "tea@conference.localhost"
-        server = await self.start()
+        server = self.prepare("first")
+        restarted = self.prepare("restarted")
+        await server.release()
         client = await server.connectClient(ALICE, "desk")
         client.send(
             parseXml(
@@ -252,8 +254,8 @@ class KillTests(unittest.TestCase):
             received.append((stanzaId["id"], line))
         await server.kill()
 
-        server = await self.start()
-        client = await server.connectClient(ALICE, "desk")
+        await restarted.release()
+        client = await restarted.connectClient(ALICE, "desk")
         results = []
         client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
         await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", room))
