@@ -708,6 +708,29 @@ class IPresenceObserver(Interface):
         """
 
 
+class IAccountObserver(Interface):
+    """
+    Something that keeps state for the client domain's accounts beyond
+    what L{IUserStore.removeUser} removes: the presence handler (the
+    account's contacts), PEP (the account's nodes), the block lists and
+    the vCard hashes held in memory. The registration handler
+    (L{mepserver.c2s.register.RegistrationHandler}) tells each of them,
+    in order, when an account is removed (XEP-0077 section 3.2), so that
+    an account registered again with the same name starts empty.
+    """
+
+    def accountRemoved(username):
+        """
+        An account is being removed: its sessions were told to close, its
+        stored roster and data are still there, and the store removes them
+        once every observer is done. Called under the account's lock
+        (L{mepserver.c2s.sessions.AccountLocks}).
+
+        @param username: the account's username.
+        @return: a Deferred that fires when done, or L{None}.
+        """
+
+
 class IPEPObserver(Interface):
     """
     Something that follows what accounts publish to their PEP services
@@ -854,6 +877,18 @@ class IRoomFeature(Interface):
         """
         Check that a user with C{affiliation} may register with the room
         (XEP-0045 section 7.10).
+
+        @raise mepserver.errors.Refusal: they may not.
+        """
+
+    def checkArchiveReader(room, affiliation, present):
+        """
+        Check that a user with C{affiliation} may read the room's message
+        archive (XEP-0313 section 7.1.2: whoever has the right to enter
+        it; in a members-only room, its members, admins and owners).
+        Outcasts never may, whatever the options say.
+
+        @param present: whether the requesting session is in the room.
 
         @raise mepserver.errors.Refusal: they may not.
         """

@@ -51,13 +51,24 @@ from mepserver.c2s.roster import (
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.sm import StreamManagement, StreamManagementStep
-from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
+from mepserver.c2s.stream import (
+    C2SAuthenticator,
+    C2SXmlStreamFactory,
+    InputThrottle,
+    StreamRegistry,
+)
 from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
-from mepserver.config import Config
+from mepserver.components import (
+    ComponentAuthenticator,
+    Components,
+    ComponentXmlStreamFactory,
+)
+from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
@@ -111,6 +122,8 @@ class Server(service.MultiService):
         room store.
     @ivar archives: the client domain's L{AccountArchives}: accounts'
         message archives, their preferences and expiry.
+    @ivar roomArchives: the MUC service's L{RoomArchives}: rooms' message
+        archives (XEP-0313) and moderation tombstones (XEP-0425).
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -125,12 +138,16 @@ class Server(service.MultiService):
         publishes room events.
     @ivar uploads: the upload service's L{UploadService} (XEP-0363): its
         C{baseURL} begins the slot URLs.
+    @ivar components: the external components' routes (XEP-0114), a
+        L{mepserver.components.Components}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
     @ivar listeners: C{(endpointDescription, factory)} pairs to listen on:
-        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off.
+        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off,
+        then external components (XEP-0114) if C{[components] listen} is
+        set.
     @ivar ready: a Deferred that fires once the stores are open and the
         configured accounts provisioned, after L{startService}.
     """
@@ -178,6 +195,8 @@ class Server(service.MultiService):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
@@ -313,7 +332,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
-    server.streams = StreamRegistry()
+    server.streams = StreamRegistry(config.maxUnauthenticatedPerAddress)
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
@@ -346,7 +365,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # (XEP-0398) as an observer of PEP.
     server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
-        ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makePEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.users,
         sessions,
         pepTracker.interests,
@@ -393,7 +417,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
-    registration = RegistrationHandler(config, server.users, sessions, server.archives)
+    # Account removal (XEP-0077 section 3.2): the contacts are told, the
+    # PEP nodes deleted and what is held in memory forgotten, before the
+    # store removes the account with the rest of its data, then its archive.
+    registration = RegistrationHandler(
+        config,
+        server.users,
+        sessions,
+        observers=[presence, server.pep, server.blocking, server.vcards],
+        archives=server.archives,
+    )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
     # computed from and written to the account's PEP Native Bookmarks
@@ -425,14 +458,32 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
-        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makeMEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
     )
     server.mep = MEPHandler(mepResource, server.ids)
+    # Rooms' message archives (XEP-0313) in the same store as accounts',
+    # expired by the same timer; an archive goes with its room.
+    server.roomArchives = RoomArchives(
+        server.archiveStore,
+        clock,
+        limit=config.archiveMaxMessages,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+        expiry=server.archives,
+    )
+    server.rooms.addObserver(server.roomArchives)
     server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
+        server.rooms,
+        observers=[server.mep],
+        occupantServices=mepResource,
+        archives=server.roomArchives,
     )
     server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
@@ -464,6 +515,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     ping.PingHandler().setHandlerParent(uploadDomain)
     generic.FallbackHandler().setHandlerParent(uploadDomain)
 
+    # External components (XEP-0114): each configured domain is a route
+    # from the start, to the component's connection while it has one.
+    server.components = Components(
+        server.router, config.components, config.domain, config.componentsConflict
+    )
+
     # TLS: the configured certificate, or a self-signed one kept in dataDir.
     loaded = tls.loadOrCreateCertificate(
         config.dataDir,
@@ -486,16 +543,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     def authenticatorFactory(offerTLS=True):
         """
         The negotiation steps of one client stream, in order. Over
-        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS.
+        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS:
+        when encryption is required there ([c2s] require_encryption, or a
+        listener beyond loopback), registration and SASL refuse a stream
+        that did not come over TLS (wss://).
         """
         steps = []
         if offerTLS:
             required = config.encryptionRequired
             steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
+        else:
+            required = config.webSocketEncryptionRequired
         if config.registration:
-            steps.append(lambda a: RegisterStep(a, registration))
+            steps.append(lambda a: RegisterStep(a, registration, required))
         steps += [
-            lambda a: SASLStep(a, mechanisms),
+            lambda a: SASLStep(a, mechanisms, required),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,
@@ -509,9 +571,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             clock=clock,
             idleTimeout=config.idleTimeout,
             ids=server.ids,
+            negotiationTimeout=config.negotiationTimeout,
         )
 
-    c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
+    # Input limits of every client connection, TCP and WebSocket alike
+    # (RFC 6120 section 13.12): stanza size and element depth, a byte rate
+    # that pauses reading (Prosody's mod_limits), and, above, the deadline
+    # of negotiation and the unauthenticated connections per address.
+    throttleFactory = None
+    if config.rateLimit:
+        throttleFactory = lambda: InputThrottle(  # noqa: E731
+            clock, config.rateLimit, config.rateBurst
+        )
+    c2s = C2SXmlStreamFactory(
+        authenticatorFactory,
+        config.maxStanzaSize,
+        server.streams,
+        maxDepth=config.maxDepth,
+        throttleFactory=throttleFactory,
+    )
     server.listeners.append((config.c2sListen, c2s))
 
     root = resource.Resource()
@@ -521,6 +599,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda: authenticatorFactory(offerTLS=False),
             config.maxStanzaSize,
             server.streams,
+            maxDepth=config.maxDepth,
+            throttleFactory=throttleFactory,
         ),
     )
     # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
@@ -534,4 +614,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.listeners.append(
             (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
         )
+    if config.componentsListen is not None:
+        # Component streams are plaintext (XEP-0114 has no TLS) and their
+        # closing joins the client streams'.
+        if not loopbackOnly(config.componentsListen):
+            log.warn(
+                "[components] listen {listen} is not on loopback only: component "
+                "handshakes and stanzas cross the network unencrypted",
+                listen=config.componentsListen,
+            )
+        components = ComponentXmlStreamFactory(
+            lambda: ComponentAuthenticator(
+                server.components, clock, config.idleTimeout, server.ids
+            ),
+            config.maxStanzaSize,
+            server.streams,
+        )
+        server.listeners.append((config.componentsListen, components))
     return server

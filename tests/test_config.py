@@ -80,17 +80,28 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(dict(defaults.users), {})
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
+        self.assertEqual(defaults.maxDepth, 64)
+        self.assertEqual(defaults.negotiationTimeout, 300)
+        self.assertEqual(defaults.maxUnauthenticatedPerAddress, 100)
+        self.assertEqual(defaults.rateLimit, 1048576)
+        self.assertEqual(defaults.rateBurst, 10)
         self.assertEqual(defaults.resumeTimeout, 300)
         self.assertEqual(defaults.offlineLimit, 1000)
         self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
+        self.assertEqual(defaults.mucMaxRoomsPerAccount, 100)
         self.assertEqual(defaults.backendJids, ())
+        self.assertEqual(defaults.pubsubMaxNodes, 100)
+        self.assertEqual(defaults.pubsubMaxBytes, 16 * 1024 * 1024)
         self.assertEqual(defaults.uploadDomain, "upload.localhost")
         self.assertEqual(defaults.uploadMaxFileSize, 10 * 1024 * 1024)
         self.assertEqual(defaults.uploadQuota, 1024 * 1024 * 1024)
         self.assertEqual(defaults.uploadSlotLifetime, 300)
         self.assertIsNone(defaults.uploadPublicURL)
         self.assertEqual(defaults.uploadBaseURL, "http://127.0.0.1:5280")
+        self.assertIsNone(defaults.componentsListen)
+        self.assertEqual(defaults.componentsConflict, "refuse_new")
+        self.assertEqual(dict(defaults.components), {})
         self.assertEqual(defaults.archiveRetention, 7 * 86400)
         self.assertEqual(defaults.archiveMaxMessages, 10000)
         self.assertEqual(defaults.archivePageSize, 20)
@@ -120,16 +131,27 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "users",
                 "maxStanzaSize",
                 "idleTimeout",
+                "maxDepth",
+                "negotiationTimeout",
+                "maxUnauthenticatedPerAddress",
+                "rateLimit",
+                "rateBurst",
                 "resumeTimeout",
                 "offlineLimit",
                 "vcardMaxSize",
                 "mucCreateUnlocked",
+                "mucMaxRoomsPerAccount",
                 "backendJids",
+                "pubsubMaxNodes",
+                "pubsubMaxBytes",
                 "uploadDomain",
                 "uploadMaxFileSize",
                 "uploadQuota",
                 "uploadSlotLifetime",
                 "uploadPublicURL",
+                "componentsListen",
+                "componentsConflict",
+                "components",
                 "archiveRetention",
                 "archiveMaxMessages",
                 "archivePageSize",
@@ -190,6 +212,7 @@ class ExampleFileTests(unittest.SynchronousTestCase):
             self.assertIn(f"[{setting.section}]", text)
             self.assertRegex(text, rf"(?m)^(# )?{setting.key} =")
         self.assertIn("[users]", text)
+        self.assertRegex(text, r"(?m)^# bot\.localhost = ")
 
 
 class FileTests(unittest.SynchronousTestCase):
@@ -259,7 +282,9 @@ class FileTests(unittest.SynchronousTestCase):
         the HTTP listener, over https for an C{ssl:} listener.
         """
         self.assertEqual(
-            self.load("[http]\nlisten = tcp:8080:interface=0.0.0.0\n").uploadBaseURL,
+            self.load(
+                "[http]\nlisten = tcp:8080:interface=0.0.0.0\ntoken = t\n"
+            ).uploadBaseURL,
             "http://127.0.0.1:8080",
         )
         self.assertEqual(
@@ -381,6 +406,35 @@ class FileTests(unittest.SynchronousTestCase):
             dict(loaded.users), {"romeo": "r%1 #x", "juliet": "j=2", "ülla": "u"}
         )
 
+    def test_components(self):
+        """
+        In C{[components]}, C{listen} and C{conflict} are settings, and
+        every other key maps a component's domain, lowercased, to its
+        secret (XEP-0114).
+        """
+        loaded = self.load(
+            "[components]\nlisten = tcp:5347:interface=127.0.0.1\n"
+            "conflict = Replace_Old\nBot.Localhost = s3cret=%1\n"
+            "gateway.example.net = other\n"
+        )
+        self.assertEqual(loaded.componentsListen, "tcp:5347:interface=127.0.0.1")
+        self.assertEqual(loaded.componentsConflict, "replace_old")
+        self.assertEqual(
+            dict(loaded.components),
+            {"bot.localhost": "s3cret=%1", "gateway.example.net": "other"},
+        )
+        self.assertIsInstance(loaded.components, types.MappingProxyType)
+
+    def test_componentsOff(self):
+        """
+        C{[components] listen} may be C{off} or empty: no listener; the
+        components stay configured.
+        """
+        for value in ("off", "", "OFF"):
+            loaded = self.load(f"[components]\nlisten = {value}\nbot.localhost = s\n")
+            self.assertIsNone(loaded.componentsListen, value)
+            self.assertEqual(dict(loaded.components), {"bot.localhost": "s"})
+
     def test_usersEmpty(self):
         """
         An empty C{[users]} section provisions nobody.
@@ -398,6 +452,23 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(loaded.maxStanzaSize, 1024)
         self.assertEqual(loaded.idleTimeout, 0)
         self.assertEqual(loaded.resumeTimeout, 0)
+
+    def test_inputLimits(self):
+        """
+        C{[c2s] max_depth}, C{negotiation_timeout},
+        C{max_unauthenticated_per_address}, C{rate_limit} and
+        C{rate_burst} set their fields; C{0} switches off the deadline, the
+        per-address limit and the rate.
+        """
+        loaded = self.load(
+            "[c2s]\nmax_depth = 256\nnegotiation_timeout = 0\n"
+            "max_unauthenticated_per_address = 0\nrate_limit = 0\nrate_burst = 1\n"
+        )
+        self.assertEqual(loaded.maxDepth, 256)
+        self.assertEqual(loaded.negotiationTimeout, 0)
+        self.assertEqual(loaded.maxUnauthenticatedPerAddress, 0)
+        self.assertEqual(loaded.rateLimit, 0)
+        self.assertEqual(loaded.rateBurst, 1)
 
     def test_offlineLimit(self):
         """
@@ -452,6 +523,28 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 2048\n").vcardMaxSize, 2048)
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 1024\n").vcardMaxSize, 1024)
+
+    def test_quotas(self):
+        """
+        C{[muc] max_rooms_per_account}, C{[pubsub] max_nodes} and
+        C{[pubsub] max_bytes} set their fields, down to their minimums.
+        """
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 3\n"
+            "[pubsub]\nmax_nodes = 7\nmax_bytes = 4096\n"
+        )
+        self.assertEqual(
+            (3, 7, 4096),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 1\n"
+            "[pubsub]\nmax_nodes = 1\nmax_bytes = 1024\n"
+        )
+        self.assertEqual(
+            (1, 1, 1024),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
 
     def test_backendJids(self):
         """
@@ -775,6 +868,30 @@ class ErrorTests(unittest.SynchronousTestCase):
         """
         self.assertError({"apiToken": 5}, "[http] token: 5 is not text")
 
+    def test_publicHTTPWithoutToken(self):
+        """
+        An HTTP listener beyond loopback needs a token (DESIGN.md section
+        3): without one, or with an empty one, start-up stops with one
+        line; with one, or on loopback or a UNIX socket, it goes on.
+        """
+        for listen in ("tcp:5280", "tcp:5280:interface=0.0.0.0", "tcp6:5280:interface=\\:\\:"):
+            for token in (None, ""):
+                self.assertError(
+                    {"httpListen": listen, "apiToken": token},
+                    f"[http] token: required, since [http] listen {listen!r} is not "
+                    "on loopback only (set a token, or listen on 127.0.0.1)",
+                )
+        self.assertEqual(
+            "s3cret",
+            config.load(overrides={"httpListen": "tcp:5280", "apiToken": "s3cret"}).apiToken,
+        )
+        for listen in ("tcp:5280:interface=127.0.0.1", "unix:/tmp/mepserver-http"):
+            self.assertIsNone(config.load(overrides={"httpListen": listen}).apiToken)
+        path = writeFile(self, "[http]\nlisten = tcp:8080\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertIn("[http] token: required", str(error))
+        self.assertNotIn("\n", str(error))
+
     def test_tlsUnreadable(self):
         """
         TLS files must exist and be readable.
@@ -844,6 +961,20 @@ class ErrorTests(unittest.SynchronousTestCase):
             {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
         )
         self.assertError(
+            {"maxDepth": 0}, "[c2s] max_depth: 0 is less than the minimum 1"
+        )
+        # Deeper elements would come near Python's recursion limit when
+        # serialised.
+        self.assertError(
+            {"maxDepth": "257"}, "[c2s] max_depth: 257 is more than the maximum 256"
+        )
+        self.assertError(
+            {"rateBurst": 0}, "[c2s] rate_burst: 0 is less than the minimum 1"
+        )
+        self.assertError(
+            {"rateLimit": "1MB"}, "[c2s] rate_limit: '1MB' is not a whole number"
+        )
+        self.assertError(
             {"resumeTimeout": -5}, "[c2s] resume_timeout: -5 is less than the minimum 0"
         )
         self.assertError(
@@ -867,6 +998,17 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"uploadSlotLifetime": 0},
             "[upload] slot_lifetime: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"mucMaxRoomsPerAccount": 0},
+            "[muc] max_rooms_per_account: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"pubsubMaxNodes": "many"}, "[pubsub] max_nodes: 'many' is not a whole number"
+        )
+        self.assertError(
+            {"pubsubMaxBytes": 1023},
+            "[pubsub] max_bytes: 1023 is less than the minimum 1024",
         )
 
     def test_backendJids(self):
@@ -895,6 +1037,68 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"users": {"straße": "1", "strasse": "2"}},
             "[users] strasse: the same username as [users] straße",
+        )
+
+    def test_components(self):
+        """
+        Component names are domains, not JIDs, distinct after
+        normalisation and from the server's own domains; secrets must not
+        be empty; C{conflict} is one of two words; C{listen} an endpoint.
+        """
+        self.assertError(
+            {"components": {"bot@localhost": "s"}},
+            "[components] bot@localhost: 'bot@localhost' is not a valid domain "
+            "(it is a JID)",
+        )
+        self.assertError(
+            {"components": {"a b": "s"}},
+            "[components] a b: 'a b' is not a valid domain (invalid character "
+            "in hostname)",
+        )
+        self.assertError(
+            {"components": {"": "s"}},
+            "[components] : '' is not a valid domain (server address required)",
+        )
+        self.assertError(
+            {"components": {"bot.localhost": " "}},
+            "[components] bot.localhost: empty secret",
+        )
+        self.assertError(
+            {"components": {"Bot.localhost": "1", "bot.localhost": "2"}},
+            "[components] bot.localhost: the same component as [components] "
+            "Bot.localhost",
+        )
+        for name, other in (
+            ("localhost", "[server] domain"),
+            ("Conference.localhost", "[muc] domain"),
+            ("upload.localhost", "[upload] domain"),
+        ):
+            self.assertError(
+                {"components": {name: "s"}},
+                f"[components] {name.lower()}: {name.lower()!r} is the same as "
+                f"{other}",
+            )
+        self.assertError(
+            {"componentsConflict": "kick"},
+            "[components] conflict: 'kick' is not one of refuse_new, replace_old",
+        )
+        self.assertError(
+            {"componentsListen": "tcp:x"},
+            "[components] listen: 'tcp:x' is not a valid endpoint description "
+            "(invalid port)",
+        )
+        self.assertError(
+            {"components": ["bot.localhost"]},
+            "[components]: ['bot.localhost'] is not a mapping",
+        )
+
+    def test_componentsFile(self):
+        """
+        A component without a secret in the file is an error naming it.
+        """
+        self.assertFileError(
+            "[components]\nbot.localhost =\n",
+            "[components] bot.localhost: empty secret",
         )
 
     def test_usersFile(self):
@@ -1033,6 +1237,20 @@ class EncryptionRequiredTests(unittest.SynchronousTestCase):
         self.assertTrue(
             Config(c2sListen="tcp:5222:interface=192.0.2.1").encryptionRequired
         )
+
+    def test_webSocket(self):
+        """
+        L{Config.webSocketEncryptionRequired} follows an explicit
+        C{requireEncryption}; on C{auto} it looks at the HTTP listener, not
+        at the TCP one.
+        """
+        self.assertFalse(Config().webSocketEncryptionRequired)
+        self.assertTrue(Config(requireEncryption=True).webSocketEncryptionRequired)
+        self.assertFalse(
+            Config(requireEncryption=False, httpListen="tcp:5280").webSocketEncryptionRequired
+        )
+        self.assertTrue(Config(httpListen="tcp:5280").webSocketEncryptionRequired)
+        self.assertFalse(Config(c2sListen="tcp:5222").webSocketEncryptionRequired)
 
     def test_loopbackOnly(self):
         """

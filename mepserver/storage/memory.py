@@ -227,6 +227,8 @@ class MemoryUserStore:
             messages[:] = [m for m in messages if m.key not in gone]
             if not messages:
                 del self._offline[username]
+        return defer.succeed(None)
+
     # Block lists (XEP-0191).
 
     def getBlockList(

@@ -4,7 +4,8 @@ A real Prosody, the reference server, started for one test: the same
 scenarios that judge mepserver run against it (L{tests.e2e.test_prosody}).
 
 L{startProsody} writes a configuration into a temporary directory (one
-virtual host, C{localhost}, and a MUC component, C{conference.localhost};
+virtual host, C{localhost}, and a MUC component, C{conference.localhost},
+with room archives and, if installed, moderation, L{mucModules};
 client connections on 127.0.0.1 only, STARTTLS required; the data, the
 pid file and the log in that directory), gives Prosody a certificate made
 by mepserver's own L{loadOrCreateCertificate}, so that the scenarios'
@@ -45,6 +46,29 @@ MODULES = (
     "mam",
 )
 
+#: Where Debian's prosody-modules package puts the community modules.
+COMMUNITY_MODULES = "/usr/lib/prosody/modules"
+
+
+def hasCommunityModule(name):
+    """
+    Whether a module of the community collection (Debian's
+    C{prosody-modules}, not part of Prosody 0.12 itself) is installed:
+    C{muc_moderation} (XEP-0425 version 0.2), say.
+    """
+    return os.path.exists(os.path.join(COMMUNITY_MODULES, f"mod_{name}", f"mod_{name}.lua"))
+
+
+def mucModules():
+    """
+    The MUC component's modules: Prosody's own C{muc_mam} (XEP-0313 for
+    rooms), and C{muc_moderation} when the community collection has it.
+    """
+    modules = ["muc_mam"]
+    if hasCommunityModule("muc_moderation"):
+        modules.append("muc_moderation")
+    return modules
+
 CONFIG = """\
 -- Written by tests/e2e/prosody.py for one test.
 run_as_root = true
@@ -60,6 +84,9 @@ modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 allow_registration = true
 c2s_require_encryption = true
+-- Each write sent at once (TCP_NODELAY), as mepserver's client connections:
+-- with Nagle's algorithm, the scenarios' round trips wait for delayed ACKs.
+network_settings = {{ nagle = false }}
 authentication = "internal_hashed"
 storage = "internal"
 certificates = {certificates}
@@ -68,6 +95,7 @@ ssl = {{ certificate = {certificate}, key = {key} }}
 VirtualHost "localhost"
 
 Component "conference.localhost" "muc"
+    modules_enabled = {{ {mucModules} }}
 """
 
 
@@ -155,6 +183,7 @@ async def startProsody(testCase, reactor=None):
                 log=_lua(os.path.join(directory, "prosody.log")),
                 port=port,
                 modules=", ".join(_lua(m) for m in MODULES),
+                mucModules=", ".join(_lua(m) for m in mucModules()),
                 certificates=_lua(os.path.dirname(certificate.certificatePath)),
                 certificate=_lua(certificate.certificatePath),
                 key=_lua(certificate.keyPath),
