@@ -26,6 +26,7 @@ from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 from mepserver.interfaces import IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
+from mepserver.locks import KeyedLocks
 from mepserver.stanza import copyStanza
 
 log = Logger()
@@ -48,9 +49,10 @@ def bounce(stanza, condition, text=None):
     return error.StanzaError(condition, text=text).toResponse(stanza)
 
 
-class AccountLocks:
+class AccountLocks(KeyedLocks):
     """
-    One lock per account, keeping its stanzas in order across store calls.
+    One lock per account (keyed by username), keeping its stanzas in order
+    across store calls.
 
     The SQLite store answers from a thread, so two subscription stanzas for
     one account (a C{subscribed} and a C{subscribe} crossing, say) would
@@ -61,46 +63,6 @@ class AccountLocks:
     under the lock, and while it is held, deliveries to the account queue
     behind them; otherwise they go out at once.
     """
-
-    def __init__(self):
-        self._locks = {}
-
-    def busy(self, username):
-        """
-        @return: whether an operation for the account is in progress.
-        """
-        return username in self._locks
-
-    def run(self, username, f, *args, **kwargs):
-        """
-        Call C{f} once the account's earlier operations are done.
-
-        @return: a Deferred with C{f}'s result.
-        """
-        lock = self._locks.get(username)
-        if lock is None:
-            lock = self._locks[username] = defer.DeferredLock()
-        d = lock.run(f, *args, **kwargs)
-
-        def release(result):
-            if not lock.locked and not lock.waiting:
-                self._locks.pop(username, None)
-            return result
-
-        return d.addBoth(release)
-
-    @defer.inlineCallbacks
-    def drain(self):
-        """
-        Wait until no account has an operation in progress (at shutdown,
-        so nothing runs against stopped components and closed stores).
-        """
-        while self._locks:
-            # self.run, not the locks' own run: its release forgets a lock
-            # nobody waits for, so the loop ends.
-            yield defer.gatherResults(
-                [self.run(username, lambda: None) for username in list(self._locks)]
-            )
 
 
 class Session:
