@@ -11,25 +11,43 @@ Twisted no longer has:
     the C{constantly} package (used by C{wokkel.muc} and, through it,
     C{wokkel.pubsub}, C{wokkel.disco} and C{wokkel.ping}).
 
-This module puts both back, each only if missing, and changes nothing else.
-It is the only code in mepserver that patches a third-party module, and
+This module puts both back, each only if missing, and changes nothing else
+in wokkel's way.
+
+It makes one more change, for a hostile client's sake rather than wokkel's:
+it bounds the cache of Twisted's C{jid.internJID} (the module-level dict
+C{__internJIDs} of C{twisted.words.protocols.jabber.jid}), which otherwise
+keeps every JID string ever parsed, for ever, and grows with every new
+address a client names (issue 15). Twisted, wokkel and mepserver call
+C{internJID} in too many places on untrusted strings to avoid it, so the
+dict is swapped, once, for a L{mepserver.jids.BoundedJIDCache}.
+
+This is the only code in mepserver that patches a third-party module, and
 C{mepserver/__init__.py} imports it first so that every way into the package
 applies it before wokkel loads.
 
-Delete this module (and C{tests/test_compat.py}) once a wokkel release
-imports cleanly on current Twisted: the canary test in C{tests/test_compat}
-starts skipping with "shim no longer needed" when that happens.
+Delete the two wokkel changes (and their tests in C{tests/test_compat.py})
+once a wokkel release imports cleanly on current Twisted: the canary test in
+C{tests/test_compat} starts skipping with "shim no longer needed" when that
+happens. Keep the JID cache bound until Twisted bounds its cache itself;
+C{tests/test_compat} fails if Twisted renames the dict.
 """
 
 import importlib
 import sys
 
 from twisted.python import compat
+from twisted.words.protocols.jabber import jid
+
+from mepserver.jids import BoundedJIDCache
+
+#: The name of Twisted's JID intern cache in C{jid}'s globals.
+JID_CACHE = "__internJIDs"
 
 
 def apply():
     """
-    Apply both changes, each one only if it is needed.
+    Apply the changes, each one only if it is needed.
 
     Calling it again is harmless: nothing that exists is overwritten.
 
@@ -37,6 +55,13 @@ def apply():
     @rtype: L{list} of L{str}
     """
     changed = []
+    cache = vars(jid).get(JID_CACHE)
+    if type(cache) is dict:
+        bounded = BoundedJIDCache()
+        for key, value in cache.items():
+            bounded[key] = value
+        setattr(jid, JID_CACHE, bounded)
+        changed.append("twisted.words.protocols.jabber.jid." + JID_CACHE)
     if not hasattr(compat, "_PY3"):
         compat._PY3 = True
         changed.append("twisted.python.compat._PY3")

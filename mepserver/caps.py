@@ -30,6 +30,7 @@ from wokkel.data_form import NS_X_DATA
 from wokkel.disco import NS_DISCO_INFO
 
 from mepserver.namespaces import NS_XML
+from mepserver.stanza import forLog
 
 NS_CAPS = "http://jabber.org/protocol/caps"
 
@@ -499,7 +500,7 @@ class CapsCache:
                 log.info(
                     "Ill-formed caps disco#info from {entity}: {error}",
                     entity=entity.full(),
-                    error=str(e),
+                    error=forLog(e),
                 )
                 return None
             if ver != caps.ver:
@@ -507,7 +508,7 @@ class CapsCache:
                     "Caps hash mismatch from {entity}: announced {announced},"
                     " answer hashes to {computed}",
                     entity=entity.full(),
-                    announced=caps.ver,
+                    announced=forLog(caps.ver),
                     computed=ver,
                 )
                 return None
@@ -541,7 +542,7 @@ class CapsCache:
                 log.info(
                     "Caps disco#info from {entity} is no disco#info: {error}",
                     entity=entity.full(),
-                    error=str(e),
+                    error=forLog(e),
                 )
                 features = frozenset()
             else:
@@ -568,7 +569,7 @@ class CapsCache:
         log.info(
             "Caps disco#info to {entity} failed: {why}",
             entity=entity.full(),
-            why=failure.getErrorMessage() or failure.type.__name__,
+            why=forLog(failure.getErrorMessage() or failure.type.__name__),
         )
         return None
 

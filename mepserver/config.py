@@ -18,6 +18,9 @@ Choices the file format leaves open:
     sit on its own line, since C{#} and C{;} may appear in values.
   - The MUC domain, unless given, is C{conference.} plus the server domain,
     and the upload domain C{upload.} plus it.
+  - In C{[components]}, C{listen} and C{conflict} are settings and every
+    other key names an external component (XEP-0114), like the usernames
+    of C{[users]}; so no component can be called C{listen} or C{conflict}.
   - TLS file names are made absolute when they are checked, because twistd
     may change directory (C{--rundir}) before the server opens them; the
     data directory stays as given, relative to twistd's working directory.
@@ -39,6 +42,7 @@ from twisted.words.protocols.jabber import jid
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
 from mepserver.jids import MAX_PART_BYTES
+from mepserver.stanza import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT
 
 __all__ = ["Config", "ConfigError", "load", "loopbackOnly"]
 
@@ -74,7 +78,7 @@ class Config:
     @ivar httpListen: endpoint description of the WebSocket and HTTP API
         listener (C{[http] listen}).
     @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
-        (C{[http] token}).
+        (C{[http] token}); required when C{httpListen} is not loopback only.
     @ivar tlsCertificate: PEM certificate file, or L{None} to generate a
         self-signed one into C{dataDir} (C{[tls] certificate}).
     @ivar tlsKey: PEM private key file; set exactly when C{tlsCertificate}
@@ -90,6 +94,22 @@ class Config:
         C{policy-violation} stream error (C{[c2s] max_stanza_size}).
     @ivar idleTimeout: seconds of client silence before the stream is
         closed, C{0} for never (C{[c2s] idle_timeout}).
+    @ivar maxDepth: the most levels of elements nested below a stanza;
+        deeper closes the stream with C{policy-violation}, and a deeper
+        HTTP API payload gets 400 (C{[c2s] max_depth}).
+    @ivar negotiationTimeout: seconds from connecting within which a
+        client must authenticate and bind a resource, or be closed with
+        C{connection-timeout}; C{0} for no deadline (C{[c2s]
+        negotiation_timeout}).
+    @ivar maxUnauthenticatedPerAddress: the most connections one IP
+        address may hold open before they authenticate and bind; past it a
+        new one is closed with C{policy-violation}. C{0} for no limit
+        (C{[c2s] max_unauthenticated_per_address}).
+    @ivar rateLimit: bytes per second one client connection may send
+        before reading from it pauses; C{0} for no limit (C{[c2s]
+        rate_limit}).
+    @ivar rateBurst: seconds' worth of C{rateLimit} a connection may send
+        at once (C{[c2s] rate_burst}).
     @ivar resumeTimeout: seconds a client's session with resumable stream
         management (XEP-0198) waits for the client to resume it after its
         connection broke off, C{0} for no resumption (C{[c2s]
@@ -102,16 +122,19 @@ class Config:
         vcard_max_size}).
     @ivar mucCreateUnlocked: whether new rooms start unlocked instead of
         waiting for the owner's configuration (C{[muc] create_unlocked}).
+    @ivar mucMaxRoomsPerAccount: the most rooms one account may own and
+        still create another; past it the creation gets
+        C{resource-constraint} (C{[muc] max_rooms_per_account}).
+    @ivar pubsubMaxNodes: the most nodes one pubsub service (an account's
+        PEP service, a room's or an occupant's MEP service) holds; past it
+        a node creation gets C{resource-constraint} (C{[pubsub]
+        max_nodes}).
+    @ivar pubsubMaxBytes: the most bytes of item payloads one pubsub
+        service keeps in all its nodes; past it a publish gets
+        C{not-acceptable} with C{<payload-too-big/>} (C{[pubsub]
+        max_bytes}).
     @ivar backendJids: bare JIDs allowed to publish as the room
         (C{[muc] backend_jids}).
-    @ivar componentConnect: client endpoint description of the host
-        server's component port (XEP-0114), or L{None} to run standalone
-        (C{[component] connect}). When set, mepserver runs as the host's
-        MUC component: only the MUC service with MEP, the HTTP API and the
-        stores, reached through the host (L{mepserver.hostlink}).
-    @ivar componentSecret: the component's shared secret for the
-        handshake; set exactly when C{componentConnect} is (C{[component]
-        secret}). Left out of C{repr()}, so that it is never logged.
     @ivar uploadDomain: the HTTP File Upload (XEP-0363) service's domain
         (C{[upload] domain}).
     @ivar uploadMaxFileSize: the largest file in bytes a slot is given for
@@ -123,6 +146,32 @@ class Config:
     @ivar uploadPublicURL: the scheme and authority (and an optional path
         prefix) of upload URLs, or L{None} for C{http://127.0.0.1:} and the
         HTTP listener's port (C{[upload] public_url}).
+    @ivar componentsListen: endpoint description of the listener that
+        accepts external components (XEP-0114, C{jabber:component:accept}),
+        or L{None} for none (C{[components] listen}, C{off} or empty).
+    @ivar componentsConflict: what a second connection for a component
+        that is connected does: C{"refuse_new"} refuses it with a
+        C{conflict} stream error, C{"replace_old"} closes the old one with
+        C{conflict} instead (C{[components] conflict}).
+    @ivar components: the external components' domains, lowercase, to
+        their shared secrets (the other keys of C{[components]}); read-only.
+    @ivar componentConnect: client endpoint description of the host
+        server's component port (XEP-0114), or L{None} to run standalone
+        (C{[component] connect}). When set, mepserver runs as the host's
+        MUC component: only the MUC service with MEP, the HTTP API and the
+        stores, reached through the host (L{mepserver.hostlink}).
+    @ivar componentSecret: the component's shared secret for the
+        handshake; set exactly when C{componentConnect} is (C{[component]
+        secret}). Left out of C{repr()}, so that it is never logged.
+    @ivar archiveRetention: seconds an archived message (XEP-0313) is kept,
+        or L{None} for ever (C{[archive] retention}: seconds, or a number
+        with C{s}, C{h}, C{d} or C{w}, or C{never}).
+    @ivar archiveMaxMessages: the most messages one archive keeps; past
+        it the oldest go (C{[archive] max_messages}).
+    @ivar archivePageSize: how many messages a query's page holds when the
+        client asks for no number (C{[archive] page_size}).
+    @ivar archiveMaxPageSize: the most messages one page holds, whatever
+        the client asks for (C{[archive] max_page_size}).
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -146,18 +195,35 @@ class Config:
     )
     maxStanzaSize: int = 262144
     idleTimeout: int = 300
+    maxDepth: int = DEFAULT_MAX_DEPTH
+    negotiationTimeout: int = 300
+    maxUnauthenticatedPerAddress: int = 100
+    rateLimit: int = 1048576
+    rateBurst: int = 10
     resumeTimeout: int = 300
     offlineLimit: int = 1000
     vcardMaxSize: int = 65536
     mucCreateUnlocked: bool = False
+    mucMaxRoomsPerAccount: int = 100
     backendJids: Tuple[str, ...] = ()
-    componentConnect: Optional[str] = None
-    componentSecret: Optional[str] = field(default=None, repr=False)
+    pubsubMaxNodes: int = 100
+    pubsubMaxBytes: int = 16777216
     uploadDomain: str = "upload.localhost"
     uploadMaxFileSize: int = 10485760
     uploadQuota: int = 1073741824
     uploadSlotLifetime: int = 300
     uploadPublicURL: Optional[str] = None
+    componentsListen: Optional[str] = None
+    componentsConflict: str = "refuse_new"
+    components: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+    componentConnect: Optional[str] = None
+    componentSecret: Optional[str] = field(default=None, repr=False)
+    archiveRetention: Optional[int] = 604800
+    archiveMaxMessages: int = 10000
+    archivePageSize: int = 20
+    archiveMaxPageSize: int = 100
     verbose: bool = False
 
     @property
@@ -180,6 +246,18 @@ class Config:
         if self.requireEncryption is not None:
             return self.requireEncryption
         return not loopbackOnly(self.c2sListen)
+
+    @property
+    def webSocketEncryptionRequired(self) -> bool:
+        """
+        Whether WebSocket clients (RFC 7395) must connect over TLS
+        (C{wss:}) to authenticate: C{requireEncryption} decides when set,
+        as for TCP; on C{auto} encryption is required unless the HTTP
+        listener is on loopback only.
+        """
+        if self.requireEncryption is not None:
+            return self.requireEncryption
+        return not loopbackOnly(self.httpListen)
 
     @property
     def uploadBaseURL(self) -> str:
@@ -365,7 +443,7 @@ def _tristate(value: Any) -> Optional[bool]:
         raise _Invalid(f"{value!r} is not one of auto, {_BOOLEANS}")
 
 
-def _integer(minimum: int) -> Callable[[Any], int]:
+def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, str):
             try:
@@ -378,6 +456,8 @@ def _integer(minimum: int) -> Callable[[Any], int]:
             raise _Invalid(f"{value!r} is not a whole number")
         if number < minimum:
             raise _Invalid(f"{number} is less than the minimum {minimum}")
+        if maximum is not None and number > maximum:
+            raise _Invalid(f"{number} is more than the maximum {maximum}")
         return number
 
     return convert
@@ -508,6 +588,32 @@ def _optionalURL(value: Any) -> Optional[str]:
     return text.rstrip("/")
 
 
+_DURATION_UNITS = {"s": 1, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(value: Any) -> Optional[int]:
+    """
+    A duration in whole seconds: a number of seconds, or a number followed
+    by C{s}, C{h}, C{d} or C{w} (C{7d}, C{1w}); L{None} for C{never}.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = _text(value, "a duration").lower()
+    if text == "never":
+        return None
+    match = re.fullmatch(r"([0-9]+)\s*([shdw]?)", text)
+    if match is None:
+        raise _Invalid(
+            f"{value!r} is not a duration: seconds, or a number with s, h, d "
+            "or w (7d, 1w), or never"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS.get(match.group(2) or "s")
+    if seconds < 1:
+        raise _Invalid(f"{value!r} is shorter than a second")
+    return seconds
+
+
 def _readableFile(value: Any) -> Optional[str]:
     path = _optionalText(value)
     if path is None:
@@ -560,7 +666,8 @@ class _Setting:
 
 
 # In Config's field order, which is the order values are checked in; the
-# [users] section, whose keys are usernames, is handled by _users.
+# [users] section, whose keys are usernames, is handled by _users, and the
+# component names of [components] by _components.
 _SETTINGS = (
     _Setting("domain", "server", "domain", _domain),
     _Setting("mucDomain", "muc", "domain", _domain),
@@ -577,23 +684,48 @@ _SETTINGS = (
     _Setting("anonymous", "auth", "anonymous", _boolean),
     _Setting("maxStanzaSize", "c2s", "max_stanza_size", _integer(1024)),
     _Setting("idleTimeout", "c2s", "idle_timeout", _integer(0)),
+    _Setting("maxDepth", "c2s", "max_depth", _integer(1, MAX_DEPTH_LIMIT)),
+    _Setting("negotiationTimeout", "c2s", "negotiation_timeout", _integer(0)),
+    _Setting(
+        "maxUnauthenticatedPerAddress",
+        "c2s",
+        "max_unauthenticated_per_address",
+        _integer(0),
+    ),
+    _Setting("rateLimit", "c2s", "rate_limit", _integer(0)),
+    _Setting("rateBurst", "c2s", "rate_burst", _integer(1)),
     _Setting("resumeTimeout", "c2s", "resume_timeout", _integer(0)),
     _Setting("offlineLimit", "c2s", "offline_limit", _integer(0)),
     _Setting("vcardMaxSize", "c2s", "vcard_max_size", _integer(1024)),
     _Setting("mucCreateUnlocked", "muc", "create_unlocked", _boolean),
+    _Setting("mucMaxRoomsPerAccount", "muc", "max_rooms_per_account", _integer(1)),
     _Setting("backendJids", "muc", "backend_jids", _jids),
-    _Setting("componentConnect", "component", "connect", _optionalClientEndpoint),
-    _Setting("componentSecret", "component", "secret", _optionalText),
+    _Setting("pubsubMaxNodes", "pubsub", "max_nodes", _integer(1)),
+    _Setting("pubsubMaxBytes", "pubsub", "max_bytes", _integer(1024)),
     _Setting("uploadDomain", "upload", "domain", _domain),
     _Setting("uploadMaxFileSize", "upload", "max_file_size", _integer(1)),
     _Setting("uploadQuota", "upload", "quota", _integer(0)),
     _Setting("uploadSlotLifetime", "upload", "slot_lifetime", _integer(1)),
     _Setting("uploadPublicURL", "upload", "public_url", _optionalURL),
+    _Setting("componentsListen", "components", "listen", _optionalEndpoint),
+    _Setting(
+        "componentsConflict",
+        "components",
+        "conflict",
+        _choice("refuse_new", "replace_old"),
+    ),
+    _Setting("componentConnect", "component", "connect", _optionalClientEndpoint),
+    _Setting("componentSecret", "component", "secret", _optionalText),
+    _Setting("archiveRetention", "archive", "retention", _duration),
+    _Setting("archiveMaxMessages", "archive", "max_messages", _integer(1)),
+    _Setting("archivePageSize", "archive", "page_size", _integer(1)),
+    _Setting("archiveMaxPageSize", "archive", "max_page_size", _integer(1)),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
 _BY_KEY = {(setting.section, setting.key): setting for setting in _SETTINGS}
 _USERS = "users"
+_COMPONENTS = "components"
 _SECTIONS = {setting.section for setting in _SETTINGS} | {_USERS}
 
 
@@ -623,6 +755,33 @@ def _users(accounts: Mapping[str, Any]) -> Mapping[str, str]:
             raise ConfigError(f"{label}: empty password")
         result[username] = password
         given[username] = name
+    return types.MappingProxyType(result)
+
+
+def _components(secrets: Mapping[str, Any]) -> Mapping[str, str]:
+    """
+    Check the component names of C{[components]} (domains, as XEP-0114
+    section 3 names a component by the C{to} of its stream header) and
+    their secrets.
+    """
+    result: Dict[str, str] = {}
+    given: Dict[str, str] = {}
+    for name, secret in secrets.items():
+        label = f"[{_COMPONENTS}] {name}"
+        try:
+            domain = _domain(name)
+        except _Invalid as e:
+            raise ConfigError(f"{label}: {e.args[0]}")
+        if not domain:
+            raise ConfigError(f"{label}: empty component name")
+        if domain in result:
+            raise ConfigError(
+                f"{label}: the same component as [{_COMPONENTS}] {given[domain]}"
+            )
+        if not isinstance(secret, str) or not secret.strip():
+            raise ConfigError(f"{label}: empty secret")
+        result[domain] = secret.strip()
+        given[domain] = name
     return types.MappingProxyType(result)
 
 
@@ -687,6 +846,9 @@ def _readFile(path: str) -> Dict[str, Any]:
             raise ConfigError(f"unknown section [{section}]")
         for key, value in parser.items(section):
             setting = _BY_KEY.get((section, key))
+            if setting is None and section == _COMPONENTS:
+                raw.setdefault("components", {})[key] = value
+                continue
             if setting is None:
                 raise ConfigError(f"unknown setting [{section}] {key}")
             raw[setting.name] = value
@@ -702,7 +864,8 @@ def load(
     @param path: the INI file to read, or L{None} for defaults only.
     @param overrides: L{Config} field names to values, either text as in
         the INI file or already typed (C{True}, C{1024}, a mapping for
-        C{users}, a sequence for C{backendJids}); L{None} means not given
+        C{users} and for C{components}, a sequence for C{backendJids});
+        L{None} means not given
         (to clear C{apiToken} or choose C{auto}, pass C{""} or C{"auto"}).
     @return: the configuration, with domains lowercased, usernames
         nodeprepped, and the MUC and upload domains derived from the
@@ -712,7 +875,7 @@ def load(
     """
     raw: Dict[str, Any] = _readFile(path) if path is not None else {}
     for name, value in (overrides or {}).items():
-        if name not in _BY_NAME and name != "users":
+        if name not in _BY_NAME and name not in ("users", "components"):
             raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
             raw[name] = value
@@ -732,6 +895,12 @@ def load(
         if not isinstance(raw["users"], Mapping):
             raise ConfigError(f"[users]: {raw['users']!r} is not a mapping")
         values["users"] = _users(raw["users"])
+    if "components" in raw:
+        if not isinstance(raw["components"], Mapping):
+            raise ConfigError(
+                f"[{_COMPONENTS}]: {raw['components']!r} is not a mapping"
+            )
+        values["components"] = _components(raw["components"])
     config = Config(**values)
 
     if config.mucDomain == config.domain:
@@ -742,6 +911,29 @@ def load(
         other = "[server]" if config.uploadDomain == config.domain else "[muc]"
         raise ConfigError(
             f"[upload] domain: {config.uploadDomain!r} is the same as {other} domain"
+        )
+    if config.apiToken is None and not loopbackOnly(config.httpListen):
+        # DESIGN.md section 3: anyone who reaches the HTTP API reads real
+        # JIDs, publishes as any room and may reset a memory server.
+        raise ConfigError(
+            f"[http] token: required, since [http] listen "
+            f"{config.httpListen!r} is not on loopback only (set a token, or "
+            "listen on 127.0.0.1)"
+        )
+    served = {
+        config.domain: "[server] domain",
+        config.mucDomain: "[muc] domain",
+        config.uploadDomain: "[upload] domain",
+    }
+    for name in config.components:
+        if name in served:
+            raise ConfigError(
+                f"[{_COMPONENTS}] {name}: {name!r} is the same as {served[name]}"
+            )
+    if config.archivePageSize > config.archiveMaxPageSize:
+        raise ConfigError(
+            f"[archive] page_size: {config.archivePageSize} is more than "
+            f"[archive] max_page_size ({config.archiveMaxPageSize})"
         )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")
@@ -760,5 +952,10 @@ def load(
         raise ConfigError(
             "[component] connect: missing; [component] secret is set, but not "
             "the host server's component port to connect to (e.g. tcp:127.0.0.1:5347)"
+        )
+    if config.componentMode and (config.componentsListen or config.components):
+        raise ConfigError(
+            "[components]: accepting components is for standalone mode, and "
+            "mepserver runs as a component ([component] connect is set)"
         )
     return config

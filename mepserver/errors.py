@@ -23,6 +23,7 @@ from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
 from mepserver.datetimes import formatDateTime
+from mepserver.stanza import forLog
 
 log = Logger()
 
@@ -150,6 +151,14 @@ class RoomFull(Refusal):
 class ServiceUnavailable(Refusal):
     """
     The addressed entity does not offer this.
+    """
+
+
+class FeatureNotImplemented(Refusal):
+    """
+    The request uses a part of a protocol this server does not implement
+    (XEP-0313 section 4.1.4: an unknown query form field; XEP-0059 section
+    2.4: a page by index).
     """
 
 
@@ -322,6 +331,46 @@ class QuotaReached(Refusal):
         condition["stamp"] = formatDateTime(self.retryAt)
 
 
+class BadIdentifier(Refusal):
+    """
+    A NodeID or ItemID the server will not keep: one with a character XML
+    does not allow, or longer than
+    L{mepserver.xmlchars.MAX_IDENTIFIER_BYTES} (a local policy: XEP-0060
+    sets no limit).
+    """
+
+
+class LimitReached(Refusal):
+    """
+    A request that would take the requester past one of the server's
+    quotas (DESIGN.md section 3); the text names the quota and its
+    setting. Undoing something (deleting a node or a room) makes room
+    again, hence a temporary error.
+    """
+
+
+class TooManyNodes(LimitReached):
+    """
+    A node creation (XEP-0060 sections 7.1.4 and 8.1) at a pubsub service
+    that holds as many nodes as it may (C{[pubsub] max_nodes}).
+    """
+
+
+class TooManyRooms(LimitReached):
+    """
+    A room creation (XEP-0045 section 10.1.1) by an account that owns as
+    many rooms as one account may create (C{[muc] max_rooms_per_account}).
+    """
+
+
+class PayloadTooBig(NotAcceptable):
+    """
+    A publish whose payload would take the service's stored payloads past
+    their limit (C{[pubsub] max_bytes}; XEP-0060 section 7.1.3.5:
+    C{not-acceptable} with C{<payload-too-big/>}).
+    """
+
+
 class ResetNotSupported(RuntimeError):
     """
     L{mepserver.server.Server.reset} was asked of a server whose storage
@@ -352,6 +401,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     # XEP-0045 7.2.9 shows type 'wait': the room may have room later.
     RoomFull: ("service-unavailable", "wait"),
     ServiceUnavailable: ("service-unavailable", "cancel"),
+    FeatureNotImplemented: ("feature-not-implemented", "cancel"),
     Unsupported: ("feature-not-implemented", "cancel"),
     NodeExists: ("conflict", "cancel"),
     InstantNodesUnsupported: ("not-acceptable", "modify"),
@@ -363,6 +413,9 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     Blocked: ("not-acceptable", "cancel"),
     BadFormat: ("bad-format", "modify"),
     QuotaReached: ("resource-constraint", "wait"),
+    # RFC 6120 section 8.3.3.12: a local policy, named in the text.
+    BadIdentifier: ("policy-violation", "modify"),
+    LimitReached: ("resource-constraint", "wait"),
 }
 
 #: The pubsub-specific conditions (XEP-0060 section 14.2, namespace
@@ -381,6 +434,8 @@ PUBSUB_CONDITIONS: Dict[Type[Refusal], str] = {
     ItemRequired: "item-required",
     PayloadRequired: "payload-required",
     InvalidPayload: "invalid-payload",
+    TooManyNodes: "max-nodes-exceeded",
+    PayloadTooBig: "payload-too-big",
 }
 
 NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
@@ -444,7 +499,7 @@ def answerIQ(iq: domish.Element, d: defer.Deferred) -> defer.Deferred:
         return stanzaError(failure.value).toResponse(iq)
 
     def failed(failure):
-        log.failure("Processing {iq}", failure, iq=iq.toXml())
+        log.failure("Processing {iq}", failure, iq=forLog(iq))
         return error.StanzaError("internal-server-error").toResponse(iq)
 
     return d.addCallbacks(result, refused).addErrback(failed)

@@ -708,6 +708,29 @@ class IPresenceObserver(Interface):
         """
 
 
+class IAccountObserver(Interface):
+    """
+    Something that keeps state for the client domain's accounts beyond
+    what L{IUserStore.removeUser} removes: the presence handler (the
+    account's contacts), PEP (the account's nodes), the block lists and
+    the vCard hashes held in memory. The registration handler
+    (L{mepserver.c2s.register.RegistrationHandler}) tells each of them,
+    in order, when an account is removed (XEP-0077 section 3.2), so that
+    an account registered again with the same name starts empty.
+    """
+
+    def accountRemoved(username):
+        """
+        An account is being removed: its sessions were told to close, its
+        stored roster and data are still there, and the store removes them
+        once every observer is done. Called under the account's lock
+        (L{mepserver.c2s.sessions.AccountLocks}).
+
+        @param username: the account's username.
+        @return: a Deferred that fires when done, or L{None}.
+        """
+
+
 class IPEPObserver(Interface):
     """
     Something that follows what accounts publish to their PEP services
@@ -858,6 +881,18 @@ class IRoomFeature(Interface):
         @raise mepserver.errors.Refusal: they may not.
         """
 
+    def checkArchiveReader(room, affiliation, present):
+        """
+        Check that a user with C{affiliation} may read the room's message
+        archive (XEP-0313 section 7.1.2: whoever has the right to enter
+        it; in a members-only room, its members, admins and owners).
+        Outcasts never may, whatever the options say.
+
+        @param present: whether the requesting session is in the room.
+
+        @raise mepserver.errors.Refusal: they may not.
+        """
+
     def invitesOnAffiliation(room, previous, affiliation):
         """
         Whether a user who is not in the room and whose affiliation changed
@@ -1002,4 +1037,189 @@ class IPrivateData(Interface):
         Store C{element} for the account of C{sender} (a full JID).
 
         @return: a Deferred, failing with a L{mepserver.errors.Refusal}.
+        """
+
+
+# Message archives (XEP-0313) ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivedMessage:
+    """
+    One message of an archive (XEP-0313 section 2).
+
+    @ivar id: its archive UID, the XEP-0359 stanza-id it carried live:
+        unpredictable, unique within its archive and never reused (section
+        7.3: the caller makes it, the store refuses a duplicate).
+    @ivar timestamp: when it was sent or received, in seconds since the
+        epoch.
+    @ivar with_: the JID it is matched against by a query's C{with} field
+        (section 4.1.1), as a string: in a user archive the other party's
+        full JID (the account's own for a message to itself); in a room
+        archive the real JID of the occupant who sent it, or C{""} if
+        unknown.
+    @ivar stanza: the message as XML text, as stored (a tombstone after a
+        retraction, XEP-0425).
+    """
+
+    id: str
+    timestamp: float
+    with_: str
+    stanza: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveQuery:
+    """
+    Which messages of an archive a query asks for (XEP-0313 section 4) and
+    which page of them (XEP-0059).
+
+    Filters (each C{None} when absent; together they select the result
+    set): C{with_} (a bare JID matches every resource of it, a full JID
+    only itself), C{start} and C{end} (inclusive, seconds since the
+    epoch), C{afterId} and C{beforeId} (exclusive, archive UIDs), C{ids}
+    (only these UIDs).
+
+    Paging within the result set (XEP-0059 section 2): C{after} (the page
+    after this UID), C{before} (the page before this UID, or the last page
+    for C{""}), at most C{max} messages.
+    """
+
+    with_: Optional[str] = None
+    start: Optional[float] = None
+    end: Optional[float] = None
+    afterId: Optional[str] = None
+    beforeId: Optional[str] = None
+    ids: Optional[Tuple[str, ...]] = None
+    after: Optional[str] = None
+    before: Optional[str] = None
+    max: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivePage:
+    """
+    One page of a query's result set.
+
+    @ivar messages: the page's L{ArchivedMessage}s in chronological order.
+    @ivar complete: C{True} if the page reaches the end of the result set
+        in the direction of paging (XEP-0313 section 4.3.2): the last
+        message when paging forwards, the first when paging back with
+        C{before}.
+    @ivar count: how many messages the whole result set holds (XEP-0059
+        section 2.6).
+    @ivar index: the position of the page's first message in the result
+        set, counted from 0 (XEP-0059 section 2.6), C{None} for an empty
+        page.
+    """
+
+    messages: Tuple[ArchivedMessage, ...]
+    complete: bool
+    count: int
+    index: Optional[int]
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivePrefs:
+    """
+    An archive's preferences (XEP-0441 section 3).
+
+    @ivar default: C{"always"}, C{"never"} or C{"roster"}.
+    @ivar always: bare JIDs whose messages are always archived.
+    @ivar never: bare JIDs whose messages are never archived.
+    """
+
+    default: str = "always"
+    always: Tuple[str, ...] = ()
+    never: Tuple[str, ...] = ()
+
+
+class UnknownArchiveID(Exception):
+    """
+    A query names a UID (in C{after}, C{before}, C{afterId}, C{beforeId}
+    or C{ids}) that the archive does not hold (XEP-0313 sections 4.1.3 and
+    4.3.2: C{item-not-found}).
+    """
+
+
+class DuplicateArchiveID(Exception):
+    """
+    The archive holds a message with that UID already.
+    """
+
+
+class IArchiveStore(Interface):
+    """
+    Message archives (XEP-0313), of accounts and of rooms alike, each named
+    by its address: an account's or a room's bare JID, as a string.
+
+    Order within an archive is the order messages were added (section 2.1),
+    whatever their timestamps.
+    """
+
+    def archiveMessage(archive, message, limit):
+        """
+        Add C{message} at the end of C{archive}; if the archive then holds
+        more than C{limit} messages, drop its oldest (section 2.2 allows
+        discarding the oldest; never a gap).
+
+        @param message: an L{ArchivedMessage}.
+        @param limit: the most messages the archive keeps, at least 1, or
+            C{None} for no limit.
+        @return: a Deferred firing once stored, failing with
+            L{DuplicateArchiveID} if the archive holds that UID already.
+        """
+
+    def queryArchive(archive, query):
+        """
+        @param query: an L{ArchiveQuery}.
+        @return: a Deferred firing with an L{ArchivePage} (an empty one for
+            an unknown archive), failing with L{UnknownArchiveID} if the
+            query names a UID the archive does not hold.
+        """
+
+    def getArchivedMessage(archive, id):
+        """
+        @return: a Deferred firing with the L{ArchivedMessage} of that UID,
+            or C{None}.
+        """
+
+    def replaceArchivedMessage(archive, id, stanza):
+        """
+        Replace the stored stanza of one message, keeping its UID,
+        timestamp and C{with_} (section 2.2: a tombstone after a
+        retraction).
+
+        @return: a Deferred firing with C{True}, or C{False} if the archive
+            does not hold that UID.
+        """
+
+    def removeArchive(archive):
+        """
+        Forget an archive's messages and preferences (its account or room
+        is gone).
+
+        @return: a Deferred.
+        """
+
+    def expireArchives(before):
+        """
+        Drop the messages, in every archive, whose timestamp is earlier
+        than C{before} (seconds since the epoch): the retention period.
+        Only the oldest go (XEP-0313 section 2.2: never a gap), so a
+        message that follows a newer one in archive order stays.
+
+        @return: a Deferred firing with the number of messages dropped.
+        """
+
+    def getArchivePrefs(archive):
+        """
+        @return: a Deferred firing with the archive's L{ArchivePrefs}, or
+            C{None} if none were ever set.
+        """
+
+    def setArchivePrefs(archive, prefs):
+        """
+        @param prefs: an L{ArchivePrefs}.
+        @return: a Deferred.
         """

@@ -9,18 +9,64 @@ and a server answers such an address with C{jid-malformed} (RFC 6120
 section 8.3.3.8) rather than with an answer for some other address.
 """
 
+from collections import OrderedDict
+
 from twisted.words.protocols.jabber import jid
 
 #: RFC 7622 sections 3.2.1, 3.3.1 and 3.4.1: each part is at most 1023
 #: bytes once prepared.
 MAX_PART_BYTES = 1023
 
+#: How many parsed JIDs L{BoundedJIDCache} keeps.
+JID_CACHE_SIZE = 10000
+
+#: Longer JID strings are parsed every time, never kept: with the size,
+#: this bounds the cache's memory to a few megabytes.
+JID_CACHE_MAX_LENGTH = 256
+
+
+class BoundedJIDCache(OrderedDict):
+    """
+    The cache behind Twisted's L{jid.internJID}, bounded.
+
+    Twisted keeps every JID string it ever parsed in a module-level dict, for
+    ever; the router, wokkel (each stanza's C{from} and C{to}, pubsub's
+    C{jid} attributes), Twisted's stream header (C{to}) and
+    L{jid.JID.userhostJID} all intern strings that clients choose, so a
+    client could grow the server's memory without bound by addressing ever
+    new JIDs. L{mepserver._compat} puts this mapping in its place: the
+    C{maxSize} most recently used JIDs stay, strings longer than
+    C{maxLength} are not kept at all, and C{internJID} works as before (a
+    JID no longer cached is parsed again, equal to the one before).
+
+    @ivar maxSize: the most entries.
+    @ivar maxLength: the longest key kept.
+    """
+
+    def __init__(self, maxSize: int = JID_CACHE_SIZE, maxLength: int = JID_CACHE_MAX_LENGTH):
+        OrderedDict.__init__(self)
+        self.maxSize = maxSize
+        self.maxLength = maxLength
+
+    def __getitem__(self, key):
+        value = OrderedDict.__getitem__(self, key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        if len(key) > self.maxLength:
+            return
+        OrderedDict.__setitem__(self, key, value)
+        while len(self) > self.maxSize:
+            self.popitem(last=False)
+
 
 def parseJID(text: str) -> jid.JID:
     """
     Parse and prepare an address, refusing what RFC 7622 forbids.
 
-    @return: the interned L{jid.JID}.
+    @return: the interned L{jid.JID} (interned in a bounded cache, see
+        L{BoundedJIDCache}).
     @raise jid.InvalidFormat: with a message saying what is wrong.
     """
     address = jid.internJID(text)

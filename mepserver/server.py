@@ -59,14 +59,25 @@ from mepserver.c2s.roster import (
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.sm import StreamManagement, StreamManagementStep
-from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStreamFactory, StreamRegistry
+from mepserver.c2s.stream import (
+    C2SAuthenticator,
+    C2SXmlStreamFactory,
+    InputThrottle,
+    StreamRegistry,
+)
 from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
 from mepserver.caps import CapsCache, DiscoInfoQuery
-from mepserver.config import Config
+from mepserver.components import (
+    ComponentAuthenticator,
+    Components,
+    ComponentXmlStreamFactory,
+)
+from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.hostlink import HostLink
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.handler import MEPHandler
@@ -74,14 +85,27 @@ from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
-from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
+from mepserver.interfaces import (
+    IArchiveStore,
+    IPubSubStore,
+    IRoomStore,
+    IUserStore,
+    UserExists,
+)
+from mepserver.mam.account import AccountArchiveHandler, AccountArchives
+from mepserver.mam.query import PageLimits
 from mepserver.pep.handler import PEPHandler
 from mepserver.pep.model import makeService as makePEPService
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
-from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
+from mepserver.storage.memory import (
+    MemoryArchiveStore,
+    MemoryPubSubStore,
+    MemoryRoomStore,
+    MemoryUserStore,
+)
 from mepserver.storage.sqlite import SQLiteStore
 from mepserver.upload.handler import UploadHandler
 from mepserver.upload.model import UploadService
@@ -102,6 +126,13 @@ class Server(service.MultiService):
         the same object as C{users}.
     @ivar pubsubStore: the L{mepserver.interfaces.IPubSubStore} of PEP and
         persistent MEP nodes; with SQLite, the same object as C{users}.
+    @ivar archiveStore: the L{mepserver.interfaces.IArchiveStore} of
+        message archives (XEP-0313); with SQLite, the same object as the
+        room store.
+    @ivar archives: the client domain's L{AccountArchives}: accounts'
+        message archives, their preferences and expiry.
+    @ivar roomArchives: the MUC service's L{RoomArchives}: rooms' message
+        archives (XEP-0313) and moderation tombstones (XEP-0425).
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -116,12 +147,16 @@ class Server(service.MultiService):
         publishes room events.
     @ivar uploads: the upload service's L{UploadService} (XEP-0363): its
         C{baseURL} begins the slot URLs.
+    @ivar components: the external components' routes (XEP-0114), a
+        L{mepserver.components.Components}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
     @ivar certificatePath: the PEM file a client can trust.
     @ivar listeners: C{(endpointDescription, factory)} pairs to listen on:
-        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off.
+        C2S (STARTTLS), HTTP, then direct TLS (XEP-0368) unless it is off,
+        then external components (XEP-0114) if C{[components] listen} is
+        set.
     @ivar ready: a Deferred that fires once the stores are open and the
         configured accounts provisioned, after L{startService}.
     """
@@ -144,6 +179,9 @@ class Server(service.MultiService):
             await store.prepare()
         await self.rooms.load()
         self.uploads.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -166,6 +204,8 @@ class Server(service.MultiService):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
@@ -173,6 +213,7 @@ class Server(service.MultiService):
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
+        self.archives.stop()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()
@@ -238,6 +279,7 @@ class Server(service.MultiService):
         self.vcards.reset()
         self.caps.reset()
         self.uploads.reset()
+        self.archives.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
@@ -249,7 +291,7 @@ class Server(service.MultiService):
             C{roomStore}, and its pool must be prepared and closed once.
         """
         stores = [self.users]
-        for store in (self.roomStore, self.pubsubStore):
+        for store in (self.roomStore, self.pubsubStore, self.archiveStore):
             if all(store is not other for other in stores):
                 stores.append(store)
         return stores
@@ -262,9 +304,12 @@ class ComponentServer(Server):
     sessions and everything else.
 
     Its attributes are those of L{Server} that concern the MUC service
-    (C{config}, C{router}, C{roomStore}, C{pubsubStore}, C{caps},
-    C{rooms}, C{muc}, C{mep}, C{clock}, C{ids}, C{listeners} with the HTTP
-    listener alone, C{ready}), and:
+    (C{config}, C{router}, C{roomStore}, C{pubsubStore}, C{archiveStore},
+    C{caps}, C{rooms}, C{muc}, C{mep}, C{roomArchives}, C{clock}, C{ids},
+    C{listeners} with the HTTP listener alone, C{ready}), and:
+
+    @ivar archives: an L{AccountArchives} for its expiry timer alone, which
+        rooms' archives share: a component archives no account.
 
     @ivar link: the L{HostLink} to the host; it connects once the stores
         are open and the persistent rooms loaded, so that the host's first
@@ -275,6 +320,9 @@ class ComponentServer(Server):
         for store in self._stores():
             await store.prepare()
         await self.rooms.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
         log.info(
             "mepserver {version} serving {mucDomain} as a component of "
             "{domain} through {where}",
@@ -298,7 +346,10 @@ class ComponentServer(Server):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
+        self.archives.stop()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()
@@ -325,6 +376,7 @@ class ComponentServer(Server):
         for store in self._stores():
             store.reset()
         self.caps.reset()
+        self.archives.reset()
         # Rooms.reset also resets MEP, one of its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
@@ -333,12 +385,13 @@ class ComponentServer(Server):
 
     def _stores(self):
         """
-        @return: the room store and, if it is another object, the pubsub
+        @return: each store once, as L{Server._stores}, without the user
             store: a component keeps no accounts.
         """
         stores = [self.roomStore]
-        if self.pubsubStore is not self.roomStore:
-            stores.append(self.pubsubStore)
+        for store in (self.pubsubStore, self.archiveStore):
+            if all(store is not other for other in stores):
+                stores.append(store)
         return stores
 
 
@@ -349,9 +402,10 @@ def buildMUCService(server: Server, config: Config, clock) -> Domain:
     router, which reaches the client domain in-process when standalone, and
     the host server (L{HostLink}) as a component.
 
-    Sets C{server.rooms}, C{server.mep} and C{server.muc}; needs
-    C{server.router}, C{server.ids}, C{server.caps}, C{server.roomStore}
-    and C{server.pubsubStore}.
+    Sets C{server.rooms}, C{server.mep}, C{server.roomArchives} and
+    C{server.muc}; needs C{server.router}, C{server.ids}, C{server.caps},
+    C{server.roomStore}, C{server.pubsubStore}, C{server.archiveStore} and
+    C{server.archives} (the archives' expiry timer).
 
     @return: the MUC domain's L{Domain}.
     """
@@ -370,14 +424,32 @@ def buildMUCService(server: Server, config: Config, clock) -> Domain:
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
     mepResource = MEPResource(
-        ServiceRegistry(server.pubsubStore, makeMEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makeMEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
     )
     server.mep = MEPHandler(mepResource, server.ids)
+    # Rooms' message archives (XEP-0313) in the same store as accounts',
+    # expired by the same timer; an archive goes with its room.
+    server.roomArchives = RoomArchives(
+        server.archiveStore,
+        clock,
+        limit=config.archiveMaxMessages,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+        expiry=server.archives,
+    )
+    server.rooms.addObserver(server.roomArchives)
     server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
+        server.rooms,
+        observers=[server.mep],
+        occupantServices=mepResource,
+        archives=server.roomArchives,
     )
     server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
@@ -423,10 +495,17 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         if IPubSubStore.providedBy(server.roomStore)
         else MemoryPubSubStore()
     )
+    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
+    # in memory.
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
+    )
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
-    server.streams = StreamRegistry()
+    server.streams = StreamRegistry(config.maxUnauthenticatedPerAddress)
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
@@ -459,7 +538,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # (XEP-0398) as an observer of PEP.
     server.vcards = VCardHandler(sessions, server.users, config.vcardMaxSize)
     pepResource = PEPResource(
-        ServiceRegistry(server.pubsubStore, makePEPService(server.ids, clock)),
+        ServiceRegistry(
+            server.pubsubStore,
+            makePEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
         server.users,
         sessions,
         pepTracker.interests,
@@ -473,6 +557,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
+    # Message Archive Management (XEP-0313, XEP-0441): the handler archives
+    # what clients send, as a filter registered after the blocking one (a
+    # refused message is not archived), and answers queries; the delivery
+    # handler archives what accounts receive.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        server.users,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+    )
+    AccountArchiveHandler(sessions, server.archives).setHandlerParent(clientDomain)
     server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and
@@ -483,15 +582,24 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
-        clientDomain
-    )
+    DeliveryHandler(
+        sessions, carbons=carbons, offline=offline, archives=server.archives
+    ).setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
     pepIQClient.setHandlerParent(clientDomain)
     server.pep.setHandlerParent(clientDomain)
-    registration = RegistrationHandler(config, server.users, sessions)
+    # Account removal (XEP-0077 section 3.2): the contacts are told, the
+    # PEP nodes deleted and what is held in memory forgotten, before the
+    # store removes the account with the rest of its data, then its archive.
+    registration = RegistrationHandler(
+        config,
+        server.users,
+        sessions,
+        observers=[presence, server.pep, server.blocking, server.vcards],
+        archives=server.archives,
+    )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
     # computed from and written to the account's PEP Native Bookmarks
@@ -535,6 +643,12 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     ping.PingHandler().setHandlerParent(uploadDomain)
     generic.FallbackHandler().setHandlerParent(uploadDomain)
 
+    # External components (XEP-0114): each configured domain is a route
+    # from the start, to the component's connection while it has one.
+    server.components = Components(
+        server.router, config.components, config.domain, config.componentsConflict
+    )
+
     # TLS: the configured certificate, or a self-signed one kept in dataDir.
     loaded = tls.loadOrCreateCertificate(
         config.dataDir,
@@ -557,16 +671,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     def authenticatorFactory(offerTLS=True):
         """
         The negotiation steps of one client stream, in order. Over
-        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS.
+        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS:
+        when encryption is required there ([c2s] require_encryption, or a
+        listener beyond loopback), registration and SASL refuse a stream
+        that did not come over TLS (wss://).
         """
         steps = []
         if offerTLS:
             required = config.encryptionRequired
             steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
+        else:
+            required = config.webSocketEncryptionRequired
         if config.registration:
-            steps.append(lambda a: RegisterStep(a, registration))
+            steps.append(lambda a: RegisterStep(a, registration, required))
         steps += [
-            lambda a: SASLStep(a, mechanisms),
+            lambda a: SASLStep(a, mechanisms, required),
             lambda a: BindStep(a, sessions),
             SessionFeatureStep,
             CSIFeatureStep,
@@ -580,9 +699,25 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             clock=clock,
             idleTimeout=config.idleTimeout,
             ids=server.ids,
+            negotiationTimeout=config.negotiationTimeout,
         )
 
-    c2s = C2SXmlStreamFactory(authenticatorFactory, config.maxStanzaSize, server.streams)
+    # Input limits of every client connection, TCP and WebSocket alike
+    # (RFC 6120 section 13.12): stanza size and element depth, a byte rate
+    # that pauses reading (Prosody's mod_limits), and, above, the deadline
+    # of negotiation and the unauthenticated connections per address.
+    throttleFactory = None
+    if config.rateLimit:
+        throttleFactory = lambda: InputThrottle(  # noqa: E731
+            clock, config.rateLimit, config.rateBurst
+        )
+    c2s = C2SXmlStreamFactory(
+        authenticatorFactory,
+        config.maxStanzaSize,
+        server.streams,
+        maxDepth=config.maxDepth,
+        throttleFactory=throttleFactory,
+    )
     server.listeners.append((config.c2sListen, c2s))
 
     root = resource.Resource()
@@ -592,6 +727,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             lambda: authenticatorFactory(offerTLS=False),
             config.maxStanzaSize,
             server.streams,
+            maxDepth=config.maxDepth,
+            throttleFactory=throttleFactory,
         ),
     )
     # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
@@ -605,6 +742,23 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.listeners.append(
             (config.directTLSListen, directTLSFactory(c2s, loaded.certificate))
         )
+    if config.componentsListen is not None:
+        # Component streams are plaintext (XEP-0114 has no TLS) and their
+        # closing joins the client streams'.
+        if not loopbackOnly(config.componentsListen):
+            log.warn(
+                "[components] listen {listen} is not on loopback only: component "
+                "handshakes and stanzas cross the network unencrypted",
+                listen=config.componentsListen,
+            )
+        components = ComponentXmlStreamFactory(
+            lambda: ComponentAuthenticator(
+                server.components, clock, config.idleTimeout, server.ids
+            ),
+            config.maxStanzaSize,
+            server.streams,
+        )
+        server.listeners.append((config.componentsListen, components))
     return server
 
 
@@ -634,6 +788,23 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
         server.roomStore
         if IPubSubStore.providedBy(server.roomStore)
         else MemoryPubSubStore()
+    )
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
+    )
+    # Rooms' archives (XEP-0313) expire on the timer account archives run
+    # when standalone.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        None,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
     )
     server.caps = CapsCache()
     server.router = Router()

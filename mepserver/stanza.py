@@ -1,9 +1,165 @@
 # -*- test-case-name: tests.test_stanza -*-
 """
-Helpers on stanzas shared by the client domain, MUC and pubsub.
+Helpers on stanzas shared by the client domain, MUC and pubsub, and the
+bounded XML parser every untrusted input goes through.
+
+L{BoundedElementStream} is Twisted's Expat element stream with two limits
+that make the work of parsing, and of everything done later with the
+elements, proportional to the input: a maximum element depth (an element
+nested deeper than the server can serialise without recursing into
+Python's recursion limit is refused while it is parsed: RFC 6120 section
+13.12 asks a server to limit what may exhaust its resources), and
+text that accumulates in a list instead of by string concatenation. It
+also measures each stanza's size from its own start, and how much input
+Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
 """
 
+from __future__ import annotations
+
+from typing import List, Optional
+
 from twisted.words.xish import domish
+
+#: The default of C{[c2s] max_depth}: the most levels of elements below a
+#: stanza (its children are the first level). Real stanzas stay far below:
+#: a pubsub event in a MAM result in a carbon is about 10 levels deep.
+DEFAULT_MAX_DEPTH = 64
+
+#: The largest C{[c2s] max_depth} the configuration accepts, and the depth
+#: that stored elements (written by the server from accepted stanzas) are
+#: parsed back with. Serialising an element takes one Python frame per
+#: level; this leaves hundreds of Python's default 1000 for the callers
+#: and for the wrappers the server adds (carbons, forwarding, pubsub).
+MAX_DEPTH_LIMIT = 256
+
+#: How many characters of untrusted text a log line holds (L{forLog}).
+LOG_TEXT_LIMIT = 512
+
+
+class TooDeep(domish.ParserError):
+    """
+    An element is nested deeper than the parser's C{maxDepth} allows.
+    """
+
+
+class BoundedElementStream(domish.ExpatElementStream):
+    """
+    An Expat element stream that refuses deep nesting and reads text in
+    linear time.
+
+    Twisted's stream adds each piece of character data Expat reports to
+    the element with C{addContent}, which concatenates strings: Expat
+    reports a piece per line, per entity reference and per parse call,
+    so 256 KiB of newlines took a second, and the cost grows with the
+    square of the text. Here the pieces are kept in a list and joined once,
+    when the next tag starts or ends.
+
+    @ivar maxDepth: the most levels of elements below a stanza (its
+        children are level 1); a deeper start tag raises L{TooDeep} out of
+        L{parse}, before the element is built.
+    @ivar stanzaLevel: the level of stanzas in the documents this parser
+        reads: 1 when they are children of a root (a stream, or a wrapper
+        root), 0 when the document root itself is the stanza (an RFC 7395
+        WebSocket message).
+    """
+
+    def __init__(self, maxDepth: int = DEFAULT_MAX_DEPTH, stanzaLevel: int = 1):
+        domish.ExpatElementStream.__init__(self)
+        self.maxDepth = maxDepth
+        self.stanzaLevel = stanzaLevel
+        self._level = 0
+        self._text: List[str] = []
+        self._fed = 0
+        self._lastEvent = 0
+        self._stanzaStart = 0
+
+    @property
+    def unfinishedSize(self) -> int:
+        """
+        About how many bytes Expat holds without having reported them: those
+        fed since the start of the last tag or text it reported, mostly an
+        unfinished start tag. Expat scans them again on each L{parse} call.
+        """
+        return self._fed - self._lastEvent
+
+    def parse(self, buffer):
+        """
+        Parse some bytes, then set C{stanzaSize} to the bytes since the
+        start of the current stanza (or, between stanzas, since the end of
+        the last one; before the first, since the document's start).
+
+        Twisted counts the bytes of each call and starts again from 0 when
+        a stanza ends, forgetting the rest of that call: a stanza that
+        began in the same call as the previous one ended went uncounted for
+        that call's worth of bytes.
+        """
+        self._fed += len(buffer)
+        domish.ExpatElementStream.parse(self, buffer)
+        self.stanzaSize = self._fed - self._stanzaStart
+
+    def _flushText(self) -> None:
+        if self._text:
+            # Pieces are only kept while there is a current element, and
+            # it changes only at a tag, which flushes first.
+            self.currElem.addContent("".join(self._text))
+            self._text = []
+
+    def _onStartElement(self, name, attrs):
+        self._lastEvent = self.parser.CurrentByteIndex
+        self._flushText()
+        if self.documentStarted:
+            self._level += 1
+            if self._level == self.stanzaLevel:
+                self._stanzaStart = self._lastEvent
+            if self._level - self.stanzaLevel > self.maxDepth:
+                raise TooDeep(
+                    f"elements nested more than {self.maxDepth} levels below "
+                    "the stanza"
+                )
+        domish.ExpatElementStream._onStartElement(self, name, attrs)
+
+    def _onEndElement(self, name):
+        self._lastEvent = self.parser.CurrentByteIndex
+        self._flushText()
+        if self._level == self.stanzaLevel:
+            # (From the start of its end tag: a few bytes too many.)
+            self._stanzaStart = self._lastEvent
+        self._level -= 1
+        domish.ExpatElementStream._onEndElement(self, name)
+
+    def _onCdata(self, data):
+        self._lastEvent = self.parser.CurrentByteIndex
+        if self.currElem is not None:
+            self._text.append(data)
+        elif self._level < self.stanzaLevel:
+            # Whitespace between stanzas (keepalives) is no stanza's.
+            self._stanzaStart = self._lastEvent + len(data.encode("utf-8"))
+
+
+def parseElements(
+    data: bytes, maxDepth: int = MAX_DEPTH_LIMIT, namespace: Optional[str] = None
+) -> List[domish.Element]:
+    """
+    Parse XML text holding elements (no root) with a L{BoundedElementStream}.
+
+    @param data: UTF-8 XML: zero or more elements, and text between them,
+        which is dropped.
+    @param maxDepth: the most levels below each element.
+    @param namespace: the default namespace in scope, or L{None}.
+    @return: the top-level elements.
+    @raise domish.ParserError: the text is not well-formed (L{TooDeep}: it
+        nests too deeply).
+    """
+    elements: List[domish.Element] = []
+    stream = BoundedElementStream(maxDepth)
+    stream.DocumentStartEvent = lambda root: None
+    stream.ElementEvent = elements.append
+    stream.DocumentEndEvent = lambda: None
+    # Under a wrapper root, as a stream's stanzas are: the parser hands
+    # over complete children of the root only.
+    root = b"<root>" if namespace is None else b"<root xmlns='%s'>" % namespace.encode()
+    stream.parse(root + data + b"</root>")
+    return elements
 
 
 def copyStanza(stanza: domish.Element, **attributes) -> domish.Element:
@@ -37,15 +193,30 @@ def parseStanza(text: str) -> domish.Element:
     Parse an element the server stored as text (an offline message,
     private XML, a bookmark) back into an element.
 
+    The server stored it from a stanza it accepted, so it nests at most
+    L{MAX_DEPTH_LIMIT} levels; deeper text raises L{TooDeep} rather than
+    reaching the serialiser later.
+
     @param text: one element as XML text, as L{domish.Element.toXml} wrote
         it.
     """
-    elements = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
-    # Under a wrapper root, as a stream's stanzas are: the parser hands
-    # over complete children of the root only.
-    stream.parse(b"<stored>" + text.encode("utf-8") + b"</stored>")
-    return elements[0]
+    return parseElements(text.encode("utf-8"))[0]
+
+
+def forLog(value, limit: int = LOG_TEXT_LIMIT) -> str:
+    """
+    Untrusted content (a stanza, text a client sent) for a log line: at
+    most C{limit} characters, with the length of what was left out, so
+    that a client cannot make the log grow faster than it sends.
+
+    @param value: an element (serialised here, if it can be) or text.
+    """
+    if domish.IElement.providedBy(value):
+        try:
+            value = value.toXml()
+        except Exception as e:
+            value = f"<{value.name}/> (not serialisable: {type(e).__name__})"
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"

@@ -7,8 +7,12 @@ literals shaped like the specifications' examples into elements, and
 L{assertStanza} compares a stanza with such a literal.
 """
 
+import functools
+
 from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish, utility
+
+from mepserver.c2s.mechanisms import makeCredentials
 
 
 class StubStream(utility.EventDispatcher):
@@ -38,6 +42,15 @@ class StubStream(utility.EventDispatcher):
         """
         assert isinstance(streamError, error.StreamError)
         self.streamErrors.append(streamError)
+
+
+@functools.lru_cache(maxsize=None)
+def credentials(password):
+    """
+    L{makeCredentials} for C{password}, derived once per run: the SCRAM
+    keys take a few milliseconds, and many tests create the same accounts.
+    """
+    return makeCredentials(password)
 
 
 def parseXml(text, namespace=None):
@@ -244,19 +257,21 @@ class CapsClient:
         xs.addObserver("/iq[@type='get']", onQuery, 1)
 
 
-def matchExactly(testCase, who, received, expected):
+def matchExactly(testCase, who, received, expected, namespace="jabber:client"):
     """
     Assert that C{received} holds exactly stanzas matching the literals of
     C{expected} (L{stanzaMismatch}), in any order.
 
     @param who: how to name the receiver in a failure message.
+    @param namespace: the receiver's stream namespace, that of the
+        literals.
     @return: the matching stanzas, in the order of C{expected}.
     """
     remaining = list(received)
     matched = []
     for literal in expected:
         for stanza in remaining:
-            if stanzaMismatch(stanza, literal) is None:
+            if stanzaMismatch(stanza, literal, namespace) is None:
                 remaining.remove(stanza)
                 matched.append(stanza)
                 break

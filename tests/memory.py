@@ -14,14 +14,15 @@ C{tests/e2e} keeps real sockets, TLS and independent clients.
 
 from twisted.internet import task
 from twisted.test import iosim
-from twisted.words.protocols.jabber import client, jid, xmlstream
+from twisted.words.protocols.jabber import client, component, jid, xmlstream
 
 from mepserver import config as configModule
-from mepserver.c2s.mechanisms import makeCredentials
+from mepserver.components import ComponentXmlStreamFactory
 from mepserver.server import buildServer
-from tests.helpers import matchExactly, parseXml
+from tests.helpers import credentials, matchExactly, parseXml
 
 NS_CLIENT = "jabber:client"
+NS_COMPONENT = "jabber:component:accept"
 
 
 class MemoryClient:
@@ -68,6 +69,42 @@ class MemoryClient:
         return matchExactly(testCase, self.jid.full(), self.take(), expected)
 
 
+class MemoryComponent(MemoryClient):
+    """
+    One external component (XEP-0114) after its handshake, with what it
+    received; its literals are in C{jabber:component:accept}.
+
+    @ivar jid: the component's domain.
+    """
+
+    def __init__(self, server, xs, pump, name):
+        self.server = server
+        self.xmlstream = xs
+        self.pump = pump
+        self.jid = jid.JID(name)
+        self.received = []
+        xs.addObserver("/*", lambda stanza: self.received.append(stanza))
+
+    def send(self, stanza):
+        """
+        Send a stanza (an element or an XML literal in the component's
+        namespace) and deliver everything it causes.
+        """
+        if isinstance(stanza, str):
+            stanza = parseXml(stanza, NS_COMPONENT)
+        self.xmlstream.send(stanza)
+        self.server.flush()
+
+    def expect(self, testCase, *expected):
+        """
+        Assert that the component received exactly stanzas matching the
+        literals, in any order, and forget them.
+        """
+        return matchExactly(
+            testCase, self.jid.full(), self.take(), expected, NS_COMPONENT
+        )
+
+
 class MemoryServer:
     """
     A server built as C{twistd} builds it (memory storage), started, with
@@ -88,9 +125,9 @@ class MemoryServer:
         self.server = buildServer(config, clock=self.clock)
         self.server.startService()
         self.testCase.successResultOf(self.server.ready)
-        self.factory = dict(
-            (description, factory) for description, factory in self.server.listeners
-        )[config.c2sListen]
+        # The first listener is C2S (Server.listeners); others may share
+        # its description.
+        self.factory = self.server.listeners[0][1]
         self.pumps = []
         testCase.addCleanup(self.stop)
 
@@ -99,7 +136,7 @@ class MemoryServer:
         Create an account.
         """
         self.testCase.successResultOf(
-            self.server.users.createUser(username, makeCredentials(password))
+            self.server.users.createUser(username, credentials(password))
         )
 
     def connect(self, username, resource, password="secret"):
@@ -132,6 +169,34 @@ class MemoryServer:
             failed[0].raiseException()
         self.testCase.assertTrue(initialized, f"{address.full()} did not log in")
         return MemoryClient(self, clientProtocol, pump)
+
+    def connectComponent(self, name, secret):
+        """
+        Connect Twisted's external component client (XEP-0114) to the
+        server's component listener, which the settings must configure
+        (C{componentsListen}, C{components}).
+
+        @return: the L{MemoryComponent}, once the handshake succeeded.
+        """
+        [factory] = [
+            f for _, f in self.server.listeners if isinstance(f, ComponentXmlStreamFactory)
+        ]
+        componentFactory = component.componentFactory(name, secret)
+        initialized = []
+        componentFactory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, initialized.append)
+        componentProtocol = componentFactory.buildProtocol(None)
+        serverProtocol = factory.buildProtocol(None)
+        pump = iosim.connect(
+            serverProtocol,
+            iosim.makeFakeServer(serverProtocol),
+            componentProtocol,
+            iosim.makeFakeClient(componentProtocol),
+            clock=self.clock,
+        )
+        self.pumps.append(pump)
+        self.flush()
+        self.testCase.assertTrue(initialized, f"the component {name} was refused")
+        return MemoryComponent(self, componentProtocol, pump, name)
 
     def flush(self):
         """

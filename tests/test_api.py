@@ -422,6 +422,222 @@ class NodesTests(APITestsMixin, unittest.TestCase):
         await self.assertError("GET", "rooms/lobby/nodes/urn%3Ac/items", 404, "node-not-found")
 
 
+class InputTests(APITestsMixin, unittest.TestCase):
+    """
+    Node names and item ids from URLs become XML the server sends, so they
+    must be XML 1.0 text of at most 1023 bytes: anything else is 400 with
+    a JSON error naming the problem, and nothing is published.
+    """
+
+    async def setUp(self):
+        await super().setUp()
+        await self.running.createRoom("lobby")
+        self.fake = self.fakeMEP()
+
+    async def test_badNodeNames(self):
+        """
+        A node name with C{U+0000}, C{U+001B}, C{U+FFFE} or a lone
+        surrogate, or of 1024 bytes, is C{bad-node} for both methods; one
+        that is not UTF-8 is C{bad-path}.
+        """
+        for quoted, problem in [
+            ("a%00b", "U+0000"),
+            ("%1B", "U+001B"),
+            ("%EF%BF%BE", "U+FFFE"),
+            ("n" * 1024, "1024 bytes long"),
+            ("%C3%A9" * 512, "1024 bytes long"),
+        ]:
+            path = f"rooms/lobby/nodes/{quoted}/items"
+            for method, extra in (("GET", {}), ("POST", {"data": b"<a/>", "headers": XML})):
+                message = await self.assertError(method, path, 400, "bad-node", **extra)
+                self.assertIn(problem, message)
+                self.assertIn("the node name", message)
+        for path in ("rooms/lobby/nodes/%FF/items", "rooms/lobby/nodes/%ED%A0%80/items"):
+            await self.assertError("POST", path, 400, "bad-path", data=b"<a/>", headers=XML)
+        self.assertEqual([], self.fake.calls)
+
+    async def test_longestNodeName(self):
+        """
+        A node name of 1023 bytes, multi-byte characters included, and
+        tabs or characters beyond the BMP are published.
+        """
+        for node in ("\u00e9" * 511 + "n", "a\tb\U0001f600"):
+            body = await self.request(
+                "POST", f"rooms/lobby/nodes/{quote(node, safe='')}/items", 201,
+                data=b"<a/>", headers=XML,
+            )
+            self.assertEqual(node, body["node"])
+        self.assertEqual(2, len(self.fake.calls))
+
+    async def test_badItemIds(self):
+        """
+        An item id (C{?id=}) with a character XML forbids, of 1024 bytes,
+        or not UTF-8, is C{bad-item-id}; one of 1023 bytes is kept.
+        """
+        path = "rooms/lobby/nodes/n/items?id="
+        for quoted, problem in [
+            ("%00", "U+0000"),
+            ("x%1By", "U+001B"),
+            ("%EF%BF%BF", "U+FFFF"),
+            ("i" * 1024, "1024 bytes long"),
+            ("%FF", "UTF-8"),
+        ]:
+            message = await self.assertError(
+                "POST", path + quoted, 400, "bad-item-id", data=b"<a/>", headers=XML
+            )
+            self.assertIn(problem, message)
+        self.assertEqual([], self.fake.calls)
+        body = await self.request("POST", path + "i" * 1023, 201, data=b"<a/>", headers=XML)
+        self.assertEqual("i" * 1023, body["id"])
+
+
+class QuotaTests(APITestsMixin, unittest.TestCase):
+    """
+    The quotas of the room's MEP service (C{[pubsub]}) hold for events the
+    API publishes: 507 with the model's text.
+    """
+
+    settings = {"pubsubMaxNodes": 1, "pubsubMaxBytes": 1024}
+
+    async def test_quotas(self):
+        """
+        A second node, or a payload past C{max_bytes}, is 507
+        C{quota-exceeded} naming the setting; nothing is stored.
+        """
+        await self.running.createRoom("lobby")
+        await self.request("POST", "rooms/lobby/nodes/a/items", 201, data=b"<a/>", headers=XML)
+        message = await self.assertError(
+            "POST", "rooms/lobby/nodes/b/items", 507, "quota-exceeded",
+            data=b"<b/>", headers=XML,
+        )
+        self.assertIn("[pubsub] max_nodes", message)
+        message = await self.assertError(
+            "POST", "rooms/lobby/nodes/a/items", 507, "quota-exceeded",
+            data=b"<a>" + b"x" * 1024 + b"</a>", headers=XML,
+        )
+        self.assertIn("[pubsub] max_bytes", message)
+        self.assertEqual(
+            [{"node": "a", "items": 1}],
+            (await self.request("GET", "rooms/lobby/nodes", 200))["nodes"],
+        )
+
+
+class ExposureTests(APITestsMixin, unittest.TestCase):
+    """
+    DNS rebinding and cross-site requests: a C{Host} that does not name
+    this server is 421, a write from another C{Origin} 403; the upload
+    resource beside the API keeps answering other origins (XEP-0363).
+    """
+
+    settings = {"uploadPublicURL": "https://xmpp.example.org", "domain": "example.test"}
+
+    def host(self):
+        return f"127.0.0.1:{self.running.httpPort}"
+
+    async def test_forgedHost(self):
+        """
+        A name that is not the server's (what a page of a rebinding domain
+        sends) is 421, for reads and writes, before anything is done.
+        """
+        alice = await self.running.createAccount("alice")
+        for host in [
+            "evil.example",
+            f"evil.example:{self.running.httpPort}",
+            "localhost.evil.example",
+            "example.org",
+            "",
+            "[::1",
+        ]:
+            headers = {"Host": [host]}
+            message = await self.assertError(
+                "GET", "rooms", 421, "misdirected-request", headers=headers
+            )
+            self.assertIn(repr(host), message)
+            await self.assertError("POST", "reset", 421, "misdirected-request", headers=headers)
+        self.assertEqual([alice.jid.user], await self.running.server.users.listUsers())
+
+    async def test_ownHosts(self):
+        """
+        Loopback names and addresses, other addresses (no DNS involved),
+        the server's domain (C{example.test} here) and the host of
+        C{[upload] public_url} pass, with or without port.
+        """
+        port = self.running.httpPort
+        for host in [
+            f"localhost:{port}",
+            "LOCALHOST.",
+            f"app.localhost:{port}",
+            "127.0.0.1",
+            f"[::1]:{port}",
+            "192.0.2.7:80",
+            f"example.test:{port}",
+            "xmpp.example.org",
+        ]:
+            self.assertEqual(
+                {"rooms": []},
+                await self.request("GET", "rooms", 200, headers={"Host": [host]}),
+            )
+
+    async def test_crossOriginWrite(self):
+        """
+        A POST whose C{Origin} is another site's, or C{null}, is 403 and
+        changes nothing; a GET from another origin is answered (a browser
+        shows the page nothing without CORS headers); the API's own
+        origins may write.
+        """
+        alice = await self.running.createAccount("alice")
+        for origin in [
+            "http://evil.example",
+            f"http://evil.example:{self.running.httpPort}",
+            f"http://127.0.0.1:{self.running.httpPort + 1}",
+            "null",
+            "https://xmpp.example.org.evil.example",
+        ]:
+            message = await self.assertError(
+                "POST", "reset", 403, "cross-origin", headers={"Origin": [origin]}
+            )
+            self.assertIn(repr(origin), message)
+            await self.assertError(
+                "POST", "rooms/lobby/nodes/n/items", 403, "cross-origin",
+                data=b"<a/>", headers={"Origin": [origin], **XML},
+            )
+        self.assertEqual([alice.jid.user], await self.running.server.users.listUsers())
+        self.assertEqual(
+            {"rooms": []},
+            await self.request("GET", "rooms", 200, headers={"Origin": ["http://evil.example"]}),
+        )
+        self.assertIsNone(self.response.headers.getRawHeaders(b"access-control-allow-origin"))
+        for origin in [f"http://{self.host()}", "https://xmpp.example.org"]:
+            self.assertEqual(
+                {"reset": True},
+                await self.request("POST", "reset", 200, headers={"Origin": [origin]}),
+            )
+
+    async def test_uploadAnswersOtherOrigins(self):
+        """
+        The upload resource under C{/upload/} is not the API: a PUT from
+        another origin, with any C{Host}, stores the file, with
+        C{Access-Control-Allow-Origin: *} (XEP-0363 section 5).
+        """
+        uploads = self.running.server.uploads
+        slot = uploads.requestSlot(
+            jid.JID(f"alice@{self.running.domain}/web"), "a.txt", "2", "text/plain"
+        )
+        response = await self.http.put(
+            self.running.uploadURL + f"{slot.token}/a.txt",
+            data=b"hi",
+            headers={
+                "Origin": ["http://evil.example"],
+                "Host": ["files.example"],
+                "Content-Type": ["text/plain"],
+            },
+        )
+        await response.content()
+        self.assertEqual(201, response.code)
+        self.assertEqual([b"*"], response.headers.getRawHeaders(b"access-control-allow-origin"))
+        self.assertEqual((slot, b"hi"), uploads.download(slot.token, "a.txt"))
+
+
 class PayloadTests(unittest.SynchronousTestCase):
     """
     L{parsePayload}.
@@ -446,6 +662,28 @@ class PayloadTests(unittest.SynchronousTestCase):
         for body in [b"", b"  ", b"x", b"<a>", b"<a/><a/>", b"<!DOCTYPE a><a/>", b"<a/>x"]:
             error = self.assertRaises(APIError, parsePayload, body)
             self.assertEqual((400, "bad-payload"), (error.status, error.code))
+
+    def test_notXMLText(self):
+        """
+        Characters XML 1.0 forbids (section 2.2), raw or as character
+        references, in text or attributes, are refused like any other
+        malformed payload.
+        """
+        for body in [
+            b"<a>\x00</a>",
+            b"<a>&#0;</a>",
+            b"<a>\x1b</a>",
+            b"<a>&#x1B;</a>",
+            "<a>\ufffe</a>".encode(),
+            b"<a>&#xFFFE;</a>",
+            b"<a>&#xD800;</a>",
+            b"<a>\xed\xa0\x80</a>",
+            "<a b='\uffff'/>".encode(),
+            b"<a>\xff</a>",
+        ]:
+            error = self.assertRaises(APIError, parsePayload, body)
+            self.assertEqual((400, "bad-payload"), (error.status, error.code), body)
+        self.assertEqual("\U0001f600\t", str(parsePayload("<a>\U0001f600\t</a>".encode())))
 
 
 class TokenTests(APITestsMixin, unittest.TestCase):
@@ -473,6 +711,9 @@ class TokenTests(APITestsMixin, unittest.TestCase):
                     [b'Bearer realm="mepserver"'],
                     self.response.headers.getRawHeaders(b"www-authenticate"),
                 )
+        # The host is checked first: a rebinding page learns nothing more.
+        await self.assertError("GET", "rooms", 421, "misdirected-request",
+                               headers={"Host": ["evil.example"]})
         good = {"Authorization": ["Bearer t0ken"]}
         self.assertEqual({"rooms": []}, await self.request("GET", "rooms", 200, headers=good))
         self.assertEqual({"reset": True}, await self.request("POST", "reset", 200, headers=good))

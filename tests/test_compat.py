@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_compat -*-
 """
-Tests for L{mepserver._compat}, the wokkel 18.0.0 import shim.
+Tests for L{mepserver._compat}, the wokkel 18.0.0 import shim and the
+bound on Twisted's JID intern cache.
 """
 
 import importlib
@@ -9,8 +10,10 @@ import sys
 
 from twisted.python import compat
 from twisted.trial import unittest
+from twisted.words.protocols.jabber import jid
 
 from mepserver import _compat
+from mepserver.jids import BoundedJIDCache
 
 WOKKEL_MODULES = ("pubsub", "muc", "disco", "data_form", "ping")
 
@@ -60,6 +63,42 @@ class CompatTests(unittest.SynchronousTestCase):
         self.assertEqual([], _compat.apply())
         self.assertIs(constants, sys.modules["twisted.python.constants"])
         self.assertTrue(compat._PY3)
+
+    def test_jidCacheBounded(self):
+        """
+        Twisted's JID intern cache is a L{BoundedJIDCache}: C{internJID}
+        still interns, and a string it parsed is kept only while it is among
+        the most recently used (issue 15). This fails if Twisted renames
+        its cache, which would leave it unbounded.
+        """
+        cache = vars(jid)[_compat.JID_CACHE]
+        self.assertIsInstance(cache, BoundedJIDCache)
+        self.patch(cache, "maxSize", 3)
+        first = jid.internJID("romeo@montague.lit/compat")
+        self.assertIs(first, jid.internJID("romeo@montague.lit/compat"))
+        for i in range(5):
+            jid.internJID(f"user{i}@montague.lit/compat")
+        self.assertEqual(3, len(cache))
+        self.assertNotIn("romeo@montague.lit/compat", cache)
+        again = jid.internJID("romeo@montague.lit/compat")
+        self.assertIsNot(first, again)
+        self.assertEqual(first, again)
+
+    def test_jidCacheReplacedOnce(self):
+        """
+        A plain dict in its place is replaced, keeping its entries; the
+        bounded cache, once there, is kept.
+        """
+        address = jid.JID("juliet@capulet.lit")
+        self.patch(jid, _compat.JID_CACHE, {"juliet@capulet.lit": address})
+        self.assertEqual(
+            ["twisted.words.protocols.jabber.jid.__internJIDs"], _compat.apply()
+        )
+        cache = vars(jid)[_compat.JID_CACHE]
+        self.assertIsInstance(cache, BoundedJIDCache)
+        self.assertIs(address, jid.internJID("juliet@capulet.lit"))
+        self.assertEqual([], _compat.apply())
+        self.assertIs(cache, vars(jid)[_compat.JID_CACHE])
 
     def test_existingNamesKept(self):
         """

@@ -80,11 +80,19 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(dict(defaults.users), {})
         self.assertEqual(defaults.maxStanzaSize, 262144)
         self.assertEqual(defaults.idleTimeout, 300)
+        self.assertEqual(defaults.maxDepth, 64)
+        self.assertEqual(defaults.negotiationTimeout, 300)
+        self.assertEqual(defaults.maxUnauthenticatedPerAddress, 100)
+        self.assertEqual(defaults.rateLimit, 1048576)
+        self.assertEqual(defaults.rateBurst, 10)
         self.assertEqual(defaults.resumeTimeout, 300)
         self.assertEqual(defaults.offlineLimit, 1000)
         self.assertEqual(defaults.vcardMaxSize, 65536)
         self.assertFalse(defaults.mucCreateUnlocked)
+        self.assertEqual(defaults.mucMaxRoomsPerAccount, 100)
         self.assertEqual(defaults.backendJids, ())
+        self.assertEqual(defaults.pubsubMaxNodes, 100)
+        self.assertEqual(defaults.pubsubMaxBytes, 16 * 1024 * 1024)
         self.assertIsNone(defaults.componentConnect)
         self.assertIsNone(defaults.componentSecret)
         self.assertFalse(defaults.componentMode)
@@ -94,6 +102,13 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.uploadSlotLifetime, 300)
         self.assertIsNone(defaults.uploadPublicURL)
         self.assertEqual(defaults.uploadBaseURL, "http://127.0.0.1:5280")
+        self.assertIsNone(defaults.componentsListen)
+        self.assertEqual(defaults.componentsConflict, "refuse_new")
+        self.assertEqual(dict(defaults.components), {})
+        self.assertEqual(defaults.archiveRetention, 7 * 86400)
+        self.assertEqual(defaults.archiveMaxMessages, 10000)
+        self.assertEqual(defaults.archivePageSize, 20)
+        self.assertEqual(defaults.archiveMaxPageSize, 100)
         self.assertFalse(defaults.verbose)
 
     def test_fieldNames(self):
@@ -119,18 +134,33 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "users",
                 "maxStanzaSize",
                 "idleTimeout",
+                "maxDepth",
+                "negotiationTimeout",
+                "maxUnauthenticatedPerAddress",
+                "rateLimit",
+                "rateBurst",
                 "resumeTimeout",
                 "offlineLimit",
                 "vcardMaxSize",
                 "mucCreateUnlocked",
+                "mucMaxRoomsPerAccount",
                 "backendJids",
-                "componentConnect",
-                "componentSecret",
+                "pubsubMaxNodes",
+                "pubsubMaxBytes",
                 "uploadDomain",
                 "uploadMaxFileSize",
                 "uploadQuota",
                 "uploadSlotLifetime",
                 "uploadPublicURL",
+                "componentsListen",
+                "componentsConflict",
+                "components",
+                "componentConnect",
+                "componentSecret",
+                "archiveRetention",
+                "archiveMaxMessages",
+                "archivePageSize",
+                "archiveMaxPageSize",
                 "verbose",
             ],
         )
@@ -187,6 +217,7 @@ class ExampleFileTests(unittest.SynchronousTestCase):
             self.assertIn(f"[{setting.section}]", text)
             self.assertRegex(text, rf"(?m)^(# )?{setting.key} =")
         self.assertIn("[users]", text)
+        self.assertRegex(text, r"(?m)^# bot\.localhost = ")
 
 
 class FileTests(unittest.SynchronousTestCase):
@@ -256,7 +287,9 @@ class FileTests(unittest.SynchronousTestCase):
         the HTTP listener, over https for an C{ssl:} listener.
         """
         self.assertEqual(
-            self.load("[http]\nlisten = tcp:8080:interface=0.0.0.0\n").uploadBaseURL,
+            self.load(
+                "[http]\nlisten = tcp:8080:interface=0.0.0.0\ntoken = t\n"
+            ).uploadBaseURL,
             "http://127.0.0.1:8080",
         )
         self.assertEqual(
@@ -378,6 +411,35 @@ class FileTests(unittest.SynchronousTestCase):
             dict(loaded.users), {"romeo": "r%1 #x", "juliet": "j=2", "ülla": "u"}
         )
 
+    def test_components(self):
+        """
+        In C{[components]}, C{listen} and C{conflict} are settings, and
+        every other key maps a component's domain, lowercased, to its
+        secret (XEP-0114).
+        """
+        loaded = self.load(
+            "[components]\nlisten = tcp:5347:interface=127.0.0.1\n"
+            "conflict = Replace_Old\nBot.Localhost = s3cret=%1\n"
+            "gateway.example.net = other\n"
+        )
+        self.assertEqual(loaded.componentsListen, "tcp:5347:interface=127.0.0.1")
+        self.assertEqual(loaded.componentsConflict, "replace_old")
+        self.assertEqual(
+            dict(loaded.components),
+            {"bot.localhost": "s3cret=%1", "gateway.example.net": "other"},
+        )
+        self.assertIsInstance(loaded.components, types.MappingProxyType)
+
+    def test_componentsOff(self):
+        """
+        C{[components] listen} may be C{off} or empty: no listener; the
+        components stay configured.
+        """
+        for value in ("off", "", "OFF"):
+            loaded = self.load(f"[components]\nlisten = {value}\nbot.localhost = s\n")
+            self.assertIsNone(loaded.componentsListen, value)
+            self.assertEqual(dict(loaded.components), {"bot.localhost": "s"})
+
     def test_usersEmpty(self):
         """
         An empty C{[users]} section provisions nobody.
@@ -396,6 +458,23 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(loaded.idleTimeout, 0)
         self.assertEqual(loaded.resumeTimeout, 0)
 
+    def test_inputLimits(self):
+        """
+        C{[c2s] max_depth}, C{negotiation_timeout},
+        C{max_unauthenticated_per_address}, C{rate_limit} and
+        C{rate_burst} set their fields; C{0} switches off the deadline, the
+        per-address limit and the rate.
+        """
+        loaded = self.load(
+            "[c2s]\nmax_depth = 256\nnegotiation_timeout = 0\n"
+            "max_unauthenticated_per_address = 0\nrate_limit = 0\nrate_burst = 1\n"
+        )
+        self.assertEqual(loaded.maxDepth, 256)
+        self.assertEqual(loaded.negotiationTimeout, 0)
+        self.assertEqual(loaded.maxUnauthenticatedPerAddress, 0)
+        self.assertEqual(loaded.rateLimit, 0)
+        self.assertEqual(loaded.rateBurst, 1)
+
     def test_offlineLimit(self):
         """
         C{[c2s] offline_limit} sets L{Config.offlineLimit}; C{0}, its
@@ -404,12 +483,73 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
         self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
 
+    def test_archive(self):
+        """
+        C{[archive]}: C{retention} is seconds or a number with s, h, d or
+        w, or never; the limits set their fields, at least 1.
+        """
+        for text, seconds in (
+            ("3600", 3600), ("90s", 90), ("2h", 7200), ("7d", 604800), ("1 W", 604800),
+            ("never", None), ("Never", None),
+        ):
+            self.assertEqual(
+                self.load(f"[archive]\nretention = {text}\n").archiveRetention, seconds
+            )
+        loaded = self.load(
+            "[archive]\nmax_messages = 1\npage_size = 5\nmax_page_size = 5\n"
+        )
+        self.assertEqual(
+            (1, 5, 5),
+            (loaded.archiveMaxMessages, loaded.archivePageSize, loaded.archiveMaxPageSize),
+        )
+
+    def test_archiveInvalid(self):
+        """
+        A retention that is no duration, a limit below 1 and a page size
+        above the largest page are refused, naming the setting.
+        """
+        for overrides, text in (
+            ({"archiveRetention": "1m"}, "[archive] retention: '1m' is not a duration"),
+            ({"archiveRetention": "0"}, "[archive] retention: '0' is shorter than a second"),
+            ({"archiveRetention": "soon"}, "[archive] retention: 'soon' is not a duration"),
+            ({"archiveMaxMessages": 0}, "[archive] max_messages: 0 is less than the minimum 1"),
+            ({"archivePageSize": "0"}, "[archive] page_size: 0 is less than the minimum 1"),
+            (
+                {"archivePageSize": 101},
+                "[archive] page_size: 101 is more than [archive] max_page_size (100)",
+            ),
+        ):
+            error = self.assertRaises(ConfigError, config.load, None, overrides)
+            self.assertTrue(str(error).startswith(text), str(error))
+
     def test_vcardMaxSize(self):
         """
         C{[c2s] vcard_max_size} sets L{Config.vcardMaxSize}, at least 1024.
         """
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 2048\n").vcardMaxSize, 2048)
         self.assertEqual(self.load("[c2s]\nvcard_max_size = 1024\n").vcardMaxSize, 1024)
+
+    def test_quotas(self):
+        """
+        C{[muc] max_rooms_per_account}, C{[pubsub] max_nodes} and
+        C{[pubsub] max_bytes} set their fields, down to their minimums.
+        """
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 3\n"
+            "[pubsub]\nmax_nodes = 7\nmax_bytes = 4096\n"
+        )
+        self.assertEqual(
+            (3, 7, 4096),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
+        loaded = self.load(
+            "[muc]\nmax_rooms_per_account = 1\n"
+            "[pubsub]\nmax_nodes = 1\nmax_bytes = 1024\n"
+        )
+        self.assertEqual(
+            (1, 1, 1024),
+            (loaded.mucMaxRoomsPerAccount, loaded.pubsubMaxNodes, loaded.pubsubMaxBytes),
+        )
 
     def test_backendJids(self):
         """
@@ -761,6 +901,30 @@ class ErrorTests(unittest.SynchronousTestCase):
         """
         self.assertError({"apiToken": 5}, "[http] token: 5 is not text")
 
+    def test_publicHTTPWithoutToken(self):
+        """
+        An HTTP listener beyond loopback needs a token (DESIGN.md section
+        3): without one, or with an empty one, start-up stops with one
+        line; with one, or on loopback or a UNIX socket, it goes on.
+        """
+        for listen in ("tcp:5280", "tcp:5280:interface=0.0.0.0", "tcp6:5280:interface=\\:\\:"):
+            for token in (None, ""):
+                self.assertError(
+                    {"httpListen": listen, "apiToken": token},
+                    f"[http] token: required, since [http] listen {listen!r} is not "
+                    "on loopback only (set a token, or listen on 127.0.0.1)",
+                )
+        self.assertEqual(
+            "s3cret",
+            config.load(overrides={"httpListen": "tcp:5280", "apiToken": "s3cret"}).apiToken,
+        )
+        for listen in ("tcp:5280:interface=127.0.0.1", "unix:/tmp/mepserver-http"):
+            self.assertIsNone(config.load(overrides={"httpListen": listen}).apiToken)
+        path = writeFile(self, "[http]\nlisten = tcp:8080\n")
+        error = self.assertRaises(ConfigError, config.load, path)
+        self.assertIn("[http] token: required", str(error))
+        self.assertNotIn("\n", str(error))
+
     def test_tlsUnreadable(self):
         """
         TLS files must exist and be readable.
@@ -830,6 +994,20 @@ class ErrorTests(unittest.SynchronousTestCase):
             {"idleTimeout": -1}, "[c2s] idle_timeout: -1 is less than the minimum 0"
         )
         self.assertError(
+            {"maxDepth": 0}, "[c2s] max_depth: 0 is less than the minimum 1"
+        )
+        # Deeper elements would come near Python's recursion limit when
+        # serialised.
+        self.assertError(
+            {"maxDepth": "257"}, "[c2s] max_depth: 257 is more than the maximum 256"
+        )
+        self.assertError(
+            {"rateBurst": 0}, "[c2s] rate_burst: 0 is less than the minimum 1"
+        )
+        self.assertError(
+            {"rateLimit": "1MB"}, "[c2s] rate_limit: '1MB' is not a whole number"
+        )
+        self.assertError(
             {"resumeTimeout": -5}, "[c2s] resume_timeout: -5 is less than the minimum 0"
         )
         self.assertError(
@@ -853,6 +1031,17 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"uploadSlotLifetime": 0},
             "[upload] slot_lifetime: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"mucMaxRoomsPerAccount": 0},
+            "[muc] max_rooms_per_account: 0 is less than the minimum 1",
+        )
+        self.assertError(
+            {"pubsubMaxNodes": "many"}, "[pubsub] max_nodes: 'many' is not a whole number"
+        )
+        self.assertError(
+            {"pubsubMaxBytes": 1023},
+            "[pubsub] max_bytes: 1023 is less than the minimum 1024",
         )
 
     def test_backendJids(self):
@@ -890,6 +1079,21 @@ class ErrorTests(unittest.SynchronousTestCase):
                 f"description ({reason})",
             )
 
+    def test_componentModeAcceptsNoComponents(self):
+        """
+        Running as a component, mepserver accepts no components of its own:
+        C{[components]} with a listener or a component is refused.
+        """
+        base = {"componentConnect": "tcp:127.0.0.1:5347", "componentSecret": "s"}
+        message = (
+            "[components]: accepting components is for standalone mode, and "
+            "mepserver runs as a component ([component] connect is set)"
+        )
+        self.assertError(
+            dict(base, componentsListen="tcp:5347:interface=127.0.0.1"), message
+        )
+        self.assertError(dict(base, components={"bot.localhost": "b"}), message)
+
     def test_componentPair(self):
         """
         C{[component] connect} and C{secret} go together: one without the
@@ -924,6 +1128,68 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"users": {"straße": "1", "strasse": "2"}},
             "[users] strasse: the same username as [users] straße",
+        )
+
+    def test_components(self):
+        """
+        Component names are domains, not JIDs, distinct after
+        normalisation and from the server's own domains; secrets must not
+        be empty; C{conflict} is one of two words; C{listen} an endpoint.
+        """
+        self.assertError(
+            {"components": {"bot@localhost": "s"}},
+            "[components] bot@localhost: 'bot@localhost' is not a valid domain "
+            "(it is a JID)",
+        )
+        self.assertError(
+            {"components": {"a b": "s"}},
+            "[components] a b: 'a b' is not a valid domain (invalid character "
+            "in hostname)",
+        )
+        self.assertError(
+            {"components": {"": "s"}},
+            "[components] : '' is not a valid domain (server address required)",
+        )
+        self.assertError(
+            {"components": {"bot.localhost": " "}},
+            "[components] bot.localhost: empty secret",
+        )
+        self.assertError(
+            {"components": {"Bot.localhost": "1", "bot.localhost": "2"}},
+            "[components] bot.localhost: the same component as [components] "
+            "Bot.localhost",
+        )
+        for name, other in (
+            ("localhost", "[server] domain"),
+            ("Conference.localhost", "[muc] domain"),
+            ("upload.localhost", "[upload] domain"),
+        ):
+            self.assertError(
+                {"components": {name: "s"}},
+                f"[components] {name.lower()}: {name.lower()!r} is the same as "
+                f"{other}",
+            )
+        self.assertError(
+            {"componentsConflict": "kick"},
+            "[components] conflict: 'kick' is not one of refuse_new, replace_old",
+        )
+        self.assertError(
+            {"componentsListen": "tcp:x"},
+            "[components] listen: 'tcp:x' is not a valid endpoint description "
+            "(invalid port)",
+        )
+        self.assertError(
+            {"components": ["bot.localhost"]},
+            "[components]: ['bot.localhost'] is not a mapping",
+        )
+
+    def test_componentsFile(self):
+        """
+        A component without a secret in the file is an error naming it.
+        """
+        self.assertFileError(
+            "[components]\nbot.localhost =\n",
+            "[components] bot.localhost: empty secret",
         )
 
     def test_usersFile(self):
@@ -1062,6 +1328,20 @@ class EncryptionRequiredTests(unittest.SynchronousTestCase):
         self.assertTrue(
             Config(c2sListen="tcp:5222:interface=192.0.2.1").encryptionRequired
         )
+
+    def test_webSocket(self):
+        """
+        L{Config.webSocketEncryptionRequired} follows an explicit
+        C{requireEncryption}; on C{auto} it looks at the HTTP listener, not
+        at the TCP one.
+        """
+        self.assertFalse(Config().webSocketEncryptionRequired)
+        self.assertTrue(Config(requireEncryption=True).webSocketEncryptionRequired)
+        self.assertFalse(
+            Config(requireEncryption=False, httpListen="tcp:5280").webSocketEncryptionRequired
+        )
+        self.assertTrue(Config(httpListen="tcp:5280").webSocketEncryptionRequired)
+        self.assertFalse(Config(c2sListen="tcp:5222").webSocketEncryptionRequired)
 
     def test_loopbackOnly(self):
         """

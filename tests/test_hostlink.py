@@ -684,6 +684,9 @@ class ComponentServerTests(unittest.TestCase):
         )
         self.assertFalse(hasattr(self.server, "sessions"))
         self.assertIsNone(self.server.users)
+        # Rooms' archives (XEP-0313) expire on the archives' timer.
+        self.assertIs(self.server.archives, self.server.roomArchives.expiry)
+        self.assertIs(self.server.archiveStore, self.server.roomArchives.store)
         self.assertRaises(NotImplementedError, self.server.getCredentials, "romeo")
 
     def test_connectsOnceReady(self):

@@ -7,7 +7,12 @@ from hypothesis import given, strategies as st
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import jid
 
-from mepserver.jids import MAX_PART_BYTES, checkPartLengths, parseJID
+from mepserver.jids import (
+    MAX_PART_BYTES,
+    BoundedJIDCache,
+    checkPartLengths,
+    parseJID,
+)
 
 
 class ParseJIDTests(unittest.SynchronousTestCase):
@@ -80,3 +85,30 @@ class ParseJIDTests(unittest.SynchronousTestCase):
             self.assertRaises(jid.InvalidFormat, checkPartLengths, address)
         else:
             checkPartLengths(address)
+
+
+class BoundedJIDCacheTests(unittest.SynchronousTestCase):
+    """
+    L{BoundedJIDCache}: the most recently used JIDs, short strings only.
+    """
+
+    def test_leastRecentlyUsedGoes(self):
+        """
+        Past C{maxSize}, the entry used least recently goes; reading an
+        entry makes it recent.
+        """
+        cache = BoundedJIDCache(maxSize=2)
+        cache["a@x"] = 1
+        cache["b@x"] = 2
+        self.assertEqual(1, cache["a@x"])
+        cache["c@x"] = 3
+        self.assertEqual(["a@x", "c@x"], list(cache))
+
+    def test_longStringsNotKept(self):
+        """
+        A key longer than C{maxLength} is not kept at all.
+        """
+        cache = BoundedJIDCache(maxLength=10)
+        cache["short@x"] = 1
+        cache["much-longer@example.com"] = 2
+        self.assertEqual(["short@x"], list(cache))

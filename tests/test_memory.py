@@ -6,10 +6,21 @@ socket and no waiting.
 """
 
 from twisted.trial import unittest
+from twisted.words.protocols.jabber import jid
 
+from mepserver.interfaces import RosterItem
 from tests.memory import MemoryServer
 
 NS_MUC = "http://jabber.org/protocol/muc"
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_TUNE = "http://jabber.org/protocol/tune"
+
+#: alice publishes her tune (XEP-0163 section 1.2).
+PUBLISH = (
+    f"<iq type='set' id='t1'><pubsub xmlns='{NS_PUBSUB}'><publish node='{NS_TUNE}'>"
+    f"<item><tune xmlns='{NS_TUNE}'><title>Yesterday</title></tune></item>"
+    "</publish></pubsub></iq>"
+)
 
 
 class LoginTests(unittest.TestCase):
@@ -99,3 +110,133 @@ class RoomTests(unittest.TestCase):
         for client in (juliet, romeo):
             [message] = client.take()
             self.assertEqual((f"{room}/Romeo", "Hi"), (message["from"], str(message.body)))
+
+
+class AccountRemovalTests(unittest.TestCase):
+    """
+    Cancelling a registration (XEP-0077 section 3.2) removes everything
+    the account had, as Prosody does: an account registered again with the
+    same name starts empty, and its contacts learn it is gone.
+    """
+
+    def setUp(self):
+        self.server = server = MemoryServer(self)
+        for username in ("alice", "bob"):
+            server.createAccount(username)
+        users = server.server.users
+        for username, contact in (("alice", "bob"), ("bob", "alice")):
+            users.setRosterItem(
+                username, RosterItem(jid.JID(f"{contact}@localhost"), subscription="both")
+            )
+        self.alice = server.connect("alice", "home")
+        self.bob = server.connect("bob", "phone")
+        for client in (self.alice, self.bob):
+            client.send("<presence/>")
+        self.fill(self.alice)
+        for client in (self.alice, self.bob):
+            client.take()
+
+    def request(self, client, xml):
+        """
+        Send an IQ and return its answer, forgetting what else came.
+        """
+        client.send(xml)
+        [answer] = [s for s in client.take() if s.name == "iq"]
+        return answer
+
+    def fill(self, alice):
+        """
+        Give alice a PEP node that bob follows, a vCard, private XML, a
+        block list and an offline message.
+        """
+        answer = self.request(alice, PUBLISH)
+        self.assertEqual("result", answer["type"], answer.toXml())
+        answer = self.request(
+            self.bob,
+            f"<iq type='set' id='s1' to='alice@localhost'><pubsub xmlns='{NS_PUBSUB}'>"
+            f"<subscribe node='{NS_TUNE}' jid='bob@localhost'/></pubsub></iq>",
+        )
+        self.assertEqual("result", answer["type"], answer.toXml())
+        for xml in (
+            "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Alice</FN>"
+            "<PHOTO><TYPE>image/png</TYPE><BINVAL>aGk=</BINVAL></PHOTO></vCard></iq>",
+            "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
+            "<notes xmlns='urn:example:notes'>secret</notes></query></iq>",
+            "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'>"
+            "<item jid='carol@localhost'/></block></iq>",
+        ):
+            answer = self.request(alice, xml)
+            self.assertEqual("result", answer["type"], answer.toXml())
+        self.successResultOf(
+            self.server.server.users.storeOfflineMessage(
+                "alice", "<message xmlns='jabber:client'><body>old</body></message>", 10
+            )
+        )
+
+    def test_removed(self):
+        """
+        alice gets the result and her stream closes with C{not-authorized};
+        bob, her contact and subscriber, is told: the node deletion
+        (XEP-0060 section 8.4.2), alice unavailable, and the subscription
+        cancelled both ways, which leaves bob's item for alice at C{none}.
+        """
+        self.alice.send("<iq type='set' id='u1'><query xmlns='jabber:iq:register'><remove/></query></iq>")
+        received = self.alice.take()
+        self.assertEqual(("iq", "result"), (received[0].name, received[0]["type"]))
+        self.assertEqual([], self.server.server.sessions.sessionsOf("alice"))
+        self.assertEqual(["bob"], self.successResultOf(self.server.server.users.listUsers()))
+
+        received = self.bob.take()
+        [deleted] = [s for s in received if s.name == "message"]
+        self.assertEqual(("alice@localhost", NS_TUNE),
+                         (deleted["from"], deleted.event.delete["node"]))
+        presence = [(s["from"], s.getAttribute("type")) for s in received if s.name == "presence"]
+        self.assertIn(("alice@localhost/home", "unavailable"), presence)
+        self.assertIn(("alice@localhost", "unsubscribe"), presence)
+        self.assertIn(("alice@localhost", "unsubscribed"), presence)
+        item = self.successResultOf(
+            self.server.server.users.getRosterItem("bob", jid.JID("alice@localhost"))
+        )
+        self.assertEqual(("none", False), (item.subscription, item.ask))
+
+    def test_registeredAgainStartsEmpty(self):
+        """
+        An account created again with the name starts with no roster, PEP
+        node, vCard, private XML, block list or offline message.
+        """
+        self.alice.send("<iq type='set' id='u1'><query xmlns='jabber:iq:register'><remove/></query></iq>")
+        self.bob.take()
+        self.server.createAccount("alice")
+        alice = self.server.connect("alice", "again")
+        roster = self.request(alice, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+        self.assertEqual([], list(roster.query.elements()))
+        items = self.request(
+            alice,
+            "<iq type='get' id='d1' to='alice@localhost'>"
+            "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
+        )
+        self.assertEqual([], list(items.query.elements()))
+        self.assertEqual([], self.successResultOf(
+            self.server.server.pubsubStore.loadNodes(jid.JID("alice@localhost"))
+        ))
+        vcard = self.request(alice, "<iq type='get' id='v1'><vCard xmlns='vcard-temp'/></iq>")
+        self.assertEqual([], list(vcard.vCard.elements()))
+        private = self.request(
+            alice,
+            "<iq type='get' id='p1'><query xmlns='jabber:iq:private'>"
+            "<notes xmlns='urn:example:notes'/></query></iq>",
+        )
+        self.assertEqual([], list(private.query.notes.elements()) + private.query.notes.children)
+        blocked = self.request(alice, "<iq type='get' id='b1'><blocklist xmlns='urn:xmpp:blocking'/></iq>")
+        self.assertEqual([], list(blocked.blocklist.elements()))
+        alice.send("<presence/>")
+        received = alice.take()
+        self.assertEqual([], [s for s in received if s.name == "message"])
+        # Her own presence comes back without the old avatar's hash
+        # (XEP-0153 section 4.1: an empty photo, no avatar).
+        [presence] = [s for s in received if s.name == "presence"]
+        self.assertEqual("", str(presence.x.photo))
+        # Bob, whose block list named nobody, reaches the new alice.
+        self.bob.send("<message type='chat' to='alice@localhost'><body>hi</body></message>")
+        [message] = alice.take()
+        self.assertEqual("hi", str(message.body))

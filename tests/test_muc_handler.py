@@ -15,6 +15,7 @@ from mepserver import config as configModule
 from mepserver import errors
 from mepserver.ids import SeededIdSource
 from mepserver.muc import stanzas
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Affiliation, Role
@@ -70,11 +71,18 @@ class MUCHarness:
     reaches users. Stanzas to JIDs in C{gone} bounce as this server's
     delivery bounces them (groupchat to a vanished resource).
 
+    @ivar archives: the rooms' L{RoomArchives}, or L{None}.
+
     @ivar received: copies of the stanzas delivered to users, in order.
     @ivar raw: the delivered elements themselves.
     """
 
-    def __init__(self, testCase, **settings):
+    def __init__(self, testCase, archiveStore=None, **settings):
+        """
+        @param archiveStore: an L{mepserver.interfaces.IArchiveStore} for
+            rooms' archives (L{RoomArchives}, as C{archives}); none if
+            L{None}.
+        """
         settings.setdefault("mucDomain", SERVICE)
         settings.setdefault("domain", "shakespeare.lit")
         self.config = configModule.Config(**settings)
@@ -82,9 +90,13 @@ class MUCHarness:
         self.clock.advance(1000000000)
         self.store = MemoryRoomStore()
         self.rooms = Rooms(self.config, SeededIdSource(), self.clock, self.store)
+        self.archives = None
+        if archiveStore is not None:
+            self.archives = RoomArchives(archiveStore, self.clock, limit=1000)
+            self.rooms.addObserver(self.archives)
         self.router = Router()
         self.component = component.InternalComponent(self.router, SERVICE)
-        self.handler = MUCHandler(self.rooms)
+        self.handler = MUCHandler(self.rooms, archives=self.archives)
         self.handler.setHandlerParent(self.component)
         MUCDiscoHandler().setHandlerParent(self.component)
         generic.FallbackHandler().setHandlerParent(self.component)
@@ -376,6 +388,28 @@ class CreationTests(HarnessMixin, unittest.TestCase):
         self.muc = MUCHarness(self, mucCreateUnlocked=True)
         self.muc.join(CRONE, "firstwitch")
         self.assertIn(110, statuses(self.muc.join(HAG, "thirdwitch")[-2]))
+
+    def test_roomQuota(self):
+        """
+        Past C{[muc] max_rooms_per_account}, a join that would create a
+        room gets an error presence with C{resource-constraint} naming the
+        setting, and no room; joining an existing room still works, and
+        so does another account's creation.
+        """
+        self.muc = MUCHarness(self, mucCreateUnlocked=True, mucMaxRoomsPerAccount=2)
+        for name in ("one", "two"):
+            self.muc.join(CRONE, "firstwitch", room=f"{name}@{SERVICE}")
+        [refusal] = self.muc.join(CRONE, "firstwitch", room=f"three@{SERVICE}")
+        assertStanza(self, refusal, f"""
+            <presence from='three@{SERVICE}/firstwitch' to='{CRONE}' type='error'>
+              <error type='wait'>
+                <resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+              </error>
+            </presence>""")
+        self.assertIn("[muc] max_rooms_per_account = 2", str(refusal.error.text))
+        self.assertIsNone(self.muc.rooms.get(JID(f"three@{SERVICE}")))
+        self.assertIn(110, statuses(self.muc.join(HAG, "thirdwitch", room=f"one@{SERVICE}")[-2]))
+        self.assertIn(201, statuses(self.muc.join(HAG, "thirdwitch", room=f"three@{SERVICE}")[0]))
 
     def test_creatorLeaves(self):
         """

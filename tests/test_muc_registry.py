@@ -109,6 +109,27 @@ class RoomsTests(unittest.SynchronousTestCase):
         self.assertFalse(self.makeRooms(mucCreateUnlocked=True).create(ROOM, CRONE).locked)
         self.assertRaises(errors.BadRequest, rooms.create, JID("a@elsewhere"), CRONE)
 
+    def test_roomQuota(self):
+        """
+        An account that owns C{mucMaxRoomsPerAccount} rooms (of its own
+        creation or given to it) may create no more until it owns fewer.
+        """
+        rooms = self.makeRooms(mucMaxRoomsPerAccount=2)
+        first = rooms.create(JID("a@chat.shakespeare.lit"), CRONE)
+        other = rooms.create(JID("b@chat.shakespeare.lit"), HAG)
+        other.affiliations[JID("crone1@shakespeare.lit")] = Affiliation.OWNER
+        self.assertEqual(2, rooms.ownedBy(JID("crone1@shakespeare.lit/laptop")))
+        refusal = self.assertRaises(
+            errors.TooManyRooms, rooms.create, JID("c@chat.shakespeare.lit"), CRONE
+        )
+        self.assertIn("owns 2 rooms", refusal.text)
+        self.assertNotIn(JID("c@chat.shakespeare.lit"), rooms)
+        rooms.discard(first)
+        rooms.create(JID("c@chat.shakespeare.lit"), CRONE)
+        self.assertEqual(("resource-constraint", "wait"), (
+            errors.stanzaError(refusal).condition, errors.stanzaError(refusal).type
+        ))
+
     def test_listed(self):
         """
         Section 6.3: hidden and locked rooms are not listed.

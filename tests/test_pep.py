@@ -14,7 +14,7 @@ client announcing caps answers the server's disco#info query with the
 identity and features its ver was computed from.
 """
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
@@ -218,7 +218,12 @@ class PEPHarness:
     plus a recorded MUC domain.
     """
 
-    def __init__(self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio")):
+    def __init__(
+        self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio"), **settings
+    ):
+        """
+        @param settings: L{configModule.Config} fields to change (quotas).
+        """
         self.testCase = testCase
         self.clock = task.Clock()
         self.clock.advance(1071359917)  # 2003-12-13T23:58:37Z
@@ -227,9 +232,15 @@ class PEPHarness:
         for username in usernames:
             self.users.createUser(username, Credentials({}))
         config = configModule.Config(
-            domain=DOMAIN, mucDomain=MUC_DOMAIN, storage="memory", dataDir=testCase.mktemp()
+            domain=DOMAIN,
+            mucDomain=MUC_DOMAIN,
+            storage="memory",
+            dataDir=testCase.mktemp(),
+            **settings,
         )
-        server = buildServer(config, clock=self.clock, users=self.users, ids=self.ids)
+        self.server = server = buildServer(
+            config, clock=self.clock, users=self.users, ids=self.ids
+        )
         self.router = server.router
         self.sessions = server.sessions
         self.store = server.pubsubStore
@@ -1338,6 +1349,75 @@ class StorageTests(unittest.TestCase):
         self.assertEqual([], self.successResultOf(harness.store.loadNodes(JULIET)))
 
 
+class StoreFailureTests(unittest.TestCase):
+    """
+    Writes that fail, all of one pubsub operation: the request is answered
+    once with C{internal-server-error}, the failure logged once, and no
+    write's failure is left unhandled in its Deferred (where it would be
+    logged again, as "Unhandled error in Deferred", whenever it is
+    collected).
+    """
+
+    def holdWrites(self, harness, *methods):
+        """
+        Make the registry's C{methods} return Deferreds the test fires.
+
+        @return: a mapping of each method name to the Deferreds it gave.
+        """
+        held = {method: [] for method in methods}
+        for method in methods:
+
+            def write(*args, method=method):
+                d = defer.Deferred()
+                held[method].append(d)
+                return d
+
+            self.patch(harness.registry, method, write)
+        return held
+
+    def assertFailedOnce(self, client, writes):
+        """
+        Fail C{writes} one after the other; the request fails with the
+        first and is answered once, and every write's failure is consumed.
+        """
+        for d in writes:
+            d.errback(OSError("disk gone"))
+        [answer] = [s for s in client.take() if s.name == "iq"]
+        self.assertEqual("error", answer["type"], answer.toXml())
+        self.assertEqual("internal-server-error", answer.error.firstChildElement().name)
+        self.assertEqual(1, len(self.flushLoggedErrors(OSError)))
+        for d in writes:
+            self.assertIsNone(self.successResultOf(d))
+
+    def test_publishBothWritesFail(self):
+        """
+        A publish that creates its node writes the node and the item; both
+        fail.
+        """
+        harness = PEPHarness(self)
+        held = self.holdWrites(harness, "saveNode", "saveItem")
+        balcony = harness.connect("juliet", "balcony")
+        balcony.send(publish())
+        self.assertFailedOnce(balcony, held["saveNode"] + held["saveItem"])
+
+    def test_configureBothWritesFail(self):
+        """
+        A configuration that drops items writes the node and removes the
+        items; both fail.
+        """
+        harness = PEPHarness(self)
+        balcony = harness.connect("juliet", "balcony")
+        balcony.request(publish())
+        held = self.holdWrites(harness, "saveNode", "removeItems")
+        form = configureForm(("pubsub#persist_items", "0"))
+        balcony.send(
+            pubsubRequest(
+                "set", f"<configure node='{NS_TUNE}'>{form}</configure>", namespace=NS_OWNER
+            )
+        )
+        self.assertFailedOnce(balcony, held["saveNode"] + held["removeItems"])
+
+
 class PublicationObserverTests(unittest.TestCase):
     """
     L{mepserver.pep.resource.PEPResource} tells its
@@ -1373,3 +1453,72 @@ class PublicationObserverTests(unittest.TestCase):
         self.assertEqual([("juliet@capulet.lit", NS_TUNE, "t1")], working.seen)
         self.assertEqual(working.seen, failing.seen)
         self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+
+
+class LimitTests(unittest.TestCase):
+    """
+    Identifiers the server cannot keep, and the quotas of C{[pubsub]}
+    (DESIGN.md section 3), answered over XMPP with a stanza error whose
+    text says which limit.
+    """
+
+    def setUp(self):
+        self.harness = PEPHarness(self, pubsubMaxNodes=1, pubsubMaxBytes=1024)
+        self.balcony = self.harness.connect("juliet", "balcony")
+
+    def assertError(self, answer, condition, kind, application=None):
+        problem = stanzaMismatch(answer, pubsubError(condition, kind, application))
+        self.assertIsNone(problem, f"{problem}\n{answer.toXml()}")
+        return str(answer.error.text)
+
+    def test_tooLongIdentifiers(self):
+        """
+        A NodeID or ItemID over 1023 bytes, in a publish or a create, gets
+        C{policy-violation}; nothing is created.
+        """
+        for request in (
+            publish(node="n" * 1024),
+            publish(itemId="i" * 1024),
+            pubsubRequest("set", f"<create node='{'n' * 1024}'/>"),
+        ):
+            text = self.assertError(self.balcony.request(request), "policy-violation", "modify")
+            self.assertIn("at most 1023 bytes", text)
+        self.assertEqual({}, self.harness.service("juliet").nodes)
+
+    def test_maxNodes(self):
+        """
+        A second node, at a service allowed one, gets C{resource-constraint}
+        with C{<max-nodes-exceeded/>}, naming C{[pubsub] max_nodes}.
+        """
+        self.assertEqual("result", self.balcony.request(publish())["type"])
+        answer = self.balcony.request(publish(node=NS_MOOD, payload=f"<mood xmlns='{NS_MOOD}'/>"))
+        text = self.assertError(answer, "resource-constraint", "wait", "max-nodes-exceeded")
+        self.assertIn("[pubsub] max_nodes = 1", text)
+        answer = self.balcony.request(pubsubRequest("set", f"<create node='{NS_MOOD}'/>"))
+        self.assertError(answer, "resource-constraint", "wait", "max-nodes-exceeded")
+
+    def test_maxBytes(self):
+        """
+        A payload that takes the service past C{[pubsub] max_bytes} gets
+        C{not-acceptable} with C{<payload-too-big/>} (XEP-0060 section
+        7.1.3.5); the item is not kept.
+        """
+        payload = f"<tune xmlns='{NS_TUNE}'><title>{'x' * 1024}</title></tune>"
+        answer = self.balcony.request(publish(payload=payload))
+        text = self.assertError(answer, "not-acceptable", "modify", "payload-too-big")
+        self.assertIn("[pubsub] max_bytes", text)
+        self.assertEqual({}, self.harness.service("juliet").nodes)
+
+    def test_configured(self):
+        """
+        The server gives its PEP and MEP services the configured quotas.
+        """
+        service = self.harness.service("juliet")
+        self.assertEqual((1, 1024), (service.maxNodes, service.maxBytes))
+        config = configModule.Config(storage="memory", dataDir=self.mktemp())
+        server = buildServer(config, clock=task.Clock())
+        for registry in (server.pep.registry, server.mep.registry):
+            made = registry.factory(JID("lobby@conference.localhost/Alice"))
+            self.assertEqual(
+                (config.pubsubMaxNodes, config.pubsubMaxBytes), (made.maxNodes, made.maxBytes)
+            )

@@ -4,6 +4,7 @@ Tests for L{mepserver.pubsub.model}: the shared pubsub engine in plain
 Python, with no XML and no reactor, against a fake context.
 """
 
+import dataclasses
 import datetime
 
 from twisted.internet import task
@@ -524,3 +525,197 @@ class ContextTests(unittest.SynchronousTestCase):
 class NodeTests(unittest.SynchronousTestCase):
     def test_lastItem(self):
         self.assertIsNone(Node("n", NodeConfig()).lastItem())
+
+
+class IdentifierTests(ModelTestCase):
+    """
+    NodeIDs and ItemIDs the server keeps must be XML text of at most 1023
+    bytes (L{mepserver.xmlchars}); others are refused with
+    C{policy-violation} before anything changes.
+    """
+
+    def test_longestAccepted(self):
+        """
+        A NodeID and an ItemID of exactly 1023 bytes are kept.
+        """
+        node = "\u00e9" * 511 + "n"
+        self.assertEqual(1023, len(node.encode("utf-8")))
+        result = self.publish(node=node, itemId="i" * 1023)
+        self.assertEqual("i" * 1023, result.item.id)
+        self.service.create(self.context, BALCONY, "c" * 1023)
+        self.assertIn("c" * 1023, self.service.nodes)
+
+    def test_tooLong(self):
+        """
+        One byte more is refused, in a publish (node or item id) and a
+        create; no node is created.
+        """
+        node = "\u00e9" * 512
+        for call in (
+            lambda: self.publish(node=node),
+            lambda: self.publish(itemId="i" * 1024),
+            lambda: self.service.create(self.context, BALCONY, "c" * 1024),
+        ):
+            refusal = self.assertRaises(errors.BadIdentifier, call)
+            self.assertIn("1024 bytes long", refusal.text)
+            self.assertIn("at most 1023", refusal.text)
+        self.assertEqual({}, self.service.nodes)
+
+    def test_notXMLText(self):
+        """
+        A character XML 1.0 does not allow (section 2.2) is refused, named
+        by its code point: control characters, a lone surrogate, U+FFFE.
+        """
+        for char, name in [
+            ("\x00", "U+0000"),
+            ("\x1b", "U+001B"),
+            ("\ud800", "U+D800"),
+            ("\ufffe", "U+FFFE"),
+            ("\uffff", "U+FFFF"),
+        ]:
+            refusal = self.assertRaises(
+                errors.BadIdentifier, self.publish, node="urn:a" + char
+            )
+            self.assertIn(f"the node name holds the character {name}", refusal.text)
+            refusal = self.assertRaises(
+                errors.BadIdentifier, self.service.create, self.context, BALCONY, char
+            )
+            self.assertIn(name, refusal.text)
+            refusal = self.assertRaises(errors.BadIdentifier, self.publish, itemId=char)
+            self.assertIn(f"the item id holds the character {name}", refusal.text)
+        self.assertEqual({}, self.service.nodes)
+        # Tabs, newlines and characters beyond the BMP are XML text.
+        self.publish(node="a\tb\n\U0001f600", itemId="\r\U0010ffff")
+
+    def test_stanzaError(self):
+        """
+        The refusal is a C{policy-violation} to modify, with its text.
+        """
+        error = errors.stanzaError(errors.BadIdentifier("too long"))
+        self.assertEqual(
+            ("policy-violation", "modify", "too long"),
+            (error.condition, error.type, error.text),
+        )
+
+
+class QuotaTests(ModelTestCase):
+    """
+    L{Service.maxNodes} and L{Service.maxBytes} (DESIGN.md section 3).
+    """
+
+    def setUp(self):
+        ModelTestCase.setUp(self)
+        self.service.maxNodes = 2
+        self.service.maxBytes = 100
+
+    def test_maxNodes(self):
+        """
+        Past C{maxNodes}, creating a node, explicitly or by publishing, is
+        refused with C{resource-constraint} and C{<max-nodes-exceeded/>},
+        naming the setting; existing nodes take items; deleting one makes
+        room again.
+        """
+        self.publish(node="a")
+        self.service.create(self.context, BALCONY, "b")
+        refusal = self.assertRaises(errors.TooManyNodes, self.publish, node="c")
+        self.assertIn("[pubsub] max_nodes = 2", refusal.text)
+        self.assertRaises(errors.TooManyNodes, self.service.create, self.context, BALCONY, "c")
+        self.assertEqual(["a", "b"], sorted(self.service.nodes))
+        self.publish(node="b")
+        self.service.delete(self.context, BALCONY, "a")
+        self.publish(node="c")
+        error = errors.stanzaError(refusal)
+        self.assertEqual(("resource-constraint", "wait"), (error.condition, error.type))
+        self.assertEqual("max-nodes-exceeded", error.appCondition.name)
+
+    def payload(self, size):
+        """
+        @return: a payload of C{size} bytes.
+        """
+        payload = "<p>" + "x" * (size - 7) + "</p>"
+        self.assertEqual(size, len(payload))
+        return payload
+
+    def test_maxBytes(self):
+        """
+        Past C{maxBytes} of payloads in all nodes together, a publish is
+        refused with C{not-acceptable} and C{<payload-too-big/>} (XEP-0060
+        section 7.1.3.5), and nothing changes: not even the node it would
+        have created.
+        """
+        self.publish(node="a", payload=self.payload(60))
+        refusal = self.assertRaises(
+            errors.PayloadTooBig, self.publish, node="b", payload=self.payload(41)
+        )
+        self.assertIn("[pubsub] max_bytes", refusal.text)
+        self.assertIn("41 bytes", refusal.text)
+        self.assertEqual(["a"], list(self.service.nodes))
+        self.assertEqual(60, self.service.payloadBytes())
+        self.publish(node="b", payload=self.payload(40))
+        self.assertEqual(100, self.service.payloadBytes())
+        error = errors.stanzaError(refusal)
+        self.assertEqual(("not-acceptable", "modify"), (error.condition, error.type))
+        self.assertEqual("payload-too-big", error.appCondition.name)
+
+    def test_replacedAndEvicted(self):
+        """
+        What a publish replaces (the same item id) or pushes out (past
+        C{max_items}) is counted as freed: a full service can still update
+        its items.
+        """
+        self.publish(node="a", payload=self.payload(90), itemId="one")
+        self.publish(node="a", payload=self.payload(95), itemId="one")
+        # max_items is 1: a new id pushes the old item out.
+        self.publish(node="a", payload=self.payload(100), itemId="two")
+        self.assertEqual(100, self.service.payloadBytes())
+        self.assertRaises(errors.PayloadTooBig, self.publish, node="b", payload=self.payload(8))
+
+    def test_removalFrees(self):
+        """
+        Retracting, purging, shrinking C{max_items} and deleting a node
+        free their items' bytes.
+        """
+        self.service.create(
+            self.context, BALCONY, "a", {"pubsub#max_items": "3"}
+        )
+        for itemId in ("1", "2", "3"):
+            self.publish(node="a", payload=self.payload(20), itemId=itemId)
+        self.assertEqual(60, self.service.payloadBytes())
+        self.service.retract(self.context, BALCONY, "a", ["1"])
+        self.assertEqual(40, self.service.payloadBytes())
+        self.service.reconfigure(self.context, BALCONY, "a", {"pubsub#max_items": "1"})
+        self.assertEqual(20, self.service.payloadBytes())
+        self.service.purge(self.context, BALCONY, "a")
+        self.assertEqual(0, self.service.payloadBytes())
+        self.publish(node="b", payload=self.payload(100))
+        self.service.delete(self.context, BALCONY, "b")
+        self.assertEqual(0, self.service.payloadBytes())
+
+    def test_transientItems(self):
+        """
+        Items a node does not keep (C{persist_items} off) take no room.
+        """
+        self.service.create(
+            self.context, BALCONY, "a", {"pubsub#persist_items": "0"}
+        )
+        self.publish(node="a", payload=self.payload(1000))
+        self.assertEqual(0, self.service.payloadBytes())
+
+    def test_loaded(self):
+        """
+        A node built with items (loaded from a store) counts their bytes.
+        """
+        item = self.publish(node="a", payload=self.payload(30)).item
+        node = Node("b", NodeConfig(), [item, dataclasses.replace(item, id="2", payload=None)])
+        self.assertEqual(30, node.size)
+
+    def test_unlimited(self):
+        """
+        Without limits (the default of a plain L{Service}), nothing is
+        refused.
+        """
+        service = Service(OWNER, SeededIdSource(), self.clock)
+        self.assertEqual((None, None), (service.maxNodes, service.maxBytes))
+        for n in range(3):
+            service.publish(self.context, BALCONY, f"n{n}", self.payload(1000))
+        self.assertEqual(3000, service.payloadBytes())

@@ -3,18 +3,23 @@
 Tests for L{mepserver.server}: wiring, start-up, shutdown, durability.
 """
 
+import base64
 import os
 
-from twisted.internet import defer, endpoints, reactor
+from twisted.internet import defer, endpoints, reactor, task
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import jid
 
 from mepserver import config
 from mepserver.c2s.mechanisms import checkPassword, makeCredentials
+from mepserver.c2s.register import NS_REGISTER_FEATURE
+from mepserver.interfaces import ArchiveQuery
 from mepserver.server import buildServer
 from mepserver.testing import startServer
 from tests.e2e.test_c2s import HEADER, RawClient
+
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
 
 class BuildServerTests(unittest.TestCase):
@@ -131,6 +136,83 @@ class BuildServerTests(unittest.TestCase):
         self.assertEqual([("alice@localhost", "both")], [(i.contact.full(), i.subscription) for i in roster])
 
 
+class ArchiveWiringTests(unittest.TestCase):
+    """
+    Message archives (XEP-0313): the store, the settings and the expiry
+    timer follow the storage backend and the server's life.
+    """
+
+    def makeConfig(self, **settings):
+        settings.setdefault("dataDir", self.mktemp())
+        return config.load(overrides=settings)
+
+    def test_stores(self):
+        """
+        With SQLite the archives are in the one SQLite store; with memory
+        storage in a L{MemoryArchiveStore}, which a reset empties. The
+        [archive] settings reach the archives.
+        """
+        from mepserver.storage.memory import MemoryArchiveStore
+        from mepserver.storage.sqlite import SQLiteStore
+
+        server = buildServer(self.makeConfig(storage="sqlite"))
+        # The pool would start with the reactor, and never stop.
+        self.addCleanup(server.archiveStore.close)
+        self.assertIsInstance(server.archiveStore, SQLiteStore)
+        self.assertIs(server.users, server.archiveStore)
+        self.assertEqual(1, server._stores().count(server.archiveStore))
+        server = buildServer(
+            self.makeConfig(
+                storage="memory",
+                archiveMaxMessages=7,
+                archiveRetention="2h",
+                archivePageSize=3,
+                archiveMaxPageSize=9,
+            )
+        )
+        self.assertIsInstance(server.archiveStore, MemoryArchiveStore)
+        self.assertIn(server.archiveStore, server._stores())
+        archives = server.archives
+        self.assertIs(server.archiveStore, archives.store)
+        self.assertEqual(
+            (7, 7200, 3, 9),
+            (archives.limit, archives.retention, archives.limits.default, archives.limits.maximum),
+        )
+
+    @defer.inlineCallbacks
+    def test_expiryTimer(self):
+        """
+        A SQLite server's expiry timer runs from the start (archives from
+        an earlier run may hold old messages) and stops with the server;
+        a memory server's only once something is archived, and a reset
+        stops it.
+        """
+        from twisted.internet import task
+
+        from mepserver.interfaces import ArchivedMessage
+
+        clock = task.Clock()
+        server = buildServer(self.makeConfig(storage="sqlite"), clock=clock)
+        server.startService()
+        yield server.ready
+        self.assertEqual(1, len(clock.getDelayedCalls()))
+        yield server.stopService()
+        self.assertEqual([], clock.getDelayedCalls())
+
+        server = buildServer(self.makeConfig(storage="memory"), clock=clock)
+        server.startService()
+        yield server.ready
+        self.assertEqual([], clock.getDelayedCalls())
+        entry = ArchivedMessage("m1", 0.0, "bob@localhost", "<message/>")
+        yield server.archives.add("alice", entry)
+        self.assertEqual(1, len(clock.getDelayedCalls()))
+        yield server.reset()
+        self.assertEqual([], clock.getDelayedCalls())
+        page = yield server.archiveStore.queryArchive("alice@localhost", ArchiveQuery())
+        self.assertEqual((), page.messages)
+        yield server.stopService()
+
+
 class ShutdownTests(unittest.TestCase):
     """
     Stopping the server closes client streams with system-shutdown.
@@ -200,3 +282,101 @@ class MUCWiringTests(unittest.TestCase):
         self.assertEqual("owner", loaded.affiliationOf(owner).value)
         self.assertFalse(loaded.locked)
         self.assertIsNone(server.rooms.get(jid.JID("heath@conference.localhost")))
+
+
+class WebSocketEncryptionTests(unittest.TestCase):
+    """
+    WebSocket logins (RFC 7395) follow C{[c2s] require_encryption} as TCP
+    logins do: beyond loopback (or when required), a stream that did not
+    come over TLS (C{wss:}) is offered neither SASL nor registration, and
+    a try gets C{encryption-required} or C{policy-violation}.
+    """
+
+    def connect(self, secure=False, **settings):
+        """
+        A WebSocket connection to the server's own endpoint resource, as a
+        client with a C{ws:} (or, if C{secure}, C{wss:}) URL reaches it.
+
+        @return: the connection and the stream features after <open/>.
+        """
+        from tests.test_websocket import OPEN, Connection
+
+        settings.setdefault("dataDir", self.mktemp())
+        cfg = config.load(overrides=dict(storage="memory", domain="example.com", **settings))
+        server = buildServer(cfg, clock=task.Clock())
+        self.successResultOf(server.users.createUser("juliet", makeCredentials("secret", 4096)))
+        site = dict(server.listeners)[cfg.httpListen]
+        endpoint = site.resource.children[b"xmpp-websocket"]
+        connection = Connection(endpoint.authenticatorFactory(), secure=secure)
+        [header, features] = connection.sendParsed(OPEN)
+        self.server = server
+        return connection, [child.tag for child in features]
+
+    def login(self, connection):
+        """
+        @return: the answer to a SASL PLAIN login as juliet.
+        """
+        token = base64.b64encode(b"\0juliet\0secret").decode("ascii")
+        [answer] = connection.sendParsed(
+            f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{token}</auth>"
+        )
+        return answer
+
+    def register(self, connection):
+        [answer] = connection.sendParsed(
+            f"<iq xmlns='jabber:client' type='set' id='r1'>"
+            "<query xmlns='jabber:iq:register'><username>bill</username>"
+            "<password>Calliope</password></query></iq>"
+        )
+        return answer
+
+    def assertRefused(self, connection, features):
+        self.assertEqual([], features)
+        failure = self.login(connection)
+        self.assertEqual(f"{{{NS_SASL}}}failure", failure.tag)
+        self.assertEqual(
+            [f"{{{NS_SASL}}}encryption-required", f"{{{NS_SASL}}}text"],
+            [child.tag for child in failure],
+        )
+        self.assertIn("wss://", failure.find(f"{{{NS_SASL}}}text").text)
+        answer = self.register(connection)
+        self.assertEqual("error", answer.get("type"))
+        self.assertIsNotNone(
+            answer.find(
+                "{jabber:client}error/{urn:ietf:params:xml:ns:xmpp-stanzas}policy-violation"
+            )
+        )
+        self.assertEqual(["juliet"], self.successResultOf(self.server.users.listUsers()))
+
+    def assertOffered(self, connection, features):
+        self.assertEqual(
+            [f"{{{NS_REGISTER_FEATURE}}}register", f"{{{NS_SASL}}}mechanisms"], features
+        )
+        self.assertEqual(f"{{{NS_SASL}}}success", self.login(connection).tag)
+
+    def test_beyondLoopback(self):
+        """
+        An HTTP listener beyond loopback: a C{ws:} stream may not
+        authenticate or register; a C{wss:} stream may.
+        """
+        settings = {"httpListen": "tcp:0:interface=0.0.0.0", "apiToken": "t"}
+        self.assertRefused(*self.connect(**settings))
+        self.assertOffered(*self.connect(secure=True, **settings))
+
+    def test_loopback(self):
+        """
+        On loopback (the default), a C{ws:} stream authenticates, as a TCP
+        stream does without STARTTLS (DESIGN.md section 3).
+        """
+        self.assertOffered(*self.connect())
+
+    def test_setting(self):
+        """
+        An explicit C{require_encryption} decides, wherever the listener.
+        """
+        self.assertRefused(*self.connect(requireEncryption="yes"))
+        self.assertOffered(
+            *self.connect(
+                requireEncryption="no", httpListen="tcp:0:interface=0.0.0.0", apiToken="t"
+            )
+        )

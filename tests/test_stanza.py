@@ -6,7 +6,16 @@ Tests for L{mepserver.stanza}.
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
-from mepserver.stanza import copyStanza
+from mepserver.stanza import (
+    LOG_TEXT_LIMIT,
+    MAX_DEPTH_LIMIT,
+    BoundedElementStream,
+    TooDeep,
+    copyStanza,
+    forLog,
+    parseElements,
+    parseStanza,
+)
 
 
 class CopyStanzaTests(unittest.SynchronousTestCase):
@@ -35,3 +44,121 @@ class CopyStanzaTests(unittest.SynchronousTestCase):
         self.assertIs(self.body, copy.children[0])
         copy.addElement("delay")
         self.assertEqual(["body"], [c.name for c in self.original.elements()])
+
+
+class BoundedElementStreamTests(unittest.SynchronousTestCase):
+    """
+    L{BoundedElementStream}: depth refused while parsing, text in linear
+    time.
+    """
+
+    def parse(self, data, maxDepth=3, stanzaLevel=1):
+        elements = []
+        stream = BoundedElementStream(maxDepth, stanzaLevel)
+        stream.DocumentStartEvent = lambda root: None
+        stream.ElementEvent = elements.append
+        stream.DocumentEndEvent = lambda: None
+        stream.parse(data)
+        return elements
+
+    def test_depth(self):
+        """
+        C{maxDepth} levels below a stanza (the root's children) are
+        allowed; one more raises L{TooDeep} naming the limit.
+        """
+        [stanza] = self.parse(b"<root><s><a><b><c/></b></a></s>")
+        self.assertEqual("c", stanza.a.b.c.name)
+        e = self.assertRaises(
+            TooDeep, self.parse, b"<root><s><a><b><c><d/></c></b></a></s>"
+        )
+        self.assertIn("more than 3 levels", str(e))
+        self.assertIsInstance(e, domish.ParserError)
+
+    def test_stanzaAtRoot(self):
+        """
+        With C{stanzaLevel} 0 the document root is the stanza (an RFC 7395
+        message): levels count from it.
+        """
+        stream = BoundedElementStream(2, 0)
+        stream.DocumentStartEvent = lambda root: None
+        stream.ElementEvent = lambda element: None
+        stream.parse(b"<s><a><b/></a>")
+        self.assertRaises(TooDeep, stream.parse, b"<a><b><c/></b></a>")
+
+    def test_siblingsDoNotAddUp(self):
+        """
+        Depth is nesting, not the number of elements.
+        """
+        [stanza] = self.parse(b"<root><s>" + b"<a><b><c/></b></a>" * 50 + b"</s>")
+        self.assertEqual(50, len(stanza.children))
+
+    def test_textJoinedOnce(self):
+        """
+        Expat reports text in pieces (here one per line and entity); they
+        are joined and added once per run of text, not one concatenation
+        per piece, which took time growing with the square of the text.
+        """
+        added = []
+        original = domish.Element.addContent
+
+        def addContent(element, text):
+            added.append(text)
+            return original(element, text)
+
+        self.patch(domish.Element, "addContent", addContent)
+        [stanza] = self.parse(
+            b"<root><s>" + b"a\n&amp;" * 1000 + b"<x/>tail</s>", maxDepth=64
+        )
+        self.assertEqual(2, len(added), f"text added in {len(added)} pieces")
+        self.assertEqual(["a\n&" * 1000, "tail"], added)
+        self.assertEqual(["a\n&" * 1000, stanza.x, "tail"], stanza.children)
+
+    def test_parseElements(self):
+        """
+        L{parseElements} reads elements under a wrapper root, with the
+        depth limit, in a default namespace.
+        """
+        [a, b] = parseElements(b"<a/>text<b><c/></b>", namespace="jabber:client")
+        self.assertEqual(("jabber:client", "b"), (b.uri, b.name))
+        self.assertRaises(TooDeep, parseElements, b"<a><b/></a>", maxDepth=0)
+
+    def test_parseStanzaBounded(self):
+        """
+        Stored text is parsed back with L{MAX_DEPTH_LIMIT}: deeper text is
+        refused, never handed to the serialiser.
+        """
+        ok = "<a>" * (MAX_DEPTH_LIMIT + 1) + "</a>" * (MAX_DEPTH_LIMIT + 1)
+        self.assertEqual("a", parseStanza(ok).name)
+        self.assertRaises(TooDeep, parseStanza, "<a>" + ok + "</a>")
+
+
+class ForLogTests(unittest.SynchronousTestCase):
+    """
+    L{forLog}: untrusted content for a log line, truncated.
+    """
+
+    def test_short(self):
+        """
+        Short text and elements are given whole.
+        """
+        self.assertEqual("hello", forLog("hello"))
+        element = domish.Element((None, "iq"))
+        self.assertEqual("<iq/>", forLog(element))
+
+    def test_truncated(self):
+        """
+        Longer text is cut at the limit, saying how much was left out.
+        """
+        self.assertEqual("abc... (7 more characters)", forLog("abcdefghij", limit=3))
+        self.assertEqual(
+            LOG_TEXT_LIMIT + len("... (1000 more characters)"),
+            len(forLog("x" * (LOG_TEXT_LIMIT + 1000))),
+        )
+
+    def test_unserialisable(self):
+        """
+        An element that cannot be serialised is named instead.
+        """
+        element = domish.Element((None, "iq"))
+        element.children.append(object())
+        self.assertIn("<iq/> (not serialisable", forLog(element))

@@ -1446,9 +1446,12 @@ class OfflineStoreTests:
         yield self.store.storeOfflineMessage("juliet", HELLO, 10)
         [first, second, third] = yield self.store.getOfflineMessages("romeo")
         [juliets] = yield self.store.getOfflineMessages("juliet")
-        yield self.store.removeOfflineMessages(
+        removed = self.store.removeOfflineMessages(
             "romeo", [first.key, third.key, juliets.key, third.key + 1000]
         )
+        # The interface promises a Deferred, as for every store method.
+        self.assertIsInstance(removed, defer.Deferred)
+        yield removed
         remaining = yield self.store.getOfflineMessages("romeo")
         self.assertEqual([second], remaining)
         remaining = yield self.store.getOfflineMessages("juliet")

@@ -15,17 +15,20 @@ from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from wokkel import component, generic
+from zope.interface import Invalid, implementer
 
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.csi import CSIFeatureStep
-from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
 from mepserver.config import Config
+from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
+from tests.helpers import credentials
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -98,7 +101,7 @@ class Harness:
         self.tlsContext = object()
 
     def addUser(self, username, password):
-        return self.users.createUser(username, makeCredentials(password))
+        return self.users.createUser(username, credentials(password))
 
     def connect(self):
         steps = [
@@ -773,6 +776,64 @@ class RegistrationTests(unittest.TestCase):
         self.assertEqual("not-authorized", streamError(output[1]))
         users = yield self.harness.users.listUsers()
         self.assertEqual([], users)
+
+    @defer.inlineCallbacks
+    def test_cancelTellsObservers(self):
+        """
+        The removal tells each L{IAccountObserver} in order, before the
+        store forgets the account; one that fails is logged, and the
+        account is removed all the same.
+        """
+        told = []
+        users = self.harness.users
+
+        @implementer(IAccountObserver)
+        class Observer:
+            def __init__(self, name, fails=False):
+                self.name, self.fails = name, fails
+
+            def accountRemoved(self, username):
+                # Whether the account is still stored when it is told.
+                d = users.getCredentials(username)
+                d.addCallback(lambda found: told.append((self.name, username, bool(found))))
+                if self.fails:
+                    raise RuntimeError("observer bug")
+                return d
+
+        self.harness.registration.observers[:] = [
+            Observer("first"), Observer("failing", fails=True), Observer("last")
+        ]
+        self.assertRaises(
+            Invalid, RegistrationHandler, self.harness.config, None, None, [object()]
+        )
+        self.register("bill", "Calliope")
+        client = self.harness.connect()
+        yield client.login("bill", "Calliope")
+        output = client.send(
+            "<iq type='set' id='u1'><query xmlns='jabber:iq:register'><remove/></query></iq>"
+        )
+        self.assertEqual(["result", "not-authorized"], [output[0]["type"], streamError(output[1])])
+        self.assertEqual(
+            [("first", "bill", True), ("failing", "bill", True), ("last", "bill", True)], told
+        )
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+        self.assertEqual([], (yield self.harness.users.listUsers()))
+
+    @defer.inlineCallbacks
+    def test_cancelStoreFailure(self):
+        """
+        When the store fails to remove the account, the failure is logged;
+        the request, answered first (section 3.2), gets no second answer.
+        """
+        self.register("bill", "Calliope")
+        client = self.harness.connect()
+        yield client.login("bill", "Calliope")
+        self.harness.users.removeUser = lambda *args: defer.fail(OSError("disk"))
+        output = client.send(
+            "<iq type='set' id='u1'><query xmlns='jabber:iq:register'><remove/></query></iq>"
+        )
+        self.assertEqual(["result"], [e.getAttribute("type") for e in output if e.name == "iq"])
+        self.assertEqual(1, len(self.flushLoggedErrors(OSError)))
 
     def test_storeFailureBeforeAuthentication(self):
         """

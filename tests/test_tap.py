@@ -150,9 +150,21 @@ class OptionsTests(unittest.TestCase):
         """
         C{--http} sets the HTTP listener.
         """
-        options = self.parse("--http", "tcp:0")
-        self.assertEqual(options["http"], "tcp:0")
-        self.assertEqual(options.config.httpListen, "tcp:0")
+        options = self.parse("--http", "tcp:0:interface=127.0.0.1")
+        self.assertEqual(options["http"], "tcp:0:interface=127.0.0.1")
+        self.assertEqual(options.config.httpListen, "tcp:0:interface=127.0.0.1")
+
+    def test_publicHTTPWithoutToken(self):
+        """
+        C{--http} beyond loopback without C{[http] token} stops start-up
+        with one line naming the setting.
+        """
+        error = self.assertRaises(SystemExit, self.parse, "--http", "tcp:0")
+        self.assertEqual(
+            "mepserver: [http] token: required, since [http] listen 'tcp:0' is "
+            "not on loopback only (set a token, or listen on 127.0.0.1)",
+            str(error),
+        )
 
     def test_storage(self):
         """
@@ -205,7 +217,7 @@ class OptionsTests(unittest.TestCase):
             "--direct-tls",
             "tcp:3",
             "--http",
-            "tcp:2",
+            "tcp:2:interface=127.0.0.1",
             "--storage",
             "memory",
             "--data-dir",
@@ -224,7 +236,7 @@ class OptionsTests(unittest.TestCase):
                 "domain": "d.org",
                 "c2sListen": "tcp:1",
                 "directTLSListen": "tcp:3",
-                "httpListen": "tcp:2",
+                "httpListen": "tcp:2:interface=127.0.0.1",
                 "storage": "memory",
                 "dataDir": "x",
                 "mucDomain": "m.d.org",

@@ -436,6 +436,10 @@ class RunningServerTests(unittest.TestCase):
         await chosen.close()
         self.assertFalse(chosen.connected)
         self.assertIsNone(await chosen.close())
+        # The running server forgets a closed client and all it received,
+        # so that a soak of thousands of clients runs in flat memory; it
+        # still closes the open ones when it stops.
+        self.assertEqual([generated], running._clients)
 
     async def test_ping(self):
         """
@@ -606,6 +610,35 @@ class RunningServerTests(unittest.TestCase):
         self.assertEqual(ports, (running.c2sPort, running.httpPort, running.directTLSPort))
         client = await running.connectClient(account)
         self.assertTrue(client.connected)
+
+    async def test_componentPort(self):
+        """
+        Without C{components}, there is no component port and
+        L{RunningServer.connectComponent} refuses; with one component (and
+        direct TLS off, so that the ports are told apart by listener, not
+        by position), its port is on loopback and C{connectComponent()}
+        picks it; with two, it needs a name.
+        """
+        running = await startServer(self)
+        self.assertIsNone(running.componentPort)
+        self.assertEqual({}, running.components)
+        error = await self.assertFailure(running.connectComponent(), ValueError)
+        self.assertIn("componentsListen", str(error))
+
+        running = await startServer(
+            self, directTLSListen="off", components={"bot.localhost": "s"}
+        )
+        self.assertIsNone(running.directTLSPort)
+        self.assertNotIn(running.componentPort, (None, running.c2sPort, running.httpPort))
+        bot = await running.connectComponent()
+        self.assertEqual("bot.localhost", bot.jid.full())
+        self.assertEqual("result", (await bot.ping())["type"])
+
+        running = await startServer(self, components={"a.localhost": "1", "b.localhost": "2"})
+        self.assertEqual(4, len({running.c2sPort, running.httpPort,
+                                 running.directTLSPort, running.componentPort}))
+        error = await self.assertFailure(running.connectComponent(), ValueError)
+        self.assertIn("a.localhost, b.localhost", str(error))
 
     async def test_resumeElsewhere(self):
         """
@@ -791,6 +824,13 @@ class MEPServerMixinTests(MEPServerMixin, unittest.TestCase):
         self.assertEqual("alice@example.test", self.alice.jid.full())
 
 
+#: The options of the probes' pytest runs besides C{-q}: no cache, and not
+#: Hypothesis's plugin, which imports Hypothesis (half a second) and is no
+#: part of what the probes check. Every other installed plugin, mepserver's
+#: entry point included, loads as in another project's run.
+PROBE_PYTEST_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+
+
 PLUGIN_PROBE = '''
 import importlib.util
 
@@ -853,7 +893,7 @@ class PytestPluginTests(unittest.TestCase):
             f.write(PLUGIN_PROBE)
         out, err, code = await utils.getProcessOutputAndValue(
             sys.executable,
-            ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_probe.py"],
+            ["-m", "pytest", "-q"] + PROBE_PYTEST_OPTIONS + ["test_probe.py"],
             env=os.environ,
             path=directory,
         )
@@ -955,7 +995,7 @@ class SharedServerTests(unittest.TestCase):
             [
                 ensureDeferred(self.runProbe("twisted.trial", ["test_sharedprobe"])),
                 ensureDeferred(
-                    self.runProbe("pytest", ["-q", "-p", "no:cacheprovider", "test_sharedprobe.py"])
+                    self.runProbe("pytest", ["-q"] + PROBE_PYTEST_OPTIONS + ["test_sharedprobe.py"])
                 ),
             ]
         )

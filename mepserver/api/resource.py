@@ -23,22 +23,42 @@ bare JID; C{{node}} a URL-encoded NodeID):
   - C{POST /api/reset}: L{mepserver.server.Server.reset} (memory storage
     only; 409 otherwise).
 
+Node names and item ids become XML the server sends (disco#items, event
+notifications), so they must be XML 1.0 text of at most 1023 bytes of
+UTF-8 (L{mepserver.xmlchars}); a payload must parse as XML, which allows
+no other characters.
+
+Before anything else, every request is checked against DNS rebinding and
+cross-site requests from browsers: its C{Host} must name this server (a
+loopback name or address, another IP address, C{[server] domain}, or the
+host of C{[upload] public_url}), else 421; a C{POST} (any method but
+C{GET}, C{HEAD} and C{OPTIONS}) with an C{Origin} must come from the API's
+own origin (the C{Host} it was sent to, or C{[upload] public_url}), else
+403. The API sends no CORS headers, so browsers let no other origin read
+its answers. (The host-meta and upload resources beside it answer other
+origins on purpose, XEP-0156 and XEP-0363.)
+
 Every error is C{{"error": code, "message": plain words}} with its HTTP
-status: 400 (bad payload or id), 401 (missing or wrong bearer token when
-C{[http] token} is set), 404 (unknown path, room or node), 405 (wrong
-method, with C{Allow}), 409 (reset on SQLite), 413 (payload larger than
-C{[c2s] max_stanza_size}), 415 (not an XML content type), 503 (MEP not
-available). Nothing here blocks: models are read synchronously in memory,
-and stores and MEP answer through Deferreds.
+status: 400 (bad payload, node name, item id or URL encoding; a payload
+nesting deeper than C{[c2s] max_depth} too), 401 (missing or wrong bearer
+token when C{[http] token} is set), 403 (cross-origin write), 404 (unknown
+path, room or node), 405 (wrong method, with C{Allow}), 409 (reset on
+SQLite), 413 (payload larger than C{[c2s] max_stanza_size}), 415 (not an
+XML content type), 421 (a C{Host} that is not this server's), 503 (MEP not
+available), 507 (a quota of the room's MEP service, C{[pubsub] max_nodes}
+or C{max_bytes}). Nothing here blocks: models are read synchronously in
+memory, and stores and MEP answer through Deferreds.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import re
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
-from typing import Any, Dict, List
+from typing import Any, Dict, FrozenSet, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -50,6 +70,8 @@ from twisted.words.xish import domish
 from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.datetimes import formatDateTime
+from mepserver.stanza import DEFAULT_MAX_DEPTH, TooDeep, parseElements
+from mepserver.xmlchars import identifierProblem
 
 log = Logger()
 
@@ -57,6 +79,22 @@ log = Logger()
 XML_CONTENT_TYPES = ("application/xml", "text/xml")
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml\s[^>]*\?>")
+
+#: Methods that change nothing, which a browser may send cross-origin
+#: (RFC 9110 section 9.2.1).
+SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
+
+
+def checkIdentifier(identifier: str, code: str, what: str) -> None:
+    """
+    Check a node name or item id from a URL as the pubsub model would
+    (L{identifierProblem}), to answer with a JSON error of its own.
+
+    @raise APIError: 400 with C{code}, saying what is wrong.
+    """
+    problem = identifierProblem(identifier, what)
+    if problem is not None:
+        raise APIError(400, code, problem)
 
 
 class APIError(Exception):
@@ -78,11 +116,13 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
-def parsePayload(body: bytes) -> domish.Element:
+def parsePayload(body: bytes, maxDepth: int = DEFAULT_MAX_DEPTH) -> domish.Element:
     """
     Parse a published payload: exactly one XML element in UTF-8, with an
     optional XML declaration and surrounding whitespace; no DTD (as on a
-    stream, RFC 6120 section 11.1).
+    stream, RFC 6120 section 11.1), and no element nested more than
+    C{maxDepth} levels below the payload's root (as below a stanza on a
+    stream: C{[c2s] max_depth}).
 
     @return: the element.
     @raise APIError: 400 C{bad-payload}, saying what is wrong.
@@ -90,8 +130,15 @@ def parsePayload(body: bytes) -> domish.Element:
     text = _XML_DECLARATION.sub(b"", body.lstrip(b"\xef\xbb\xbf"), count=1)
     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
         raise APIError(400, "bad-payload", "the payload must not have a DTD")
-    # ElementTree checks the document's shape: one element, nothing but
-    # whitespace and comments around it. domish then builds the element.
+    # The bounded parser first, so that the depth is refused before
+    # anything builds a deep tree; then ElementTree checks the document's
+    # shape: one element, nothing but whitespace and comments around it.
+    try:
+        elements = parseElements(text, maxDepth)
+    except TooDeep as e:
+        raise APIError(400, "bad-payload", f"the payload nests too deeply: {e}")
+    except domish.ParserError as e:
+        raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
     try:
         ElementTree.fromstring(text)
     except ElementTree.ParseError as e:
@@ -100,16 +147,57 @@ def parsePayload(body: bytes) -> domish.Element:
             "bad-payload",
             f"the payload must be exactly one well-formed XML element ({e})",
         )
-    elements: List[domish.Element] = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
-    try:
-        stream.parse(b"<payload>" + text + b"</payload>")
-    except domish.ParserError as e:
-        raise APIError(400, "bad-payload", f"the payload is not well-formed XML ({e})")
     return elements[0]
+
+
+def splitHost(header: str) -> Optional[str]:
+    """
+    The host of a C{Host} header (RFC 9110 section 7.2): C{uri-host [":"
+    port]}, the host lowercased, without brackets around an IPv6 address
+    or a final dot.
+
+    @return: the host, or L{None} if the header is not of that form.
+    """
+    header = header.strip().lower()
+    if header.startswith("["):
+        host, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not re.fullmatch(r":\d*", rest)):
+            return None
+    else:
+        host, colon, port = header.partition(":")
+        if colon and not port.isdigit() and port != "":
+            return None
+    host = host.rstrip(".")
+    return host or None
+
+
+def _isAddress(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def hostAllowed(host: str, names: FrozenSet[str]) -> bool:
+    """
+    Whether a request's host (L{splitHost}) names this server, so that it
+    cannot be DNS rebinding: a browser sends the name of the site it was
+    sent to, and a hostile site's name may resolve to this server's
+    address.
+
+    @param names: the server's own names: C{[server] domain} and the host
+        of C{[upload] public_url}.
+    @return: true for an IP address (no DNS was involved), C{localhost} and
+        its subdomains (RFC 6761 section 6.3: never resolved by DNS), and
+        C{names}.
+    """
+    return (
+        _isAddress(host)
+        or host == "localhost"
+        or host.endswith(".localhost")
+        or host in names
+    )
 
 
 class APIResource(resource.Resource):
@@ -141,6 +229,8 @@ class APIResource(resource.Resource):
         @return: C{(status, body, headers)}.
         """
         try:
+            self._checkHost(request)
+            self._checkOrigin(request)
             self._checkToken(request)
             return await self._route(request)
         except APIError as e:
@@ -161,6 +251,75 @@ class APIResource(resource.Resource):
             request.setHeader(name.encode("ascii"), value.encode("ascii"))
         request.write(json.dumps(body).encode("utf-8"))
         request.finish()
+
+    def _ownNames(self) -> FrozenSet[str]:
+        """
+        @return: the names of this server besides loopback ones and
+            addresses: C{[server] domain}, and the host of C{[upload]
+            public_url} when set.
+        """
+        config = self.mepServer.config
+        names = {config.domain.lower()}
+        if config.uploadPublicURL is not None:
+            host = urlsplit(config.uploadPublicURL).hostname
+            if host:
+                names.add(host.lower().rstrip("."))
+        return frozenset(names)
+
+    def _checkHost(self, request) -> None:
+        """
+        @raise APIError: 421 if the C{Host} header does not name this
+            server (L{hostAllowed}). A request without C{Host} (HTTP/1.0)
+            comes from no browser, and passes.
+        """
+        header = request.getHeader(b"host")
+        if header is None:
+            return
+        text = header.decode("latin-1")
+        host = splitHost(text)
+        if host is None or not hostAllowed(host, self._ownNames()):
+            raise APIError(
+                421,
+                "misdirected-request",
+                f"this API does not answer for the host {text!r}: use a "
+                "loopback name or address, an IP address, [server] domain or "
+                "the host of [upload] public_url",
+            )
+
+    def _checkOrigin(self, request) -> None:
+        """
+        @raise APIError: 403 for a request that may change something (not
+            L{SAFE_METHODS}) with an C{Origin} other than the API's own: a
+            page of another site (RFC 6454) that makes the browser send it.
+            Requests without C{Origin} come from no browser page, and pass.
+        """
+        if request.method in SAFE_METHODS:
+            return
+        header = request.getHeader(b"origin")
+        if header is None:
+            return
+        origin = header.decode("latin-1").strip()
+        parsed = urlsplit(origin.lower())
+        host = (request.getHeader(b"host") or b"").decode("latin-1").strip().lower()
+        own = set()
+        if host:
+            own.add(host)
+        publicURL = self.mepServer.config.uploadPublicURL
+        if publicURL is not None:
+            own.add(urlsplit(publicURL.lower()).netloc)
+        sameOrigin = (
+            parsed.scheme in ("http", "https")
+            and parsed.netloc in own
+            and parsed.path in ("", "/")
+        )
+        if not sameOrigin:
+            raise APIError(
+                403,
+                "cross-origin",
+                f"{request.method.decode('ascii', 'replace')} requests from "
+                f"another origin ({origin!r}) are refused: the API takes changes "
+                "from its own origin only",
+            )
 
     def _checkToken(self, request) -> None:
         """
@@ -184,7 +343,12 @@ class APIResource(resource.Resource):
             )
 
     async def _route(self, request):
-        segments = [s.decode("utf-8", "replace") for s in request.postpath]
+        try:
+            segments = [s.decode("utf-8") for s in request.postpath]
+        except UnicodeDecodeError:
+            raise APIError(
+                400, "bad-path", "the path must be UTF-8 once its %-escapes are decoded"
+            )
         if segments and segments[-1] == "":
             segments.pop()
         method = request.method.decode("ascii", "replace")
@@ -205,6 +369,7 @@ class APIResource(resource.Resource):
         ):
             self._allow(method, "GET", "POST")
             room = self._room(segments[1])
+            checkIdentifier(segments[3], "bad-node", "the node name")
             if method == "GET":
                 return 200, await self.listItems(room, segments[3]), {}
             return 201, await self.publish(request, room, segments[3]), {}
@@ -381,7 +546,7 @@ class APIResource(resource.Resource):
 
         @param room: the L{mepserver.muc.room.Room}.
         @return: C{{"id": ..., "node": ..., "room": ...}}.
-        @raise APIError: 400, 404, 413, 415 or 503.
+        @raise APIError: 400, 404, 413, 415, 503 or 507.
         """
         contentType = request.getHeader(b"content-type") or b""
         contentType = contentType.decode("latin-1").split(";")[0].strip().lower()
@@ -396,12 +561,16 @@ class APIResource(resource.Resource):
         body = request.content.read(limit + 1)
         if len(body) > limit:
             raise APIError(413, "payload-too-large", f"the payload is larger than {limit} bytes")
-        payload = parsePayload(body)
+        payload = parsePayload(body, self.mepServer.config.maxDepth)
         itemIdentifier = None
         if b"id" in request.args:
-            itemIdentifier = request.args[b"id"][0].decode("utf-8", "replace")
+            try:
+                itemIdentifier = request.args[b"id"][0].decode("utf-8")
+            except UnicodeDecodeError:
+                raise APIError(400, "bad-item-id", "the item id (?id=) must be UTF-8")
             if not itemIdentifier:
                 raise APIError(400, "bad-request", "the item id (?id=) must not be empty")
+            checkIdentifier(itemIdentifier, "bad-item-id", "the item id (?id=)")
         mep = self._mep()
         roomJID = room.jid
         try:
@@ -412,6 +581,10 @@ class APIResource(resource.Resource):
             raise APIError(404, "not-found", e.text or "not found")
         except (errors.Forbidden, errors.NotAllowed) as e:
             raise APIError(403, "forbidden", e.text or "the room may not publish this")
+        except (errors.LimitReached, errors.PayloadTooBig) as e:
+            # A quota of the room's MEP service ([pubsub] max_nodes,
+            # max_bytes): the event cannot be stored (RFC 4918 section 11.5).
+            raise APIError(507, "quota-exceeded", e.text or "a quota of the room is reached")
         except errors.Refusal as e:
             raise APIError(400, "bad-request", e.text or "the event was refused")
         return {"id": identifier, "node": nodeIdentifier, "room": roomJID.full()}

@@ -33,7 +33,7 @@ from zope.interface import implementer
 from mepserver import errors
 from mepserver.c2s.roster import makePresence
 from mepserver.c2s.sessions import bounce
-from mepserver.interfaces import IOutboundFilter
+from mepserver.interfaces import IAccountObserver, IOutboundFilter
 from mepserver.jids import parseJID
 from mepserver.namespaces import NS_CLIENT
 from mepserver.stanza import copyStanza
@@ -137,6 +137,12 @@ class BlockLists:
         """
         self._lists.clear()
 
+    def forget(self, username: str) -> None:
+        """
+        Forget the account's loaded list (the account is removed).
+        """
+        self._lists.pop(username, None)
+
     def get(self, username: str) -> Optional[BlockList]:
         """
         @return: the account's loaded list, or L{None} if it is not loaded.
@@ -239,7 +245,7 @@ def renderItems(name: str, entities: Iterable[jid.JID]) -> domish.Element:
     return element
 
 
-@implementer(IDisco, IOutboundFilter)
+@implementer(IDisco, IOutboundFilter, IAccountObserver)
 class BlockingHandler(XMPPHandler):
     """
     The Blocking Command (XEP-0191) on the client domain.
@@ -300,6 +306,14 @@ class BlockingHandler(XMPPHandler):
         Forget the loaded block lists (L{mepserver.server.Server.reset}).
         """
         self.lists.reset()
+
+    def accountRemoved(self, username):
+        """
+        An account is removed (L{IAccountObserver}): forget its loaded
+        list, which the store removes with the account, so that a new
+        account of that name blocks nobody.
+        """
+        self.lists.forget(username)
 
     # Service discovery (section 2).
 

@@ -113,8 +113,17 @@ def _once(info):
 class ServerInfoHandler(generic.XMPPHandler):
     """
     The server's identity and features in disco#info (XEP-0030 3.1), and
-    the MUC service (XEP-0045 6.1) and the HTTP File Upload service
-    (XEP-0363 section 3) in its disco#items.
+    the MUC service (XEP-0045 6.1), the HTTP File Upload service
+    (XEP-0363 section 3) and the configured external components (XEP-0114)
+    in its disco#items.
+
+    A component is listed whether it is connected or not, as Prosody lists
+    the component hosts of its configuration: the list does not change as
+    components come and go, and a query to a component that is away gets
+    C{remote-server-timeout}, which says it is temporarily unavailable.
+    (Prosody lists only the components whose names are subdomains of the
+    server's; here every configured component is, since a development
+    server's components are there to be found.)
     """
 
     def __init__(self, config):
@@ -134,19 +143,21 @@ class ServerInfoHandler(generic.XMPPHandler):
 
     def getDiscoItems(self, requestor, target, nodeIdentifier=""):
         """
-        The MUC service, as XEP-0045 section 6.1 finds it, and the upload
-        service, as XEP-0363 section 3 does.
+        The MUC service, as XEP-0045 section 6.1 finds it, the upload
+        service, as XEP-0363 section 3 does, then the external components
+        in alphabetical order.
         """
         if target.user is not None or nodeIdentifier:
             return defer.succeed([])
-        return defer.succeed(
-            [
-                disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms"),
-                disco.DiscoItem(
-                    jid.internJID(self.config.uploadDomain), name="HTTP File Upload"
-                ),
-            ]
-        )
+        items = [
+            disco.DiscoItem(jid.internJID(self.config.mucDomain), name="Chatrooms"),
+            disco.DiscoItem(
+                jid.internJID(self.config.uploadDomain), name="HTTP File Upload"
+            ),
+        ]
+        for name in sorted(self.config.components):
+            items.append(disco.DiscoItem(jid.internJID(name)))
+        return defer.succeed(items)
 
 
 class ServerVersionHandler(generic.VersionHandler):

@@ -32,6 +32,7 @@ from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 from zope.interface import implementer
 
 from mepserver.interfaces import Credentials, IServerMechanism, ScramKeys
+from mepserver.stanza import forLog
 
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
 """
@@ -244,7 +245,9 @@ def _fetchCredentials(getCredentials, username: str, log: Logger) -> defer.Defer
 
     def eb(failure):
         log.failure(
-            "Looking up credentials of {username} failed", failure, username=username
+            "Looking up credentials of {username} failed",
+            failure,
+            username=forLog(username),
         )
         raise SASLFailure(
             "temporary-auth-failure", "The account store is not available"

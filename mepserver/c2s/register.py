@@ -17,13 +17,14 @@ import secrets
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.words.protocols.jabber import jid, xmlstream
+from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 from twisted.words.xish import domish
+from zope.interface.verify import verifyObject
 
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.c2s.sessions import bounce
-from mepserver.interfaces import UnknownUser, UserExists
+from mepserver.interfaces import IAccountObserver, UnknownUser, UserExists
 from mepserver.jids import MAX_PART_BYTES
 from mepserver.namespaces import NS_REGISTER
 
@@ -89,14 +90,25 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         C{bad-request} if incomplete, C{not-allowed} for another user;
       - set with <remove/>: cancellation (section 3.2): result, then every
         session of the account is closed with a C{not-authorized} stream
-        error, and the account is removed.
+        error, and the account is removed (L{removeAccount}).
+
+    @ivar observers: the L{IAccountObserver}s told of removed accounts.
     """
 
-    def __init__(self, config, users, sessions):
+    def __init__(self, config, users, sessions, observers=(), archives=None):
+        """
+        @param observers: L{IAccountObserver}s, in the order they are told.
+        @param archives: the L{mepserver.mam.account.AccountArchives}, whose
+            archive of a removed account goes with it; or L{None}.
+        """
         xmlstream.XMPPHandler.__init__(self)
         self.config = config
         self.users = users
         self.sessions = sessions
+        for observer in observers:
+            verifyObject(IAccountObserver, observer)
+        self.observers = list(observers)
+        self.archives = archives
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(REGISTER_IQ, self.onRegisterIQ)
@@ -140,6 +152,42 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         d.addCallback(lambda reply: reply is not None and self.send(reply))
         d.addErrback(_logFailure)
 
+    def removeAccount(self, username):
+        """
+        Remove an account and all it leaves behind, as Prosody does on
+        C{user-deleted}: each L{IAccountObserver} undoes what it keeps (the
+        contacts are unsubscribed, the PEP nodes deleted, what is held in
+        memory forgotten), then the store removes the account with its
+        roster, vCard, private XML, block list and offline messages, and
+        the account's message archive (XEP-0313) goes. An
+        account registered again with the same name starts empty.
+
+        Runs under the account's lock, so that no subscription stanza for
+        the account is processed half way through. An observer that fails
+        is logged, and the account is removed all the same.
+
+        @return: a Deferred that fires when the account is gone.
+        """
+        return self.sessions.locks.run(username, self._removeAccount, username)
+
+    @defer.inlineCallbacks
+    def _removeAccount(self, username):
+        for observer in self.observers:
+            try:
+                yield observer.accountRemoved(username)
+            except Exception:
+                log.failure(
+                    "Telling {observer!r} of the removal of {user}",
+                    observer=observer,
+                    user=username,
+                )
+        try:
+            yield self.users.removeUser(username)
+        except UnknownUser:
+            pass
+        if self.archives is not None:
+            yield self.archives.removeArchive(username)
+
     def failed(self, failure, iq):
         """
         Turn a failure into the error reply to C{iq}: a
@@ -178,9 +226,11 @@ class RegistrationHandler(xmlstream.XMPPHandler):
             for session in self.sessions.sessionsOf(username):
                 session.close("not-authorized", "the account was removed")
             try:
-                yield self.users.removeUser(username)
-            except UnknownUser:
-                pass
+                yield self.removeAccount(username)
+            except Exception:
+                # Answered already (section 3.2: the result comes first).
+                log.failure("Removing {user}", user=sender.userhost())
+                return None
             log.info("Removed {user}", user=sender.userhost())
             return None
         given = _field(query, "username")
@@ -249,16 +299,33 @@ class RegisterStep:
     Offers the C{http://jabber.org/features/iq-register} stream feature
     until the stream is authenticated; an IQ get returns the fields, an IQ
     set creates the account (then the client authenticates with it).
+
+    When encryption is required and the stream is not encrypted (a
+    WebSocket without TLS, where there is no STARTTLS to go first), the
+    feature is not offered and a request gets C{policy-violation}, as
+    Prosody answers it: a new password would cross the network in the
+    clear.
+
+    @ivar encryptionRequired: whether to register only over an encrypted
+        stream.
     """
 
     mandatory = False
 
-    def __init__(self, authenticator, handler):
+    def __init__(self, authenticator, handler, encryptionRequired=False):
         self.authenticator = authenticator
         self.handler = handler
+        self.encryptionRequired = encryptionRequired
+
+    def insecure(self):
+        """
+        @return: whether encryption is required and the stream is not
+            encrypted.
+        """
+        return self.encryptionRequired and not self.authenticator.xmlstream.isSecure()
 
     def feature(self):
-        if self.authenticator.username is not None:
+        if self.authenticator.username is not None or self.insecure():
             return None
         return domish.Element((NS_REGISTER_FEATURE, "register"))
 
@@ -268,6 +335,17 @@ class RegisterStep:
         query = _query(element)
         if query is None:
             return False
+        if self.insecure() and element.getAttribute("type") in ("get", "set"):
+            # Twisted's condition table predates RFC 6120's
+            # policy-violation, so the type is given (section 8.3.3.12).
+            refusal = error.StanzaError(
+                "policy-violation",
+                type="modify",
+                text="this server requires encryption before registration: "
+                "connect over TLS (wss:// for WebSocket)",
+            )
+            self.reply(refusal.toResponse(element))
+            return True
         kind = element.getAttribute("type")
         if kind == "get":
             reply = xmlstream.toResponse(element, "result")

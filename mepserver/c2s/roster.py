@@ -42,7 +42,12 @@ from zope.interface.verify import verifyObject
 
 from mepserver.c2s.bind import PostAuthenticationFeature
 from mepserver.c2s.stream import NS_CLIENT
-from mepserver.interfaces import IClientPresence, IPresenceObserver, RosterItem
+from mepserver.interfaces import (
+    IAccountObserver,
+    IClientPresence,
+    IPresenceObserver,
+    RosterItem,
+)
 from mepserver.jids import parseJID
 from mepserver.stanza import copyStanza
 
@@ -527,7 +532,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
         )
 
 
-@implementer(IClientPresence)
+@implementer(IClientPresence, IAccountObserver)
 class PresenceHandler(XMPPHandler):
     """
     Presence and presence subscriptions of the client domain's accounts
@@ -932,6 +937,35 @@ class PresenceHandler(XMPPHandler):
             self.send(makePresence(user, contact, "unsubscribe"))
         if state.hasFrom or state.pendingIn:
             self.send(makePresence(user, contact, "unsubscribed"))
+
+    # The end of an account (XEP-0077 section 3.2), as an IAccountObserver.
+
+    @defer.inlineCallbacks
+    def accountRemoved(self, username):
+        """
+        An account is removed: its contacts learn it is gone, as Prosody
+        tells them (C{user-deleted} fires C{roster-item-removed} for every
+        item). Each resource still available becomes unavailable to the
+        contacts that receive its presence (its session may not have ended
+        yet, and once the roster is gone it could not tell them); every
+        roster item is then cancelled as by a roster remove (RFC 6121
+        section 2.5.2, L{itemRemoved}), and a request still waiting for an
+        answer is declined with C{unsubscribed}. The contacts keep their
+        items, which their servers set to C{none}.
+        """
+        user = jid.JID(tuple=(username, self.sessions.domain, None))
+        roster = yield self.users.getRoster(username)
+        pending = set((yield self.users.getPendingSubscriptions(username)))
+        available = self._availableSessions(username)
+        for item in roster:
+            if item.sharesPresence:
+                for session in available:
+                    self.send(makePresence(session.jid, item.contact, "unavailable"))
+            pendingIn = item.contact in pending
+            pending.discard(item.contact)
+            self.itemRemoved(user, SubscriptionState.of(item, pendingIn), item.contact)
+        for contact in sorted(pending, key=lambda contact: contact.full()):
+            self.itemRemoved(user, SubscriptionState.of(None, True), contact)
 
     # Inbound subscription stanzas and probes (RFC 6121 sections 3 and 4.3).
 

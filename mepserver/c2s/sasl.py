@@ -57,21 +57,40 @@ class SASLStep:
     """
     Offer the mechanisms and run one exchange at a time.
 
+    On a transport that cannot start TLS itself (WebSocket, RFC 7395
+    section 3.9, where TLS belongs to the HTTP layer), encryption is
+    required the way Prosody requires it (C{c2s_require_encryption}): an
+    unencrypted stream is offered no mechanism, and an attempt to
+    authenticate gets the C{encryption-required} failure (RFC 6120 section
+    6.5.4), so that no password crosses the network in the clear. On TCP
+    the mandatory STARTTLS step (L{mepserver.c2s.tls.TLSStep}) does this
+    before the stream gets here.
+
     @ivar mechanisms: ordered mapping of mechanism name to a factory of
         L{mepserver.interfaces.IServerMechanism} providers.
+    @ivar encryptionRequired: whether to authenticate only over an
+        encrypted stream.
     """
 
     mandatory = True
 
-    def __init__(self, authenticator, mechanisms):
+    def __init__(self, authenticator, mechanisms, encryptionRequired=False):
         self.authenticator = authenticator
         self.mechanisms = mechanisms
+        self.encryptionRequired = encryptionRequired
         self.current = None
         self.failures = 0
         self.done = False
 
+    def insecure(self):
+        """
+        @return: whether encryption is required and the stream is not
+            encrypted, so that nothing may be authenticated on it.
+        """
+        return self.encryptionRequired and not self.authenticator.xmlstream.isSecure()
+
     def feature(self):
-        if self.done:
+        if self.done or self.insecure():
             return None
         element = domish.Element((NS_XMPP_SASL, "mechanisms"))
         for name in self.mechanisms:
@@ -81,6 +100,16 @@ class SASLStep:
     def onElement(self, element):
         if element.uri != NS_XMPP_SASL or self.done:
             return False
+        if self.insecure():
+            failure = domish.Element((NS_XMPP_SASL, "failure"))
+            failure.addElement("encryption-required")
+            failure.addElement(
+                "text",
+                content="this server requires encryption before authentication: "
+                "connect over TLS (wss:// for WebSocket)",
+            )
+            self.authenticator.xmlstream.send(failure)
+            return True
         try:
             if element.name == "auth":
                 self.onAuth(element)

@@ -2,8 +2,12 @@
 """
 The receiving side of client-to-server XML streams (RFC 6120 sections 4-7).
 
-L{C2SXmlStream} is Twisted's XMPP stream with the limits a server needs
-(RFC 6120 section 11: restricted XML, stanza size). L{C2SAuthenticator}
+L{C2SXmlStream} is Twisted's XMPP stream with the limits a server needs:
+restricted XML (RFC 6120 section 11.1), and what RFC 6120 section 13.12
+asks against denial of service: a stanza size and an element depth, a
+byte rate per connection (L{InputThrottle}), a deadline for stream
+negotiation (section 4.9.3.4), and, in L{StreamRegistry}, a number of
+unauthenticated connections per address. L{C2SAuthenticator}
 answers the stream header, advertises the stream features and runs the
 receiving steps in order: STARTTLS (L{mepserver.c2s.tls}), SASL
 (L{mepserver.c2s.sasl}) and resource binding (L{mepserver.c2s.bind}). Once
@@ -16,6 +20,7 @@ differs, see L{mepserver.c2s.websocket}.
 from __future__ import annotations
 
 import sys
+from typing import Dict, Optional
 
 from twisted.internet import defer, interfaces
 from twisted.logger import Logger
@@ -23,12 +28,34 @@ from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
 
 from mepserver.namespaces import NS_CLIENT, NS_XML
+from mepserver.stanza import DEFAULT_MAX_DEPTH, BoundedElementStream, TooDeep, forLog
 
 NS_STREAMS = xmlstream.NS_STREAMS
 #: The stream header's name as the parser reports it (namespace, space, name).
 STREAM_HEADER = NS_STREAMS + " stream"
 
 log = Logger()
+
+
+def disableNagle(transport) -> None:
+    """
+    Send each write of a client connection at once (C{TCP_NODELAY}).
+
+    A server writes a stanza when it is complete, and then waits for the
+    client's next request: with Nagle's algorithm, a small write that
+    follows one the client has not acknowledged yet waits for that
+    acknowledgement, which a client that delays its ACKs sends only after
+    a timer (40 ms on Linux, up to 200 ms elsewhere). ejabberd's listeners
+    set C{nodelay} too. The option is the socket's, so it holds after
+    STARTTLS; a TLS transport (direct TLS) passes it on to the TCP
+    connection it wraps. Transports that are not TCP are left alone:
+    a WebSocket stream's HTTP connection has the option already, from
+    C{twisted.web.http.HTTPChannel}.
+
+    @param transport: the connection's transport.
+    """
+    if interfaces.ITCPTransport.providedBy(transport):
+        transport.setTcpNoDelay(True)
 
 
 class RestrictedXML(Exception):
@@ -43,6 +70,96 @@ class UnexpectedRestart(Exception):
     """
 
 
+#: Parsing is deferred while Expat holds more than this many bytes of one
+#: unfinished token (see L{C2SXmlStream.dataReceived}).
+DEFER_THRESHOLD = 4096
+
+#: Seconds a deferred parse waits at most for more input.
+DEFER_DELAY = 0.01
+
+
+class InputThrottle:
+    """
+    A per-connection byte rate, enforced by pausing reading, as Prosody's
+    C{mod_limits} does: a client over the rate is slowed down, never
+    disconnected (RFC 6120 section 13.12; XEP-0205 section 4.7,
+    bandwidth limits).
+
+    A token bucket: the connection may send C{burst} seconds' worth of
+    bytes at once; past that its reading pauses until the rate has paid
+    for what arrived. What already arrived is processed: nothing is held
+    back or dropped.
+
+    @ivar bytesPerSecond: the rate.
+    @ivar capacity: the bucket's size in bytes (rate times burst).
+    @ivar paused: whether reading is paused now.
+    """
+
+    def __init__(self, clock, bytesPerSecond: int, burst: float):
+        """
+        @param clock: the L{interfaces.IReactorTime} to measure with.
+        @param bytesPerSecond: the sustained rate.
+        @param burst: seconds of the rate the connection may send at once.
+        """
+        self.clock = clock
+        self.bytesPerSecond = bytesPerSecond
+        self.capacity = bytesPerSecond * burst
+        self._tokens = float(self.capacity)
+        self._last = clock.seconds()
+        self._producer = None
+        self._resumeCall = None
+
+    @property
+    def paused(self) -> bool:
+        return self._resumeCall is not None
+
+    def _refill(self) -> None:
+        now = self.clock.seconds()
+        self._tokens = min(
+            self.capacity, self._tokens + (now - self._last) * self.bytesPerSecond
+        )
+        self._last = now
+
+    def received(self, size: int, producer) -> None:
+        """
+        Account for C{size} bytes that arrived; pause C{producer} (the
+        transport, an L{interfaces.IPushProducer} whose C{pauseProducing}
+        stops reading) while the connection is over its rate.
+        """
+        self._refill()
+        self._tokens -= size
+        if self._tokens < 0 and self._resumeCall is None:
+            self._producer = producer
+            producer.pauseProducing()
+            self._schedule()
+
+    def _schedule(self) -> None:
+        # At least a millisecond, so that the clock moves on and refills.
+        self._resumeCall = self.clock.callLater(
+            max(-self._tokens / self.bytesPerSecond, 0.001), self._resume
+        )
+
+    def _resume(self) -> None:
+        self._resumeCall = None
+        self._refill()
+        if self._tokens <= -1:
+            # More arrived while pausing (bytes already read, or decrypted
+            # by TLS): wait for the rate to pay for those too.
+            self._schedule()
+            return
+        producer, self._producer = self._producer, None
+        producer.resumeProducing()
+
+    def stop(self) -> None:
+        """
+        The connection is gone: cancel the pending resumption.
+        """
+        if self._resumeCall is not None:
+            self._resumeCall.cancel()
+            self._resumeCall = None
+        self._producer = None
+
+
 class C2SXmlStream(xmlstream.XmlStream):
     """
     An XMPP stream accepted from a client, with the server's input limits.
@@ -50,6 +167,11 @@ class C2SXmlStream(xmlstream.XmlStream):
     @ivar maxStanzaSize: the largest number of bytes one stanza (or the
         stream header) may take before the stream is closed with a
         C{policy-violation} stream error (RFC 6120 section 13.12 item 4).
+    @ivar maxDepth: the most levels of elements below a stanza; a deeper
+        element closes the stream with C{policy-violation} as soon as its
+        start tag arrives.
+    @ivar throttle: the connection's L{InputThrottle}, or L{None} for no
+        byte rate.
     @ivar closing: C{True} once a stream error was sent: from then on no
         input is processed.
     @ivar secure: C{True} once TLS is in place on the transport, be it by
@@ -59,19 +181,33 @@ class C2SXmlStream(xmlstream.XmlStream):
     namespace = NS_CLIENT
     initiating = False
     maxStanzaSize = 256 * 1024
+    maxDepth = DEFAULT_MAX_DEPTH
+    #: The level of stanzas in the parser's documents: children of the
+    #: stream header.
+    stanzaLevel = 1
+    throttle: Optional[InputThrottle] = None
     closing = False
     secure = False
     _idleCall = None
+    _deadlineCall = None
+    _held = None
+    _heldSize = 0
+    _flushCall = None
 
     def _initializeStream(self):
         """
-        Set up a new parser that rejects what RFC 6120 section 11.1 forbids.
+        Set up a new parser that rejects what RFC 6120 section 11.1 forbids
+        and nests no deeper than C{maxDepth} below a stanza.
 
         Expat accepts comments, processing instructions and document type
         declarations (with internal entities); XMPP does not, so each of
         these handlers raises L{RestrictedXML} out of the parse call.
         """
-        xmlstream.XmlStream._initializeStream(self)
+        self._dropHeld()
+        self.stream = BoundedElementStream(self.maxDepth, self.stanzaLevel)
+        self.stream.DocumentStartEvent = self.onDocumentStart
+        self.stream.ElementEvent = self.onElement
+        self.stream.DocumentEndEvent = self.onDocumentEnd
         # Twisted 24.10+ has its own per-stanza cap; ours is reported
         # differently (policy-violation) so lift the built-in one above it.
         self.stream.maxStanzaSize = sys.maxsize
@@ -122,9 +258,43 @@ class C2SXmlStream(xmlstream.XmlStream):
         return handler
 
     def connectionMade(self):
+        disableNagle(self.transport)
         xmlstream.XmlStream.connectionMade(self)
-        self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopIdleTimer)
+        self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopTimers)
         self._touch()
+        self._startDeadline()
+
+    def _startDeadline(self):
+        """
+        Start the overall deadline of stream negotiation: RFC 6120 section
+        4.9.3.4 lets a server close with C{connection-timeout} a stream
+        that does not get anywhere. Unlike the idle timer, input does not
+        postpone it, so a client trickling a byte now and then cannot hold
+        a connection without ever logging in (Prosody's C{c2s_timeout}).
+        Binding a resource (or resuming a session) stops it.
+        """
+        clock = getattr(self.authenticator, "clock", None)
+        timeout = getattr(self.authenticator, "negotiationTimeout", 0)
+        if clock is None or not timeout or self.closing:
+            return
+        self._deadlineCall = clock.callLater(timeout, self._negotiationExpired, timeout)
+        self.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, self._stopDeadline)
+
+    def _negotiationExpired(self, timeout):
+        self._deadlineCall = None
+        if self.authenticator.session is None:
+            self.sendStreamError(
+                error.StreamError(
+                    "connection-timeout",
+                    text=f"authentication and resource binding did not finish "
+                    f"within {timeout} seconds of connecting",
+                )
+            )
+
+    def _stopDeadline(self, _=None):
+        if self._deadlineCall is not None and self._deadlineCall.active():
+            self._deadlineCall.cancel()
+        self._deadlineCall = None
 
     def _touch(self):
         """
@@ -160,22 +330,81 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.send(" ")
             self._touch()
 
-    def _stopIdleTimer(self, reason=None):
+    def _stopTimers(self, reason=None):
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.cancel()
         self._idleCall = None
+        self._stopDeadline()
+        self._dropHeld()
+        if self.throttle is not None:
+            self.throttle.stop()
 
     def dataReceived(self, data):
         """
         Parse incoming data; turn bad input into the right stream error.
 
-        RFC 6120 section 4.9.3: malformed XML is C{not-well-formed}, forbidden
-        XML constructs are C{restricted-xml}, and a stanza over the size limit
-        is C{policy-violation}. Each closes this stream only.
+        The bytes count against the connection's L{throttle} first. Then,
+        while Expat holds an unfinished token (a start tag) of more than
+        L{DEFER_THRESHOLD} bytes, data is held back until as much again
+        arrived, or L{DEFER_DELAY} passed: Expat scans the whole unfinished
+        token again on every parse call, so a start tag trickled in a
+        byte at a time would cost time growing with the square of its size
+        (expat 2.6 defers such reparsing itself; Debian 12 has 2.5).
         """
         if self.closing or self.stream is None:
             return
+        if self.throttle is not None:
+            self.throttle.received(len(data), self.transport)
         self._touch()
+        if self._held is not None:
+            self._held.append(data)
+            self._heldSize += len(data)
+            if self._heldSize < self.stream.unfinishedSize:
+                return
+            data = self._takeHeld()
+        self._parse(data)
+        self._deferIfUnfinished()
+
+    def _deferIfUnfinished(self):
+        clock = getattr(self.authenticator, "clock", None)
+        if (
+            clock is None
+            or self.closing
+            or self.stream is None
+            or self.stream.unfinishedSize <= DEFER_THRESHOLD
+        ):
+            return
+        self._held = []
+        self._heldSize = 0
+        self._flushCall = clock.callLater(DEFER_DELAY, self._flushHeld)
+
+    def _takeHeld(self):
+        data = b"".join(self._held)
+        self._dropHeld()
+        return data
+
+    def _dropHeld(self):
+        if self._flushCall is not None and self._flushCall.active():
+            self._flushCall.cancel()
+        self._flushCall = None
+        self._held = None
+        self._heldSize = 0
+
+    def _flushHeld(self):
+        self._flushCall = None
+        data = self._takeHeld()
+        if data and not self.closing and self.stream is not None:
+            self._parse(data)
+            self._deferIfUnfinished()
+
+    def _parse(self, data):
+        """
+        Parse data, turning a parse error into its stream error.
+
+        RFC 6120 section 4.9.3: malformed XML is C{not-well-formed}, forbidden
+        XML constructs are C{restricted-xml}, and a stanza over the size or
+        depth limit is C{policy-violation}. Each closes this stream only.
+        """
         try:
             if self.rawDataInFn:
                 self.rawDataInFn(data)
@@ -186,6 +415,8 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.sendStreamError(
                 error.StreamError("unsupported-stanza-type", text=str(e))
             )
+        except TooDeep as e:
+            self.sendStreamError(error.StreamError("policy-violation", text=str(e)))
         except domish.ParserError as e:
             self.sendStreamError(
                 error.StreamError("not-well-formed", text=f"XML parse error: {e}")
@@ -256,7 +487,7 @@ class C2SXmlStream(xmlstream.XmlStream):
         log.info(
             "Stream error {condition} ({text}) to {peer}",
             condition=streamError.condition,
-            text=streamError.text,
+            text=forLog(streamError.text),
             peer=self.otherEntity,
         )
         self.closing = True
@@ -276,10 +507,25 @@ class StreamRegistry:
     The server closes them all with C{system-shutdown} when it stops (RFC
     6120 section 4.9.3.22), and waits until each connection is gone, so
     that an in-process server in a test leaves a clean reactor.
+
+    It also limits how many connections one IP address may hold open
+    without having authenticated and bound a resource (RFC 6120 section
+    13.12; XEP-0205 sections 4.1 and 4.3, connections per address and
+    unauthenticated connections): past
+    C{maxUnauthenticatedPerAddress}, a new connection is closed at once
+    with a C{policy-violation} stream error (section 4.9.3.17), which is
+    what ejabberd's C{mod_fail2ban} answers an address it refuses. It is
+    refused on connecting, not at its stream header, so that a refused
+    connection holds nothing while it waits. Connections without an IP
+    address (a UNIX socket, an in-memory transport) are not counted.
+
+    @ivar maxUnauthenticatedPerAddress: the limit; 0 for none.
     """
 
-    def __init__(self):
+    def __init__(self, maxUnauthenticatedPerAddress: int = 0):
         self._closed = {}
+        self.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
+        self._unauthenticated: Dict[str, int] = {}
 
     def __len__(self):
         return len(self._closed)
@@ -295,6 +541,42 @@ class StreamRegistry:
             d.callback(None)
 
         xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, ended, -100)
+        xs.addOnetimeObserver(xmlstream.STREAM_CONNECTED_EVENT, self._connected, 100)
+
+    def unauthenticated(self, address: str) -> int:
+        """
+        @return: how many connections from C{address} are open and not yet
+            bound.
+        """
+        return self._unauthenticated.get(address, 0)
+
+    def _connected(self, xs):
+        address = getattr(xs.transport.getPeer(), "host", None)
+        if not isinstance(address, str) or not self.maxUnauthenticatedPerAddress:
+            return
+        if self.unauthenticated(address) >= self.maxUnauthenticatedPerAddress:
+            xs.sendStreamError(
+                error.StreamError(
+                    "policy-violation",
+                    text=f"too many connections from {address} that have "
+                    "not logged in yet (at most "
+                    f"{self.maxUnauthenticatedPerAddress}); try again once "
+                    "they have",
+                )
+            )
+            return
+        self._unauthenticated[address] = self.unauthenticated(address) + 1
+        released = []
+
+        def release(_=None):
+            if not released:
+                released.append(True)
+                count = self._unauthenticated.pop(address) - 1
+                if count:
+                    self._unauthenticated[address] = count
+
+        xs.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, release)
+        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, release)
 
     def closeAll(self, condition="system-shutdown", text="the server is stopping"):
         """
@@ -315,18 +597,33 @@ class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
 
     @ivar maxStanzaSize: the stanza size limit of each new stream.
     @ivar streams: the L{StreamRegistry} each new stream joins.
+    @ivar maxDepth: the element depth limit of each new stream.
+    @ivar throttleFactory: returns a new L{InputThrottle} for each
+        connection, or is L{None} for no byte rate.
     """
 
     protocol = C2SXmlStream
 
-    def __init__(self, authenticatorFactory, maxStanzaSize, streams):
+    def __init__(
+        self,
+        authenticatorFactory,
+        maxStanzaSize,
+        streams,
+        maxDepth=DEFAULT_MAX_DEPTH,
+        throttleFactory=None,
+    ):
         xmlstream.XmlStreamServerFactory.__init__(self, authenticatorFactory)
         self.maxStanzaSize = maxStanzaSize
         self.streams = streams
+        self.maxDepth = maxDepth
+        self.throttleFactory = throttleFactory
 
     def buildProtocol(self, addr):
         xs = xmlstream.XmlStreamServerFactory.buildProtocol(self, addr)
         xs.maxStanzaSize = self.maxStanzaSize
+        xs.maxDepth = self.maxDepth
+        if self.throttleFactory is not None:
+            xs.throttle = self.throttleFactory()
         self.streams.add(xs)
         return xs
 
@@ -353,16 +650,28 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
 
     namespace = NS_CLIENT
 
-    def __init__(self, domain, stepFactories, clock=None, idleTimeout=0, ids=None):
+    def __init__(
+        self,
+        domain,
+        stepFactories,
+        clock=None,
+        idleTimeout=0,
+        ids=None,
+        negotiationTimeout=0,
+    ):
         """
         @param stepFactories: callables that take this authenticator and
             return a step, in the order the steps run.
         @param clock: the L{twisted.internet.interfaces.IReactorTime} for the
-            idle timer; no timer without one.
+            idle timer and the negotiation deadline; no timer without one.
         @param idleTimeout: seconds without input before the stream is
             closed (not yet bound) or sent a whitespace keepalive; 0: never.
         @param ids: the L{mepserver.ids.IdSource} for stream ids; Twisted's
             random ones if L{None}.
+        @param negotiationTimeout: seconds from connecting within which the
+            client must have authenticated and bound a resource, or be
+            closed with C{connection-timeout}, however much it sends; 0:
+            no deadline.
         """
         xmlstream.ListenAuthenticator.__init__(self)
         self.domain = domain
@@ -370,6 +679,7 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         self._stepFactories = stepFactories
         self.clock = clock
         self.idleTimeout = idleTimeout
+        self.negotiationTimeout = negotiationTimeout
         self.steps = []
         self.session = None
         self.username = None

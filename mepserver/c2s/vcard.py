@@ -66,7 +66,7 @@ from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
-from mepserver.interfaces import IOutboundFilter, IPEPObserver
+from mepserver.interfaces import IAccountObserver, IOutboundFilter, IPEPObserver
 from mepserver.namespaces import NS_VCARD
 from mepserver.pubsub.model import AccessModel
 from mepserver.stanza import copyStanza, parseStanza
@@ -248,6 +248,12 @@ class PhotoHashes:
         """
         self._hashes.clear()
 
+    def forget(self, username: str) -> None:
+        """
+        Forget the account's hash (the account is removed).
+        """
+        self._hashes.pop(username, None)
+
     def get(self, username: str) -> Optional[str]:
         """
         @return: the account's hash, or L{None} if it is not loaded.
@@ -299,7 +305,7 @@ class PhotoHashes:
             d.callback(photo)
 
 
-@implementer(IDisco, IOutboundFilter, IPEPObserver)
+@implementer(IDisco, IOutboundFilter, IPEPObserver, IAccountObserver)
 class VCardHandler(XMPPHandler):
     """
     vcard-temp (XEP-0054) on the client domain, and the avatar hash in the
@@ -354,6 +360,13 @@ class VCardHandler(XMPPHandler):
         Forget the loaded hashes (L{mepserver.server.Server.reset}).
         """
         self.hashes.reset()
+
+    def accountRemoved(self, username):
+        """
+        An account is removed (L{IAccountObserver}): forget its avatar
+        hash, since the store removes its vCard with the account.
+        """
+        self.hashes.forget(username)
 
     # Service discovery (XEP-0054 section 4).
 

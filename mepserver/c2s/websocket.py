@@ -24,6 +24,10 @@ a L{C2SXmlStream} that reads and writes RFC 7395 frames:
   - section 3.9: TLS belongs to the HTTP layer (C{wss:}), so the
     authenticator offers no STARTTLS here.
 
+The stream's input limits hold as on TCP: a message counts against the
+stanza size limit while its frames arrive (L{XMPPWireProtocol}), its
+element against the depth limit, its bytes against the connection's rate.
+
 The authenticator and the session see what they see on TCP:
 C{xs.send(element)}, C{xs.sendStreamError}, C{xs.closing},
 C{xs.transport.loseConnection()} and the stream events.
@@ -37,11 +41,27 @@ from twisted.web.websocket import WebSocketResource
 from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from wsproto import ConnectionType
-from wsproto.events import AcceptConnection, Request as WebSocketRequest
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    Request as WebSocketRequest,
+    TextMessage,
+)
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError
 
+# Twisted's private WebSocket machinery, as of Twisted 26.10
+# (twisted/web/_websocket_impl.py): XMPPWebSocketResource.render_GET and
+# XMPPWireProtocol need it until twisted.web.websocket can negotiate a
+# subprotocol and limit message sizes.
+from twisted.web._websocket_impl import (
+    _handleEvent,
+    _WebSocketWireProtocol,
+    serverBootstrap,
+)
+
 from mepserver.c2s.stream import NS_STREAMS, NS_XML, C2SXmlStream
+from mepserver.stanza import DEFAULT_MAX_DEPTH
 
 NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
 
@@ -63,6 +83,10 @@ class WebSocketXmlStream(C2SXmlStream):
 
     _opened = False
     _frame = None
+    _fragments = None
+    _messageSize = 0
+    #: The root of each message is the stanza itself.
+    stanzaLevel = 0
 
     def _initializeStream(self):
         """
@@ -87,20 +111,35 @@ class WebSocketXmlStream(C2SXmlStream):
 
     def messageReceived(self, message):
         """
-        Handle one WebSocket text message: one complete element.
-
-        Stream errors (RFC 6120 section 4.9.3) for bad input: a message
-        over C{maxStanzaSize} bytes is C{policy-violation}, XML that is not
-        well-formed or is not exactly one element is C{not-well-formed}, a
-        forbidden construct is C{restricted-xml}.
+        Handle one whole WebSocket text message: one complete element.
 
         @param message: the text of the message.
         @type message: L{str}
         """
+        self.fragmentReceived(message, True)
+
+    def fragmentReceived(self, fragment, last):
+        """
+        Handle a piece of a WebSocket text message, as it arrives.
+
+        The size limit acts here, before the rest of the message arrives:
+        once the pieces of one message pass C{maxStanzaSize} bytes, the
+        stream is closed with C{policy-violation} (RFC 6120 section
+        4.9.3.17) and nothing more of the message is kept. The pieces are
+        kept in a list and joined once, so a message costs time in
+        proportion to its size.
+
+        @param fragment: the text of the piece.
+        @type fragment: L{str}
+        @param last: whether it ends the message.
+        """
         if self.closing:
             return
-        data = message.encode("utf-8")
-        if len(data) > self.maxStanzaSize:
+        data = fragment.encode("utf-8")
+        self._messageSize += len(data)
+        if self._messageSize > self.maxStanzaSize:
+            self._fragments = None
+            self._messageSize = 0
             self.sendStreamError(
                 error.StreamError(
                     "policy-violation",
@@ -108,14 +147,36 @@ class WebSocketXmlStream(C2SXmlStream):
                 )
             )
             return
-        if not message.strip(XML_WHITESPACE):
+        if self._fragments is None:
+            self._fragments = []
+        self._fragments.append(data)
+        if last:
+            data = b"".join(self._fragments)
+            self._fragments = None
+            self._messageSize = 0
+            self._wholeMessageReceived(data)
+
+    def _wholeMessageReceived(self, data):
+        """
+        Parse one message and act on its element.
+
+        Stream errors (RFC 6120 section 4.9.3) for bad input: XML that is
+        not well-formed or is not exactly one element is C{not-well-formed},
+        a forbidden construct is C{restricted-xml}, an element nested deeper
+        than C{maxDepth} is C{policy-violation}.
+
+        @param data: the message, in UTF-8.
+        @type data: L{bytes}
+        """
+        self._touch()
+        if not data.strip(XML_WHITESPACE.encode("ascii")):
             # A whitespace keepalive (RFC 6120 4.6.1); RFC 7395 3.8 prefers
             # WebSocket pings, but a space holds no element to complain of.
             return
         self._initializeStream()
         self._frame = None
         # Reuse the TCP stream's parsing and its parse-error stream errors.
-        C2SXmlStream.dataReceived(self, data)
+        self._parse(data)
         frame, self._frame = self._frame, None
         if self.closing:
             return
@@ -358,9 +419,18 @@ class XMPPWebSocketProtocol:
 
     def textMessageReceived(self, message):
         """
-        Hand one text message to the stream.
+        Hand one whole text message to the stream.
         """
         self.xmlstream.messageReceived(message)
+
+    def textFragmentReceived(self, fragment, last):
+        """
+        Hand a piece of a text message to the stream, as it arrives (see
+        L{XMPPWireProtocol}).
+
+        @param last: whether the piece ends the message.
+        """
+        self.xmlstream.fragmentReceived(fragment, last)
 
     def bytesMessageReceived(self, data):
         """
@@ -388,6 +458,48 @@ class XMPPWebSocketProtocol:
             self.xmlstream.connectionLost(reason)
 
 
+class XMPPWireProtocol(_WebSocketWireProtocol):
+    """
+    Twisted's WebSocket wire protocol, changed where XMPP needs bounds.
+
+    Twisted's protocol assembles each message in full, by string
+    concatenation, before handing it on: a client could make the server
+    buffer any amount of text, in time growing with its square, before the
+    stanza size limit saw it (an unauthenticated 160 MiB message took over
+    two minutes of CPU). This one hands each piece of a text message to
+    the stream as wsproto decodes it (L{XMPPWebSocketProtocol.
+    textFragmentReceived}), so the stream's size limit acts while the
+    message arrives; a binary message is refused at its first piece. The
+    bytes also count against the stream's L{InputThrottle}, which pauses
+    the TCP connection under the WebSocket while it is over its rate. Once
+    the connection is being closed, nothing more is read.
+    """
+
+    _stopped = False
+
+    def dataReceived(self, data):
+        if self._stopped:
+            return
+        throttle = self._wsp.xmlstream.throttle
+        if throttle is not None:
+            throttle.received(len(data), self.transport)
+        self._wsconn.receive_data(data)
+        for event in self._wsconn.events():
+            if isinstance(event, TextMessage):
+                self._wsp.textFragmentReceived(event.data, event.message_finished)
+            elif isinstance(event, BytesMessage):
+                self._wsp.bytesMessageReceived(event.data)
+            else:
+                _handleEvent(event, self)
+            if self._stopped:
+                break
+
+    def loseConnection(self, code=1000, reason=""):
+        if not self._stopped:
+            self._stopped = True
+            _WebSocketWireProtocol.loseConnection(self, code, reason)
+
+
 def _badRequest(request, text):
     request.setResponseCode(400)
     request.setHeader(b"content-type", b"text/plain; charset=utf-8")
@@ -408,13 +520,26 @@ class XMPPWebSocketResource(WebSocketResource):
     @ivar streams: the L{mepserver.c2s.stream.StreamRegistry} each new
         stream joins, as with L{mepserver.c2s.stream.C2SXmlStreamFactory},
         or L{None}.
+    @ivar maxDepth: the most levels of elements below a stanza.
+    @ivar throttleFactory: returns a new
+        L{mepserver.c2s.stream.InputThrottle} for each connection, or is
+        L{None} for no byte rate.
     """
 
-    def __init__(self, authenticatorFactory, maxStanzaSize, streams=None):
+    def __init__(
+        self,
+        authenticatorFactory,
+        maxStanzaSize,
+        streams=None,
+        maxDepth=DEFAULT_MAX_DEPTH,
+        throttleFactory=None,
+    ):
         WebSocketResource.__init__(self, self)
         self.authenticatorFactory = authenticatorFactory
         self.maxStanzaSize = maxStanzaSize
         self.streams = streams
+        self.maxDepth = maxDepth
+        self.throttleFactory = throttleFactory
 
     def buildProtocol(self, request):
         """
@@ -423,6 +548,9 @@ class XMPPWebSocketResource(WebSocketResource):
         """
         xs = WebSocketXmlStream(self.authenticatorFactory())
         xs.maxStanzaSize = self.maxStanzaSize
+        xs.maxDepth = self.maxDepth
+        if self.throttleFactory is not None:
+            xs.throttle = self.throttleFactory()
         xs.secure = request.isSecure()
         if self.streams is not None:
             self.streams.add(xs)
@@ -463,18 +591,14 @@ class XMPPWebSocketResource(WebSocketResource):
             )
         # The rest mirrors WebSocketResource.render_GET in Twisted 26.10
         # (twisted/web/_websocket_impl.py), which accepts with a bare
-        # AcceptConnection() and so cannot select a subprotocol. It uses
-        # Twisted's private _WebSocketWireProtocol, serverBootstrap and
-        # HTTPChannel._protocolUpgradeForWebsockets; delete this override
-        # once WebSocketResource can negotiate subprotocols.
-        from twisted.web._websocket_impl import (
-            _WebSocketWireProtocol,
-            serverBootstrap,
-        )
-
+        # AcceptConnection() and so cannot select a subprotocol, and runs
+        # XMPPWireProtocol instead of Twisted's. It uses Twisted's private
+        # serverBootstrap and HTTPChannel._protocolUpgradeForWebsockets;
+        # delete this override once WebSocketResource can negotiate
+        # subprotocols and limit message sizes.
         webSocketProtocol = self.buildProtocol(request)
         response = handshake.send(AcceptConnection(subprotocol=SUBPROTOCOL))
-        wireProtocol = _WebSocketWireProtocol(
+        wireProtocol = XMPPWireProtocol(
             handshake.connection, serverBootstrap, webSocketProtocol
         )
         request.channel._protocolUpgradeForWebsockets(wireProtocol)

@@ -33,6 +33,7 @@ from mepserver.caps import parseCaps
 from mepserver.interfaces import IOccupantObserver, IRoomEvents, IRoomObserver
 from mepserver.mep.interests import RoomInterests
 from mepserver.pubsub.service import PubSubHandler
+from mepserver.stanza import TooDeep, parseElements
 
 log = Logger()
 
@@ -48,14 +49,11 @@ def payloadXml(payload: Union[str, bytes, domish.Element]) -> str:
         return payload.toXml()
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8")
-    elements = []
-    stream = domish.elementStream()
-    stream.DocumentStartEvent = lambda root: None
-    stream.ElementEvent = elements.append
-    stream.DocumentEndEvent = lambda: None
     try:
-        # A wrapper root, so that the payload parses as its only child.
-        stream.parse(b"<payload>" + payload.encode("utf-8") + b"</payload>")
+        # Bounded: the server serialises the payload in every notification.
+        elements = parseElements(payload.encode("utf-8"))
+    except TooDeep as e:
+        raise errors.InvalidPayload(f"the payload nests too deeply: {e}") from None
     except Exception:
         raise errors.InvalidPayload("the payload is not well-formed XML") from None
     if len(elements) != 1:

@@ -57,8 +57,10 @@ FEATURES = (
 )
 
 
-def makeService(ids, clock):
+def makeService(ids, clock, maxNodes: Optional[int] = None, maxBytes: Optional[int] = None):
     """
+    @param maxNodes: each service's L{Service.maxNodes}.
+    @param maxBytes: each service's L{Service.maxBytes}.
     @return: a factory of empty MEP services for a
         L{mepserver.pubsub.registry.ServiceRegistry}: a room's own service
         (a bare room JID) is written to the store, so that a persistent
@@ -75,6 +77,8 @@ def makeService(ids, clock):
             accessModels=ACCESS_MODELS,
             assignable=frozenset(),
             persistent=serviceJID.resource is None,
+            maxNodes=maxNodes,
+            maxBytes=maxBytes,
         )
 
     return factory

@@ -73,18 +73,21 @@ class Rooms:
 
     @ivar domain: the MUC service's domain.
     @ivar createUnlocked: whether new rooms start unlocked.
+    @ivar maxRoomsPerAccount: the most rooms one bare JID may own and still
+        create another (C{[muc] max_rooms_per_account}).
     @ivar store: the L{mepserver.interfaces.IRoomStore}, or L{None}.
     """
 
     def __init__(self, config, ids, clock, store=None, features=None):
         """
         @param config: the L{mepserver.config.Config} (C{mucDomain},
-            C{mucCreateUnlocked}).
+            C{mucCreateUnlocked}, C{mucMaxRoomsPerAccount}).
         @param ids: the L{mepserver.ids.IdSource}.
         @param clock: an object with C{seconds()}.
         """
         self.domain = config.mucDomain
         self.createUnlocked = config.mucCreateUnlocked
+        self.maxRoomsPerAccount = config.mucMaxRoomsPerAccount
         self.ids = ids
         self.clock = clock
         self.store = store
@@ -143,12 +146,21 @@ class Rooms:
         until configured unless the service creates rooms unlocked.
 
         @raise errors.BadRequest: the room JID is not on this service.
+        @raise errors.TooManyRooms: C{owner} owns L{maxRoomsPerAccount}
+            rooms already (a quota of this server, DESIGN.md section 3).
         """
         roomJID = bare(roomJID)
         if roomJID.host != self.domain or roomJID.user is None:
             raise errors.BadRequest(f"{roomJID.full()} is not a room of {self.domain}")
         if roomJID in self._rooms:
             raise ValueError(f"{roomJID.full()} exists")
+        owned = self.ownedBy(owner)
+        if owned >= self.maxRoomsPerAccount:
+            raise errors.TooManyRooms(
+                f"{bare(owner).full()} owns {owned} rooms, the most one account may "
+                f"own and create another here ([muc] max_rooms_per_account = "
+                f"{self.maxRoomsPerAccount}); destroy one first"
+            )
         room = Room(roomJID, self.clock, self.ids, features=self.features)
         room.events = self.events
         room.affiliations[bare(owner)] = Affiliation.OWNER
@@ -157,6 +169,18 @@ class Rooms:
         self._rooms[roomJID] = room
         self._tell("roomCreated", lambda o: o.roomCreated(room))
         return room
+
+    def ownedBy(self, user: jid.JID) -> int:
+        """
+        @return: how many rooms C{user}'s bare JID owns. Ownership, unlike
+            creation, is stored, so the count holds across restarts.
+        """
+        user = bare(user)
+        return sum(
+            1
+            for room in self._rooms.values()
+            if room.affiliations.get(user) is Affiliation.OWNER
+        )
 
     def reset(self) -> None:
         """

@@ -25,7 +25,7 @@ from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
 from mepserver.caps import parseCaps
-from mepserver.interfaces import IPresenceObserver
+from mepserver.interfaces import IAccountObserver, IPresenceObserver
 from mepserver.pep.model import PEPContext
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.service import PubSubHandler
@@ -33,7 +33,7 @@ from mepserver.pubsub.service import PubSubHandler
 log = Logger()
 
 
-@implementer(IPresenceObserver)
+@implementer(IPresenceObserver, IAccountObserver)
 class PEPHandler(PubSubHandler):
     """
     The client domain's PEP protocol handler: wokkel's pubsub service for
@@ -74,6 +74,28 @@ class PEPHandler(PubSubHandler):
         """
         self.registry.reset()
         self.tracker.reset()
+
+    # IAccountObserver
+
+    async def _accountRemoved(self, username: str) -> None:
+        owner = jid.JID(tuple=(username, self.sessions.domain, None))
+        service = await self.registry.get(owner)
+        if service.nodes:
+            context = await self.resource.context(owner, owner)
+            for identifier in sorted(service.nodes):
+                deletion = service.delete(context, owner, identifier)
+                self.notifyDelete(owner, identifier, deletion.recipients)
+        await self.registry.remove(owner)
+
+    def accountRemoved(self, username):
+        """
+        An account is removed: its PEP service goes, in memory and in the
+        store, as Prosody deletes it on C{user-deleted}. Each node is
+        deleted as its owner would delete it, so that subscribers and
+        interested contacts are told (XEP-0060 section 8.4.2) and drop
+        what they cached (an avatar, say).
+        """
+        return defer.ensureDeferred(self._accountRemoved(username))
 
     # IPresenceObserver
 

@@ -14,7 +14,7 @@ L{mepserver.pep.resource} and L{mepserver.pep.handler}.
 
 from __future__ import annotations
 
-from typing import Iterable, List, Mapping
+from typing import Iterable, List, Mapping, Optional
 
 from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
@@ -109,13 +109,17 @@ class PEPContext:
         return [subscriber]
 
 
-def makeService(ids, clock):
+def makeService(ids, clock, maxNodes: Optional[int] = None, maxBytes: Optional[int] = None):
     """
+    @param maxNodes: each service's L{Service.maxNodes}.
+    @param maxBytes: each service's L{Service.maxBytes}.
     @return: a factory of empty PEP services with XEP-0163's defaults, for
         a L{mepserver.pubsub.registry.ServiceRegistry}.
     """
 
     def factory(owner: jid.JID) -> Service:
-        return Service(owner, ids, clock, defaults=PEP_DEFAULTS)
+        return Service(
+            owner, ids, clock, defaults=PEP_DEFAULTS, maxNodes=maxNodes, maxBytes=maxBytes
+        )
 
     return factory

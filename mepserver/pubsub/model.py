@@ -46,6 +46,7 @@ from typing import (
 from twisted.words.protocols.jabber import jid
 
 from mepserver import errors
+from mepserver.xmlchars import identifierProblem
 
 #: The most items a node keeps: the value of C{pubsub#max_items} = C{max}
 #: (XEP-0060 section 16.4.3), and the largest number accepted.
@@ -324,6 +325,16 @@ class Item:
     published: datetime.datetime
 
 
+def payloadSize(item: Item) -> int:
+    """
+    @return: the bytes of an item's payload as UTF-8 XML, what the payload
+        quota (L{Service.maxBytes}) counts; 0 without payload.
+    """
+    if item.payload is None:
+        return 0
+    return len(item.payload.encode("utf-8"))
+
+
 class Node:
     """
     A leaf node: its configuration, items, affiliations and explicit
@@ -336,6 +347,9 @@ class Node:
         other than the owner's (which the context knows) and C{none}.
     @ivar subscriptions: subscribed JIDs (bare or full, XEP-0060 section
         6.1) to their state; only C{"subscribed"} exists here.
+    @ivar size: the bytes of the items' payloads (L{payloadSize}), kept up
+        to date by the methods that add and remove items, which are the
+        only ones that may change C{items}.
     """
 
     def __init__(
@@ -351,6 +365,7 @@ class Node:
         self.items: "OrderedDict[str, Item]" = OrderedDict((item.id, item) for item in items)
         self.affiliations: Dict[jid.JID, Affiliation] = dict(affiliations or {})
         self.subscriptions: Dict[jid.JID, str] = dict(subscriptions or {})
+        self.size = sum(payloadSize(item) for item in self.items.values())
 
     def __repr__(self) -> str:
         return f"<Node {self.identifier!r} ({len(self.items)} items)>"
@@ -377,15 +392,49 @@ class Node:
 
         @return: the dropped items.
         """
-        self.items.pop(item.id, None)
+        replaced = self.items.pop(item.id, None)
+        if replaced is not None:
+            self.size -= payloadSize(replaced)
         self.items[item.id] = item
+        self.size += payloadSize(item)
         return self._trim(limit)
 
     def _trim(self, limit: int) -> List[Item]:
         evicted = []
         while len(self.items) > limit:
-            evicted.append(self.items.popitem(last=False)[1])
+            item = self.items.popitem(last=False)[1]
+            self.size -= payloadSize(item)
+            evicted.append(item)
         return evicted
+
+    def _remove(self, itemIdentifiers: Iterable[str]) -> Tuple[Item, ...]:
+        """
+        Remove items by id, each once; every id must be there.
+
+        @return: the removed items.
+        """
+        removed = tuple(self.items.pop(i) for i in dict.fromkeys(itemIdentifiers))
+        self.size -= sum(payloadSize(item) for item in removed)
+        return removed
+
+    def _freedBy(self, itemIdentifier: str, limit: int) -> int:
+        """
+        @return: the payload bytes that keeping a new item with this id
+            under C{limit} (L{_keep}) would free: the item it replaces and
+            the oldest it would push out.
+        """
+        freed = 0
+        replaced = self.items.get(itemIdentifier)
+        if replaced is not None:
+            freed += payloadSize(replaced)
+        excess = len(self.items) + (replaced is None) - limit
+        for identifier, item in self.items.items():
+            if excess <= 0:
+                break
+            if identifier != itemIdentifier:
+                freed += payloadSize(item)
+                excess -= 1
+        return freed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -554,6 +603,11 @@ class Service:
     @ivar maxItemsLimit: the most items a node keeps.
     @ivar persistent: whether the service's nodes and items are written to
         the store (a registry's business, not the model's).
+    @ivar maxNodes: the most nodes the service holds (C{[pubsub]
+        max_nodes}), or L{None} for no limit.
+    @ivar maxBytes: the most bytes of payloads its nodes keep together
+        (C{[pubsub] max_bytes}, counted by L{payloadSize}), or L{None} for
+        no limit.
     """
 
     def __init__(
@@ -566,6 +620,8 @@ class Service:
         assignable: FrozenSet[Affiliation] = DEFAULT_ASSIGNABLE,
         maxItemsLimit: int = MAX_ITEMS_LIMIT,
         persistent: bool = True,
+        maxNodes: Optional[int] = None,
+        maxBytes: Optional[int] = None,
     ):
         """
         @param ids: the source of item ids, with C{newId()}
@@ -581,6 +637,8 @@ class Service:
         self.assignable = assignable
         self.maxItemsLimit = maxItemsLimit
         self.persistent = persistent
+        self.maxNodes = maxNodes
+        self.maxBytes = maxBytes
         self.nodes: Dict[str, Node] = {}
 
     def __repr__(self) -> str:
@@ -636,6 +694,56 @@ class Service:
 
     def _now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.clock.seconds(), datetime.timezone.utc)
+
+    def payloadBytes(self) -> int:
+        """
+        @return: the bytes of payloads the service's nodes keep.
+        """
+        return sum(node.size for node in self.nodes.values())
+
+    @staticmethod
+    def _checkIdentifier(identifier: str, what: str) -> None:
+        """
+        @raise errors.BadIdentifier: C{identifier} is a NodeID or ItemID
+            the server cannot keep and send (L{identifierProblem}).
+        """
+        problem = identifierProblem(identifier, what)
+        if problem is not None:
+            raise errors.BadIdentifier(problem)
+
+    def _checkNewNode(self, nodeIdentifier: str) -> None:
+        """
+        Check that a node may be added (XEP-0060 sections 7.1.4, 8.1).
+
+        @raise errors.BadIdentifier: the NodeID cannot be kept.
+        @raise errors.TooManyNodes: the service holds L{maxNodes} nodes.
+        """
+        self._checkIdentifier(nodeIdentifier, "the node name")
+        if self.maxNodes is not None and len(self.nodes) >= self.maxNodes:
+            raise errors.TooManyNodes(
+                f"{self.jid.full()} holds {len(self.nodes)} nodes, the most one "
+                f"service may hold here ([pubsub] max_nodes = {self.maxNodes}); "
+                "delete one first"
+            )
+
+    def _checkPayloadQuota(self, node: Node, item: Item, limit: int) -> None:
+        """
+        Check that keeping C{item} in C{node} leaves the service within
+        L{maxBytes}, counting what the item replaces and pushes out.
+
+        @raise errors.PayloadTooBig: it would not (XEP-0060 7.1.3.5).
+        """
+        if self.maxBytes is None:
+            return
+        size = payloadSize(item)
+        total = self.payloadBytes() - node._freedBy(item.id, limit) + size
+        if total > self.maxBytes:
+            raise errors.PayloadTooBig(
+                f"the payload is {size} bytes, and {self.jid.full()} keeps at "
+                f"most {self.maxBytes} bytes of payloads in all its nodes "
+                f"([pubsub] max_bytes); it keeps {self.payloadBytes()} now: "
+                "retract or purge items first"
+            )
 
     def _node(self, nodeIdentifier: Optional[str]) -> Node:
         if not nodeIdentifier:
@@ -746,15 +854,20 @@ class Service:
         @raise errors.Refusal: C{forbidden} for anyone the context does not
             let publish; C{nodeid-required}; C{precondition-not-met};
             C{payload-required} for a payload node; configuration errors
-            when auto-creating with preconditions.
+            when auto-creating with preconditions; C{policy-violation} for
+            a NodeID or ItemID the server cannot keep; C{resource-constraint}
+            past L{maxNodes}, C{not-acceptable} past L{maxBytes}.
         """
         if not context.mayPublish(requestor):
             raise errors.Forbidden(f"only the owner of {self.jid.full()} may publish there")
         if not nodeIdentifier:
             raise errors.NodeIdRequired("a publish must name a node")
+        if itemIdentifier is not None:
+            self._checkIdentifier(itemIdentifier, "the item id")
         node = self.nodes.get(nodeIdentifier)
         created = node is None
         if node is None:
+            self._checkNewNode(nodeIdentifier)
             # Section 7.1.5 rule 3: the default configuration, except for
             # the preconditions.
             config = self.configure(self.defaults, preconditions)
@@ -765,17 +878,21 @@ class Service:
             raise errors.PayloadRequired(
                 f"the node {nodeIdentifier!r} delivers payloads: the item needs one"
             )
-        if created:
-            self.nodes[nodeIdentifier] = node
         item = Item(
             id=itemIdentifier or self.ids.newId(),
             payload=payload,
             publisher=requestor,
             published=self._now(),
         )
+        limit = node.config.limit(self.maxItemsLimit)
+        if node.config.persistItems:
+            self._checkPayloadQuota(node, item, limit)
+        # Nothing changes before every check passed.
+        if created:
+            self.nodes[nodeIdentifier] = node
         evicted: List[Item] = []
         if node.config.persistItems:
-            evicted = node._keep(item, node.config.limit(self.maxItemsLimit))
+            evicted = node._keep(item, limit)
         return Publication(
             node=node,
             item=item,
@@ -812,7 +929,7 @@ class Service:
                 raise errors.ItemNotFound(
                     f"the node {node.identifier!r} has no item {itemIdentifier!r}"
                 )
-        items = tuple(node.items.pop(i) for i in dict.fromkeys(itemIdentifiers))
+        items = node._remove(itemIdentifiers)
         recipients: Tuple[jid.JID, ...] = ()
         if notify or node.config.notifyRetract:
             recipients = self.recipients(context, node)
@@ -933,13 +1050,15 @@ class Service:
 
         @raise errors.Refusal: C{forbidden}; C{nodeid-required} (instant
             nodes are not supported); C{conflict} if it exists;
-            configuration errors.
+            C{policy-violation} for a NodeID the server cannot keep;
+            C{resource-constraint} past L{maxNodes}; configuration errors.
         """
         self._checkOwner(context, requestor, "create nodes")
         if not nodeIdentifier:
             raise errors.InstantNodesUnsupported("instant nodes are not supported: name the node")
         if nodeIdentifier in self.nodes:
             raise errors.NodeExists(f"the node {nodeIdentifier!r} exists already")
+        self._checkNewNode(nodeIdentifier)
         node = Node(nodeIdentifier, self.configure(self.defaults, options))
         self.nodes[nodeIdentifier] = node
         return node
@@ -1003,8 +1122,7 @@ class Service:
         """
         self._checkOwner(context, requestor, "purge nodes")
         node = self._node(nodeIdentifier)
-        items = tuple(node.items.values())
-        node.items.clear()
+        items = node._remove(list(node.items))
         recipients = self.recipients(context, node) if node.config.notifyRetract else ()
         return Retraction(node, items, recipients)
 

@@ -166,7 +166,7 @@ class ServiceRegistry:
         evicted = [i.id for i in evicted]
         if evicted:
             writes.append(self.store.removeItems(service.jid, node.identifier, evicted))
-        return _all(writes)
+        return allWritten(writes)
 
     def removeItems(self, service: Service, node: Node, items: Iterable[Item]) -> defer.Deferred:
         """
@@ -195,8 +195,14 @@ class ServiceRegistry:
         return defer.succeed(None)
 
 
-def _all(writes: List[defer.Deferred]) -> defer.Deferred:
+def allWritten(writes: List[defer.Deferred]) -> defer.Deferred:
     """
+    Wait for writes issued together.
+
+    Every write's outcome is consumed, so that when several fail (a store
+    that went away fails them all) the caller handles one failure and no
+    other is left unhandled in its Deferred.
+
     @return: a Deferred that fires when every write is done, or fails with
         the first failure.
     """

@@ -31,6 +31,7 @@ from wokkel.pubsub import NS_PUBSUB, NS_PUBSUB_META_DATA
 
 from mepserver import errors
 from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation
+from mepserver.pubsub.registry import allWritten
 from mepserver.pubsub.service import PubSubHandler
 
 NS_PUBSUB_PUBLISH_OPTIONS = NS_PUBSUB + "#publish-options"
@@ -297,7 +298,9 @@ class ServiceResource(pubsub.PubSubResource):
         @param result: its L{mepserver.pubsub.model.Publication}.
         """
         # The writes are issued before waiting for any, so that the store
-        # applies concurrent publishes in the model's order.
+        # applies concurrent publishes in the model's order; when both
+        # fail, the request fails once (answered internal-server-error and
+        # logged by wokkel) and the second failure is not left unhandled.
         writes = []
         if result.created:
             writes.append(self.registry.saveNode(service, result.node))
@@ -305,8 +308,7 @@ class ServiceResource(pubsub.PubSubResource):
             writes.append(
                 self.registry.saveItem(service, result.node, result.item, result.evicted)
             )
-        for write in writes:
-            await write
+        await allWritten(writes)
         self.pubsub.notifyItems(service.jid, result.node, [result.item], result.recipients)
 
     def retract(self, request):
@@ -441,12 +443,12 @@ class ServiceResource(pubsub.PubSubResource):
 
         @param result: its L{mepserver.pubsub.model.Reconfiguration}.
         """
-        writes = [
-            self.registry.saveNode(service, result.node),
-            self.registry.removeItems(service, result.node, result.evicted),
-        ]
-        for write in writes:
-            await write
+        await allWritten(
+            [
+                self.registry.saveNode(service, result.node),
+                self.registry.removeItems(service, result.node, result.evicted),
+            ]
+        )
 
     def delete(self, request):
         return self._run(self._delete, request)

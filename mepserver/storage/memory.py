@@ -3,8 +3,10 @@
 In-memory stores: L{MemoryUserStore} for accounts (RFC 5802 SCRAM keys),
 rosters with their versions (RFC 6121 sections 2 and 2.6), pending inbound
 subscriptions (RFC 6121 section 3.1.3), offline messages (XEP-0160) and
-block lists (XEP-0191) and private XML (XEP-0049); L{MemoryRoomStore} for persistent rooms (XEP-0045
-section 10.2); L{MemoryPubSubStore} for pubsub nodes and items (XEP-0060).
+block lists (XEP-0191) and private XML (XEP-0049); L{MemoryRoomStore} for
+persistent rooms (XEP-0045 section 10.2); L{MemoryPubSubStore} for pubsub
+nodes and items (XEP-0060); L{MemoryArchiveStore} for message archives
+(XEP-0313).
 
 Nothing survives the process. They are the fastest test fixtures and pass
 the same contract tests as L{mepserver.storage.sqlite.SQLiteStore}.
@@ -22,7 +24,13 @@ from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
 from mepserver.interfaces import (
+    ArchivedMessage,
+    ArchivePage,
+    ArchivePrefs,
+    ArchiveQuery,
     Credentials,
+    DuplicateArchiveID,
+    IArchiveStore,
     IOfflineStore,
     IPubSubStore,
     IRoomStore,
@@ -32,6 +40,7 @@ from mepserver.interfaces import (
     StoredItem,
     StoredNode,
     StoredRoom,
+    UnknownArchiveID,
     UnknownNode,
     UnknownUser,
     UserExists,
@@ -218,6 +227,8 @@ class MemoryUserStore:
             messages[:] = [m for m in messages if m.key not in gone]
             if not messages:
                 del self._offline[username]
+        return defer.succeed(None)
+
     # Block lists (XEP-0191).
 
     def getBlockList(
@@ -482,6 +493,160 @@ class MemoryPubSubStore:
         for k in [k for k in self._nodes if k[0] == key]:
             del self._nodes[k]
             self._items.pop(k, None)
+        return defer.succeed(None)
+
+    def prepare(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+    def close(self) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+
+def _matchesWith(stored: str, wanted: str) -> bool:
+    """
+    XEP-0313 section 4.1.1: a bare JID matches each of its full JIDs, a
+    full JID only itself.
+    """
+    if "/" in wanted:
+        return stored == wanted
+    return stored.split("/", 1)[0] == wanted
+
+
+def selectPage(
+    messages: List[ArchivedMessage], query: ArchiveQuery
+) -> ArchivePage:
+    """
+    Apply C{query} to an archive's messages, in archive order.
+
+    @raise UnknownArchiveID: the query names a UID not in C{messages}.
+    """
+    positions = {message.id: n for n, message in enumerate(messages)}
+    named = [query.after, query.afterId, query.beforeId, *(query.ids or ())]
+    if query.before:
+        named.append(query.before)
+    for uid in named:
+        if uid is not None and uid not in positions:
+            raise UnknownArchiveID(uid)
+
+    def inResultSet(n: int, message: ArchivedMessage) -> bool:
+        return (
+            (query.with_ is None or _matchesWith(message.with_, query.with_))
+            and (query.start is None or message.timestamp >= query.start)
+            and (query.end is None or message.timestamp <= query.end)
+            and (query.afterId is None or n > positions[query.afterId])
+            and (query.beforeId is None or n < positions[query.beforeId])
+            and (query.ids is None or message.id in query.ids)
+        )
+
+    results = [
+        (n, message)
+        for n, message in enumerate(messages)
+        if inResultSet(n, message)
+    ]
+    candidates = results
+    if query.after is not None:
+        candidates = [r for r in candidates if r[0] > positions[query.after]]
+    if query.before:
+        candidates = [r for r in candidates if r[0] < positions[query.before]]
+    if query.before is not None:
+        page = candidates[max(len(candidates) - query.max, 0):]
+    else:
+        page = candidates[: query.max]
+    index = None
+    if page:
+        index = [n for n, _ in results].index(page[0][0])
+    return ArchivePage(
+        messages=tuple(message for _, message in page),
+        complete=len(candidates) <= query.max,
+        count=len(results),
+        index=index,
+    )
+
+
+@implementer(IArchiveStore)
+class MemoryArchiveStore:
+    """
+    Message archives kept in lists, one per archive address.
+
+    Every method returns an already fired Deferred; messages are
+    immutable.
+    """
+
+    def __init__(self) -> None:
+        self._archives: Dict[str, List[ArchivedMessage]] = {}
+        self._prefs: Dict[str, ArchivePrefs] = {}
+
+    def reset(self) -> None:
+        """
+        Forget every archive at once.
+
+        For test fixtures, hence synchronous.
+        """
+        self._archives.clear()
+        self._prefs.clear()
+
+    def archiveMessage(
+        self, archive: str, message: ArchivedMessage, limit: Optional[int]
+    ) -> defer.Deferred[None]:
+        messages = self._archives.setdefault(archive, [])
+        if any(stored.id == message.id for stored in messages):
+            return defer.fail(DuplicateArchiveID(message.id))
+        messages.append(message)
+        if limit is not None and len(messages) > limit:
+            del messages[: len(messages) - limit]
+        return defer.succeed(None)
+
+    def queryArchive(
+        self, archive: str, query: ArchiveQuery
+    ) -> defer.Deferred[ArchivePage]:
+        try:
+            page = selectPage(self._archives.get(archive, []), query)
+        except UnknownArchiveID:
+            return defer.fail()
+        return defer.succeed(page)
+
+    def getArchivedMessage(
+        self, archive: str, id: str
+    ) -> defer.Deferred[Optional[ArchivedMessage]]:
+        for message in self._archives.get(archive, []):
+            if message.id == id:
+                return defer.succeed(message)
+        return defer.succeed(None)
+
+    def replaceArchivedMessage(
+        self, archive: str, id: str, stanza: str
+    ) -> defer.Deferred[bool]:
+        messages = self._archives.get(archive, [])
+        for n, message in enumerate(messages):
+            if message.id == id:
+                messages[n] = dataclasses.replace(message, stanza=stanza)
+                return defer.succeed(True)
+        return defer.succeed(False)
+
+    def removeArchive(self, archive: str) -> defer.Deferred[None]:
+        self._archives.pop(archive, None)
+        self._prefs.pop(archive, None)
+        return defer.succeed(None)
+
+    def expireArchives(self, before: float) -> defer.Deferred[int]:
+        dropped = 0
+        for archive, messages in list(self._archives.items()):
+            n = 0
+            while n < len(messages) and messages[n].timestamp < before:
+                n += 1
+            del messages[:n]
+            dropped += n
+        return defer.succeed(dropped)
+
+    def getArchivePrefs(
+        self, archive: str
+    ) -> defer.Deferred[Optional[ArchivePrefs]]:
+        return defer.succeed(self._prefs.get(archive))
+
+    def setArchivePrefs(
+        self, archive: str, prefs: ArchivePrefs
+    ) -> defer.Deferred[None]:
+        self._prefs[archive] = prefs
         return defer.succeed(None)
 
     def prepare(self) -> defer.Deferred[None]:

@@ -175,3 +175,39 @@ CREATE TABLE IF NOT EXISTS pubsub_items (
     FOREIGN KEY (service, node) REFERENCES pubsub_nodes (service, node)
         ON DELETE CASCADE
 );
+
+
+-- Message archives (XEP-0313) ----------------------------------------------
+
+-- One table for every archive, an account's or a room's, named by its bare
+-- JID. seq is the archive order (section 2.1) and never reused
+-- (AUTOINCREMENT); id the archive UID (the XEP-0359 stanza-id); stamp the
+-- time in seconds since the epoch; with_full the JID a 'with' filter
+-- matches and with_bare its bare part (section 4.1.1); stanza the message
+-- as XML text.
+CREATE TABLE IF NOT EXISTS archive_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    archive TEXT NOT NULL,
+    id TEXT NOT NULL,
+    stamp REAL NOT NULL,
+    with_full TEXT NOT NULL,
+    with_bare TEXT NOT NULL,
+    stanza TEXT NOT NULL,
+    UNIQUE (archive, id)
+);
+
+CREATE INDEX IF NOT EXISTS archive_messages_by_archive
+    ON archive_messages (archive, seq);
+
+CREATE INDEX IF NOT EXISTS archive_messages_by_with
+    ON archive_messages (archive, with_bare, seq);
+
+-- Archive preferences (XEP-0441): always and never are JSON arrays of bare
+-- JIDs.
+CREATE TABLE IF NOT EXISTS archive_prefs (
+    archive TEXT PRIMARY KEY,
+    default_behaviour TEXT NOT NULL
+        CHECK (default_behaviour IN ('always', 'never', 'roster')),
+    always TEXT NOT NULL DEFAULT '[]',
+    never TEXT NOT NULL DEFAULT '[]'
+);

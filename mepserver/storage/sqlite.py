@@ -1,11 +1,12 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore} and the
-L{IPubSubStore} in one SQLite file. It keeps accounts (RFC 5802 SCRAM
-keys), rosters with their versions (RFC 6121 sections 2 and 2.6), pending
-inbound subscriptions (RFC 6121 section 3.1.3), offline messages
-(XEP-0160), block lists (XEP-0191), private XML (XEP-0049), persistent rooms (XEP-0045 section
-10.2) and pubsub nodes and items (XEP-0060).
+L{SQLiteStore}: the L{IUserStore}, the L{IRoomStore}, the L{IPubSubStore}
+and the L{IArchiveStore} in one SQLite file. It keeps accounts (RFC 5802
+SCRAM keys), rosters with their versions (RFC 6121 sections 2 and 2.6),
+pending inbound subscriptions (RFC 6121 section 3.1.3), offline messages
+(XEP-0160), block lists (XEP-0191), private XML (XEP-0049), persistent
+rooms (XEP-0045 section 10.2), pubsub nodes and items (XEP-0060) and
+message archives (XEP-0313).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
@@ -30,7 +31,13 @@ from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
 from mepserver.interfaces import (
+    ArchivedMessage,
+    ArchivePage,
+    ArchivePrefs,
+    ArchiveQuery,
     Credentials,
+    DuplicateArchiveID,
+    IArchiveStore,
     IOfflineStore,
     IPubSubStore,
     IRoomStore,
@@ -41,6 +48,7 @@ from mepserver.interfaces import (
     StoredItem,
     StoredNode,
     StoredRoom,
+    UnknownArchiveID,
     UnknownNode,
     UnknownUser,
     UserExists,
@@ -204,7 +212,9 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
-@implementer(IUserStore, IRoomStore, IPubSubStore, IOfflineStore)
+@implementer(
+    IUserStore, IRoomStore, IPubSubStore, IOfflineStore, IArchiveStore
+)
 class SQLiteStore:
     """
     Accounts, rosters and persistent rooms in an SQLite database file.
@@ -987,6 +997,236 @@ class SQLiteStore:
         cursor.executemany(
             "DELETE FROM offline_messages WHERE username = ? AND seq = ?",
             [(username, key) for key in keys],
+        )
+
+    # Message archives (IArchiveStore, XEP-0313).
+
+    def archiveMessage(
+        self, archive: str, message: ArchivedMessage, limit: Optional[int]
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doArchiveMessage, archive, message, limit
+        )
+
+    def _doArchiveMessage(
+        self,
+        cursor: adbapi.Transaction,
+        archive: str,
+        message: ArchivedMessage,
+        limit: Optional[int],
+    ) -> None:
+        try:
+            cursor.execute(
+                "INSERT INTO archive_messages"
+                " (archive, id, stamp, with_full, with_bare, stanza)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    archive,
+                    message.id,
+                    message.timestamp,
+                    message.with_,
+                    message.with_.split("/", 1)[0],
+                    message.stanza,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise DuplicateArchiveID(message.id)
+        if limit is not None:
+            # Only the oldest go (XEP-0313 section 2.2).
+            cursor.execute(
+                "DELETE FROM archive_messages WHERE archive = ? AND seq <="
+                " (SELECT seq FROM archive_messages WHERE archive = ?"
+                "  ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (archive, archive, limit),
+            )
+
+    def queryArchive(
+        self, archive: str, query: ArchiveQuery
+    ) -> defer.Deferred[ArchivePage]:
+        return self._pool.runInteraction(self._doQueryArchive, archive, query)
+
+    def _doQueryArchive(
+        self, cursor: adbapi.Transaction, archive: str, query: ArchiveQuery
+    ) -> ArchivePage:
+        def seqOf(uid: str) -> int:
+            cursor.execute(
+                "SELECT seq FROM archive_messages WHERE archive = ? AND id = ?",
+                (archive, uid),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise UnknownArchiveID(uid)
+            return row[0]
+
+        # The result set (XEP-0313 section 4.1).
+        where = ["archive = ?"]
+        args: List[object] = [archive]
+        if query.with_ is not None:
+            column = "with_full" if "/" in query.with_ else "with_bare"
+            where.append(f"{column} = ?")
+            args.append(query.with_)
+        if query.start is not None:
+            where.append("stamp >= ?")
+            args.append(query.start)
+        if query.end is not None:
+            where.append("stamp <= ?")
+            args.append(query.end)
+        if query.afterId is not None:
+            where.append("seq > ?")
+            args.append(seqOf(query.afterId))
+        if query.beforeId is not None:
+            where.append("seq < ?")
+            args.append(seqOf(query.beforeId))
+        if query.ids is not None:
+            for uid in query.ids:
+                seqOf(uid)
+            where.append(f"id IN ({', '.join('?' * len(query.ids))})")
+            args.extend(query.ids)
+        results = " AND ".join(where)
+        cursor.execute(
+            f"SELECT COUNT(*) FROM archive_messages WHERE {results}", args
+        )
+        (count,) = cursor.fetchone()
+
+        # The page within it (XEP-0059 section 2).
+        page = list(where)
+        pageArgs = list(args)
+        if query.after is not None:
+            page.append("seq > ?")
+            pageArgs.append(seqOf(query.after))
+        if query.before:
+            page.append("seq < ?")
+            pageArgs.append(seqOf(query.before))
+        backwards = query.before is not None
+        cursor.execute(
+            "SELECT seq, id, stamp, with_full, stanza FROM archive_messages"
+            f" WHERE {' AND '.join(page)}"
+            f" ORDER BY seq {'DESC' if backwards else 'ASC'} LIMIT ?",
+            pageArgs + [query.max + 1],
+        )
+        rows = cursor.fetchall()
+        complete = len(rows) <= query.max
+        rows = rows[: query.max]
+        if backwards:
+            rows.reverse()
+        index = None
+        if rows:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM archive_messages"
+                f" WHERE {results} AND seq < ?",
+                args + [rows[0][0]],
+            )
+            (index,) = cursor.fetchone()
+        return ArchivePage(
+            messages=tuple(
+                ArchivedMessage(uid, stamp, withFull, stanza)
+                for _, uid, stamp, withFull, stanza in rows
+            ),
+            complete=complete,
+            count=count,
+            index=index,
+        )
+
+    def getArchivedMessage(
+        self, archive: str, id: str
+    ) -> defer.Deferred[Optional[ArchivedMessage]]:
+        return self._pool.runInteraction(
+            self._doGetArchivedMessage, archive, id
+        )
+
+    def _doGetArchivedMessage(
+        self, cursor: adbapi.Transaction, archive: str, id: str
+    ) -> Optional[ArchivedMessage]:
+        cursor.execute(
+            "SELECT stamp, with_full, stanza FROM archive_messages"
+            " WHERE archive = ? AND id = ?",
+            (archive, id),
+        )
+        row = cursor.fetchone()
+        return None if row is None else ArchivedMessage(id, *row)
+
+    def replaceArchivedMessage(
+        self, archive: str, id: str, stanza: str
+    ) -> defer.Deferred[bool]:
+        return self._pool.runInteraction(
+            self._doReplaceArchivedMessage, archive, id, stanza
+        )
+
+    def _doReplaceArchivedMessage(
+        self, cursor: adbapi.Transaction, archive: str, id: str, stanza: str
+    ) -> bool:
+        cursor.execute(
+            "UPDATE archive_messages SET stanza = ? WHERE archive = ? AND id = ?",
+            (stanza, archive, id),
+        )
+        return cursor.rowcount > 0
+
+    def removeArchive(self, archive: str) -> defer.Deferred[None]:
+        return self._pool.runInteraction(self._doRemoveArchive, archive)
+
+    def _doRemoveArchive(self, cursor: adbapi.Transaction, archive: str) -> None:
+        cursor.execute(
+            "DELETE FROM archive_messages WHERE archive = ?", (archive,)
+        )
+        cursor.execute("DELETE FROM archive_prefs WHERE archive = ?", (archive,))
+
+    def expireArchives(self, before: float) -> defer.Deferred[int]:
+        return self._pool.runInteraction(self._doExpireArchives, before)
+
+    def _doExpireArchives(
+        self, cursor: adbapi.Transaction, before: float
+    ) -> int:
+        # Each archive loses the run of messages older than `before` at its
+        # start, and no more (XEP-0313 section 2.2: never a gap).
+        cursor.execute(
+            "DELETE FROM archive_messages AS old WHERE stamp < ? AND seq <"
+            " COALESCE((SELECT MIN(seq) FROM archive_messages AS kept"
+            "  WHERE kept.archive = old.archive AND kept.stamp >= ?),"
+            "  9223372036854775807)",
+            (before, before),
+        )
+        return cursor.rowcount
+
+    def getArchivePrefs(
+        self, archive: str
+    ) -> defer.Deferred[Optional[ArchivePrefs]]:
+        return self._pool.runInteraction(self._doGetArchivePrefs, archive)
+
+    def _doGetArchivePrefs(
+        self, cursor: adbapi.Transaction, archive: str
+    ) -> Optional[ArchivePrefs]:
+        cursor.execute(
+            "SELECT default_behaviour, always, never FROM archive_prefs"
+            " WHERE archive = ?",
+            (archive,),
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        default, always, never = row
+        return ArchivePrefs(
+            default, tuple(json.loads(always)), tuple(json.loads(never))
+        )
+
+    def setArchivePrefs(
+        self, archive: str, prefs: ArchivePrefs
+    ) -> defer.Deferred[None]:
+        return self._pool.runInteraction(
+            self._doSetArchivePrefs, archive, prefs
+        )
+
+    def _doSetArchivePrefs(
+        self, cursor: adbapi.Transaction, archive: str, prefs: ArchivePrefs
+    ) -> None:
+        cursor.execute(
+            "INSERT OR REPLACE INTO archive_prefs"
+            " (archive, default_behaviour, always, never) VALUES (?, ?, ?, ?)",
+            (
+                archive,
+                prefs.default,
+                json.dumps(list(prefs.always)),
+                json.dumps(list(prefs.never)),
+            ),
         )
 
     def close(self) -> defer.Deferred[None]:

@@ -64,9 +64,13 @@ class ConnectedClient:
     @ivar connected: C{True} until the connection closes.
     """
 
-    def __init__(self, xs, clock):
+    def __init__(self, xs, clock, address: Optional[jid.JID] = None):
+        """
+        @param address: the stream's JID; the one the server bound if
+            L{None}.
+        """
         self.xmlstream = xs
-        self.jid = xs.authenticator.jid
+        self.jid = address if address is not None else xs.authenticator.jid
         self._log = StanzaLog(clock, f"was received by {self.jid.full()}")
         self.received = self._log.stanzas
         self._clock = clock
@@ -144,9 +148,7 @@ class ConnectedClient:
         @return: a Deferred firing with the C{result}, or failing with
             L{StanzaNotReceived}, or with L{UnexpectedStanza} for an error.
         """
-        ping = domish.Element((None, "iq"))
-        ping["type"], ping["to"] = "get", self.jid.host
-        ping.addElement(("urn:xmpp:ping", "ping"))
+        ping = self._pingRequest()
         self._requests += 1
         ping["id"] = f"mepserver-testing-ping-{self._requests}"
         self._pings.add(ping["id"])
@@ -154,6 +156,15 @@ class ConnectedClient:
         if answer.getAttribute("type") != "result":
             raise UnexpectedStanza(f"the server refused a ping: {show(answer)}", answer)
         return answer
+
+    def _pingRequest(self) -> domish.Element:
+        """
+        @return: a ping (XEP-0199) to the server, without an id.
+        """
+        ping = domish.Element((None, "iq"))
+        ping["type"], ping["to"] = "get", self.jid.host
+        ping.addElement(("urn:xmpp:ping", "ping"))
+        return ping
 
     @returnsDeferred
     async def assertNoStanzaReceived(self, pattern: Pattern, timeout: float = 5.0) -> None:
@@ -324,3 +335,33 @@ class ConnectedClient:
         self._closing.append(d)
         self.xmlstream.transport.loseConnection()
         return d
+
+
+class ConnectedComponent(ConnectedClient):
+    """
+    An external component (XEP-0114) connected to a L{RunningServer} with
+    Twisted's own component stack (L{twisted.words.protocols.jabber.
+    component}): the C{jabber:component:accept} handshake over plain TCP.
+
+    It waits and proves absence as a L{ConnectedClient} does; its pings go
+    from its domain to the server's. What it sends goes as given: a
+    component's stanzas need a C{from} at its domain (XEP-0114 section 3),
+    which C{send} and C{request} do not add, so that a test can also send
+    what the server refuses. (L{joinRoom} is for clients: a component
+    joins a room with a presence from a JID at its domain, of its own.)
+
+    @ivar jid: the component's domain, as a L{jid.JID}.
+    @ivar serverDomain: the server's client domain, where pings go.
+    """
+
+    def __init__(self, xs, clock, address: jid.JID, serverDomain: str):
+        ConnectedClient.__init__(self, xs, clock, address)
+        self.serverDomain = serverDomain
+
+    def __repr__(self):
+        return f"<ConnectedComponent {self.jid.full()}>"
+
+    def _pingRequest(self) -> domish.Element:
+        ping = ConnectedClient._pingRequest(self)
+        ping["from"], ping["to"] = self.jid.full(), self.serverDomain
+        return ping

@@ -12,22 +12,64 @@ import dataclasses
 import secrets
 import shutil
 import tempfile
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 from twisted.internet import defer, endpoints, error, ssl, task
-from twisted.words.protocols.jabber import client, jid, xmlstream
+from twisted.words.protocols.jabber import client, component, jid, xmlstream
 from twisted.words.xish import domish
 
 from mepserver import config as configModule
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.ids import SeededIdSource
-from mepserver.interfaces import UserExists
+from mepserver.interfaces import ArchiveQuery, Credentials, UserExists
 from mepserver.server import Server, buildServer
-from mepserver.testing.client import Account, ConnectedClient
+from mepserver.stanza import parseStanza
+from mepserver.testing.client import Account, ConnectedClient, ConnectedComponent
 from mepserver.testing.log import StanzaRecorder, returnsDeferred
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
 _DETERMINISTIC_START = 1577836800.0
+
+#: The stored credentials of each password used so far, by password.
+_CREDENTIALS: Dict[str, Credentials] = {}
+
+
+def _credentials(password: str) -> Credentials:
+    """
+    The credentials to store for C{password}, derived once per process.
+
+    Deriving SCRAM keys takes a few milliseconds, and a suite starts many
+    servers with the same accounts: every server reuses the keys of a
+    password (salts shared between servers are of no concern to a test).
+    """
+    credentials = _CREDENTIALS.get(password)
+    if credentials is None:
+        credentials = _CREDENTIALS[password] = makeCredentials(password)
+    return credentials
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivedStanza:
+    """
+    One message of an account's or a room's archive (XEP-0313), as
+    L{RunningServer.archive} and L{RunningServer.roomArchive} read it.
+
+    @ivar id: its archive UID: the C{id} of the XEP-0359 C{<stanza-id/>}
+        the account's sessions got with it, and of a MAM query's
+        C{<result/>}.
+    @ivar timestamp: when it was archived, in seconds since the epoch, on
+        the server's clock.
+    @ivar with_: the other party: the recipient as addressed for a message
+        the account sent, the sender's full JID for one it received; in a
+        room's archive the sender's real full JID, L{None} for the room's
+        own messages.
+    @ivar message: the message as archived, a L{domish.Element}.
+    """
+
+    id: str
+    timestamp: float
+    with_: Optional[jid.JID]
+    message: domish.Element
 
 
 class RunningServer:
@@ -50,6 +92,11 @@ class RunningServer:
     @ivar directTLSPort: the direct TLS (XEP-0368) client port on
         127.0.0.1, or L{None} if the server was started with
         C{directTLSListen="off"}.
+    @ivar componentPort: the port on 127.0.0.1 where external components
+        (XEP-0114) connect, or L{None} if the server was started without
+        C{componentsListen} (see L{connectComponent}).
+    @ivar components: the configured components' domains to their secrets
+        (C{startServer(components={"bot.localhost": "secret"})}).
     @ivar certificatePath: the PEM certificate a client should trust.
     """
 
@@ -64,11 +111,12 @@ class RunningServer:
         self.domain = server.config.domain
         self.mucDomain = server.config.mucDomain
         self.uploadDomain = server.config.uploadDomain
+        self.components = dict(server.config.components)
         self._readPorts(ports)
         self.certificatePath = server.certificatePath
-        self._credentials = {}
         self._accounts = 0
         self._recorders: List[StanzaRecorder] = []
+        # Clients and components.
         self._clients: List[ConnectedClient] = []
         self._connecting = []
         self._tlsOptions = None
@@ -82,9 +130,16 @@ class RunningServer:
         """
         Note the port numbers, in the order of L{Server.listeners}.
         """
+        from mepserver.components import ComponentXmlStreamFactory
+
         self.c2sPort = ports[0].getHost().port
         self.httpPort = ports[1].getHost().port
-        self.directTLSPort = ports[2].getHost().port if len(ports) > 2 else None
+        self.directTLSPort = self.componentPort = None
+        for (_, factory), port in zip(self.server.listeners[2:], ports[2:]):
+            if isinstance(factory, ComponentXmlStreamFactory):
+                self.componentPort = port.getHost().port
+            else:
+                self.directTLSPort = port.getHost().port
         if self.server.config.uploadPublicURL is None:
             # Slot URLs name the port the HTTP listener got.
             self.server.uploads.baseURL = f"http://127.0.0.1:{self.httpPort}"
@@ -288,10 +343,7 @@ class RunningServer:
             chosen username is taken.
         """
         password = password or secrets.token_urlsafe(12)
-        # Deriving SCRAM keys takes a few milliseconds: reuse them.
-        credentials = self._credentials.get(password)
-        if credentials is None:
-            credentials = self._credentials[password] = makeCredentials(password)
+        credentials = _credentials(password)
         if username is not None:
             await self.server.users.createUser(username, credentials)
         else:
@@ -336,6 +388,60 @@ class RunningServer:
         factory = client.XMPPClientFactory(
             address, account.password, configurationForTLS=self._clientTLSOptions()
         )
+        xs = await self._connectStream(factory, self.c2sPort)
+        return self._keep(ConnectedClient(xs, self.reactor))
+
+    @returnsDeferred
+    async def connectComponent(
+        self, name: Optional[str] = None, secret: Optional[str] = None
+    ) -> ConnectedComponent:
+        """
+        Connect an external component (XEP-0114) to L{componentPort} and
+        shake hands: the server must have been started with
+        C{componentsListen="tcp:0:interface=127.0.0.1"} and
+        C{components={name: secret}}.
+
+        The component is closed by L{reset} and L{stop}, or its own
+        C{close()}.
+
+        @param name: the component's domain; may be left out when one
+            component is configured.
+        @param secret: the secret to shake hands with; the configured one
+            (L{components}) if L{None}.
+        @return: a Deferred firing with a L{ConnectedComponent}, or failing
+            with the L{twisted.words.protocols.jabber.error.StreamError} the
+            server refused the component with (C{host-unknown},
+            C{not-authorized}, C{conflict}).
+        @raise ValueError: (in the Deferred) without a component listener,
+            or without C{name} when not exactly one component is
+            configured.
+        """
+        if self.componentPort is None:
+            raise ValueError("the server was started without componentsListen")
+        if name is None:
+            if len(self.components) != 1:
+                raise ValueError(
+                    f"name one of the {len(self.components)} components: "
+                    f"{', '.join(sorted(self.components))}"
+                )
+            name = next(iter(self.components))
+        if secret is None:
+            secret = self.components.get(name, "")
+        factory = component.componentFactory(name, secret)
+        xs = await self._connectStream(factory, self.componentPort)
+        return self._keep(
+            ConnectedComponent(xs, self.reactor, jid.JID(name), self.domain)
+        )
+
+    async def _connectStream(self, factory, port):
+        """
+        Connect C{factory}'s stream to C{port} on 127.0.0.1 and wait until
+        it is authenticated.
+
+        @return: the authenticated stream.
+        @raise Exception: how negotiation failed: a stream error the server
+            sent, or an initializer's failure; the connection is then closed.
+        """
         done, closed = defer.Deferred(), defer.Deferred()
 
         def authenticated(xs):
@@ -352,8 +458,11 @@ class RunningServer:
 
         factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, authenticated)
         factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, initFailed)
+        # A refusal of the stream header or of a component's handshake is a
+        # stream error, which no initializer reports.
+        factory.addBootstrap(xmlstream.STREAM_ERROR_EVENT, initFailed)
         factory.addBootstrap(xmlstream.STREAM_END_EVENT, ended)
-        endpoint = endpoints.TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.c2sPort)
+        endpoint = endpoints.TCP4ClientEndpoint(self.reactor, "127.0.0.1", port)
         xs = await endpoint.connect(factory)
         pending = (xs, closed)
         self._connecting.append(pending)
@@ -366,10 +475,76 @@ class RunningServer:
             raise
         finally:
             self._connecting.remove(pending)
-        connected = ConnectedClient(xs, self.reactor)
+        return xs
+
+    def _keep(self, connected):
+        """
+        Keep C{connected} for L{reset} and L{stop} until it closes.
+        """
         if connected.connected:
+            # Forgotten once closed, so that a long run of clients (a soak
+            # test) does not keep every one and all it received.
             self._clients.append(connected)
+            # Before the client's own observer, which fires close().
+            connected.xmlstream.addOnetimeObserver(
+                xmlstream.STREAM_END_EVENT, lambda _: self._forget(connected), 1
+            )
         return connected
+
+    def _forget(self, client: ConnectedClient) -> None:
+        if client in self._clients:
+            self._clients.remove(client)
+
+    @returnsDeferred
+    async def archive(self, account: Union[Account, jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read an account's message archive (XEP-0313) straight from the
+        store, oldest first: every message it keeps, whatever the page
+        limits of MAM queries.
+
+        @param account: an L{Account}, a JID of the account, or a username
+            of L{domain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        if isinstance(account, Account):
+            account = account.jid
+        elif isinstance(account, str):
+            account = jid.JID(account if "@" in account else f"{account}@{self.domain}")
+        return await self._readArchive(account.userhost())
+
+    @returnsDeferred
+    async def roomArchive(self, room: Union[jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read a room's message archive (XEP-0313 section 7.1.2) straight
+        from the store, oldest first: the groupchat messages, subject
+        changes and moderation messages it keeps, each from the sender's
+        occupant JID (a moderated message as its XEP-0425 tombstone), with
+        the sender's real JID as C{with_} (L{None} for the room's own).
+
+        @param room: the bare room JID, or its localpart on L{mucDomain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        return await self._readArchive(self._roomJID(room).full())
+
+    async def _readArchive(self, archive: str) -> List[ArchivedStanza]:
+        messages: List[ArchivedStanza] = []
+        after = None
+        while True:
+            page = await self.server.archiveStore.queryArchive(
+                archive, ArchiveQuery(after=after, max=500)
+            )
+            messages.extend(
+                ArchivedStanza(
+                    m.id,
+                    m.timestamp,
+                    jid.JID(m.with_) if m.with_ else None,
+                    parseStanza(m.stanza),
+                )
+                for m in page.messages
+            )
+            if page.complete or not page.messages:
+                return messages
+            after = page.messages[-1].id
 
     def record(self, address: Union[Account, jid.JID, str]) -> StanzaRecorder:
         """
@@ -519,7 +694,11 @@ async def startServer(
         (for timeouts, and delay stamps); by default the reactor, or in
         deterministic mode a L{task.Clock} at 2020-01-01T00:00:00Z.
     @param settings: L{mepserver.config.Config} fields to change, e.g.
-        C{domain="example.org"} or C{anonymous=True}.
+        C{domain="example.org"} or C{anonymous=True}. With C{components}
+        (domains to secrets, XEP-0114), the component listener is on an
+        ephemeral loopback port too, unless C{componentsListen} says
+        otherwise (L{RunningServer.componentPort},
+        L{RunningServer.connectComponent}).
     @return: a Deferred firing with the L{RunningServer}.
     """
     if reactor is None:
@@ -535,6 +714,8 @@ async def startServer(
     settings.setdefault("c2sListen", "tcp:0:interface=127.0.0.1")
     settings.setdefault("httpListen", "tcp:0:interface=127.0.0.1")
     settings.setdefault("directTLSListen", "tcp:0:interface=127.0.0.1")
+    if settings.get("components"):
+        settings.setdefault("componentsListen", "tcp:0:interface=127.0.0.1")
     temporary = "dataDir" not in settings
     if temporary:
         settings["dataDir"] = tempfile.mkdtemp(prefix="mepserver-test-")

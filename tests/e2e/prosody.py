@@ -5,7 +5,8 @@ scenarios that judge mepserver run against it (L{tests.e2e.test_prosody}).
 
 L{startProsody} writes a configuration into a temporary directory (one
 virtual host, C{localhost}, and a MUC component, C{conference.localhost}:
-Prosody's own, or mepserver attached as an external component (XEP-0114)
+Prosody's own, with room archives and, if installed, moderation,
+L{mucModules}, or mepserver attached as an external component (XEP-0114)
 for L{tests.e2e.test_component};
 client connections on 127.0.0.1 only, STARTTLS required; the data, the
 pid file and the log in that directory), gives Prosody a certificate made
@@ -44,7 +45,31 @@ MODULES = (
     "pep",
     "private",
     "bookmarks",
+    "mam",
 )
+
+#: Where Debian's prosody-modules package puts the community modules.
+COMMUNITY_MODULES = "/usr/lib/prosody/modules"
+
+
+def hasCommunityModule(name):
+    """
+    Whether a module of the community collection (Debian's
+    C{prosody-modules}, not part of Prosody 0.12 itself) is installed:
+    C{muc_moderation} (XEP-0425 version 0.2), say.
+    """
+    return os.path.exists(os.path.join(COMMUNITY_MODULES, f"mod_{name}", f"mod_{name}.lua"))
+
+
+def mucModules():
+    """
+    The MUC component's modules: Prosody's own C{muc_mam} (XEP-0313 for
+    rooms), and C{muc_moderation} when the community collection has it.
+    """
+    modules = ["muc_mam"]
+    if hasCommunityModule("muc_moderation"):
+        modules.append("muc_moderation")
+    return modules
 
 CONFIG = """\
 -- Written by tests/e2e/prosody.py for one test.
@@ -61,6 +86,9 @@ modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 allow_registration = true
 c2s_require_encryption = true
+-- Each write sent at once (TCP_NODELAY), as mepserver's client connections:
+-- with Nagle's algorithm, the scenarios' round trips wait for delayed ACKs.
+network_settings = {{ nagle = false }}
 authentication = "internal_hashed"
 storage = "internal"
 certificates = {certificates}
@@ -71,7 +99,10 @@ VirtualHost "localhost"
 {muc}"""
 
 #: Prosody's own MUC service, for the reference tier.
-MUC_COMPONENT = 'Component "conference.localhost" "muc"\n'
+MUC_COMPONENT = """\
+Component "conference.localhost" "muc"
+    modules_enabled = {{ {mucModules} }}
+"""
 
 #: An external component (XEP-0114) instead: mepserver, attached to the
 #: component port on 127.0.0.1 (global settings, before the first host).
@@ -170,7 +201,8 @@ async def startProsody(testCase, reactor=None, componentSecret=None):
     )
     port = pickPort()
     if componentSecret is None:
-        muc, globals_ = MUC_COMPONENT, ""
+        muc = MUC_COMPONENT.format(mucModules=", ".join(_lua(m) for m in mucModules()))
+        globals_ = ""
         componentPort = None
     else:
         componentPort = pickPort()
