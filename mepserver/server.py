@@ -505,7 +505,9 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
-    server.streams = StreamRegistry(config.maxUnauthenticatedPerAddress)
+    server.streams = StreamRegistry(
+        config.maxUnauthenticatedPerAddress, traffic=config.verbose
+    )
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
