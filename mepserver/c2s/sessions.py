@@ -38,15 +38,26 @@ IQ_TYPES = ("get", "set", "result", "error")
 SUBSCRIPTION_TYPES = ("subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe")
 
 
-def bounce(stanza, condition, text=None):
+#: Error types of the RFC 6120 conditions that Twisted's table
+#: (C{error.STANZA_CONDITIONS}, made from RFC 3920) lacks, from section
+#: 8.3.3; without a type such an error would not serialise.
+_MISSING_TYPES = {"policy-violation": "modify"}
+
+
+def bounce(stanza, condition, text=None, type=None):
     """
     Build the error reply to C{stanza}, or L{None} if it is itself an error.
 
     RFC 6120 section 8.3.1: an entity never answers an error with an error.
+
+    @param type: the error type; by default the condition's usual one
+        (RFC 6120 section 8.3.3).
     """
     if stanza.getAttribute("type") == "error":
         return None
-    return error.StanzaError(condition, text=text).toResponse(stanza)
+    if type is None:
+        type = _MISSING_TYPES.get(condition)
+    return error.StanzaError(condition, type=type, text=text).toResponse(stanza)
 
 
 class AccountLocks(KeyedLocks):
