@@ -88,6 +88,9 @@ class ConverseTests(MEPServerMixin, unittest.TestCase):
                 "assets_path": "/dist/",
                 "play_sounds": False,
                 "loglevel": "info",
+                # OMEMO makes its keys at the first login (a hundred
+                # prekeys, in WebAssembly): seconds of work that no test
+                # here looks at.
                 "blacklisted_plugins": ["converse-omemo"],
             },
         )
