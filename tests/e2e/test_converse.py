@@ -89,8 +89,8 @@ class ConverseTests(MEPServerMixin, unittest.TestCase):
                 "play_sounds": False,
                 "loglevel": "info",
                 # OMEMO makes its keys at the first login (a hundred
-                # prekeys, in WebAssembly): seconds of work that no test
-                # here looks at.
+                # prekeys, in WebAssembly): work in the background that no
+                # test here looks at, competing with what they do.
                 "blacklisted_plugins": ["converse-omemo"],
             },
         )
