@@ -88,6 +88,16 @@ class ExternalServer:
 
         @return: a Deferred firing once it accepts connections.
         """
+        self.hold(executable, args, path)
+        return defer.ensureDeferred(self._waitForPort())
+
+    def hold(self, executable, args, path=None):
+        """
+        Start the server process as L{spawn} does, without waiting for its
+        port: for a program that first waits for a line on its standard
+        input, which L{release} writes. It can load its code while another
+        server still runs.
+        """
         self._process = ServerProcess()
         self.reactor.spawnProcess(
             self._process,
@@ -96,6 +106,15 @@ class ExternalServer:
             env=os.environ,
             path=path or self.directory,
         )
+
+    def release(self):
+        """
+        Let a process started by L{hold} go on.
+
+        @return: a Deferred firing once it accepts connections.
+        """
+        self._process.transport.write(b"go\n")
+        self._process.transport.closeStdin()
         return defer.ensureDeferred(self._waitForPort())
 
     def log(self, last=4000):

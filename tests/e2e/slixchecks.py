@@ -262,3 +262,120 @@ def checkRemovalReport(testCase, report, ownNodes=()):
     testCase.assertEqual(sorted(ownNodes), report["nodesAfter"])
     testCase.assertEqual("", report["privateAfter"])
     testCase.assertEqual([], report["blockedAfter"])
+
+def checkMAMReport(testCase, report):
+    """
+    slixmam.py: bob's archive (XEP-0313) holds alice's five chats once, in
+    order, under the UIDs of the stanza-ids he received live (section
+    2.3); his bare JID lists the features; his preferences are the
+    default, always (XEP-0441); the metadata names the first and last
+    (section 5); paging forwards with RSM C{<after/>} and backwards from
+    the last page with C{<before/>} gives pages of two in chronological
+    order, each fin's first and last its UIDs and the count five,
+    C{complete='true'} on the last page in the direction of paging only
+    (section 4.3); an unknown UID is item-not-found; alice's own archive
+    holds what she sent bob.
+    """
+    bodies = [f"line {n}" for n in range(1, 6)]
+    testCase.assertEqual(bodies, [m["body"] for m in report["live"]])
+    ids = []
+    for message in report["live"]:
+        testCase.assertEqual(1, len(message["stanzaIds"]), message)
+        ids.extend(message["stanzaIds"])
+    testCase.assertEqual(5, len(set(ids)))
+    for feature in ("urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:sid:0"):
+        testCase.assertIn(feature, report["features"])
+    testCase.assertEqual(["always", [], []], report["prefs"])
+    testCase.assertEqual({"start": ids[0], "end": ids[-1]}, report["metadata"])
+
+    def checkPages(pages, expected):
+        testCase.assertEqual(
+            [[bodies[n] for n in page] for page in expected], [p["bodies"] for p in pages]
+        )
+        for page, positions in zip(pages, expected):
+            pageIds = [ids[n] for n in positions]
+            testCase.assertEqual(pageIds, page["ids"])
+            testCase.assertEqual((pageIds[0], pageIds[-1]), (page["first"], page["last"]))
+            testCase.assertEqual("5", page["count"])
+        testCase.assertEqual(
+            [None] * (len(pages) - 1) + ["true"], [p["complete"] for p in pages]
+        )
+
+    checkPages(report["forward"], [[0, 1], [2, 3], [4]])
+    checkPages(report["backward"], [[3, 4], [1, 2], [0]])
+    testCase.assertEqual("item-not-found", report["unknownAfter"])
+    testCase.assertEqual(bodies, report["aliceSent"])
+
+
+#: The groupchat lines of slixmucmam.py, in order.
+ROOM_LINES = [
+    "When shall we three meet again",
+    "In thunder, lightning, or in rain?",
+    "Free potions, DM me",
+]
+
+
+def checkRoomArchiveReport(testCase, report, moderation="1", moderatorSeesRealJIDs=True):
+    """
+    slixmucmam.py: a persistent room archives (XEP-0313 section 7.1.2) and
+    says so in disco#info; each groupchat message came live with one
+    stanza-id by the room; a late joiner (no history asked) loads them all
+    from the room's archive, in order, under those UIDs, from the room,
+    each forwarded from the sender's occupant JID without 'to' and, for a
+    participant of a semi-anonymous room, without real JIDs. With
+    moderation (XEP-0425): a participant gets forbidden; the moderator's
+    retraction reaches the late joiner from the room's bare JID naming the
+    message; the archive then holds a tombstone under the same UID, with no
+    body, the other messages as they were, and the moderation message.
+
+    @param moderation: C{"1"} (version 0.3, C{<retract/>}), C{"0"} (version
+        0.2, C{<apply-to/>}), or L{None} for a server without moderation.
+    @param moderatorSeesRealJIDs: whether a moderator's results carry the
+        senders' real JIDs (XEP-0313 section 7.1.2 allows it; Prosody 0.12
+        gives them only in non-anonymous rooms).
+    """
+    room = "chronicle@conference.localhost"
+    testCase.assertIn("urn:xmpp:mam:2", report["features"])
+    testCase.assertEqual(ROOM_LINES, [m["body"] for m in report["live"]])
+    ids = []
+    for message in report["live"]:
+        testCase.assertEqual(1, len(message["stanzaIds"]), message)
+        ids.extend(message["stanzaIds"])
+    testCase.assertEqual(3, len(set(ids)))
+
+    archive = report["carolArchive"]
+    testCase.assertEqual("true", archive["complete"])
+    results = archive["results"]
+    testCase.assertEqual(ROOM_LINES, [r["body"] for r in results])
+    testCase.assertEqual(ids, [r["id"] for r in results])
+    for result in results:
+        testCase.assertEqual(room, result["resultFrom"])
+        testCase.assertEqual(f"{room}/Bob", result["from"])
+        testCase.assertFalse(result["hasTo"], result)
+        testCase.assertEqual([], result["realJIDs"], result)
+    seen = [r["realJIDs"] for r in report["aliceArchive"]["results"]]
+    if moderatorSeesRealJIDs:
+        testCase.assertEqual([["bob@localhost/desk"]] * 3, seen)
+    else:
+        testCase.assertEqual([[]] * 3, seen)
+
+    if moderation is None:
+        return
+    testCase.assertIn(f"urn:xmpp:message-moderate:{moderation}", report["features"])
+    testCase.assertEqual("forbidden", report["bobModerates"])
+    notice = report["moderationMessage"]
+    testCase.assertEqual(room, notice["from"])
+    testCase.assertIsNone(notice["body"])
+    named = notice["retracts"] if moderation == "1" else notice["appliesTo"]
+    testCase.assertEqual(ids[2], named)
+    after = report["archiveAfter"]["results"]
+    testCase.assertEqual(ids, [r["id"] for r in after[:3]])
+    testCase.assertEqual(ROOM_LINES[:2] + [None], [r["body"] for r in after[:3]])
+    testCase.assertEqual([[], []], [r["tombstone"] for r in after[:2]])
+    testCase.assertEqual(1, len(after[2]["tombstone"]), after[2])
+    testCase.assertEqual(f"{room}/Bob", after[2]["from"])
+    [moderationEntry] = after[3:]
+    testCase.assertEqual(
+        ids[2],
+        moderationEntry["retracts"] if moderation == "1" else moderationEntry["appliesTo"],
+    )

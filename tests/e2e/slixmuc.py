@@ -51,6 +51,8 @@ import xml.etree.ElementTree as ET
 import slixmpp
 from slixmpp import JID
 
+import slixbase
+
 #: Seconds any single wait may take.
 STEP = 15
 #: Seconds the whole scenario may take (the trial test allows 120).
@@ -208,8 +210,9 @@ def roomEvents(trace, room, since, until=None):
 
 
 def makeClient(address, password, settings):
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+    client = slixbase.newClient(
+        address, password, ssl.create_default_context(cafile=settings["cafile"])
+    )
     client.enable_plaintext = False
     client.enable_starttls = True
     for plugin in ("xep_0030", "xep_0045", "xep_0203"):

@@ -38,9 +38,10 @@ import json
 import ssl
 import sys
 
-import slixmpp
 from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0402.stanza import Conference
+
+import slixbase
 
 #: Seconds any single wait may take.
 STEP = 15
@@ -70,8 +71,9 @@ class Session:
 
     def __init__(self, name, address, password, settings, interested):
         self.name = name
-        self.client = client = slixmpp.ClientXMPP(address, password)
-        client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+        self.client = client = slixbase.newClient(
+            address, password, ssl.create_default_context(cafile=settings["cafile"])
+        )
         client.enable_plaintext = False
         client.enable_starttls = True
         for plugin in PLUGINS + (PEP_PLUGINS if interested else ()):

@@ -12,14 +12,11 @@ the server to. All checks run, and one failure lists every deviation.
 """
 
 import json
-import os
-import sys
 
-from twisted.internet import utils
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
-from tests.e2e.slixrun import serverSettings
+from tests.e2e.slixrun import runScript, serverSettings
 
 NS_MUC_ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig"
 
@@ -49,10 +46,7 @@ class SlixmppMUCTests(unittest.TestCase):
             accounts=accounts,
         )
         self.room = f"lobby@{running.mucDomain}"
-        script = os.path.join(os.path.dirname(__file__), "slixmuc.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
-        )
+        out, err, code = await runScript(self, "slixmuc.py", settings)
         lines = out.decode().strip().splitlines()
         self.assertTrue(lines, f"no report; stderr={err.decode()[-3000:]}")
         report = json.loads(lines[-1])

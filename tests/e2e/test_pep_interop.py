@@ -11,16 +11,13 @@ carry none, receives nothing. The checks below read the report.
 """
 
 import json
-import os
-import sys
 
-from twisted.internet import utils
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
 from mepserver.interfaces import RosterItem
 from mepserver.testing import startServer
-from tests.e2e.slixrun import serverSettings
+from tests.e2e.slixrun import runScript, serverSettings
 
 NS_TUNE = "http://jabber.org/protocol/tune"
 NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata"
@@ -54,10 +51,7 @@ class SlixmppPEPTests(unittest.TestCase):
             accounts=accounts,
         )
         self.juliet = accounts["juliet"][0]
-        script = os.path.join(os.path.dirname(__file__), "slixpep.py")
-        out, err, code = await utils.getProcessOutputAndValue(
-            sys.executable, [script, json.dumps(settings)], env=os.environ
-        )
+        out, err, code = await runScript(self, "slixpep.py", settings)
         lines = out.decode().strip().splitlines()
         self.assertTrue(lines, f"no report; stderr={err.decode()[-3000:]}")
         report = json.loads(lines[-1])
