@@ -235,6 +235,21 @@ class Target:
     reference = False
     #: The user to run the server as, or None for this process's.
     user = None
+    #: Whether rooms archive their messages (XEP-0313), --archive.
+    archive = False
+    #: The room configuration field that switches archiving.
+    archiveField = "muc#roomconfig_enablearchiving"
+
+    def archiveOption(self):
+        """
+        @return: the room configuration form's field for L{archive}, or
+            C{""} for none.
+        """
+        if self.archiveField is None:
+            return ""
+        return (
+            f"<field var='{self.archiveField}'><value>{int(self.archive)}</value></field>"
+        )
 
     def __init__(self):
         self.process = None
@@ -481,6 +496,7 @@ ssl = {{ certificate = {certificate}, key = {key} }}
 VirtualHost "{domain}"
 
 Component "{muc}" "muc"
+    modules_enabled = {{ {mucModules} }}
 """
 
 #: Prosody's default modules of its example configuration that a client
@@ -525,6 +541,7 @@ class Prosody(Target):
                     key=_lua(certificate[1]),
                     domain=DOMAIN,
                     muc=MUC,
+                    mucModules='"muc_mam"' if self.archive else "",
                 )
             )
         return [shutil.which("prosody"), "-F", "--config", path], dict(os.environ), directory
@@ -568,8 +585,10 @@ modules:
   mod_carboncopy: {{}}
   mod_client_state: {{}}
   mod_disco: {{}}
-  mod_muc:
+{mam}  mod_muc:
     host: "{muc}"
+    default_room_options:
+      mam: {archive}
     access: all
     access_create: all
     access_persistent: all
@@ -604,6 +623,8 @@ class Ejabberd(Target):
     label = "ejabberd"
     reference = True
     ctl = "/usr/sbin/ejabberdctl"
+    # Its own field; an unknown field fails the whole form.
+    archiveField = "mam"
     # As its own user, as ejabberdctl would do with su, but keeping the
     # limit on open files (su applies the PAM limits).
     user = "ejabberd"
@@ -618,6 +639,9 @@ class Ejabberd(Target):
         except KeyError:
             return "no ejabberd user"
         return None
+
+    def archiveOption(self):
+        return Target.archiveOption(self) if self.archive else ""
 
     def version(self):
         return "ejabberd " + (packageVersion("ejabberd") or "?") + ", Erlang " + (
@@ -640,6 +664,8 @@ class Ejabberd(Target):
                     port=port,
                     certificate=os.path.join(directory, "cert.pem"),
                     key=os.path.join(directory, "key.pem"),
+                    mam="  mod_mam: {}\n" if self.archive else "",
+                    archive="true" if self.archive else "false",
                 )
             )
         with open(os.path.join(directory, "ejabberdctl.cfg"), "w") as f:
@@ -1133,25 +1159,32 @@ async def leave(conn, room, nick):
     await gone
 
 
+#: Persistent rooms; no message archive unless --archive (neither
+#: Prosody's nor ejabberd's configuration here loads one then).
 ROOM_CONFIG = (
     "<x xmlns='jabber:x:data' type='submit'>"
     "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>"
     "<field var='muc#roomconfig_persistentroom'><value>1</value></field>"
+    "{archive}"
     "</x>"
 )
 
 
-async def createRooms(conn, rooms):
+async def createRooms(conn, rooms, archive=""):
     """
     Create each room as its owner and make it persistent (XEP-0045 section
     10.1.3, which also unlocks it), then leave it, empty.
+
+    @param archive: the form field that switches archiving, or C{""}.
     """
     for room in rooms:
         presence = await join(conn, room, "owner", waitSubject=False)
         id = conn.nextId("config")
         answer = await conn.request(
             f"<iq type='set' to='{room}' id='{id}'>"
-            f"<query xmlns='http://jabber.org/protocol/muc#owner'>{ROOM_CONFIG}</query></iq>",
+            "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+            + ROOM_CONFIG.format(archive=archive)
+            + "</query></iq>",
             id,
             "room configuration result",
         )
@@ -1254,7 +1287,7 @@ class Run:
         await self.registerUsers(total + 1)
         owner, = await self.loginUsers([total], presence=False)
         names = [roomJID(f"fanout{r}") for r in range(rooms)]
-        await createRooms(owner, names)
+        await createRooms(owner, names, self.target.archiveOption())
         conns = await self.loginUsers(range(total))
         latencies = []
         received = [0]
@@ -1311,7 +1344,7 @@ class Run:
         await self.registerUsers(clients + 1)
         owner, = await self.loginUsers([clients], presence=False)
         names = [roomJID(f"churn{r}") for r in range(rooms)]
-        await createRooms(owner, names)
+        await createRooms(owner, names, self.target.archiveOption())
         conns = await self.loginUsers(range(clients))
         joins = [0]
         stopAt = [0.0]
@@ -1439,7 +1472,7 @@ class Run:
         await self.registerUsers(occupants + 1)
         owner, = await self.loginUsers([occupants], presence=False)
         room = roomJID("mep")
-        await createRooms(owner, [room])
+        await createRooms(owner, [room], self.target.archiveOption())
         conns = await self.loginUsers(range(occupants))
         for i, conn in enumerate(conns):
             await join(conn, room, f"n{i}")
@@ -1469,7 +1502,7 @@ class Run:
         await self.registerUsers(count + 1)
         owner, = await self.loginUsers([count], presence=False)
         names = [roomJID(f"memory{r}") for r in range(rooms)]
-        await createRooms(owner, names)
+        await createRooms(owner, names, self.target.archiveOption())
         await sleep(self.reactor, 2)
         before = self.target.rss()
         conns = await self.loginUsers(range(count))
@@ -1674,6 +1707,8 @@ async def main(reactor, options):
         label, _, path = spec.partition("=")
         targets.append(Mepserver(label, path or CHECKOUT, options.profile))
     targets += [Prosody(), Ejabberd()]
+    for target in targets:
+        target.archive = options.archive
     wanted = options.servers.split(",") if options.servers else None
     chosen = []
     for target in targets:
@@ -1745,6 +1780,9 @@ def parseOptions(argv):
     parser.add_argument("--logins", type=int, default=1000, help="logins in a row")
     parser.add_argument("--churn-limit", dest="churnLimit", type=int, default=100000,
                         help="most joins in one churn run")
+    parser.add_argument("--archive", action="store_true",
+                        help="rooms archive their messages (XEP-0313): Prosody loads "
+                        "muc_mam, ejabberd mod_mam")
     parser.add_argument("--tls", action="store_true",
                         help="STARTTLS on the load scenarios' connections too")
     parser.add_argument("--mepserver", action="append", metavar="LABEL=PATH",
