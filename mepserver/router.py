@@ -198,6 +198,16 @@ class Domain(component.InternalComponent):
                 return True
         return False
 
+    def _toRouter(self, stanza):
+        """
+        Route what a handler sends; a failure is logged, as the pipe's
+        dispatch logged it, and the sender carries on.
+        """
+        try:
+            self._router.route(stanza)
+        except Exception:
+            log.failure("Routing a stanza from {domains}", domains=sorted(self.domains))
+
     def stopService(self):
         for domain in self.domains:
             if self._router.direct.get(domain) == self.direct:
@@ -211,7 +221,10 @@ class Domain(component.InternalComponent):
         service.Service.startService(self)
         self._pipe = pipe = generic.XmlPipe()
         source = HandledStopsDispatcher()
-        source.send = pipe.source.send
+        # What the handlers send goes to the router's route() as the
+        # pipe's sink would send it there (the router is its only
+        # observer), without a dispatch for every stanza.
+        source.send = self._toRouter
         pipe.source = source
         self.xmlstream = source
         for domain in self.domains:

@@ -525,6 +525,39 @@ class DirectRouteTests(unittest.TestCase):
         self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
 
 
+class DomainSendTests(unittest.TestCase):
+    """
+    What a domain's handlers send goes to the router's route().
+    """
+
+    def setUp(self):
+        self.router = Router()
+        self.routed = []
+        self.router.route = self.routed.append
+        self.domain = Domain(self.router, "example.com")
+        self.handler = XMPPHandler()
+        self.handler.setHandlerParent(self.domain)
+        self.domain.startService()
+        self.addCleanup(self.domain.stopService)
+
+    def test_routed(self):
+        """
+        A stanza a handler sends is routed as it is.
+        """
+        element = domish.Element(("jabber:client", "message"))
+        self.handler.send(element)
+        self.assertEqual([element], self.routed)
+
+    def test_failureLogged(self):
+        """
+        A stanza the router cannot route (no 'to') is logged, and the
+        handler carries on, as through the pipe's dispatch.
+        """
+        del self.router.route
+        self.handler.send(domish.Element(("jabber:client", "message")))
+        self.assertEqual(1, len(self.flushLoggedErrors(KeyError)))
+
+
 class _Recorder(XMPPHandler):
     """
     Two first observers (a check, then a delivery taking messages) and an

@@ -167,11 +167,22 @@ def _claimsArchive(element: domish.Element, archive: str) -> bool:
     """
     if (element.uri, element.name) != (NS_SID, "stanza-id"):
         return False
-    try:
-        by = jid.internJID(element.getAttribute("by", ""))
-    except jid.InvalidFormat:
-        return False
-    return by.resource is None and by.userhost() == archive
+    # Worked out once per element: a broadcast shares its children, and
+    # every recipient's archive asks about the same stanza-ids.
+    claimant = element.__dict__.get("_claimant", _UNKNOWN)
+    if claimant is _UNKNOWN:
+        try:
+            by = jid.internJID(element.getAttribute("by", ""))
+        except jid.InvalidFormat:
+            claimant = None
+        else:
+            claimant = by.userhost() if by.resource is None else None
+        element._claimant = claimant
+    return claimant == archive
+
+
+#: Not yet worked out (L{_claimsArchive}).
+_UNKNOWN = object()
 
 
 def stripStanzaIds(
