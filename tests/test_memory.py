@@ -112,6 +112,42 @@ class RoomTests(unittest.TestCase):
             self.assertEqual((f"{room}/Romeo", "Hi"), (message["from"], str(message.body)))
 
 
+    def test_spoofedStanzaIdStrippedPerRecipient(self):
+        """
+        XEP-0359 section 4: a groupchat message carrying a stanza-id that
+        claims to be by an occupant's account reaches that occupant
+        without it, and the others with it: the room's one broadcast
+        element is checked against each recipient's archive.
+        """
+        server = MemoryServer(self, mucCreateUnlocked=True)
+        for name in ("juliet", "romeo", "nurse"):
+            server.createAccount(name)
+        clients = {
+            name: server.connect(name, "r") for name in ("juliet", "romeo", "nurse")
+        }
+        room = "verona@conference.localhost"
+        for name, client in clients.items():
+            client.send(f"<presence to='{room}/{name}'><x xmlns='{NS_MUC}'/></presence>")
+        for client in clients.values():
+            client.take()
+        clients["romeo"].send(
+            f"<message type='groupchat' to='{room}'><body>Hi</body>"
+            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@localhost' id='forged'/>"
+            "</message>"
+        )
+
+        def forged(message):
+            return [
+                e["by"] for e in message.elements("urn:xmpp:sid:0", "stanza-id")
+                if e.getAttribute("id") == "forged"
+            ]
+
+        received = {name: client.take() for name, client in clients.items()}
+        self.assertEqual([[]], [forged(m) for m in received["juliet"]])
+        self.assertEqual([["juliet@localhost"]], [forged(m) for m in received["romeo"]])
+        self.assertEqual([["juliet@localhost"]], [forged(m) for m in received["nurse"]])
+
+
 class AccountRemovalTests(unittest.TestCase):
     """
     Cancelling a registration (XEP-0077 section 3.2) removes everything

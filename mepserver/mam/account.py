@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import collections
 import weakref
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -183,6 +183,26 @@ def _claimsArchive(element: domish.Element, archive: str) -> bool:
 
 #: Not yet worked out (L{_claimsArchive}).
 _UNKNOWN = object()
+
+
+def _claimants(message: domish.Element) -> FrozenSet[str]:
+    """
+    @return: the bare JIDs (as text) that the message's C{<stanza-id/>}s
+        claim to be by; worked out once per message element (a broadcast
+        is one element for all its recipients) and again if its children
+        change.
+    """
+    cached = message.__dict__.get("_claimants")
+    if cached is not None and cached[0] == len(message.children):
+        return cached[1]
+    claimants = set()
+    for element in message.elements(NS_SID, "stanza-id"):
+        _claimsArchive(element, "")
+        if element._claimant is not None:
+            claimants.add(element._claimant)
+    result = frozenset(claimants)
+    message._claimants = (len(message.children), result)
+    return result
 
 
 def stripStanzaIds(
@@ -415,8 +435,13 @@ class AccountArchives:
         """
         archiveAddress = self.archiveOf(username)
         sender = message.getAttribute("from")
-        issued = self._issuedTo(username, message, archiveAddress)
-        stanza = stripStanzaIds(message, archiveAddress, keep=issued)
+        if archiveAddress in _claimants(message):
+            issued = self._issuedTo(username, message, archiveAddress)
+            stanza = stripStanzaIds(message, archiveAddress, keep=issued)
+        else:
+            # Nothing claims to be by this archive (most messages, and a
+            # room's broadcast for all but a spoofing sender's target).
+            issued, stanza = None, message
         if issued is not None or not archive or sender is None:
             return stanza, None
         entry = self.record(stanza, jid.internJID(sender))
