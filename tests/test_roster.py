@@ -1727,6 +1727,45 @@ class QueuedDeliveryTests(unittest.TestCase):
         bob.expect(f"<message to='bob@{DOMAIN}/home'><body>hi</body></message>")
 
 
+class DirectedPresenceLockTests(unittest.TestCase):
+    """
+    Directed presence and the sender's account lock (RFC 6121 section 4.6).
+    """
+
+    def test_routedWithoutLock(self):
+        """
+        With no operation of the account in progress, directed presence is
+        routed without taking the account's lock: what it causes for the
+        account (a room answers a join with presences) is delivered at
+        once, not queued behind a lock held for nothing.
+        """
+        server = Server(self)
+        alice = server.connect("alice", "home")
+        busy = []
+        server.muc.pipe.source.addObserver(
+            "/presence", lambda _: busy.append(server.sessions.locks.busy("alice"))
+        )
+        alice.send(f"<presence to='room@{MUC_DOMAIN}/alice'/>")
+        self.assertEqual([False], busy)
+        self.assertEqual({JID(f"room@{MUC_DOMAIN}/alice")}, alice.session.directed)
+
+    def test_waitsBehindOperation(self):
+        """
+        While an operation of the account is in progress (a subscription
+        change waiting for the store), directed presence waits behind it.
+        """
+        server = Server(self)
+        alice = server.connect("alice", "home")
+        busy = defer.Deferred()
+        server.sessions.locks.run("alice", lambda: busy)
+        alice.send(f"<presence to='room@{MUC_DOMAIN}/alice'/>")
+        self.assertEqual([], server.muc.received)
+        busy.callback(None)
+        server.muc.expect(
+            self, f"<presence from='alice@{DOMAIN}/home' to='room@{MUC_DOMAIN}/alice'/>"
+        )
+
+
 class AccountLocksTests(unittest.TestCase):
     """
     L{mepserver.c2s.sessions.AccountLocks}: per-account ordering and drain.

@@ -854,11 +854,18 @@ class PresenceHandler(XMPPHandler):
                 target,
             )
         elif kind in (None, "unavailable"):
-            # Under the sender's lock too: a directed presence sent right
-            # after a <subscribed/> must not overtake it (slixmpp does this).
-            d = self.locks.run(
-                session.jid.user, self._directed, session, presence, kind, target
-            )
+            if self.locks.busy(session.jid.user):
+                # Behind the sender's lock: a directed presence sent right
+                # after a <subscribed/> must not overtake it (slixmpp does
+                # this).
+                d = self.locks.run(
+                    session.jid.user, self._directed, session, presence, kind, target
+                )
+            else:
+                # Nothing to wait for: routed at once, and what it causes
+                # for the account (a room's presences) is delivered at once
+                # instead of queueing behind a lock held for nothing.
+                d = self._directed(session, presence, kind, target)
         elif kind in ("probe", "error"):
             self.send(presence)
             return defer.succeed(None)
