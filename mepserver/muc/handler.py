@@ -297,10 +297,15 @@ class MUCHandler(xmlstream.XMPPHandler):
             ))
 
         full = anonymous = None
+        # Who sees real JIDs depends on the role: asked once per role.
+        sees = {}
         for other in list(room.occupants.values()) if visible else ():
             if other is occupant:
                 continue
-            if room.canSeeRealJIDs(other) or other.realJID == occupant.realJID:
+            seesJIDs = sees.get(other.role)
+            if seesJIDs is None:
+                seesJIDs = sees[other.role] = room.canSeeRealJIDs(other)
+            if seesJIDs or other.realJID == occupant.realJID:
                 if full is None:
                     full = build(True, False)
                 element = full
@@ -460,8 +465,16 @@ class MUCHandler(xmlstream.XMPPHandler):
         the subject.
         """
         sees = room.canSeeRealJIDs(occupant)
+        # Asked once per role, not once per occupant: each answer asks
+        # every feature of the room.
+        shown = {}
         for other in list(room.occupants.values()):
-            if other is occupant or not room.showsPresenceOf(other.role):
+            if other is occupant:
+                continue
+            visible = shown.get(other.role)
+            if visible is None:
+                visible = shown[other.role] = room.showsPresenceOf(other.role)
+            if not visible:
                 continue
             withJID = sees or other.realJID == occupant.realJID
             item = Item(other.affiliation.value, other.role.value,
