@@ -539,6 +539,40 @@ class SQLiteUserStoreTests(SQLiteFile, UserStoreTests, unittest.TestCase):
         self.assertIsNone((yield self.store.getRosterItem("romeo", JULIET)))
 
     @defer.inlineCallbacks
+    def test_credentialsFromMemory(self):
+        """
+        Once an account's credentials were read (every login asks), they
+        come at once; a change, a removal and a new account of the name
+        are seen by the next read, and an unknown account's absence is
+        not kept past its creation.
+        """
+        other = Credentials({})
+        self.assertIsNone((yield self.store.getCredentials("romeo")))
+        yield self.store.createUser("romeo", CREDENTIALS)
+        self.assertEqual(CREDENTIALS, (yield self.store.getCredentials("romeo")))
+        self.assertEqual(CREDENTIALS, self.successResultOf(self.store.getCredentials("romeo")))
+        yield self.store.setCredentials("romeo", other)
+        self.assertEqual(other, (yield self.store.getCredentials("romeo")))
+        yield self.store.removeUser("romeo")
+        self.assertIsNone((yield self.store.getCredentials("romeo")))
+        self.assertIsNone(self.successResultOf(self.store.getCredentials("romeo")))
+        yield self.store.createUser("romeo", CREDENTIALS)
+        self.assertEqual(CREDENTIALS, (yield self.store.getCredentials("romeo")))
+
+    @defer.inlineCallbacks
+    def test_credentialsReadBeforeWriteNotKept(self):
+        """
+        A read made before a change finishes first, with the old
+        credentials, which are not kept.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        before = self.store.getCredentials("romeo")
+        changed = self.store.setCredentials("romeo", Credentials({}))
+        self.assertEqual(CREDENTIALS, (yield before))
+        yield changed
+        self.assertEqual(Credentials({}), (yield self.store.getCredentials("romeo")))
+
+    @defer.inlineCallbacks
     def test_rosterReadBeforeWriteNotKept(self):
         """
         A read made before a write finishes first, with the old roster:

@@ -213,69 +213,90 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
-#: How many accounts' rosters L{RosterCache} keeps.
+#: How many accounts' rosters the store keeps in memory (L{ReadCache}).
 ROSTER_CACHE_SIZE = 1000
 
+#: How many accounts' credentials it keeps: enough for the accounts that
+#: log in again and again (reconnects), small beside the rosters.
+CREDENTIALS_CACHE_SIZE = 256
 
-class RosterCache:
+
+class ReadCache:
     """
-    The rosters an L{SQLiteStore} read last, in memory, so that the reads
-    that come with presence (directed presence to a room, RFC 6121 section
-    4.6) and PEP (XEP-0163) do not each wait for the database thread. The
-    C{maxSize} most recently used rosters are kept.
+    What an L{SQLiteStore} read last, by account, in memory, so that the
+    reads that come with every login (credentials), directed presence to a
+    room (RFC 6121 section 4.6) and PEP (XEP-0163) do not each wait for
+    the database thread. The C{maxSize} most recently used entries are
+    kept.
 
     The store's one connection runs calls in the order made, and the
-    cache keeps that order: a roster write forgets the account's entry
-    when it is made, so that a read made after it goes to the database,
-    behind the write; and a read fills the entry only if no roster write
-    was made while it ran (a read finishes before any write made after
-    it, so what it read may be older than that write).
+    cache keeps that order: a write forgets the account's entry when it
+    is made, so that a read made after it goes to the database, behind the
+    write; and a read fills the entry only if no write (of any account)
+    was made while it ran (a read finishes before any write made after it,
+    so what it read may be older than that write).
 
-    @ivar maxSize: the most rosters kept.
+    @ivar maxSize: the most entries kept.
     """
 
     def __init__(self, maxSize: int = ROSTER_CACHE_SIZE) -> None:
         self.maxSize = maxSize
-        # username -> {contact string: RosterItem}, in contact order.
-        self._rosters: "OrderedDict[str, Dict[str, RosterItem]]" = OrderedDict()
-        # Roster writes made so far, of any account.
+        self._entries: "OrderedDict[str, object]" = OrderedDict()
+        # Writes made so far, of any account.
         self._writes = 0
 
-    def get(self, username: str) -> Optional[Dict[str, RosterItem]]:
+    def get(self, key: str, default=None):
         """
-        @return: the account's roster by contact, or L{None} if not kept.
+        @return: the entry of C{key}, or C{default} if not kept.
         """
-        roster = self._rosters.get(username)
-        if roster is not None:
-            self._rosters.move_to_end(username)
-        return roster
+        entries = self._entries
+        if key not in entries:
+            return default
+        entries.move_to_end(key)
+        return entries[key]
 
     def reading(self) -> int:
         """
-        A read of a roster starts.
+        A read starts.
 
         @return: the token to give L{read}.
         """
         return self._writes
 
-    def read(self, username: str, token: int, items: List[RosterItem]) -> None:
+    def read(self, key: str, token: int, value) -> None:
         """
-        A read that started with C{token} got C{items}: keep them, unless
-        a write was made since.
+        A read that started with C{token} got C{value}: keep it, unless a
+        write was made since.
         """
         if self._writes != token:
             return
-        self._rosters[username] = {item.contact.userhost(): item for item in items}
-        self._rosters.move_to_end(username)
-        while len(self._rosters) > self.maxSize:
-            self._rosters.popitem(last=False)
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.maxSize:
+            self._entries.popitem(last=False)
 
-    def writing(self, username: str) -> None:
+    def writing(self, key: str) -> None:
         """
-        A write of the account's roster (or its removal) is made.
+        A write of C{key}'s entry (or of the account) is made.
         """
-        self._rosters.pop(username, None)
+        self._entries.pop(key, None)
         self._writes += 1
+
+
+class RosterCache(ReadCache):
+    """
+    The rosters an L{SQLiteStore} read last (a L{ReadCache}), each kept by
+    contact, in contact order.
+    """
+
+    def read(self, username: str, token: int, items: List[RosterItem]) -> None:
+        ReadCache.read(
+            self, username, token, {item.contact.userhost(): item for item in items}
+        )
+
+
+#: No entry in a L{ReadCache}.
+_MISSING = object()
 
 
 @implementer(
@@ -299,6 +320,7 @@ class SQLiteStore:
         @param path: the database file; it is created if missing.
         """
         self._rosters = RosterCache()
+        self._credentials = ReadCache(CREDENTIALS_CACHE_SIZE)
         self._pool = adbapi.ConnectionPool(
             "sqlite3",
             path,
@@ -355,7 +377,17 @@ class SQLiteStore:
     def getCredentials(
         self, username: str
     ) -> defer.Deferred[Optional[Credentials]]:
-        return self._pool.runInteraction(self._doGetCredentials, username)
+        # Every login asks (SASL): kept in memory once read (ReadCache).
+        credentials = self._credentials.get(username, _MISSING)
+        if credentials is not _MISSING:
+            return defer.succeed(credentials)
+        token = self._credentials.reading()
+
+        def read(credentials: Optional[Credentials]) -> Optional[Credentials]:
+            self._credentials.read(username, token, credentials)
+            return credentials
+
+        return self._pool.runInteraction(self._doGetCredentials, username).addCallback(read)
 
     def _doGetCredentials(
         self, cursor: adbapi.Transaction, username: str
@@ -374,6 +406,7 @@ class SQLiteStore:
     def createUser(
         self, username: str, credentials: Credentials
     ) -> defer.Deferred[None]:
+        self._credentials.writing(username)
         return self._pool.runInteraction(
             self._doCreateUser, username, credentials
         )
@@ -395,6 +428,7 @@ class SQLiteStore:
     def setCredentials(
         self, username: str, credentials: Credentials
     ) -> defer.Deferred[None]:
+        self._credentials.writing(username)
         return self._pool.runInteraction(
             self._doSetCredentials, username, credentials
         )
@@ -413,6 +447,7 @@ class SQLiteStore:
 
     def removeUser(self, username: str) -> defer.Deferred[None]:
         self._rosters.writing(username)
+        self._credentials.writing(username)
         return self._pool.runInteraction(self._doRemoveUser, username)
 
     def _doRemoveUser(self, cursor: adbapi.Transaction, username: str) -> None:
