@@ -79,6 +79,15 @@ class Config:
         listener (C{[http] listen}).
     @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
         (C{[http] token}); required when C{httpListen} is not loopback only.
+    @ivar inspectorLogSize: how many stanzas the inspector's ring buffer
+        keeps, the newest (C{[inspector] stanza_log_size}); 0 keeps none,
+        and the page then shows only what passes while it is open.
+    @ivar inspectorLogAlways: whether the ring buffer records while no
+        inspector page is open (C{[inspector] stanza_log_always}); off,
+        stanzas cost nothing more while nobody watches.
+    @ivar inspectorDeliveries: how many MEP publications of each room the
+        delivery explainer keeps (C{[inspector] deliveries_per_room}); 0
+        records none.
     @ivar tlsCertificate: PEM certificate file, or L{None} to generate a
         self-signed one into C{dataDir} (C{[tls] certificate}).
     @ivar tlsKey: PEM private key file; set exactly when C{tlsCertificate}
@@ -166,6 +175,9 @@ class Config:
     directTLSListen: Optional[str] = "tcp:5223:interface=127.0.0.1"
     httpListen: str = "tcp:5280:interface=127.0.0.1"
     apiToken: Optional[str] = None
+    inspectorLogSize: int = 500
+    inspectorLogAlways: bool = False
+    inspectorDeliveries: int = 50
     tlsCertificate: Optional[str] = None
     tlsKey: Optional[str] = None
     requireEncryption: Optional[bool] = None
@@ -567,6 +579,9 @@ _SETTINGS = (
     _Setting("directTLSListen", "c2s", "direct_tls_listen", _optionalEndpoint),
     _Setting("httpListen", "http", "listen", _endpoint),
     _Setting("apiToken", "http", "token", _optionalText),
+    _Setting("inspectorLogSize", "inspector", "stanza_log_size", _integer(0, 100000)),
+    _Setting("inspectorLogAlways", "inspector", "stanza_log_always", _boolean),
+    _Setting("inspectorDeliveries", "inspector", "deliveries_per_room", _integer(0, 10000)),
     _Setting("tlsCertificate", "tls", "certificate", _readableFile),
     _Setting("tlsKey", "tls", "key", _readableFile),
     _Setting("requireEncryption", "c2s", "require_encryption", _tristate),

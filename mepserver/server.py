@@ -68,8 +68,11 @@ from mepserver.components import (
 from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.inspector.resource import pageResources
+from mepserver.inspector.stanzas import StanzaTap
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
+from mepserver.mep.deliveries import DeliveryLog
 from mepserver.mep.handler import MEPHandler
 from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
@@ -119,6 +122,10 @@ class Server(service.MultiService):
         C{baseURL} begins the slot URLs.
     @ivar components: the external components' routes (XEP-0114), a
         L{mepserver.components.Components}.
+    @ivar deliveries: the MUC service's
+        L{mepserver.mep.deliveries.DeliveryLog}: who each MEP publication
+        reached, and why the others not (the delivery explainer).
+    @ivar stanzas: the inspector's L{StanzaTap} on the client sessions.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
@@ -172,6 +179,7 @@ class Server(service.MultiService):
         if not self.running:
             return
         self.muc.shutdown()
+        self.stanzas.closeAll()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
         self.streamManagement.reset()
@@ -406,6 +414,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
+    # The delivery explainer records each MEP publication's decisions; it
+    # follows occupants and rooms to tell who had left from who was never
+    # there, and asks the sessions whether an occupant's client is still
+    # connected (a ghost).
+    server.deliveries = DeliveryLog(
+        config.inspectorDeliveries,
+        lambda session: session.host != config.domain
+        or sessions.session(session) is not None,
+    )
+    server.rooms.addObserver(server.deliveries)
     mepResource = MEPResource(
         ServiceRegistry(
             server.pubsubStore,
@@ -416,10 +434,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
+        deliveries=server.deliveries,
     )
     server.mep = MEPHandler(mepResource, server.ids)
     server.muc = MUCHandler(
-        server.rooms, observers=[server.mep], occupantServices=mepResource
+        server.rooms,
+        observers=[server.mep, server.deliveries],
+        occupantServices=mepResource,
     )
     server.muc.setHandlerParent(mucDomain)
     mepIQClient.setHandlerParent(mucDomain)
@@ -528,6 +549,18 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     server.listeners.append((config.c2sListen, c2s))
 
+    # The inspector's stanza stream taps the sessions only while a page
+    # watches (or [inspector] stanza_log_always), and is told of MEP
+    # publications.
+    server.stanzas = StanzaTap(
+        sessions,
+        clock,
+        config.inspectorLogSize,
+        config.inspectorLogAlways,
+        config.mucDomain,
+    )
+    server.deliveries.observers.append(server.stanzas.published)
+
     root = resource.Resource()
     root.putChild(
         b"xmpp-websocket",
@@ -541,8 +574,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
     root.putChild(b".well-known", wellKnownResource("/xmpp-websocket"))
-    # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
-    root.putChild(b"api", APIResource(server))
+    # The backend HTTP API (DESIGN.md section 7) beside it, under /api/,
+    # and the inspector page at / with its files under /inspector/.
+    api = APIResource(server)
+    root.putChild(b"api", api)
+    page, assets = pageResources(api)
+    root.putChild(b"", page)
+    root.putChild(b"inspector", assets)
     root.putChild(b"upload", UploadResource(server.uploads))
     server.listeners.append((config.httpListen, webserver.Site(root)))
     if config.directTLSListen is not None:

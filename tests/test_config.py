@@ -72,6 +72,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.directTLSListen, "tcp:5223:interface=127.0.0.1")
         self.assertEqual(defaults.httpListen, "tcp:5280:interface=127.0.0.1")
         self.assertIsNone(defaults.apiToken)
+        self.assertEqual(defaults.inspectorLogSize, 500)
+        self.assertFalse(defaults.inspectorLogAlways)
+        self.assertEqual(defaults.inspectorDeliveries, 50)
         self.assertIsNone(defaults.tlsCertificate)
         self.assertIsNone(defaults.tlsKey)
         self.assertIsNone(defaults.requireEncryption)
@@ -119,6 +122,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "directTLSListen",
                 "httpListen",
                 "apiToken",
+                "inspectorLogSize",
+                "inspectorLogAlways",
+                "inspectorDeliveries",
                 "tlsCertificate",
                 "tlsKey",
                 "requireEncryption",

@@ -35,16 +35,20 @@ class MEPResource(ServiceResource):
     @ivar interests: the L{mepserver.mep.interests.RoomInterests} of the
         rooms' sessions, which the handler keeps current.
     @ivar backends: the bare JIDs that publish as the room (OQ-8).
+    @ivar deliveries: the L{mepserver.mep.deliveries.DeliveryLog} that
+        records who each publication reaches and why others are left
+        out, or L{None}.
     """
 
     features = list(FEATURES)
 
-    def __init__(self, registry, rooms, interests, backends=()):
+    def __init__(self, registry, rooms, interests, backends=(), deliveries=None):
         ServiceResource.__init__(self, registry)
         self.rooms = rooms
         self.interests = interests
         self.backends = frozenset(jid.internJID(b).userhostJID() for b in backends)
         self.noService = NoServiceResource()
+        self.deliveries = deliveries
 
     def locateResource(self, request):
         recipient = request.recipient
@@ -63,6 +67,25 @@ class MEPResource(ServiceResource):
             the occupant C{nick}'s.
         """
         return MEPContext(room, nick, self.interests.of(room), self.backends)
+
+    async def published(self, service, result) -> None:
+        """
+        Record who the publication reaches, and why the room's other
+        sessions are left out (the delivery explainer), with the state
+        that decided; then store it and notify as for any service.
+        """
+        if self.deliveries is not None:
+            room = self.rooms.get(service.jid)
+            if room is not None:
+                self.deliveries.record(
+                    room,
+                    service,
+                    self.context(room, service.jid.resource),
+                    result,
+                    self.interests.tracker(room),
+                    self.interests.caps,
+                )
+        await ServiceResource.published(self, service, result)
 
     def locate(self, request):
         return defer.ensureDeferred(self._locate(request))
