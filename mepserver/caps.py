@@ -392,6 +392,18 @@ class DiscoInfoQuery:
         return self.iqClient.request(self.sender, entity, query)
 
 
+def unresolvedOutcome(unresolved, entity: jid.JID, caps: Caps) -> Optional[CapsOutcome]:
+    """
+    @param unresolved: L{CapsCache.unresolved}, or a snapshot of it.
+    @return: the outcome of C{entity}'s unresolved C{caps} in it, or
+        L{None}.
+    """
+    for announced, outcome in unresolved.get(entity, ()):
+        if announced == caps:
+            return outcome
+    return None
+
+
 class CapsCache:
     """
     The server-wide caps cache: (hash, ver) to features.
@@ -408,11 +420,14 @@ class CapsCache:
     unsupported hashes, at most one entry per JID (its latest caps), until
     L{forget}. Lookups in flight last as long as the query's Deferred, so
     the C{query} function must time out (a wokkel IQ timeout does).
-    What became of each entity's caps (L{outcome}) is kept per JID, for
-    its latest L{maxOutcomes} caps, until L{forget}.
+    What became of each entity's caps that did not resolve (L{outcome}:
+    pending, failed) is kept per JID, for its latest L{maxOutcomes} caps,
+    until they resolve or L{forget}; so it is small, and L{unresolved}
+    copies it cheaply.
 
     @ivar maxVerified: the most verified (hash, ver) entries kept.
-    @ivar maxOutcomes: the most caps per JID whose outcome is kept.
+    @ivar maxOutcomes: the most unresolved caps per JID whose outcome is
+        kept.
     """
 
     maxVerified = 10000
@@ -423,12 +438,15 @@ class CapsCache:
         self._inFlight: Dict[Tuple[str, str], _Lookup] = {}
         self._perEntity: Dict[jid.JID, Tuple[Caps, frozenset]] = {}
         self._perEntityPending: Dict[jid.JID, object] = {}
-        self._outcomes: Dict[jid.JID, "OrderedDict[Caps, CapsOutcome]"] = {}
+        # Copy-on-write: each value is replaced, never changed, so that a
+        # shallow copy is a snapshot.
+        self._unresolved: Dict[jid.JID, Tuple[Tuple[Caps, CapsOutcome], ...]] = {}
 
     def outcome(self, entity: jid.JID, caps: Caps) -> Optional[CapsOutcome]:
         """
         What became of resolving C{caps} for C{entity}: verified for any
-        entity once the (hash, ver) is verified; otherwise what the last
+        entity once the (hash, ver) is verified; unverified once taken for
+        this JID with an unsupported hash; otherwise what the last
         L{resolve} of these caps for this JID came to.
 
         @return: the L{CapsOutcome}, or L{None} if these caps were never
@@ -436,7 +454,18 @@ class CapsCache:
         """
         if (caps.hash, caps.ver) in self._verified:
             return CapsOutcome(VERIFIED)
-        return self._outcomes.get(entity, {}).get(caps)
+        return unresolvedOutcome(self._unresolved, entity, caps) or (
+            CapsOutcome(UNVERIFIED) if self.features(entity, caps) is not None else None
+        )
+
+    def unresolved(self) -> Dict[jid.JID, Tuple[Tuple[Caps, CapsOutcome], ...]]:
+        """
+        A snapshot of the outcomes of caps that did not resolve: pending
+        queries and failures, per JID (read it with L{unresolvedOutcome}).
+        Caps that resolved have none: they are L{known}, or, with an
+        unsupported hash, their features are kept for the JID.
+        """
+        return dict(self._unresolved)
 
     def features(self, entity: jid.JID, caps: Caps) -> Optional[frozenset]:
         """
@@ -459,20 +488,26 @@ class CapsCache:
         """
         Note that C{entity}'s C{caps} are being resolved.
         """
-        outcomes = self._outcomes.setdefault(entity, OrderedDict())
-        outcomes.pop(caps, None)
-        outcomes[caps] = CapsOutcome(PENDING)
-        while len(outcomes) > self.maxOutcomes:
-            outcomes.popitem(last=False)
+        kept = [pair for pair in self._unresolved.get(entity, ()) if pair[0] != caps]
+        kept.append((caps, CapsOutcome(PENDING)))
+        self._unresolved[entity] = tuple(kept[-self.maxOutcomes:])
 
     def _settle(self, entity: jid.JID, caps: Caps, outcome: CapsOutcome) -> None:
         """
         Note what resolving C{entity}'s C{caps} came to, unless the JID was
-        forgotten meanwhile.
+        forgotten meanwhile: a failure replaces the pending outcome, a
+        success removes it.
         """
-        outcomes = self._outcomes.get(entity)
-        if outcomes is not None and caps in outcomes:
-            outcomes[caps] = outcome
+        pairs = self._unresolved.get(entity, ())
+        if all(pair[0] != caps for pair in pairs):
+            return
+        kept = tuple(pair for pair in pairs if pair[0] != caps)
+        if outcome.status not in (VERIFIED, UNVERIFIED):
+            kept += ((caps, outcome),)
+        if kept:
+            self._unresolved[entity] = kept
+        else:
+            del self._unresolved[entity]
 
     def known(self, caps: Caps) -> Optional[frozenset]:
         """
@@ -555,7 +590,7 @@ class CapsCache:
         self._inFlight.clear()
         self._perEntity.clear()
         self._perEntityPending.clear()
-        self._outcomes.clear()
+        self._unresolved.clear()
 
     def forget(self, entity: jid.JID) -> None:
         """
@@ -565,7 +600,7 @@ class CapsCache:
         """
         self._perEntity.pop(entity, None)
         self._perEntityPending.pop(entity, None)
-        self._outcomes.pop(entity, None)
+        self._unresolved.pop(entity, None)
 
     def _remember(self, caps: Caps, features: frozenset) -> None:
         self._verified[(caps.hash, caps.ver)] = features

@@ -419,6 +419,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # there, and asks the sessions whether an occupant's client is still
     # connected (a ghost).
     server.deliveries = DeliveryLog(
+        server.caps,
         config.inspectorDeliveries,
         lambda session: session.host != config.domain
         or sessions.session(session) is not None,

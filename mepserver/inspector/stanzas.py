@@ -33,7 +33,6 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
-from mepserver.datetimes import formatDateTime
 from mepserver.namespaces import NS_CLIENT
 
 log = Logger()
@@ -148,7 +147,7 @@ class StanzaTap:
     def entry(self, session: jid.JID, stanza, fromClient: bool) -> Dict[str, Any]:
         """
         @return: what the buffer and the pages keep of one stanza:
-            C{seq}, C{time} (XEP-0082), C{direction} (C{"in"} from the
+            C{seq}, C{time} (seconds since the epoch), C{direction} (C{"in"} from the
             client, C{"out"} to it), the C{session}'s full JID, the
             stanza's C{name}, C{type}, C{id}, C{from} and C{to}, the
             C{rooms} (bare JIDs at the MUC service) it is from or to, the
@@ -170,7 +169,7 @@ class StanzaTap:
                         rooms.append(bare)
         return {
             "seq": next(self._sequence),
-            "time": formatDateTime(self.clock.seconds()),
+            "time": self.clock.seconds(),
             "direction": "in" if fromClient else "out",
             "session": session.full(),
             "name": stanza.name,

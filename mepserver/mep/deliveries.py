@@ -10,8 +10,8 @@ C{NODE+notify} (XEP-0163 section 4.3, XEP-0060 section 9.2), and the
 node's access model lets it in (XEP-0316 section 4.3: presence, which
 means being in the room); or when it subscribed explicitly (XEP-0060
 section 6.1, MEP OQ-12). From the client's side every failure looks the
-same (nothing arrives), so the reason is recorded when the item is
-published, from the very state that decided, rather than guessed later.
+same (nothing arrives), so what decided is recorded when the item is
+published, rather than guessed later.
 
 Codes (L{CODES}; README.rst "Why didn't my client get the event?"):
 
@@ -38,11 +38,19 @@ Codes (L{CODES}; README.rst "Why didn't my client get the event?"):
 There is no C{visitor} code: under MEP's presence access model a visitor
 is an occupant like any other and gets events (XEP-0316 section 4.3).
 
+Cost: publication sits on the broadcast path (DESIGN.md section 9), so
+recording takes snapshots that cost no Python work per session beyond
+listing the room's sessions and nicks: the recipients (the engine's own
+tuple), the interested sessions (a set copy), the caps each session
+announced (a dict copy) and the caps queries still unresolved (a small
+dict copy). The sentences are made when someone asks. About 0.1 ms for a
+room of 1,000 sessions (README.rst, "The inspector").
+
 Memory: L{DeliveryLog} keeps the last L{DeliveryLog.size} publications of
 each existing room (a republished item id replaces its earlier record),
-each with one entry per session in the room at the time, and the last
-L{MAX_DEPARTURES} departures of each room; a room's records go with the
-room. No XML here (STYLE.md section 3).
+each with those snapshots (a few dozen bytes per session in the room at
+the time), and the last L{MAX_DEPARTURES} departures of each room; a
+room's records go with the room. No XML here (STYLE.md section 3).
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from zope.interface import implementer
 
 from mepserver import caps as capsModule
 from mepserver import errors
+from mepserver.caps import Caps, CapsCache, CapsOutcome, unresolvedOutcome
 from mepserver.interfaces import IOccupantObserver, IRoomObserver
 
 log = Logger()
@@ -126,8 +135,7 @@ class Delivery:
 
 class Publication:
     """
-    One item publication in a room, and the decision for each session that
-    was in the room.
+    One item publication in a room, with what decided who got it.
 
     @ivar room: the bare room JID.
     @ivar service: the JID of the service that published: the room's, or
@@ -138,13 +146,19 @@ class Publication:
     @ivar publisher: the full JID that published (the room's JID for a
         room event).
     @ivar sequence: its place among the log's events.
-    @ivar occupants: C{(session, nick)} of each session in the room at the
-        publication, in the room's order.
-    @ivar refused: sessions that were in the room and got nothing (or a
-        ghost's dropped copy), to C{(code, reason)}.
-    @ivar explicit: recipients that got it through an explicit
-        subscription, not their caps.
-    @ivar lastItems: sessions that got it later as the node's last item.
+    @ivar sessions: each session in the room at the publication, in the
+        room's order.
+    @ivar nicks: their nicks then, in the same order.
+    @ivar recipients: the sessions it was sent to.
+    @ivar interested: the sessions whose caps asked for the node then.
+    @ivar announced: the caps each session of the room had announced then.
+    @ivar unresolved: the outcomes of caps queries not resolved then
+        (L{mepserver.caps.CapsCache.unresolved}).
+    @ivar notifications: whether the node sent notifications.
+    @ivar denied: interested sessions the access model kept out, to the
+        refusal's text.
+    @ivar lastItems: sessions that got it later as the node's last item,
+        to their nick then.
     """
 
     def __init__(self, room, service, node, item, published, publisher, sequence):
@@ -155,10 +169,15 @@ class Publication:
         self.published: datetime.datetime = published
         self.publisher: Optional[jid.JID] = publisher
         self.sequence: int = sequence
-        self.occupants: Tuple[Tuple[jid.JID, str], ...] = ()
-        self.refused: Dict[jid.JID, Tuple[str, str]] = {}
-        self.explicit: frozenset = frozenset()
-        self.lastItems: Dict[jid.JID, str] = {}
+        self.sessions: Tuple[jid.JID, ...] = ()
+        self.nicks: Tuple[str, ...] = ()
+        self.recipients: Tuple[jid.JID, ...] = ()
+        self.interested: frozenset = frozenset()
+        self.announced: Dict[jid.JID, Optional[Caps]] = {}
+        self.unresolved: Dict[jid.JID, tuple] = {}
+        self.notifications = True
+        self.denied: Dict[jid.JID, str] = {}
+        self.lastItems: Dict[jid.JID, Optional[str]] = {}
 
     def __repr__(self) -> str:
         return f"<Publication {self.item!r} of {self.node!r} at {self.service.full()}>"
@@ -168,18 +187,24 @@ class Publication:
         return (self.service, self.node, self.item)
 
 
-def capsState(tracker, cache, session: jid.JID, node: Optional[str] = None) -> Tuple[str, str]:
+def capsReason(
+    announced: Optional[Caps],
+    outcome: Optional[CapsOutcome],
+    features: Optional[frozenset],
+    node: Optional[str] = None,
+) -> Tuple[str, str]:
     """
-    Why a session's caps give it (or not) the interest in C{node}, from the
-    room's L{mepserver.pubsub.interests.InterestTracker} and the server's
-    L{mepserver.caps.CapsCache}.
+    Why caps give a session (or not) the interest in C{node}.
 
+    @param announced: the caps it announced to the room, or L{None}.
+    @param outcome: what became of resolving them, or L{None} once they
+        resolved (then C{features} says what they stand for).
+    @param features: the features behind them, if known.
     @param node: a NodeID; without one, the state of the caps alone.
     @return: C{(code, reason)}: a code of L{CODES}, or C{"verified"} (or
-        C{"unverified"}, for a hash the server cannot check) when the caps
-        are known and, if C{node} is given, carry C{NODE+notify}.
+        C{"unverified"}, for a hash the server cannot check) for caps that
+        resolved and, if C{node} is given, carry C{NODE+notify}.
     """
-    announced = tracker.announced(session)
     if announced is None:
         return (
             "no-caps",
@@ -188,9 +213,8 @@ def capsState(tracker, cache, session: jid.JID, node: Optional[str] = None) -> T
             "feature of it",
         )
     discoNode = announced.discoNode
-    outcome = cache.outcome(session, announced)
-    status = outcome.status if outcome is not None else capsModule.PENDING
-    if status == capsModule.PENDING:
+    status = outcome.status if outcome is not None else None
+    if status == capsModule.PENDING or (status is None and features is None and node is None):
         return (
             "caps-pending",
             f"the room's disco#info query about its caps (node '{discoNode}') "
@@ -217,28 +241,26 @@ def capsState(tracker, cache, session: jid.JID, node: Optional[str] = None) -> T
             f"its disco#info answer for node '{discoNode}' is ill-formed "
             f"(XEP-0115 section 5.4 step 3): {outcome.error}",
         )
-    features = cache.features(session, announced) or frozenset()
-    notify = sorted(capsModule.notifyInterests(features))
-    if node is not None and node not in notify:
-        wanted = (
-            "they ask for the notifications of " + ", ".join(f"'{n}'" for n in notify)
-            if notify
-            else "they ask for no notifications at all"
-        )
+    if node is not None:
+        notify = sorted(capsModule.notifyInterests(features or ()))
+        if node in notify:
+            return (
+                "caps-pending",
+                f"its caps carry '{node}+notify', but the room had not taken "
+                "them into account yet",
+            )
+        if features is None:
+            wanted = "the server no longer knows which notifications they ask for"
+        elif notify:
+            wanted = "they ask for the notifications of " + ", ".join(f"'{n}'" for n in notify)
+        else:
+            wanted = "they ask for no notifications at all"
         return (
             "no-notify",
             f"its caps (ver '{announced.ver}') do not include the feature "
             f"'{node}+notify': {wanted}",
         )
-    if node is not None and not tracker.interests.interested(session, node):
-        # Resolved, but not yet applied to the index (or applied to caps
-        # announced meanwhile).
-        return (
-            "caps-pending",
-            f"its caps carry '{node}+notify', but the room had not taken them "
-            "into account yet",
-        )
-    if status == capsModule.UNVERIFIED:
+    if status == capsModule.UNVERIFIED or announced.hash not in capsModule.SUPPORTED_HASHES:
         return (
             "unverified",
             f"its caps use the hash '{announced.hash}', which the server cannot "
@@ -247,25 +269,48 @@ def capsState(tracker, cache, session: jid.JID, node: Optional[str] = None) -> T
     return ("verified", f"its caps (ver '{announced.ver}') are verified")
 
 
+def capsState(tracker, cache, session: jid.JID) -> Tuple[str, str]:
+    """
+    The state of a session's caps in a room now, as L{capsReason} words
+    it, from the room's L{mepserver.pubsub.interests.InterestTracker} and
+    the server's L{mepserver.caps.CapsCache}.
+    """
+    announced = tracker.announced(session)
+    if announced is None:
+        return capsReason(None, None, None)
+    outcome = cache.outcome(session, announced)
+    if outcome is not None and outcome.status in (capsModule.VERIFIED, capsModule.UNVERIFIED):
+        return capsReason(announced, outcome, cache.features(session, announced))
+    return capsReason(announced, outcome, None)
+
+
 @implementer(IOccupantObserver, IRoomObserver)
 class DeliveryLog:
     """
-    The recent MEP publications of each room, with their decisions
-    (L{Publication}), and the departures that tell a session that had left
-    from one that was never there.
+    The recent MEP publications of each room, with what decided who got
+    them (L{Publication}), and the departures that tell a session that had
+    left from one that was never there.
 
     The MEP resource (L{mepserver.mep.resource.MEPResource.published})
     records each publication; it follows the MUC handler's occupants and
     the room registry as an observer.
 
     @ivar size: the most publications kept per room; 0 keeps none.
+    @ivar cache: the server's L{mepserver.caps.CapsCache}, which knows the
+        features behind verified caps.
     @ivar isConnected: C{isConnected(session)} tells whether a client is
         connected as a session's full JID, or L{None} when the server
         cannot know (then nobody is a ghost).
     @ivar observers: callables told of each recorded L{Publication}.
     """
 
-    def __init__(self, size: int = 50, isConnected: Optional[Callable[[jid.JID], bool]] = None):
+    def __init__(
+        self,
+        cache: CapsCache,
+        size: int = 50,
+        isConnected: Optional[Callable[[jid.JID], bool]] = None,
+    ):
+        self.cache = cache
         self.size = size
         self.isConnected = isConnected
         self.observers: List[Callable[[Publication], None]] = []
@@ -281,17 +326,16 @@ class DeliveryLog:
 
     # Recording.
 
-    def record(self, room, service, context, result, tracker, cache) -> Optional[Publication]:
+    def record(self, room, service, context, result, tracker) -> Optional[Publication]:
         """
-        Record a publication, deciding for each session in the room what
-        becomes of it, before its notifications go out.
+        Record a publication with the state that decides who gets it,
+        before its notifications go out.
 
         @param room: the L{mepserver.muc.room.Room}.
         @param service: the L{mepserver.pubsub.model.Service} that published.
         @param context: its L{mepserver.mep.model.MEPContext}.
         @param result: the L{mepserver.pubsub.model.Publication}.
         @param tracker: the room's L{mepserver.pubsub.interests.InterestTracker}.
-        @param cache: the server's L{mepserver.caps.CapsCache}.
         @return: the L{Publication}, or L{None} if none is kept.
         """
         if self.size <= 0:
@@ -306,32 +350,21 @@ class DeliveryLog:
             item.publisher,
             next(self._sequence),
         )
-        recipients = set(result.recipients)
-        interests = tracker.interests
-        occupants = []
-        explicit = []
-        refused = publication.refused
-        isConnected = self.isConnected
-        for occupant in room.occupants.values():
-            for session in occupant.sessions:
-                occupants.append((session, occupant.nick))
-                if session in recipients:
-                    if isConnected is not None and not isConnected(session):
-                        refused[session] = (
-                            "ghost",
-                            "the room still lists this session as an occupant, but "
-                            f"no client is connected as {session.full()}: the "
-                            "notification was sent and dropped (XEP-0045 section "
-                            "18.1.2)",
-                        )
-                    elif not interests.interested(session, node.identifier):
-                        explicit.append(session)
-                else:
-                    refused[session] = self._decide(
-                        service, context, node, session, tracker, cache
-                    )
-        publication.occupants = tuple(occupants)
-        publication.explicit = frozenset(explicit)
+        occupants = room.occupants.values()
+        publication.sessions = tuple([s for o in occupants for s in o.sessions])
+        publication.nicks = tuple([o.nick for o in occupants for _ in o.sessions])
+        publication.recipients = result.recipients
+        interested = publication.interested = tracker.interests.entities(node.identifier)
+        publication.announced = tracker.announcements()
+        publication.unresolved = self.cache.unresolved()
+        publication.notifications = node.config.deliverNotifications
+        # Without explicit subscribers the recipients are the interested
+        # sessions with access: fewer means some were kept out.
+        if publication.notifications and (
+            node.subscriptions or len(interested) > len(result.recipients)
+        ):
+            for session in interested - set(result.recipients):
+                publication.denied[session] = self._denied(service, context, node, session)
         publications = self._rooms.setdefault(room.jid, collections.OrderedDict())
         publications.pop(publication.key, None)
         publications[publication.key] = publication
@@ -345,26 +378,15 @@ class DeliveryLog:
         return publication
 
     @staticmethod
-    def _decide(service, context, node, session, tracker, cache) -> Tuple[str, str]:
+    def _denied(service, context, node, session) -> str:
         """
-        Why an occupant's session is not among the recipients: in the
-        order the engine decides (L{mepserver.pubsub.model.Service.recipients}).
+        Why the access model keeps an interested session out.
         """
-        if not node.config.deliverNotifications:
-            return (
-                "notifications-off",
-                f"the node '{node.identifier}' sends no notifications "
-                "(pubsub#deliver_notifications is off)",
-            )
         try:
             service.checkAccess(context, node, session)
         except errors.Refusal as e:
-            return (
-                "access-denied",
-                f"the node's access model ({node.config.accessModel.value}) keeps "
-                f"it out: {e.text or e.condition}",
-            )
-        return capsState(tracker, cache, session, node.identifier)
+            return e.text or e.condition
+        return "it was refused when the item was published"
 
     def lastItemSent(self, room, serviceJID: jid.JID, node: str, item: str, session: jid.JID) -> None:
         """
@@ -375,8 +397,7 @@ class DeliveryLog:
         if publication is None:
             return
         occupant = room.occupantOf(session)
-        if session in publication.refused or all(s != session for s, _ in publication.occupants):
-            publication.lastItems[session] = occupant.nick if occupant is not None else None
+        publication.lastItems[session] = occupant.nick if occupant is not None else None
 
     # Reading.
 
@@ -403,11 +424,16 @@ class DeliveryLog:
         then, and, if C{room} is given, for each session in it now that
         was not.
 
-        @param room: the L{mepserver.muc.room.Room}, or L{None}.
+        @param room: the L{mepserver.muc.room.Room} as it is now, or
+            L{None}.
         """
-        result = [self._recorded(publication, session, nick) for session, nick in publication.occupants]
+        recipients = frozenset(publication.recipients)
+        result = [
+            self._recorded(publication, recipients, session, nick, room)
+            for session, nick in zip(publication.sessions, publication.nicks)
+        ]
         if room is not None:
-            seen = {session for session, _ in publication.occupants}
+            seen = set(publication.sessions)
             for occupant in room.occupants.values():
                 for session in occupant.sessions:
                     if session not in seen:
@@ -437,15 +463,32 @@ class DeliveryLog:
         left = [s for s in departures if matches(s) and departures[s] < publication.sequence]
         return [self._absent(publication, left[-1] if left else entity, None)]
 
-    def _recorded(self, publication: Publication, session: jid.JID, nick: str) -> Delivery:
-        refused = publication.refused.get(session)
-        if refused is None:
-            if session in publication.explicit:
-                why = "it subscribed to the node explicitly (XEP-0060 section 6.1)"
-            else:
+    def _recorded(self, publication, recipients, session, nick, room) -> Delivery:
+        """
+        A session that was in the room at the publication.
+        """
+        if session in recipients:
+            if (
+                room is not None
+                and self.isConnected is not None
+                and room.occupantOf(session) is not None
+                and not self.isConnected(session)
+            ):
+                return Delivery(
+                    nick,
+                    session,
+                    False,
+                    "ghost",
+                    "the room still lists this session as an occupant, but no "
+                    f"client is connected as {session.full()}: what the room "
+                    "sends it is dropped (XEP-0045 section 18.1.2)",
+                )
+            if session in publication.interested:
                 why = f"its verified caps ask for '{publication.node}+notify'"
+            else:
+                why = "it subscribed to the node explicitly (XEP-0060 section 6.1)"
             return Delivery(nick, session, True, "delivered", f"the notification was sent to it: {why}")
-        code, reason = refused
+        code, reason = self._refused(publication, session)
         if session in publication.lastItems:
             return Delivery(
                 nick,
@@ -456,6 +499,28 @@ class DeliveryLog:
                 "node's last item, with a delay stamp (XEP-0163 section 4.3.4)",
             )
         return Delivery(nick, session, False, code, reason)
+
+    def _refused(self, publication: Publication, session: jid.JID) -> Tuple[str, str]:
+        """
+        Why a session in the room was not sent the item, in the order the
+        engine decides (L{mepserver.pubsub.model.Service.recipients}):
+        notifications at all, interest (caps), then access.
+        """
+        if not publication.notifications:
+            return (
+                "notifications-off",
+                f"the node '{publication.node}' sends no notifications "
+                "(pubsub#deliver_notifications is off)",
+            )
+        if session in publication.interested:
+            refusal = publication.denied.get(session, "it was refused")
+            return ("access-denied", f"the node's access model keeps it out: {refusal}")
+        announced = publication.announced.get(session)
+        if announced is None:
+            return capsReason(None, None, None, publication.node)
+        outcome = unresolvedOutcome(publication.unresolved, session, announced)
+        features = None if outcome is not None else self.cache.features(session, announced)
+        return capsReason(announced, outcome, features, publication.node)
 
     def _absent(self, publication: Publication, session: jid.JID, nick: Optional[str]) -> Delivery:
         """
@@ -524,4 +589,3 @@ class DeliveryLog:
     def _forget(self, roomJID: jid.JID) -> None:
         self._rooms.pop(roomJID, None)
         self._departures.pop(roomJID, None)
-

@@ -83,7 +83,6 @@ class MEPResource(ServiceResource):
                     self.context(room, service.jid.resource),
                     result,
                     self.interests.tracker(room),
-                    self.interests.caps,
                 )
         await ServiceResource.published(self, service, result)
 

@@ -317,7 +317,7 @@
       'data-session': entry.session},
       el('div', {class: 'meta'},
         el('span', {class: 'dir'}, arrow), ' ', el('span', {class: 'jid'}, entry.session), ' · ',
-        entry.name, entry.type ? `[${entry.type}]` : '', ' · ', entry.time,
+        entry.name, entry.type ? `[${entry.type}]` : '', ' · ', new Date(entry.time * 1000).toISOString(),
         entry.from ? [' · from ', el('span', {class: 'jid'}, entry.from)] : null,
         entry.to ? [' · to ', el('span', {class: 'jid'}, entry.to)] : null, ' ',
         tags(entry.namespaces, 'ns')),
