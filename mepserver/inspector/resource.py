@@ -32,7 +32,7 @@ from __future__ import annotations
 from importlib import resources as packageResources
 from typing import Dict, Tuple
 
-from twisted.web import resource
+from twisted.web import pages, resource
 
 from mepserver.api.resource import APIError, Streamed
 from mepserver.inspector import views
@@ -119,7 +119,7 @@ class AssetsResource(resource.Resource):
                 self.putChild(name.encode("ascii"), FileResource(api, content, kind))
 
     def getChild(self, path, request):
-        return resource.NoResource("not found")
+        return pages.notFound()
 
 
 def pageResources(api) -> Tuple[resource.Resource, resource.Resource]:
