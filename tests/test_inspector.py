@@ -436,7 +436,6 @@ class InspectorHTTPTests(unittest.TestCase):
         await self.get("inspector/", 404)
         await self.get("inspector/index.html", 404)
         await self.get("inspector/%2e%2e/api/rooms", 404)
-        await self.get("nothing", 404)
         response = await self.http.post(self.url(""), data=b"")
         self.assertEqual(405, response.code)
         await response.content()
