@@ -94,7 +94,7 @@ class Browser:
         ):
             options.add_argument(argument)
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        self.driver.set_script_timeout(20)
+        self.driver.set_script_timeout(10)
 
     def waitFor(self, selector, text=""):
         """
@@ -129,16 +129,23 @@ class InspectorBrowserTests(unittest.TestCase):
         explainer naming Bob's hash mismatch with both hashes, and the
         payload as text, never as markup.
         """
-        running = await startServer(self)
-        alice = await running.createAccount("alice")
-        bob = await running.createAccount("bob")
-        room = await running.createRoom("lobby", owner=alice, name="The Lobby")
-        aliceClient = await running.connectClient(alice, "converse")
-        bobsClient = await running.connectClient(bob, "dev")
-        await aliceClient.joinRoom(room, "alice", notify=[NS_CONFERENCE_INFO])
-        caps = await joinWithWrongCaps(bobsClient, room, "bob", NS_CONFERENCE_INFO)
+        # Chromium starts in its thread while the scenario runs.
+        starting = threads.deferToThread(Browser)
+        try:
+            running = await startServer(self)
+            alice = await running.createAccount("alice")
+            bob = await running.createAccount("bob")
+            room = await running.createRoom("lobby", owner=alice, name="The Lobby")
+            aliceClient = await running.connectClient(alice, "converse")
+            bobsClient = await running.connectClient(bob, "dev")
+            await aliceClient.joinRoom(room, "alice", notify=[NS_CONFERENCE_INFO])
+            caps = await joinWithWrongCaps(bobsClient, room, "bob", NS_CONFERENCE_INFO)
+        except BaseException:
+            starting.addCallback(lambda browser: threads.deferToThread(browser.quit))
+            await starting
+            raise
 
-        browser = await threads.deferToThread(Browser)
+        browser = await starting
         tap = running.server.stanzas
         closed = []
 
