@@ -251,7 +251,8 @@ class Server(service.MultiService):
         self.vcards.reset()
         self.caps.reset()
         self.uploads.reset()
-        # Rooms.reset also resets MEP, one of its observers.
+        self.stanzas.reset()
+        # Rooms.reset also resets MEP and the delivery log, its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
             self.ids.reset()

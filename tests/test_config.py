@@ -337,6 +337,25 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(self.load("[http]\ntoken = s3cr%t#x\n").apiToken, "s3cr%t#x")
         self.assertIsNone(self.load("[http]\ntoken =\n").apiToken)
 
+    def test_inspector(self):
+        """
+        C{[inspector]} sets the stanza ring buffer's size, whether it
+        records without pages, and the publications kept per room; sizes
+        are bounded.
+        """
+        loaded = self.load(
+            "[inspector]\nstanza_log_size = 0\nstanza_log_always = yes\n"
+            "deliveries_per_room = 7\n"
+        )
+        self.assertEqual(
+            (0, True, 7),
+            (loaded.inspectorLogSize, loaded.inspectorLogAlways, loaded.inspectorDeliveries),
+        )
+        error = self.assertRaises(
+            ConfigError, config.load, None, {"inspectorLogSize": 100001}
+        )
+        self.assertIn("[inspector] stanza_log_size", str(error))
+
     def test_tls(self):
         """
         C{[tls] certificate} and C{key} set the TLS files, made absolute.

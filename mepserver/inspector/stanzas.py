@@ -126,6 +126,12 @@ class StanzaTap:
         for viewer in list(self.viewers):
             viewer.close()
 
+    def reset(self) -> None:
+        """
+        Forget the buffered stanzas (the server's reset); open pages stay.
+        """
+        self.entries.clear()
+
     def since(self, sequence: int) -> List[Dict[str, Any]]:
         """
         @return: the buffered entries after C{sequence}, oldest first.

@@ -88,9 +88,10 @@ def _caps(server, entity: jid.JID, presence) -> Optional[Dict[str, Any]]:
     }
 
 
-def describeSession(server, session) -> Dict[str, Any]:
+def describeSession(server, session, rooms: List[Dict[str, str]]) -> Dict[str, Any]:
     """
     @param session: a L{mepserver.c2s.sessions.Session}.
+    @param rooms: the rooms it is in, C{{"room": ..., "nick": ...}}.
     @return: its full JID, transport, peer address, TLS, SASL mechanism,
         presence, client state (XEP-0352), stream management (XEP-0198),
         carbons (XEP-0280), the caps of its presence with what they stand
@@ -98,11 +99,6 @@ def describeSession(server, session) -> Dict[str, Any]:
     """
     xs = session.xmlstream
     sm = session.sm
-    rooms = []
-    for room in server.rooms:
-        occupant = room.occupantOf(session.jid)
-        if occupant is not None:
-            rooms.append({"room": room.jid.full(), "nick": occupant.nick})
     return {
         "jid": session.jid.full(),
         "transport": "websocket" if isinstance(xs, WebSocketXmlStream) else "tcp",
@@ -133,7 +129,19 @@ def describeSessions(server) -> Dict[str, Any]:
     @return: C{{"sessions": [...]}}, every bound session by full JID.
     """
     sessions = sorted(server.sessions.allSessions(), key=lambda s: s.jid.full())
-    return {"sessions": [describeSession(server, session) for session in sessions]}
+    rooms: Dict[jid.JID, List[Dict[str, str]]] = {}
+    for room in server.rooms:
+        for occupant in room.occupants.values():
+            for session in occupant.sessions:
+                rooms.setdefault(session, []).append(
+                    {"room": room.jid.full(), "nick": occupant.nick}
+                )
+    return {
+        "sessions": [
+            describeSession(server, session, rooms.get(session.jid, []))
+            for session in sessions
+        ]
+    }
 
 
 def describeDeliveries(publication, deliveries) -> Dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
 from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
@@ -24,6 +25,8 @@ from mepserver.interfaces import IOccupantServices
 from mepserver.mep.model import FEATURES, MEPContext
 from mepserver.pubsub.resource import NoServiceResource, ServiceResource
 from mepserver.pubsub.model import Service
+
+log = Logger()
 
 
 @implementer(IOccupantServices)
@@ -76,14 +79,18 @@ class MEPResource(ServiceResource):
         """
         if self.deliveries is not None:
             room = self.rooms.get(service.jid)
-            if room is not None:
-                self.deliveries.record(
-                    room,
-                    service,
-                    self.context(room, service.jid.resource),
-                    result,
-                    self.interests.tracker(room),
-                )
+            try:
+                if room is not None:
+                    self.deliveries.record(
+                        room,
+                        service,
+                        self.context(room, service.jid.resource),
+                        result,
+                        self.interests.tracker(room),
+                    )
+            except Exception:
+                # A diagnostic never stops an event.
+                log.failure("Recording the deliveries of {item}", item=result.item.id)
         await ServiceResource.published(self, service, result)
 
     def locate(self, request):

@@ -12,8 +12,10 @@
 (() => {
   const MAX_KEPT = 1000;   // stanzas kept in memory
   const MAX_ROWS = 300;    // stanzas shown at once
-  const REFRESH_DELAY = 200;
+  const REFRESH_DELAY = 200;    // after a change, before refreshing
+  const REFRESH_GAP = 500;      // at least this between two refreshes
   const REFRESH_EVERY = 5000;
+  const OPEN_ROOMS = 5;         // rooms shown open by default, if no more
 
   let token = sessionStorage.getItem('mepserver-token') || '';
   let lastSeq = 0;
@@ -23,6 +25,7 @@
   const stanzas = [];
   const openState = new Map();
   let refreshTimer = null;
+  let lastRefresh = 0;
   let refreshing = false;
   let refreshAgain = false;
 
@@ -51,7 +54,11 @@
   function details(key, summary, openByDefault, ...content) {
     const open = openState.has(key) ? openState.get(key) : openByDefault;
     const node = el('details', {'data-key': key, open: open}, el('summary', {}, summary), ...content);
-    node.addEventListener('toggle', () => openState.set(key, node.open));
+    node.addEventListener('toggle', () => {
+      const was = openState.has(key) ? openState.get(key) : openByDefault;
+      openState.set(key, node.open);
+      if (node.open && !was) scheduleRefresh();
+    });
     return node;
   }
 
@@ -203,7 +210,19 @@
           el('pre', {class: 'payload'}, item.payload === null ? '(no payload)' : prettyXml(item.payload)))))));
   }
 
-  function renderRoom(room) {
+  function roomSummary(room) {
+    return [el('span', {class: 'jid'}, room.jid), room.name ? ` — ${room.name}` : '',
+      ` (${room.occupants.length === undefined ? room.occupants : room.occupants.length} occupant(s)` +
+      `${room.locked ? ', locked' : ''}${room.persistent ? ', persistent' : ''})`];
+  }
+
+  function renderClosedRoom(room) {
+    // Only open rooms are fetched in full.
+    return el('div', {class: 'card room', 'data-room': room.jid},
+      details('room ' + room.jid, roomSummary(room), false, el('p', {class: 'hint'}, 'loading…')));
+  }
+
+  function renderRoom(room, openByDefault) {
     const occupants = room.occupants.map((o) => [
       o.nick, o.role, o.affiliation, el('span', {class: 'jid'}, o.realJID), el('code', {}, o.occupantId),
       o.sessions.map((s) => el('div', {class: 'occupant-session', 'data-jid': s.jid},
@@ -214,10 +233,7 @@
     const config = Object.entries(room.config).map(([key, value]) =>
       [el('code', {}, key), Array.isArray(value) ? value.join(', ') : String(value)]);
     return el('div', {class: 'card room', 'data-room': room.jid},
-      details('room ' + room.jid,
-        [el('span', {class: 'jid'}, room.jid), room.name ? ` — ${room.name}` : '',
-          ` (${room.occupants.length} occupant(s)${room.locked ? ', locked' : ''}${room.persistent ? ', persistent' : ''})`],
-        true,
+      details('room ' + room.jid, roomSummary(room), openByDefault,
         room.subject ? el('div', {}, 'subject: ', room.subject) : null,
         details('config ' + room.jid, 'configuration', false, table(['field', 'value'], config)),
         el('h3', {}, 'Occupants'),
@@ -241,21 +257,27 @@
       return;
     }
     refreshing = true;
+    lastRefresh = Date.now();
     try {
       renderSessions(await api('sessions'));
       const rooms = (await api('rooms')).rooms;
       $('room-count').textContent = `(${rooms.length})`;
       $('room-names').replaceChildren(...rooms.map((r) => el('option', {value: r.jid})));
-      const detailed = [];
+      const openByDefault = rooms.length <= OPEN_ROOMS;
+      const cards = [];
       for (const room of rooms) {
+        const key = 'room ' + room.jid;
+        if (!(openState.has(key) ? openState.get(key) : openByDefault)) {
+          cards.push(renderClosedRoom(room));
+          continue;
+        }
         try {
-          detailed.push(await api('inspector/rooms/' + encodeURIComponent(room.jid)));
+          cards.push(renderRoom(await api('inspector/rooms/' + encodeURIComponent(room.jid)), openByDefault));
         } catch (e) {
           // Gone meanwhile.
         }
       }
-      $('rooms-list').replaceChildren(...(detailed.length
-        ? detailed.map(renderRoom) : [el('p', {class: 'empty'}, 'No room.')]));
+      $('rooms-list').replaceChildren(...(cards.length ? cards : [el('p', {class: 'empty'}, 'No room.')]));
     } catch (e) {
       // Shown by the stream's status; the next refresh tries again.
     } finally {
@@ -269,10 +291,11 @@
 
   function scheduleRefresh() {
     if (refreshTimer === null) {
+      const wait = Math.max(REFRESH_DELAY, lastRefresh + REFRESH_GAP - Date.now());
       refreshTimer = setTimeout(() => {
         refreshTimer = null;
         refresh();
-      }, REFRESH_DELAY);
+      }, wait);
     }
   }
 
