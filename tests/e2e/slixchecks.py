@@ -339,8 +339,8 @@ def checkMAMReport(testCase, report, extended=True, unknownAfter="item-not-found
     the last page with C{<before/>} gives pages of two in chronological
     order, each fin's first and last its UIDs and the count five,
     C{complete='true'} on the last page in the direction of paging only
-    (section 4.3); an unknown UID is item-not-found; alice's own archive
-    holds what she sent bob.
+    (section 4.3.2: the others have none, or C{'false'}); an unknown UID
+    is item-not-found; alice's own archive holds what she sent bob.
 
     @param extended: whether the archive advertises
         C{urn:xmpp:mam:2#extended} and so answers the metadata query

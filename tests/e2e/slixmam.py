@@ -1,8 +1,8 @@
 """
 A slixmpp Message Archive Management (XEP-0313) scenario run in a
 subprocess, with slixmpp's own plugins xep_0313 (queries, metadata) and
-xep_0441 (preferences), for tests/e2e/test_mam.py and the Prosody
-reference tier.
+xep_0441 (preferences), for tests/e2e/test_mam.py and the Prosody and
+ejabberd reference tiers.
 
 Like L{slixclient}, this is an independent client: nothing here comes from
 mepserver. It takes one JSON argument:

@@ -1,7 +1,8 @@
 """
 A slixmpp account removal (XEP-0077 section 3.2) scenario run in a
-subprocess against a running server: mepserver (test_c2s.py) or Prosody
-(test_prosody.py), judged by the same check (slixchecks.py).
+subprocess against a running server: mepserver (test_c2s.py), Prosody
+(test_prosody.py) or ejabberd (test_ejabberd.py), judged by the same check
+(slixchecks.py).
 
 The independent client of the removal test: nothing here comes from
 mepserver. It takes one JSON argument:

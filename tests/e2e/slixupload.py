@@ -1,6 +1,6 @@
 """
 A slixmpp client in a subprocess that uploads a file with HTTP File Upload
-(XEP-0363), for tests/e2e/test_upload.py.
+(XEP-0363), for tests/e2e/test_upload.py and the ejabberd reference tier.
 
 It takes one JSON argument:
 

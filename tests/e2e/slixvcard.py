@@ -1,7 +1,7 @@
 """
 Two slixmpp clients in a subprocess that use vCards and avatars
 (XEP-0054, XEP-0153, XEP-0084 with XEP-0398), for
-tests/e2e/test_vcard.py.
+tests/e2e/test_vcard.py and the ejabberd reference tier.
 
 It takes one JSON argument:
 
