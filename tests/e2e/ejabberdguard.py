@@ -1,6 +1,7 @@
 """
 The parent of one ejabberd, started by L{tests.e2e.ejabberd}, so that
-ejabberd outlives neither the test process nor a failure.
+ejabberd outlives neither the test process nor a failure, and leaves no
+process behind, not even one unreaped.
 
     python ejabberdguard.py DIRECTORY COMMAND [ARGUMENT...]
 
@@ -11,23 +12,26 @@ closes it or dies, however it dies: then the guard stops ejabberd and
 removes DIRECTORY (configuration, data and logs); or the child's end
 (ejabberd did not start, or stopped): then the guard leaves DIRECTORY,
 whose log says why, to the test process. It exits with the child's exit
-code. The test process writes C{up} to the guard's input once ejabberd
-takes connections (L{stop} says why). The guard ignores SIGINT: a ^C to
-the test run reaches it as the end of its input, after the test process
-has gone.
+code (128 + the signal's number if a signal ended it). The test process
+writes C{up} to the guard's input once ejabberd takes connections (L{stop}
+says why). The guard ignores SIGINT: a ^C to the test run reaches it as
+the end of its input, after the test process has gone.
 
 Stopping: C{ejabberdctl foreground} runs the Erlang VM as the C{ejabberd}
 user through C{su}, in a session of its own, so neither a signal to the
 child nor to its process group reaches the VM. The guard finds the VM
-among the child's descendants and sends it SIGTERM, on which Erlang/OTP
-calls C{init:stop()}, ejabberd's orderly shutdown, without starting a
-second VM as C{ejabberdctl stop} would; it kills the tree instead
-(L{killTree}) if ejabberd was not up yet or did not stop within
-L{STOP_LIMIT} seconds. It waits for its child in every case.
+among its descendants and sends it SIGTERM, on which Erlang/OTP calls
+C{init:stop()}, ejabberd's orderly shutdown, without starting a second VM
+as C{ejabberdctl stop} would; it kills the tree instead (L{killTree}) if
+ejabberd was not up yet or did not stop within L{STOP_LIMIT} seconds.
+Processes here are not reaped by anyone else: the guard is a subreaper
+(Linux's C{PR_SET_CHILD_SUBREAPER}), so that a descendant orphaned on the
+way becomes its child, and it reaps every one before it exits (L{reap}).
 
 Standard library only; it needs C{os.pidfd_open} (Python 3.9, Linux 5.3).
 """
 
+import ctypes
 import os
 import selectors
 import shutil
@@ -39,6 +43,9 @@ import sys
 #: wait, not a timing assumption.
 STOP_LIMIT = 30
 
+#: prctl(2)'s option that makes a process the reaper of its orphaned
+#: descendants.
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def _parents():
@@ -101,21 +108,45 @@ def kill(pids, sig):
             pass
 
 
-def killTree(pid):
+def killTree(pid, itself=True):
     """
-    Kill C{pid} and all its descendants with SIGKILL, none escaping: each
-    is stopped first (SIGSTOP), until a look at C{/proc} finds no new one
-    (a stopped process forks no more), so that none is orphaned, out of
-    reach, by its parent's death before it is killed.
+    Kill C{pid}'s descendants and, if C{itself}, C{pid} with SIGKILL, none
+    escaping: each is stopped first (SIGSTOP), until a look at C{/proc}
+    finds no new one (a stopped process forks no more), so that none is
+    orphaned, out of reach, before it is killed.
     """
     stopped = []
     while True:
-        new = [p for p in [pid] + processTree(pid) if p not in stopped]
+        tree = ([pid] if itself else []) + processTree(pid)
+        new = [p for p in tree if p not in stopped]
         if not new:
             break
         kill(new, signal.SIGSTOP)
         stopped.extend(new)
     kill(stopped, signal.SIGKILL)
+
+
+def becomeSubreaper():
+    """
+    Make the orphans among this process's descendants its children.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap():
+    """
+    Kill what is left below the guard once its child has ended (the VM's
+    helpers, say) and reap every process that is its child, orphans taken
+    in included.
+    """
+    killTree(os.getpid(), itself=False)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
 
 
 def stop(child, started):
@@ -129,7 +160,7 @@ def stop(child, started):
     @return: the child's exit code.
     """
     if started:
-        kill([pid for pid in processTree(child.pid) if isEjabberd(pid)], signal.SIGTERM)
+        kill([pid for pid in processTree(os.getpid()) if isEjabberd(pid)], signal.SIGTERM)
         try:
             return child.wait(STOP_LIMIT)
         except subprocess.TimeoutExpired:
@@ -138,14 +169,13 @@ def stop(child, started):
     return child.wait()
 
 
-def main(directory, command):
+def guard(directory, command):
     """
     Run C{command} until it ends or standard input does; in the second
     case, stop it and remove C{directory}.
 
     @return: its exit code.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     pidfd = os.pidfd_open(child.pid)
     selector = selectors.DefaultSelector()
@@ -164,6 +194,22 @@ def main(directory, command):
                 finally:
                     shutil.rmtree(directory, ignore_errors=True)
             started = started or b"up" in data
+
+
+def main(directory, command):
+    """
+    Guard C{command}, then reap what is left.
+
+    @return: the exit status for the guard: C{command}'s code, or 128 +
+        the number of the signal that ended it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    becomeSubreaper()
+    try:
+        code = guard(directory, command)
+    finally:
+        reap()
+    return code if code >= 0 else 128 - code
 
 
 if __name__ == "__main__":

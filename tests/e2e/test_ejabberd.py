@@ -23,12 +23,17 @@ so each report is read with the test's account names put back
 """
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
-from tests.e2e.ejabberd import skipUnlessEjabberd, startEjabberd
+from tests.e2e import ejabberdguard
+from tests.e2e.ejabberd import GUARD, skipUnlessEjabberd, startEjabberd
 from tests.e2e.slixchecks import (
     UPLOAD_CONTENT,
     UPLOAD_NAME,
@@ -565,3 +570,111 @@ class EjabberdUploadTests(EjabberdTestCase):
             servedType="text/plain",
             cors=None,
         )
+
+
+#: A stand-in for the Erlang VM under test: named like it (C{beam} in its
+#: first argument, C{-s ejabberd} after), in a session of its own as
+#: C{su} puts it; it says it runs, and exits 7 on SIGTERM.
+FAKE_VM = """
+import os, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
+print("ready", os.getpid(), flush=True)
+while True:
+    signal.pause()
+"""
+
+#: A stand-in for C{ejabberdctl foreground}: it runs L{FAKE_VM} and exits
+#: with its code.
+FAKE_CTL = """
+import subprocess, sys
+vm = subprocess.Popen(
+    ["fake-beam.smp", "-S", "-c", sys.argv[1], "-s", "ejabberd"],
+    executable=sys.executable,
+    start_new_session=True,
+)
+sys.exit(vm.wait())
+"""
+
+
+class GuardTests(unittest.SynchronousTestCase):
+    """
+    C{ejabberdguard.py}, the parent that stops ejabberd, on stand-ins for
+    C{ejabberdctl} and the VM (L{FAKE_CTL}, L{FAKE_VM}): it runs whenever
+    the suite does, in a few processes of Python.
+    """
+
+    def guard(self, command):
+        """
+        Start the guard on C{command} in a new directory.
+
+        @return: the guard's L{subprocess.Popen} (input and output piped)
+            and the directory.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        popen = subprocess.Popen(
+            [sys.executable, "-S", GUARD, directory, *command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.addCleanup(popen.stdout.close)
+        return popen, directory
+
+    def startFake(self):
+        """
+        Start the guard on the stand-ins and wait until the VM runs.
+
+        @return: the guard, its directory, and the VM's process id.
+        """
+        popen, directory = self.guard([sys.executable, "-S", "-c", FAKE_CTL, FAKE_VM])
+        line = popen.stdout.readline().split()
+        self.assertEqual(b"ready", line[0])
+        return popen, directory, int(line[1])
+
+    def assertGone(self, pid):
+        """
+        Process C{pid} has ended (it is gone, or a zombie nobody reaps).
+        """
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        self.assertEqual(b"Z", state, f"process {pid} still runs")
+
+    def test_stopsWhenUp(self):
+        """
+        Once told C{up}, the guard answers the end of its input with
+        SIGTERM to the VM, found in its own session below C{ejabberdctl}:
+        the VM's orderly exit code comes back as the guard's, and the
+        directory is removed.
+        """
+        popen, directory, vm = self.startFake()
+        popen.stdin.write(b"up\n")
+        popen.stdin.close()
+        self.assertEqual(7, popen.wait(ejabberdguard.STOP_LIMIT))
+        self.assertGone(vm)
+        self.assertFalse(os.path.exists(directory))
+
+    def test_killsBeforeUp(self):
+        """
+        Before C{up} (the VM may be creating its database, which a
+        shutdown leaves hung), the end of the guard's input kills the
+        whole tree with SIGKILL, the VM in its own session too.
+        """
+        popen, directory, vm = self.startFake()
+        popen.stdin.close()
+        self.assertEqual(128 + signal.SIGKILL, popen.wait(ejabberdguard.STOP_LIMIT))
+        self.assertGone(vm)
+        self.assertFalse(os.path.exists(directory))
+
+    def test_endsWithItsChild(self):
+        """
+        A child that ends by itself (an ejabberd that did not start) ends
+        the guard with its code, and the directory, with the log that
+        says why, stays for the test process to read.
+        """
+        popen, directory = self.guard([sys.executable, "-S", "-c", "import sys; sys.exit(3)"])
+        self.assertEqual(3, popen.wait(ejabberdguard.STOP_LIMIT))
+        self.assertTrue(os.path.isdir(directory))
+        popen.stdin.close()
