@@ -618,6 +618,14 @@ class GuardTests(unittest.SynchronousTestCase):
             stdout=subprocess.PIPE,
         )
         self.addCleanup(popen.stdout.close)
+
+        def stopped():
+            # A guard that a failed test left running, and what it runs.
+            if popen.poll() is None:
+                ejabberdguard.killTree(popen.pid)
+                popen.wait()
+
+        self.addCleanup(stopped)
         return popen, directory
 
     def startFake(self):
