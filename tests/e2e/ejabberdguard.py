@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.e2e.test_ejabberd -*-
 """
 The parent of one ejabberd, started by L{tests.e2e.ejabberd}, so that
 ejabberd outlives neither the test process nor a failure, and leaves no
