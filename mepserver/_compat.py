@@ -22,6 +22,15 @@ address a client names (issue 15). Twisted, wokkel and mepserver call
 C{internJID} in too many places on untrusted strings to avoid it, so the
 dict is swapped, once, for a L{mepserver.jids.BoundedJIDCache}.
 
+And one for real clients' sake: Twisted prepares JIDs with the RFC 3920
+stringprep profiles for stored strings, which refuse code points Unicode
+3.2 had not assigned, such as every emoji, so a user whose resource or
+room nick holds one (common in MUC) could not even address a stanza.
+Prosody and ejabberd prepare JIDs as RFC 3454 section 7 prepares queries,
+with unassigned code points allowed; so does mepserver, by turning off the
+unassigned check of Twisted's C{nodeprep} and C{resourceprep} profiles
+(every prohibited character, mapping and the bidi rule stay).
+
 This is the only code in mepserver that patches a third-party module, and
 C{mepserver/__init__.py} imports it first so that every way into the package
 applies it before wokkel loads.
@@ -37,7 +46,7 @@ import importlib
 import sys
 
 from twisted.python import compat
-from twisted.words.protocols.jabber import jid
+from twisted.words.protocols.jabber import jid, xmpp_stringprep
 
 from mepserver.jids import BoundedJIDCache
 
@@ -55,6 +64,11 @@ def apply():
     @rtype: L{list} of L{str}
     """
     changed = []
+    for name in ("nodeprep", "resourceprep"):
+        profile = getattr(xmpp_stringprep, name)
+        if profile.do_check_unassigneds:
+            profile.do_check_unassigneds = False
+            changed.append(f"twisted.words.protocols.jabber.xmpp_stringprep.{name}")
     cache = vars(jid).get(JID_CACHE)
     if type(cache) is dict:
         bounded = BoundedJIDCache()

@@ -164,6 +164,23 @@ class Config:
         C{conflict} instead (C{[components] conflict}).
     @ivar components: the external components' domains, lowercase, to
         their shared secrets (the other keys of C{[components]}); read-only.
+    @ivar componentConnect: client endpoint description of the host
+        server's component port (XEP-0114), or L{None} to run standalone
+        (C{[component] connect}). When set, mepserver runs as the host's
+        MUC component: only the MUC service with MEP, the HTTP API and the
+        stores, reached through the host (L{mepserver.hostlink}).
+    @ivar componentSecret: the component's shared secret for the
+        handshake; set exactly when C{componentConnect} is (C{[component]
+        secret}). Left out of C{repr()}, so that it is never logged.
+    @ivar archiveRetention: seconds an archived message (XEP-0313) is kept,
+        or L{None} for ever (C{[archive] retention}: seconds, or a number
+        with C{s}, C{h}, C{d} or C{w}, or C{never}).
+    @ivar archiveMaxMessages: the most messages one archive keeps; past
+        it the oldest go (C{[archive] max_messages}).
+    @ivar archivePageSize: how many messages a query's page holds when the
+        client asks for no number (C{[archive] page_size}).
+    @ivar archiveMaxPageSize: the most messages one page holds, whatever
+        the client asks for (C{[archive] max_page_size}).
     @ivar verbose: whether to log traffic (C{[server] verbose}).
     """
 
@@ -213,7 +230,21 @@ class Config:
     components: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    componentConnect: Optional[str] = None
+    componentSecret: Optional[str] = field(default=None, repr=False)
+    archiveRetention: Optional[int] = 604800
+    archiveMaxMessages: int = 10000
+    archivePageSize: int = 20
+    archiveMaxPageSize: int = 100
     verbose: bool = False
+
+    @property
+    def componentMode(self) -> bool:
+        """
+        Whether mepserver runs as a host server's MUC component (XEP-0114)
+        rather than standalone: C{componentConnect} is set.
+        """
+        return self.componentConnect is not None
 
     @property
     def encryptionRequired(self) -> bool:
@@ -500,6 +531,59 @@ def _optionalEndpoint(value: Any) -> Optional[str]:
     return _endpoint(text)
 
 
+# The position of the port among each stream client type's positional
+# arguments (after the type itself), from twisted.internet.endpoints.
+_CLIENT_PORT_INDEX = {"tcp": 1, "tls": 1, "ssl": 1}
+
+
+def _optionalClientEndpoint(value: Any) -> Optional[str]:
+    """
+    A client endpoint description (C{tcp:HOST:PORT}, C{tls:HOST:PORT},
+    C{unix:PATH}, ...), or L{None} for C{off} or an empty value.
+    """
+    from twisted.internet import endpoints, reactor
+
+    text = _text(value, "an endpoint description")
+    if text.lower() in ("", "off"):
+        return None
+
+    def invalid(reason: str) -> _Invalid:
+        return _Invalid(f"{text!r} is not a valid endpoint description ({reason})")
+
+    args, kwargs = _splitEndpoint(text)
+    index = _CLIENT_PORT_INDEX.get(args[0])
+    if index is not None:
+        host = kwargs.get("host", args[index] if len(args) > index else "")
+        port = kwargs.get("port", args[index + 1] if len(args) > index + 1 else None)
+        if not host:
+            raise invalid("missing host")
+        if port is None:
+            raise invalid("missing port")
+        try:
+            number = int(port, 10)
+        except ValueError:
+            raise invalid("invalid port")
+        if not 0 < number <= 65535:
+            raise invalid("port out of range")
+    try:
+        # Parses and builds the endpoint without connecting.
+        endpoints.clientFromString(reactor, text)
+    except ValueError as e:
+        if str(e).startswith("Unknown endpoint type"):
+            raise invalid(f"unknown endpoint type {args[0]!r}")
+        if str(e).startswith("invalid literal for int()"):
+            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
+        raise invalid(_reason(e))
+    except TypeError as e:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if unexpected:
+            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
+        raise invalid(_reason(e))
+    except Exception as e:
+        raise invalid(_reason(e))
+    return text
+
+
 def _optionalURL(value: Any) -> Optional[str]:
     """
     An C{http} or C{https} URL without query or fragment, without its
@@ -514,6 +598,32 @@ def _optionalURL(value: Any) -> Optional[str]:
     if parsed.query or parsed.fragment or re.search(r"\s", text):
         raise _Invalid(f"{text!r} must have no query, fragment or spaces")
     return text.rstrip("/")
+
+
+_DURATION_UNITS = {"s": 1, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(value: Any) -> Optional[int]:
+    """
+    A duration in whole seconds: a number of seconds, or a number followed
+    by C{s}, C{h}, C{d} or C{w} (C{7d}, C{1w}); L{None} for C{never}.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = _text(value, "a duration").lower()
+    if text == "never":
+        return None
+    match = re.fullmatch(r"([0-9]+)\s*([shdw]?)", text)
+    if match is None:
+        raise _Invalid(
+            f"{value!r} is not a duration: seconds, or a number with s, h, d "
+            "or w (7d, 1w), or never"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS.get(match.group(2) or "s")
+    if seconds < 1:
+        raise _Invalid(f"{value!r} is shorter than a second")
+    return seconds
 
 
 def _readableFile(value: Any) -> Optional[str]:
@@ -619,6 +729,12 @@ _SETTINGS = (
         "conflict",
         _choice("refuse_new", "replace_old"),
     ),
+    _Setting("componentConnect", "component", "connect", _optionalClientEndpoint),
+    _Setting("componentSecret", "component", "secret", _optionalText),
+    _Setting("archiveRetention", "archive", "retention", _duration),
+    _Setting("archiveMaxMessages", "archive", "max_messages", _integer(1)),
+    _Setting("archivePageSize", "archive", "page_size", _integer(1)),
+    _Setting("archiveMaxPageSize", "archive", "max_page_size", _integer(1)),
     _Setting("verbose", "server", "verbose", _boolean),
 )
 _BY_NAME = {setting.name: setting for setting in _SETTINGS}
@@ -829,6 +945,11 @@ def load(
             raise ConfigError(
                 f"[{_COMPONENTS}] {name}: {name!r} is the same as {served[name]}"
             )
+    if config.archivePageSize > config.archiveMaxPageSize:
+        raise ConfigError(
+            f"[archive] page_size: {config.archivePageSize} is more than "
+            f"[archive] max_page_size ({config.archiveMaxPageSize})"
+        )
     if (config.tlsCertificate is None) != (config.tlsKey is None):
         given, missing = ("certificate", "key")
         if config.tlsCertificate is None:
@@ -836,5 +957,20 @@ def load(
         raise ConfigError(
             f"[tls] {missing}: missing; set both certificate and key, or neither"
             f" ([tls] {given} is set)"
+        )
+    if (config.componentConnect is None) != (config.componentSecret is None):
+        if config.componentSecret is None:
+            raise ConfigError(
+                "[component] secret: missing; running as a component "
+                "([component] connect is set) needs the host's shared secret"
+            )
+        raise ConfigError(
+            "[component] connect: missing; [component] secret is set, but not "
+            "the host server's component port to connect to (e.g. tcp:127.0.0.1:5347)"
+        )
+    if config.componentMode and (config.componentsListen or config.components):
+        raise ConfigError(
+            "[components]: accepting components is for standalone mode, and "
+            "mepserver runs as a component ([component] connect is set)"
         )
     return config

@@ -154,6 +154,14 @@ class ServiceUnavailable(Refusal):
     """
 
 
+class FeatureNotImplemented(Refusal):
+    """
+    The request uses a part of a protocol this server does not implement
+    (XEP-0313 section 4.1.4: an unknown query form field; XEP-0059 section
+    2.4: a page by index).
+    """
+
+
 # Publish-subscribe (XEP-0060) refusals. Each has a stanza error condition
 # in CONDITIONS and, where XEP-0060 names one, a pubsub-specific condition
 # in PUBSUB_CONDITIONS.
@@ -393,6 +401,7 @@ CONDITIONS: Dict[Type[Refusal], Tuple[str, str]] = {
     # XEP-0045 7.2.9 shows type 'wait': the room may have room later.
     RoomFull: ("service-unavailable", "wait"),
     ServiceUnavailable: ("service-unavailable", "cancel"),
+    FeatureNotImplemented: ("feature-not-implemented", "cancel"),
     Unsupported: ("feature-not-implemented", "cancel"),
     NodeExists: ("conflict", "cancel"),
     InstantNodesUnsupported: ("not-acceptable", "modify"),

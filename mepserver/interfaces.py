@@ -881,6 +881,18 @@ class IRoomFeature(Interface):
         @raise mepserver.errors.Refusal: they may not.
         """
 
+    def checkArchiveReader(room, affiliation, present):
+        """
+        Check that a user with C{affiliation} may read the room's message
+        archive (XEP-0313 section 7.1.2: whoever has the right to enter
+        it; in a members-only room, its members, admins and owners).
+        Outcasts never may, whatever the options say.
+
+        @param present: whether the requesting session is in the room.
+
+        @raise mepserver.errors.Refusal: they may not.
+        """
+
     def invitesOnAffiliation(room, previous, affiliation):
         """
         Whether a user who is not in the room and whose affiliation changed

@@ -9,6 +9,14 @@ listeners (TCP and WebSocket) and how a stanza flows between them:
   client stream -> L{Session} (stamps C{from}) -> L{Router} -> the domain's
   component -> its handlers -> L{Router} -> L{Session} -> client stream.
 
+As a host server's MUC component (C{[component] connect}, XEP-0114),
+L{buildComponentServer} wires only the MUC domain (L{buildMUCService}, the
+same as standalone), the HTTP API and the stores, and the router's default
+route is the link to the host (L{mepserver.hostlink.HostLink}):
+
+  host -> L{HostLink} -> L{Router} -> the MUC domain's handlers ->
+  L{Router} -> L{HostLink} -> host -> the users' sessions.
+
 L{buildServer} opens no sockets: L{mepserver.tap} and
 L{mepserver.testing} turn L{Server.listeners} into listening ports.
 """
@@ -67,9 +75,11 @@ from mepserver.components import (
 )
 from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
+from mepserver.hostlink import HostLink
 from mepserver.ids import IdSource, SeededIdSource
 from mepserver.inspector.resource import pageResources
 from mepserver.inspector.stanzas import StanzaTap
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.mep.deliveries import DeliveryLog
@@ -78,14 +88,27 @@ from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
 from mepserver.mep.resource import MEPResource
 from mepserver.iqclient import IQClient
-from mepserver.interfaces import IPubSubStore, IRoomStore, IUserStore, UserExists
+from mepserver.interfaces import (
+    IArchiveStore,
+    IPubSubStore,
+    IRoomStore,
+    IUserStore,
+    UserExists,
+)
+from mepserver.mam.account import AccountArchiveHandler, AccountArchives
+from mepserver.mam.query import PageLimits
 from mepserver.pep.handler import PEPHandler
 from mepserver.pep.model import makeService as makePEPService
 from mepserver.pep.resource import PEPResource
 from mepserver.pubsub.interests import InterestTracker
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.router import Domain, Router
-from mepserver.storage.memory import MemoryPubSubStore, MemoryRoomStore, MemoryUserStore
+from mepserver.storage.memory import (
+    MemoryArchiveStore,
+    MemoryPubSubStore,
+    MemoryRoomStore,
+    MemoryUserStore,
+)
 from mepserver.storage.sqlite import SQLiteStore
 from mepserver.upload.handler import UploadHandler
 from mepserver.upload.model import UploadService
@@ -106,6 +129,13 @@ class Server(service.MultiService):
         the same object as C{users}.
     @ivar pubsubStore: the L{mepserver.interfaces.IPubSubStore} of PEP and
         persistent MEP nodes; with SQLite, the same object as C{users}.
+    @ivar archiveStore: the L{mepserver.interfaces.IArchiveStore} of
+        message archives (XEP-0313); with SQLite, the same object as the
+        room store.
+    @ivar archives: the client domain's L{AccountArchives}: accounts'
+        message archives, their preferences and expiry.
+    @ivar roomArchives: the MUC service's L{RoomArchives}: rooms' message
+        archives (XEP-0313) and moderation tombstones (XEP-0425).
     @ivar caps: the server-wide L{CapsCache} (XEP-0115), for PEP and MEP.
     @ivar pep: the client domain's L{PEPHandler} (XEP-0163).
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
@@ -156,6 +186,9 @@ class Server(service.MultiService):
             await store.prepare()
         await self.rooms.load()
         self.uploads.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
         for username, password in sorted(self.config.users.items()):
             credentials = makeCredentials(password)
             try:
@@ -178,6 +211,8 @@ class Server(service.MultiService):
         """
         if not self.running:
             return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
         self.muc.shutdown()
         self.stanzas.closeAll()
         yield self.streams.closeAll()
@@ -186,6 +221,7 @@ class Server(service.MultiService):
         # Ended sessions broadcast unavailable presence, which may wait for
         # the store: let that finish before the components stop.
         yield self.sessions.locks.drain()
+        self.archives.stop()
         yield service.MultiService.stopService(self)
         for store in self._stores():
             yield store.close()
@@ -251,6 +287,7 @@ class Server(service.MultiService):
         self.vcards.reset()
         self.caps.reset()
         self.uploads.reset()
+        self.archives.reset()
         self.stanzas.reset()
         # Rooms.reset also resets MEP and the delivery log, its observers.
         self.rooms.reset()
@@ -263,10 +300,181 @@ class Server(service.MultiService):
             C{roomStore}, and its pool must be prepared and closed once.
         """
         stores = [self.users]
-        for store in (self.roomStore, self.pubsubStore):
+        for store in (self.roomStore, self.pubsubStore, self.archiveStore):
             if all(store is not other for other in stores):
                 stores.append(store)
         return stores
+
+
+class ComponentServer(Server):
+    """
+    mepserver as a host server's MUC component (XEP-0114): the MUC service
+    with MEP, the HTTP API and the stores; the host has the users, their
+    sessions and everything else.
+
+    Its attributes are those of L{Server} that concern the MUC service
+    (C{config}, C{router}, C{roomStore}, C{pubsubStore}, C{archiveStore},
+    C{caps}, C{rooms}, C{muc}, C{mep}, C{roomArchives}, C{clock}, C{ids},
+    C{listeners} with the HTTP listener alone, C{ready}), and:
+
+    @ivar archives: an L{AccountArchives} for its expiry timer alone, which
+        rooms' archives share: a component archives no account.
+
+    @ivar link: the L{HostLink} to the host; it connects once the stores
+        are open and the persistent rooms loaded, so that the host's first
+        stanza finds them.
+    """
+
+    async def _prepare(self):
+        for store in self._stores():
+            await store.prepare()
+        await self.rooms.load()
+        if self.config.storage != "memory":
+            # Archives kept from an earlier run may hold messages to expire.
+            self.archives.arm()
+        log.info(
+            "mepserver {version} serving {mucDomain} as a component of "
+            "{domain} through {where}",
+            version=mepserver.__version__,
+            mucDomain=self.config.mucDomain,
+            domain=self.config.domain,
+            where=self.config.componentConnect,
+        )
+        if self.running:
+            # A child added to a running parent starts at once; it stops
+            # first (MultiService stops children in reverse order), after
+            # the occupants were told of the shutdown through it.
+            self.link.setServiceParent(self)
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        """
+        Tell every room occupant, through the host, that the MUC service
+        shuts down (XEP-0045 332), close the link, stop the MUC domain and
+        close the stores. Stopping twice does nothing.
+        """
+        if not self.running:
+            return
+        # Messages waiting for their room's archive go out first.
+        yield self.muc.locks.drain()
+        self.muc.shutdown()
+        self.archives.stop()
+        yield service.MultiService.stopService(self)
+        for store in self._stores():
+            yield store.close()
+
+    def getCredentials(self, username: str) -> defer.Deferred:
+        """
+        Nobody logs in to a component: the host has the accounts.
+        """
+        raise NotImplementedError("a component has no accounts")
+
+    @defer.inlineCallbacks
+    def reset(self, text: str = "the server is being reset"):
+        """
+        Bring the MUC service back to its state just after start: every
+        occupant is told the service shut down (XEP-0045 332), and every
+        room and MEP node is forgotten. Only memory storage can be reset.
+
+        @param text: unused: the host's client streams stay open.
+        @raise ResetNotSupported: (in the Deferred, before anything
+            changes) as L{checkReset}.
+        """
+        self.checkReset()
+        self.muc.shutdown()
+        for store in self._stores():
+            store.reset()
+        self.caps.reset()
+        self.archives.reset()
+        # Rooms.reset also resets MEP, one of its observers.
+        self.rooms.reset()
+        if isinstance(self.ids, SeededIdSource):
+            self.ids.reset()
+        yield None
+
+    def _stores(self):
+        """
+        @return: each store once, as L{Server._stores}, without the user
+            store: a component keeps no accounts.
+        """
+        stores = [self.roomStore]
+        for store in (self.pubsubStore, self.archiveStore):
+            if all(store is not other for other in stores):
+                stores.append(store)
+        return stores
+
+
+def buildMUCService(server: Server, config: Config, clock, isConnected=None) -> Domain:
+    """
+    Add the MUC service with MEP to C{server}, as its C{muc-domain}
+    component on its router: the same in both modes. It only talks to the
+    router, which reaches the client domain in-process when standalone, and
+    the host server (L{HostLink}) as a component.
+
+    Sets C{server.rooms}, C{server.mep}, C{server.deliveries},
+    C{server.roomArchives} and C{server.muc}; needs C{server.router}, C{server.ids}, C{server.caps},
+    C{server.roomStore}, C{server.pubsubStore}, C{server.archiveStore} and
+    C{server.archives} (the archives' expiry timer).
+
+    @param isConnected: C{isConnected(session)} tells whether a client is
+        connected as a session's full JID (the delivery explainer's ghosts),
+        or L{None} when the server cannot know (as a component).
+    @return: the MUC domain's L{Domain}.
+    """
+    # The MUC domain (XEP-0045): rooms in memory, persistent ones written
+    # through to the room store and loaded at start.
+    server.rooms = Rooms(config, server.ids, clock, server.roomStore)
+    mucDomain = Domain(server.router, config.mucDomain)
+    mucDomain.setName("muc-domain")
+    mucDomain.setServiceParent(server)
+    # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
+    # on the engine PEP uses, with its own registry (PEP and MEP never
+    # share a node). The handler registers with the rooms (their lifecycle,
+    # and room events: Room.generateEvent, server.mep); the MUC handler
+    # tells it of occupants' presence, and leaves it the pubsub IQs to
+    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
+    # asked from the room JID through one IQ client (OQ-13).
+    mepIQClient = IQClient(server.ids, clock)
+    # The delivery explainer records what decides who gets each MEP
+    # publication; it follows occupants and rooms to tell who had left from
+    # who was never there.
+    server.deliveries = DeliveryLog(server.caps, config.inspectorDeliveries, isConnected)
+    server.rooms.addObserver(server.deliveries)
+    mepResource = MEPResource(
+        ServiceRegistry(
+            server.pubsubStore,
+            makeMEPService(
+                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
+            ),
+        ),
+        server.rooms,
+        RoomInterests(server.caps, mepIQClient),
+        config.backendJids,
+        deliveries=server.deliveries,
+    )
+    server.mep = MEPHandler(mepResource, server.ids)
+    # Rooms' message archives (XEP-0313) in the same store as accounts',
+    # expired by the same timer; an archive goes with its room.
+    server.roomArchives = RoomArchives(
+        server.archiveStore,
+        clock,
+        limit=config.archiveMaxMessages,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+        expiry=server.archives,
+    )
+    server.rooms.addObserver(server.roomArchives)
+    server.muc = MUCHandler(
+        server.rooms,
+        observers=[server.mep, server.deliveries],
+        occupantServices=mepResource,
+        archives=server.roomArchives,
+    )
+    server.muc.setHandlerParent(mucDomain)
+    mepIQClient.setHandlerParent(mucDomain)
+    server.mep.setHandlerParent(mucDomain)
+    MUCDiscoHandler().setHandlerParent(mucDomain)
+    generic.FallbackHandler().setHandlerParent(mucDomain)
+    return mucDomain
 
 
 def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
@@ -292,6 +500,8 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         ids, bound resources, anonymous usernames, roster pushes); a
         random one if L{None}.
     """
+    if config.componentMode:
+        return buildComponentServer(config, clock, ids)
     if clock is None:
         from twisted.internet import reactor as clock
     server = Server(config)
@@ -303,10 +513,19 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         if IPubSubStore.providedBy(server.roomStore)
         else MemoryPubSubStore()
     )
+    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
+    # in memory.
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
+    )
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
-    server.streams = StreamRegistry(config.maxUnauthenticatedPerAddress)
+    server.streams = StreamRegistry(
+        config.maxUnauthenticatedPerAddress, traffic=config.verbose
+    )
 
     # The client domain: sessions and the server's own answers. Stream
     # management (XEP-0198) keeps broken-off sessions for resumption.
@@ -358,6 +577,21 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     # registers with the sessions) and, before delivery, what arrives.
     server.blocking = BlockingHandler(sessions, server.users)
     server.blocking.setHandlerParent(clientDomain)
+    # Message Archive Management (XEP-0313, XEP-0441): the handler archives
+    # what clients send, as a filter registered after the blocking one (a
+    # refused message is not archived), and answers queries; the delivery
+    # handler archives what accounts receive.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        server.users,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+    )
+    AccountArchiveHandler(sessions, server.archives).setHandlerParent(clientDomain)
     server.vcards.setHandlerParent(clientDomain)
     # The presence handler takes the presence clients send (it registers
     # with the sessions) and tells offline storage and PEP of sessions and
@@ -368,9 +602,9 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(sessions, carbons=carbons, offline=offline).setHandlerParent(
-        clientDomain
-    )
+    DeliveryHandler(
+        sessions, carbons=carbons, offline=offline, archives=server.archives
+    ).setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
@@ -378,12 +612,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.pep.setHandlerParent(clientDomain)
     # Account removal (XEP-0077 section 3.2): the contacts are told, the
     # PEP nodes deleted and what is held in memory forgotten, before the
-    # store removes the account with the rest of its data.
+    # store removes the account with the rest of its data, then its archive.
     registration = RegistrationHandler(
         config,
         server.users,
         sessions,
         observers=[presence, server.pep, server.blocking, server.vcards],
+        archives=server.archives,
     )
     registration.setHandlerParent(clientDomain)
     # Private XML storage (XEP-0049); its legacy bookmarks (XEP-0048) are
@@ -401,54 +636,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     generic.FallbackHandler().setHandlerParent(clientDomain)
 
-    # The MUC domain (XEP-0045): rooms in memory, persistent ones written
-    # through to the room store and loaded at start.
-    server.rooms = Rooms(config, server.ids, clock, server.roomStore)
-    mucDomain = Domain(server.router, config.mucDomain)
-    mucDomain.setName("muc-domain")
-    mucDomain.setServiceParent(server)
-    # MEP (XEP-0316): every room JID and occupant JID is a pubsub service
-    # on the engine PEP uses, with its own registry (PEP and MEP never
-    # share a node). The handler registers with the rooms (their lifecycle,
-    # and room events: Room.generateEvent, server.mep); the MUC handler
-    # tells it of occupants' presence, and leaves it the pubsub IQs to
-    # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
-    # asked from the room JID through one IQ client (OQ-13).
-    mepIQClient = IQClient(server.ids, clock)
-    # The delivery explainer records each MEP publication's decisions; it
-    # follows occupants and rooms to tell who had left from who was never
-    # there, and asks the sessions whether an occupant's client is still
-    # connected (a ghost).
-    server.deliveries = DeliveryLog(
-        server.caps,
-        config.inspectorDeliveries,
+    # The MUC domain with MEP: see buildMUCService. Its delivery explainer
+    # asks the sessions whether an occupant's client is still connected.
+    buildMUCService(
+        server,
+        config,
+        clock,
         lambda session: session.host != config.domain
         or sessions.session(session) is not None,
     )
-    server.rooms.addObserver(server.deliveries)
-    mepResource = MEPResource(
-        ServiceRegistry(
-            server.pubsubStore,
-            makeMEPService(
-                server.ids, clock, config.pubsubMaxNodes, config.pubsubMaxBytes
-            ),
-        ),
-        server.rooms,
-        RoomInterests(server.caps, mepIQClient),
-        config.backendJids,
-        deliveries=server.deliveries,
-    )
-    server.mep = MEPHandler(mepResource, server.ids)
-    server.muc = MUCHandler(
-        server.rooms,
-        observers=[server.mep, server.deliveries],
-        occupantServices=mepResource,
-    )
-    server.muc.setHandlerParent(mucDomain)
-    mepIQClient.setHandlerParent(mucDomain)
-    server.mep.setHandlerParent(mucDomain)
-    MUCDiscoHandler().setHandlerParent(mucDomain)
-    generic.FallbackHandler().setHandlerParent(mucDomain)
 
     # HTTP File Upload (XEP-0363): slots from upload.<domain>, files PUT
     # and fetched under /upload/ on the HTTP listener (below), kept in
@@ -607,4 +803,77 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
             server.streams,
         )
         server.listeners.append((config.componentsListen, components))
+    return server
+
+
+def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServer:
+    """
+    Build mepserver as a host server's MUC component (XEP-0114), without
+    opening any socket: the stores, the router, the MUC domain with MEP
+    (L{buildMUCService}, as standalone), the link to the host as the
+    router's default route, and the HTTP API as the only listener.
+
+    A stanza from the host: L{HostLink} -> L{Router} -> the MUC domain's
+    handlers; one from a room to anyone: L{Router} -> its default route,
+    L{HostLink} -> the host, which delivers it to its users' sessions.
+
+    @param clock: as for L{buildServer}; also the clock of the link's
+        reconnection delays.
+    @param ids: as for L{buildServer}.
+    """
+    if clock is None:
+        from twisted.internet import reactor as clock
+    server = ComponentServer(config)
+    server.clock = clock
+    server.ids = ids if ids is not None else IdSource()
+    server.users = None
+    _, server.roomStore = buildStores(config)
+    server.pubsubStore = (
+        server.roomStore
+        if IPubSubStore.providedBy(server.roomStore)
+        else MemoryPubSubStore()
+    )
+    server.archiveStore = (
+        server.roomStore
+        if IArchiveStore.providedBy(server.roomStore)
+        else MemoryArchiveStore()
+    )
+    # Rooms' archives (XEP-0313) expire on the timer account archives run
+    # when standalone.
+    server.archives = AccountArchives(
+        config.domain,
+        server.archiveStore,
+        None,
+        server.ids,
+        clock,
+        limit=config.archiveMaxMessages,
+        retention=config.archiveRetention,
+        limits=PageLimits(config.archivePageSize, config.archiveMaxPageSize),
+    )
+    server.caps = CapsCache()
+    server.router = Router()
+    buildMUCService(server, config, clock)
+
+    from twisted.internet import endpoints, reactor
+
+    server.link = HostLink(
+        server.router,
+        config.mucDomain,
+        config.componentSecret,
+        endpoints.clientFromString(reactor, config.componentConnect),
+        config.componentConnect,
+        clock,
+    )
+    server.link.setName("host-link")
+
+    # The backend HTTP API (DESIGN.md section 7) and the inspector page,
+    # without sessions or stanza stream: the host serves WebSocket,
+    # host-meta and uploads to its users, and has their sessions.
+    root = resource.Resource()
+    api = APIResource(server)
+    root.putChild(b"api", api)
+    page, assets = pageResources(api)
+    root.putChild(b"", page)
+    root.putChild(b"inspector", assets)
+    server.listeners.append((config.httpListen, webserver.Site(root)))
     return server

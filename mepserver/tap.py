@@ -5,7 +5,9 @@ The twistd plugin's options and service: C{twistd -n mepserver}.
 L{Options} takes C{-c/--config} plus a few overrides and validates them all
 through L{mepserver.config.load}, so a wrong setting ends twistd at option
 parsing with one line naming it. L{makeService} builds the server and one
-L{strports<twisted.application.strports>} service per listener.
+L{strports<twisted.application.strports>} service per listener: in
+component mode (C{[component] connect}) the HTTP API's alone, the link to
+the host being one of the server's own child services.
 """
 
 from typing import Any, Dict
@@ -26,13 +28,33 @@ class Options(usage.Options):
     """
 
     longdesc = (
-        "Runs mepserver. Without --config the embedded defaults apply "
-        "(see etc/mepserver.ini); the options below override the file."
+        "Runs mepserver, in one of two modes. Standalone (the default): an "
+        "XMPP server of its own, with client listeners (TCP, direct TLS, "
+        "WebSocket), accounts, the MUC service with MEP (XEP-0316), upload "
+        "and the HTTP API. As a component: with --component-connect and "
+        "--component-secret ([component] connect and secret), it attaches "
+        "to a host server (Prosody, ejabberd) as its MUC component "
+        "(XEP-0114) and runs only the MUC service with MEP on --muc-domain, "
+        "the HTTP API and the room store; the host, --domain, has the users. "
+        "Without --config the embedded defaults apply (see "
+        "etc/mepserver.ini); the options override the file."
     )
 
     optParameters = [
         ("config", "c", None, "INI configuration file (see etc/mepserver.ini)"),
-        ("domain", None, None, "client domain, [server] domain (default: localhost)"),
+        (
+            "domain",
+            None,
+            None,
+            "client domain, or the host server's as a component, "
+            "[server] domain (default: localhost)",
+        ),
+        (
+            "muc-domain",
+            None,
+            None,
+            "MUC service domain, [muc] domain (default: conference. + domain)",
+        ),
         (
             "c2s",
             None,
@@ -51,8 +73,8 @@ class Options(usage.Options):
             "http",
             None,
             None,
-            "WebSocket and HTTP API endpoint, [http] listen "
-            "(default: tcp:5280:interface=127.0.0.1)",
+            "WebSocket and HTTP API endpoint (the HTTP API alone as a "
+            "component), [http] listen (default: tcp:5280:interface=127.0.0.1)",
         ),
         (
             "storage",
@@ -67,6 +89,21 @@ class Options(usage.Options):
             "directory for the database and the generated certificate, "
             "[server] data_dir (default: mepserver-data)",
         ),
+        (
+            "component-connect",
+            None,
+            None,
+            "run as the MUC component of the host server at this client "
+            "endpoint, e.g. tcp:127.0.0.1:5347, [component] connect "
+            "(default: off, standalone)",
+        ),
+        (
+            "component-secret",
+            None,
+            None,
+            "the component's shared secret, [component] secret; prefer the "
+            "config file, which other users cannot read in the process list",
+        ),
     ]
 
     optFlags = [
@@ -76,11 +113,14 @@ class Options(usage.Options):
     # Option name -> config.Config field.
     overrideFields = {
         "domain": "domain",
+        "muc-domain": "mucDomain",
         "c2s": "c2sListen",
         "direct-tls": "directTLSListen",
         "http": "httpListen",
         "storage": "storage",
         "data-dir": "dataDir",
+        "component-connect": "componentConnect",
+        "component-secret": "componentSecret",
     }
 
     def overrides(self) -> Dict[str, Any]:

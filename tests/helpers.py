@@ -7,8 +7,12 @@ literals shaped like the specifications' examples into elements, and
 L{assertStanza} compares a stanza with such a literal.
 """
 
+import functools
+
 from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish, utility
+
+from mepserver.c2s.mechanisms import makeCredentials
 
 
 class StubStream(utility.EventDispatcher):
@@ -38,6 +42,15 @@ class StubStream(utility.EventDispatcher):
         """
         assert isinstance(streamError, error.StreamError)
         self.streamErrors.append(streamError)
+
+
+@functools.lru_cache(maxsize=None)
+def credentials(password):
+    """
+    L{makeCredentials} for C{password}, derived once per run: the SCRAM
+    keys take a few milliseconds, and many tests create the same accounts.
+    """
+    return makeCredentials(password)
 
 
 def parseXml(text, namespace=None):

@@ -17,10 +17,9 @@ from twisted.test import iosim
 from twisted.words.protocols.jabber import client, component, jid, xmlstream
 
 from mepserver import config as configModule
-from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.components import ComponentXmlStreamFactory
 from mepserver.server import buildServer
-from tests.helpers import matchExactly, parseXml
+from tests.helpers import credentials, matchExactly, parseXml
 
 NS_CLIENT = "jabber:client"
 NS_COMPONENT = "jabber:component:accept"
@@ -137,7 +136,7 @@ class MemoryServer:
         Create an account.
         """
         self.testCase.successResultOf(
-            self.server.users.createUser(username, makeCredentials(password))
+            self.server.users.createUser(username, credentials(password))
         )
 
     def connect(self, username, resource, password="secret"):

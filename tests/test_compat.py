@@ -119,3 +119,76 @@ class CompatTests(unittest.SynchronousTestCase):
         if output.startswith("imports"):
             raise unittest.SkipTest("shim no longer needed: wokkel imports alone")
         self.assertTrue(output.startswith("fails"), output)
+
+
+class UnassignedCodePointTests(unittest.SynchronousTestCase):
+    """
+    JIDs may hold code points Unicode 3.2 had not assigned (RFC 3454 section
+    7, as Prosody and ejabberd prepare them): emoji in resources, room nicks
+    and localparts; what stringprep prohibits stays refused.
+    """
+
+    def test_emojiAccepted(self):
+        """
+        Emoji pass in the resource and the localpart, and mapping still
+        applies around them.
+        """
+        from twisted.words.protocols.jabber.jid import JID
+
+        self.assertEqual("romeo@localhost/📱 phone", JID("romeo@localhost/📱 phone").full())
+        self.assertEqual(
+            "room@conference.localhost/Witch 🧙", JID("room@conference.localhost/Witch 🧙").full()
+        )
+        self.assertEqual("🦊fox@localhost", JID("🦊FOX@localhost").full())
+
+    def test_prohibitedStillRefused(self):
+        """
+        Prohibited characters (a space or C{&} in a localpart, a control
+        character in a resource) are still refused.
+        """
+        from twisted.words.protocols.jabber.jid import InvalidFormat, JID
+
+        for text in ("ro meo@localhost", "a&b@localhost", "romeo@localhost/a\x07b"):
+            self.assertRaises(InvalidFormat, JID, text)
+
+
+class EmojiEndToEndTests(unittest.TestCase):
+    """
+    A client bound to an emoji resource joins a room under an emoji nick
+    and talks there (the in-memory server, as twistd builds it).
+    """
+
+    def test_emojiResourceAndNick(self):
+        """
+        The resource is bound as asked, the nick is the occupant JID's
+        resource, and the groupchat message comes from it.
+        """
+        from tests.memory import MemoryServer
+
+        memory = MemoryServer(self)
+        memory.createAccount("romeo")
+        memory.createAccount("juliet")
+        romeo = memory.connect("romeo", "📱")
+        self.assertEqual("romeo@localhost/📱", romeo.jid.full())
+        juliet = memory.connect("juliet", "balcony")
+        room = "garden@conference.localhost"
+        for client, nick in ((romeo, "Romeo 🌹"), (juliet, "Juliet")):
+            client.send(
+                f"<presence to='{room}/{nick}'>"
+                "<x xmlns='http://jabber.org/protocol/muc'/></presence>"
+            )
+            if client is romeo:
+                # An instant room (XEP-0045 section 10.1.2), unlocked.
+                romeo.send(
+                    f"<iq type='set' to='{room}' id='unlock'>"
+                    "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                    "<x xmlns='jabber:x:data' type='submit'/></query></iq>"
+                )
+        self.assertIn(
+            f"{room}/Romeo 🌹",
+            [p.getAttribute("from") for p in juliet.take() if p.name == "presence"],
+        )
+        romeo.take()
+        romeo.send(f"<message to='{room}' type='groupchat'><body>🌹</body></message>")
+        [message] = [m for m in juliet.take() if m.name == "message"]
+        self.assertEqual((f"{room}/Romeo 🌹", "🌹"), (message["from"], str(message.body)))

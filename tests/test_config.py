@@ -96,6 +96,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.backendJids, ())
         self.assertEqual(defaults.pubsubMaxNodes, 100)
         self.assertEqual(defaults.pubsubMaxBytes, 16 * 1024 * 1024)
+        self.assertIsNone(defaults.componentConnect)
+        self.assertIsNone(defaults.componentSecret)
+        self.assertFalse(defaults.componentMode)
         self.assertEqual(defaults.uploadDomain, "upload.localhost")
         self.assertEqual(defaults.uploadMaxFileSize, 10 * 1024 * 1024)
         self.assertEqual(defaults.uploadQuota, 1024 * 1024 * 1024)
@@ -105,6 +108,10 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertIsNone(defaults.componentsListen)
         self.assertEqual(defaults.componentsConflict, "refuse_new")
         self.assertEqual(dict(defaults.components), {})
+        self.assertEqual(defaults.archiveRetention, 7 * 86400)
+        self.assertEqual(defaults.archiveMaxMessages, 10000)
+        self.assertEqual(defaults.archivePageSize, 20)
+        self.assertEqual(defaults.archiveMaxPageSize, 100)
         self.assertFalse(defaults.verbose)
 
     def test_fieldNames(self):
@@ -154,6 +161,12 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "componentsListen",
                 "componentsConflict",
                 "components",
+                "componentConnect",
+                "componentSecret",
+                "archiveRetention",
+                "archiveMaxMessages",
+                "archivePageSize",
+                "archiveMaxPageSize",
                 "verbose",
             ],
         )
@@ -495,6 +508,45 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(self.load("[c2s]\noffline_limit = 25\n").offlineLimit, 25)
         self.assertEqual(self.load("[c2s]\noffline_limit = 0\n").offlineLimit, 0)
 
+    def test_archive(self):
+        """
+        C{[archive]}: C{retention} is seconds or a number with s, h, d or
+        w, or never; the limits set their fields, at least 1.
+        """
+        for text, seconds in (
+            ("3600", 3600), ("90s", 90), ("2h", 7200), ("7d", 604800), ("1 W", 604800),
+            ("never", None), ("Never", None),
+        ):
+            self.assertEqual(
+                self.load(f"[archive]\nretention = {text}\n").archiveRetention, seconds
+            )
+        loaded = self.load(
+            "[archive]\nmax_messages = 1\npage_size = 5\nmax_page_size = 5\n"
+        )
+        self.assertEqual(
+            (1, 5, 5),
+            (loaded.archiveMaxMessages, loaded.archivePageSize, loaded.archiveMaxPageSize),
+        )
+
+    def test_archiveInvalid(self):
+        """
+        A retention that is no duration, a limit below 1 and a page size
+        above the largest page are refused, naming the setting.
+        """
+        for overrides, text in (
+            ({"archiveRetention": "1m"}, "[archive] retention: '1m' is not a duration"),
+            ({"archiveRetention": "0"}, "[archive] retention: '0' is shorter than a second"),
+            ({"archiveRetention": "soon"}, "[archive] retention: 'soon' is not a duration"),
+            ({"archiveMaxMessages": 0}, "[archive] max_messages: 0 is less than the minimum 1"),
+            ({"archivePageSize": "0"}, "[archive] page_size: 0 is less than the minimum 1"),
+            (
+                {"archivePageSize": 101},
+                "[archive] page_size: 101 is more than [archive] max_page_size (100)",
+            ),
+        ):
+            error = self.assertRaises(ConfigError, config.load, None, overrides)
+            self.assertTrue(str(error).startswith(text), str(error))
+
     def test_vcardMaxSize(self):
         """
         C{[c2s] vcard_max_size} sets L{Config.vcardMaxSize}, at least 1024.
@@ -536,6 +588,34 @@ class FileTests(unittest.SynchronousTestCase):
         self.assertEqual(
             loaded.backendJids, ("bot@localhost", "backend.localhost", "api@localhost")
         )
+
+    def test_component(self):
+        """
+        C{[component] connect} and C{secret} set L{Config.componentConnect}
+        and L{Config.componentSecret}, and with them component mode; the
+        MUC domain is still C{[muc] domain}, or derived from the host's
+        C{[server] domain}. The secret stays out of the config's C{repr}.
+        """
+        loaded = self.load(
+            "[server]\ndomain = example.org\n"
+            "[component]\nconnect = tcp:127.0.0.1:5347\nsecret = s3cret\n"
+        )
+        self.assertEqual(loaded.componentConnect, "tcp:127.0.0.1:5347")
+        self.assertEqual(loaded.componentSecret, "s3cret")
+        self.assertTrue(loaded.componentMode)
+        self.assertEqual(loaded.mucDomain, "conference.example.org")
+        self.assertNotIn("s3cret", repr(loaded))
+        loaded = self.load(
+            "[muc]\ndomain = rooms.example.org\n"
+            "[component]\nconnect = tcp:host=xmpp.example.org:port=5275\nsecret = s\n"
+        )
+        self.assertEqual(loaded.componentConnect, "tcp:host=xmpp.example.org:port=5275")
+        self.assertEqual(loaded.mucDomain, "rooms.example.org")
+        for standalone in ("", "off", "OFF"):
+            loaded = self.load(f"[component]\nconnect = {standalone}\nsecret =\n")
+            self.assertIsNone(loaded.componentConnect)
+            self.assertIsNone(loaded.componentSecret)
+            self.assertFalse(loaded.componentMode)
 
     def test_comments(self):
         """
@@ -1000,6 +1080,64 @@ class ErrorTests(unittest.SynchronousTestCase):
         self.assertError(
             {"backendJids": "a@b@c"},
             "[muc] backend_jids: 'a@b@c' is not a valid JID (invalid character in hostname)",
+        )
+
+    def test_componentConnect(self):
+        """
+        C{[component] connect} must be a client endpoint description with
+        a host and a port in range.
+        """
+        base = {"componentSecret": "s"}
+        for value, reason in [
+            ("tcp:127.0.0.1", "missing port"),
+            ("tcp::5347", "missing host"),
+            ("tcp:127.0.0.1:abc", "invalid port"),
+            ("tcp:127.0.0.1:0", "port out of range"),
+            ("tcp:127.0.0.1:65536", "port out of range"),
+            ("bogus:127.0.0.1:5347", "unknown endpoint type 'bogus'"),
+            ("tcp:127.0.0.1:5347:colour=red", "unknown parameter 'colour'"),
+            ("tcp:127.0.0.1:5347:timeout=soon", "a number is expected: 'soon'"),
+        ]:
+            self.assertError(
+                dict(base, componentConnect=value),
+                f"[component] connect: {value!r} is not a valid endpoint "
+                f"description ({reason})",
+            )
+
+    def test_componentModeAcceptsNoComponents(self):
+        """
+        Running as a component, mepserver accepts no components of its own:
+        C{[components]} with a listener or a component is refused.
+        """
+        base = {"componentConnect": "tcp:127.0.0.1:5347", "componentSecret": "s"}
+        message = (
+            "[components]: accepting components is for standalone mode, and "
+            "mepserver runs as a component ([component] connect is set)"
+        )
+        self.assertError(
+            dict(base, componentsListen="tcp:5347:interface=127.0.0.1"), message
+        )
+        self.assertError(dict(base, components={"bot.localhost": "b"}), message)
+
+    def test_componentPair(self):
+        """
+        C{[component] connect} and C{secret} go together: one without the
+        other names the missing one.
+        """
+        self.assertError(
+            {"componentConnect": "tcp:127.0.0.1:5347"},
+            "[component] secret: missing; running as a component "
+            "([component] connect is set) needs the host's shared secret",
+        )
+        self.assertError(
+            {"componentConnect": "tcp:127.0.0.1:5347", "componentSecret": "  "},
+            "[component] secret: missing; running as a component "
+            "([component] connect is set) needs the host's shared secret",
+        )
+        self.assertError(
+            {"componentSecret": "s"},
+            "[component] connect: missing; [component] secret is set, but not "
+            "the host server's component port to connect to (e.g. tcp:127.0.0.1:5347)",
         )
 
     def test_users(self):

@@ -11,7 +11,7 @@ import json
 from urllib.parse import quote
 
 from treq.client import HTTPClient
-from twisted.internet import defer, protocol, reactor, task
+from twisted.internet import defer, endpoints, protocol, reactor, task
 from twisted.trial import unittest
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.words.protocols.jabber import jid
@@ -699,3 +699,77 @@ class ExplainInTestsTests(unittest.TestCase):
                 f"bob@localhost/phone: not delivered [caps-hash-mismatch]: {expected.reason}", message
             )
         self.assertIn("alice@localhost/laptop: delivered [delivered]", running.explainDeliveries(alice))
+
+
+class ComponentModeTests(unittest.TestCase):
+    """
+    As a host server's MUC component (L{mepserver.server.ComponentServer}),
+    the page and the delivery explainer are served; the host has the
+    sessions, so there is neither a sessions list nor a stanza stream.
+    """
+
+    timeout = 30
+
+    def join(self, host, user, nick, features):
+        """
+        The host brings C{user}'s join presence with caps, and C{user}
+        answers the room's caps query.
+        """
+        caps = CapsClient(features)
+        presence = caps.presence(to=f"coven@conference.localhost/{nick}")
+        presence["from"] = user
+        presence.addElement(("http://jabber.org/protocol/muc", "x"))
+        host.stream.send(presence.toXml(defaultUri="jabber:client"))
+        host.flush()
+        for query in [q for q in host.take() if caps.isQuery(q)]:
+            answer = caps.answer(query)
+            answer["from"] = user
+            host.stream.send(answer.toXml(defaultUri="jabber:client"))
+            host.flush()
+
+    async def test_component(self):
+        from mepserver.server import buildServer
+        from tests.test_hostlink import FakeHost, componentConfig
+
+        clock = task.Clock()
+        host = FakeHost(clock)
+        server = buildServer(componentConfig(dataDir=self.mktemp()), clock=clock)
+        server.link.endpoint = host
+        server.startService()
+        host.flush()
+        self.successResultOf(server.ready)
+
+        def stop():
+            d = server.stopService()
+            host.flush()
+            self.successResultOf(d)
+
+        self.addCleanup(stop)
+        self.join(host, "alice@localhost/r", "alice", [NS_CONFERENCE_INFO + "+notify"])
+        self.join(host, "bob@localhost/r", "bob", [])
+        d = server.mep.generateEvent("coven", NS_CONFERENCE_INFO, EVENT, "m1")
+        host.flush()
+        self.assertEqual("m1", self.successResultOf(d))
+
+        [(_, site)] = server.listeners
+        port = await endpoints.serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(site)
+        self.addCleanup(port.stopListening)
+        http = HTTPClient(Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False)))
+        base = f"http://127.0.0.1:{port.getHost().port}/"
+        response = await http.get(base)
+        await response.content()
+        self.assertEqual(200, response.code)
+        for path, code in (
+            ("api/sessions", "sessions-unavailable"),
+            ("api/inspector/stream", "inspector-unavailable"),
+        ):
+            response = await http.get(base + path)
+            body = json.loads(await response.content())
+            self.assertEqual((503, code), (response.code, body["error"]), path)
+        node = quote(NS_CONFERENCE_INFO, safe="")
+        response = await http.get(base + f"api/rooms/coven/nodes/{node}/items/m1/deliveries")
+        body = json.loads(await response.content())
+        self.assertEqual(
+            [("alice", "delivered"), ("bob", "no-notify")],
+            [(d["nick"], d["code"]) for d in body["deliveries"]],
+        )

@@ -15,6 +15,7 @@ from mepserver import config as configModule
 from mepserver import errors
 from mepserver.ids import SeededIdSource
 from mepserver.muc import stanzas
+from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Affiliation, Role
@@ -70,11 +71,18 @@ class MUCHarness:
     reaches users. Stanzas to JIDs in C{gone} bounce as this server's
     delivery bounces them (groupchat to a vanished resource).
 
+    @ivar archives: the rooms' L{RoomArchives}, or L{None}.
+
     @ivar received: copies of the stanzas delivered to users, in order.
     @ivar raw: the delivered elements themselves.
     """
 
-    def __init__(self, testCase, **settings):
+    def __init__(self, testCase, archiveStore=None, **settings):
+        """
+        @param archiveStore: an L{mepserver.interfaces.IArchiveStore} for
+            rooms' archives (L{RoomArchives}, as C{archives}); none if
+            L{None}.
+        """
         settings.setdefault("mucDomain", SERVICE)
         settings.setdefault("domain", "shakespeare.lit")
         self.config = configModule.Config(**settings)
@@ -82,9 +90,13 @@ class MUCHarness:
         self.clock.advance(1000000000)
         self.store = MemoryRoomStore()
         self.rooms = Rooms(self.config, SeededIdSource(), self.clock, self.store)
+        self.archives = None
+        if archiveStore is not None:
+            self.archives = RoomArchives(archiveStore, self.clock, limit=1000)
+            self.rooms.addObserver(self.archives)
         self.router = Router()
         self.component = component.InternalComponent(self.router, SERVICE)
-        self.handler = MUCHandler(self.rooms)
+        self.handler = MUCHandler(self.rooms, archives=self.archives)
         self.handler.setHandlerParent(self.component)
         MUCDiscoHandler().setHandlerParent(self.component)
         generic.FallbackHandler().setHandlerParent(self.component)

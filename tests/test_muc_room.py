@@ -386,7 +386,8 @@ class ConfigurationTests(unittest.SynchronousTestCase):
     def test_configure(self):
         """
         Section 10.1.3's example submission sets every option; changes are
-        announced with 104, anonymity changes with 172 and 173.
+        announced with 104, anonymity changes with 172 and 173, and the
+        persistent room's archive (XEP-0313) with 170.
         """
         room = makeRoom()
         values = {
@@ -407,7 +408,10 @@ class ConfigurationTests(unittest.SynchronousTestCase):
             "muc#maxhistoryfetch": ["50"],
         }
         change = room.configure(CRONE, values)
-        self.assertEqual({Status.CONFIGURATION_CHANGED, Status.NOW_NON_ANONYMOUS}, change.statuses)
+        self.assertEqual(
+            {Status.CONFIGURATION_CHANGED, Status.NOW_NON_ANONYMOUS, Status.LOGGING_ENABLED},
+            change.statuses,
+        )
         self.assertEqual(
             RoomConfig(
                 name="A Dark Cave", description="The place for all good witches!",

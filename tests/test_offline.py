@@ -167,8 +167,9 @@ class StoreAndDeliverTests(OfflineTestCase):
         """
         Section 2, examples 1 to 3: romeo's message to juliet, offline, is
         neither delivered nor bounced; her initial presence brings it, as
-        sent plus XEP-0203's delay from the domain stamped when it was
-        stored, after her own presence; then it leaves the store.
+        sent plus the stanza-id of her archive (XEP-0313 section 2.3) and
+        XEP-0203's delay from the domain stamped when it was stored, after
+        her own presence; then it leaves the store.
         """
         self.romeo.send(chat("juliet@capulet.lit", "O blessed, blessed night!"))
         self.assertEqual([], self.romeo.take())
@@ -182,6 +183,7 @@ class StoreAndDeliverTests(OfflineTestCase):
             received[1],
             "<message from='romeo@capulet.lit/orchard' to='juliet@capulet.lit' "
             "type='chat' id='m1'><body>O blessed, blessed night!</body>"
+            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@capulet.lit'/>"
             f"<delay xmlns='urn:xmpp:delay' from='capulet.lit' stamp='{STAMP}'/>"
             "</message>",
         )

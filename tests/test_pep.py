@@ -222,7 +222,7 @@ class PEPHarness:
         self, testCase, usernames=("juliet", "romeo", "nurse", "benvolio"), **settings
     ):
         """
-        @param settings: more L{configModule.Config} fields (quotas).
+        @param settings: L{configModule.Config} fields to change (quotas).
         """
         self.testCase = testCase
         self.clock = task.Clock()
@@ -238,7 +238,9 @@ class PEPHarness:
             dataDir=testCase.mktemp(),
             **settings,
         )
-        server = buildServer(config, clock=self.clock, users=self.users, ids=self.ids)
+        self.server = server = buildServer(
+            config, clock=self.clock, users=self.users, ids=self.ids
+        )
         self.router = server.router
         self.sessions = server.sessions
         self.store = server.pubsubStore

@@ -437,3 +437,35 @@ class DomainTests(unittest.TestCase):
         self.assertIsInstance(harness.component.xmlstream, HandledStopsDispatcher)
         self.assertIs(harness.component.xmlstream, harness.pep.xmlstream)
         self.assertIn(JID(DOMAIN).host, harness.router.routes)
+
+
+class BounceTests(unittest.TestCase):
+    """
+    L{mepserver.c2s.sessions.bounce}: the error reply to a stanza.
+    """
+
+    def test_policyViolationHasAType(self):
+        """
+        RFC 6120 section 8.3.3.12: C{policy-violation}, which Twisted's
+        condition table lacks, gets type C{modify} and serialises.
+        """
+        from mepserver.c2s.sessions import bounce
+        from tests.helpers import parseXml
+
+        message = parseXml(
+            "<message from='a@localhost/r' to='b@localhost' id='m1'><body>x</body></message>",
+            "jabber:client",
+        )
+        reply = bounce(message, "policy-violation", "too much")
+        self.assertEqual(("error", "modify"), (reply["type"], reply.error["type"]))
+        self.assertIn("policy-violation", reply.toXml())
+
+    def test_errorIsNotBounced(self):
+        """
+        RFC 6120 section 8.3.1: an error is never answered with an error.
+        """
+        from mepserver.c2s.sessions import bounce
+        from tests.helpers import parseXml
+
+        failed = parseXml("<message type='error' id='m2'/>", "jabber:client")
+        self.assertIsNone(bounce(failed, "service-unavailable"))

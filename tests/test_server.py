@@ -14,6 +14,7 @@ from twisted.words.protocols.jabber import jid
 from mepserver import config
 from mepserver.c2s.mechanisms import checkPassword, makeCredentials
 from mepserver.c2s.register import NS_REGISTER_FEATURE
+from mepserver.interfaces import ArchiveQuery
 from mepserver.server import buildServer
 from mepserver.testing import startServer
 from tests.e2e.test_c2s import HEADER, RawClient
@@ -133,6 +134,83 @@ class BuildServerTests(unittest.TestCase):
         yield server.stopService()
         self.assertTrue(checkPassword(credentials, "b"))
         self.assertEqual([("alice@localhost", "both")], [(i.contact.full(), i.subscription) for i in roster])
+
+
+class ArchiveWiringTests(unittest.TestCase):
+    """
+    Message archives (XEP-0313): the store, the settings and the expiry
+    timer follow the storage backend and the server's life.
+    """
+
+    def makeConfig(self, **settings):
+        settings.setdefault("dataDir", self.mktemp())
+        return config.load(overrides=settings)
+
+    def test_stores(self):
+        """
+        With SQLite the archives are in the one SQLite store; with memory
+        storage in a L{MemoryArchiveStore}, which a reset empties. The
+        [archive] settings reach the archives.
+        """
+        from mepserver.storage.memory import MemoryArchiveStore
+        from mepserver.storage.sqlite import SQLiteStore
+
+        server = buildServer(self.makeConfig(storage="sqlite"))
+        # The pool would start with the reactor, and never stop.
+        self.addCleanup(server.archiveStore.close)
+        self.assertIsInstance(server.archiveStore, SQLiteStore)
+        self.assertIs(server.users, server.archiveStore)
+        self.assertEqual(1, server._stores().count(server.archiveStore))
+        server = buildServer(
+            self.makeConfig(
+                storage="memory",
+                archiveMaxMessages=7,
+                archiveRetention="2h",
+                archivePageSize=3,
+                archiveMaxPageSize=9,
+            )
+        )
+        self.assertIsInstance(server.archiveStore, MemoryArchiveStore)
+        self.assertIn(server.archiveStore, server._stores())
+        archives = server.archives
+        self.assertIs(server.archiveStore, archives.store)
+        self.assertEqual(
+            (7, 7200, 3, 9),
+            (archives.limit, archives.retention, archives.limits.default, archives.limits.maximum),
+        )
+
+    @defer.inlineCallbacks
+    def test_expiryTimer(self):
+        """
+        A SQLite server's expiry timer runs from the start (archives from
+        an earlier run may hold old messages) and stops with the server;
+        a memory server's only once something is archived, and a reset
+        stops it.
+        """
+        from twisted.internet import task
+
+        from mepserver.interfaces import ArchivedMessage
+
+        clock = task.Clock()
+        server = buildServer(self.makeConfig(storage="sqlite"), clock=clock)
+        server.startService()
+        yield server.ready
+        self.assertEqual(1, len(clock.getDelayedCalls()))
+        yield server.stopService()
+        self.assertEqual([], clock.getDelayedCalls())
+
+        server = buildServer(self.makeConfig(storage="memory"), clock=clock)
+        server.startService()
+        yield server.ready
+        self.assertEqual([], clock.getDelayedCalls())
+        entry = ArchivedMessage("m1", 0.0, "bob@localhost", "<message/>")
+        yield server.archives.add("alice", entry)
+        self.assertEqual(1, len(clock.getDelayedCalls()))
+        yield server.reset()
+        self.assertEqual([], clock.getDelayedCalls())
+        page = yield server.archiveStore.queryArchive("alice@localhost", ArchiveQuery())
+        self.assertEqual((), page.messages)
+        yield server.stopService()
 
 
 class ShutdownTests(unittest.TestCase):

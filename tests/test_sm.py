@@ -17,7 +17,7 @@ from twisted.words.xish import domish
 from wokkel import component, generic
 
 from mepserver.c2s.bind import BindStep
-from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.roster import PresenceHandler
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
@@ -27,7 +27,7 @@ from mepserver.datetimes import formatDateTime
 from mepserver.ids import IdSource
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
-from tests.helpers import parseXml
+from tests.helpers import credentials, parseXml
 from tests.test_stream import Client, stanzaError, streamError
 from tests.test_websocket import CLOSE, OPEN, Connection, qname
 
@@ -93,7 +93,7 @@ class Harness:
         )
         for name in ("juliet", "romeo", "nurse"):
             testCase.successResultOf(
-                self.users.createUser(name, makeCredentials("secret", 4096))
+                self.users.createUser(name, credentials("secret"))
             )
 
     def authenticator(self):

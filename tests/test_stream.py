@@ -19,7 +19,7 @@ from zope.interface import Invalid, implementer
 
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
 from mepserver.c2s.csi import CSIFeatureStep
-from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
@@ -28,6 +28,7 @@ from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
 from mepserver.storage.memory import MemoryUserStore
+from tests.helpers import credentials
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -100,7 +101,7 @@ class Harness:
         self.tlsContext = object()
 
     def addUser(self, username, password):
-        return self.users.createUser(username, makeCredentials(password))
+        return self.users.createUser(username, credentials(password))
 
     def connect(self):
         steps = [
@@ -979,3 +980,44 @@ class IdleTimeoutTests(unittest.TestCase):
         self.client.start()
         self.client.xs.connectionLost(failure.Failure(ierror.ConnectionDone()))
         self.assertEqual([], self.clock.getDelayedCalls())
+
+
+class VerboseTrafficTests(unittest.TestCase):
+    """
+    C{[server] verbose}: every client stream's traffic is logged, with the
+    peer, SASL data left out.
+    """
+
+    def login(self, verbose):
+        from tests.memory import MemoryServer
+        from tests.test_hostile import captureLog
+
+        lines = captureLog(self)
+        memory = MemoryServer(self, verbose=verbose)
+        memory.createAccount("romeo", "s3cret-pass")
+        client = memory.connect("romeo", "orchard", password="s3cret-pass")
+        client.send("<iq type='get' id='v1'><ping xmlns='urn:xmpp:ping'/></iq>")
+        client.take()
+        return lines
+
+    def test_logged(self):
+        """
+        The IQ the client sent and the server's answer are logged under the
+        bound JID; the SASL exchange only by element name, never the
+        credentials.
+        """
+        lines = self.login(verbose=True)
+        received = [l for l in lines if l.startswith("RECV romeo@localhost/orchard:")]
+        self.assertTrue(any("urn:xmpp:ping" in l and "v1" in l for l in received), lines)
+        sent = [l for l in lines if l.startswith("SEND romeo@localhost/orchard:")]
+        self.assertTrue(any("result" in l and "v1" in l for l in sent), lines)
+        self.assertTrue(any("(SASL data not logged)" in l for l in lines), lines)
+        secret = base64.b64encode(b"\0romeo\0s3cret-pass").decode()
+        self.assertFalse([l for l in lines if secret in l or "s3cret" in l])
+
+    def test_quietByDefault(self):
+        """
+        Without C{verbose}, no traffic is logged.
+        """
+        lines = self.login(verbose=False)
+        self.assertEqual([], [l for l in lines if l.startswith(("RECV ", "SEND "))])

@@ -53,7 +53,8 @@ class OptionsTests(unittest.TestCase):
         """
         options = self.parse()
         for name in (
-            "config", "domain", "c2s", "direct-tls", "http", "storage", "data-dir"
+            "config", "domain", "muc-domain", "c2s", "direct-tls", "http",
+            "storage", "data-dir", "component-connect", "component-secret",
         ):
             self.assertIsNone(options[name], name)
         self.assertFalse(options["verbose"])
@@ -84,6 +85,48 @@ class OptionsTests(unittest.TestCase):
         self.assertEqual(options["domain"], "Example.org")
         self.assertEqual(options.config.domain, "example.org")
         self.assertEqual(options.config.mucDomain, "conference.example.org")
+
+    def test_mucDomain(self):
+        """
+        C{--muc-domain} sets the MUC domain, also beside C{--domain}.
+        """
+        options = self.parse("--muc-domain", "Rooms.example.org")
+        self.assertEqual(options["muc-domain"], "Rooms.example.org")
+        self.assertEqual(options.config.mucDomain, "rooms.example.org")
+        options = self.parse("--domain", "example.org", "--muc-domain", "muc.example.org")
+        self.assertEqual(options.config.mucDomain, "muc.example.org")
+
+    def test_component(self):
+        """
+        C{--component-connect} and C{--component-secret} switch component
+        mode on (XEP-0114): they set C{[component] connect} and C{secret}.
+        """
+        options = self.parse(
+            "--component-connect", "tcp:127.0.0.1:5347", "--component-secret", "s3cret"
+        )
+        self.assertEqual(options["component-connect"], "tcp:127.0.0.1:5347")
+        self.assertEqual(options["component-secret"], "s3cret")
+        self.assertEqual(options.config.componentConnect, "tcp:127.0.0.1:5347")
+        self.assertEqual(options.config.componentSecret, "s3cret")
+        self.assertTrue(options.config.componentMode)
+        self.assertFalse(self.parse().config.componentMode)
+
+    def test_helpShowsBothModes(self):
+        """
+        The usage text (C{twistd mepserver --help}) describes both modes
+        and the component options.
+        """
+        usage = tap.Options().getUsage()
+        for text in (
+            "Standalone (the default)",
+            "As a component",
+            "XEP-0114",
+            "--component-connect",
+            "--component-secret",
+            "--muc-domain",
+            "[component] connect",
+        ):
+            self.assertIn(text, usage)
 
     def test_c2s(self):
         """
@@ -179,6 +222,12 @@ class OptionsTests(unittest.TestCase):
             "memory",
             "--data-dir",
             "x",
+            "--muc-domain",
+            "m.d.org",
+            "--component-connect",
+            "tcp:h:1",
+            "--component-secret",
+            "s",
             "-v",
         )
         self.assertEqual(
@@ -190,6 +239,9 @@ class OptionsTests(unittest.TestCase):
                 "httpListen": "tcp:2:interface=127.0.0.1",
                 "storage": "memory",
                 "dataDir": "x",
+                "mucDomain": "m.d.org",
+                "componentConnect": "tcp:h:1",
+                "componentSecret": "s",
                 "verbose": True,
             },
         )
@@ -226,6 +278,36 @@ class OptionsTests(unittest.TestCase):
         self.assertEqual(
             str(error), "mepserver: [storage] backend: 'pg' is not one of sqlite, memory"
         )
+
+    def test_badComponentSetting(self):
+        """
+        A wrong or missing component setting stops start-up with one line
+        naming it, as any other setting.
+        """
+        error = self.assertRaises(
+            SystemExit, self.parse, "--component-connect", "tcp:127.0.0.1:5347"
+        )
+        self.assertEqual(
+            str(error),
+            "mepserver: [component] secret: missing; running as a component "
+            "([component] connect is set) needs the host's shared secret",
+        )
+        error = self.assertRaises(
+            SystemExit,
+            self.parse,
+            "--component-connect",
+            "tcp:127.0.0.1",
+            "--component-secret",
+            "s",
+        )
+        self.assertEqual(
+            str(error),
+            "mepserver: [component] connect: 'tcp:127.0.0.1' is not a valid "
+            "endpoint description (missing port)",
+        )
+        path = writeFile(self, "[component]\nconect = tcp:127.0.0.1:5347\n")
+        error = self.assertRaises(SystemExit, self.parse, "-c", path)
+        self.assertEqual(str(error), "mepserver: unknown setting [component] conect")
 
     def test_badFile(self):
         """
@@ -335,6 +417,37 @@ class MakeServiceTests(unittest.TestCase):
         self.patch(tap, "buildServer", buildServer)
         _, top = self.makeService()
         self.assertEqual(len(list(top)), 1)
+
+
+class ComponentServiceTests(unittest.TestCase):
+    """
+    L{tap.makeService} in component mode, with the real server.
+    """
+
+    def test_onlyTheHTTPListener(self):
+        """
+        As a component, the server listens on the HTTP API's endpoint only
+        (no client ports), and connects to the host through its link, one
+        of its child services.
+        """
+        from mepserver.hostlink import HostLink
+
+        options = tap.Options()
+        options.parseOptions([
+            "--component-connect", "tcp:127.0.0.1:5347",
+            "--component-secret", "s",
+            "--storage", "memory",
+            "--http", "tcp:0:interface=127.0.0.1",
+            "--data-dir", self.mktemp(),
+        ])
+        top = tap.makeService(options)
+        server, http = list(top)
+        self.assertIsInstance(http, internet.StreamServerEndpointService)
+        self.assertEqual(http.endpoint._port, 0)
+        self.assertEqual([description for description, _ in server.listeners], ["tcp:0:interface=127.0.0.1"])
+        self.assertIsInstance(server.link, HostLink)
+        self.assertEqual(server.link.domain, "conference.localhost")
+        self.assertEqual(server.link.description, "tcp:127.0.0.1:5347")
 
 
 class PluginTests(unittest.TestCase):

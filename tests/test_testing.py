@@ -824,6 +824,13 @@ class MEPServerMixinTests(MEPServerMixin, unittest.TestCase):
         self.assertEqual("alice@example.test", self.alice.jid.full())
 
 
+#: The options of the probes' pytest runs besides C{-q}: no cache, and not
+#: Hypothesis's plugin, which imports Hypothesis (half a second) and is no
+#: part of what the probes check. Every other installed plugin, mepserver's
+#: entry point included, loads as in another project's run.
+PROBE_PYTEST_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+
+
 PLUGIN_PROBE = '''
 import importlib.util
 
@@ -886,7 +893,7 @@ class PytestPluginTests(unittest.TestCase):
             f.write(PLUGIN_PROBE)
         out, err, code = await utils.getProcessOutputAndValue(
             sys.executable,
-            ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_probe.py"],
+            ["-m", "pytest", "-q"] + PROBE_PYTEST_OPTIONS + ["test_probe.py"],
             env=os.environ,
             path=directory,
         )
@@ -988,7 +995,7 @@ class SharedServerTests(unittest.TestCase):
             [
                 ensureDeferred(self.runProbe("twisted.trial", ["test_sharedprobe"])),
                 ensureDeferred(
-                    self.runProbe("pytest", ["-q", "-p", "no:cacheprovider", "test_sharedprobe.py"])
+                    self.runProbe("pytest", ["-q"] + PROBE_PYTEST_OPTIONS + ["test_sharedprobe.py"])
                 ),
             ]
         )
@@ -1268,3 +1275,65 @@ class RoomTests(unittest.TestCase):
             f"http://127.0.0.1:{running.httpPort}/.well-known/host-meta",
             running.hostMetaURL,
         )
+
+
+class CloseTests(unittest.SynchronousTestCase):
+    """
+    L{ConnectedClient.close} on a peer that never closes its side.
+    """
+
+    def test_abortsAfterTimeout(self):
+        """
+        A connection still open L{CLOSE_TIMEOUT} seconds after C{close}
+        (a TLS peer that does not answer the close, as ejabberd) is
+        aborted, and the close Deferred fires once it ends; nothing is
+        left scheduled.
+        """
+        from twisted.internet import task
+        from twisted.internet.testing import StringTransport
+        from twisted.words.protocols.jabber import xmlstream as jabberstream
+
+        from mepserver.testing.client import CLOSE_TIMEOUT, ConnectedClient
+
+        class Stubborn(StringTransport):
+            aborted = False
+
+            def loseConnection(self):
+                pass
+
+            def abortConnection(self):
+                self.aborted = True
+                xs.connectionLost(None)
+
+        clock = task.Clock()
+        xs = jabberstream.XmlStream(jabberstream.Authenticator())
+        xs.makeConnection(Stubborn())
+        client = ConnectedClient(xs, clock, jid.JID("romeo@localhost/orchard"))
+        d = client.close()
+        clock.advance(CLOSE_TIMEOUT - 0.1)
+        self.assertNoResult(d)
+        self.assertFalse(xs.transport.aborted)
+        clock.advance(0.1)
+        self.assertTrue(xs.transport.aborted)
+        self.successResultOf(d)
+        self.assertEqual([], clock.getDelayedCalls())
+
+    def test_closedInTimeCancelsAbort(self):
+        """
+        A connection that closes in time is not aborted, and the abort is
+        no longer scheduled.
+        """
+        from twisted.internet import task
+        from twisted.internet.testing import StringTransport
+        from twisted.words.protocols.jabber import xmlstream as jabberstream
+
+        from mepserver.testing.client import ConnectedClient
+
+        clock = task.Clock()
+        xs = jabberstream.XmlStream(jabberstream.Authenticator())
+        xs.makeConnection(StringTransport())
+        client = ConnectedClient(xs, clock, jid.JID("romeo@localhost/orchard"))
+        d = client.close()
+        xs.connectionLost(None)
+        self.successResultOf(d)
+        self.assertEqual([], clock.getDelayedCalls())

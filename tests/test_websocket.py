@@ -35,7 +35,7 @@ from wsproto.events import (
 )
 
 from mepserver.c2s.bind import BindStep
-from mepserver.c2s.mechanisms import makeCredentials, mechanismFactories
+from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, StreamRegistry
@@ -48,6 +48,7 @@ from mepserver.c2s.websocket import (
 )
 from mepserver.storage.memory import MemoryUserStore
 from mepserver.testing import startServer
+from tests.helpers import credentials
 
 NS_CLIENT = "jabber:client"
 NS_STREAMS = "http://etherx.jabber.org/streams"
@@ -571,7 +572,7 @@ class NegotiationTests(unittest.TestCase):
             ],
         )
         self.connection = Connection(self.authenticator)
-        return self.users.createUser("juliet", makeCredentials("secret", 4096))
+        return self.users.createUser("juliet", credentials("secret"))
 
     def route(self, stanza):
         self.routed.append(stanza)

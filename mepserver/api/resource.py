@@ -416,6 +416,12 @@ class APIResource(resource.Resource):
             from mepserver.inspector.views import describeSessions
 
             self._allow(method, "GET")
+            if getattr(self.mepServer, "sessions", None) is None:
+                raise APIError(
+                    503,
+                    "sessions-unavailable",
+                    "this server runs as a component: its host has the users' sessions",
+                )
             return 200, describeSessions(self.mepServer), {}
         if segments[:1] == ["inspector"]:
             # Imported here: the inspector's resources use this module's.

@@ -14,7 +14,11 @@ resources.
   - section 7: a message a session sends is copied, in C{<sent/>}, to the
     account's other carbons-enabled sessions (L{MessageCarbons.sent});
   - section 8 and XEP-0334 section 4.3: C{<private/>} and C{<no-copy/>}
-    keep a message from being copied.
+    keep a message from being copied;
+  - XEP-0313 section 2.3: a C{<sent/>} copy of a message the sender's
+    archive kept carries its C{<stanza-id/>}, which the account archive
+    leaves on the message as C{archiveStanzaId}; a C{<received/>} copy is
+    of the delivered message, which carries its own.
 
 Each copy is a C{<message/>} from the account's bare JID, of the original's
 type, holding the original in a XEP-0297 C{<forwarded/>}. The wrapper is
@@ -193,7 +197,13 @@ class MessageCarbons:
         )
         # The original's addressing as it is now: a broadcaster (the MUC
         # service) changes 'to' on one element for each recipient.
-        forwarded.addChild(copyStanza(message))
+        copy = copyStanza(message)
+        stanzaId = getattr(message, "archiveStanzaId", None)
+        if direction == "sent" and stanzaId is not None:
+            # XEP-0313 section 2.3: the sender's archive UID, which only
+            # the sender's own sessions may see (mepserver.mam.account).
+            copy.addChild(stanzaId)
+        forwarded.addChild(copy)
         for session in recipients:
             session.send(copyStanza(wrapper, to=session.jid.full()))
 

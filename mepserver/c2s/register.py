@@ -95,9 +95,11 @@ class RegistrationHandler(xmlstream.XMPPHandler):
     @ivar observers: the L{IAccountObserver}s told of removed accounts.
     """
 
-    def __init__(self, config, users, sessions, observers=()):
+    def __init__(self, config, users, sessions, observers=(), archives=None):
         """
         @param observers: L{IAccountObserver}s, in the order they are told.
+        @param archives: the L{mepserver.mam.account.AccountArchives}, whose
+            archive of a removed account goes with it; or L{None}.
         """
         xmlstream.XMPPHandler.__init__(self)
         self.config = config
@@ -106,6 +108,7 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         for observer in observers:
             verifyObject(IAccountObserver, observer)
         self.observers = list(observers)
+        self.archives = archives
 
     def connectionInitialized(self):
         self.xmlstream.addObserver(REGISTER_IQ, self.onRegisterIQ)
@@ -155,7 +158,8 @@ class RegistrationHandler(xmlstream.XMPPHandler):
         C{user-deleted}: each L{IAccountObserver} undoes what it keeps (the
         contacts are unsubscribed, the PEP nodes deleted, what is held in
         memory forgotten), then the store removes the account with its
-        roster, vCard, private XML, block list and offline messages. An
+        roster, vCard, private XML, block list and offline messages, and
+        the account's message archive (XEP-0313) goes. An
         account registered again with the same name starts empty.
 
         Runs under the account's lock, so that no subscription stanza for
@@ -181,6 +185,8 @@ class RegistrationHandler(xmlstream.XMPPHandler):
             yield self.users.removeUser(username)
         except UnknownUser:
             pass
+        if self.archives is not None:
+            yield self.archives.removeArchive(username)
 
     def failed(self, failure, iq):
         """

@@ -26,6 +26,7 @@ from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
 from mepserver.interfaces import IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
+from mepserver.locks import KeyedLocks
 from mepserver.stanza import copyStanza
 
 log = Logger()
@@ -37,20 +38,32 @@ IQ_TYPES = ("get", "set", "result", "error")
 SUBSCRIPTION_TYPES = ("subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe")
 
 
-def bounce(stanza, condition, text=None):
+#: Error types of the RFC 6120 conditions that Twisted's table
+#: (C{error.STANZA_CONDITIONS}, made from RFC 3920) lacks, from section
+#: 8.3.3; without a type such an error would not serialise.
+_MISSING_TYPES = {"policy-violation": "modify"}
+
+
+def bounce(stanza, condition, text=None, type=None):
     """
     Build the error reply to C{stanza}, or L{None} if it is itself an error.
 
     RFC 6120 section 8.3.1: an entity never answers an error with an error.
+
+    @param type: the error type; by default the condition's usual one
+        (RFC 6120 section 8.3.3).
     """
     if stanza.getAttribute("type") == "error":
         return None
-    return error.StanzaError(condition, text=text).toResponse(stanza)
+    if type is None:
+        type = _MISSING_TYPES.get(condition)
+    return error.StanzaError(condition, type=type, text=text).toResponse(stanza)
 
 
-class AccountLocks:
+class AccountLocks(KeyedLocks):
     """
-    One lock per account, keeping its stanzas in order across store calls.
+    One lock per account (keyed by username), keeping its stanzas in order
+    across store calls.
 
     The SQLite store answers from a thread, so two subscription stanzas for
     one account (a C{subscribed} and a C{subscribe} crossing, say) would
@@ -61,46 +74,6 @@ class AccountLocks:
     under the lock, and while it is held, deliveries to the account queue
     behind them; otherwise they go out at once.
     """
-
-    def __init__(self):
-        self._locks = {}
-
-    def busy(self, username):
-        """
-        @return: whether an operation for the account is in progress.
-        """
-        return username in self._locks
-
-    def run(self, username, f, *args, **kwargs):
-        """
-        Call C{f} once the account's earlier operations are done.
-
-        @return: a Deferred with C{f}'s result.
-        """
-        lock = self._locks.get(username)
-        if lock is None:
-            lock = self._locks[username] = defer.DeferredLock()
-        d = lock.run(f, *args, **kwargs)
-
-        def release(result):
-            if not lock.locked and not lock.waiting:
-                self._locks.pop(username, None)
-            return result
-
-        return d.addBoth(release)
-
-    @defer.inlineCallbacks
-    def drain(self):
-        """
-        Wait until no account has an operation in progress (at shutdown,
-        so nothing runs against stopped components and closed stores).
-        """
-        while self._locks:
-            # self.run, not the locks' own run: its release forgets a lock
-            # nobody waits for, so the loop ends.
-            yield defer.gatherResults(
-                [self.run(username, lambda: None) for username in list(self._locks)]
-            )
 
 
 class Session:
@@ -488,16 +461,28 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     or normal message, is returned with C{service-unavailable}, which RFC
     6121 section 8.5.2.2.1 allows, so nothing is lost silently.
 
+    A message an account receives passes C{archives}
+    (L{mepserver.mam.account.AccountArchives}, XEP-0313) on its way: what
+    it decides to archive gets its XEP-0359 stanza-id and is delivered to
+    sessions once its archive entry is written, or archived once stored
+    offline; a refused message is not archived. When the decision needs
+    the store (the account's archiving preferences, its roster) or the
+    entry is being written, the message waits under the account's lock,
+    which keeps its order.
+
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
         message delivered to sessions (XEP-0280 section 6), or L{None}.
     @ivar offline: the L{mepserver.c2s.offline.OfflineMessages}, or L{None}.
+    @ivar archives: the L{mepserver.mam.account.AccountArchives}, or
+        L{None}.
     """
 
-    def __init__(self, sessions, carbons=None, offline=None):
+    def __init__(self, sessions, carbons=None, offline=None, archives=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
         self.carbons = carbons
         self.offline = offline
+        self.archives = archives
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
@@ -515,28 +500,94 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         if stanza.name == "iq" and to.resource is None:
             return
-        if self.sessions.locks.busy(to.user):
+        archive = False
+        if stanza.name == "message" and self.archives is not None:
+            archive = self._decideNow(to, stanza)
+        if self.sessions.locks.busy(to.user) or archive is None:
             stanza.handled = True
             # Queue a copy with its own attributes: a broadcaster sends one
             # element to each recipient in turn, changing only 'to' (the
             # MUC service, DESIGN.md section 9).
             queued = copyStanza(stanza)
-            self.sessions.locks.run(to.user, self.deliver, queued, to, kind)
-        else:
-            self.deliver(stanza, to, kind)
+            self.sessions.locks.run(to.user, self._deliverInOrder, queued, to, kind, archive)
+            return
+        stored = self.deliver(stanza, to, kind, archive)
+        if stored is not None:
+            # The message waits for its archive entry to be written: the
+            # account's later stanzas wait behind it.
+            self.sessions.locks.run(to.user, lambda: stored)
 
-    def deliver(self, stanza, to, kind):
+    def _decideNow(self, to, message):
+        """
+        @return: whether the recipient's archive keeps C{message}, or
+            L{None} if that needs the store.
+        """
+        sender = message.getAttribute("from")
+        if sender is None:
+            return False
+        return self.archives.decideNow(to.user, message, jid.internJID(sender))
+
+    @defer.inlineCallbacks
+    def _deliverInOrder(self, stanza, to, kind, archive):
+        """
+        Under the account's lock: decide on archiving if that was left
+        open, then deliver.
+        """
+        if archive is None:
+            try:
+                archive = yield defer.ensureDeferred(
+                    self.archives.decide(to.user, stanza, jid.internJID(stanza["from"]))
+                )
+            except Exception:
+                log.failure("Deciding whether {to} archives a message", to=to)
+                archive = False
+        yield self.deliver(stanza, to, kind, archive)
+
+    def _sendTo(self, to, stanza, archive, recipients):
+        """
+        Send a stanza to some sessions of C{to}'s account, and copy a
+        message to the others (carbons). A message the account archives
+        gets its stanza-id and goes out once its archive entry is written:
+        what a client received is in its archive, even if the server is
+        killed right after.
+
+        @return: L{None} once sent, or a Deferred firing once sent.
+        """
+        if stanza.name != "message":
+            for session in recipients:
+                session.send(stanza)
+            return None
+        stored = None
+        if self.archives is not None:
+            stanza, entry = self.archives.prepareIncoming(to.user, stanza, archive)
+            if entry is not None:
+                stored = self.archives.add(to.user, entry)
+
+        def send(_=None):
+            for session in recipients:
+                session.send(stanza)
+            if self.carbons is not None:
+                self.carbons.received(stanza, recipients)
+
+        if stored is None or stored.called:
+            send()
+            return None
+        return stored.addCallback(send)
+
+    def deliver(self, stanza, to, kind, archive=False):
         """
         Deliver a stanza for a local account, in the account's order.
+
+        @param archive: whether a message is archived (see
+            L{mepserver.mam.account.AccountArchives.decideNow}).
+        @return: L{None}, or a Deferred firing once a message that waits
+            for its archive entry is sent.
         """
         if to.resource is not None:
             session = self.sessions.session(to)
             if session is not None:
                 stanza.handled = True
-                session.send(stanza)
-                if stanza.name == "message" and self.carbons is not None:
-                    self.carbons.received(stanza, [session])
-                return
+                return self._sendTo(to, stanza, archive, [session])
             if stanza.name == "iq":
                 stanza.handled = True
                 self.send(
@@ -554,11 +605,13 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                 self.send(bounce(stanza, "service-unavailable", "no such resource"))
                 return
         stanza.handled = True
-        self.deliverToBareJID(to, stanza, kind)
+        return self.deliverToBareJID(to, stanza, kind, archive)
 
-    def deliverToBareJID(self, to, stanza, kind):
+    def deliverToBareJID(self, to, stanza, kind, archive=False):
         """
         RFC 6121 section 8.5.2: message and presence to a bare JID.
+
+        @return: as L{deliver}.
         """
         if stanza.name == "presence":
             for session in self.sessions.sessionsOf(to.user):
@@ -572,13 +625,9 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             return
         recipients = self.sessions.availableSessions(to.user)
         if recipients:
-            for session in recipients:
-                session.send(stanza)
-            if self.carbons is not None:
-                self.carbons.received(stanza, recipients)
-            return
+            return self._sendTo(to, stanza, archive, recipients)
         if self.offline is not None:
-            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind)
+            d = self.sessions.locks.run(to.user, self._keepOffline, to, stanza, kind, archive)
             d.addErrback(lambda f: log.failure("Storing for {to}", f, to=to))
             return
         if kind in ("headline", "error"):
@@ -596,10 +645,17 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         d.addErrback(lambda f: log.failure("Delivering to {to}", f, to=to))
 
     @defer.inlineCallbacks
-    def _keepOffline(self, to, stanza, kind):
+    def _keepOffline(self, to, stanza, kind, archive=False):
         """
-        Hand a message to offline storage, and bounce what it refuses.
+        Hand a message to offline storage, and bounce what it refuses;
+        archive what it keeps (XEP-0313 section 7.1.1: offline messages
+        are archived too, refused ones are not).
         """
-        refusal = yield self.offline.keep(to, stanza, kind)
+        kept, entry = stanza, None
+        if self.archives is not None:
+            kept, entry = self.archives.prepareIncoming(to.user, stanza, archive)
+        refusal = yield self.offline.keep(to, kept, kind)
         if refusal is not None:
             self.send(bounce(stanza, "service-unavailable", refusal))
+        elif entry is not None:
+            yield self.archives.add(to.user, entry)

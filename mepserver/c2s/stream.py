@@ -25,6 +25,7 @@ from typing import Dict, Optional
 from twisted.internet import defer, interfaces
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
+from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
 from twisted.words.xish import domish
 
 from mepserver.namespaces import NS_CLIENT, NS_XML
@@ -35,6 +36,27 @@ NS_STREAMS = xmlstream.NS_STREAMS
 STREAM_HEADER = NS_STREAMS + " stream"
 
 log = Logger()
+
+
+def disableNagle(transport) -> None:
+    """
+    Send each write of a client connection at once (C{TCP_NODELAY}).
+
+    A server writes a stanza when it is complete, and then waits for the
+    client's next request: with Nagle's algorithm, a small write that
+    follows one the client has not acknowledged yet waits for that
+    acknowledgement, which a client that delays its ACKs sends only after
+    a timer (40 ms on Linux, up to 200 ms elsewhere). ejabberd's listeners
+    set C{nodelay} too. The option is the socket's, so it holds after
+    STARTTLS; a TLS transport (direct TLS) passes it on to the TCP
+    connection it wraps. Transports that are not TCP are left alone:
+    a WebSocket stream's HTTP connection has the option already, from
+    C{twisted.web.http.HTTPChannel}.
+
+    @param transport: the connection's transport.
+    """
+    if interfaces.ITCPTransport.providedBy(transport):
+        transport.setTcpNoDelay(True)
 
 
 class RestrictedXML(Exception):
@@ -237,6 +259,7 @@ class C2SXmlStream(xmlstream.XmlStream):
         return handler
 
     def connectionMade(self):
+        disableNagle(self.transport)
         xmlstream.XmlStream.connectionMade(self)
         self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopTimers)
         self._touch()
@@ -497,12 +520,17 @@ class StreamRegistry:
     connection holds nothing while it waits. Connections without an IP
     address (a UNIX socket, an in-memory transport) are not counted.
 
+    With C{traffic} set (C{[server] verbose}), every element a stream
+    receives and everything it sends is logged, as L{logTraffic} writes it.
+
     @ivar maxUnauthenticatedPerAddress: the limit; 0 for none.
+    @ivar traffic: whether to log the streams' traffic.
     """
 
-    def __init__(self, maxUnauthenticatedPerAddress: int = 0):
+    def __init__(self, maxUnauthenticatedPerAddress: int = 0, traffic: bool = False):
         self._closed = {}
         self.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
+        self.traffic = traffic
         self._unauthenticated: Dict[str, int] = {}
 
     def __len__(self):
@@ -520,6 +548,10 @@ class StreamRegistry:
 
         xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, ended, -100)
         xs.addOnetimeObserver(xmlstream.STREAM_CONNECTED_EVENT, self._connected, 100)
+        if self.traffic:
+            # Every top-level element, before any handler sees it.
+            xs.addObserver("/*", lambda element: logTraffic(xs, "RECV", element), 1000)
+            xs.rawDataOutFn = lambda data: logTraffic(xs, "SEND", data)
 
     def unauthenticated(self, address: str) -> int:
         """
@@ -567,6 +599,32 @@ class StreamRegistry:
             xs.sendStreamError(error.StreamError(condition, text=text))
             xs.transport.loseConnection()
         return defer.gatherResults(waiting)
+
+
+def logTraffic(xs, direction: str, data) -> None:
+    """
+    Log one element a client stream received or one piece of what it sent
+    (C{[server] verbose}), with the stream's peer: the bound JID once there
+    is one, else the address. SASL elements are logged by name only, since
+    they carry credentials (RFC 6120 section 6.4); other content is cut as
+    L{forLog} cuts it.
+
+    @param direction: C{"RECV"} or C{"SEND"}.
+    @param data: an element, or text or bytes the stream wrote.
+    """
+    if domish.IElement.providedBy(data) and data.uri == NS_XMPP_SASL:
+        text = f"<{data.name} xmlns='{NS_XMPP_SASL}'/> (SASL data not logged)"
+    elif isinstance(data, bytes):
+        text = forLog(data.decode("utf-8", "replace"))
+    else:
+        text = forLog(data)
+    session = getattr(getattr(xs, "authenticator", None), "session", None)
+    if session is not None:
+        peer = session.jid.full()
+    else:
+        address = getattr(getattr(xs, "transport", None), "getPeer", lambda: None)()
+        peer = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+    log.info("{direction} {peer}: {text}", direction=direction, peer=peer, text=text)
 
 
 class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):

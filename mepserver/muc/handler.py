@@ -14,13 +14,23 @@ and reserved room creation and configuration, owners and admins and their
 lists, destruction), discovery
 (section 6), removal at service shutdown (11.2), IQs through occupant JIDs
 (17.4, DESIGN.md section 5), ghost removal (18.1.2), XEP-0359 stanza-ids,
-XEP-0421 occupant-ids and XEP-0410 self-pings.
+XEP-0421 occupant-ids and XEP-0410 self-pings; rooms' message archives
+(XEP-0313) and message moderation (XEP-0425), with
+L{mepserver.muc.archive}.
+
+Order: a message a room archives is broadcast once its archive entry is
+written (so what occupants got survives a crash of the server); while it
+waits, the room's later stanzas (presence, messages, and the IQs this
+handler answers for the room) wait behind it under the room's lock, so
+nothing overtakes it. With a store that writes at once (memory), nothing
+ever waits.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterable, List, Optional
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.xish import domish
@@ -33,7 +43,15 @@ from zope.interface.verify import verifyObject
 
 from mepserver import errors
 from mepserver.interfaces import IOccupantObserver, IOccupantServices
+from mepserver.locks import KeyedLocks
+from mepserver.mam.query import NS_MAM
 from mepserver.muc import stanzas
+from mepserver.muc.archive import (
+    isArchivable,
+    isModeration,
+    moderationMessage,
+    parseModeration,
+)
 from mepserver.muc.features.base import parseBoolean
 from mepserver.muc.nicks import checkJID, enforceNick
 from mepserver.muc.records import AdminChange, AffiliationNotice, Departure, OccupantUpdate, Status
@@ -41,6 +59,7 @@ from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
 from mepserver.namespaces import NS_VCARD
+from mepserver.stanza import copyStanza
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
     NS_CLIENT,
@@ -91,8 +110,10 @@ class MUCHandler(xmlstream.XMPPHandler):
     domain. IQs it observes before the disco and fallback handlers: those
     to occupant JIDs (forwarded, or answered for a self-ping), admin and
     owner queries (C{muc#admin}, C{muc#owner}), pings, and any request to
-    a room that does not exist, registration (C{jabber:iq:register}) and
-    reserved nicks (disco node C{x-roomuser-item}); it answers disco for
+    a room that does not exist, registration (C{jabber:iq:register}),
+    reserved nicks (disco node C{x-roomuser-item}), archive queries and
+    metadata (C{urn:xmpp:mam:2}) and moderation (XEP-0425 C{<moderate/>},
+    or its version 0.2 C{<apply-to/>}); it answers disco for
     the service and the rooms (L{IDisco}). Normal messages to a room carry
     invitations, declines (C{muc#user}) and voice requests and approvals
     (C{muc#request} forms).
@@ -115,7 +136,13 @@ class MUCHandler(xmlstream.XMPPHandler):
     C{bad-request} (a groupchat private message; a non-occupant's disco to
     an occupant; a bad form or admin item; another message type),
     C{jid-malformed} (a malformed JID in an admin item, invitation or
-    decline).
+    decline); for archives (XEP-0313) C{service-unavailable} (a room that
+    keeps none), C{forbidden} (an outcast; a non-member of a members-only
+    room; a C{with} filter from someone who may not see real JIDs) and the
+    refusals of L{mepserver.mam.query}; for moderation (XEP-0425)
+    C{forbidden} (not a moderator), C{item-not-found} (no such message),
+    C{bad-request} (no id) and C{feature-not-implemented} (not a
+    retraction).
 
     @ivar rooms: the L{Rooms} registry.
     @ivar name: the service's name in disco.
@@ -126,6 +153,10 @@ class MUCHandler(xmlstream.XMPPHandler):
     @ivar occupantServices: an L{IOccupantServices} that claims IQs to
         occupant JIDs that are not to be forwarded (MEP OQ-5: pubsub, and
         disco of MEP nodes), or L{None}.
+    @ivar archives: the L{mepserver.muc.archive.RoomArchives}, or L{None}
+        for a service that archives nothing.
+    @ivar locks: the rooms' L{KeyedLocks}, by bare room JID (the module
+        says what waits).
     """
 
     def __init__(
@@ -134,9 +165,12 @@ class MUCHandler(xmlstream.XMPPHandler):
         name: str = "Chatrooms",
         observers: Iterable[IOccupantObserver] = (),
         occupantServices: Optional[IOccupantServices] = None,
+        archives=None,
     ):
         xmlstream.XMPPHandler.__init__(self)
         self.rooms = rooms
+        self.archives = archives
+        self.locks = KeyedLocks()
         self.name = name
         for observer in observers:
             verifyObject(IOccupantObserver, observer)
@@ -154,6 +188,26 @@ class MUCHandler(xmlstream.XMPPHandler):
                 call(observer)
             except Exception:
                 log.failure("MUC observer failed on {what}", what=what)
+
+    def inOrder(self, to: jid.JID, process: Callable, stanza: domish.Element, copy: bool = True) -> None:
+        """
+        Process a stanza for the room of C{to} now, or, while the room's
+        lock is held, once the room's earlier stanzas are done. A
+        Deferred that C{process} returns holds the lock until it fires.
+
+        @param copy: whether to queue a copy of the stanza: a broadcaster
+            sends one element to every recipient in turn, changing only
+            C{to} (DESIGN.md section 9).
+        """
+        key = to.userhostJID()
+        if self.locks.busy(key):
+            if copy:
+                stanza = copyStanza(stanza)
+            self.locks.run(key, process, stanza)
+            return
+        result = process(stanza)
+        if isinstance(result, defer.Deferred) and not result.called:
+            self.locks.run(key, lambda: result)
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/presence", self.onPresence)
@@ -277,6 +331,15 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         Presence to a room or occupant JID: join, presence update, nick
         change or leave; an error from an occupant's real JID removes it.
+        """
+        to = _jid(presence.getAttribute("to"))
+        if to is None or to.user is None:
+            return
+        self.inOrder(to, self.processPresence, presence)
+
+    def processPresence(self, presence: domish.Element) -> None:
+        """
+        L{onPresence}, in the room's order.
         """
         sender, to = _jid(presence.getAttribute("from")), _jid(presence.getAttribute("to"))
         if sender is None or to is None or to.user is None:
@@ -518,9 +581,20 @@ class MUCHandler(xmlstream.XMPPHandler):
         """
         A message to the service, a room or an occupant JID.
         """
+        to = _jid(message.getAttribute("to"))
+        if to is None:
+            return
+        self.inOrder(to, self.processMessage, message)
+
+    def processMessage(self, message: domish.Element) -> Optional[defer.Deferred]:
+        """
+        L{onMessage}, in the room's order.
+
+        @return: a Deferred while a message waits for its archive entry.
+        """
         sender, to = _jid(message.getAttribute("from")), _jid(message.getAttribute("to"))
         if sender is None or to is None:
-            return
+            return None
         kind = message.getAttribute("type", "normal")
         if kind != "error":
             try:
@@ -542,14 +616,18 @@ class MUCHandler(xmlstream.XMPPHandler):
             self.refuse(message, errors.RoomNotFound("there is no such room"), to.userhostJID())
             return
         if to.resource is None:
-            self.roomMessage(room, sender, message, kind)
-        else:
-            self.privateMessage(room, sender, to.resource, message, kind)
+            return self.roomMessage(room, sender, message, kind)
+        self.privateMessage(room, sender, to.resource, message, kind)
+        return None
 
-    def roomMessage(self, room: Room, sender: jid.JID, message, kind: str) -> None:
+    def roomMessage(self, room: Room, sender: jid.JID, message, kind: str) -> Optional[defer.Deferred]:
         """
         A message to the room itself: groupchat (section 7.4) or a subject
-        change (8.1). Other types are refused (section 17.2, rule 1).
+        change (8.1), each with a stanza-id and archived
+        (L{archiveThenBroadcast}). Other types are refused (section 17.2,
+        rule 1).
+
+        @return: a Deferred while the message waits for its archive entry.
         """
         if kind != "groupchat":
             try:
@@ -559,7 +637,7 @@ class MUCHandler(xmlstream.XMPPHandler):
                         "invitation, a decline or a voice request")
             except errors.Refusal as refusal:
                 self.refuse(message, refusal, room.jid)
-            return
+            return None
         subject = stanzas.subjectChange(message)
         try:
             if subject is not None:
@@ -568,22 +646,47 @@ class MUCHandler(xmlstream.XMPPHandler):
                 occupant = room.groupchatSender(sender)
         except errors.Refusal as refusal:
             self.refuse(message, refusal, room.jid)
-            return
+            return None
         messageId = message.getAttribute("id") or room.ids.newId()
+        stanzaId = room.newStanzaId()
         if subject is not None:
             self.rooms.save(room)
             element = stanzas.subjectMessage(
-                room.jid, occupant.jid, subject, messageId, None, occupant.occupantId
+                room.jid, occupant.jid, subject, messageId, None, occupant.occupantId,
+                stanzaId,
             )
+        else:
+            element = stanzas.reflectedMessage(
+                message, occupant.jid, room.jid, messageId, occupant.occupantId, stanzaId,
+            )
+            if stanzas.hasBody(message):
+                room.addHistory(element, len(element.toXml()), stanzaId)
+        return self.archiveThenBroadcast(room, element, stanzaId, sender)
+
+    def archiveThenBroadcast(
+        self, room: Room, element: domish.Element, stanzaId: str, sender: Optional[jid.JID]
+    ) -> Optional[defer.Deferred]:
+        """
+        Broadcast a groupchat message (section 7.4), once it is in the
+        room's archive if the room keeps one and the message belongs there
+        (XEP-0313 section 7.1.2, L{mepserver.muc.archive.isArchivable}),
+        under its stanza-id.
+
+        @param sender: the sender's real full JID, or L{None} for the
+            room's own messages.
+        @return: a Deferred firing once it is broadcast, if the store did
+            not write at once; else L{None}, it was broadcast.
+        """
+        if self.archives is None or not room.config.archiving or not isArchivable(element):
             self.broadcast(room, element)
-            return
-        element = stanzas.reflectedMessage(
-            message, occupant.jid, room.jid, messageId, occupant.occupantId,
-            room.newStanzaId(),
+            return None
+        written = self.archives.add(room, element, stanzaId, sender)
+        if written.called:
+            self.broadcast(room, element)
+            return None
+        return written.addCallback(lambda _: self.broadcast(room, element)).addErrback(
+            lambda f: log.failure("Broadcasting in {room}", f, room=room.jid.full())
         )
-        if stanzas.hasBody(message):
-            room.addHistory(element, len(element.toXml()))
-        self.broadcast(room, element)
 
     def normalMessage(self, room: Room, sender: jid.JID, message) -> bool:
         """
@@ -737,28 +840,119 @@ class MUCHandler(xmlstream.XMPPHandler):
             iq.handled = True
             self.refuse(iq, errors.RoomNotFound("there is no such room"), to)
             return
-        if payload is not None and (payload.uri, payload.name) == (NS_MUC_OWNER, "query"):
+        if self.roomRequest(kind, payload) is not None:
             iq.handled = True
-            self.ownerIQ(room, sender, iq, kind, payload)
-        elif payload is not None and (payload.uri, payload.name) == (NS_MUC_ADMIN, "query"):
-            iq.handled = True
-            self.adminIQ(room, sender, iq, kind, payload)
-        elif payload is not None and (payload.uri, payload.name) == (NS_REGISTER, "query"):
-            iq.handled = True
-            self.registerIQ(room, sender, iq, kind, payload)
-        elif (
-            kind == "get"
-            and payload is not None
-            and (payload.uri, payload.name) == (NS_DISCO_INFO, "query")
-            and payload.getAttribute("node") == NODE_ROOMUSER
-        ):
+            self.inOrder(to, self.processRoomIQ, iq)
+
+    def roomRequest(self, kind: str, payload: Optional[domish.Element]) -> Optional[Callable]:
+        """
+        @return: the method that answers an IQ request to a room, or
+            L{None} if others answer it (disco, MEP, the fallback).
+        """
+        if payload is None:
+            return None
+        name = (payload.uri, payload.name)
+        if name == (NS_MUC_OWNER, "query"):
+            return self.ownerIQ
+        if name == (NS_MUC_ADMIN, "query"):
+            return self.adminIQ
+        if name == (NS_REGISTER, "query"):
+            return self.registerIQ
+        if kind == "get" and name == (NS_DISCO_INFO, "query") and payload.getAttribute("node") == NODE_ROOMUSER:
             # Section 7.12: answered here, since an empty answer is not
             # item-not-found (what wokkel's disco gives an empty node).
-            iq.handled = True
-            self.send(stanzas.reservedNick(iq, room.registeredNick(sender)))
-        elif isPing:
-            iq.handled = True
-            self.send(stanzas.iqResult(iq))
+            return self.reservedNickIQ
+        if kind == "get" and name == (NS_PING, "ping"):
+            return self.pingIQ
+        if self.archives is not None and payload.uri == NS_MAM and payload.name in ("query", "metadata"):
+            return self.archiveIQ
+        if kind == "set" and isModeration(payload):
+            return self.moderateIQ
+        return None
+
+    def processRoomIQ(self, iq: domish.Element) -> Optional[defer.Deferred]:
+        """
+        An IQ request to a room that L{roomRequest} gives a method for, in
+        the room's order (the room may be gone meanwhile).
+
+        @return: a Deferred while the answer waits for the store.
+        """
+        sender, to = jid.internJID(iq["from"]), jid.internJID(iq["to"])
+        room = self.rooms.get(to)
+        if room is None or not room.existsFor(sender):
+            self.refuse(iq, errors.RoomNotFound("there is no such room"), to)
+            return None
+        kind = iq["type"]
+        payload = next(iq.elements())
+        return self.roomRequest(kind, payload)(room, sender, iq, kind, payload)
+
+    def reservedNickIQ(self, room: Room, sender: jid.JID, iq, kind: str, payload) -> None:
+        """
+        A user's reserved nick (section 7.12).
+        """
+        self.send(stanzas.reservedNick(iq, room.registeredNick(sender)))
+
+    def pingIQ(self, room: Room, sender: jid.JID, iq, kind: str, payload) -> None:
+        """
+        A ping to the room (XEP-0199), answered.
+        """
+        self.send(stanzas.iqResult(iq))
+
+    def archiveIQ(self, room: Room, sender: jid.JID, iq, kind: str, payload) -> defer.Deferred:
+        """
+        A query of the room's archive, its form or its metadata (XEP-0313
+        sections 4, 5 and 7.1.2): the results, then the answer.
+        """
+        d = errors.answerIQ(
+            iq, defer.ensureDeferred(self.archives.request(room, sender, iq, self.send))
+        )
+        return d.addCallback(self.send).addErrback(
+            lambda f: log.failure("Answering {iq}", f, iq=iq.toXml())
+        )
+
+    def moderateIQ(self, room: Room, sender: jid.JID, iq, kind: str, payload) -> defer.Deferred:
+        """
+        A moderator retracts a message (XEP-0425): the effects, then the
+        answer (L{moderate}).
+        """
+        d = errors.answerIQ(iq, defer.ensureDeferred(self.moderate(room, sender, payload)))
+        return d.addCallback(self.send).addErrback(
+            lambda f: log.failure("Answering {iq}", f, iq=iq.toXml())
+        )
+
+    async def moderate(self, room: Room, sender: jid.JID, payload) -> None:
+        """
+        Retract the message a moderator names (XEP-0425 section 3): in the
+        archive a tombstone takes its place (section 4), newcomers no
+        longer get it as history, and the room broadcasts the moderation
+        message, archived too (XEP-0424 section 5).
+
+        @raise errors.Forbidden: C{sender} is not a moderator.
+        @raise errors.ItemNotFound: neither the archive nor the history
+            holds a message with that stanza-id.
+        @raise errors.Refusal: as L{mepserver.muc.archive.parseModeration}.
+        """
+        by = room.moderator(sender)
+        request = parseModeration(payload)
+        occupantId = room.occupantIdOf(sender)
+        messageId, stanzaId = room.ids.newId(), room.newStanzaId()
+        found = False
+        if self.archives is not None:
+            found = await self.archives.retract(
+                room, request.id, messageId, by, occupantId, request.reason
+            )
+        if room.forgetHistory(request.id):
+            found = True
+        if not found:
+            raise errors.ItemNotFound(
+                f"this room has no message with the stanza-id {request.id!r}"
+            )
+        message = moderationMessage(
+            room.jid, request.id, by, occupantId, request.reason, messageId, stanzaId
+        )
+        broadcast = self.archiveThenBroadcast(room, message, stanzaId, None)
+        if broadcast is not None:
+            await broadcast
 
     def occupantIQ(self, room, sender, to, iq, kind, payload, isPing) -> None:
         """

@@ -99,11 +99,13 @@ class HistoryEntry:
     @ivar payload: the message as reflected (opaque to the model).
     @ivar stamp: when the room received it, in seconds since the epoch.
     @ivar size: its length in characters, for C{maxchars}.
+    @ivar stanzaId: the XEP-0359 stanza-id the room gave it, if any.
     """
 
     payload: Any
     stamp: float
     size: int
+    stanzaId: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)

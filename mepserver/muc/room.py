@@ -13,7 +13,9 @@ and hands back, never looks into.
   - L{Room}: entering (7.2), presence updates (7.7), nick changes (7.6),
     leaving (7.14), groupchat (7.4) and history (7.2.13-7.2.14), private
     messages (7.5), mediated invitations and declines (7.8), subject
-    (8.1), configuration (10.1-10.2) and destruction (10.9).
+    (8.1), configuration (10.1-10.2) and destruction (10.9); who reads
+    the message archive (XEP-0313 section 7.1.2) and who moderates
+    (XEP-0425).
 
 The rest of the model, one concern per module:
 
@@ -74,7 +76,7 @@ T = TypeVar("T")
 
 #: Service discovery features every room has (XEP-0045 6.4, 7.10 and 7.13
 #: as Prosody announces them, XEP-0359, XEP-0421 section 2, XEP-0410
-#: section 3.3).
+#: section 3.3, XEP-0425 section 2 and its version 0.2's namespace).
 ROOM_FEATURES = (
     "http://jabber.org/protocol/muc",
     "http://jabber.org/protocol/muc#stable_id",
@@ -83,6 +85,8 @@ ROOM_FEATURES = (
     "jabber:iq:register",
     "urn:xmpp:occupant-id:0",
     "urn:xmpp:sid:0",
+    "urn:xmpp:message-moderate:0",
+    "urn:xmpp:message-moderate:1",
 )
 
 #: How many forwarded IQs a room remembers while waiting for answers
@@ -625,14 +629,15 @@ class Room:
         """
         return self.ids.newId()
 
-    def addHistory(self, payload: Any, size: int) -> HistoryEntry:
+    def addHistory(self, payload: Any, size: int, stanzaId: Optional[str] = None) -> HistoryEntry:
         """
         Keep a groupchat message for newcomers; only the last
         C{historyLength} are kept.
 
         @param size: the message's length in characters.
+        @param stanzaId: its XEP-0359 stanza-id.
         """
-        entry = HistoryEntry(payload, self.clock.seconds(), size)
+        entry = HistoryEntry(payload, self.clock.seconds(), size, stanzaId)
         if self.history.maxlen:
             self.history.append(entry)
         return entry
@@ -698,6 +703,82 @@ class Room:
         if not self.may(sender.role, Privilege.SEND_PRIVATE_MESSAGES):
             raise errors.Forbidden("private messages are not allowed for you in this room")
         return sender, recipient
+
+    # The message archive (XEP-0313 section 7.1.2) and moderation (XEP-0425).
+
+    def roleOf(self, entity: jid.JID) -> Role:
+        """
+        The role a user acts with towards the room: its occupant's if the
+        session C{entity} is in the room, else the role its affiliation
+        would give it on entering (L{defaultRole}; L{Role.NONE} for an
+        outcast), as Prosody's C{mod_muc_moderation} decides.
+
+        @param entity: a full JID.
+        """
+        occupant = self.occupantOf(entity)
+        if occupant is not None:
+            return occupant.role
+        affiliation = self.affiliationOf(entity)
+        if affiliation is Affiliation.OUTCAST:
+            return Role.NONE
+        return self.defaultRole(affiliation)
+
+    def checkArchiveReader(self, entity: jid.JID) -> None:
+        """
+        Check that C{entity} may read the room's archive (XEP-0313 section
+        7.1.2): anyone who may enter it, present or not; never an outcast;
+        the features narrow it (members-only rooms: members, admins and
+        owners, L{mepserver.muc.features.membersonly}; password-protected
+        rooms: their occupants and members,
+        L{mepserver.muc.features.password}).
+
+        @raise errors.Forbidden: it may not.
+        """
+        affiliation = self.affiliationOf(entity)
+        if affiliation is Affiliation.OUTCAST:
+            raise errors.Forbidden("you are banned from this room and may not read its archive")
+        present = self.occupantOf(entity) is not None
+        for feature in self.features:
+            feature.checkArchiveReader(self, affiliation, present)
+
+    def archiveRevealsRealJIDsTo(self, entity: jid.JID) -> bool:
+        """
+        Whether archive results for C{entity} carry the senders' real JIDs
+        (XEP-0313 section 7.1.2): if its role (L{roleOf}) sees them, as in
+        a non-anonymous room, or as a moderator of a semi-anonymous one.
+        """
+        return self.revealsRealJIDsTo(self.roleOf(entity))
+
+    def moderator(self, entity: jid.JID) -> Optional[jid.JID]:
+        """
+        Check that C{entity} may moderate messages (XEP-0425 section 3.2):
+        a moderator (L{roleOf}).
+
+        @return: the occupant JID it moderates as: its occupant's, else
+            that of its reserved nick, else L{None}.
+        @raise errors.Forbidden: it is not a moderator.
+        """
+        if self.roleOf(entity) is not Role.MODERATOR:
+            raise errors.Forbidden("only moderators may moderate messages in this room")
+        occupant = self.occupantOf(entity)
+        nick = occupant.nick if occupant is not None else self.nicks.get(bare(entity))
+        if nick is None:
+            return None
+        return jid.JID(tuple=(self.jid.user, self.jid.host, nick))
+
+    def forgetHistory(self, stanzaId: str) -> bool:
+        """
+        Drop the message with this XEP-0359 stanza-id from the history
+        newcomers get (XEP-0424 section 5: a retracted message is not
+        replayed).
+
+        @return: whether it was there.
+        """
+        kept = [entry for entry in self.history if entry.stanzaId != stanzaId]
+        if len(kept) == len(self.history):
+            return False
+        self.history = collections.deque(kept, maxlen=self.history.maxlen)
+        return True
 
     # Invitations and voice requests (sections 7.8, 7.13, 8.6).
 

@@ -54,6 +54,9 @@ class RoomConfig:
     @ivar roomPublishers: C{mep#room_publishers}: who besides the room
         itself may publish room events (MEP), one of
         L{ROOM_PUBLISHERS_VALUES}.
+    @ivar archive: C{enablearchiving}: whether the room keeps a message
+        archive (XEP-0313), or L{None} while no owner chose, and the room
+        archives if it is persistent (L{archiving}).
     """
 
     name: str = ""
@@ -74,6 +77,15 @@ class RoomConfig:
     presenceBroadcast: FrozenSet[Role] = ALL_ROLES
     historyLength: int = 20
     roomPublishers: str = "none"
+    archive: Optional[bool] = None
+
+    @property
+    def archiving(self) -> bool:
+        """
+        Whether the room archives its messages (XEP-0313): as an owner
+        chose, else if it is persistent (DESIGN.md section 3).
+        """
+        return self.persistent if self.archive is None else self.archive
 
     def copy(self) -> "RoomConfig":
         """
@@ -103,6 +115,7 @@ class RoomConfig:
         "presenceBroadcast": "presencebroadcast",
         "historyLength": "maxhistoryfetch",
         "roomPublishers": "mep_room_publishers",
+        "archive": "enablearchiving",
     }
 
     #: The attributes that are sets of roles, stored as sorted tuples.

@@ -439,11 +439,12 @@ def subjectMessage(
     messageId: str,
     stamp: Optional[float] = None,
     occupantId: Optional[str] = None,
+    stanzaId: Optional[str] = None,
 ) -> domish.Element:
     """
     The subject message of section 7.2.15 (or a change, 8.1), without
     C{to}: from the occupant JID that set it or the room, with a delay when
-    the subject was ever set.
+    the subject was ever set; a change has the room's XEP-0359 stanza-id.
     """
     message = domish.Element((NS_CLIENT, "message"))
     message["from"] = sender.full()
@@ -454,6 +455,10 @@ def subjectMessage(
         delay = message.addElement((NS_DELAY, "delay"))
         delay["from"] = roomJID.full()
         delay["stamp"] = formatDateTime(stamp)
+    if stanzaId is not None:
+        element = message.addElement((NS_SID, "stanza-id"))
+        element["id"] = stanzaId
+        element["by"] = roomJID.full()
     if occupantId is not None:
         message.addElement((NS_OCCUPANT_ID, "occupant-id"))["id"] = occupantId
     return message

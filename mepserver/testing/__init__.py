@@ -45,6 +45,17 @@ one helper that must let time pass: it succeeds only after its whole
 window; keep it for what no round trip can order (a recorder's JID, a
 timer).
 
+Archives. L{RunningServer.archive} reads what an account's message
+archive (XEP-0313) holds, oldest first, as L{ArchivedStanza}s: the UID a
+client sees as the message's XEP-0359 stanza-id, the time, the other
+party and the message. The store call of a message is issued before it is
+delivered, so once a client received a message, its archive shows it.
+L{RunningServer.roomArchive} reads a room's archive the same way:
+groupchat messages and subject changes under the stanza-ids their
+broadcasts carried, a moderated message (XEP-0425) as its tombstone. A
+room broadcasts a message it archives once its entry is written, so
+once an occupant received it, the room's archive shows it.
+
 Deterministic mode (C{startServer(self, deterministic=True, seed=0)}):
 every id the server makes up comes from a L{SeededIdSource}, so the same
 test doing the same things in the same order gets the same ids, run after
@@ -62,10 +73,16 @@ not deterministic.
 
 from mepserver.testing.client import Account, ConnectedClient, ConnectedComponent
 from mepserver.testing.log import StanzaNotReceived, StanzaRecorder, UnexpectedStanza
-from mepserver.testing.server import MEPServerMixin, RunningServer, startServer
+from mepserver.testing.server import (
+    ArchivedStanza,
+    MEPServerMixin,
+    RunningServer,
+    startServer,
+)
 
 __all__ = [
     "Account",
+    "ArchivedStanza",
     "ConnectedClient",
     "ConnectedComponent",
     "MEPServerMixin",

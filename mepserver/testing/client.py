@@ -49,6 +49,11 @@ class Account:
         return self.jid.user
 
 
+#: Seconds L{ConnectedClient.close} waits for the connection to close
+#: before it aborts it.
+CLOSE_TIMEOUT = 5
+
+
 class ConnectedClient:
     """
     A client that logged in to a L{RunningServer} with Twisted's own XMPP
@@ -333,7 +338,10 @@ class ConnectedClient:
 
     def close(self) -> defer.Deferred:
         """
-        Close the connection.
+        Close the connection, as a lost connection would end it (no closing
+        stream tag). A peer that does not answer the TLS close (ejabberd
+        does not) gets the connection aborted after L{CLOSE_TIMEOUT}
+        seconds.
 
         @return: a Deferred firing once it is closed.
         """
@@ -341,7 +349,10 @@ class ConnectedClient:
             return defer.succeed(None)
         d = defer.Deferred()
         self._closing.append(d)
-        self.xmlstream.transport.loseConnection()
+        transport = self.xmlstream.transport
+        abort = self._clock.callLater(CLOSE_TIMEOUT, transport.abortConnection)
+        d.addBoth(lambda result: (abort.active() and abort.cancel(), result)[1])
+        transport.loseConnection()
         return d
 
 

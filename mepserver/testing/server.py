@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import shutil
 import tempfile
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 from twisted.internet import defer, endpoints, error, ssl, task
 from twisted.words.protocols.jabber import client, component, jid, xmlstream
@@ -21,13 +21,55 @@ from twisted.words.xish import domish
 from mepserver import config as configModule
 from mepserver.c2s.mechanisms import makeCredentials
 from mepserver.ids import SeededIdSource
-from mepserver.interfaces import UserExists
+from mepserver.interfaces import ArchiveQuery, Credentials, UserExists
 from mepserver.server import Server, buildServer
+from mepserver.stanza import parseStanza
 from mepserver.testing.client import Account, ConnectedClient, ConnectedComponent
 from mepserver.testing.log import StanzaRecorder, returnsDeferred
 
 #: Where the clock of deterministic mode starts: 2020-01-01T00:00:00Z.
 _DETERMINISTIC_START = 1577836800.0
+
+#: The stored credentials of each password used so far, by password.
+_CREDENTIALS: Dict[str, Credentials] = {}
+
+
+def _credentials(password: str) -> Credentials:
+    """
+    The credentials to store for C{password}, derived once per process.
+
+    Deriving SCRAM keys takes a few milliseconds, and a suite starts many
+    servers with the same accounts: every server reuses the keys of a
+    password (salts shared between servers are of no concern to a test).
+    """
+    credentials = _CREDENTIALS.get(password)
+    if credentials is None:
+        credentials = _CREDENTIALS[password] = makeCredentials(password)
+    return credentials
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivedStanza:
+    """
+    One message of an account's or a room's archive (XEP-0313), as
+    L{RunningServer.archive} and L{RunningServer.roomArchive} read it.
+
+    @ivar id: its archive UID: the C{id} of the XEP-0359 C{<stanza-id/>}
+        the account's sessions got with it, and of a MAM query's
+        C{<result/>}.
+    @ivar timestamp: when it was archived, in seconds since the epoch, on
+        the server's clock.
+    @ivar with_: the other party: the recipient as addressed for a message
+        the account sent, the sender's full JID for one it received; in a
+        room's archive the sender's real full JID, L{None} for the room's
+        own messages.
+    @ivar message: the message as archived, a L{domish.Element}.
+    """
+
+    id: str
+    timestamp: float
+    with_: Optional[jid.JID]
+    message: domish.Element
 
 
 class RunningServer:
@@ -72,7 +114,6 @@ class RunningServer:
         self.components = dict(server.config.components)
         self._readPorts(ports)
         self.certificatePath = server.certificatePath
-        self._credentials = {}
         self._accounts = 0
         self._recorders: List[StanzaRecorder] = []
         # Clients and components.
@@ -342,10 +383,7 @@ class RunningServer:
             chosen username is taken.
         """
         password = password or secrets.token_urlsafe(12)
-        # Deriving SCRAM keys takes a few milliseconds: reuse them.
-        credentials = self._credentials.get(password)
-        if credentials is None:
-            credentials = self._credentials[password] = makeCredentials(password)
+        credentials = _credentials(password)
         if username is not None:
             await self.server.users.createUser(username, credentials)
         else:
@@ -496,6 +534,57 @@ class RunningServer:
     def _forget(self, client: ConnectedClient) -> None:
         if client in self._clients:
             self._clients.remove(client)
+
+    @returnsDeferred
+    async def archive(self, account: Union[Account, jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read an account's message archive (XEP-0313) straight from the
+        store, oldest first: every message it keeps, whatever the page
+        limits of MAM queries.
+
+        @param account: an L{Account}, a JID of the account, or a username
+            of L{domain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        if isinstance(account, Account):
+            account = account.jid
+        elif isinstance(account, str):
+            account = jid.JID(account if "@" in account else f"{account}@{self.domain}")
+        return await self._readArchive(account.userhost())
+
+    @returnsDeferred
+    async def roomArchive(self, room: Union[jid.JID, str]) -> List[ArchivedStanza]:
+        """
+        Read a room's message archive (XEP-0313 section 7.1.2) straight
+        from the store, oldest first: the groupchat messages, subject
+        changes and moderation messages it keeps, each from the sender's
+        occupant JID (a moderated message as its XEP-0425 tombstone), with
+        the sender's real JID as C{with_} (L{None} for the room's own).
+
+        @param room: the bare room JID, or its localpart on L{mucDomain}.
+        @return: a Deferred firing with the L{ArchivedStanza}s.
+        """
+        return await self._readArchive(self._roomJID(room).full())
+
+    async def _readArchive(self, archive: str) -> List[ArchivedStanza]:
+        messages: List[ArchivedStanza] = []
+        after = None
+        while True:
+            page = await self.server.archiveStore.queryArchive(
+                archive, ArchiveQuery(after=after, max=500)
+            )
+            messages.extend(
+                ArchivedStanza(
+                    m.id,
+                    m.timestamp,
+                    jid.JID(m.with_) if m.with_ else None,
+                    parseStanza(m.stanza),
+                )
+                for m in page.messages
+            )
+            if page.complete or not page.messages:
+                return messages
+            after = page.messages[-1].id
 
     def record(self, address: Union[Account, jid.JID, str]) -> StanzaRecorder:
         """

@@ -1,9 +1,11 @@
-# -*- test-case-name: tests.e2e.test_prosody,tests.e2e.test_durability -*-
+# -*- test-case-name: tests.e2e.test_prosody,tests.e2e.test_durability,tests.e2e.test_ejabberd -*-
 """
 An XMPP server running as a child process of the reactor, for the
 end-to-end tests that need one outside the test's process: Prosody, the
 reference (L{tests.e2e.prosody}), and mepserver itself under C{twistd}
-(L{tests.e2e.test_durability}).
+(L{tests.e2e.test_durability}); ejabberd, the other reference
+(L{tests.e2e.ejabberd}), runs outside the reactor, under a guard, but is
+reached the same way.
 
 An L{ExternalServer} has the attributes of a
 L{mepserver.testing.RunningServer} that L{tests.e2e.slixrun.serverSettings}
@@ -88,6 +90,16 @@ class ExternalServer:
 
         @return: a Deferred firing once it accepts connections.
         """
+        self.hold(executable, args, path)
+        return defer.ensureDeferred(self._waitForPort())
+
+    def hold(self, executable, args, path=None):
+        """
+        Start the server process as L{spawn} does, without waiting for its
+        port: for a program that first waits for a line on its standard
+        input, which L{release} writes. It can load its code while another
+        server still runs.
+        """
         self._process = ServerProcess()
         self.reactor.spawnProcess(
             self._process,
@@ -96,6 +108,15 @@ class ExternalServer:
             env=os.environ,
             path=path or self.directory,
         )
+
+    def release(self):
+        """
+        Let a process started by L{hold} go on.
+
+        @return: a Deferred firing once it accepts connections.
+        """
+        self._process.transport.write(b"go\n")
+        self._process.transport.closeStdin()
         return defer.ensureDeferred(self._waitForPort())
 
     def log(self, last=4000):

@@ -4,7 +4,10 @@ A real Prosody, the reference server, started for one test: the same
 scenarios that judge mepserver run against it (L{tests.e2e.test_prosody}).
 
 L{startProsody} writes a configuration into a temporary directory (one
-virtual host, C{localhost}, and a MUC component, C{conference.localhost};
+virtual host, C{localhost}, and a MUC component, C{conference.localhost}:
+Prosody's own, with room archives and, if installed, moderation,
+L{mucModules}, or mepserver attached as an external component (XEP-0114)
+for L{tests.e2e.test_component};
 client connections on 127.0.0.1 only, STARTTLS required; the data, the
 pid file and the log in that directory), gives Prosody a certificate made
 by mepserver's own L{loadOrCreateCertificate}, so that the scenarios'
@@ -42,7 +45,31 @@ MODULES = (
     "pep",
     "private",
     "bookmarks",
+    "mam",
 )
+
+#: Where Debian's prosody-modules package puts the community modules.
+COMMUNITY_MODULES = "/usr/lib/prosody/modules"
+
+
+def hasCommunityModule(name):
+    """
+    Whether a module of the community collection (Debian's
+    C{prosody-modules}, not part of Prosody 0.12 itself) is installed:
+    C{muc_moderation} (XEP-0425 version 0.2), say.
+    """
+    return os.path.exists(os.path.join(COMMUNITY_MODULES, f"mod_{name}", f"mod_{name}.lua"))
+
+
+def mucModules():
+    """
+    The MUC component's modules: Prosody's own C{muc_mam} (XEP-0313 for
+    rooms), and C{muc_moderation} when the community collection has it.
+    """
+    modules = ["muc_mam"]
+    if hasCommunityModule("muc_moderation"):
+        modules.append("muc_moderation")
+    return modules
 
 CONFIG = """\
 -- Written by tests/e2e/prosody.py for one test.
@@ -59,14 +86,33 @@ modules_enabled = {{ {modules} }}
 modules_disabled = {{ "s2s" }}
 allow_registration = true
 c2s_require_encryption = true
+-- Each write sent at once (TCP_NODELAY), as mepserver's client connections:
+-- with Nagle's algorithm, the scenarios' round trips wait for delayed ACKs.
+network_settings = {{ nagle = false }}
 authentication = "internal_hashed"
 storage = "internal"
 certificates = {certificates}
 ssl = {{ certificate = {certificate}, key = {key} }}
-
+{globals}
 VirtualHost "localhost"
 
+{muc}"""
+
+#: Prosody's own MUC service, for the reference tier.
+MUC_COMPONENT = """\
 Component "conference.localhost" "muc"
+    modules_enabled = {{ {mucModules} }}
+"""
+
+#: An external component (XEP-0114) instead: mepserver, attached to the
+#: component port on 127.0.0.1 (global settings, before the first host).
+COMPONENT_PORT = """\
+component_interfaces = {{ "127.0.0.1" }}
+component_ports = {{ {port} }}
+"""
+EXTERNAL_COMPONENT = """\
+Component "conference.localhost"
+    component_secret = {secret}
 """
 
 
@@ -83,7 +129,13 @@ class RunningProsody(ExternalServer):
     C{prosodyctl}.
 
     @ivar configPath: its configuration file.
+    @ivar componentPort: the port on 127.0.0.1 where it takes its MUC
+        component (XEP-0114), or L{None} if it runs its own MUC service.
+    @ivar componentSecret: that component's secret.
     """
+
+    componentPort = None
+    componentSecret = None
 
     def __init__(self, reactor, directory, configPath, c2sPort, certificatePath):
         ExternalServer.__init__(
@@ -127,9 +179,14 @@ def skipUnlessProsody():
             )
 
 
-async def startProsody(testCase, reactor=None):
+async def startProsody(testCase, reactor=None, componentSecret=None):
     """
     Start a Prosody for C{testCase}, stopped in its cleanup.
+
+    @param componentSecret: L{None} for Prosody's own MUC service on
+        C{conference.localhost}; otherwise C{conference.localhost} is an
+        external component (XEP-0114) with this secret, taken on an
+        ephemeral port of 127.0.0.1 (L{RunningProsody.componentPort}).
 
     @raise unittest.SkipTest: if Prosody is not installed.
     @return: the L{RunningProsody} once it accepts connections.
@@ -143,6 +200,14 @@ async def startProsody(testCase, reactor=None):
         directory, [RunningProsody.domain, RunningProsody.mucDomain]
     )
     port = pickPort()
+    if componentSecret is None:
+        muc = MUC_COMPONENT.format(mucModules=", ".join(_lua(m) for m in mucModules()))
+        globals_ = ""
+        componentPort = None
+    else:
+        componentPort = pickPort()
+        muc = EXTERNAL_COMPONENT.format(secret=_lua(componentSecret))
+        globals_ = COMPONENT_PORT.format(port=componentPort)
     configPath = os.path.join(directory, "prosody.cfg.lua")
     user = "root" if os.geteuid() == 0 else _currentUser()
     with open(configPath, "w") as f:
@@ -157,11 +222,15 @@ async def startProsody(testCase, reactor=None):
                 certificates=_lua(os.path.dirname(certificate.certificatePath)),
                 certificate=_lua(certificate.certificatePath),
                 key=_lua(certificate.keyPath),
+                muc=muc,
+                globals=globals_,
             )
         )
     running = RunningProsody(
         reactor, directory, configPath, port, certificate.certificatePath
     )
+    running.componentPort = componentPort
+    running.componentSecret = componentSecret
     testCase.addCleanup(running.stop)
     await running.spawn(shutil.which("prosody"), ["prosody", "-F", "--config", configPath])
     return running

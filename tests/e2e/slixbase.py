@@ -19,6 +19,23 @@ import slixmpp
 TIMEOUT = 30
 
 
+def newClient(address, password, context):
+    """
+    A bare slixmpp client whose TLS context is C{context}.
+
+    The context goes to the constructor: a client made without one first
+    builds a default context, loading the system's CA store (some 20 ms,
+    a good part of a short scenario), which would then be replaced. A
+    slixmpp whose constructor takes no context gets it set afterwards.
+    """
+    try:
+        client = slixmpp.ClientXMPP(address, password, ssl_context=context)
+    except TypeError:
+        client = slixmpp.ClientXMPP(address, password)
+    client.ssl_context = context
+    return client
+
+
 def makeClient(address, password, settings, plugins=(), configs=None):
     """
     A slixmpp client that requires STARTTLS and trusts the test
@@ -28,8 +45,7 @@ def makeClient(address, password, settings, plugins=(), configs=None):
     @param configs: plugin configurations by plugin name; each of these
         plugins is registered too.
     """
-    client = slixmpp.ClientXMPP(address, password)
-    client.ssl_context = ssl.create_default_context(cafile=settings["cafile"])
+    client = newClient(address, password, ssl.create_default_context(cafile=settings["cafile"]))
     client.enable_plaintext = False
     client.enable_starttls = True
     for plugin in plugins:

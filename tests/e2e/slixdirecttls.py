@@ -17,18 +17,15 @@ authenticates, binds, gets its roster and pings the server.
 import asyncio
 import ssl
 
-import slixmpp
-
 import slixbase
 
 TIMEOUT = slixbase.TIMEOUT
 
 
 async def scenario(settings, report):
-    client = slixmpp.ClientXMPP(settings["jid"], settings["password"])
     context = ssl.create_default_context(cafile=settings["cafile"])
     context.set_alpn_protocols(["xmpp-client"])
-    client.ssl_context = context
+    client = slixbase.newClient(settings["jid"], settings["password"], context)
     client.enable_direct_tls = True
     client.enable_starttls = False
     client.enable_plaintext = False

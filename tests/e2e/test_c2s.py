@@ -12,7 +12,7 @@ registration).
 
 import dataclasses
 
-from twisted.internet import defer, endpoints, protocol, reactor
+from twisted.internet import defer, endpoints, protocol, reactor, tcp
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.sasl import SASLAuthError
 from twisted.words.xish import domish
@@ -78,6 +78,22 @@ HEADER = (
     "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' "
     "version='1.0'>"
 )
+
+
+def serverNoDelay(clientTransport):
+    """
+    @param clientTransport: the client's end of a TCP connection to an
+        in-process server (a TLS transport on it will do).
+    @return: whether the server's end of that connection, found among the
+        reactor's sockets by the client's port, has C{TCP_NODELAY} set.
+    """
+    port = clientTransport.getHost().port
+    [accepted] = {
+        s
+        for s in reactor.getReaders() + reactor.getWriters()
+        if isinstance(s, tcp.Server) and s.getPeer().port == port
+    }
+    return bool(accepted.getTcpNoDelay())
 
 
 class TwistedClientTests(unittest.TestCase):
@@ -149,6 +165,21 @@ class TwistedClientTests(unittest.TestCase):
         received = await b.waitFor("/message")
         self.assertEqual("juliet@localhost/balcony", received["from"])
         self.assertEqual("wherefore art thou", str(received.body))
+
+    async def test_noDelay(self):
+        """
+        The server sends each write of a client connection at once
+        (C{TCP_NODELAY}, see L{mepserver.c2s.stream.disableNagle}), from
+        the start and so after STARTTLS; the client's own end keeps
+        Twisted's default, so the check tells the two apart.
+        """
+        running = await startServer(self)
+        juliet = await running.createAccount("juliet", "r0m30")
+        client = await running.connectClient(juliet, "balcony")
+        transport = client.xmlstream.transport
+        self.assertTrue(transport.TLS)
+        self.assertTrue(serverNoDelay(transport))
+        self.assertFalse(transport.getTcpNoDelay())
 
     async def test_wrongPassword(self):
         """

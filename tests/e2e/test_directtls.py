@@ -13,7 +13,7 @@ from twisted.trial import unittest
 
 from mepserver.testing import startServer
 from tests.e2e.slixrun import runScenario
-from tests.e2e.test_c2s import HEADER, RawClient
+from tests.e2e.test_c2s import HEADER, RawClient, serverNoDelay
 
 NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
 
@@ -111,6 +111,17 @@ class RawDirectTLSTests(unittest.TestCase):
         raw.transport.write(b"</stream:stream>")
         closing = (await raw.closed).decode("utf-8")
         self.assertIn("</stream:stream>", closing)
+
+    async def test_noDelay(self):
+        """
+        A direct TLS connection is sent each write at once
+        (C{TCP_NODELAY}), as a STARTTLS one: the option set through the
+        TLS layer reaches the TCP connection under it.
+        """
+        running = await startServer(self)
+        raw = await self.connect(running, [b"xmpp-client"])
+        await self.exchange(raw, HEADER, "</stream:features>")
+        self.assertTrue(serverNoDelay(raw.transport))
 
     async def test_startTLSRefused(self):
         """

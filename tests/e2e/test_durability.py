@@ -2,9 +2,14 @@
 """
 Durability: what the server acknowledged is on disk. mepserver runs under
 C{twistd} in a child process with its default storage, SQLite; a client
-stores account data, each set acknowledged with its IQ result, then the
-process is killed with SIGKILL (no shutdown work runs), started again on
-the same data directory, and a new session reads everything back.
+stores account data, each set acknowledged with its IQ result, and sends
+messages another client receives, then the process is killed with SIGKILL
+(no shutdown work runs), started again on the same data directory, and new
+sessions read everything back, the messages from both message archives
+(XEP-0313); and a room's archive keeps the groupchat messages its
+occupants received just before a kill. The second twistd loads its code
+while the first one runs, and starts (reads its configuration, opens the
+data directory) only after the kill.
 """
 
 import os
@@ -20,7 +25,19 @@ from tests.helpers import parseXml
 
 #: The project's root: twistd finds the plugin in its twisted/plugins.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUN_TWISTD = "import sys; from twisted.scripts.twistd import run; run()"
+#: Run twistd once a line arrives on standard input: the code it needs
+#: (twistd, its plugins, mepserver) is loaded before, everything that
+#: touches the data directory after (L{KillTests.prepare}).
+RUN_TWISTD = (
+    "import sys;"
+    " from twisted.application.service import IServiceMaker;"
+    " from twisted.plugin import getPlugins;"
+    " from twisted.scripts.twistd import run;"
+    " import mepserver.server, mepserver.tap;"
+    " list(getPlugins(IServiceMaker));"
+    " sys.stdin.readline();"
+    " run()"
+)
 
 CONFIG = """\
 [server]
@@ -39,11 +56,16 @@ listen = tcp:{http}:interface=127.0.0.1
 
 [users]
 alice = alice-secret
+bob = b0b-secret
 """
 
 VCARD = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
 PRIVATE = "<notes xmlns='urn:example:notes'><note>the rabbit hole</note></notes>"
 ALICE = Account(JID("alice@localhost"), "alice-secret")
+BOB = Account(JID("bob@localhost"), "b0b-secret")
+NS_MAM = "urn:xmpp:mam:2"
+NS_SID = "urn:xmpp:sid:0"
+LINES = ["Curiouser", "and curiouser!", "cried Alice"]
 
 
 def iq(kind, payload, to=None):
@@ -65,16 +87,19 @@ class KillTests(unittest.TestCase):
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
         self.data = os.path.join(self.directory, "data")
-        self.configPath = os.path.join(self.directory, "mepserver.ini")
 
-    async def start(self):
+    def prepare(self, name):
         """
-        Start C{twistd -n mepserver} on the data directory, on new ports.
+        Start C{twistd -n mepserver} with a configuration of its own, named
+        C{name}, for the data directory and new ports; it loads its code
+        and waits for L{ExternalServer.release}, so that a restart can
+        load while the server before it still runs.
 
-        @return: the L{ExternalServer} once it accepts connections.
+        @return: the L{ExternalServer}.
         """
+        configPath = os.path.join(self.directory, name + ".ini")
         c2s = pickPort()
-        with open(self.configPath, "w") as f:
+        with open(configPath, "w") as f:
             f.write(CONFIG.format(data=self.data, c2s=c2s, http=pickPort()))
         log = os.path.join(self.directory, "twistd.log")
         server = ExternalServer(
@@ -85,7 +110,7 @@ class KillTests(unittest.TestCase):
             log,
         )
         self.addCleanup(server.stop)
-        await server.spawn(
+        server.hold(
             sys.executable,
             [
                 sys.executable,
@@ -98,7 +123,7 @@ class KillTests(unittest.TestCase):
                 log,
                 "mepserver",
                 "-c",
-                self.configPath,
+                configPath,
             ],
             path=ROOT,
         )
@@ -109,13 +134,32 @@ class KillTests(unittest.TestCase):
         self.assertEqual("result", answer["type"], answer.toXml())
         return answer
 
+    async def archive(self, client):
+        """
+        Query the client's own message archive, one page.
+
+        @return: the result messages' UIDs and bodies, in order.
+        """
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>"))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        return [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)]
+
     async def test_acknowledgedSetsSurviveKill(self):
         """
         A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
-        acknowledged, are all there after SIGKILL and a restart.
+        acknowledged, are all there after SIGKILL and a restart; so are
+        the messages alice sent bob and he received just before the kill,
+        in his archive under the stanza-ids he got, and in hers.
         """
-        server = await self.start()
+        server = self.prepare("first")
+        restarted = self.prepare("restarted")
+        await server.release()
         client = await server.connectClient(ALICE, "desk")
+        phone = await server.connectClient(BOB, "phone")
         await self.assertResult(
             client,
             iq(
@@ -128,10 +172,24 @@ class KillTests(unittest.TestCase):
         await self.assertResult(
             client, iq("set", f"<query xmlns='jabber:iq:private'>{PRIVATE}</query>")
         )
+        received = []
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='bob@localhost/phone' type='chat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        for line in LINES:
+            message = await phone.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
         await server.kill()
 
-        server = await self.start()
-        client = await server.connectClient(ALICE, "desk")
+        await restarted.release()
+        client = await restarted.connectClient(ALICE, "desk")
         roster = await self.assertResult(
             client, iq("get", "<query xmlns='jabber:iq:roster'/>")
         )
@@ -147,3 +205,62 @@ class KillTests(unittest.TestCase):
         )
         [notes] = private.query.elements()
         self.assertEqual("the rabbit hole", str(notes.note))
+        phone = await restarted.connectClient(BOB, "phone")
+        self.assertEqual(received, await self.archive(phone))
+        self.assertEqual(LINES, [body for _, body in await self.archive(client)])
+
+    async def test_roomArchiveSurvivesKill(self):
+        """
+        XEP-0313 section 7.1.2: the groupchat messages of a persistent room
+        that alice received back just before SIGKILL are in the room's
+        archive after a restart, under the stanza-ids they carried (the
+        room broadcasts a message once its entry is written).
+        """
+        room = "tea@conference.localhost"
+        server = self.prepare("first")
+        restarted = self.prepare("restarted")
+        await server.release()
+        client = await server.connectClient(ALICE, "desk")
+        client.send(
+            parseXml(
+                f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+                "jabber:client",
+            )
+        )
+        await client.waitFor(lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/Alice")
+        await self.assertResult(
+            client,
+            iq(
+                "set",
+                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'>"
+                "<value>1</value></field></x></query>",
+                room,
+            ),
+        )
+        for line in LINES:
+            client.send(
+                parseXml(
+                    f"<message to='{room}' type='groupchat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
+            )
+        received = []
+        for line in LINES:
+            message = await client.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
+        await server.kill()
+
+        await restarted.release()
+        client = await restarted.connectClient(ALICE, "desk")
+        results = []
+        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", room))
+        forwarded = [
+            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
+        ]
+        self.assertEqual(received, [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)])
+

@@ -2,15 +2,19 @@
 """
 The inspector page (L{mepserver.inspector}) in a real browser: Debian's
 headless Chromium with C{chromium-driver}, driven by selenium through the
-system's browser and driver (nothing is downloaded). Without them the test
-is skipped and says why; C{.ci/run} installs them.
+system's browser and driver (nothing is downloaded), with the flags of the
+browser tier (L{tests.e2e.browser}); unlike that tier's, it needs no
+Converse.js. Without them the test is skipped and says why; C{.ci/run}
+installs them.
 
-Selenium blocks, so it runs in a thread while the reactor serves the page.
-The test never waits on time: each wait is a script in the page that
-answers as soon as a C{MutationObserver} sees what it waits for.
+The test starts and quits a Chromium of its own: the page talks to the
+server under test, and only a browser that quits closes its idle HTTP
+connections to it before the test ends. Selenium blocks, so it runs in a
+thread while the reactor serves the page. The test never waits on time:
+each wait is a script in the page that answers as soon as a
+C{MutationObserver} sees what it waits for.
 """
 
-import os
 import shutil
 import tempfile
 
@@ -18,6 +22,7 @@ from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
+from tests.e2e.browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
 from tests.test_inspector import NS_CONFERENCE_INFO, WRONG_VER, joinWithWrongCaps
 
 try:
@@ -25,9 +30,6 @@ try:
     from selenium.webdriver.chrome.service import Service
 except ImportError:
     webdriver = None
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 #: A room event whose payload a careless page would turn into markup: an
 #: XHTML image with a script in its error handler, and escaped tags.
@@ -66,7 +68,7 @@ def skipUnlessBrowser():
     """
     if webdriver is None:
         raise unittest.SkipTest("selenium is not installed (pip install '.[test]')")
-    if CHROMIUM is None or CHROMEDRIVER is None:
+    if shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None:
         raise unittest.SkipTest(
             "no headless browser: install Debian's chromium and chromium-driver "
             "(apt-get install chromium chromium-driver), as .ci/run does"
@@ -81,19 +83,13 @@ class Browser:
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="mepserver-chromium-")
         options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--no-first-run",
-            f"--user-data-dir={self.profile}",
-        ):
-            options.add_argument(argument)
-        self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        options.binary_location = shutil.which(CHROMIUM)
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self.profile}")
+        self.driver = webdriver.Chrome(
+            options=options, service=Service(shutil.which(CHROMEDRIVER))
+        )
         self.driver.set_script_timeout(10)
 
     def waitFor(self, selector, text=""):

@@ -18,6 +18,7 @@ from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
+from tests.e2e.test_c2s import serverNoDelay
 from tests.test_websocket import WebSocketClient
 
 NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
@@ -218,6 +219,17 @@ class WebSocketClientTests(unittest.TestCase):
         session.send(f"<close xmlns='{NS_FRAMING}'/>")
         yield session.waitFor(tagged(NS_FRAMING, "close"))
         yield session.client.closed
+
+    @defer.inlineCallbacks
+    def test_noDelay(self):
+        """
+        Once upgraded to WebSocket, the HTTP connection still sends each
+        write at once (C{TCP_NODELAY}, which C{twisted.web}'s HTTPChannel
+        sets), as a client's TCP stream does.
+        """
+        session = yield self.connect()
+        yield session.open()
+        self.assertTrue(serverNoDelay(session.client.transport))
 
     @defer.inlineCallbacks
     def test_browserClient(self):

@@ -259,7 +259,12 @@
     refreshing = true;
     lastRefresh = Date.now();
     try {
-      renderSessions(await api('sessions'));
+      try {
+        renderSessions(await api('sessions'));
+      } catch (e) {
+        // A component has no sessions (its host has them).
+        $('sessions-list').replaceChildren(el('p', {class: 'empty'}, e.message));
+      }
       const rooms = (await api('rooms')).rooms;
       $('room-count').textContent = `(${rooms.length})`;
       $('room-names').replaceChildren(...rooms.map((r) => el('option', {value: r.jid})));
@@ -411,6 +416,13 @@
       if (response.status === 401) {
         needToken();
         setStatus('error', 'token needed');
+        return;
+      }
+      if (response.status === 503) {
+        // No stream here (a component), or too many pages open.
+        const body = await response.json();
+        setStatus('error', body.message);
+        setTimeout(stream, 30000);
         return;
       }
       if (!response.ok) throw new Error('HTTP ' + response.status);

@@ -16,6 +16,7 @@ There are no priorities.
 """
 
 from mepserver.muc.features import (
+    archiving,
     description,
     history,
     invites,
@@ -43,6 +44,7 @@ FEATURES = (
     language.feature,
     public.feature,
     persistent.feature,
+    archiving.feature,
     membersonly.feature,
     moderated.feature,
     password.feature,

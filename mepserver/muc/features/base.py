@@ -74,6 +74,9 @@ class RoomFeature:
     def checkRegistration(self, room, affiliation: Affiliation) -> None:
         return None
 
+    def checkArchiveReader(self, room, affiliation: Affiliation, present: bool) -> None:
+        return None
+
     def invitesOnAffiliation(self, room, previous: Affiliation, affiliation: Affiliation) -> bool:
         return False
 

@@ -11,6 +11,8 @@ them:
     affiliation becomes a member (sections 7.8.2 and 9.5);
   - the unaffiliated may not register: membership is the admins' to give
     (section 7.10);
+  - only members, admins and owners read the room's message archive
+    (XEP-0313 section 7.1.2);
   - a new member who is not present is invited (section 9.5);
   - an occupant who stops being a member leaves with 321 (section 9.4),
     and non-members leave a room made members-only with 322 (section
@@ -69,6 +71,12 @@ class MembersOnly(BooleanOption):
     def checkRegistration(self, room, affiliation: Affiliation) -> None:
         if room.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank:
             raise errors.NotAllowed("you may not register with this room")
+
+    def checkArchiveReader(self, room, affiliation: Affiliation, present: bool) -> None:
+        if room.config.membersOnly and affiliation.rank < Affiliation.MEMBER.rank:
+            raise errors.Forbidden(
+                "this room is members-only: only its members may read its archive"
+            )
 
     def invitesOnAffiliation(self, room, previous: Affiliation, affiliation: Affiliation) -> bool:
         return (

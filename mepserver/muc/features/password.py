@@ -4,7 +4,9 @@ Password-protected rooms (XEP-0045 sections 4.2 and 7.2.5,
 C{muc#roomconfig_passwordprotectedroom} and C{muc#roomconfig_roomsecret}):
 entering needs the password; a wrong or missing one gets
 C{not-authorized}. Invitations carry the password (sections 7.8.2 and
-9.5), as Prosody's C{password.lib.lua} adds it.
+9.5), as Prosody's C{password.lib.lua} adds it. The room's message
+archive (XEP-0313 section 7.1.2) is for those who may enter: its
+occupants, and its members, admins and owners.
 """
 
 from mepserver import errors
@@ -17,6 +19,7 @@ from mepserver.muc.features.base import (
     parseBoolean,
     parseText,
 )
+from mepserver.muc.roles import Affiliation
 from mepserver.muc.roomconfig import ConfigField
 
 
@@ -72,6 +75,14 @@ class Password(RoomFeature):
             if attempt.password is None:
                 raise errors.PasswordRequired("this room needs a password")
             raise errors.PasswordRequired("the room password is wrong")
+
+    def checkArchiveReader(self, room, affiliation, present):
+        # XEP-0313 section 7.1.2: the right to enter. A query carries no
+        # password: those in the room gave it, members need none to read.
+        if room.config.passwordProtected and not present and affiliation.rank < Affiliation.MEMBER.rank:
+            raise errors.Forbidden(
+                "this room is password-protected: enter it to read its archive"
+            )
 
     def invitationPassword(self, room):
         return room.config.password if room.config.passwordProtected else None
