@@ -1,35 +1,25 @@
 # -*- test-case-name: tests.e2e.test_inspector_browser -*-
 """
-The inspector page (L{mepserver.inspector}) in a real browser: Debian's
-headless Chromium with C{chromium-driver}, driven by selenium through the
-system's browser and driver (nothing is downloaded), with the flags of the
-browser tier (L{tests.e2e.browser}); unlike that tier's, it needs no
+The inspector page (L{mepserver.inspector}) in a real browser: the browser
+tier's headless Chromium (L{tests.e2e.browser}: Debian's C{chromium} with
+C{chromium-driver}, driven by selenium through the system's browser and
+driver, nothing downloaded), shared with the Converse.js tests, but without
 Converse.js. Without them the test is skipped and says why; C{.ci/run}
 installs them.
 
-The test starts and quits a Chromium of its own: the page talks to the
-server under test, and only a browser that quits closes its idle HTTP
-connections to it before the test ends. Selenium blocks, so it runs in a
-thread while the reactor serves the page. The test never waits on time:
-each wait is a script in the page that answers as soon as a
-C{MutationObserver} sees what it waits for.
+The test never waits on time: each wait is a script in the page that
+answers as soon as a C{MutationObserver} sees what it waits for
+(L{tests.e2e.browser.Browser.observe}). The page talks to the server under
+test; when the test ends, the browser leaves it, and the server's side of
+the connections the browser keeps open for reuse is closed.
 """
 
-import shutil
-import tempfile
-
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
-from tests.e2e.browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.browser import sharedBrowser
 from tests.test_inspector import NS_CONFERENCE_INFO, WRONG_VER, joinWithWrongCaps
-
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-except ImportError:
-    webdriver = None
 
 #: A room event whose payload a careless page would turn into markup: an
 #: XHTML image with a script in its error handler, and escaped tags.
@@ -41,7 +31,7 @@ HOSTILE = (
     "</conference-info>"
 )
 
-#: Resolves with the text of the first element matching a selector whose
+#: Calls back with the text of the first element matching a selector whose
 #: text contains a string, as soon as there is one.
 WAIT_FOR = """
 const [selector, text, done] = arguments;
@@ -62,48 +52,46 @@ observer.observe(document.documentElement,
 """
 
 
-def skipUnlessBrowser():
+def trackConnections(testCase, site):
     """
-    @raise unittest.SkipTest: without selenium, Chromium or its driver.
+    Keep the HTTP connections C{site} accepts from now on.
+
+    @return: a function that closes those still open, returning a Deferred
+        that fires once they are closed.
     """
-    if webdriver is None:
-        raise unittest.SkipTest("selenium is not installed (pip install '.[test]')")
-    if shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None:
-        raise unittest.SkipTest(
-            "no headless browser: install Debian's chromium and chromium-driver "
-            "(apt-get install chromium chromium-driver), as .ci/run does"
-        )
+    connections = []
+    build = site.buildProtocol
 
+    def buildProtocol(address):
+        channel = build(address)
+        lost = defer.Deferred()
+        transports = []
+        makeConnection, connectionLost = channel.makeConnection, channel.connectionLost
 
-class Browser:
-    """
-    One headless Chromium, driven from a thread.
-    """
+        def made(transport):
+            transports.append(transport)
+            makeConnection(transport)
 
-    def __init__(self):
-        self.profile = tempfile.mkdtemp(prefix="mepserver-chromium-")
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which(CHROMIUM)
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={self.profile}")
-        self.driver = webdriver.Chrome(
-            options=options, service=Service(shutil.which(CHROMEDRIVER))
-        )
-        self.driver.set_script_timeout(10)
+        def closed(reason):
+            connectionLost(reason)
+            lost.callback(None)
 
-    def waitFor(self, selector, text=""):
-        """
-        @return: the text of the first element matching C{selector} whose
-            text contains C{text}, once there is one.
-        """
-        return self.driver.execute_async_script(WAIT_FOR, selector, text)
+        channel.makeConnection, channel.connectionLost = made, closed
+        connections.append((transports, lost))
+        return channel
 
-    def quit(self):
-        try:
-            self.driver.quit()
-        finally:
-            shutil.rmtree(self.profile, ignore_errors=True)
+    testCase.patch(site, "buildProtocol", buildProtocol)
+
+    def closeAll():
+        waiting = []
+        for transports, lost in connections:
+            if not lost.called:
+                for transport in transports:
+                    transport.abortConnection()
+                waiting.append(lost)
+        return defer.gatherResults(waiting)
+
+    return closeAll
 
 
 class InspectorBrowserTests(unittest.TestCase):
@@ -112,9 +100,6 @@ class InspectorBrowserTests(unittest.TestCase):
     """
 
     timeout = 60
-
-    def setUp(self):
-        skipUnlessBrowser()
 
     async def test_page(self):
         """
@@ -125,72 +110,55 @@ class InspectorBrowserTests(unittest.TestCase):
         explainer naming Bob's hash mismatch with both hashes, and the
         payload as text, never as markup.
         """
-        # Chromium starts in its thread while the scenario runs.
-        starting = threads.deferToThread(Browser)
-        try:
-            running = await startServer(self)
-            alice = await running.createAccount("alice")
-            bob = await running.createAccount("bob")
-            room = await running.createRoom("lobby", owner=alice, name="The Lobby")
-            aliceClient = await running.connectClient(alice, "converse")
-            bobsClient = await running.connectClient(bob, "dev")
-            await aliceClient.joinRoom(room, "alice", notify=[NS_CONFERENCE_INFO])
-            caps = await joinWithWrongCaps(bobsClient, room, "bob", NS_CONFERENCE_INFO)
-        except BaseException:
-            starting.addCallback(lambda browser: threads.deferToThread(browser.quit))
-            await starting
-            raise
+        browser = sharedBrowser(converse=False)
+        running = await startServer(self)
+        alice = await running.createAccount("alice")
+        bob = await running.createAccount("bob")
+        room = await running.createRoom("lobby", owner=alice, name="The Lobby")
+        aliceClient = await running.connectClient(alice, "converse")
+        bobsClient = await running.connectClient(bob, "dev")
+        await aliceClient.joinRoom(room, "alice", notify=[NS_CONFERENCE_INFO])
+        caps = await joinWithWrongCaps(bobsClient, room, "bob", NS_CONFERENCE_INFO)
 
-        browser = await starting
-        tap = running.server.stanzas
-        closed = []
+        # Server.listeners: C2S, then HTTP.
+        closeAll = trackConnections(self, running.server.listeners[1][1])
+        origin = f"http://127.0.0.1:{running.httpPort}"
+        # Cleanups run last first: the browser leaves, then its connections
+        # close, then the server stops.
+        self.addCleanup(closeAll)
+        self.addCleanup(browser.leave, origin)
 
-        async def close():
-            await threads.deferToThread(browser.quit)
-            # The page's event stream has closed on the server's side.
-            await defer.gatherResults(closed)
+        def wait(selector, text=""):
+            return browser.observe(WAIT_FOR, selector, text)
 
-        self.addCleanup(close)
-        url = f"http://127.0.0.1:{running.httpPort}/"
-        await threads.deferToThread(browser.driver.get, url)
-        await threads.deferToThread(browser.waitFor, "#stream-status[data-state='live']", "live")
-        closed.extend(
-            viewer.request.notifyFinish().addErrback(lambda _: None) for viewer in tap.viewers
-        )
-
+        await browser.open(origin + "/")
+        await wait("#stream-status[data-state='live']", "live")
         await running.generateEvent(room, NS_CONFERENCE_INFO, HOSTILE, "m1")
         await aliceClient.waitFor("/message/event/items/item[@id='m1']")
 
-        wait = browser.waitFor
-        sessions = await threads.deferToThread(wait, "#sessions-list", "bob@localhost/dev")
+        sessions = await wait("#sessions-list", "bob@localhost/dev")
         self.assertIn("alice@localhost/converse", sessions)
         self.assertIn("STARTTLS", sessions)
-        occupants = await threads.deferToThread(
-            wait, f"[data-room='{room.full()}'] table", "bob@localhost"
-        )
+        occupants = await wait(f"[data-room='{room.full()}'] table", "bob@localhost")
         self.assertIn("alice@localhost", occupants)
-        stanza = await threads.deferToThread(
-            wait,
+        stanza = await wait(
             "#stanzas .stanza[data-direction='out'][data-session='alice@localhost/converse']",
             "item id='m1'",
         )
         self.assertIn("http://jabber.org/protocol/pubsub#event", stanza)
         self.assertIn("onerror=", stanza)
-        reason = await threads.deferToThread(
-            wait,
-            "[data-item='m1'] .delivery[data-jid='bob@localhost/dev']",
-            "caps-hash-mismatch",
+        reason = await wait(
+            "[data-item='m1'] .delivery[data-jid='bob@localhost/dev']", "caps-hash-mismatch"
         )
         self.assertIn(WRONG_VER, reason)
         self.assertIn(caps.ver, reason)
-        delivered = await threads.deferToThread(
-            wait, "[data-item='m1'] .delivery[data-jid='alice@localhost/converse']", "delivered"
+        delivered = await wait(
+            "[data-item='m1'] .delivery[data-jid='alice@localhost/converse']", "delivered"
         )
         self.assertIn("yes", delivered)
-        payload = await threads.deferToThread(wait, f"[data-room='{room.full()}'] pre.payload", "starts now")
+        payload = await wait(f"[data-room='{room.full()}'] pre.payload", "starts now")
         self.assertIn("&lt;script&gt;", payload)
-        markup = await threads.deferToThread(
-            browser.driver.execute_script,
-            "return [window.pwned, document.querySelectorAll('main img, main script').length];",
+        markup = await browser.evaluate(
+            "return [window.pwned, document.querySelectorAll('main img, main script').length];"
         )
         self.assertEqual([None, 0], markup)
