@@ -19,7 +19,7 @@ from twisted.words.protocols.jabber.jid import JID
 from mepserver import caps as capsModule
 from mepserver.caps import Caps, CapsCache
 from mepserver.mep import deliveries
-from mepserver.mep.deliveries import CODES, DeliveryLog
+from mepserver.mep.deliveries import CODES
 from mepserver.pubsub.model import Affiliation
 from tests.helpers import CapsClient, parseXml
 from tests.test_mep import (
@@ -29,7 +29,6 @@ from tests.test_mep import (
     D,
     N1,
     N2,
-    NS_MUC,
     NS_PUBSUB,
     ROOM,
     MEPHarness,
