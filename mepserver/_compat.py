@@ -31,6 +31,13 @@ with unassigned code points allowed; so does mepserver, by turning off the
 unassigned check of Twisted's C{nodeprep} and C{resourceprep} profiles
 (every prohibited character, mapping and the bidi rule stay).
 
+And one for speed: each of Twisted's three stringprep profiles gets a
+bounded memory of the strings it prepared (L{mepserver.jids.MemoizedPrepare}
+as the profile's C{prepare}), since preparing is a pure function and the
+server prepares the same few localparts, domains, resources and nicks for
+every JID it makes from parts or parses anew (issue 16: stringprep was
+the largest cost of a MUC join and a large one of a login).
+
 This is the only code in mepserver that patches a third-party module, and
 C{mepserver/__init__.py} imports it first so that every way into the package
 applies it before wokkel loads.
@@ -38,7 +45,8 @@ applies it before wokkel loads.
 Delete the two wokkel changes (and their tests in C{tests/test_compat.py})
 once a wokkel release imports cleanly on current Twisted: the canary test in
 C{tests/test_compat} starts skipping with "shim no longer needed" when that
-happens. Keep the JID cache bound until Twisted bounds its cache itself;
+happens. Keep the JID cache bound until Twisted bounds its cache itself, and the
+memories of the profiles until Twisted's stringprep is fast;
 C{tests/test_compat} fails if Twisted renames the dict.
 """
 
@@ -48,7 +56,7 @@ import sys
 from twisted.python import compat
 from twisted.words.protocols.jabber import jid, xmpp_stringprep
 
-from mepserver.jids import BoundedJIDCache
+from mepserver.jids import BoundedJIDCache, MemoizedPrepare
 
 #: The name of Twisted's JID intern cache in C{jid}'s globals.
 JID_CACHE = "__internJIDs"
@@ -69,6 +77,11 @@ def apply():
         if profile.do_check_unassigneds:
             profile.do_check_unassigneds = False
             changed.append(f"twisted.words.protocols.jabber.xmpp_stringprep.{name}")
+    for name in ("nodeprep", "resourceprep", "nameprep"):
+        profile = getattr(xmpp_stringprep, name)
+        if not isinstance(vars(profile).get("prepare"), MemoizedPrepare):
+            profile.prepare = MemoizedPrepare(profile.prepare)
+            changed.append(f"twisted.words.protocols.jabber.xmpp_stringprep.{name}.prepare")
     cache = vars(jid).get(JID_CACHE)
     if type(cache) is dict:
         bounded = BoundedJIDCache()

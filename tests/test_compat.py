@@ -13,7 +13,7 @@ from twisted.trial import unittest
 from twisted.words.protocols.jabber import jid
 
 from mepserver import _compat
-from mepserver.jids import BoundedJIDCache
+from mepserver.jids import BoundedJIDCache, MemoizedPrepare
 
 WOKKEL_MODULES = ("pubsub", "muc", "disco", "data_form", "ping")
 
@@ -119,6 +119,37 @@ class CompatTests(unittest.SynchronousTestCase):
         if output.startswith("imports"):
             raise unittest.SkipTest("shim no longer needed: wokkel imports alone")
         self.assertTrue(output.startswith("fails"), output)
+
+
+class MemoizedStringprepTests(unittest.SynchronousTestCase):
+    """
+    Twisted's stringprep profiles remember what they prepared (issue 16),
+    answering as before.
+    """
+
+    def test_profilesMemoized(self):
+        """
+        Each profile's C{prepare} is a L{MemoizedPrepare} of the profile's
+        own, which answers the same, keeps the string, and refuses what
+        stringprep refuses every time without keeping it.
+        """
+        from twisted.words.protocols.jabber import xmpp_stringprep
+
+        for name, good, bad in (
+            ("nodeprep", "RoMeo", "ro meo"),
+            ("resourceprep", "Balcony 📱", "a\x07b"),
+            ("nameprep", "Montague.LIT", "exa mple.com"),
+        ):
+            profile = getattr(xmpp_stringprep, name)
+            memoized = vars(profile)["prepare"]
+            self.assertIsInstance(memoized, MemoizedPrepare)
+            own = type(profile).prepare.__get__(profile)
+            self.assertEqual(own(good), profile.prepare(good))
+            self.assertIn(good, memoized._prepared)
+            self.assertEqual(own(good), profile.prepare(good))
+            for _ in range(2):
+                self.assertRaises(UnicodeError, profile.prepare, bad)
+            self.assertNotIn(bad, memoized._prepared)
 
 
 class UnassignedCodePointTests(unittest.SynchronousTestCase):

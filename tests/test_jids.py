@@ -10,9 +10,32 @@ from twisted.words.protocols.jabber import jid
 from mepserver.jids import (
     MAX_PART_BYTES,
     BoundedJIDCache,
+    MemoizedPrepare,
     checkPartLengths,
+    occupantJID,
     parseJID,
 )
+
+
+class OccupantJIDTests(unittest.SynchronousTestCase):
+    """
+    L{occupantJID}.
+    """
+
+    def test_sameAsPrepared(self):
+        """
+        The occupant JID equals the one Twisted prepares from the parts,
+        whatever the nick holds (a slash, an at sign, non-ASCII letters),
+        and is interned: the join presence's C{to} that named it is the
+        same object.
+        """
+        room = jid.JID("coven@chat.shakespeare.lit")
+        for nick in ("thirdwitch", "a/b", "x@y", "Hécate", "white space"):
+            address = occupantJID(room, nick)
+            self.assertEqual(jid.JID(tuple=(room.user, room.host, nick)), address)
+            self.assertEqual(nick, address.resource)
+        self.assertIs(jid.internJID("coven@chat.shakespeare.lit/Hécate"),
+                      occupantJID(room, "Hécate"))
 
 
 class ParseJIDTests(unittest.SynchronousTestCase):
@@ -112,3 +135,50 @@ class BoundedJIDCacheTests(unittest.SynchronousTestCase):
         cache["short@x"] = 1
         cache["much-longer@example.com"] = 2
         self.assertEqual(["short@x"], list(cache))
+
+
+class MemoizedPrepareTests(unittest.SynchronousTestCase):
+    """
+    L{MemoizedPrepare}: a stringprep profile's answers, remembered.
+    """
+
+    def setUp(self):
+        self.calls = []
+
+        def prepare(string):
+            self.calls.append(string)
+            if "!" in string:
+                raise UnicodeError("refused")
+            return string.lower()
+
+        self.prepare = MemoizedPrepare(prepare, maxSize=2, maxLength=5)
+
+    def test_remembers(self):
+        """
+        A string is prepared once; the answer is the same after.
+        """
+        self.assertEqual("ab", self.prepare("AB"))
+        self.assertEqual("ab", self.prepare("AB"))
+        self.assertEqual(["AB"], self.calls)
+
+    def test_bounded(self):
+        """
+        Only the C{maxSize} most recently used strings stay, and none
+        longer than C{maxLength}.
+        """
+        for string in ("A", "B", "A", "C", "LONGER"):
+            self.prepare(string)
+        self.assertEqual(2, len(self.prepare))
+        self.prepare("A")
+        self.prepare("B")
+        self.prepare("LONGER")
+        self.assertEqual(["A", "B", "C", "LONGER", "B", "LONGER"], self.calls)
+
+    def test_refusedNotKept(self):
+        """
+        A refused string raises every time.
+        """
+        for _ in range(2):
+            self.assertRaises(UnicodeError, self.prepare, "no!")
+        self.assertEqual(["no!", "no!"], self.calls)
+        self.assertEqual(0, len(self.prepare))

@@ -1437,6 +1437,40 @@ class StanzasTests(unittest.TestCase):
             request.history.seconds, request.history.since))
         self.assertIsNone(stanzas.parseJoin(parseXml("<presence/>", "jabber:client")))
 
+    def test_presencePayload(self):
+        """
+        Section 17.3 rules 6 and 7: the room keeps a presence's id,
+        language and children, without the MUC and occupant-id elements
+        only it may generate, as XML text in the client namespace; a
+        presence it sends splices the text in, and the payload parses back
+        to the same children (the HTTP API reads caps from it).
+        """
+        presence = parseXml(
+            "<presence id='p1' xml:lang='en'><show>away</show>"
+            "<x xmlns='http://jabber.org/protocol/muc'/>"
+            "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v'/>"
+            "<x xmlns='http://jabber.org/protocol/muc#user'/>"
+            "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='forged'/>"
+            "<status>brb &amp; back</status></presence>", "jabber:client")
+        payload = stanzas.presencePayload(presence)
+        self.assertEqual(
+            "<show>away</show>"
+            "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v'/>"
+            "<status>brb &amp; back</status>",
+            payload.xml,
+        )
+        self.assertEqual({"id": "p1", stanzas.XML_LANG: "en"}, payload.attributes)
+        item = stanzas.Item("none", "participant")
+        sent = stanzas.occupantPresence(payload, JID("room@chat.example/nick"), item)
+        reparsed = parseXml(sent.toXml(), "jabber:client")
+        self.assertEqual(["show", "c", "status", "x"], [e.name for e in reparsed.elements()])
+        self.assertEqual("brb & back", str(reparsed.status))
+        self.assertEqual("p1", reparsed["id"])
+        element = payload.element()
+        self.assertEqual(["show", "c", "status"], [e.name for e in element.elements()])
+        self.assertEqual(("http://jabber.org/protocol/caps", "v"), (element.c.uri, element.c["ver"]))
+        self.assertEqual(payload, stanzas.presencePayload(element))
+
 
 NS_ADMIN = "http://jabber.org/protocol/muc#admin"
 

@@ -217,6 +217,20 @@ class OccupancyTests(unittest.SynchronousTestCase):
         self.assertIs(change.occupant, room.occupantOf(HAG2))
         self.assertEqual(("new", HAG), (change.occupant.presence, change.occupant.shownJID))
 
+    def test_occupantJID(self):
+        """
+        An occupant's JID is C{room@service/nick} (section 4.1), made once
+        per nick: the same object every time, a new one after a nick
+        change.
+        """
+        room = makeRoom()
+        occupant = room.join(HAG, "thirdwitch", None).occupant
+        address = occupant.jid
+        self.assertEqual(JID(tuple=(room.jid.user, room.jid.host, "thirdwitch")), address)
+        self.assertIs(address, occupant.jid)
+        room.changeNick(HAG, "oldhag", None)
+        self.assertEqual(JID(tuple=(room.jid.user, room.jid.host, "oldhag")), occupant.jid)
+
     def test_changeNickConflict(self):
         """
         Section 7.6: a nick in use (even by the same user under another

@@ -26,7 +26,7 @@ from mepserver.interfaces import (
     UserExists,
 )
 from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
-from mepserver.storage.sqlite import SQLiteStore
+from mepserver.storage.sqlite import RosterCache, SQLiteStore
 
 # Salts and keys hold NUL and bytes above 0x7f, which must survive storage.
 SHA1_KEYS = ScramKeys(
@@ -514,8 +514,55 @@ class MemoryUserStoreTests(UserStoreTests, unittest.TestCase):
 class SQLiteUserStoreTests(SQLiteFile, UserStoreTests, unittest.TestCase):
     """
     The user store contract for L{SQLiteStore} on a temporary file, plus
-    durability across a restart.
+    durability across a restart and the roster cache (L{RosterCache}).
     """
+
+    @defer.inlineCallbacks
+    def test_rosterFromMemory(self):
+        """
+        Once a roster was read, reading it or one of its items again fires
+        at once, without the database thread; a write goes to the database
+        and the next read sees it.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        self.assertEqual([FULL_ITEM], (yield self.store.getRoster("romeo")))
+        self.assertEqual([FULL_ITEM], self.successResultOf(self.store.getRoster("romeo")))
+        self.assertEqual(FULL_ITEM, self.successResultOf(self.store.getRosterItem("romeo", JULIET)))
+        self.assertIsNone(self.successResultOf(self.store.getRosterItem("romeo", NURSE)))
+        written = self.store.setRosterItem("romeo", RosterItem(NURSE))
+        reading = self.store.getRoster("romeo")
+        self.assertNoResult(reading)
+        yield written
+        self.assertEqual([FULL_ITEM, RosterItem(NURSE)], (yield reading))
+        yield self.store.removeRosterItem("romeo", JULIET)
+        self.assertIsNone((yield self.store.getRosterItem("romeo", JULIET)))
+
+    @defer.inlineCallbacks
+    def test_rosterReadBeforeWriteNotKept(self):
+        """
+        A read made before a write finishes first, with the old roster:
+        that roster is not kept, so the read after the write has the new.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        before = self.store.getRosterItem("romeo", JULIET)
+        written = self.store.setRosterItem("romeo", FULL_ITEM)
+        self.assertIsNone((yield before))
+        yield written
+        self.assertEqual(FULL_ITEM, (yield self.store.getRosterItem("romeo", JULIET)))
+
+    @defer.inlineCallbacks
+    def test_removedUserRosterForgotten(self):
+        """
+        Removing an account forgets its roster: an account made again
+        under the name starts empty.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        yield self.store.getRoster("romeo")
+        yield self.store.removeUser("romeo")
+        yield self.store.createUser("romeo", CREDENTIALS)
+        self.assertEqual([], (yield self.store.getRoster("romeo")))
 
 
     @defer.inlineCallbacks
@@ -1512,3 +1559,46 @@ class SQLiteOfflineStoreTests(SQLiteFile, OfflineStoreTests, unittest.TestCase):
         messages = yield self.store.getOfflineMessages("romeo")
         self.assertEqual([HELLO, AGAIN], [m.stanza for m in messages])
         self.assertFalse((yield self.store.storeOfflineMessage("romeo", THIRD, 2)))
+
+
+class RosterCacheTests(unittest.SynchronousTestCase):
+    """
+    L{RosterCache}: the rosters an L{SQLiteStore} keeps in memory.
+    """
+
+    def test_keepsRead(self):
+        """
+        A read with no write since it started is kept, by contact.
+        """
+        cache = RosterCache()
+        self.assertIsNone(cache.get("romeo"))
+        cache.read("romeo", cache.reading(), [FULL_ITEM])
+        self.assertEqual({"juliet@example.com": FULL_ITEM}, cache.get("romeo"))
+
+    def test_writeBetween(self):
+        """
+        A write made while a read runs (of any account) makes that read
+        not kept, and forgets the account's roster.
+        """
+        cache = RosterCache()
+        cache.read("romeo", cache.reading(), [FULL_ITEM])
+        token = cache.reading()
+        cache.writing("juliet")
+        cache.read("mercutio", token, [])
+        self.assertIsNone(cache.get("mercutio"))
+        self.assertEqual({"juliet@example.com": FULL_ITEM}, cache.get("romeo"))
+        cache.writing("romeo")
+        self.assertIsNone(cache.get("romeo"))
+
+    def test_bounded(self):
+        """
+        Only the C{maxSize} most recently used rosters stay.
+        """
+        cache = RosterCache(maxSize=2)
+        for name in ("romeo", "juliet"):
+            cache.read(name, cache.reading(), [])
+        cache.get("romeo")
+        cache.read("nurse", cache.reading(), [])
+        self.assertIsNone(cache.get("juliet"))
+        self.assertEqual({}, cache.get("romeo"))
+        self.assertEqual({}, cache.get("nurse"))

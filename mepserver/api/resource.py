@@ -82,6 +82,7 @@ from twisted.words.xish import domish
 from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.datetimes import formatDateTime
+from mepserver.muc.stanzas import PresencePayload
 from mepserver.stanza import DEFAULT_MAX_DEPTH, TooDeep, parseElements
 from mepserver.xmlchars import identifierProblem
 
@@ -528,7 +529,7 @@ class APIResource(resource.Resource):
             verified them, and the namespaces whose notifications it wants
             (XEP-0163 section 4.3) as MEP's interest index has them.
         """
-        caps = parseCaps(payload) if isinstance(payload, domish.Element) else None
+        caps = parseCaps(payload.element()) if isinstance(payload, PresencePayload) else None
         features = self.mepServer.caps.known(caps) if caps is not None else None
         mep = getattr(self.mepServer, "mep", None)
         interests = mep.interests.of(room).get(session) if mep is not None else ()

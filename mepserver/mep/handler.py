@@ -31,6 +31,7 @@ from zope.interface import implementer
 from mepserver import errors
 from mepserver.caps import parseCaps
 from mepserver.interfaces import IOccupantObserver, IRoomEvents, IRoomObserver
+from mepserver.jids import occupantJID
 from mepserver.mep.interests import RoomInterests
 from mepserver.pubsub.service import PubSubHandler
 from mepserver.stanza import TooDeep, parseElements
@@ -222,7 +223,7 @@ class MEPHandler(PubSubHandler):
         every interested session gets the moved nodes' last items from
         there; then the presence may carry new caps.
         """
-        old = jid.JID(tuple=(room.jid.user, room.jid.host, oldNick))
+        old = occupantJID(room.jid, oldNick)
         service = self.registry.move(old, occupant.jid)
         if service is not None and service.nodes:
             tracker = self.interests.tracker(room)

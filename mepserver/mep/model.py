@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from mepserver import errors
 from mepserver.interfaces import IPubSubContext
+from mepserver.jids import occupantJID
 from mepserver.muc.roles import Affiliation, Role
 from mepserver.muc.room import Room
 from mepserver.pubsub.model import AccessModel, Interests, NodeConfig, Service
@@ -114,7 +115,7 @@ class MEPContext:
     def serviceJID(self) -> jid.JID:
         if self.nick is None:
             return self.room.jid
-        return jid.JID(tuple=(self.room.jid.user, self.room.jid.host, self.nick))
+        return occupantJID(self.room.jid, self.nick)
 
     def _inRoom(self, entity: jid.JID):
         """

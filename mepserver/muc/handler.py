@@ -41,7 +41,7 @@ from wokkel.muc import NS_MUC_OWNER
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from mepserver import errors
+from mepserver import errors, jids
 from mepserver.interfaces import IOccupantObserver, IOccupantServices
 from mepserver.locks import KeyedLocks
 from mepserver.mam.query import NS_MAM
@@ -410,7 +410,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         10.1.1).
         """
         roomJID = to.userhostJID()
-        occupantJID = jid.JID(tuple=(to.user, to.host, nick))
+        occupantJID = jids.occupantJID(to, nick)
         request = stanzas.parseJoin(presence)
         if request is None:
             # Section 7.2.18: groupchat 1.0 presence from a non-occupant.
@@ -484,7 +484,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         The current subject, as sent after the history (section 7.2.15).
         """
         if room.subjectBy:
-            sender = jid.JID(tuple=(room.jid.user, room.jid.host, room.subjectBy))
+            sender = jids.occupantJID(room.jid, room.subjectBy)
         else:
             sender = room.jid
         occupantId = None
@@ -514,13 +514,13 @@ class MUCHandler(xmlstream.XMPPHandler):
         try:
             change = room.changeNick(sender, nick, stanzas.presencePayload(presence))
         except errors.Refusal as refusal:
-            requested = jid.JID(tuple=(to.user, to.host, nick))
+            requested = jids.occupantJID(to, nick)
             self.send(stanzas.errorPresence(presence, refusal, requested, room.jid))
             return
         occupant = change.occupant
         self.broadcastPresence(
             room, occupant, None, kind="unavailable", statuses=[Status.NEW_NICK],
-            sender=jid.JID(tuple=(room.jid.user, room.jid.host, change.oldNick)),
+            sender=jids.occupantJID(room.jid, change.oldNick),
             nick=occupant.nick,
         )
         self.broadcastPresence(

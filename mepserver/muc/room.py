@@ -53,6 +53,7 @@ from typing import (
 from twisted.words.protocols.jabber import jid
 
 from mepserver import errors
+from mepserver.jids import occupantJID
 from mepserver.muc import admin, iqforward
 from mepserver.muc.features import FEATURES
 from mepserver.muc.nicks import bare, checkNickFree, enforceNick, nickKey
@@ -106,23 +107,43 @@ class Occupant:
         occupants see (L{presence}, L{shownJID}).
     """
 
+    # Rooms hold many occupants: no per-instance dict.
+    __slots__ = ("room", "_nick", "_jid", "realJID", "role", "occupantId", "sessions")
+
     def __init__(self, room: "Room", nick: str, realJID: jid.JID, role: Role, occupantId: str):
         self.room = room
         self.nick = nick
         self.realJID = realJID
         self.role = role
         self.occupantId = occupantId
-        self.sessions: "collections.OrderedDict[jid.JID, Any]" = collections.OrderedDict()
+        # A dict keeps insertion order, and costs less than an OrderedDict.
+        self.sessions: Dict[jid.JID, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Occupant {self.nick!r} of {self.room.jid.full()} ({self.realJID.full()})>"
 
     @property
+    def nick(self) -> str:
+        """
+        The room nickname.
+        """
+        return self._nick
+
+    @nick.setter
+    def nick(self, nick: str) -> None:
+        self._nick = nick
+        self._jid = None
+
+    @property
     def jid(self) -> jid.JID:
         """
-        The occupant JID, C{room@service/nick}.
+        The occupant JID, C{room@service/nick}, made once per nick: every
+        presence and message from the occupant names it, and preparing a
+        JID (stringprep) costs more than the rest of a broadcast.
         """
-        return jid.JID(tuple=(self.room.jid.user, self.room.jid.host, self.nick))
+        if self._jid is None:
+            self._jid = occupantJID(self.room.jid, self._nick)
+        return self._jid
 
     @property
     def affiliation(self) -> Affiliation:
@@ -531,8 +552,8 @@ class Room:
         @raise errors.NotOccupant: the session is not in the room.
         """
         occupant = self.requireOccupant(session)
+        del occupant.sessions[session]
         occupant.sessions[session] = payload
-        occupant.sessions.move_to_end(session)
         return occupant
 
     def changeNick(self, session: jid.JID, nick: str, payload: Any) -> NickChange:
@@ -563,8 +584,8 @@ class Room:
         del self._nickKeys[nickKey(oldNick)]
         self._nickKeys[nickKey(nick)] = occupant
         occupant.nick = nick
+        del occupant.sessions[session]
         occupant.sessions[session] = payload
-        occupant.sessions.move_to_end(session)
         self.pendingIQs.forget(oldNick)
         return NickChange(occupant, oldNick, nick != requested)
 

@@ -41,7 +41,7 @@ from mepserver.muc.records import (
 from mepserver.muc.roles import Affiliation, Role
 from mepserver.muc.roomconfig import ConfigField
 from mepserver.namespaces import NS_CLIENT, NS_REGISTER, NS_XML
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, parseStanza
 
 NS_MUC_ROOMCONFIG = NS_MUC + "#roomconfig"
 NS_MUC_ROOMINFO = NS_MUC + "#roominfo"
@@ -193,22 +193,68 @@ def _isServiceChild(element: domish.Element) -> bool:
     return element.name == "x" and element.uri in (NS_MUC, NS_MUC_USER)
 
 
-def presencePayload(presence: domish.Element) -> domish.Element:
+class PresencePayload:
+    """
+    The part of a client's presence the room passes on (section 17.3,
+    rules 6 and 7), as the room keeps it for every session of every
+    occupant: its id and language, and its children (show, status, caps,
+    ...) serialized once, as XML in the C{jabber:client} namespace.
+
+    Every presence the room sends for the session splices the text in
+    (L{occupantPresence}) instead of serializing the children again, and
+    the room keeps a string instead of the client's whole stanza: parsed
+    elements cost about a kilobyte each (issue 16).
+
+    @ivar attributes: the C{id} and C{xml:lang} attributes it had, keyed as
+        domish keys them.
+    @ivar xml: the children, as XML text.
+    """
+
+    __slots__ = ("attributes", "xml")
+
+    def __init__(self, attributes: Dict, xml: str):
+        self.attributes = attributes
+        self.xml = xml
+
+    def __repr__(self) -> str:
+        return f"<PresencePayload {self.attributes!r} {self.xml!r}>"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, PresencePayload):
+            return NotImplemented
+        return (self.attributes, self.xml) == (other.attributes, other.xml)
+
+    def element(self) -> domish.Element:
+        """
+        @return: the payload parsed again, as a C{<presence/>} with these
+            attributes and children (for the HTTP API, which reads caps).
+        """
+        presence = parseStanza(f"<presence xmlns='{NS_CLIENT}'>{self.xml}</presence>")
+        presence.attributes.update(self.attributes)
+        return presence
+
+
+def presencePayload(presence: domish.Element) -> PresencePayload:
     """
     The part of a client's presence the room passes on (section 17.3,
     rules 6 and 7): its id, language and children (show, status, caps, ...)
     without the MUC elements only the service may generate.
     """
-    payload = domish.Element((NS_CLIENT, "presence"))
+    attributes = {}
     for name in ("id", XML_LANG):
         value = presence.attributes.get(name)
         if value is not None:
-            payload.attributes[name] = value
-    payload.children = [
-        c for c in presence.children
-        if not (isinstance(c, domish.Element) and _isServiceChild(c))
-    ]
-    return payload
+            attributes[name] = value
+    parts = []
+    for c in presence.children:
+        if isinstance(c, domish.Element):
+            if not _isServiceChild(c):
+                # In the stanza's namespace: what the room sends is in
+                # jabber:client, and the children go inside it as they are.
+                parts.append(c.toXml(defaultUri=presence.uri))
+        else:
+            parts.append(domish.escapeToXml(c))
+    return PresencePayload(attributes, "".join(parts))
 
 
 def userElement(
@@ -250,15 +296,16 @@ def occupantPresence(
     Presence from an occupant JID, as the room sends it (sections 7.2.2,
     7.6, 7.7, 7.14), without C{to}.
 
-    @param payload: what L{presencePayload} kept of the client's presence,
-        or L{None} for none.
+    @param payload: the L{PresencePayload} the room kept of the client's
+        presence, or L{None} for none.
     @param kind: the C{type}: L{None} or C{"unavailable"}.
     @param extra: more children of the C{muc#user} element (C{<destroy/>}).
     """
     presence = domish.Element((NS_CLIENT, "presence"))
     if payload is not None:
         presence.attributes.update(payload.attributes)
-        presence.children = list(payload.children)
+        if payload.xml:
+            presence.addRawXml(payload.xml)
     presence["from"] = sender.full()
     if kind is not None:
         presence["type"] = kind

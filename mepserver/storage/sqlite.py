@@ -22,6 +22,7 @@ import datetime
 import importlib.resources
 import json
 import sqlite3
+from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from twisted.enterprise import adbapi
@@ -212,6 +213,71 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
+#: How many accounts' rosters L{RosterCache} keeps.
+ROSTER_CACHE_SIZE = 1000
+
+
+class RosterCache:
+    """
+    The rosters an L{SQLiteStore} read last, in memory, so that the reads
+    that come with presence (directed presence to a room, RFC 6121 section
+    4.6) and PEP (XEP-0163) do not each wait for the database thread. The
+    C{maxSize} most recently used rosters are kept.
+
+    The store's one connection runs calls in the order made, and the
+    cache keeps that order: a roster write forgets the account's entry
+    when it is made, so that a read made after it goes to the database,
+    behind the write; and a read fills the entry only if no roster write
+    was made while it ran (a read finishes before any write made after
+    it, so what it read may be older than that write).
+
+    @ivar maxSize: the most rosters kept.
+    """
+
+    def __init__(self, maxSize: int = ROSTER_CACHE_SIZE) -> None:
+        self.maxSize = maxSize
+        # username -> {contact string: RosterItem}, in contact order.
+        self._rosters: "OrderedDict[str, Dict[str, RosterItem]]" = OrderedDict()
+        # Roster writes made so far, of any account.
+        self._writes = 0
+
+    def get(self, username: str) -> Optional[Dict[str, RosterItem]]:
+        """
+        @return: the account's roster by contact, or L{None} if not kept.
+        """
+        roster = self._rosters.get(username)
+        if roster is not None:
+            self._rosters.move_to_end(username)
+        return roster
+
+    def reading(self) -> int:
+        """
+        A read of a roster starts.
+
+        @return: the token to give L{read}.
+        """
+        return self._writes
+
+    def read(self, username: str, token: int, items: List[RosterItem]) -> None:
+        """
+        A read that started with C{token} got C{items}: keep them, unless
+        a write was made since.
+        """
+        if self._writes != token:
+            return
+        self._rosters[username] = {item.contact.userhost(): item for item in items}
+        self._rosters.move_to_end(username)
+        while len(self._rosters) > self.maxSize:
+            self._rosters.popitem(last=False)
+
+    def writing(self, username: str) -> None:
+        """
+        A write of the account's roster (or its removal) is made.
+        """
+        self._rosters.pop(username, None)
+        self._writes += 1
+
+
 @implementer(
     IUserStore, IRoomStore, IPubSubStore, IOfflineStore, IArchiveStore
 )
@@ -232,6 +298,7 @@ class SQLiteStore:
         """
         @param path: the database file; it is created if missing.
         """
+        self._rosters = RosterCache()
         self._pool = adbapi.ConnectionPool(
             "sqlite3",
             path,
@@ -345,6 +412,7 @@ class SQLiteStore:
         _insertKeys(cursor, username, credentials)
 
     def removeUser(self, username: str) -> defer.Deferred[None]:
+        self._rosters.writing(username)
         return self._pool.runInteraction(self._doRemoveUser, username)
 
     def _doRemoveUser(self, cursor: adbapi.Transaction, username: str) -> None:
@@ -363,7 +431,22 @@ class SQLiteStore:
         return [username for (username,) in cursor.fetchall()]
 
     def getRoster(self, username: str) -> defer.Deferred[List[RosterItem]]:
-        return self._pool.runInteraction(self._doGetRoster, username)
+        roster = self._rosters.get(username)
+        if roster is not None:
+            return defer.succeed(list(roster.values()))
+        return self._readRoster(username)
+
+    def _readRoster(self, username: str) -> defer.Deferred[List[RosterItem]]:
+        """
+        Read a roster from the database, and keep it (L{RosterCache}).
+        """
+        token = self._rosters.reading()
+
+        def read(items: List[RosterItem]) -> List[RosterItem]:
+            self._rosters.read(username, token, items)
+            return items
+
+        return self._pool.runInteraction(self._doGetRoster, username).addCallback(read)
 
     def _doGetRoster(
         self, cursor: adbapi.Transaction, username: str
@@ -380,20 +463,14 @@ class SQLiteStore:
     def getRosterItem(
         self, username: str, contact: jid.JID
     ) -> defer.Deferred[Optional[RosterItem]]:
-        return self._pool.runInteraction(
-            self._doGetRosterItem, username, contact.userhost()
+        # The whole roster, once: the next lookup is in memory.
+        key = contact.userhost()
+        roster = self._rosters.get(username)
+        if roster is not None:
+            return defer.succeed(roster.get(key))
+        return self._readRoster(username).addCallback(
+            lambda items: next((i for i in items if i.contact.userhost() == key), None)
         )
-
-    def _doGetRosterItem(
-        self, cursor: adbapi.Transaction, username: str, contact: str
-    ) -> Optional[RosterItem]:
-        cursor.execute(
-            f"SELECT {_ROSTER_COLUMNS} FROM roster_items"
-            " WHERE username = ? AND contact = ?",
-            (username, contact),
-        )
-        row = cursor.fetchone()
-        return None if row is None else _rosterItem(row)
 
     def setRosterItem(
         self, username: str, item: RosterItem
@@ -404,6 +481,7 @@ class SQLiteStore:
         @return: a Deferred firing with the roster's new version, failing
             with L{UnknownUser} if there is no account C{username}.
         """
+        self._rosters.writing(username)
         return self._pool.runInteraction(self._doSetRosterItem, username, item)
 
     def _doSetRosterItem(
@@ -428,6 +506,7 @@ class SQLiteStore:
     def removeRosterItem(
         self, username: str, contact: jid.JID
     ) -> defer.Deferred[int]:
+        self._rosters.writing(username)
         return self._pool.runInteraction(
             self._doRemoveRosterItem, username, contact.userhost()
         )
