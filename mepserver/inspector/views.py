@@ -20,6 +20,7 @@ from twisted.words.xish import domish
 from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.websocket import WebSocketXmlStream
 from mepserver.caps import notifyInterests, parseCaps
+from mepserver.muc.stanzas import PresencePayload
 from mepserver.datetimes import formatDateTime
 from mepserver.mep.deliveries import capsState
 
@@ -70,7 +71,12 @@ def _caps(server, entity: jid.JID, presence) -> Optional[Dict[str, Any]]:
     """
     @return: the caps of a presence (XEP-0115) with what the server made of
         them, or L{None}.
+
+    @param presence: a session's presence element, or the
+        L{PresencePayload} a room keeps of an occupant's session.
     """
+    if isinstance(presence, PresencePayload):
+        presence = presence.element()
     caps = parseCaps(presence) if isinstance(presence, domish.Element) else None
     if caps is None:
         return None
