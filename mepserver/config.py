@@ -478,6 +478,29 @@ def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], int
 _PORT_TYPES = ("tcp", "tcp6", "ssl")
 
 
+def _build(fromString, reactor, text, args, invalid) -> None:
+    """
+    Build the endpoint C{text} describes with C{fromString} (Twisted's
+    C{serverFromString} or C{clientFromString}), turning each way Twisted
+    refuses it into an L{_Invalid} made by C{invalid(reason)}.
+    """
+    try:
+        fromString(reactor, text)
+    except ValueError as e:
+        if str(e).startswith("Unknown endpoint type"):
+            raise invalid(f"unknown endpoint type {args[0]!r}")
+        if str(e).startswith("invalid literal for int()"):
+            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
+        raise invalid(_reason(e))
+    except TypeError as e:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if unexpected:
+            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
+        raise invalid(_reason(e))
+    except Exception as e:
+        raise invalid(_reason(e))
+
+
 def _endpoint(value: Any) -> str:
     # Imported here, not at the top: importing the reactor installs the
     # default one, and importing this module must not choose the reactor.
@@ -502,22 +525,8 @@ def _endpoint(value: Any) -> str:
             raise invalid("invalid port")
         if not 0 <= number <= 65535:
             raise invalid("port out of range")
-    try:
-        # Parses and builds the endpoint without listening.
-        endpoints.serverFromString(reactor, text)
-    except ValueError as e:
-        if str(e).startswith("Unknown endpoint type"):
-            raise invalid(f"unknown endpoint type {args[0]!r}")
-        if str(e).startswith("invalid literal for int()"):
-            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
-        raise invalid(_reason(e))
-    except TypeError as e:
-        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if unexpected:
-            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
-        raise invalid(_reason(e))
-    except Exception as e:
-        raise invalid(_reason(e))
+    # Parses and builds the endpoint without listening.
+    _build(endpoints.serverFromString, reactor, text, args, invalid)
     return text
 
 
@@ -565,22 +574,8 @@ def _optionalClientEndpoint(value: Any) -> Optional[str]:
             raise invalid("invalid port")
         if not 0 < number <= 65535:
             raise invalid("port out of range")
-    try:
-        # Parses and builds the endpoint without connecting.
-        endpoints.clientFromString(reactor, text)
-    except ValueError as e:
-        if str(e).startswith("Unknown endpoint type"):
-            raise invalid(f"unknown endpoint type {args[0]!r}")
-        if str(e).startswith("invalid literal for int()"):
-            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
-        raise invalid(_reason(e))
-    except TypeError as e:
-        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if unexpected:
-            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
-        raise invalid(_reason(e))
-    except Exception as e:
-        raise invalid(_reason(e))
+    # Parses and builds the endpoint without connecting.
+    _build(endpoints.clientFromString, reactor, text, args, invalid)
     return text
 
 

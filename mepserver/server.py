@@ -489,6 +489,17 @@ def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
     return store, store
 
 
+def _besideRooms(roomStore):
+    """
+    @return: the pubsub store and the message archive store (XEP-0313)
+        beside C{roomStore}: the SQLite store is all three, in one file;
+        otherwise they are in memory.
+    """
+    pubsub = roomStore if IPubSubStore.providedBy(roomStore) else MemoryPubSubStore()
+    archives = roomStore if IArchiveStore.providedBy(roomStore) else MemoryArchiveStore()
+    return pubsub, archives
+
+
 def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     """
     Build a server from its configuration, without opening any socket.
@@ -508,18 +519,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
     userStore, server.roomStore = buildStores(config)
-    server.pubsubStore = (
-        server.roomStore
-        if IPubSubStore.providedBy(server.roomStore)
-        else MemoryPubSubStore()
-    )
-    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
-    # in memory.
-    server.archiveStore = (
-        server.roomStore
-        if IArchiveStore.providedBy(server.roomStore)
-        else MemoryArchiveStore()
-    )
+    server.pubsubStore, server.archiveStore = _besideRooms(server.roomStore)
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
@@ -828,16 +828,7 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     server.ids = ids if ids is not None else IdSource()
     server.users = None
     _, server.roomStore = buildStores(config)
-    server.pubsubStore = (
-        server.roomStore
-        if IPubSubStore.providedBy(server.roomStore)
-        else MemoryPubSubStore()
-    )
-    server.archiveStore = (
-        server.roomStore
-        if IArchiveStore.providedBy(server.roomStore)
-        else MemoryArchiveStore()
-    )
+    server.pubsubStore, server.archiveStore = _besideRooms(server.roomStore)
     # Rooms' archives (XEP-0313) expire on the timer account archives run
     # when standalone.
     server.archives = AccountArchives(
