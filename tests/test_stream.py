@@ -474,6 +474,19 @@ class BindTests(unittest.TestCase):
                 "juliet@example.com/balcony")))
 
     @defer.inlineCallbacks
+    def test_stepsDroppedOnceBound(self):
+        """
+        Once a resource is bound, negotiation is over: the authenticator
+        drops its steps (a connection keeps only what it needs while it
+        lasts) and hands every element to the session.
+        """
+        client = self.harness.connect()
+        self.assertNotEqual([], client.xs.authenticator.steps)
+        yield client.login("juliet", "r0m30", "balcony")
+        self.assertEqual([], client.xs.authenticator.steps)
+        self.assertIsNotNone(client.xs.authenticator.session)
+
+    @defer.inlineCallbacks
     def test_bindGenerated(self):
         """
         Without a requested resource, the server generates one (7.6.2.1).

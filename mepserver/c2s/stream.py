@@ -79,6 +79,24 @@ DEFER_THRESHOLD = 4096
 DEFER_DELAY = 0.01
 
 
+def _restricted(what):
+    """
+    @return: an Expat handler refusing C{what} (RFC 6120 section 11.1);
+        made once for every stream's parser.
+    """
+
+    def handler(*args):
+        raise RestrictedXML(f"{what} are not allowed in XMPP (RFC 6120 11.1)")
+
+    return handler
+
+
+_REFUSE_COMMENT = _restricted("comments")
+_REFUSE_PROCESSING_INSTRUCTION = _restricted("processing instructions")
+_REFUSE_DOCTYPE = _restricted("document type declarations")
+_REFUSE_ENTITY = _restricted("entity declarations")
+
+
 class InputThrottle:
     """
     A per-connection byte rate, enforced by pausing reading, as Prosody's
@@ -213,14 +231,10 @@ class C2SXmlStream(xmlstream.XmlStream):
         # differently (policy-violation) so lift the built-in one above it.
         self.stream.maxStanzaSize = sys.maxsize
         parser = self.stream.parser
-        parser.CommentHandler = self._restricted("comments")
-        parser.ProcessingInstructionHandler = self._restricted(
-            "processing instructions"
-        )
-        parser.StartDoctypeDeclHandler = self._restricted(
-            "document type declarations"
-        )
-        parser.EntityDeclHandler = self._restricted("entity declarations")
+        parser.CommentHandler = _REFUSE_COMMENT
+        parser.ProcessingInstructionHandler = _REFUSE_PROCESSING_INSTRUCTION
+        parser.StartDoctypeDeclHandler = _REFUSE_DOCTYPE
+        parser.EntityDeclHandler = _REFUSE_ENTITY
         parser.SetParamEntityParsing(0)
         parser.StartElementHandler = self._checkRestart(parser.StartElementHandler)
 
@@ -250,13 +264,6 @@ class C2SXmlStream(xmlstream.XmlStream):
             startElement(name, attributes)
 
         return start
-
-    @staticmethod
-    def _restricted(what):
-        def handler(*args):
-            raise RestrictedXML(f"{what} are not allowed in XMPP (RFC 6120 11.1)")
-
-        return handler
 
     def connectionMade(self):
         disableNagle(self.transport)
@@ -823,6 +830,9 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         Called by the binding step: from now on stanzas go to C{session}.
         """
         self.session = session
+        # Negotiation is over: no step sees the stream's elements again, and
+        # a connection holds no more than it needs for as long as it lasts.
+        self.steps = []
         self.xmlstream.dispatch(self.xmlstream, xmlstream.STREAM_AUTHD_EVENT)
 
     def onStreamEnd(self, reason):
