@@ -61,6 +61,13 @@ def _tls(xs) -> Dict[str, Any]:
 
 
 def _mechanism(xs) -> Optional[str]:
+    """
+    @return: the SASL mechanism the stream negotiated: the one recorded at
+        binding, or the SASL step's while negotiation goes on.
+    """
+    mechanism = getattr(xs.authenticator, "mechanism", None)
+    if mechanism is not None:
+        return mechanism
     for step in getattr(xs.authenticator, "steps", ()):
         if isinstance(step, SASLStep) and step.done:
             return step.chosen
