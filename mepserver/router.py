@@ -8,9 +8,12 @@ where the first handler that marks a stanza handled ends its journey.
 """
 
 from twisted.application import service
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid
 from twisted.words.xish import utility
 from wokkel import component, generic
+
+log = Logger()
 
 
 class Router(component.Router):
@@ -25,11 +28,20 @@ class Router(component.Router):
     such a domain can never be reached (RFC 6120 sections 8.3.3.15, 10.4.3).
     """
 
+    def __init__(self):
+        component.Router.__init__(self)
+        self.direct = {}
+
     def route(self, stanza):
         """
-        Route a stanza to the component serving its C{to} domain.
+        Route a stanza to the component serving its C{to} domain: straight
+        to the domain's first handlers if it has any (L{Domain.direct}),
+        through its stream otherwise.
         """
         destination = jid.internJID(stanza["to"])
+        direct = self.direct.get(destination.host)
+        if direct is not None and direct(stanza):
+            return
         route = self.routes.get(destination.host)
         if route is None:
             route = self.routes.get(None)
@@ -46,6 +58,12 @@ class Router(component.Router):
             response["from"] = destination.host
             if response.getAttribute("to"):
                 self.route(response)
+
+
+#: Observers of every stanza ("/*") with a priority above this take
+#: stanzas before the handlers that answer by kind, and are the ones
+#: L{Domain.direct} calls.
+DIRECT_PRIORITY = 0
 
 
 class HandledStopsDispatcher(utility.EventDispatcher):
@@ -66,6 +84,46 @@ class HandledStopsDispatcher(utility.EventDispatcher):
     def __init__(self):
         utility.EventDispatcher.__init__(self)
         self._guards = {}
+        # (priority, observer) of the "/*" observers above DIRECT_PRIORITY,
+        # highest first.
+        self.firstObservers = []
+
+    def dispatch(self, obj, event=None):
+        """
+        Dispatch as Twisted's dispatcher does, except that an element
+        stops going to observers once it is marked handled: none of them
+        would be called (L{_guard}), and matching each one's XPath against
+        it is the dispatch's main cost.
+        """
+        if event is not None:
+            return utility.EventDispatcher.dispatch(self, obj, event)
+        found = False
+        self._dispatchDepth += 1
+        observers = self._xpathObservers
+        emptyLists = []
+        try:
+            for priority in sorted(observers, reverse=True):
+                for query, callbacks in observers[priority].items():
+                    if getattr(obj, "handled", False):
+                        found = True
+                        break
+                    if query.matches(obj):
+                        callbacks.callback(obj)
+                        found = True
+                        if callbacks.isEmpty():
+                            emptyLists.append((priority, query))
+                else:
+                    continue
+                break
+            for priority, query in emptyLists:
+                del observers[priority][query]
+        finally:
+            self._dispatchDepth -= 1
+        if self._dispatchDepth == 0:
+            for f in self._updateQueue:
+                f()
+            self._updateQueue = []
+        return found
 
     def _guard(self, event, observerfn):
         guard = self._guards.get((event, observerfn))
@@ -82,6 +140,11 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         utility.EventDispatcher.addObserver(
             self, event, self._guard(event, observerfn), priority, *args, **kwargs
         )
+        if event == "/*" and priority > DIRECT_PRIORITY and not args and not kwargs:
+            # A new list: Domain.direct may be going through the old one.
+            self.firstObservers = sorted(
+                self.firstObservers + [(priority, observerfn)], key=lambda entry: -entry[0]
+            )
 
     def addOnetimeObserver(self, event, observerfn, priority=0, *args, **kwargs):
         utility.EventDispatcher.addOnetimeObserver(
@@ -92,6 +155,8 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         guard = self._guards.pop((event, observerfn), None)
         if guard is not None:
             utility.EventDispatcher.removeObserver(self, event, guard)
+        if event == "/*":
+            self.firstObservers = [e for e in self.firstObservers if e[1] != observerfn]
 
 
 class Domain(component.InternalComponent):
@@ -101,7 +166,43 @@ class Domain(component.InternalComponent):
     Unlike wokkel's L{component.InternalComponent}, the handlers observe a
     L{HandledStopsDispatcher}: the first handler that takes a stanza is the
     only one that answers it.
+
+    A domain whose handlers observe every stanza first (C{"/*"} above
+    L{DIRECT_PRIORITY}: the client domain's block list check and local
+    delivery) gets stanzas from the router straight to those handlers
+    (L{direct}), in the same order and at the same moment as through the
+    stream, without its dispatch (issue 16: a broadcast to a room's
+    occupants is mostly such stanzas).
     """
+
+    def direct(self, stanza) -> bool:
+        """
+        Give C{stanza} to the domain's first observers, in priority order,
+        until one marks it handled, as the dispatcher would.
+
+        @return: whether it was handled; if not, the router dispatches it
+            through the domain's stream, where the first observers see it
+            again and let it pass again.
+        """
+        if getattr(stanza, "handled", False):
+            # The dispatcher would call no handler either.
+            return True
+        for _, observer in self.xmlstream.firstObservers:
+            try:
+                observer(stanza)
+            except Exception:
+                # As the dispatcher's callback lists do: the sender (a room
+                # in the middle of a broadcast) carries on.
+                log.failure("Handling a stanza for {domain}", domain=stanza.getAttribute("to"))
+            if getattr(stanza, "handled", False):
+                return True
+        return False
+
+    def stopService(self):
+        for domain in self.domains:
+            if self._router.direct.get(domain) == self.direct:
+                del self._router.direct[domain]
+        return component.InternalComponent.stopService(self)
 
     def startService(self):
         """
@@ -118,3 +219,6 @@ class Domain(component.InternalComponent):
         for handler in self:
             handler.makeConnection(self.xmlstream)
             handler.connectionInitialized()
+        if source.firstObservers and hasattr(self._router, "direct"):
+            for domain in self.domains:
+                self._router.direct[domain] = self.direct

@@ -188,6 +188,119 @@ def copyStanza(stanza: domish.Element, **attributes) -> domish.Element:
     return element
 
 
+#: Stand-ins for the per-recipient attribute values while a L{Broadcast}
+#: is serialized: XML text can hold no NUL, so no stanza contains them.
+_STAND_INS = ("\x00to\x00", "\x00id\x00")
+
+
+class Broadcast(domish.Element):
+    """
+    A stanza sent to many recipients that differ only in C{to} (and, if
+    asked, C{id}): serialized once, each recipient's copy made by splicing
+    its own values into that text (DESIGN.md section 9, issue 16).
+
+    The sender sets the varying attributes and sends the same element to
+    each recipient in turn, as with any element; a stream's C{send} then
+    calls L{toXml}, which writes the text kept for that stream's namespace
+    context with the current values put in, escaped. Whatever keeps the
+    stanza for later makes a copy (L{copyStanza}, a plain element), as for
+    any stanza in flight; nothing changes a stanza in flight, but should
+    its other attributes or its number of children change, it is
+    serialized again.
+
+    @ivar varying: the names of the attributes that differ per recipient.
+    """
+
+    def __init__(self, stanza: domish.Element, varying=("to",)):
+        """
+        @param stanza: the stanza to send; its attributes are copied, its
+            children shared (it must not change once sent).
+        @param varying: C{("to",)} or C{("to", "id")}.
+        """
+        domish.Element.__init__(
+            self,
+            (stanza.uri, stanza.name),
+            stanza.defaultUri,
+            localPrefixes=dict(stanza.localPrefixes),
+        )
+        self.attributes = dict(stanza.attributes)
+        self.children = list(stanza.children)
+        self.varying = tuple(varying)
+        self._texts: dict = {}
+
+    def copyFor(self, **attributes) -> "Broadcast":
+        """
+        A copy with its own attributes (C{to=...}, C{id=...}) sharing this
+        one's children and serialized text: for senders whose recipients
+        may keep what they get, instead of changing one element in turn.
+        """
+        copy = Broadcast.__new__(Broadcast)
+        domish.Element.__init__(copy, (self.uri, self.name), self.defaultUri, self.localPrefixes)
+        copy.attributes = dict(self.attributes)
+        copy.attributes.update(attributes)
+        copy.children = self.children
+        copy.varying = self.varying
+        copy._texts = self._texts
+        return copy
+
+    def toXml(self, prefixes=None, closeElement=1, defaultUri="", prefixesInScope=None):
+        if not closeElement:
+            return domish.Element.toXml(self, prefixes, closeElement, defaultUri, prefixesInScope)
+        attributes = self.attributes
+        key = (
+            defaultUri,
+            tuple(prefixes.items()) if prefixes else (),
+            tuple(prefixesInScope) if prefixesInScope else (),
+            len(self.children),
+            tuple(
+                item if item[0] not in self.varying else item[0]
+                for item in attributes.items()
+            ),
+        )
+        parts = self._texts.get(key)
+        if parts is None:
+            parts = self._texts[key] = self._split(prefixes, defaultUri, prefixesInScope)
+        text, order = parts
+        values = [domish.escapeToXml(attributes.get(name, ""), 1) for name in order]
+        if not values:
+            return text[0]
+        out = [text[0]]
+        for value, rest in zip(values, text[1:]):
+            out.append(value)
+            out.append(rest)
+        return "".join(out)
+
+    def _split(self, prefixes, defaultUri, prefixesInScope):
+        """
+        Serialize with stand-ins for the varying attributes.
+
+        @return: the text cut at the stand-ins, and the attribute names in
+            the order they appear.
+        """
+        attributes = self.attributes
+        saved = {}
+        for name, standIn in zip(self.varying, _STAND_INS):
+            if name in attributes:
+                saved[name] = attributes[name]
+                attributes[name] = standIn
+        try:
+            text = domish.Element.toXml(self, prefixes, 1, defaultUri, prefixesInScope)
+        finally:
+            attributes.update(saved)
+        pieces = [text]
+        order = []
+        for name, standIn in zip(self.varying, _STAND_INS):
+            if name not in saved:
+                continue
+            for i, piece in enumerate(pieces):
+                if standIn in piece:
+                    before, after = piece.split(standIn, 1)
+                    pieces[i:i + 1] = [before, after]
+                    order.insert(i, name)
+                    break
+        return pieces, order
+
+
 def parseStanza(text: str) -> domish.Element:
     """
     Parse an element the server stored as text (an offline message,

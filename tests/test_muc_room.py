@@ -303,6 +303,26 @@ class MessageTests(unittest.SynchronousTestCase):
             self.payloads(room.historyFor(HistoryRequest(maxStanzas=3, seconds=100, since=0))),
         )
 
+    def test_historyMeasuredWhenAsked(self):
+        """
+        A message's size may be given as a callable: it is called only
+        when a newcomer asks for maxchars, once (measuring serializes the
+        message, which most joins never need).
+        """
+        room = makeRoom()
+        measured = []
+
+        def measure():
+            measured.append(1)
+            return 10
+
+        room.addHistory("m0", measure)
+        self.assertEqual(["m0"], self.payloads(room.historyFor(HistoryRequest(maxStanzas=5))))
+        self.assertEqual([], measured)
+        self.assertEqual([], room.historyFor(HistoryRequest(maxChars=9)))
+        self.assertEqual(["m0"], self.payloads(room.historyFor(HistoryRequest(maxChars=10))))
+        self.assertEqual([1], measured)
+
     def test_historyLength(self):
         """
         A room keeps historyLength messages; zero keeps none.

@@ -11,9 +11,10 @@ bound sessions on stub streams.
 
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish
+from twisted.words.xish import domish, utility
+from wokkel.subprotocols import XMPPHandler
 
-from mepserver.router import HandledStopsDispatcher
+from mepserver.router import Domain, HandledStopsDispatcher, Router
 from tests.helpers import parseXml, stanzaMismatch
 from tests.test_pep import DOMAIN, ROMEO, PEPHarness, TUNE, publish
 
@@ -421,6 +422,136 @@ class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
         self.dispatcher.addObserver("//event/test", self.observer("named"))
         self.dispatcher.dispatch(object(), "//event/test")
         self.assertEqual(["named"], self.calls)
+
+    def test_handledNotMatchedFurther(self):
+        """
+        Once the element is handled, no later observer's query is even
+        matched against it (matching is most of a dispatch's cost), and
+        the dispatch says an observer took it.
+        """
+        matched = []
+
+        class Query:
+            def matches(self, element):
+                matched.append(element)
+                return True
+
+        self.dispatcher.addObserver("/iq", self.observer("taker", handles=True), 5)
+        self.dispatcher._xpathObservers.setdefault(0, {})[Query()] = utility.CallbackList()
+        self.assertTrue(self.dispatcher.dispatch(domish.Element((None, "iq"))))
+        self.assertEqual(["taker"], self.calls)
+        self.assertEqual([], matched)
+
+    def test_firstObservers(self):
+        """
+        Observers of every element with a priority above 0 are the first
+        observers, highest first, until removed.
+        """
+        a, b, c = self.observer("a"), self.observer("b"), self.observer("c")
+        self.dispatcher.addObserver("/*", a, 10)
+        self.dispatcher.addObserver("/*", b, 20)
+        self.dispatcher.addObserver("/*", c)
+        self.dispatcher.addObserver("/iq", self.observer("d"), 30)
+        self.assertEqual([(20, b), (10, a)], self.dispatcher.firstObservers)
+        self.dispatcher.removeObserver("/*", b)
+        self.assertEqual([(10, a)], self.dispatcher.firstObservers)
+
+
+class DirectRouteTests(unittest.TestCase):
+    """
+    The router hands a stanza for a domain with first observers (the
+    client domain: block list check, local delivery) straight to them
+    (L{mepserver.router.Domain.direct}, issue 16).
+    """
+
+    def setUp(self):
+        self.router = Router()
+        self.domain = Domain(self.router, "example.com")
+        self.calls = []
+        self.domain.addHandler(_Recorder(self.calls))
+        self.domain.startService()
+        self.addCleanup(self.domain.stopService)
+
+    def stanza(self, kind="message"):
+        element = domish.Element(("jabber:client", kind))
+        element["to"] = "juliet@example.com/balcony"
+        return element
+
+    def test_registered(self):
+        """
+        A started domain with first observers is a direct route; a stopped
+        one is not.
+        """
+        self.assertEqual(self.domain.direct, self.router.direct["example.com"])
+        self.domain.stopService()
+        self.assertNotIn("example.com", self.router.direct)
+        self.domain.startService()
+
+    def test_straightToFirstObservers(self):
+        """
+        A stanza a first observer takes reaches it, in priority order,
+        without the domain's dispatch: no observer by kind sees it.
+        """
+        self.router.route(self.stanza())
+        self.assertEqual(["check", "deliver"], self.calls)
+
+    def test_notTakenGoesThroughDispatch(self):
+        """
+        A stanza no first observer takes goes through the domain's stream
+        as before: the first observers see it again, then the others.
+        """
+        self.router.route(self.stanza("iq"))
+        self.assertEqual(["check", "deliver", "check", "deliver", "iq"], self.calls)
+
+    def test_handledGoesNowhere(self):
+        """
+        A stanza already marked handled reaches no handler, as through the
+        dispatcher.
+        """
+        element = self.stanza()
+        element.handled = True
+        self.router.route(element)
+        self.assertEqual([], self.calls)
+
+    def test_failureLogged(self):
+        """
+        A first observer that raises is logged, and the next one still
+        gets the stanza; the sender (a room in a broadcast) carries on.
+        """
+        element = self.stanza()
+        element["type"] = "boom"
+        self.router.route(element)
+        self.assertEqual(["check", "deliver"], self.calls)
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+
+
+class _Recorder(XMPPHandler):
+    """
+    Two first observers (a check, then a delivery taking messages) and an
+    IQ handler, recording their calls.
+    """
+
+    def __init__(self, calls):
+        XMPPHandler.__init__(self)
+        self.calls = calls
+
+    def connectionInitialized(self):
+        self.xmlstream.addObserver("/*", self.check, 20)
+        self.xmlstream.addObserver("/*", self.deliver, 10)
+        self.xmlstream.addObserver("/iq", self.iq)
+
+    def check(self, stanza):
+        self.calls.append("check")
+        if stanza.getAttribute("type") == "boom":
+            raise RuntimeError("boom")
+
+    def deliver(self, stanza):
+        self.calls.append("deliver")
+        if stanza.name == "message":
+            stanza.handled = True
+
+    def iq(self, stanza):
+        self.calls.append("iq")
 
 
 class DomainTests(unittest.TestCase):

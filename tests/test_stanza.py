@@ -10,6 +10,7 @@ from mepserver.stanza import (
     LOG_TEXT_LIMIT,
     MAX_DEPTH_LIMIT,
     BoundedElementStream,
+    Broadcast,
     TooDeep,
     copyStanza,
     forLog,
@@ -44,6 +45,103 @@ class CopyStanzaTests(unittest.SynchronousTestCase):
         self.assertIs(self.body, copy.children[0])
         copy.addElement("delay")
         self.assertEqual(["body"], [c.name for c in self.original.elements()])
+
+
+#: How a client stream serializes (Twisted's XmlStream.send).
+STREAM = dict(
+    prefixes={"http://etherx.jabber.org/streams": "stream"},
+    defaultUri="jabber:client",
+    prefixesInScope=["stream"],
+)
+
+
+class BroadcastTests(unittest.SynchronousTestCase):
+    """
+    L{Broadcast}: serialized once, each recipient's attributes spliced in.
+    """
+
+    def setUp(self):
+        self.message = domish.Element(("jabber:client", "message"))
+        self.message["from"], self.message["type"] = "room@chat.example/witch", "groupchat"
+        self.message.addElement("body", content="double <toil> & trouble")
+        self.message.addElement(("urn:xmpp:sid:0", "stanza-id"))["by"] = "room@chat.example"
+        self.message.addRawXml("<x xmlns='urn:example'/>")
+
+    def assertSameText(self, broadcast, **serialization):
+        self.assertEqual(
+            copyStanza(broadcast).toXml(**serialization), broadcast.toXml(**serialization)
+        )
+
+    def test_sameAsSerialized(self):
+        """
+        The text is what serializing the element with its current 'to'
+        gives, in every namespace context a stream serializes in, for one
+        recipient after another, escaping each value.
+        """
+        broadcast = Broadcast(self.message)
+        for to in ("hag@heath.example/cauldron", "o'x&y@heath.example/<r>"):
+            broadcast["to"] = to
+            for serialization in (STREAM, {}, {"prefixes": {"http://etherx.jabber.org/streams": "stream"}}):
+                self.assertSameText(broadcast, **serialization)
+        self.assertIn("to='o&apos;x&amp;y@heath.example/&lt;r&gt;'", broadcast.toXml(**STREAM))
+
+    def test_serializedOnce(self):
+        """
+        The element is serialized once per namespace context; later
+        recipients' texts are spliced.
+        """
+        broadcast = Broadcast(self.message)
+        calls = []
+        original = domish.Element.toXml
+
+        def counting(element, *args, **kwargs):
+            calls.append(element)
+            return original(element, *args, **kwargs)
+
+        self.patch(domish.Element, "toXml", counting)
+        for to in ("a@example.com/1", "b@example.com/2", "c@example.com/3"):
+            broadcast["to"] = to
+            self.assertIn(f"to='{to}'", broadcast.toXml(**STREAM))
+        self.assertEqual(1, len(calls))
+
+    def test_idVaries(self):
+        """
+        With C{("to", "id")} both vary; copies (L{Broadcast.copyFor})
+        share the text and keep their own values.
+        """
+        broadcast = Broadcast(self.message, ("to", "id"))
+        first = broadcast.copyFor(to="a@example.com/1", id="e1")
+        second = broadcast.copyFor(to="b@example.com/2", id="e2")
+        self.assertSameText(first, **STREAM)
+        self.assertSameText(second, **STREAM)
+        self.assertIn("id='e1'", first.toXml(**STREAM))
+        self.assertIn("id='e2'", second.toXml(**STREAM))
+        self.assertEqual({"from", "type"}, set(broadcast.attributes))
+
+    def test_changeSerializedAgain(self):
+        """
+        Should another attribute or the number of children change, or a
+        varying attribute appear, the element is serialized again.
+        """
+        broadcast = Broadcast(self.message)
+        broadcast.toXml(**STREAM)
+        broadcast["to"] = "a@example.com/1"
+        self.assertSameText(broadcast, **STREAM)
+        broadcast["type"] = "chat"
+        self.assertSameText(broadcast, **STREAM)
+        broadcast.addElement("thread", content="t")
+        self.assertSameText(broadcast, **STREAM)
+        self.assertIn("<thread>t</thread>", broadcast.toXml(**STREAM))
+
+    def test_originalUntouched(self):
+        """
+        The broadcast has its own attributes and list of children.
+        """
+        broadcast = Broadcast(self.message)
+        broadcast["to"] = "a@example.com/1"
+        broadcast.addElement("thread")
+        self.assertNotIn("to", self.message.attributes)
+        self.assertEqual(3, len(self.message.children))
 
 
 class BoundedElementStreamTests(unittest.SynchronousTestCase):

@@ -59,7 +59,7 @@ from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
 from mepserver.namespaces import NS_VCARD
-from mepserver.stanza import copyStanza
+from mepserver.stanza import Broadcast, copyStanza
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
     NS_CLIENT,
@@ -291,10 +291,10 @@ class MUCHandler(xmlstream.XMPPHandler):
 
         def build(withJID, own):
             item = Item(affiliation, role, session if withJID else None, nick, reason, actor)
-            return stanzas.occupantPresence(
+            return Broadcast(stanzas.occupantPresence(
                 payload, sender, item, ownStatuses if own else statuses,
                 occupant.occupantId, kind,
-            )
+            ))
 
         full = anonymous = None
         for other in list(room.occupants.values()) if visible else ():
@@ -320,8 +320,10 @@ class MUCHandler(xmlstream.XMPPHandler):
 
     def broadcast(self, room: Room, element: domish.Element) -> None:
         """
-        Send one element to every session of every occupant (section 7.4).
+        Send one element to every session of every occupant (section 7.4),
+        serialized once (L{Broadcast}).
         """
+        element = Broadcast(element)
         for recipient in room.sessions():
             self.sendTo(element, recipient)
 
@@ -660,7 +662,8 @@ class MUCHandler(xmlstream.XMPPHandler):
                 message, occupant.jid, room.jid, messageId, occupant.occupantId, stanzaId,
             )
             if stanzas.hasBody(message):
-                room.addHistory(element, len(element.toXml()), stanzaId)
+                # Measured only if a newcomer asks for maxchars (7.2.14).
+                room.addHistory(element, lambda: len(element.toXml()), stanzaId)
         return self.archiveThenBroadcast(room, element, stanzaId, sender)
 
     def archiveThenBroadcast(

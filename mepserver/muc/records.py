@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import TYPE_CHECKING, Any, FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Optional, Tuple, Union
 
 from twisted.words.protocols.jabber import jid
 
@@ -98,14 +98,25 @@ class HistoryEntry:
 
     @ivar payload: the message as reflected (opaque to the model).
     @ivar stamp: when the room received it, in seconds since the epoch.
-    @ivar size: its length in characters, for C{maxchars}.
+    @ivar measure: its length in characters, for C{maxchars}, or a callable
+        that measures it when a newcomer asks for C{maxchars} (L{size}):
+        measuring serializes the message, which most joins never need.
     @ivar stanzaId: the XEP-0359 stanza-id the room gave it, if any.
     """
 
     payload: Any
     stamp: float
-    size: int
+    measure: Union[int, Callable[[], int]]
     stanzaId: Optional[str] = None
+
+    @property
+    def size(self) -> int:
+        """
+        The message's length in characters, measured once.
+        """
+        if callable(self.measure):
+            object.__setattr__(self, "measure", self.measure())
+        return self.measure
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,6 +48,7 @@ from typing import (
     Sequence,
     Tuple,
     TypeVar,
+    Union,
 )
 
 from twisted.words.protocols.jabber import jid
@@ -650,12 +651,15 @@ class Room:
         """
         return self.ids.newId()
 
-    def addHistory(self, payload: Any, size: int, stanzaId: Optional[str] = None) -> HistoryEntry:
+    def addHistory(
+        self, payload: Any, size: Union[int, Callable[[], int]], stanzaId: Optional[str] = None
+    ) -> HistoryEntry:
         """
         Keep a groupchat message for newcomers; only the last
         C{historyLength} are kept.
 
-        @param size: the message's length in characters.
+        @param size: the message's length in characters, or a callable
+            measuring it when first needed (L{HistoryEntry.size}).
         @param stanzaId: its XEP-0359 stanza-id.
         """
         entry = HistoryEntry(payload, self.clock.seconds(), size, stanzaId)
@@ -683,9 +687,10 @@ class Room:
                 break
             if cutoff is not None and entry.stamp < cutoff:
                 break
-            if request.maxChars is not None and chars + entry.size > request.maxChars:
-                break
-            chars += entry.size
+            if request.maxChars is not None:
+                if chars + entry.size > request.maxChars:
+                    break
+                chars += entry.size
             selected.append(entry)
         selected.reverse()
         return selected

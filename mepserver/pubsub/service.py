@@ -32,7 +32,7 @@ from wokkel.pubsub import NS_PUBSUB_EVENT, NS_PUBSUB_OWNER
 from mepserver.datetimes import formatDateTime
 from mepserver.namespaces import NS_CLIENT
 from mepserver.pubsub.model import Item, Node
-from mepserver.stanza import copyStanza
+from mepserver.stanza import Broadcast
 
 
 def renderItem(item: Item, uri: str, withPayload: bool = True) -> domish.Element:
@@ -165,8 +165,10 @@ class PubSubHandler(pubsub.PubSubService):
             element = message.addElement((NS_DELAY, "delay"))
             element["stamp"] = formatDateTime(delay)
             element["from"] = service.full()
+        # Serialized once; each recipient's copy gets its own to and id.
+        message = Broadcast(message, ("to", "id"))
         for recipient in recipients:
-            self.send(copyStanza(message, to=recipient.full(), id=self.ids.newId("event-")))
+            self.send(message.copyFor(to=recipient.full(), id=self.ids.newId("event-")))
 
     def notifyItems(
         self,
