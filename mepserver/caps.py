@@ -55,6 +55,37 @@ Identity = Tuple[str, str, str, str]
 Form = Mapping[str, Union[str, Iterable[str]]]
 Query = Callable[[jid.JID, str], defer.Deferred]
 
+#: L{CapsOutcome.status} values: a query about the caps is in flight; the
+#: answer verified (section 5.4 step 3.8); an unsupported hash's answer was
+#: taken unverified (step 2.3); the query failed (an error answer, a
+#: timeout); the answer hashes to another ver (step 3.7); the answer is
+#: ill-formed (step 3).
+PENDING = "pending"
+VERIFIED = "verified"
+UNVERIFIED = "unverified"
+QUERY_FAILED = "query-failed"
+HASH_MISMATCH = "hash-mismatch"
+MALFORMED = "malformed"
+
+
+@dataclass(frozen=True)
+class CapsOutcome:
+    """
+    What became of resolving one entity's caps (L{CapsCache.outcome}),
+    for the delivery explainer (L{mepserver.mep.deliveries}), which tells a
+    client developer why the caps gave no interest.
+
+    @ivar status: one of L{PENDING}, L{VERIFIED}, L{UNVERIFIED},
+        L{QUERY_FAILED}, L{HASH_MISMATCH} and L{MALFORMED}.
+    @ivar computed: for L{HASH_MISMATCH}, the ver the answer hashes to.
+    @ivar error: for L{QUERY_FAILED} and L{MALFORMED}, what went wrong,
+        cut to a log line's length.
+    """
+
+    status: str
+    computed: Optional[str] = None
+    error: Optional[str] = None
+
 
 class MalformedDiscoInfo(Exception):
     """
@@ -361,6 +392,18 @@ class DiscoInfoQuery:
         return self.iqClient.request(self.sender, entity, query)
 
 
+def unresolvedOutcome(unresolved, entity: jid.JID, caps: Caps) -> Optional[CapsOutcome]:
+    """
+    @param unresolved: L{CapsCache.unresolved}, or a snapshot of it.
+    @return: the outcome of C{entity}'s unresolved C{caps} in it, or
+        L{None}.
+    """
+    for announced, outcome in unresolved.get(entity, ()):
+        if announced == caps:
+            return outcome
+    return None
+
+
 class CapsCache:
     """
     The server-wide caps cache: (hash, ver) to features.
@@ -377,17 +420,94 @@ class CapsCache:
     unsupported hashes, at most one entry per JID (its latest caps), until
     L{forget}. Lookups in flight last as long as the query's Deferred, so
     the C{query} function must time out (a wokkel IQ timeout does).
+    What became of each entity's caps that did not resolve (L{outcome}:
+    pending, failed) is kept per JID, for its latest L{maxOutcomes} caps,
+    until they resolve or L{forget}; so it is small, and L{unresolved}
+    copies it cheaply.
 
     @ivar maxVerified: the most verified (hash, ver) entries kept.
+    @ivar maxOutcomes: the most unresolved caps per JID whose outcome is
+        kept.
     """
 
     maxVerified = 10000
+    maxOutcomes = 4
 
     def __init__(self) -> None:
         self._verified: "OrderedDict[Tuple[str, str], frozenset]" = OrderedDict()
         self._inFlight: Dict[Tuple[str, str], _Lookup] = {}
         self._perEntity: Dict[jid.JID, Tuple[Caps, frozenset]] = {}
         self._perEntityPending: Dict[jid.JID, object] = {}
+        # Copy-on-write: each value is replaced, never changed, so that a
+        # shallow copy is a snapshot.
+        self._unresolved: Dict[jid.JID, Tuple[Tuple[Caps, CapsOutcome], ...]] = {}
+
+    def outcome(self, entity: jid.JID, caps: Caps) -> Optional[CapsOutcome]:
+        """
+        What became of resolving C{caps} for C{entity}: verified for any
+        entity once the (hash, ver) is verified; unverified once taken for
+        this JID with an unsupported hash; otherwise what the last
+        L{resolve} of these caps for this JID came to.
+
+        @return: the L{CapsOutcome}, or L{None} if these caps were never
+            resolved for this JID (or it was forgotten).
+        """
+        if (caps.hash, caps.ver) in self._verified:
+            return CapsOutcome(VERIFIED)
+        return unresolvedOutcome(self._unresolved, entity, caps) or (
+            CapsOutcome(UNVERIFIED) if self.features(entity, caps) is not None else None
+        )
+
+    def unresolved(self) -> Dict[jid.JID, Tuple[Tuple[Caps, CapsOutcome], ...]]:
+        """
+        A snapshot of the outcomes of caps that did not resolve: pending
+        queries and failures, per JID (read it with L{unresolvedOutcome}).
+        Caps that resolved have none: they are L{known}, or, with an
+        unsupported hash, their features are kept for the JID.
+        """
+        return dict(self._unresolved)
+
+    def features(self, entity: jid.JID, caps: Caps) -> Optional[frozenset]:
+        """
+        The features behind C{entity}'s C{caps} as far as they are known,
+        without changing the order of eviction (for inspection): those of
+        the verified (hash, ver), or those taken unverified for this JID
+        (an unsupported hash, section 5.4 step 2).
+
+        @return: the feature set, or L{None}.
+        """
+        features = self._verified.get((caps.hash, caps.ver))
+        if features is not None:
+            return features
+        entry = self._perEntity.get(entity)
+        if entry is not None and entry[0] == caps:
+            return entry[1]
+        return None
+
+    def _begin(self, entity: jid.JID, caps: Caps) -> None:
+        """
+        Note that C{entity}'s C{caps} are being resolved.
+        """
+        kept = [pair for pair in self._unresolved.get(entity, ()) if pair[0] != caps]
+        kept.append((caps, CapsOutcome(PENDING)))
+        self._unresolved[entity] = tuple(kept[-self.maxOutcomes:])
+
+    def _settle(self, entity: jid.JID, caps: Caps, outcome: CapsOutcome) -> None:
+        """
+        Note what resolving C{entity}'s C{caps} came to, unless the JID was
+        forgotten meanwhile: a failure replaces the pending outcome, a
+        success removes it.
+        """
+        pairs = self._unresolved.get(entity, ())
+        if all(pair[0] != caps for pair in pairs):
+            return
+        kept = tuple(pair for pair in pairs if pair[0] != caps)
+        if outcome.status not in (VERIFIED, UNVERIFIED):
+            kept += ((caps, outcome),)
+        if kept:
+            self._unresolved[entity] = kept
+        else:
+            del self._unresolved[entity]
 
     def known(self, caps: Caps) -> Optional[frozenset]:
         """
@@ -435,6 +555,7 @@ class CapsCache:
         features = self.known(caps)
         if features is not None:
             return defer.succeed(features)
+        self._begin(entity, caps)
         key = (caps.hash, caps.ver)
         lookup = self._inFlight.get(key)
         if lookup is not None:
@@ -447,7 +568,8 @@ class CapsCache:
             if self._inFlight.get(key) is lookup:
                 del self._inFlight[key]
             if features is not None:
-                for _, _, _, waiter in lookup.waiters:
+                for otherEntity, otherCaps, _, waiter in lookup.waiters:
+                    self._settle(otherEntity, otherCaps, CapsOutcome(VERIFIED))
                     waiter.callback(features)
                 return features
             for otherEntity, otherCaps, otherQuery, waiter in lookup.waiters:
@@ -468,6 +590,7 @@ class CapsCache:
         self._inFlight.clear()
         self._perEntity.clear()
         self._perEntityPending.clear()
+        self._unresolved.clear()
 
     def forget(self, entity: jid.JID) -> None:
         """
@@ -477,6 +600,7 @@ class CapsCache:
         """
         self._perEntity.pop(entity, None)
         self._perEntityPending.pop(entity, None)
+        self._unresolved.pop(entity, None)
 
     def _remember(self, caps: Caps, features: frozenset) -> None:
         self._verified[(caps.hash, caps.ver)] = features
@@ -502,6 +626,7 @@ class CapsCache:
                     entity=entity.full(),
                     error=forLog(e),
                 )
+                self._settle(entity, caps, CapsOutcome(MALFORMED, error=forLog(e)))
                 return None
             if ver != caps.ver:
                 log.info(
@@ -511,13 +636,15 @@ class CapsCache:
                     announced=forLog(caps.ver),
                     computed=ver,
                 )
+                self._settle(entity, caps, CapsOutcome(HASH_MISMATCH, computed=ver))
                 return None
             features = featuresFromDiscoInfo(result)
             self._remember(caps, features)
+            self._settle(entity, caps, CapsOutcome(VERIFIED))
             return features
 
         d = defer.maybeDeferred(query, entity, caps.discoNode)
-        d.addCallbacks(check, self._queryFailed, errbackArgs=(entity,))
+        d.addCallbacks(check, self._failed, errbackArgs=(entity, caps))
         d.addErrback(_unexpected, entity)
         return d
 
@@ -534,6 +661,7 @@ class CapsCache:
         self._perEntity.pop(entity, None)
         token = object()
         self._perEntityPending[entity] = token
+        self._begin(entity, caps)
 
         def got(result):
             try:
@@ -544,8 +672,10 @@ class CapsCache:
                     entity=entity.full(),
                     error=forLog(e),
                 )
+                self._settle(entity, caps, CapsOutcome(MALFORMED, error=forLog(e)))
                 features = frozenset()
             else:
+                self._settle(entity, caps, CapsOutcome(UNVERIFIED))
                 # Only the latest query for a JID still present counts.
                 if self._perEntityPending.get(entity) is token:
                     self._perEntity[entity] = (caps, features)
@@ -557,11 +687,23 @@ class CapsCache:
             return result
 
         d = defer.maybeDeferred(query, entity, caps.discoNode)
-        d.addCallbacks(got, self._queryFailed, errbackArgs=(entity,))
+        d.addCallbacks(got, self._failed, errbackArgs=(entity, caps))
         d.addBoth(cleanUp)
         d.addErrback(_unexpected, entity)
         d.addCallback(_orEmpty)
         return d
+
+    def _failed(self, failure, entity: jid.JID, caps: Caps) -> None:
+        # A stanza error (an error answer, or the IQ client's timeout):
+        # its condition and text, as a client developer reads them.
+        condition = getattr(failure.value, "condition", None)
+        if isinstance(condition, str):
+            text = getattr(failure.value, "text", None)
+            why = f"{condition}: {text}" if text else condition
+        else:
+            why = failure.getErrorMessage() or failure.type.__name__
+        self._settle(entity, caps, CapsOutcome(QUERY_FAILED, error=forLog(why)))
+        return self._queryFailed(failure, entity)
 
     @staticmethod
     def _queryFailed(failure, entity: jid.JID) -> None:

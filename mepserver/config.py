@@ -79,6 +79,15 @@ class Config:
         listener (C{[http] listen}).
     @ivar apiToken: bearer token the HTTP API requires, or L{None} for none
         (C{[http] token}); required when C{httpListen} is not loopback only.
+    @ivar inspectorLogSize: how many stanzas the inspector's ring buffer
+        keeps, the newest (C{[inspector] stanza_log_size}); 0 keeps none,
+        and the page then shows only what passes while it is open.
+    @ivar inspectorLogAlways: whether the ring buffer records while no
+        inspector page is open (C{[inspector] stanza_log_always}); off,
+        stanzas cost nothing more while nobody watches.
+    @ivar inspectorDeliveries: how many MEP publications of each room the
+        delivery explainer keeps (C{[inspector] deliveries_per_room}); 0
+        records none.
     @ivar tlsCertificate: PEM certificate file, or L{None} to generate a
         self-signed one into C{dataDir} (C{[tls] certificate}).
     @ivar tlsKey: PEM private key file; set exactly when C{tlsCertificate}
@@ -183,6 +192,9 @@ class Config:
     directTLSListen: Optional[str] = "tcp:5223:interface=127.0.0.1"
     httpListen: str = "tcp:5280:interface=127.0.0.1"
     apiToken: Optional[str] = None
+    inspectorLogSize: int = 500
+    inspectorLogAlways: bool = False
+    inspectorDeliveries: int = 50
     tlsCertificate: Optional[str] = None
     tlsKey: Optional[str] = None
     requireEncryption: Optional[bool] = None
@@ -466,6 +478,29 @@ def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], int
 _PORT_TYPES = ("tcp", "tcp6", "ssl")
 
 
+def _build(fromString, reactor, text, args, invalid) -> None:
+    """
+    Build the endpoint C{text} describes with C{fromString} (Twisted's
+    C{serverFromString} or C{clientFromString}), turning each way Twisted
+    refuses it into an L{_Invalid} made by C{invalid(reason)}.
+    """
+    try:
+        fromString(reactor, text)
+    except ValueError as e:
+        if str(e).startswith("Unknown endpoint type"):
+            raise invalid(f"unknown endpoint type {args[0]!r}")
+        if str(e).startswith("invalid literal for int()"):
+            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
+        raise invalid(_reason(e))
+    except TypeError as e:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if unexpected:
+            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
+        raise invalid(_reason(e))
+    except Exception as e:
+        raise invalid(_reason(e))
+
+
 def _endpoint(value: Any) -> str:
     # Imported here, not at the top: importing the reactor installs the
     # default one, and importing this module must not choose the reactor.
@@ -490,22 +525,8 @@ def _endpoint(value: Any) -> str:
             raise invalid("invalid port")
         if not 0 <= number <= 65535:
             raise invalid("port out of range")
-    try:
-        # Parses and builds the endpoint without listening.
-        endpoints.serverFromString(reactor, text)
-    except ValueError as e:
-        if str(e).startswith("Unknown endpoint type"):
-            raise invalid(f"unknown endpoint type {args[0]!r}")
-        if str(e).startswith("invalid literal for int()"):
-            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
-        raise invalid(_reason(e))
-    except TypeError as e:
-        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if unexpected:
-            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
-        raise invalid(_reason(e))
-    except Exception as e:
-        raise invalid(_reason(e))
+    # Parses and builds the endpoint without listening.
+    _build(endpoints.serverFromString, reactor, text, args, invalid)
     return text
 
 
@@ -553,22 +574,8 @@ def _optionalClientEndpoint(value: Any) -> Optional[str]:
             raise invalid("invalid port")
         if not 0 < number <= 65535:
             raise invalid("port out of range")
-    try:
-        # Parses and builds the endpoint without connecting.
-        endpoints.clientFromString(reactor, text)
-    except ValueError as e:
-        if str(e).startswith("Unknown endpoint type"):
-            raise invalid(f"unknown endpoint type {args[0]!r}")
-        if str(e).startswith("invalid literal for int()"):
-            raise invalid("a number is expected: " + str(e).split(": ", 1)[-1])
-        raise invalid(_reason(e))
-    except TypeError as e:
-        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if unexpected:
-            raise invalid(f"unknown parameter {unexpected.group(1)!r}")
-        raise invalid(_reason(e))
-    except Exception as e:
-        raise invalid(_reason(e))
+    # Parses and builds the endpoint without connecting.
+    _build(endpoints.clientFromString, reactor, text, args, invalid)
     return text
 
 
@@ -677,6 +684,9 @@ _SETTINGS = (
     _Setting("directTLSListen", "c2s", "direct_tls_listen", _optionalEndpoint),
     _Setting("httpListen", "http", "listen", _endpoint),
     _Setting("apiToken", "http", "token", _optionalText),
+    _Setting("inspectorLogSize", "inspector", "stanza_log_size", _integer(0, 100000)),
+    _Setting("inspectorLogAlways", "inspector", "stanza_log_always", _boolean),
+    _Setting("inspectorDeliveries", "inspector", "deliveries_per_room", _integer(0, 10000)),
     _Setting("tlsCertificate", "tls", "certificate", _readableFile),
     _Setting("tlsKey", "tls", "key", _readableFile),
     _Setting("requireEncryption", "c2s", "require_encryption", _tristate),

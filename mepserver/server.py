@@ -77,9 +77,12 @@ from mepserver.config import Config, loopbackOnly
 from mepserver.errors import ResetNotSupported
 from mepserver.hostlink import HostLink
 from mepserver.ids import IdSource, SeededIdSource
+from mepserver.inspector.resource import pageResources
+from mepserver.inspector.stanzas import StanzaTap
 from mepserver.muc.archive import RoomArchives
 from mepserver.muc.handler import MUCDiscoHandler, MUCHandler
 from mepserver.muc.registry import Rooms
+from mepserver.mep.deliveries import DeliveryLog
 from mepserver.mep.handler import MEPHandler
 from mepserver.mep.interests import RoomInterests
 from mepserver.mep.model import makeService as makeMEPService
@@ -149,6 +152,10 @@ class Server(service.MultiService):
         C{baseURL} begins the slot URLs.
     @ivar components: the external components' routes (XEP-0114), a
         L{mepserver.components.Components}.
+    @ivar deliveries: the MUC service's
+        L{mepserver.mep.deliveries.DeliveryLog}: who each MEP publication
+        reached, and why the others not (the delivery explainer).
+    @ivar stanzas: the inspector's L{StanzaTap} on the client sessions.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} it runs on.
     @ivar ids: the L{IdSource} of the ids it makes up.
     @ivar certificate: the TLS L{twisted.internet.ssl.PrivateCertificate}.
@@ -207,6 +214,7 @@ class Server(service.MultiService):
         # Messages waiting for their room's archive go out first.
         yield self.muc.locks.drain()
         self.muc.shutdown()
+        self.stanzas.closeAll()
         yield self.streams.closeAll()
         # Hibernating sessions have no stream to close: end them.
         self.streamManagement.reset()
@@ -280,7 +288,8 @@ class Server(service.MultiService):
         self.caps.reset()
         self.uploads.reset()
         self.archives.reset()
-        # Rooms.reset also resets MEP, one of its observers.
+        self.stanzas.reset()
+        # Rooms.reset also resets MEP and the delivery log, its observers.
         self.rooms.reset()
         if isinstance(self.ids, SeededIdSource):
             self.ids.reset()
@@ -395,18 +404,21 @@ class ComponentServer(Server):
         return stores
 
 
-def buildMUCService(server: Server, config: Config, clock) -> Domain:
+def buildMUCService(server: Server, config: Config, clock, isConnected=None) -> Domain:
     """
     Add the MUC service with MEP to C{server}, as its C{muc-domain}
     component on its router: the same in both modes. It only talks to the
     router, which reaches the client domain in-process when standalone, and
     the host server (L{HostLink}) as a component.
 
-    Sets C{server.rooms}, C{server.mep}, C{server.roomArchives} and
-    C{server.muc}; needs C{server.router}, C{server.ids}, C{server.caps},
+    Sets C{server.rooms}, C{server.mep}, C{server.deliveries},
+    C{server.roomArchives} and C{server.muc}; needs C{server.router}, C{server.ids}, C{server.caps},
     C{server.roomStore}, C{server.pubsubStore}, C{server.archiveStore} and
     C{server.archives} (the archives' expiry timer).
 
+    @param isConnected: C{isConnected(session)} tells whether a client is
+        connected as a session's full JID (the delivery explainer's ghosts),
+        or L{None} when the server cannot know (as a component).
     @return: the MUC domain's L{Domain}.
     """
     # The MUC domain (XEP-0045): rooms in memory, persistent ones written
@@ -423,6 +435,11 @@ def buildMUCService(server: Server, config: Config, clock) -> Domain:
     # occupant JIDs it would otherwise forward (OQ-5). Sessions' caps are
     # asked from the room JID through one IQ client (OQ-13).
     mepIQClient = IQClient(server.ids, clock)
+    # The delivery explainer records what decides who gets each MEP
+    # publication; it follows occupants and rooms to tell who had left from
+    # who was never there.
+    server.deliveries = DeliveryLog(server.caps, config.inspectorDeliveries, isConnected)
+    server.rooms.addObserver(server.deliveries)
     mepResource = MEPResource(
         ServiceRegistry(
             server.pubsubStore,
@@ -433,6 +450,7 @@ def buildMUCService(server: Server, config: Config, clock) -> Domain:
         server.rooms,
         RoomInterests(server.caps, mepIQClient),
         config.backendJids,
+        deliveries=server.deliveries,
     )
     server.mep = MEPHandler(mepResource, server.ids)
     # Rooms' message archives (XEP-0313) in the same store as accounts',
@@ -447,7 +465,7 @@ def buildMUCService(server: Server, config: Config, clock) -> Domain:
     server.rooms.addObserver(server.roomArchives)
     server.muc = MUCHandler(
         server.rooms,
-        observers=[server.mep],
+        observers=[server.mep, server.deliveries],
         occupantServices=mepResource,
         archives=server.roomArchives,
     )
@@ -471,6 +489,17 @@ def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
     return store, store
 
 
+def _besideRooms(roomStore):
+    """
+    @return: the pubsub store and the message archive store (XEP-0313)
+        beside C{roomStore}: the SQLite store is all three, in one file;
+        otherwise they are in memory.
+    """
+    pubsub = roomStore if IPubSubStore.providedBy(roomStore) else MemoryPubSubStore()
+    archives = roomStore if IArchiveStore.providedBy(roomStore) else MemoryArchiveStore()
+    return pubsub, archives
+
+
 def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     """
     Build a server from its configuration, without opening any socket.
@@ -490,18 +519,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
     userStore, server.roomStore = buildStores(config)
-    server.pubsubStore = (
-        server.roomStore
-        if IPubSubStore.providedBy(server.roomStore)
-        else MemoryPubSubStore()
-    )
-    # Message archives (XEP-0313) beside the rooms: in the SQLite file, or
-    # in memory.
-    server.archiveStore = (
-        server.roomStore
-        if IArchiveStore.providedBy(server.roomStore)
-        else MemoryArchiveStore()
-    )
+    server.pubsubStore, server.archiveStore = _besideRooms(server.roomStore)
     server.caps = CapsCache()
     server.users = users if users is not None else userStore
     server.router = Router()
@@ -618,8 +636,15 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     generic.FallbackHandler().setHandlerParent(clientDomain)
 
-    # The MUC domain with MEP: see buildMUCService.
-    buildMUCService(server, config, clock)
+    # The MUC domain with MEP: see buildMUCService. Its delivery explainer
+    # asks the sessions whether an occupant's client is still connected.
+    buildMUCService(
+        server,
+        config,
+        clock,
+        lambda session: session.host != config.domain
+        or sessions.session(session) is not None,
+    )
 
     # HTTP File Upload (XEP-0363): slots from upload.<domain>, files PUT
     # and fetched under /upload/ on the HTTP listener (below), kept in
@@ -722,6 +747,18 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     server.listeners.append((config.c2sListen, c2s))
 
+    # The inspector's stanza stream taps the sessions only while a page
+    # watches (or [inspector] stanza_log_always), and is told of MEP
+    # publications.
+    server.stanzas = StanzaTap(
+        sessions,
+        clock,
+        config.inspectorLogSize,
+        config.inspectorLogAlways,
+        config.mucDomain,
+    )
+    server.deliveries.observers.append(server.stanzas.published)
+
     root = resource.Resource()
     root.putChild(
         b"xmpp-websocket",
@@ -735,8 +772,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     # XEP-0156: /.well-known/host-meta and host-meta.json name that URL.
     root.putChild(b".well-known", wellKnownResource("/xmpp-websocket"))
-    # The backend HTTP API (DESIGN.md section 7) beside it, under /api/.
-    root.putChild(b"api", APIResource(server))
+    # The backend HTTP API (DESIGN.md section 7) beside it, under /api/,
+    # and the inspector page at / with its files under /inspector/.
+    api = APIResource(server)
+    root.putChild(b"api", api)
+    page, assets = pageResources(api)
+    root.putChild(b"", page)
+    root.putChild(b"inspector", assets)
     root.putChild(b"upload", UploadResource(server.uploads))
     server.listeners.append((config.httpListen, webserver.Site(root)))
     if config.directTLSListen is not None:
@@ -786,16 +828,7 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     server.ids = ids if ids is not None else IdSource()
     server.users = None
     _, server.roomStore = buildStores(config)
-    server.pubsubStore = (
-        server.roomStore
-        if IPubSubStore.providedBy(server.roomStore)
-        else MemoryPubSubStore()
-    )
-    server.archiveStore = (
-        server.roomStore
-        if IArchiveStore.providedBy(server.roomStore)
-        else MemoryArchiveStore()
-    )
+    server.pubsubStore, server.archiveStore = _besideRooms(server.roomStore)
     # Rooms' archives (XEP-0313) expire on the timer account archives run
     # when standalone.
     server.archives = AccountArchives(
@@ -824,9 +857,14 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     )
     server.link.setName("host-link")
 
-    # The backend HTTP API (DESIGN.md section 7) alone: the host serves
-    # WebSocket, host-meta and uploads to its users.
+    # The backend HTTP API (DESIGN.md section 7) and the inspector page,
+    # without sessions or stanza stream: the host serves WebSocket,
+    # host-meta and uploads to its users, and has their sessions.
     root = resource.Resource()
-    root.putChild(b"api", APIResource(server))
+    api = APIResource(server)
+    root.putChild(b"api", api)
+    page, assets = pageResources(api)
+    root.putChild(b"", page)
+    root.putChild(b"inspector", assets)
     server.listeners.append((config.httpListen, webserver.Site(root)))
     return server

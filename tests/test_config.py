@@ -72,6 +72,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.directTLSListen, "tcp:5223:interface=127.0.0.1")
         self.assertEqual(defaults.httpListen, "tcp:5280:interface=127.0.0.1")
         self.assertIsNone(defaults.apiToken)
+        self.assertEqual(defaults.inspectorLogSize, 500)
+        self.assertFalse(defaults.inspectorLogAlways)
+        self.assertEqual(defaults.inspectorDeliveries, 50)
         self.assertIsNone(defaults.tlsCertificate)
         self.assertIsNone(defaults.tlsKey)
         self.assertIsNone(defaults.requireEncryption)
@@ -126,6 +129,9 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "directTLSListen",
                 "httpListen",
                 "apiToken",
+                "inspectorLogSize",
+                "inspectorLogAlways",
+                "inspectorDeliveries",
                 "tlsCertificate",
                 "tlsKey",
                 "requireEncryption",
@@ -343,6 +349,25 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[http]\ntoken = s3cr%t#x\n").apiToken, "s3cr%t#x")
         self.assertIsNone(self.load("[http]\ntoken =\n").apiToken)
+
+    def test_inspector(self):
+        """
+        C{[inspector]} sets the stanza ring buffer's size, whether it
+        records without pages, and the publications kept per room; sizes
+        are bounded.
+        """
+        loaded = self.load(
+            "[inspector]\nstanza_log_size = 0\nstanza_log_always = yes\n"
+            "deliveries_per_room = 7\n"
+        )
+        self.assertEqual(
+            (0, True, 7),
+            (loaded.inspectorLogSize, loaded.inspectorLogAlways, loaded.inspectorDeliveries),
+        )
+        error = self.assertRaises(
+            ConfigError, config.load, None, {"inspectorLogSize": 100001}
+        )
+        self.assertIn("[inspector] stanza_log_size", str(error))
 
     def test_tls(self):
         """

@@ -21,7 +21,19 @@ bare JID; C{{node}} a URL-encoded NodeID):
     (C{application/xml} or C{text/xml}) and an optional C{?id=} item id;
     answers 201 with C{{"id": ..., "node": ..., "room": ...}};
   - C{POST /api/reset}: L{mepserver.server.Server.reset} (memory storage
-    only; 409 otherwise).
+    only; 409 otherwise);
+  - C{GET /api/sessions}: every bound client session with its transport,
+    TLS, SASL mechanism, stream management, carbons and caps
+    (L{mepserver.inspector.views.describeSession});
+  - C{GET /api/rooms/{room}/nodes/{node}/items/{id}/deliveries}: the
+    delivery explainer (L{mepserver.mep.deliveries}): C{{"room": ...,
+    "node": ..., "item": ..., "deliveries": [{"nick": ..., "jid": ...,
+    "delivered": ..., "code": ..., "reason": ...}]}}, one entry per
+    session that was in the room at the publication or is in it now; with
+    C{?occupant=nick}, an item of that occupant's node instead of the
+    room's; 404 C{item-not-recorded} when the explainer does not keep it;
+  - C{GET /api/inspector/...}: what the inspector page reads, see
+    L{mepserver.inspector.resource}.
 
 Node names and item ids become XML the server sends (disco#items, event
 notifications), so they must be XML 1.0 text of at most 1023 bytes of
@@ -96,6 +108,17 @@ def checkIdentifier(identifier: str, code: str, what: str) -> None:
     problem = identifierProblem(identifier, what)
     if problem is not None:
         raise APIError(400, code, problem)
+
+
+class Streamed:
+    """
+    An answer that is no single JSON body (the inspector's event stream):
+    once the request passed every check, C{start(request)} writes to it
+    and finishes it when it will.
+    """
+
+    def __init__(self, start):
+        self.start = start
 
 
 class APIError(Exception):
@@ -245,6 +268,9 @@ class APIResource(resource.Resource):
         if gone:
             return
         status, body, headers = answer
+        if isinstance(body, Streamed):
+            body.start(request)
+            return
         request.setResponseCode(status)
         request.setHeader(b"content-type", b"application/json; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
@@ -377,6 +403,32 @@ class APIResource(resource.Resource):
         if segments == ["reset"]:
             self._allow(method, "POST")
             return 200, await self.reset(), {}
+        if (
+            len(segments) == 7
+            and segments[0] == "rooms"
+            and segments[2] == "nodes"
+            and segments[4] == "items"
+            and segments[6] == "deliveries"
+        ):
+            self._allow(method, "GET")
+            room = self._room(segments[1])
+            return 200, self.deliveries(request, room, segments[3], segments[5]), {}
+        if segments == ["sessions"]:
+            from mepserver.inspector.views import describeSessions
+
+            self._allow(method, "GET")
+            if getattr(self.mepServer, "sessions", None) is None:
+                raise APIError(
+                    503,
+                    "sessions-unavailable",
+                    "this server runs as a component: its host has the users' sessions",
+                )
+            return 200, describeSessions(self.mepServer), {}
+        if segments[:1] == ["inspector"]:
+            # Imported here: the inspector's resources use this module's.
+            from mepserver.inspector.resource import route
+
+            return await route(self, request, method, segments[1:])
         raise APIError(404, "not-found", f"there is no API endpoint at {request.path.decode('utf-8', 'replace')}")
 
     @staticmethod
@@ -589,6 +641,44 @@ class APIResource(resource.Resource):
         except errors.Refusal as e:
             raise APIError(400, "bad-request", e.text or "the event was refused")
         return {"id": identifier, "node": nodeIdentifier, "room": roomJID.full()}
+
+    # The delivery explainer.
+
+    def deliveries(self, request, room, nodeIdentifier: str, itemIdentifier: str) -> Dict[str, Any]:
+        """
+        What became of an item for each session of the room
+        (L{mepserver.mep.deliveries.DeliveryLog}).
+
+        @raise APIError: 400 for a bad node name, item id or occupant;
+            404 C{item-not-recorded}; 503 without a delivery log.
+        """
+        from mepserver.inspector.views import describeDeliveries
+
+        checkIdentifier(nodeIdentifier, "bad-node", "the node name")
+        checkIdentifier(itemIdentifier, "bad-item-id", "the item id")
+        log = getattr(self.mepServer, "deliveries", None)
+        if log is None:
+            raise APIError(503, "mep-unavailable", "this server records no MEP deliveries")
+        serviceJID = room.jid
+        where = room.jid.full()
+        if b"occupant" in request.args:
+            try:
+                nick = request.args[b"occupant"][0].decode("utf-8")
+                serviceJID = jid.JID(tuple=(room.jid.user, room.jid.host, nick))
+            except (UnicodeDecodeError, jid.InvalidFormat, UnicodeError):
+                raise APIError(400, "bad-occupant", "the occupant (?occupant=) must be a valid nick")
+            where = serviceJID.full()
+        publication = log.find(room.jid, serviceJID, nodeIdentifier, itemIdentifier)
+        if publication is None:
+            raise APIError(
+                404,
+                "item-not-recorded",
+                f"no publication of item {itemIdentifier!r} on node "
+                f"{nodeIdentifier!r} at {where} is recorded: the explainer keeps "
+                f"the last {log.size} publications of each room since the server "
+                "started ([inspector] deliveries_per_room)",
+            )
+        return describeDeliveries(publication, log.deliveries(publication, room))
 
     # Reset.
 

@@ -70,9 +70,12 @@ class SASLStep:
         L{mepserver.interfaces.IServerMechanism} providers.
     @ivar encryptionRequired: whether to authenticate only over an
         encrypted stream.
+    @ivar chosen: the name of the mechanism of the last exchange the
+        client started, or L{None} (the inspector shows it once C{done}).
     """
 
     mandatory = True
+    chosen = None
 
     def __init__(self, authenticator, mechanisms, encryptionRequired=False):
         self.authenticator = authenticator
@@ -136,6 +139,7 @@ class SASLStep:
                 + ", ".join(self.mechanisms),
             )
         self.current = mechanism = self.mechanisms[name]()
+        self.chosen = name
         self.run(mechanism, decode(element))
 
     def onResponse(self, element):

@@ -725,6 +725,7 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         self.negotiationTimeout = negotiationTimeout
         self.steps = []
         self.session = None
+        self.mechanism = None
         self.username = None
 
     def associateWithStream(self, xs):
@@ -830,6 +831,16 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         Called by the binding step: from now on stanzas go to C{session}.
         """
         self.session = session
+        # The SASL mechanism negotiated, for the inspector, before the steps
+        # go.
+        self.mechanism = next(
+            (
+                step.chosen
+                for step in self.steps
+                if getattr(step, "done", False) and getattr(step, "chosen", None)
+            ),
+            None,
+        )
         # Negotiation is over: no step sees the stream's elements again, and
         # a connection holds no more than it needs for as long as it lasts.
         self.steps = []

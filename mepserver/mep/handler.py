@@ -188,6 +188,10 @@ class MEPHandler(PubSubHandler):
             context = self.resource.context(room, serviceJID.resource)
             for node, item in service.lastItems(context, session, namespaces):
                 self.notifyItems(service.jid, node, [item], [session], delay=item.published)
+                if self.resource.deliveries is not None:
+                    self.resource.deliveries.lastItemSent(
+                        room, service.jid, node.identifier, item.id, session
+                    )
 
     def _interestsAdded(self, namespaces, room, session, services=None):
         if namespaces and room.occupantOf(session) is not None:

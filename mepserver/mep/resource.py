@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
 from wokkel.disco import NS_DISCO_INFO, NS_DISCO_ITEMS
@@ -25,6 +26,8 @@ from mepserver.mep.model import FEATURES, MEPContext
 from mepserver.pubsub.resource import NoServiceResource, ServiceResource
 from mepserver.pubsub.model import Service
 
+log = Logger()
+
 
 @implementer(IOccupantServices)
 class MEPResource(ServiceResource):
@@ -35,16 +38,20 @@ class MEPResource(ServiceResource):
     @ivar interests: the L{mepserver.mep.interests.RoomInterests} of the
         rooms' sessions, which the handler keeps current.
     @ivar backends: the bare JIDs that publish as the room (OQ-8).
+    @ivar deliveries: the L{mepserver.mep.deliveries.DeliveryLog} that
+        records who each publication reaches and why others are left
+        out, or L{None}.
     """
 
     features = list(FEATURES)
 
-    def __init__(self, registry, rooms, interests, backends=()):
+    def __init__(self, registry, rooms, interests, backends=(), deliveries=None):
         ServiceResource.__init__(self, registry)
         self.rooms = rooms
         self.interests = interests
         self.backends = frozenset(jid.internJID(b).userhostJID() for b in backends)
         self.noService = NoServiceResource()
+        self.deliveries = deliveries
 
     def locateResource(self, request):
         recipient = request.recipient
@@ -63,6 +70,28 @@ class MEPResource(ServiceResource):
             the occupant C{nick}'s.
         """
         return MEPContext(room, nick, self.interests.of(room), self.backends)
+
+    async def published(self, service, result) -> None:
+        """
+        Record who the publication reaches, and why the room's other
+        sessions are left out (the delivery explainer), with the state
+        that decided; then store it and notify as for any service.
+        """
+        if self.deliveries is not None:
+            room = self.rooms.get(service.jid)
+            try:
+                if room is not None:
+                    self.deliveries.record(
+                        room,
+                        service,
+                        self.context(room, service.jid.resource),
+                        result,
+                        self.interests.tracker(room),
+                    )
+            except Exception:
+                # A diagnostic never stops an event.
+                log.failure("Recording the deliveries of {item}", item=result.item.id)
+        await ServiceResource.published(self, service, result)
 
     def locate(self, request):
         return defer.ensureDeferred(self._locate(request))

@@ -43,6 +43,13 @@ class InterestTracker:
         """
         return self._announced.get(entity)
 
+    def announcements(self) -> Dict[jid.JID, Optional[Caps]]:
+        """
+        @return: a snapshot of the caps each entity announced last (for the
+            delivery explainer, L{mepserver.mep.deliveries}).
+        """
+        return dict(self._announced)
+
     def announce(self, entity: jid.JID, caps: Optional[Caps], initial: bool) -> defer.Deferred:
         """
         An entity sent available presence with C{caps} (or none).

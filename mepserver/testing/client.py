@@ -69,14 +69,22 @@ class ConnectedClient:
     @ivar connected: C{True} until the connection closes.
     """
 
-    def __init__(self, xs, clock, address: Optional[jid.JID] = None):
+    def __init__(self, xs, clock, address: Optional[jid.JID] = None, explain=None):
         """
         @param address: the stream's JID; the one the server bound if
+            L{None}.
+        @param explain: called with this client's JID when a wait times
+            out, it returns text for the failure message (the server's
+            L{mepserver.testing.RunningServer.explainDeliveries}), or is
             L{None}.
         """
         self.xmlstream = xs
         self.jid = address if address is not None else xs.authenticator.jid
-        self._log = StanzaLog(clock, f"was received by {self.jid.full()}")
+        self._log = StanzaLog(
+            clock,
+            f"was received by {self.jid.full()}",
+            None if explain is None else (lambda: explain(self.jid)),
+        )
         self.received = self._log.stanzas
         self._clock = clock
         self._requests = 0

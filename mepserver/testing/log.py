@@ -111,13 +111,17 @@ class StanzaLog:
     @ivar stanzas: the stanzas so far.
     @ivar count: how many stanzas were ever added, cleared ones included:
         the position in the log of the next one.
+    @ivar explain: a callable returning text to add to a timed-out wait's
+        failure message (the delivery explainer's answer, see
+        L{mepserver.testing.RunningServer.explainDeliveries}), or L{None}.
     """
 
-    def __init__(self, clock, description):
+    def __init__(self, clock, description, explain: Optional[Callable[[], str]] = None):
         self.stanzas: List[domish.Element] = []
         self.count = 0
         self._clock = clock
         self._description = description
+        self.explain = explain
         # Each waiter: (predicate, Deferred, what to do with a match,
         # whether a match is what it waits for, the pattern).
         self._waiting = []
@@ -177,15 +181,28 @@ class StanzaLog:
         self._waiting.append((match, d, d.callback, True, pattern))
 
         def timedOut(result, timeout):
+            explanation = self._explanation()
             return failure.Failure(
                 StanzaNotReceived(
                     f"no stanza matching {pattern!r} {self._description} "
-                    f"within {timeout} s; {_describe(self.stanzas)}",
+                    f"within {timeout} s; {_describe(self.stanzas)}{explanation}",
                     list(self.stanzas),
                 )
             )
 
         return d.addTimeout(timeout, self._clock, onTimeoutCancel=timedOut)
+
+    def _explanation(self) -> str:
+        """
+        @return: what L{explain} says, on lines of its own, or C{""}.
+        """
+        if self.explain is None:
+            return ""
+        try:
+            text = self.explain()
+        except Exception as e:
+            text = f"(the delivery explainer failed: {e!r})"
+        return "\n" + text if text else ""
 
     def assertNone(self, pattern: Pattern, window: float) -> defer.Deferred:
         """
@@ -289,17 +306,19 @@ class StanzaRecorder:
         them but for C{from}, which the server stamps.
     """
 
-    def __init__(self, sessions, address: jid.JID, clock):
+    def __init__(self, sessions, address: jid.JID, clock, explain=None):
         """
         @param sessions: the L{mepserver.c2s.sessions.SessionManager} to
             observe.
         @param clock: the L{twisted.internet.interfaces.IReactorTime} of
             timeouts and windows.
+        @param explain: what a timed-out wait for a received stanza adds
+            to its failure message (L{StanzaLog.explain}).
         """
         self.jid = address
         self._sessions = sessions
         who = address.full()
-        self._received = StanzaLog(clock, f"was sent to {who}")
+        self._received = StanzaLog(clock, f"was sent to {who}", explain)
         self._sent = StanzaLog(clock, f"came from {who}")
         self.received = self._received.stanzas
         self.sent = self._sent.stanzas

@@ -328,6 +328,46 @@ class RunningServer:
         await mep.resource.published(service, result)
         return result.item.id
 
+    def explainDeliveries(self, address: Union[Account, jid.JID, str], last: int = 5) -> str:
+        """
+        What the server's last MEP publications came to for a client: the
+        delivery explainer's answer (L{mepserver.mep.deliveries}), the one
+        C{GET /api/rooms/{room}/nodes/{node}/items/{id}/deliveries} gives.
+        When a wait of a L{ConnectedClient} or L{StanzaRecorder} for a
+        stanza times out, its failure message ends with this, so that a
+        MEP event that never came says why:
+
+            no stanza matching '/message/event' was received by
+            bob@localhost/phone within 5.0 s; nothing arrived
+            MEP publications, newest last, and what became of each for
+            bob@localhost/phone:
+              item 'x' of node 'urn:example' at lobby@conference.localhost:
+                bob@localhost/phone: not delivered [caps-hash-mismatch]: ...
+
+        @param address: a full JID (that session), a bare JID or an
+            L{Account} (each of its sessions).
+        @param last: how many of the newest publications, of all rooms.
+        @return: the text, or C{""} if no publication is recorded.
+        """
+        if isinstance(address, Account):
+            address = address.jid
+        elif isinstance(address, str):
+            address = jid.JID(address)
+        log = self.server.deliveries
+        publications = log.publications()[-last:]
+        if not publications:
+            return ""
+        lines = [f"MEP publications, newest last, and what became of each for {address.full()}:"]
+        for publication in publications:
+            room = self.server.rooms.get(publication.room)
+            lines.append(
+                f"  item {publication.item!r} of node {publication.node!r} at "
+                f"{publication.service.full()}:"
+            )
+            for delivery in log.explain(publication, address, room):
+                lines.append("    " + delivery.describe())
+        return "\n".join(lines)
+
     @returnsDeferred
     async def createAccount(
         self, username: Optional[str] = None, password: Optional[str] = None
@@ -389,7 +429,7 @@ class RunningServer:
             address, account.password, configurationForTLS=self._clientTLSOptions()
         )
         xs = await self._connectStream(factory, self.c2sPort)
-        return self._keep(ConnectedClient(xs, self.reactor))
+        return self._keep(ConnectedClient(xs, self.reactor, explain=self.explainDeliveries))
 
     @returnsDeferred
     async def connectComponent(
@@ -564,7 +604,12 @@ class RunningServer:
                 f"only the stanzas of accounts of {self.domain} can be "
                 f"recorded, not {address.full()}"
             )
-        recorder = StanzaRecorder(self.server.sessions, address, self.reactor)
+        recorder = StanzaRecorder(
+            self.server.sessions,
+            address,
+            self.reactor,
+            lambda: self.explainDeliveries(address),
+        )
         self._recorders.append(recorder)
         return recorder
 

@@ -17,7 +17,9 @@ ephemeral port of 127.0.0.1, for one test: each test's page has an origin
 reactor after the test, as trial's dirty-reactor check requires.
 
 L{skipUnlessBrowser} skips, saying what to install, when Chromium,
-chromedriver, selenium or the pinned Converse.js is missing.
+chromedriver, selenium or the pinned Converse.js is missing;
+L{skipUnlessChromium}, for a test without Converse.js (the inspector's,
+L{tests.e2e.test_inspector_browser}), when one of the others is.
 """
 
 import atexit
@@ -96,6 +98,24 @@ def skipUnlessBrowser():
     Raise L{unittest.SkipTest}, saying what to install, unless selenium,
     Chromium, chromedriver and the pinned Converse.js are all there.
     """
+    skipUnlessChromium()
+    pinned, installed = pinnedVersion(), installedVersion()
+    if installed is None:
+        raise unittest.SkipTest(
+            f"Converse.js {pinned} is not installed: run 'npm ci' in tests/browser"
+        )
+    if installed != pinned:
+        raise unittest.SkipTest(
+            f"tests/browser/node_modules has Converse.js {installed}, but "
+            f"package.json pins {pinned}: run 'npm ci' in tests/browser"
+        )
+
+
+def skipUnlessChromium():
+    """
+    Raise L{unittest.SkipTest}, saying what to install, unless selenium,
+    Chromium and chromedriver are all there.
+    """
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -107,18 +127,8 @@ def skipUnlessBrowser():
         if shutil.which(program) is None:
             raise unittest.SkipTest(
                 f"{program} is not installed (apt-get install {package}): the "
-                "browser tier runs Converse.js in a headless Chromium"
+                "browser tier runs in a headless Chromium"
             )
-    pinned, installed = pinnedVersion(), installedVersion()
-    if installed is None:
-        raise unittest.SkipTest(
-            f"Converse.js {pinned} is not installed: run 'npm ci' in tests/browser"
-        )
-    if installed != pinned:
-        raise unittest.SkipTest(
-            f"tests/browser/node_modules has Converse.js {installed}, but "
-            f"package.json pins {pinned}: run 'npm ci' in tests/browser"
-        )
 
 
 class Browser:
@@ -248,6 +258,37 @@ class Browser:
 
         return self._run(wait)
 
+    def observe(self, script: str, *args, timeout: float = WAIT) -> defer.Deferred:
+        """
+        Run asynchronous JavaScript in the page (the body of a function of
+        C{arguments}, whose last one is the callback), firing with what it
+        calls back with: for a wait the page answers itself, with a
+        C{MutationObserver}, instead of being polled. A script that a page
+        load cut short (pages are not waited for) runs again in the new
+        page.
+
+        @return: a Deferred failing with an C{AssertionError} that shows the
+            page's text and console after C{timeout} seconds.
+        """
+
+        def observe():
+            from selenium.common.exceptions import JavascriptException, TimeoutException
+
+            self.driver.set_script_timeout(timeout)
+            while True:
+                try:
+                    return self.driver.execute_async_script(script, *args)
+                except JavascriptException as e:
+                    if "unloaded" not in str(e):
+                        raise
+                except TimeoutException:
+                    raise AssertionError(
+                        f"the page's script did not answer within {timeout}s\n"
+                        + self._describe()
+                    ) from None
+
+        return self._run(observe)
+
     def waitForTexts(self, selector: str, texts, timeout: float = WAIT) -> defer.Deferred:
         """
         Wait until each of C{texts} is the whole text (trimmed) of an
@@ -287,14 +328,19 @@ class Browser:
 _shared = None
 
 
-def sharedBrowser() -> Browser:
+def sharedBrowser(converse: bool = True) -> Browser:
     """
     The run's one L{Browser}: started by the first call, quit at exit.
 
-    @raise unittest.SkipTest: as L{skipUnlessBrowser}.
+    @param converse: whether the test needs the pinned Converse.js too.
+    @raise unittest.SkipTest: as L{skipUnlessBrowser}, or without
+        C{converse} as L{skipUnlessChromium}.
     """
     global _shared
-    skipUnlessBrowser()
+    if converse:
+        skipUnlessBrowser()
+    else:
+        skipUnlessChromium()
     if _shared is None:
         _shared = Browser()
         atexit.register(_shared.quit)

@@ -1,9 +1,11 @@
-# -*- test-case-name: tests.e2e.test_prosody,tests.e2e.test_durability -*-
+# -*- test-case-name: tests.e2e.test_prosody,tests.e2e.test_durability,tests.e2e.test_ejabberd -*-
 """
 An XMPP server running as a child process of the reactor, for the
 end-to-end tests that need one outside the test's process: Prosody, the
 reference (L{tests.e2e.prosody}), and mepserver itself under C{twistd}
-(L{tests.e2e.test_durability}).
+(L{tests.e2e.test_durability}); ejabberd, the other reference
+(L{tests.e2e.ejabberd}), runs outside the reactor, under a guard, but is
+reached the same way.
 
 An L{ExternalServer} has the attributes of a
 L{mepserver.testing.RunningServer} that L{tests.e2e.slixrun.serverSettings}

@@ -9,9 +9,10 @@ It takes one JSON argument:
    "jid": "alice@localhost", "password": "..."}
 
 and, logged in over STARTTLS: asks its own bare JID's disco#info; stores
-two legacy bookmarks with the xep_0048 plugin; reads the native items with
-xep_0060; publishes a third as a native bookmark with XEP-0402's
-publish-options and retracts one; reads the legacy bookmarks again; and
+two legacy bookmarks with the xep_0048 plugin; if the account announces
+XEP-0402's C{#compat}, reads the native items with xep_0060, publishes a
+third as a native bookmark with XEP-0402's publish-options and retracts
+one; reads the legacy bookmarks again; and
 tries to store a vcard-temp element in private XML. It prints one JSON
 object with what it saw, then exits 0 if every step completed (1
 otherwise).
@@ -41,6 +42,33 @@ def options():
     return form
 
 
+async def native(client, own, report):
+    """
+    Read the native items, publish a third bookmark with XEP-0402's
+    publish-options and retract one.
+    """
+    result = await client["xep_0060"].get_items(own, NODE, timeout=TIMEOUT)
+    report["native"] = [
+        {
+            "id": item["id"],
+            "name": item["conference"]["name"],
+            "nick": item["conference"]["nick"],
+            "autojoin": item["conference"]["autojoin"],
+        }
+        for item in result["pubsub"]["items"]
+    ]
+
+    conference = Conference()
+    conference["name"] = "The Balcony"
+    conference["nick"] = "Romeo"
+    conference["autojoin"] = True
+    await client["xep_0060"].publish(
+        own, NODE, id="balcony@conference.localhost", payload=conference,
+        options=options(), timeout=TIMEOUT,
+    )
+    await client["xep_0060"].retract(own, NODE, "orchard@conference.localhost", notify=True, timeout=TIMEOUT)
+
+
 async def scenario(settings, report):
     client = slixbase.makeClient(
         settings["jid"],
@@ -62,26 +90,12 @@ async def scenario(settings, report):
     bookmarks.add_conference("orchard@conference.localhost", "Juliet", name="The Orchard")
     await client["xep_0048"].set_bookmarks(bookmarks, method="xep_0049", timeout=TIMEOUT)
 
-    result = await client["xep_0060"].get_items(own, NODE, timeout=TIMEOUT)
-    report["native"] = [
-        {
-            "id": item["id"],
-            "name": item["conference"]["name"],
-            "nick": item["conference"]["nick"],
-            "autojoin": item["conference"]["autojoin"],
-        }
-        for item in result["pubsub"]["items"]
-    ]
-
-    conference = Conference()
-    conference["name"] = "The Balcony"
-    conference["nick"] = "Romeo"
-    conference["autojoin"] = True
-    await client["xep_0060"].publish(
-        own, NODE, id="balcony@conference.localhost", payload=conference,
-        options=options(), timeout=TIMEOUT,
-    )
-    await client["xep_0060"].retract(own, NODE, "orchard@conference.localhost", notify=True, timeout=TIMEOUT)
+    if f"{NODE}#compat" in report["features"]:
+        await native(client, own, report)
+    else:
+        # Without the feature, the two forms are separate lists (XEP-0402
+        # section 5.3): only the legacy one is read back.
+        report["native"] = None
 
     result = await client["xep_0048"].get_bookmarks(method="xep_0049", timeout=TIMEOUT)
     report["legacy"] = [

@@ -1,8 +1,8 @@
 """
 A slixmpp Message Archive Management (XEP-0313) scenario run in a
 subprocess, with slixmpp's own plugins xep_0313 (queries, metadata) and
-xep_0441 (preferences), for tests/e2e/test_mam.py and the Prosody
-reference tier.
+xep_0441 (preferences), for tests/e2e/test_mam.py and the Prosody and
+ejabberd reference tiers.
 
 Like L{slixclient}, this is an independent client: nothing here comes from
 mepserver. It takes one JSON argument:
@@ -14,7 +14,7 @@ mepserver. It takes one JSON argument:
 alice/laptop and bob/phone log in; alice sends bob's bare JID five chats,
 which bob receives live (with the XEP-0359 stanza-id of his archive). Then
 bob reads his archive: the features of his bare JID, his preferences, the
-archive's metadata, every page of two messages forwards (RSM C{<after/>}
+archive's metadata (if it advertises C{#extended}), every page of two messages forwards (RSM C{<after/>}
 the last UID of the page before), every page backwards from the last page
 (an empty RSM C{<before/>}, then C{<before/>} the first UID of the page
 after), and a page after a UID the archive does not hold; alice reads her
@@ -110,11 +110,16 @@ async def scenario(settings, report):
     report["features"] = sorted(info["disco_info"]["features"])
     default, always, never = await bob["xep_0441"].get_preferences(timeout=STEP)
     report["prefs"] = [default, [str(j) for j in always], [str(j) for j in never]]
-    metadata = await bob["xep_0313"].get_archive_metadata(timeout=STEP)
-    report["metadata"] = {
-        name: metadata.xml.find(f"{{{NS_MAM}}}metadata/{{{NS_MAM}}}{name}").get("id")
-        for name in ("start", "end")
-    }
+    if f"{NS_MAM}#extended" in report["features"]:
+        metadata = await bob["xep_0313"].get_archive_metadata(timeout=STEP)
+        report["metadata"] = {
+            name: metadata.xml.find(f"{{{NS_MAM}}}metadata/{{{NS_MAM}}}{name}").get("id")
+            for name in ("start", "end")
+        }
+    else:
+        # Section 5: only an archive that advertises #extended answers
+        # metadata queries.
+        report["metadata"] = None
 
     # Forwards, page by page, each after the last UID of the one before.
     forward = []
@@ -140,8 +145,9 @@ async def scenario(settings, report):
     report["backward"] = backward
 
     try:
-        await bob["xep_0313"].retrieve(rsm={"max": PAGE, "after": "no-such-uid"}, timeout=STEP)
+        page = await bob["xep_0313"].retrieve(rsm={"max": PAGE, "after": "no-such-uid"}, timeout=STEP)
         report["unknownAfter"] = "result"
+        report["unknownAfterPage"] = describePage(page)
     except IqError as e:
         report["unknownAfter"] = e.iq["error"]["condition"]
 

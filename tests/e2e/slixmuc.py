@@ -1,6 +1,7 @@
 """
 A slixmpp multi-user chat scenario run in a subprocess against a running
-mepserver, with slixmpp's own XEP-0045 plugin.
+server (mepserver, or ejabberd in the reference tier), with slixmpp's own
+XEP-0045 plugin.
 
 Like L{slixclient}, this is an independent client: nothing here comes from
 mepserver. It takes one JSON argument:
@@ -11,8 +12,9 @@ mepserver. It takes one JSON argument:
                 "carol": [...]}}
 
 and prints one JSON object recording what each client saw, then exits 0 if
-every step completed (1 otherwise). It judges nothing: the trial test
-(test_muc_interop.py) checks the report against XEP-0045. The steps:
+every step completed (1 otherwise). It judges nothing:
+L{tests.e2e.slixchecks.checkMUCReport} checks the report against XEP-0045.
+The steps:
 
   1. alice enters lobby@<mucDomain> as "Alice", which creates the room;
   2. she fetches the owner configuration form, sets the room name to
@@ -177,12 +179,16 @@ def event(stanza):
     """
     Name a room stanza for an order-of-events list:
     C{presence:<nick>} (C{...:unavailable}), C{self-presence}
-    (C{self-presence:unavailable}), C{history:<nick>:<body>} (a body with
-    a delay), C{message:<nick>:<body>}, C{subject}, C{status:<codes>} (a
-    room status message), C{iq:<type>}, or C{other:<xml>}.
+    (C{self-presence:unavailable}), C{room-presence} (from the room's bare
+    JID, an entity's presence and no occupant's: ejabberd's carries the
+    room's XEP-0115 caps), C{history:<nick>:<body>} (a body with a delay),
+    C{message:<nick>:<body>}, C{subject}, C{status:<codes>} (a room status
+    message), C{iq:<type>}, or C{other:<xml>}.
     """
     nick = stanza["from"].resource
     xml = stanza.xml
+    if xml.tag == f"{{{NS_CLIENT}}}presence" and not nick:
+        return "room-presence"
     if xml.tag == f"{{{NS_CLIENT}}}presence":
         name = "self-presence" if 110 in statusCodes(stanza) else f"presence:{nick}"
         if xml.get("type") == "unavailable":
@@ -373,7 +379,9 @@ async def scenario(settings, report, clients, traces, pending):
         "occupants": [
             presenceReport(s)
             for s in carolStanzas
-            if s.xml.tag == f"{{{NS_CLIENT}}}presence" and 110 not in statusCodes(s)
+            if s.xml.tag == f"{{{NS_CLIENT}}}presence"
+            and s["from"].resource
+            and 110 not in statusCodes(s)
         ],
         "history": [
             messageReport(s)

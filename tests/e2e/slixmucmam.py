@@ -2,7 +2,7 @@
 A slixmpp scenario of a room's message archive (XEP-0313 section 7.1.2)
 and message moderation (XEP-0425), run in a subprocess with slixmpp's own
 plugins xep_0045, xep_0313 and xep_0425, for tests/e2e/test_muc_archive.py
-and the Prosody reference tier.
+and the Prosody and ejabberd reference tiers.
 
 Like L{slixclient}, this is an independent client: nothing here comes from
 mepserver. It takes one JSON argument:

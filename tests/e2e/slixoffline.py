@@ -1,6 +1,7 @@
 """
 A slixmpp client in a subprocess that logs in to an account with offline
-messages waiting (XEP-0160), for tests/e2e/test_offline.py.
+messages waiting (XEP-0160), for tests/e2e/test_offline.py and the
+reference tiers.
 
 It takes one JSON argument:
 

@@ -1,7 +1,8 @@
 """
 A slixmpp account removal (XEP-0077 section 3.2) scenario run in a
-subprocess against a running server: mepserver (test_c2s.py) or Prosody
-(test_prosody.py), judged by the same check (slixchecks.py).
+subprocess against a running server: mepserver (test_c2s.py), Prosody
+(test_prosody.py) or ejabberd (test_ejabberd.py), judged by the same check
+(slixchecks.py).
 
 The independent client of the removal test: nothing here comes from
 mepserver. It takes one JSON argument:
@@ -24,6 +25,8 @@ import asyncio
 import xml.etree.ElementTree as ET
 
 import slixbase
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 TIMEOUT = slixbase.TIMEOUT
 
@@ -65,6 +68,15 @@ async def login(client, settings, register=False):
     return await asyncio.wait_for(started, TIMEOUT)
 
 
+def pepNodes(items):
+    """
+    @return: the sorted PEP nodes of a disco#items result of an account:
+        the items with a node (ejabberd lists the account's available
+        resources there too, without one).
+    """
+    return sorted(node for _, node, _ in items["disco_items"]["items"] if node is not None)
+
+
 def privateQuery(child=""):
     return ET.fromstring(
         f"<query xmlns='jabber:iq:private'><notes xmlns='{NS_NOTES}'>{child}</notes></query>"
@@ -92,7 +104,7 @@ async def fill(alice, bob, settings, report):
 
     await alice.plugin["xep_0118"].publish_tune(artist="The Beatles", title="Yesterday")
     items = await alice.plugin["xep_0030"].get_items(jid=aliceBare, timeout=TIMEOUT)
-    report["nodesBefore"] = sorted(node for _, node, _ in items["disco_items"]["items"])
+    report["nodesBefore"] = pepNodes(items)
     iq = alice.make_iq_set()
     iq.append(privateQuery("secret"))
     await iq.send(timeout=TIMEOUT)
@@ -120,8 +132,24 @@ async def cancel(alice, bob, report):
     iq = alice.Iq()
     iq["type"] = "set"
     iq["register"]["remove"] = True
-    result = await iq.send(timeout=TIMEOUT)
+    # The answer is taken by its id alone, from whichever sender: slixmpp
+    # matches answers to requests without 'to' only from the bare JID or
+    # the domain (RFC 6120 section 8.1.2.1), and ejabberd answers from
+    # the full JID; the report says which.
+    answered = loop.create_future()
+    alice.register_handler(
+        Callback(
+            "removal answer",
+            MatchXPath("{jabber:client}iq"),
+            lambda answer: answer["id"] == iq["id"]
+            and not answered.done()
+            and answered.set_result(answer),
+        )
+    )
+    alice.send(iq)
+    result = await asyncio.wait_for(answered, TIMEOUT)
     report["cancelled"] = result["type"]
+    report["cancelledFrom"] = str(result["from"])
     await asyncio.wait_for(gone, TIMEOUT)
     report["bobTold"] = {
         kind: await asyncio.wait_for(future, TIMEOUT) for kind, future in told.items()
@@ -135,7 +163,7 @@ async def lookAround(again, report):
     """
     aliceBare = again.boundjid.bare
     items = await again.plugin["xep_0030"].get_items(jid=aliceBare, timeout=TIMEOUT)
-    report["nodesAfter"] = sorted(node for _, node, _ in items["disco_items"]["items"])
+    report["nodesAfter"] = pepNodes(items)
     iq = again.make_iq_get()
     iq.append(privateQuery())
     result = await iq.send(timeout=TIMEOUT)

@@ -1,6 +1,6 @@
 """
 A slixmpp client in a subprocess that uploads a file with HTTP File Upload
-(XEP-0363), for tests/e2e/test_upload.py.
+(XEP-0363), for tests/e2e/test_upload.py and the ejabberd reference tier.
 
 It takes one JSON argument:
 
@@ -21,6 +21,27 @@ import io
 import slixbase
 
 TIMEOUT = slixbase.TIMEOUT
+NS_DATA = "jabber:x:data"
+NS_UPLOAD = "urn:xmpp:http:upload:0"
+
+
+def maxFileSize(info):
+    """
+    @return: the max-file-size of the service's XEP-0128 form for
+        C{urn:xmpp:http:upload:0} (XEP-0363 section 3), or None. A service
+        may give other forms too (ejabberd gives one for the legacy
+        C{urn:xmpp:http:upload} first), so the form is chosen by its
+        FORM_TYPE.
+    """
+    for form in info.xml.findall(f"{{{NS_DATA}}}x"):
+        fields = {
+            field.get("var"): [value.text for value in field.findall(f"{{{NS_DATA}}}value")]
+            for field in form.findall(f"{{{NS_DATA}}}field")
+        }
+        if fields.get("FORM_TYPE") == [NS_UPLOAD]:
+            values = fields.get("max-file-size")
+            return values[0] if values else None
+    return None
 
 
 async def scenario(settings, report):
@@ -36,8 +57,7 @@ async def scenario(settings, report):
     upload = client["xep_0363"]
     info = await upload.find_upload_service(timeout=TIMEOUT)
     report["service"] = str(info["from"])
-    form = info["disco_info"]["form"]
-    report["maxFileSize"] = form.get_values().get("max-file-size")
+    report["maxFileSize"] = maxFileSize(info["disco_info"])
     data = settings["content"].encode("utf-8")
     report["url"] = await upload.upload_file(
         settings["filename"],

@@ -1,7 +1,7 @@
 """
 Two slixmpp clients in a subprocess that use vCards and avatars
 (XEP-0054, XEP-0153, XEP-0084 with XEP-0398), for
-tests/e2e/test_vcard.py.
+tests/e2e/test_vcard.py and the ejabberd reference tier.
 
 It takes one JSON argument:
 
@@ -14,7 +14,8 @@ with SCRAM and send initial presence; alice reads her own (empty) vCard,
 then sets a vCard avatar with slixmpp's XEP-0153 plugin; bob waits for
 alice's presence carrying its hash and reads her vCard. Both join the
 room; bob reads the vCard of alice's occupant JID. Then alice publishes
-another avatar with the XEP-0084 plugin (data node open); bob waits for
+another avatar with the XEP-0084 plugin (nodes open: with publish-options,
+or configured open if they exist with another access model); bob waits for
 her presence with the new hash and reads her vCard again. It prints one
 JSON object and exits 0 if every step completed (1 otherwise).
 """
@@ -23,11 +24,16 @@ import asyncio
 import hashlib
 
 import slixbase
+from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0004 import Form
 
 TIMEOUT = slixbase.TIMEOUT
 NS_UPDATE = "vcard-temp:x:update"
 NS_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"
+NS_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config"
+NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
+NS_AVATAR_DATA = "urn:xmpp:avatar:data"
+NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata"
 
 #: Two small images (PNG signature and some bytes).
 FIRST = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
@@ -43,6 +49,39 @@ def photoOf(presence):
         return None
     photo = x.find(f"{{{NS_UPDATE}}}photo")
     return None if photo is None else (photo.text or "")
+
+
+def openForm(formType):
+    """
+    @return: a submitted form of C{formType} (publish-options or node
+        configuration) that sets the access model C{open}.
+    """
+    form = Form()
+    form["type"] = "submit"
+    form.add_field(var="FORM_TYPE", ftype="hidden", value=formType)
+    form.add_field(var="pubsub#access_model", value="open")
+    return form
+
+
+async def publishOpen(client, node, publish, report):
+    """
+    Run C{publish} (a publish with publish-options asking for the open
+    access model). A node that exists with another access model answers
+    precondition-not-met (XEP-0060 section 7.1.5): ejabberd's mod_avatar
+    made the avatar nodes from the vCard avatar, with its default model.
+    The owner then configures the node open (section 8.2), as the section
+    suggests, publishes again, and the report names the node.
+    """
+    try:
+        await publish()
+    except IqError as e:
+        if e.iq.xml.find(f".//{{{NS_PUBSUB_ERRORS}}}precondition-not-met") is None:
+            raise
+        await client["xep_0060"].set_node_config(
+            None, node, openForm(NS_NODE_CONFIG), timeout=TIMEOUT
+        )
+        report["reconfigured"].append(node)
+        await publish()
 
 
 async def scenario(settings, report):
@@ -109,15 +148,23 @@ async def scenario(settings, report):
     # XEP-0084 with XEP-0398: a PEP avatar becomes the vCard PHOTO.
     secondHash = hashlib.sha1(SECOND).hexdigest()
     seenSecond = waiting[secondHash] = loop.create_future()
-    options = Form()
-    options["type"] = "submit"
-    options.add_field(var="FORM_TYPE", ftype="hidden", value=NS_PUBLISH_OPTIONS)
-    options.add_field(var="pubsub#access_model", value="open")
-    await alice["xep_0084"].publish_avatar(SECOND, options=options, timeout=TIMEOUT)
-    await alice["xep_0084"].publish_avatar_metadata(
-        items=[{"id": secondHash, "type": "image/png", "bytes": len(SECOND)}],
-        options=options,
-        timeout=TIMEOUT,
+    options = openForm(NS_PUBLISH_OPTIONS)
+    report["reconfigured"] = []
+    await publishOpen(
+        alice,
+        NS_AVATAR_DATA,
+        lambda: alice["xep_0084"].publish_avatar(SECOND, options=options, timeout=TIMEOUT),
+        report,
+    )
+    await publishOpen(
+        alice,
+        NS_AVATAR_METADATA,
+        lambda: alice["xep_0084"].publish_avatar_metadata(
+            items=[{"id": secondHash, "type": "image/png", "bytes": len(SECOND)}],
+            options=options,
+            timeout=TIMEOUT,
+        ),
+        report,
     )
     report["secondFrom"] = await asyncio.wait_for(seenSecond, TIMEOUT)
     card = await bob["xep_0054"].get_vcard(aliceBare, cached=False, timeout=TIMEOUT)

@@ -134,27 +134,49 @@ class KillTests(unittest.TestCase):
         self.assertEqual("result", answer["type"], answer.toXml())
         return answer
 
-    async def archive(self, client):
+    async def archive(self, client, to=None):
         """
-        Query the client's own message archive, one page.
+        Query a message archive, one page: the client's own, or that of
+        the room C{to}.
 
         @return: the result messages' UIDs and bodies, in order.
         """
         results = []
         client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
-        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>"))
+        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", to))
         forwarded = [
             next(r.result.forwarded.elements("jabber:client", "message")) for r in results
         ]
         return [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)]
+
+    async def received(self, client, lines):
+        """
+        Wait for a message with each of C{lines} as its body.
+
+        @return: the UIDs of their XEP-0359 stanza-ids and the lines.
+        """
+        received = []
+        for line in lines:
+            message = await client.waitFor(
+                lambda m, line=line: m.name == "message" and str(m.body) == line
+            )
+            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
+            received.append((stanzaId["id"], line))
+        return received
 
     async def test_acknowledgedSetsSurviveKill(self):
         """
         A roster item, a vCard (XEP-0054) and private XML (XEP-0049), each
         acknowledged, are all there after SIGKILL and a restart; so are
         the messages alice sent bob and he received just before the kill,
-        in his archive under the stanza-ids he got, and in hers.
+        in his archive under the stanza-ids he got, and in hers; and the
+        groupchat messages of a persistent room that alice received back
+        just before the kill, in the room's archive (XEP-0313 section
+        7.1.2) under the stanza-ids they carried (the room broadcasts a
+        message once its entry is written).
         """
+        room = "tea@conference.localhost"
+        roomLines = [f"tea: {line}" for line in LINES]
         server = self.prepare("first")
         restarted = self.prepare("restarted")
         await server.release()
@@ -172,7 +194,23 @@ class KillTests(unittest.TestCase):
         await self.assertResult(
             client, iq("set", f"<query xmlns='jabber:iq:private'>{PRIVATE}</query>")
         )
-        received = []
+        client.send(
+            parseXml(
+                f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+                "jabber:client",
+            )
+        )
+        await client.waitFor(lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/Alice")
+        await self.assertResult(
+            client,
+            iq(
+                "set",
+                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'>"
+                "<value>1</value></field></x></query>",
+                room,
+            ),
+        )
         for line in LINES:
             client.send(
                 parseXml(
@@ -180,12 +218,15 @@ class KillTests(unittest.TestCase):
                     "jabber:client",
                 )
             )
-        for line in LINES:
-            message = await phone.waitFor(
-                lambda m, line=line: m.name == "message" and str(m.body) == line
+        for line in roomLines:
+            client.send(
+                parseXml(
+                    f"<message to='{room}' type='groupchat'><body>{line}</body></message>",
+                    "jabber:client",
+                )
             )
-            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
-            received.append((stanzaId["id"], line))
+        received = await self.received(phone, LINES)
+        reflected = await self.received(client, roomLines)
         await server.kill()
 
         await restarted.release()
@@ -208,59 +249,4 @@ class KillTests(unittest.TestCase):
         phone = await restarted.connectClient(BOB, "phone")
         self.assertEqual(received, await self.archive(phone))
         self.assertEqual(LINES, [body for _, body in await self.archive(client)])
-
-    async def test_roomArchiveSurvivesKill(self):
-        """
-        XEP-0313 section 7.1.2: the groupchat messages of a persistent room
-        that alice received back just before SIGKILL are in the room's
-        archive after a restart, under the stanza-ids they carried (the
-        room broadcasts a message once its entry is written).
-        """
-        room = "tea@conference.localhost"
-        server = self.prepare("first")
-        restarted = self.prepare("restarted")
-        await server.release()
-        client = await server.connectClient(ALICE, "desk")
-        client.send(
-            parseXml(
-                f"<presence to='{room}/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
-                "jabber:client",
-            )
-        )
-        await client.waitFor(lambda e: e.name == "presence" and e.getAttribute("from") == f"{room}/Alice")
-        await self.assertResult(
-            client,
-            iq(
-                "set",
-                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
-                "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'>"
-                "<value>1</value></field></x></query>",
-                room,
-            ),
-        )
-        for line in LINES:
-            client.send(
-                parseXml(
-                    f"<message to='{room}' type='groupchat'><body>{line}</body></message>",
-                    "jabber:client",
-                )
-            )
-        received = []
-        for line in LINES:
-            message = await client.waitFor(
-                lambda m, line=line: m.name == "message" and str(m.body) == line
-            )
-            [stanzaId] = list(message.elements(NS_SID, "stanza-id"))
-            received.append((stanzaId["id"], line))
-        await server.kill()
-
-        await restarted.release()
-        client = await restarted.connectClient(ALICE, "desk")
-        results = []
-        client.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", results.append)
-        await self.assertResult(client, iq("set", f"<query xmlns='{NS_MAM}'/>", room))
-        forwarded = [
-            next(r.result.forwarded.elements("jabber:client", "message")) for r in results
-        ]
-        self.assertEqual(received, [(r.result["id"], str(m.body)) for r, m in zip(results, forwarded)])
-
+        self.assertEqual(reflected, await self.archive(client, room))
