@@ -1,0 +1,175 @@
+"""
+The join/leave path's CPU cost in one process, without sockets: the churn
+scenario of C{bench/compare.py} (20 accounts joining and leaving 5
+persistent rooms with caps the server knows) fed as raw bytes to the C2S
+protocols of a server L{mepserver.server.buildServer} built (memory
+storage), what the server writes thrown away.
+
+    python bench/churn_inprocess.py [CHECKOUT ...] [--cycles N]
+
+For each checkout (this one by default), in a process of its own, it
+prints the CPU microseconds per join and leave: the minimum and the
+median of twenty slices of the run. Without a network, a load generator or
+the reactor, it is steadier than C{compare.py} on a busy machine, and
+shows small changes; it leaves out the sockets' and the event loop's
+cost, so C{compare.py} remains the measure (issue 16). Figures only, no
+verdict.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENTS, ROOMS, SLICES = 20, 5, 20
+MUC = "conference.localhost"
+STREAM = (
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+    "to='localhost' version='1.0'>"
+)
+
+
+def measure(checkout, cycles):
+    """
+    Run the churn in this process with C{checkout}'s mepserver.
+
+    @return: the CPU seconds of each slice, per join and leave.
+    """
+    sys.path.insert(0, checkout)
+    import base64
+
+    import mepserver
+
+    # After mepserver: compare.py puts its own checkout first on the path.
+    sys.path.insert(0, HERE)
+    import compare
+    from twisted.internet import task
+    from twisted.test import iosim
+
+    from mepserver import config as configModule
+    from mepserver.c2s.mechanisms import makeCredentials
+    from mepserver.caps import parseCaps
+    from mepserver.server import buildServer
+    from mepserver.stanza import parseStanza
+
+    if not mepserver.__file__.startswith(os.path.abspath(checkout)):
+        raise RuntimeError(f"imported {mepserver.__file__}, not from {checkout}")
+    clock = task.Clock()
+    config = configModule.Config(
+        storage="memory", dataDir="/nonexistent", c2sListen="tcp:0:interface=127.0.0.1"
+    )
+    server = buildServer(config, clock=clock)
+    server.startService()
+    factory = server.listeners[0][1]
+    credentials = makeCredentials("bench-password")
+
+    class Connection:
+        def __init__(self, username):
+            server.users.createUser(username, credentials)
+            self.protocol = factory.buildProtocol(None)
+            self.transport = iosim.FakeTransport(self.protocol, isServer=True)
+            self.protocol.makeConnection(self.transport)
+            self.feed(STREAM)
+            plain = base64.b64encode(f"\0{username}\0bench-password".encode()).decode()
+            self.feed(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>")
+            clock.advance(0)
+            self.feed(STREAM)
+            self.feed("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+            self.feed("<presence/>")
+            clock.advance(0)
+            if b"<jid>" not in self.written():
+                raise RuntimeError(f"{username} did not log in")
+
+        def feed(self, text):
+            self.protocol.dataReceived(text.encode())
+
+        def written(self):
+            data = b"".join(self.transport.stream)
+            self.transport.stream = []
+            return data
+
+    # The caps every client announces are known, as after the first join.
+    caps = parseCaps(parseStanza(f"<presence xmlns='jabber:client'>{compare.CAPS}</presence>"))
+    server.caps._remember(caps, frozenset(compare.FEATURES))
+    rooms = [compare.roomJID(f"churn{r}") for r in range(ROOMS)]
+    owner = Connection("owner")
+    for room in rooms:
+        owner.feed(f"<presence to='{room}/owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+        owner.feed(
+            f"<iq type='set' to='{room}' id='c'><query xmlns='http://jabber.org/protocol/muc#owner'>"
+            + compare.ROOM_CONFIG.format(archive="")
+            + "</query></iq>"
+        )
+        owner.feed(f"<presence to='{room}/owner' type='unavailable'/>")
+        clock.advance(0)
+    if owner.written().count(b"type='result'") != ROOMS:
+        raise RuntimeError("the rooms were not configured")
+    connections = [Connection(f"user{i}") for i in range(CLIENTS)]
+    where = {}
+
+    def step(n):
+        # Each client in turn leaves its room or enters the next: about
+        # half of them are in a room at any time, as in compare.py.
+        i = n % CLIENTS
+        connection = connections[i]
+        if i in where:
+            room = rooms[where.pop(i)]
+            connection.feed(f"<presence to='{room}/c{i}' type='unavailable'/>")
+            return 0
+        r = where[i] = (n // CLIENTS + i) % ROOMS
+        connection.feed(
+            f"<presence to='{rooms[r]}/c{i}'><x xmlns='http://jabber.org/protocol/muc'/>"
+            f"{compare.CAPS}</presence>"
+        )
+        return 1
+
+    def run(steps, start):
+        joins = 0
+        for n in range(start, start + steps):
+            joins += step(n)
+            if n % CLIENTS == CLIENTS - 1:
+                for c in connections:
+                    c.written()
+                clock.advance(0)
+        return joins
+
+    run(2000, 0)
+    # A join goes through: the client gets the room's subject.
+    start = 2000
+    while not step(start):
+        start += 1
+    if b"<subject" not in connections[start % CLIENTS].written():
+        raise RuntimeError("a join did not complete")
+    start += 1
+    slices = []
+    steps = 2 * cycles // SLICES
+    for _ in range(SLICES):
+        began = time.process_time()
+        joins = run(steps, start)
+        slices.append((time.process_time() - began) / joins)
+        start += steps
+    return sorted(slices)
+
+
+def main(argv):
+    cycles = 3000
+    if "--cycles" in argv:
+        index = argv.index("--cycles")
+        cycles = int(argv[index + 1])
+        del argv[index:index + 2]
+    if argv[:1] == ["--child"]:
+        slices = measure(argv[1], cycles)
+        print(f"{1e6 * slices[0]:.1f} {1e6 * slices[len(slices) // 2]:.1f}")
+        return
+    for checkout in argv or [os.path.dirname(HERE)]:
+        checkout = os.path.abspath(checkout)
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", checkout, "--cycles", str(cycles)],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        print(f"{checkout}: {output[0]} us per join and leave (min), {output[1]} (median)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
