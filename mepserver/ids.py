@@ -13,6 +13,10 @@ import hashlib
 import hmac
 import random
 import secrets
+from collections import OrderedDict
+
+#: How many stable ids an L{IdSource} remembers (L{IdSource.stableId}).
+STABLE_CACHE_SIZE = 4096
 
 
 class IdSource:
@@ -31,16 +35,38 @@ class IdSource:
         A stable, opaque identifier derived from C{parts}: the same parts
         give the same id for the life of this source, and the parts cannot
         be recovered from it (XEP-0421 section 3.1: occupant ids).
+
+        The id is a pure function of the parts and the source's secret,
+        and the HMAC costs more than the rest of a room join, which asks
+        for the occupant's id every time: the last L{STABLE_CACHE_SIZE} ids
+        are remembered (issue 16).
         """
+        remembered = getattr(self, "_stable", None)
+        if remembered is None:
+            remembered = self._stable = OrderedDict()
+        stable = remembered.get(parts)
+        if stable is not None:
+            remembered.move_to_end(parts)
+            return stable
         key = self._key()
         message = "\0".join(parts).encode("utf-8")
-        return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+        stable = hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+        remembered[parts] = stable
+        while len(remembered) > STABLE_CACHE_SIZE:
+            remembered.popitem(last=False)
+        return stable
 
     def _key(self) -> bytes:
         key = getattr(self, "_secret", None)
         if key is None:
             key = self._secret = secrets.token_bytes(32)
         return key
+
+    def _forgetStable(self) -> None:
+        """
+        Forget the remembered stable ids (the secret changed).
+        """
+        self._stable = None
 
 
 class SeededIdSource(IdSource):
@@ -60,6 +86,7 @@ class SeededIdSource(IdSource):
         """
         self._random = random.Random(self.seed)
         self._secret = self._random.getrandbits(256).to_bytes(32, "big")
+        self._forgetStable()
 
     def newId(self, prefix: str = "") -> str:
         return prefix + "%016x" % self._random.getrandbits(64)

@@ -5,7 +5,21 @@ Tests for L{mepserver.ids}.
 
 from twisted.trial import unittest
 
+from mepserver import ids
 from mepserver.ids import IdSource, SeededIdSource
+
+
+class CountingSource(IdSource):
+    """
+    An L{IdSource} that counts how often it computes a stable id (each
+    computation reads the secret once).
+    """
+
+    computed = 0
+
+    def _key(self):
+        self.computed += 1
+        return IdSource._key(self)
 
 
 class IdSourceTests(unittest.SynchronousTestCase):
@@ -48,3 +62,32 @@ class IdSourceTests(unittest.SynchronousTestCase):
         source.reset()
         self.assertEqual(first, [source.newId() for _ in range(3)])
         self.assertEqual(stable, source.stableId("x"))
+
+    def test_stableRemembered(self):
+        """
+        A stable id asked for again is remembered, not computed again;
+        the last L{ids.STABLE_CACHE_SIZE} are kept, and one that fell out
+        is computed again, the same.
+        """
+        self.patch(ids, "STABLE_CACHE_SIZE", 2)
+        source = CountingSource()
+        first = source.stableId("room", "hag")
+        self.assertEqual(first, source.stableId("room", "hag"))
+        self.assertEqual(1, source.computed)
+        source.stableId("room", "crone")
+        source.stableId("room", "wicca")
+        self.assertEqual(3, source.computed)
+        self.assertEqual(first, source.stableId("room", "hag"))
+        self.assertEqual(4, source.computed)
+
+    def test_resetForgetsStable(self):
+        """
+        A seeded source reset with another seed has another secret: the
+        stable ids it remembered are not its own any more.
+        """
+        source = SeededIdSource(7)
+        self.assertEqual(SeededIdSource(7).stableId("x"), source.stableId("x"))
+        source.seed = 8
+        source.reset()
+        self.assertEqual(SeededIdSource(8).stableId("x"), source.stableId("x"))
+        self.assertNotEqual(SeededIdSource(7).stableId("x"), source.stableId("x"))

@@ -8,6 +8,7 @@ from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
 from mepserver import errors
+from mepserver.muc import nicks
 from mepserver.muc.nicks import checkJID, enforceNick, nickKey
 from mepserver.muc.records import Status
 from tests.mucfixtures import HAG, HECATE, MACBETH, WICCA, coven
@@ -48,9 +49,38 @@ class NickTests(unittest.SynchronousTestCase):
         """
         self.assertEqual("n" * 1023, enforceNick("n" * 1023))
         self.assertEqual("\u00e9" * 511 + "n", enforceNick("\u00e9" * 511 + "n"))
-        for nick in ("n" * 1024, "\u00e9" * 512, "\U0001f600" * 256, "n" * 100000):
+        # 1023 bytes that NFKC makes longer (each ligature is 18 letters).
+        for nick in ("n" * 1024, "\u00e9" * 512, "\U0001f600" * 256, "n" * 100000, "\ufdfa" * 341):
             error = self.assertRaises(errors.NoNickname, enforceNick, nick)
             self.assertIn("1023 bytes", error.text)
+
+    def test_remembered(self):
+        """
+        The profile is enforced once per nick, allowed or refused (the
+        outcome is a pure function of the nick); a refusal is raised anew
+        each time, with the same text. A nick too long to be one never
+        reaches the profile, and is not kept.
+        """
+        enforced = []
+        profile = nicks._NICK_ENFORCEMENT
+
+        class Counting:
+            def enforce(self, nick):
+                enforced.append(nick)
+                return profile.enforce(nick)
+
+        nicks._enforced.cache_clear()
+        self.addCleanup(nicks._enforced.cache_clear)
+        self.patch(nicks, "_NICK_ENFORCEMENT", Counting())
+        self.assertEqual("Third Witch", enforceNick(" Third Witch "))
+        self.assertEqual("Third Witch", enforceNick(" Third Witch "))
+        first = self.assertRaises(errors.NoNickname, enforceNick, "a\x07")
+        second = self.assertRaises(errors.NoNickname, enforceNick, "a\x07")
+        self.assertIsNot(first, second)
+        self.assertEqual(first.text, second.text)
+        self.assertRaises(errors.NoNickname, enforceNick, "n" * 1024)
+        self.assertEqual([" Third Witch ", "a\x07"], enforced)
+        self.assertEqual(2, nicks._enforced.cache_info().currsize)
 
     def test_compared(self):
         """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import precis_i18n
 from twisted.words.protocols.jabber import jid
@@ -55,6 +55,10 @@ def checkJID(address: jid.JID) -> None:
         raise errors.MalformedJID(str(e))
 
 
+#: How many nicks L{enforceNick} remembers the outcome for.
+ENFORCED_CACHE_SIZE = 1024
+
+
 def enforceNick(nick: Optional[str]) -> str:
     """
     A room nickname as the room uses it: the Nickname profile of PRECIS
@@ -63,6 +67,10 @@ def enforceNick(nick: Optional[str]) -> str:
     of a resourcepart (RFC 7622 section 3.4.1). Section 17.1's rule (not
     empty, not only spaces) is part of the profile.
 
+    The outcome is a pure function of C{nick}, and enforcing the profile
+    costs more than the rest of a join: the outcomes for the last
+    L{ENFORCED_CACHE_SIZE} nicks are remembered (L{_enforced}).
+
     @return: the enforced nick, which may differ from C{nick} (status 210
         tells the occupant, sections 7.2.2 and 7.6).
     @raise errors.NoNickname: C{nick} is missing, too long or not allowed
@@ -70,13 +78,31 @@ def enforceNick(nick: Optional[str]) -> str:
     """
     if nick is None:
         raise errors.NoNickname(_NICK_REFUSALS["DISALLOWED/empty"])
-    tooLong = errors.NoNickname(
-        f"a room nickname must be at most {MAX_PART_BYTES} bytes of UTF-8 "
-        "(RFC 7622 section 3.4)"
-    )
-    # Checked before the profile too, which need not read hostile input.
+    # Checked before the profile too, which need not read hostile input;
+    # and a string too long to be a nick is never kept.
     if len(nick.encode("utf-8")) > MAX_PART_BYTES:
-        raise tooLong
+        raise errors.NoNickname(_TOO_LONG)
+    enforced, refusal = _enforced(nick)
+    if refusal is not None:
+        raise errors.NoNickname(refusal)
+    return enforced
+
+
+_TOO_LONG = (
+    f"a room nickname must be at most {MAX_PART_BYTES} bytes of UTF-8 "
+    "(RFC 7622 section 3.4)"
+)
+
+
+@functools.lru_cache(maxsize=ENFORCED_CACHE_SIZE)
+def _enforced(nick: str) -> Tuple[Optional[str], Optional[str]]:
+    """
+    Enforce the Nickname profile on a nick of at most L{MAX_PART_BYTES}
+    bytes (L{enforceNick}).
+
+    @return: the enforced nick and L{None}, or L{None} and the text of the
+        refusal.
+    """
     try:
         enforced = _NICK_ENFORCEMENT.enforce(nick)
     except UnicodeError as e:
@@ -91,10 +117,10 @@ def enforceNick(nick: Optional[str]) -> str:
                 f"a room nickname must not contain {named or 'this'}: the PRECIS "
                 f"Nickname profile (RFC 8266) disallows it ({reason or 'no reason given'})"
             )
-        raise errors.NoNickname(text)
+        return None, text
     if len(enforced.encode("utf-8")) > MAX_PART_BYTES:
-        raise tooLong
-    return enforced
+        return None, _TOO_LONG
+    return enforced, None
 
 
 @functools.lru_cache(maxsize=4096)
