@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
-from mepserver.c2s.blocking import BlockList, BlockLists
+from mepserver.c2s.blocking import BlockingHandler, BlockList, BlockLists
 from mepserver.interfaces import Credentials
 from mepserver.storage.memory import MemoryUserStore
 from tests import test_pep
@@ -350,6 +350,18 @@ class InboundTests(BlockingTestCase):
         self.assertEqual("service-unavailable", errorOf(self.romeo.take()[0])[0])
         self.assertJulietGotNothing()
 
+    def test_markAsChild(self):
+        """
+        A child element named as a mark the server leaves on stanzas
+        (C{blockingChecked}) does not pass the block list.
+        """
+        self.romeo.send(
+            f"<message to='juliet@{DOMAIN}/balcony' type='chat' id='m3'><body>Juliet?</body>"
+            "<blockingChecked xmlns='urn:example'/></message>"
+        )
+        self.assertEqual("service-unavailable", errorOf(self.romeo.take()[0])[0])
+        self.assertJulietGotNothing()
+
     def test_iq(self):
         """
         An IQ get or set gets service-unavailable; a result or error is
@@ -510,6 +522,22 @@ class OutboundTests(BlockingTestCase):
         )
         self.assertEqual([], self.balcony.take())
         self.assertEqual([], self.romeo.take())
+
+
+    def test_loadedCheckedAtOnce(self):
+        """
+        With the account's list loaded, what it sends is checked against
+        it at once (issue 16: every room join passes here): refused to a
+        JID it blocks, routed otherwise, without asking to load the list.
+        """
+        [handler] = [f for f in self.harness.sessions.filters if isinstance(f, BlockingHandler)]
+        self.patch(handler.lists, "load", lambda usernames: self.fail("loaded again"))
+        self.balcony.send(f"<presence to='romeo@{DOMAIN}/orchard' id='o3'/>")
+        [refused] = self.balcony.take()
+        self.assertEqual("not-acceptable", errorOf(refused)[0])
+        self.balcony.send(f"<presence to='capulets@{MUC_DOMAIN}/Juliet'/>")
+        [join] = self.harness.muc.received
+        self.assertEqual(f"capulets@{MUC_DOMAIN}/Juliet", join["to"])
 
 
 class PresenceEffectTests(BlockingTestCase):

@@ -1749,6 +1749,47 @@ class DirectedPresenceLockTests(unittest.TestCase):
         self.assertEqual([False], busy)
         self.assertEqual({JID(f"room@{MUC_DOMAIN}/alice")}, alice.session.directed)
 
+    def test_storeAnswersLater(self):
+        """
+        With a store that answers later (SQLite's thread), directed
+        presence is routed at once and its target remembered once the
+        store said it shares no presence.
+        """
+        server = Server(self)
+        alice = server.connect("alice", "home")
+        answer = defer.Deferred()
+        self.patch(server.users, "getRosterItem", lambda username, contact: answer)
+        alice.send(f"<presence to='room@{MUC_DOMAIN}/alice'/>")
+        self.assertEqual(1, len(server.muc.received))
+        self.assertEqual(set(), alice.session.directed)
+        answer.callback(None)
+        self.assertEqual({JID(f"room@{MUC_DOMAIN}/alice")}, alice.session.directed)
+
+    def test_failureLogged(self):
+        """
+        Directed presence that cannot be routed, or whose target the store
+        cannot look up, is logged as the handler's failure: its Deferred
+        fails, the handler does not raise into the client's stream.
+        """
+        server = Server(self)
+        alice = server.connect("alice", "home")
+
+        def broken(stanza):
+            raise RuntimeError("no route")
+
+        presence = parseXml(
+            f"<presence from='alice@{DOMAIN}/home' to='room@{MUC_DOMAIN}/alice'/>",
+            "jabber:client",
+        )
+        self.patch(server.presence, "send", broken)
+        self.successResultOf(server.presence.outbound(alice.session, presence))
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+        self.patch(server.users, "getRosterItem", lambda username, contact: 1 / 0)
+        self.patch(server.presence, "send", lambda stanza: None)
+        self.successResultOf(server.presence.outbound(alice.session, presence))
+        self.assertEqual(1, len(self.flushLoggedErrors(ZeroDivisionError)))
+        self.assertEqual(set(), alice.session.directed)
+
     def test_waitsBehindOperation(self):
         """
         While an operation of the account is in progress (a subscription

@@ -105,6 +105,25 @@ class FullJIDTests(unittest.TestCase):
         [delivered] = self.juliet.take()
         self.assertEqual("juliet@capulet.lit/chamber", delivered["from"])
 
+    def test_markAsChild(self):
+        """
+        A child element named as the mark of a stanza handled already
+        (C{handled}) neither drops a message nor leaves a request
+        unanswered: the mark is the server's, not the stanza's content.
+        """
+        self.romeo.send(
+            "<message to='juliet@capulet.lit/balcony' type='chat' id='m1'>"
+            "<body>hi</body><handled xmlns='urn:example'/></message>"
+        )
+        [delivered] = self.juliet.take()
+        self.assertEqual("m1", delivered["id"])
+        self.romeo.send(
+            "<iq type='get' id='p1' to='capulet.lit'>"
+            "<ping xmlns='urn:xmpp:ping'/><handled xmlns='urn:example'/></iq>"
+        )
+        [answer] = self.romeo.take()
+        self.assertEqual("p1", answer["id"])
+
     def test_unboundResource(self):
         """
         A request to a full JID with no session gets service-unavailable

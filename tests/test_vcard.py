@@ -465,6 +465,24 @@ class PresenceTests(VCardTestCase):
         presence = received[0]
         self.assertEqual([[""]], updateOf(presence))
 
+    def test_loadedStampsAtOnce(self):
+        """
+        Once the account's hash is loaded, presence is stamped with it at
+        once: the store is not asked again (issue 16: every room join is
+        stamped).
+        """
+        self.harness.users.setVCard("juliet", vcard(image=IMAGE))
+        self.available(self.romeo)
+        self.balcony.send("<presence/>")
+        self.romeo.take()
+        self.handler.hashes.load = lambda username: self.fail("loaded again")
+        self.balcony.send(
+            f"<presence to='capulets@{MUC_DOMAIN}/Juliet'>"
+            "<x xmlns='http://jabber.org/protocol/muc'/></presence>"
+        )
+        [join] = self.harness.muc.received[-1:]
+        self.assertEqual([[IMAGE_HASH]], updateOf(join))
+
 
 class SlowStore:
     """

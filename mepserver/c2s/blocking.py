@@ -415,6 +415,10 @@ class BlockingHandler(XMPPHandler):
         Refuse a client's stanza to a JID its account blocks; otherwise
         call C{proceed}, once the account's list is loaded.
         """
+        if self.lists.get(session.jid.user) is not None:
+            # Loaded: checked now, without a Deferred (issue 16).
+            self._checkOutbound(session, stanza, proceed)
+            return
         d = self.lists.load([session.jid.user])
         if d.called:
             self._checkOutbound(session, stanza, proceed)

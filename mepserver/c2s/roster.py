@@ -908,18 +908,29 @@ class PresenceHandler(XMPPHandler):
         # ignores what changes nothing).
         self.send(copyStanza(presence, to=contact.full(), **{"from": user.full()}))
 
-    @defer.inlineCallbacks
     def _directed(self, session, presence, kind, target):
         """
         Section 4.6.2: route directed presence and remember who got
         available presence, unless they get the account's broadcasts
         anyway (a contact with a subscription 'from' or 'both').
+
+        @return: a Deferred that fires once it is remembered: at once when
+            the store answers at once (a room join is mostly this, issue
+            16).
         """
-        self.send(presence)
-        bare = target.userhostJID()
-        if bare == session.jid.userhostJID():
-            return
-        item = yield self.users.getRosterItem(session.jid.user, bare)
+        try:
+            self.send(presence)
+            bare = target.userhostJID()
+            if bare == session.jid.userhostJID():
+                return defer.succeed(None)
+            d = self.users.getRosterItem(session.jid.user, bare)
+        except Exception:
+            # As from a generator: the caller logs it.
+            return defer.fail()
+        return d.addCallback(self._rememberDirected, session, kind, target)
+
+    @staticmethod
+    def _rememberDirected(item, session, kind, target):
         if item is not None and item.sharesPresence:
             return
         if kind is None:

@@ -349,6 +349,13 @@ class SessionManager:
         a broadcast (RFC 6121 section 4.2).
         """
         stanza["from"] = session.jid.full()
+        # The marks handlers leave on a stanza, set as attributes from the
+        # start: unset, reading one finds a child element of that name
+        # (domish), so a client's <handled/> made its stanza vanish and
+        # its <blockingChecked/> passed block lists; and each reading
+        # scanned the children (issue 16).
+        stanza.handled = False
+        stanza.blockingChecked = False
         if self.observers:
             for observer in list(self.observers):
                 observer(session, stanza, True)

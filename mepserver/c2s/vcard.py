@@ -543,6 +543,12 @@ class VCardHandler(XMPPHandler):
         username = session.jid.user
         if not (_isAvailable(stanza) or self.hashes.loading(username)):
             return proceed()
+        photo = self.hashes.get(username)
+        if photo is not None:
+            # Known: stamped now, as load() would at once, without a
+            # Deferred (issue 16: every room join passes here).
+            stampPresence(stanza, photo)
+            return proceed()
         d = self.hashes.load(username)
 
         def stamp(photo):
