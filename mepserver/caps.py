@@ -17,6 +17,7 @@ that JID only (section 5.4 step 2).
 """
 
 import base64
+import functools
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -342,9 +343,22 @@ def notifyInterests(features: Iterable[str]) -> frozenset:
     The namespaces an entity asks notifications for (XEP-0163 section 4.3,
     XEP-0060 section 9.2): each C{NS} whose C{NS+notify} is a feature.
 
-    @param features: feature vars.
+    @param features: feature vars; a L{frozenset}'s answer is remembered
+        (L{_notifyInterestsOf}): the caps cache hands out the same one to
+        every entity that announces the same caps.
     @return: a L{frozenset} of namespaces.
     """
+    if isinstance(features, frozenset):
+        return _notifyInterestsOf(features)
+    return _notifyInterests(features)
+
+
+@functools.lru_cache(maxsize=256)
+def _notifyInterestsOf(features: frozenset) -> frozenset:
+    return _notifyInterests(features)
+
+
+def _notifyInterests(features: Iterable[str]) -> frozenset:
     return frozenset(
         feature[: -len(NOTIFY_SUFFIX)]
         for feature in features
@@ -520,6 +534,27 @@ class CapsCache:
         features = self._verified.get(key)
         if features is not None:
             self._verified.move_to_end(key)
+        return features
+
+    def resolveNow(self, entity: jid.JID, caps: Caps) -> Optional[frozenset]:
+        """
+        The features behind an entity's caps, if they are known without a
+        query: a verified (hash, ver), the server-wide cache that
+        L{resolve} reads first. Once known, a (hash, ver) costs its
+        announcers no query and no Deferred (issue 16: every room join
+        carries caps).
+
+        @return: as L{resolve} would fire with, having done what it does
+            for known caps; or L{None}, having done nothing: then call
+            L{resolve}.
+        """
+        # Only supported hashes are ever verified (unsupported ones are
+        # remembered per JID, and resolve() looks those up).
+        features = self.known(caps)
+        if features is not None:
+            # Supported caps replace whatever this JID had announced before.
+            self._perEntity.pop(entity, None)
+            self._perEntityPending.pop(entity, None)
         return features
 
     def resolve(self, entity: jid.JID, caps: Caps, query: Query) -> defer.Deferred:

@@ -458,6 +458,17 @@ class FeatureTests(unittest.SynchronousTestCase):
             notifyInterests(features),
         )
 
+    def test_notifyInterestsRemembered(self):
+        """
+        The answer for a feature set the caps cache hands out (a
+        L{frozenset}) is remembered; other iterables are read each time.
+        """
+        features = frozenset(["urn:a+notify", "urn:b"])
+        first = notifyInterests(features)
+        self.assertEqual(frozenset(["urn:a"]), first)
+        self.assertIs(first, notifyInterests(frozenset(["urn:b", "urn:a+notify"])))
+        self.assertEqual(frozenset(["urn:a"]), notifyInterests(iter(["urn:a+notify"])))
+
     def test_bareNotify(self):
         """
         A feature that is only C{+notify} names no namespace.
@@ -723,6 +734,26 @@ class CapsCacheTests(unittest.SynchronousTestCase):
         again = self.cache.resolve(ROMEO, caps, self.query)
         self.assertEqual(frozenset(GOOD_FEATURES), self.successResultOf(again))
         self.assertEqual(2, len(self.query.calls))
+
+    def test_resolveNow(self):
+        """
+        L{CapsCache.resolveNow} answers verified caps at once, as
+        L{CapsCache.resolve} would, and replaces what the JID announced
+        with an unsupported hash; unverified or unsupported caps it leaves
+        to L{CapsCache.resolve}, changing nothing.
+        """
+        self.assertIsNone(self.cache.resolveNow(ROMEO, GOOD))
+        self.assertEqual([], self.query.calls)
+        unsupported = Caps(hash="x-unknown", node="urn:example:client", ver="whatever")
+        self.cache.resolve(JULIET, unsupported, self.query)
+        self.query.answer(0, discoQuery(["urn:juliet"]))
+        self.assertIsNone(self.cache.resolveNow(JULIET, unsupported))
+        self.cache.resolve(ROMEO, GOOD, self.query)
+        self.query.answer(1, goodAnswer())
+        self.assertEqual(frozenset(GOOD_FEATURES), self.cache.resolveNow(JULIET, GOOD))
+        # Juliet's unsupported caps were replaced: she is asked again.
+        self.cache.resolve(JULIET, unsupported, self.query)
+        self.assertEqual(3, len(self.query.calls))
 
     def test_unsupportedHashOtherCaps(self):
         """

@@ -1110,6 +1110,35 @@ class LastItemTests(MEPTestCase):
             self.assertIsNotNone(stanzas.child(s, NS_DELAY, "delay"))
         self.assertEqual([], events(self.h.join(C, "c", [])))
 
+    def test_knownCaps(self):
+        """
+        Caps the service resolved already cost a joiner no query; with
+        nothing published in the room, no search for last items either
+        (issue 16); once something is, the joiner gets it.
+        """
+        self.h.join(A, "a", [N1 + "+notify"])
+        queries = len(self.h.queries)
+        searches = []
+        original = self.h.mep.sendLastItems
+        self.patch(self.h.mep, "sendLastItems",
+                   lambda *a, **kw: searches.append(a[1]) or original(*a, **kw))
+        self.assertEqual([], events(self.h.join(D, "d", [N1 + "+notify"])))
+        self.assertEqual((queries, []), (len(self.h.queries), searches))
+        self.h.send(f"<presence from='{D}' to='{ROOM}/d' type='unavailable'/>")
+        self.h.generate()
+        self.assertEqual(1, len(events(self.h.join(D, "d", [N1 + "+notify"]))))
+        self.assertEqual((queries, [JID(D)]), (len(self.h.queries), searches))
+
+    def test_occupantPublishedOnly(self):
+        """
+        An item at an occupant's service only is found too.
+        """
+        self.h.join(B, "b")
+        self.h.join(A, "a", [N1 + "+notify"])
+        self.h.publish(B, ROOM + "/b")
+        self.h.take()
+        self.assertEqual([ROOM + "/b"], [s["from"] for s in events(self.h.join(D, "d", [N1 + "+notify"]))])
+
     def test_once(self):
         """
         R69: a status change with the same caps repeats nothing.

@@ -82,6 +82,27 @@ class TrackerTests(unittest.TestCase):
         self.assertEqual(frozenset({MOOD}), self.successResultOf(d))
         self.assertFalse(self.tracker.interests.interested(ROMEO, TUNE))
 
+    def test_knownAtOnce(self):
+        """
+        Caps the server resolved already are answered at once, without a
+        query or a Deferred (L{InterestTracker.announceNow}); unknown caps
+        give a Deferred, as from L{InterestTracker.announce}.
+        """
+        client, caps = self.caps(TUNE + "+notify")
+        pending = self.tracker.announceNow(ROMEO, caps, True)
+        self.assertIsInstance(pending, defer.Deferred)
+        self.answer(client)
+        self.assertEqual(frozenset({TUNE}), self.successResultOf(pending))
+        juliet = JID("juliet@capulet.lit/balcony")
+        self.assertEqual(frozenset({TUNE}), self.tracker.announceNow(juliet, caps, True))
+        self.assertEqual([], self.queries)
+        self.assertTrue(self.tracker.interests.interested(juliet, TUNE))
+        # The same caps again, and initial presence again.
+        self.assertEqual(frozenset(), self.tracker.announceNow(juliet, caps, False))
+        self.assertEqual(frozenset({TUNE}), self.tracker.announceNow(juliet, caps, True))
+        self.assertEqual(frozenset(), self.tracker.announceNow(juliet, None, False))
+        self.assertFalse(self.tracker.interests.interested(juliet, TUNE))
+
     def test_stale(self):
         """
         A result for caps the entity no longer announces, or after it left,

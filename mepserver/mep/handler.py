@@ -194,12 +194,44 @@ class MEPHandler(PubSubHandler):
                     )
 
     def _interestsAdded(self, namespaces, room, session, services=None):
-        if namespaces and room.occupantOf(session) is not None:
-            return defer.ensureDeferred(self.sendLastItems(room, session, namespaces, services))
+        if not namespaces or room.occupantOf(session) is None:
+            return None
+        if services is None:
+            services = [room.jid] + [occupant.jid for occupant in list(room.occupants.values())]
+        if not self._mayHaveLastItems(services):
+            return None
+        return defer.ensureDeferred(self.sendLastItems(room, session, namespaces, services))
+
+    def _mayHaveLastItems(self, services) -> bool:
+        """
+        Whether L{sendLastItems} could find a last item at these services:
+        unless each is loaded without nodes, or is an occupant's that was
+        never made (the usual room, where nobody published: then a join
+        costs no coroutine, issue 16).
+        """
+        for serviceJID in services:
+            service = self.registry.cached(serviceJID)
+            if service is None:
+                if serviceJID.resource is None:
+                    # The room's own service, loaded from the store first.
+                    return True
+            elif service.nodes:
+                return True
+        return False
 
     def _announce(self, room, session, presence, initial) -> None:
-        d = self.interests.tracker(room).announce(session, parseCaps(presence), initial)
-        d.addCallback(self._interestsAdded, room, session)
+        added = self.interests.tracker(room).announceNow(session, parseCaps(presence), initial)
+        if isinstance(added, defer.Deferred):
+            added.addCallback(self._interestsAdded, room, session)
+            d = added
+        else:
+            # Known caps: no Deferred unless last items go out.
+            try:
+                d = self._interestsAdded(added, room, session)
+            except Exception:
+                d = defer.fail()
+            if d is None:
+                return
         d.addErrback(lambda f: log.failure("MEP after presence of {jid}", f, jid=session.full()))
 
     # Following the MUC handler.

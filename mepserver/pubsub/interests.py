@@ -7,7 +7,7 @@ a session's broadcast presence) and MEP (caps in presence to a room) alike.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, FrozenSet, Optional, Union
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
@@ -64,14 +64,35 @@ class InterestTracker:
             became interesting, once known: the nodes whose last items the
             entity should now get. It never fails.
         """
+        added = self.announceNow(entity, caps, initial)
+        if isinstance(added, defer.Deferred):
+            return added
+        return defer.succeed(added)
+
+    def announceNow(
+        self, entity: jid.JID, caps: Optional[Caps], initial: bool
+    ) -> Union[FrozenSet[str], defer.Deferred]:
+        """
+        L{announce}, answering at once when it can: with no caps, the same
+        caps again, or caps whose features the server knows
+        (L{CapsCache.resolveNow}), which is every join of a client after
+        the first with the same software (issue 16).
+
+        @return: the L{frozenset} of namespaces that became interesting;
+            or, while the caps are being resolved, a Deferred firing with
+            it, as L{announce}'s.
+        """
         if initial:
             self.interests.discard(entity)
         elif entity in self._announced and self._announced[entity] == caps:
-            return defer.succeed(frozenset())
+            return frozenset()
         self._announced[entity] = caps
         if caps is None:
             self.interests.discard(entity)
-            return defer.succeed(frozenset())
+            return frozenset()
+        features = self.caps.resolveNow(entity, caps)
+        if features is not None:
+            return self._resolved(features, entity, caps)
         d = self.caps.resolve(entity, caps, self.query)
         d.addCallback(self._resolved, entity, caps)
         return d
