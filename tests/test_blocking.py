@@ -460,6 +460,26 @@ class MUCTests(BlockingTestCase):
         self.assertEqual("not-acceptable", errorOf(answer)[0])
         self.assertEqual([], muc.received)
 
+    def test_markAsChild(self):
+        """
+        A groupchat message carrying a child named as the server's mark
+        of a stanza checked already (C{blockingChecked}, as a room passes
+        its sender's children on) is checked all the same; a message from
+        an occupant nobody blocks is delivered with the lists at hand,
+        without asking to load them.
+        """
+        self.block(f"{ROOM}/Tybalt")
+        self.forget()
+        [handler] = [f for f in self.harness.sessions.filters if isinstance(f, BlockingHandler)]
+        self.patch(handler.lists, "load", lambda usernames: self.fail("loaded again"))
+        muc = self.harness.muc
+        muc.send(f"<message from='{ROOM}/Tybalt' to='juliet@{DOMAIN}/balcony' type='groupchat'>"
+                 "<body>Villain</body><blockingChecked xmlns='urn:example'/></message>")
+        muc.send(f"<message from='{ROOM}/Mercutio' to='juliet@{DOMAIN}/balcony' type='groupchat'>"
+                 "<body>Peace</body></message>")
+        [message] = self.balcony.take()
+        self.assertEqual(f"{ROOM}/Mercutio", message["from"])
+
     def test_room(self):
         """
         A room JID item drops everything from the room and its occupants,

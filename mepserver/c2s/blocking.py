@@ -337,7 +337,10 @@ class BlockingHandler(XMPPHandler):
         recipient blocks its sender, or if it is sent on behalf of an
         account to a JID that account blocks.
         """
-        if stanza.blockingChecked:
+        # The mark as an attribute only: a stanza's own child element named
+        # so (a groupchat message carries its sender's children) is no
+        # mark, and looking it up through domish would find it.
+        if vars(stanza).get("blockingChecked"):
             return
         try:
             to = jid.internJID(stanza["to"])
@@ -366,6 +369,10 @@ class BlockingHandler(XMPPHandler):
                 stanza.handled = True
                 return
             fromAccount = False
+        if not fromAccount and self.lists.get(to.user) is not None:
+            # Loaded: checked now, without a Deferred (issue 16).
+            self._checkInbound(stanza, to, sender, False)
+            return
         needed = [to.user, sender.user] if fromAccount else [to.user]
         d = self.lists.load(needed)
         if d.called:
