@@ -2227,6 +2227,227 @@ class ShutdownTests(AdminHarnessMixin, unittest.TestCase):
         self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
 
 
+class RenderedTests(AdminHarnessMixin, unittest.TestCase):
+    """
+    What every newcomer gets alike is serialized once
+    (L{MUCHandler.presenceOf}, L{MUCHandler.subjectMessage}, issue 16),
+    and made again once anything it shows changed.
+    """
+
+    def enter(self):
+        """
+        Hecate enters.
+
+        @return: the elements themselves she got from the room, by kind
+            and sender, and the stanzas as she read them, likewise.
+        """
+        self.muc.take()
+        self.muc.send(f"<presence from='{HECATE}' to='{ROOM}/hecate'>"
+                      "<x xmlns='http://jabber.org/protocol/muc'/></presence>")
+        raw = [e for e in self.muc.raw if e.getAttribute("to") == HECATE]
+        received = self.muc.take(HECATE)
+        return {(e.name, e["from"]): e for e in raw}, {
+            (s.name, s["from"]): s for s in received
+        }
+
+    def newcomer(self):
+        """
+        Hecate enters and leaves again.
+
+        @return: as L{enter}.
+        """
+        entered = self.enter()
+        self.muc.send(f"<presence from='{HECATE}' to='{ROOM}/hecate' type='unavailable'/>")
+        self.muc.take()
+        return entered
+
+    def thirdwitch(self, byFrom):
+        return byFrom[("presence", f"{ROOM}/thirdwitch")]
+
+    def test_builtOnce(self):
+        """
+        An occupant's presence is built when it enters, for the others, and
+        newcomers get that same element: a newcomer's entry builds only its
+        own presence (for the others, with and without its real JID, and
+        its self-presence).
+        """
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch' type='unavailable'/>")
+        self.muc.take()
+        self.muc.join(HAG, "thirdwitch")
+        [toWicca] = [e for e in self.muc.raw
+                     if e["to"] == WICCA and e["from"] == f"{ROOM}/thirdwitch"]
+        built = []
+        original = stanzas.occupantPresence
+        self.patch(stanzas, "occupantPresence",
+                   lambda *a, **kw: built.append(a[1]) or original(*a, **kw))
+        raw, received = self.enter()
+        self.assertEqual([JID(f"{ROOM}/hecate")] * 3, built)
+        self.assertIs(toWicca, self.thirdwitch(raw))
+        assertStanza(self, self.thirdwitch(received), f"""
+            <presence from='{ROOM}/thirdwitch' to='{HECATE}'>
+              <x xmlns='{NS_USER}'><item affiliation='none' role='participant'/></x>
+              <occupant-id xmlns='urn:xmpp:occupant-id:0'/>
+            </presence>""")
+        self.assertNotIn("jid", item(self.thirdwitch(received)))
+        # The next newcomer too.
+        self.muc.send(f"<presence from='{HECATE}' to='{ROOM}/hecate' type='unavailable'/>")
+        del built[:]
+        again, _ = self.enter()
+        self.assertIs(toWicca, self.thirdwitch(again))
+        self.assertEqual(3, len(built))
+
+    def test_broadcastsOtherwise(self):
+        """
+        A broadcast that is not the occupant's presence as it is (another
+        type, status codes, nick, reason, actor, payload, sender, shown
+        session or role) is built for itself, not taken from what
+        newcomers get.
+        """
+        from mepserver.muc.records import Status
+
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch'><show>xa</show></presence>")
+        occupant = self.room.occupant("thirdwitch")
+        variations = [
+            (dict(kind="unavailable"), lambda p: p.getAttribute("type") == "unavailable"),
+            (dict(statuses=[Status.NEW_NICK]), lambda p: statuses(p) == {303}),
+            (dict(nick="oldhag"), lambda p: item(p).get("nick") == "oldhag"),
+            (dict(reason="Avaunt"), lambda p: "Avaunt" in p.toXml()),
+            (dict(actor="firstwitch"), lambda p: "actor" in p.toXml()),
+            (dict(payload=None), lambda p: p.show is None),
+            (dict(sender=JID(f"{ROOM}/other")), lambda p: p["from"] == f"{ROOM}/other"),
+            (dict(session=JID(HAG2)), lambda p: item(p)["jid"] == HAG2),
+            (dict(role="visitor"), lambda p: item(p)["role"] == "visitor"),
+        ]
+        for change, check in variations:
+            arguments = dict(payload=occupant.presence)
+            arguments.update(change)
+            self.muc.take()
+            self.muc.handler.broadcastPresence(self.room, occupant, **arguments)
+            [toCrone] = self.muc.take(CRONE)
+            self.assertTrue(check(toCrone), (change, toCrone.toXml()))
+
+    def test_presenceChanged(self):
+        """
+        A presence update (section 7.7) is what the next newcomer gets.
+        """
+        first, _ = self.newcomer()
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch'><show>xa</show></presence>")
+        raw, received = self.newcomer()
+        self.assertIsNot(self.thirdwitch(first), self.thirdwitch(raw))
+        self.assertEqual("xa", str(self.thirdwitch(received).show))
+
+    def test_affiliationChanged(self):
+        """
+        Membership granted (section 9.3) shows in what the next newcomer
+        gets.
+        """
+        _, before = self.newcomer()
+        self.assertEqual("none", item(self.thirdwitch(before))["affiliation"])
+        self.admin(CRONE, "<item affiliation='member' jid='hag66@shakespeare.lit'/>")
+        _, received = self.newcomer()
+        self.assertEqual("member", item(self.thirdwitch(received))["affiliation"])
+
+    def test_affiliationChangedQuietly(self):
+        """
+        An affiliation changed without a presence broadcast (the owner
+        edits the list while the room builds nothing) still shows: the
+        affiliation is part of the key, not only of what a broadcast
+        replaces.
+        """
+        self.newcomer()
+        self.room.affiliations[JID("hag66@shakespeare.lit")] = Affiliation.ADMIN
+        _, received = self.newcomer()
+        self.assertEqual("admin", item(self.thirdwitch(received))["affiliation"])
+
+    def test_nickChangedQuietly(self):
+        """
+        A nick changed with the same presence payload (the model allows it)
+        still shows: the occupant JID is part of the key.
+        """
+        self.newcomer()
+        self.room.changeNick(JID(HAG), "oldhag", self.room.occupant("thirdwitch").presence)
+        _, received = self.newcomer()
+        self.assertEqual({f"{ROOM}/firstwitch", f"{ROOM}/secondwitch", f"{ROOM}/oldhag",
+                          f"{ROOM}/hecate", ROOM}, {frm for _, frm in received})
+
+    def test_roleChanged(self):
+        """
+        Voice revoked (section 8.4) shows in what the next newcomer gets.
+        """
+        self.newcomer()
+        self.admin(CRONE, "<item nick='thirdwitch' role='visitor'/>")
+        _, received = self.newcomer()
+        self.assertEqual("visitor", item(self.thirdwitch(received))["role"])
+
+    def test_nickChanged(self):
+        """
+        After a nick change (section 7.6) the next newcomer gets the
+        presence from the new occupant JID.
+        """
+        self.newcomer()
+        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/oldhag'/>")
+        raw, received = self.newcomer()
+        self.assertNotIn(("presence", f"{ROOM}/thirdwitch"), received)
+        self.assertEqual("participant", item(received[("presence", f"{ROOM}/oldhag")])["role"])
+
+    def test_realJIDs(self):
+        """
+        The real JID is shown once the room reveals it (section 7.2.3),
+        and it is the JID of the session whose presence others see
+        (section 7.2.8: the nick's latest).
+        """
+        _, before = self.newcomer()
+        self.assertNotIn("jid", item(self.thirdwitch(before)))
+        self.configure({"muc#roomconfig_whois": "anyone"})
+        _, received = self.newcomer()
+        self.assertEqual(HAG, item(self.thirdwitch(received))["jid"])
+        self.muc.join(HAG2, "thirdwitch")
+        _, received = self.newcomer()
+        self.assertEqual(HAG2, item(self.thirdwitch(received))["jid"])
+        self.muc.send(f"<presence from='{HAG2}' to='{ROOM}/thirdwitch' type='unavailable'/>")
+        _, received = self.newcomer()
+        self.assertEqual(HAG, item(self.thirdwitch(received))["jid"])
+
+    def test_subject(self):
+        """
+        Newcomers get one subject element with an id of their own; a new
+        subject makes a new one (section 7.2.15).
+        """
+        first, firstRead = self.newcomer()
+        second, secondRead = self.newcomer()
+        key = ("message", ROOM)
+        self.assertIs(first[key], second[key])
+        self.assertNotEqual(firstRead[key]["id"], secondRead[key]["id"])
+        self.assertEqual("", str(secondRead[key].subject))
+        self.muc.send(f"<message from='{CRONE}' to='{ROOM}' type='groupchat'>"
+                      "<subject>Fire Burn and Cauldron Bubble!</subject></message>")
+        raw, received = self.newcomer()
+        assertStanza(self, received[("message", f"{ROOM}/firstwitch")], f"""
+            <message from='{ROOM}/firstwitch' to='{HECATE}' type='groupchat'>
+              <subject>Fire Burn and Cauldron Bubble!</subject>
+              <delay xmlns='urn:xmpp:delay' from='{ROOM}'/>
+              <occupant-id xmlns='urn:xmpp:occupant-id:0'/>
+            </message>""")
+
+    def test_bounded(self):
+        """
+        At most L{handler.RENDERED_SIZE} stanzas are kept; what fell out is
+        made again, the same.
+        """
+        from mepserver.muc import handler as handlerModule
+
+        self.patch(handlerModule, "RENDERED_SIZE", 2)
+        _, before = self.newcomer()
+        _, after = self.newcomer()
+        self.assertLessEqual(len(self.muc.handler.rendered), 2)
+        self.assertEqual(
+            {k: v.toXml().replace(v["id"], "") if k[0] == "message" else v.toXml()
+             for k, v in before.items()},
+            {k: v.toXml().replace(v["id"], "") if k[0] == "message" else v.toXml()
+             for k, v in after.items()},
+        )
+
+
 class RegistrationTests(AdminHarnessMixin, unittest.TestCase):
     """
     XEP-0045 sections 7.10 and 7.12: registering with a room and the
