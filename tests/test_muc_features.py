@@ -24,7 +24,7 @@ from mepserver.muc.features import (
 from mepserver.muc.features.base import RoomFeature
 from mepserver.muc.records import Status
 from mepserver.muc.roles import Affiliation, Privilege, Role
-from mepserver.muc.room import Room
+from mepserver.muc.room import Room, consulted
 from mepserver.muc.roomconfig import RoomConfig
 from tests.mucfixtures import CRONE, HAG, HECATE, ROOM, coven, makeRoom
 
@@ -94,6 +94,40 @@ class BaseFeatureTests(unittest.SynchronousTestCase):
         )
         self.assertFalse(room.may(Role.MODERATOR, Privilege.KICK))
         self.assertEqual([None, False], asked)
+
+
+    def test_consulted(self):
+        """
+        The room asks a hook only of the features that may say something:
+        not those inheriting L{RoomFeature}'s do-nothing method; a feature
+        that is no L{RoomFeature}, or sets the hook on itself, is asked.
+        """
+        asked = []
+
+        class Revealing(RoomFeature):
+            def revealsRealJIDs(self, room, role):
+                asked.append(self)
+                return role is Role.VISITOR
+
+        class Silent(RoomFeature):
+            pass
+
+        class Foreign:
+            def revealsRealJIDs(self, room, role):
+                asked.append(self)
+                return False
+
+        revealing, silent, foreign, own = Revealing(), Silent(), Foreign(), Silent()
+        own.revealsRealJIDs = lambda room, role: asked.append(own) or role is Role.MODERATOR
+        features = (silent, foreign, revealing, own)
+        self.assertEqual((foreign, revealing, own), consulted(features, "revealsRealJIDs"))
+        self.assertEqual((foreign,), consulted((silent, foreign), "revealsRealJIDs"))
+        self.assertEqual((foreign,), consulted(features, "showsPresence"))
+        room = Room(ROOM, task.Clock(), SeededIdSource(), RoomConfig(), features=features)
+        self.assertTrue(room.revealsRealJIDsTo(Role.VISITOR))
+        self.assertEqual([foreign, revealing], asked)
+        self.assertTrue(room.revealsRealJIDsTo(Role.MODERATOR))
+        self.assertFalse(room.revealsRealJIDsTo(Role.PARTICIPANT))
 
 
 class MembersOnlyTests(unittest.SynchronousTestCase):

@@ -117,6 +117,21 @@ class JoinTests(unittest.SynchronousTestCase):
         room.affiliations[HAG.userhostJID()] = Affiliation.OUTCAST
         self.assertRaises(errors.Banned, room.join, HAG, "thirdwitch", None)
 
+    def test_domainBanned(self):
+        """
+        Section 9.2: a ban of a domain bans its users, whatever JID names
+        them; a user's own affiliation comes first.
+        """
+        room = makeRoom()
+        room.affiliations[JID("shakespeare.lit")] = Affiliation.OUTCAST
+        for user in (HAG, HAG.userhostJID(), JID("hag66@shakespeare.lit")):
+            self.assertIs(Affiliation.OUTCAST, room.affiliationOf(user))
+        self.assertRaises(errors.Banned, room.join, HAG, "thirdwitch", None)
+        self.assertIs(Affiliation.OWNER, room.affiliationOf(CRONE))
+        self.assertIs(Affiliation.NONE, room.affiliationOf(MACBETH))
+        del room.affiliations[JID("shakespeare.lit")]
+        self.assertIs(Affiliation.NONE, room.affiliationOf(HAG))
+
     def test_membersOnly(self):
         """
         Section 7.2.6: non-members get registration-required; members enter.

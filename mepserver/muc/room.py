@@ -36,6 +36,7 @@ The rest of the model, one concern per module:
 from __future__ import annotations
 
 import collections
+import functools
 from typing import (
     Any,
     Callable,
@@ -57,6 +58,7 @@ from mepserver import errors
 from mepserver.jids import occupantJID
 from mepserver.muc import admin, iqforward
 from mepserver.muc.features import FEATURES
+from mepserver.muc.features.base import RoomFeature
 from mepserver.muc.nicks import bare, checkNickFree, enforceNick, nickKey
 from mepserver.muc.records import (
     AdminChange,
@@ -92,6 +94,36 @@ ROOM_FEATURES = (
 )
 
 #: How many forwarded IQs a room remembers while waiting for answers
+
+@functools.lru_cache(maxsize=256)
+def _domainJID(host: str) -> jid.JID:
+    """
+    The JID of a domain, as affiliations name a whole domain (section 9.2):
+    asked for on every look at a user's affiliation that finds none.
+    """
+    return jid.internJID(host)
+
+
+@functools.lru_cache(maxsize=64)
+def consulted(features: Tuple[Any, ...], hook: str) -> Tuple[Any, ...]:
+    """
+    The features, in order, whose C{hook} may say something: all but
+    those that inherit L{RoomFeature}'s do-nothing method for it (no
+    opinion, no refusal, no real JIDs revealed, no presence hidden), which
+    can be left out of asking every time (issue 16: a join asks several
+    hooks of some twenty features). A feature that is not a L{RoomFeature},
+    or that sets the hook on itself, is always asked.
+
+    It depends only on which classes the features are, so it is kept, for
+    the few tuples of features a server has (bounded).
+    """
+    return tuple(
+        feature for feature in features
+        if not isinstance(feature, RoomFeature)
+        or hook in vars(feature)
+        or getattr(type(feature), hook) is not getattr(RoomFeature, hook)
+    )
+
 
 class Occupant:
     """
@@ -263,10 +295,10 @@ class Room:
 
         @param entity: a bare or full user JID.
         """
-        user = bare(entity)
+        user = entity if entity.resource is None else bare(entity)
         affiliation = self.affiliations.get(user)
         if affiliation is None and user.user is not None:
-            affiliation = self.affiliations.get(jid.internJID(user.host))
+            affiliation = self.affiliations.get(_domainJID(user.host))
         return affiliation if affiliation is not None else Affiliation.NONE
 
     def occupant(self, nick: str) -> Optional[Occupant]:
@@ -365,7 +397,10 @@ class Room:
         (sections 7.2.3 and 7.2.4): if any feature reveals them
         (L{mepserver.muc.features.whois}).
         """
-        return any(feature.revealsRealJIDs(self, role) for feature in self.features)
+        return any(
+            feature.revealsRealJIDs(self, role)
+            for feature in consulted(self.features, "revealsRealJIDs")
+        )
 
     def canSeeRealJIDs(self, viewer: Occupant) -> bool:
         """
@@ -396,7 +431,10 @@ class Room:
         """
         if config is None:
             config = self.config
-        return all(feature.showsPresence(self, config, role) for feature in self.features)
+        return all(
+            feature.showsPresence(self, config, role)
+            for feature in consulted(self.features, "showsPresence")
+        )
 
     def invitationPassword(self) -> Optional[str]:
         """
@@ -411,8 +449,11 @@ class Room:
         The role someone with C{affiliation} gets on entering: the first
         feature with an opinion decides, else section 5.1.2.
         """
-        role = self.firstOpinion(lambda feature: feature.defaultRole(self, affiliation))
-        return role if role is not None else defaultRoleFor(affiliation)
+        for feature in consulted(self.features, "defaultRole"):
+            role = feature.defaultRole(self, affiliation)
+            if role is not None:
+                return role
+        return defaultRoleFor(affiliation)
 
     def firstOpinion(self, ask: Callable[[Any], Optional[T]]) -> Optional[T]:
         """
@@ -525,7 +566,7 @@ class Room:
             session, nick, password, affiliation,
             addsOccupant=held is None or held.realJID != user,
         )
-        for feature in self.features:
+        for feature in consulted(self.features, "checkJoin"):
             feature.checkJoin(self, attempt)
         checkNickFree(self, user, nick)
         statuses = set(self.entryStatuses())
