@@ -397,6 +397,90 @@ class ArchivingTests(ArchiveHarnessMixin, unittest.TestCase):
         self.assertEqual([], self.archived("heath@chat.shakespeare.lit"))
 
 
+class CountingArchiveStore(MemoryArchiveStore):
+    """
+    A memory archive store that counts removals of whole archives, and
+    fails them while C{broken}.
+    """
+
+    def __init__(self):
+        MemoryArchiveStore.__init__(self)
+        self.removed = []
+        self.broken = False
+
+    def removeArchive(self, archive):
+        self.removed.append(archive)
+        if self.broken:
+            return defer.fail(RuntimeError("disk"))
+        return MemoryArchiveStore.removeArchive(self, archive)
+
+
+class TemporaryRoomTests(ArchiveHarnessMixin, unittest.TestCase):
+    """
+    A temporary room emptied again and again removes its archive from the
+    store once, until it archives something again (issue 16).
+    """
+
+    HEATH = "heath@chat.shakespeare.lit"
+
+    def makeStore(self):
+        return CountingArchiveStore()
+
+    def visit(self, archive=False):
+        """
+        Hecate makes the temporary room heath, archiving if asked (one
+        message), and leaves it, which empties it.
+        """
+        self.muc.join(HECATE, "hecate", room=self.HEATH)
+        if archive:
+            self.muc.send(
+                f"<iq from='{HECATE}' id='c' to='{self.HEATH}' type='set'>"
+                "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' "
+                f"type='submit'><field var='{ENABLE}'><value>1</value></field></x></query></iq>"
+            )
+            self.muc.send(
+                f"<message from='{HECATE}' to='{self.HEATH}' type='groupchat'>"
+                "<body>When shall we three meet again</body></message>"
+            )
+            self.assertEqual(1, len(self.archived(self.HEATH)))
+        self.muc.send(f"<presence from='{HECATE}' to='{self.HEATH}/hecate' type='unavailable'/>")
+        self.assertIsNone(self.muc.rooms.get(JID(self.HEATH)))
+        self.assertEqual([], self.archived(self.HEATH))
+
+    def test_removedOnce(self):
+        """
+        The first emptying removes the archive (it may be an earlier
+        run's); later ones remove nothing, until the room archived.
+        """
+        self.visit()
+        self.visit()
+        self.assertEqual([self.HEATH], self.store.removed)
+        self.visit(archive=True)
+        self.visit()
+        self.assertEqual([self.HEATH] * 2, self.store.removed)
+
+    def test_failedRemovalAgain(self):
+        """
+        A removal that failed is logged, and tried again next time.
+        """
+        self.store.broken = True
+        self.visit()
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+        self.store.broken = False
+        self.visit()
+        self.assertEqual([self.HEATH] * 2, self.store.removed)
+
+    def test_reset(self):
+        """
+        The rooms' reset (test fixtures, which reset the store too)
+        forgets what was removed.
+        """
+        self.visit()
+        self.muc.rooms.reset()
+        self.visit()
+        self.assertEqual([self.HEATH] * 2, self.store.removed)
+
+
 class OrderTests(ArchiveHarnessMixin, unittest.TestCase):
     """
     A message goes out once its archive entry is written; meanwhile the

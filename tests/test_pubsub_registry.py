@@ -11,6 +11,7 @@ from twisted.words.protocols.jabber.jid import JID
 from mepserver.ids import SeededIdSource
 from mepserver.interfaces import StoredNode
 from mepserver.pubsub.model import Affiliation, Service
+from mepserver.pubsub import registry as registryModule
 from mepserver.pubsub.registry import ServiceRegistry
 from mepserver.storage.memory import MemoryPubSubStore
 from tests.test_pubsub_model import BALCONY, N1, OWNER, ROMEO, FakeContext
@@ -38,6 +39,28 @@ class SlowStore(MemoryPubSubStore):
         for d, result in self.waiting:
             result.chainDeferred(d)
         self.waiting = []
+
+
+class CountingStore(MemoryPubSubStore):
+    """
+    A memory store that counts reads and removals of whole services, and
+    fails removals while C{broken}.
+    """
+
+    def __init__(self):
+        MemoryPubSubStore.__init__(self)
+        self.calls = []
+        self.broken = False
+
+    def loadNodes(self, service):
+        self.calls.append(("load", service))
+        return MemoryPubSubStore.loadNodes(self, service)
+
+    def removeService(self, service):
+        self.calls.append(("remove", service))
+        if self.broken:
+            return defer.fail(RuntimeError("disk"))
+        return MemoryPubSubStore.removeService(self, service)
 
 
 class RegistryTests(unittest.TestCase):
@@ -126,3 +149,58 @@ class RegistryTests(unittest.TestCase):
         registry = ServiceRegistry(Broken(), self.factory)
         self.failureResultOf(registry.get(OWNER), RuntimeError)
         self.failureResultOf(registry.get(OWNER), RuntimeError)
+
+    def test_absentNotAskedAgain(self):
+        """
+        A service removed, or found empty, and not written since, is
+        neither read nor removed from the store again (issue 16: a
+        temporary room is made and emptied again and again); a write, or
+        a removal that failed, makes the store asked again.
+        """
+        store = CountingStore()
+        registry = ServiceRegistry(store, self.factory)
+        self.successResultOf(registry.remove(OWNER))
+        self.successResultOf(registry.remove(OWNER))
+        service = self.successResultOf(registry.get(OWNER))
+        self.assertEqual([("remove", OWNER)], store.calls)
+        # Written: asked again, and the write is there to load.
+        node = service.create(self.context, BALCONY, N1)
+        self.successResultOf(registry.saveNode(service, node))
+        registry.forget(OWNER)
+        self.assertIn(N1, self.successResultOf(registry.get(OWNER)).nodes)
+        self.successResultOf(registry.remove(OWNER))
+        self.assertEqual(
+            [("remove", OWNER), ("load", OWNER), ("remove", OWNER)], store.calls
+        )
+        # Found empty by a load: not removed from the store.
+        del store.calls[:]
+        other = JID("nurse@capulet.lit")
+        self.successResultOf(registry.get(other))
+        self.successResultOf(registry.remove(other))
+        self.assertEqual([("load", other)], store.calls)
+        # A failed removal is tried again.
+        del store.calls[:]
+        store.broken = True
+        self.successResultOf(registry.saveNode(service, node))
+        self.failureResultOf(registry.remove(OWNER), RuntimeError)
+        store.broken = False
+        self.successResultOf(registry.remove(OWNER))
+        self.assertEqual([("remove", OWNER)] * 2, store.calls)
+
+    def test_absentForgottenOnReset(self):
+        """
+        C{reset} forgets what the registry knew of the store (a fixture
+        fills it behind its back), and at most L{registryModule.ABSENT_SIZE}
+        services are remembered.
+        """
+        self.patch(registryModule, "ABSENT_SIZE", 1)
+        store = CountingStore()
+        registry = ServiceRegistry(store, self.factory)
+        other = JID("nurse@capulet.lit")
+        self.successResultOf(registry.remove(OWNER))
+        self.successResultOf(registry.remove(other))
+        self.successResultOf(registry.remove(OWNER))
+        self.assertEqual([("remove", OWNER), ("remove", other), ("remove", OWNER)], store.calls)
+        registry.reset()
+        self.successResultOf(store.saveNode(StoredNode(OWNER, N1, {})))
+        self.assertIn(N1, self.successResultOf(registry.get(OWNER)).nodes)

@@ -35,6 +35,7 @@ message in both versions' forms, itself archived.
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from typing import Any, Callable, Optional
 
 from twisted.internet import defer
@@ -58,6 +59,9 @@ from mepserver.namespaces import NS_CLIENT
 from mepserver.stanza import parseStanza
 
 log = Logger()
+
+#: How many removed room archives L{RoomArchives} remembers as empty.
+CLEARED_SIZE = 4096
 
 NS_RETRACT = "urn:xmpp:message-retract:1"
 NS_MODERATE = "urn:xmpp:message-moderate:1"
@@ -262,7 +266,10 @@ class RoomArchives:
 
     As an L{IRoomObserver} of the rooms, it removes a room's archive when
     the room is destroyed or, temporary, emptied (XEP-0313 section 7.1.2:
-    the archive is the room's).
+    the archive is the room's). It remembers the last L{CLEARED_SIZE}
+    archives it removed and has archived nothing in since: removing one
+    again writes nothing (a temporary room that keeps no archive is
+    emptied again and again, issue 16).
 
     @ivar store: the L{mepserver.interfaces.IArchiveStore}.
     @ivar clock: the clock of the timestamps.
@@ -286,6 +293,7 @@ class RoomArchives:
         self.limit = limit
         self.limits = limits
         self.expiry = expiry
+        self._cleared: "OrderedDict[str, None]" = OrderedDict()
 
     @staticmethod
     def archiveOf(room) -> str:
@@ -310,7 +318,9 @@ class RoomArchives:
             with_=realJID.full() if realJID is not None else "",
             stanza=storedCopy(message, room.jid),
         )
-        d = self.store.archiveMessage(self.archiveOf(room), entry, self.limit)
+        archive = self.archiveOf(room)
+        self._cleared.pop(archive, None)
+        d = self.store.archiveMessage(archive, entry, self.limit)
         if self.expiry is not None:
             self.expiry.arm()
 
@@ -389,10 +399,24 @@ class RoomArchives:
         pass
 
     def roomDiscarded(self, room) -> None:
-        d = self.store.removeArchive(self.archiveOf(room))
-        d.addErrback(
-            lambda f: log.failure("Removing the archive of {room}", f, room=room.jid.full())
-        )
+        archive = self.archiveOf(room)
+        if archive in self._cleared:
+            # Removed before, and nothing archived since.
+            self._cleared.move_to_end(archive)
+            return
+        # Cleared from the moment the removal is issued: the store runs
+        # calls in order, so a later entry comes after it (and unmarks it).
+        self._cleared[archive] = None
+        while len(self._cleared) > CLEARED_SIZE:
+            self._cleared.popitem(last=False)
+
+        def failed(failure):
+            self._cleared.pop(archive, None)
+            log.failure("Removing the archive of {room}", failure, room=room.jid.full())
+
+        self.store.removeArchive(archive).addErrback(failed)
 
     def roomsReset(self) -> None:
-        pass
+        # The fixture that resets the rooms resets their store too, and
+        # may fill it again behind this object's back.
+        self._cleared.clear()

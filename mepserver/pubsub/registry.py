@@ -10,6 +10,7 @@ contexts never share a node (XEP-0316 section 3).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Callable, Dict, Iterable, List, Optional
 
 from twisted.internet import defer
@@ -40,9 +41,20 @@ def storedItem(item: Item) -> StoredItem:
     return StoredItem(item.id, item.payload, item.publisher, item.published)
 
 
+#: How many services a L{ServiceRegistry} remembers the store holds nothing
+#: for.
+ABSENT_SIZE = 4096
+
+
 class ServiceRegistry:
     """
     The services of one context, each loaded once.
+
+    It remembers the last L{ABSENT_SIZE} services the store holds nothing
+    for, as far as this process knows: removed from it, or found empty,
+    and not written since. Loading one reads nothing, and removing it
+    writes nothing: a temporary room is created and emptied again and
+    again (issue 16), and its MEP service was read and removed each time.
 
     @ivar store: the L{mepserver.interfaces.IPubSubStore}, or L{None} to
         keep everything in memory.
@@ -55,6 +67,19 @@ class ServiceRegistry:
         self.factory = factory
         self._services: Dict[jid.JID, Service] = {}
         self._loading: Dict[jid.JID, List[defer.Deferred]] = {}
+        self._absent: "OrderedDict[jid.JID, None]" = OrderedDict()
+
+    def _markAbsent(self, serviceJID: jid.JID) -> None:
+        self._absent[serviceJID] = None
+        self._absent.move_to_end(serviceJID)
+        while len(self._absent) > ABSENT_SIZE:
+            self._absent.popitem(last=False)
+
+    def _written(self, serviceJID: jid.JID) -> None:
+        """
+        A write for the service is being issued: the store may hold it.
+        """
+        self._absent.pop(serviceJID, None)
 
     def __len__(self) -> int:
         return len(self._services)
@@ -86,8 +111,13 @@ class ServiceRegistry:
 
     async def _load(self, serviceJID: jid.JID) -> Service:
         service = self.factory(serviceJID)
-        if self.store is not None and service.persistent:
-            for stored in await self.store.loadNodes(serviceJID):
+        if self.store is not None and service.persistent and serviceJID not in self._absent:
+            nodes = await self.store.loadNodes(serviceJID)
+            if not nodes:
+                # Nothing was written for it meanwhile: writes need the
+                # service, which is being loaded.
+                self._markAbsent(serviceJID)
+            for stored in nodes:
                 items = await self.store.loadItems(serviceJID, stored.identifier)
                 service.nodes[stored.identifier] = Node(
                     stored.identifier,
@@ -134,14 +164,20 @@ class ServiceRegistry:
 
     def reset(self) -> None:
         """
-        Forget every service in memory, for test fixtures.
+        Forget every service in memory, for test fixtures, and what this
+        registry knew of the store (which fixtures fill or empty behind
+        its back).
         """
         self._services.clear()
+        self._absent.clear()
 
     # Write-through.
 
     def _writes(self, service: Service) -> bool:
-        return self.store is not None and service.persistent
+        if self.store is not None and service.persistent:
+            self._written(service.jid)
+            return True
+        return False
 
     def saveNode(self, service: Service, node: Node) -> defer.Deferred:
         """
@@ -190,9 +226,21 @@ class ServiceRegistry:
         Forget a whole service, in memory and in the store.
         """
         service = self._services.pop(serviceJID, None)
-        if self.store is not None and (service is None or service.persistent):
-            return self.store.removeService(serviceJID)
-        return defer.succeed(None)
+        if self.store is None or (service is not None and not service.persistent):
+            return defer.succeed(None)
+        if serviceJID in self._absent:
+            # Removed, or found empty, and not written since.
+            self._absent.move_to_end(serviceJID)
+            return defer.succeed(None)
+        # Absent from the moment the removal is issued: the store runs
+        # calls in order, so a later write is after it (and unmarks it).
+        self._markAbsent(serviceJID)
+
+        def failed(failure):
+            self._written(serviceJID)
+            return failure
+
+        return self.store.removeService(serviceJID).addErrback(failed)
 
 
 def allWritten(writes: List[defer.Deferred]) -> defer.Deferred:
