@@ -2227,11 +2227,12 @@ class ShutdownTests(AdminHarnessMixin, unittest.TestCase):
         self.assertIsNone(self.muc.rooms.get(JID(ROOM)))
 
 
-class RenderedTests(AdminHarnessMixin, unittest.TestCase):
+class NewcomerTests(AdminHarnessMixin, unittest.TestCase):
     """
-    What every newcomer gets alike is serialized once
-    (L{MUCHandler.presenceOf}, L{MUCHandler.subjectMessage}, issue 16),
-    and made again once anything it shows changed.
+    What a newcomer gets shows the room as it is now: each change of an
+    occupant's presence, affiliation, role, nick or shown session, and of
+    the room's subject; the subject message is serialized once for every
+    newcomer (L{MUCHandler.subjectMessage}, issue 16).
     """
 
     def enter(self):
@@ -2264,76 +2265,13 @@ class RenderedTests(AdminHarnessMixin, unittest.TestCase):
     def thirdwitch(self, byFrom):
         return byFrom[("presence", f"{ROOM}/thirdwitch")]
 
-    def test_builtOnce(self):
-        """
-        An occupant's presence is built when it enters, for the others, and
-        newcomers get that same element: a newcomer's entry builds only its
-        own presence (for the others, with and without its real JID, and
-        its self-presence).
-        """
-        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch' type='unavailable'/>")
-        self.muc.take()
-        self.muc.join(HAG, "thirdwitch")
-        [toWicca] = [e for e in self.muc.raw
-                     if e["to"] == WICCA and e["from"] == f"{ROOM}/thirdwitch"]
-        built = []
-        original = stanzas.occupantPresence
-        self.patch(stanzas, "occupantPresence",
-                   lambda *a, **kw: built.append(a[1]) or original(*a, **kw))
-        raw, received = self.enter()
-        self.assertEqual([JID(f"{ROOM}/hecate")] * 3, built)
-        self.assertIs(toWicca, self.thirdwitch(raw))
-        assertStanza(self, self.thirdwitch(received), f"""
-            <presence from='{ROOM}/thirdwitch' to='{HECATE}'>
-              <x xmlns='{NS_USER}'><item affiliation='none' role='participant'/></x>
-              <occupant-id xmlns='urn:xmpp:occupant-id:0'/>
-            </presence>""")
-        self.assertNotIn("jid", item(self.thirdwitch(received)))
-        # The next newcomer too.
-        self.muc.send(f"<presence from='{HECATE}' to='{ROOM}/hecate' type='unavailable'/>")
-        del built[:]
-        again, _ = self.enter()
-        self.assertIs(toWicca, self.thirdwitch(again))
-        self.assertEqual(3, len(built))
-
-    def test_broadcastsOtherwise(self):
-        """
-        A broadcast that is not the occupant's presence as it is (another
-        type, status codes, nick, reason, actor, payload, sender, shown
-        session or role) is built for itself, not taken from what
-        newcomers get.
-        """
-        from mepserver.muc.records import Status
-
-        self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch'><show>xa</show></presence>")
-        occupant = self.room.occupant("thirdwitch")
-        variations = [
-            (dict(kind="unavailable"), lambda p: p.getAttribute("type") == "unavailable"),
-            (dict(statuses=[Status.NEW_NICK]), lambda p: statuses(p) == {303}),
-            (dict(nick="oldhag"), lambda p: item(p).get("nick") == "oldhag"),
-            (dict(reason="Avaunt"), lambda p: "Avaunt" in p.toXml()),
-            (dict(actor="firstwitch"), lambda p: "actor" in p.toXml()),
-            (dict(payload=None), lambda p: p.show is None),
-            (dict(sender=JID(f"{ROOM}/other")), lambda p: p["from"] == f"{ROOM}/other"),
-            (dict(session=JID(HAG2)), lambda p: item(p)["jid"] == HAG2),
-            (dict(role="visitor"), lambda p: item(p)["role"] == "visitor"),
-        ]
-        for change, check in variations:
-            arguments = dict(payload=occupant.presence)
-            arguments.update(change)
-            self.muc.take()
-            self.muc.handler.broadcastPresence(self.room, occupant, **arguments)
-            [toCrone] = self.muc.take(CRONE)
-            self.assertTrue(check(toCrone), (change, toCrone.toXml()))
-
     def test_presenceChanged(self):
         """
         A presence update (section 7.7) is what the next newcomer gets.
         """
-        first, _ = self.newcomer()
+        self.newcomer()
         self.muc.send(f"<presence from='{HAG}' to='{ROOM}/thirdwitch'><show>xa</show></presence>")
-        raw, received = self.newcomer()
-        self.assertIsNot(self.thirdwitch(first), self.thirdwitch(raw))
+        _, received = self.newcomer()
         self.assertEqual("xa", str(self.thirdwitch(received).show))
 
     def test_affiliationChanged(self):
@@ -2429,22 +2367,24 @@ class RenderedTests(AdminHarnessMixin, unittest.TestCase):
               <occupant-id xmlns='urn:xmpp:occupant-id:0'/>
             </message>""")
 
-    def test_bounded(self):
+    def test_subjectsBounded(self):
         """
-        At most L{handler.RENDERED_SIZE} stanzas are kept; what fell out is
-        made again, the same.
+        At most L{handler.SUBJECTS_SIZE} subject messages are kept; one
+        that fell out is made again, the same.
         """
         from mepserver.muc import handler as handlerModule
 
-        self.patch(handlerModule, "RENDERED_SIZE", 2)
-        _, before = self.newcomer()
-        _, after = self.newcomer()
-        self.assertLessEqual(len(self.muc.handler.rendered), 2)
+        self.patch(handlerModule, "SUBJECTS_SIZE", 1)
+        first, firstRead = self.newcomer()
+        self.muc.join(HECATE, "hecate", room="heath@chat.shakespeare.lit")
+        self.muc.send(f"<presence from='{HECATE}' to='heath@chat.shakespeare.lit/hecate' type='unavailable'/>")
+        self.assertEqual(1, len(self.muc.handler.subjects))
+        second, secondRead = self.newcomer()
+        key = ("message", ROOM)
+        self.assertIsNot(first[key], second[key])
         self.assertEqual(
-            {k: v.toXml().replace(v["id"], "") if k[0] == "message" else v.toXml()
-             for k, v in before.items()},
-            {k: v.toXml().replace(v["id"], "") if k[0] == "message" else v.toXml()
-             for k, v in after.items()},
+            firstRead[key].toXml().replace(firstRead[key]["id"], ""),
+            secondRead[key].toXml().replace(secondRead[key]["id"], ""),
         )
 
 
