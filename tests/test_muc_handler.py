@@ -1422,6 +1422,38 @@ class StanzasTests(unittest.TestCase):
         self.assertEqual("2002-10-13T23:58:37Z", stanzas.formatDateTime(1034553517))
         self.assertEqual("1970-01-01T00:00:01.500Z", stanzas.formatDateTime(1.5))
 
+    def test_occupantPresenceText(self):
+        """
+        An occupant's presence serializes to exactly this text (built in
+        fewer steps than with C{addElement}, issue 16): the client's
+        payload and attributes, the muc#user item with every part escaped,
+        sorted status codes, the occupant-id; each child knows its parent.
+        """
+        from mepserver.muc.records import Status
+
+        payload = stanzas.presencePayload(parseXml(
+            "<presence xmlns='jabber:client' id='p1'><show>away</show></presence>"))
+        item = stanzas.Item("member", "participant", JID(HAG), "the <hag>", "Avaunt & go", "crone")
+        presence = stanzas.occupantPresence(
+            payload, JID(f"{ROOM}/thirdwitch"), item, [Status.SELF, Status.NON_ANONYMOUS],
+            "oid1", "unavailable",
+        )
+        presence["to"] = HAG
+        self.assertEqual(
+            f"<presence xmlns='jabber:client' id='p1' from='{ROOM}/thirdwitch' type='unavailable' "
+            f"to='{HAG}'><show>away</show><x xmlns='{NS_USER}'><item affiliation='member' "
+            f"role='participant' jid='{HAG}' nick='the &lt;hag&gt;'><actor nick='crone'/>"
+            "<reason>Avaunt &amp; go</reason></item><status code='100'/><status code='110'/></x>"
+            "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='oid1'/></presence>",
+            presence.toXml(),
+        )
+        x = stanzas.child(presence, NS_USER, "x")
+        itemElement = stanzas.child(x, NS_USER, "item")
+        self.assertIs(presence, x.parent)
+        self.assertIs(x, itemElement.parent)
+        self.assertIs(itemElement, stanzas.child(itemElement, NS_USER, "actor").parent)
+        self.assertIs(presence, stanzas.child(presence, "urn:xmpp:occupant-id:0", "occupant-id").parent)
+
     def test_parseJoin(self):
         """
         Section 7.2.14: history limits; an unreadable limit is ignored.
