@@ -141,6 +141,8 @@ class Server(service.MultiService):
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
     @ivar vcards: the client domain's L{VCardHandler} (XEP-0054, XEP-0153).
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar delivery: the client domain's L{DeliveryHandler}: local
+        delivery, and broadcasts in bulk.
     @ivar streamManagement: the client domain's L{StreamManagement}
         (XEP-0198), which keeps hibernating sessions.
     @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
@@ -602,9 +604,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(
-        sessions, carbons=carbons, offline=offline, archives=server.archives
-    ).setHandlerParent(clientDomain)
+    # It delivers broadcasts (rooms', pubsub's) in bulk, doing the
+    # blocking handler's check of each copy too.
+    server.delivery = DeliveryHandler(
+        sessions,
+        carbons=carbons,
+        offline=offline,
+        archives=server.archives,
+        blocking=server.blocking,
+    )
+    server.delivery.setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)

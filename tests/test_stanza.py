@@ -144,6 +144,89 @@ class BroadcastTests(unittest.SynchronousTestCase):
         self.assertEqual(3, len(self.message.children))
 
 
+class EncodeForTests(unittest.SynchronousTestCase):
+    """
+    L{Broadcast.encodeFor} and L{SplicedText}: each recipient's copy as
+    bytes, as a stream would write the copy itself.
+    """
+
+    setUp = BroadcastTests.setUp
+
+    def streamText(self, element, prefixes=STREAM["prefixes"]):
+        """
+        @return: what Twisted's client stream writes for C{element}.
+        """
+        return element.toXml(
+            prefixes=prefixes, defaultUri="jabber:client", prefixesInScope=list(prefixes.values())
+        ).encode("utf-8")
+
+    def test_sameAsCopy(self):
+        """
+        A filled text is the copy's own text, its values escaped, whether
+        the broadcast has a C{to} (left from an earlier send) or not.
+        """
+        broadcast = Broadcast(self.message)
+        for to in ("hag@heath.example/cauldron", "o'x&y@heath.example/<r\">"):
+            spliced = broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+            self.assertEqual(self.streamText(broadcast.copyFor(to=to)), spliced.fill(to))
+            broadcast["to"] = "stale@example.com/1"
+        self.assertIn(
+            b"to='o&apos;x&amp;y@heath.example/&lt;r&quot;&gt;'",
+            spliced.fill("o'x&y@heath.example/<r\">"),
+        )
+
+    def test_toAndId(self):
+        """
+        With C{("to", "id")} both are spliced, whichever comes first in the
+        text.
+        """
+        for first in ("to", "id"):
+            message = copyStanza(self.message)
+            message.attributes = {first: "x", **self.message.attributes}
+            broadcast = Broadcast(message, ("to", "id"))
+            spliced = broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+            copy = broadcast.copyFor(to="a@example.com/1", id="e&1")
+            self.assertEqual(self.streamText(copy), spliced.fill("a@example.com/1", "e&1"))
+
+    def test_contexts(self):
+        """
+        Each stream context (its prefixes) has its own text, made once; an
+        equal context shares it.
+        """
+        broadcast = Broadcast(self.message)
+        calls = []
+        original = domish.Element.toXml
+
+        def counting(element, *args, **kwargs):
+            calls.append(element)
+            return original(element, *args, **kwargs)
+
+        self.patch(domish.Element, "toXml", counting)
+        other = {"http://etherx.jabber.org/streams": "stream", "urn:xmpp:sid:0": "sid"}
+        for prefixes in (STREAM["prefixes"], dict(STREAM["prefixes"]), other, other):
+            spliced = broadcast.encodeFor(prefixes, "jabber:client")
+            self.assertIn(b"to='a@example.com/1'", spliced.fill("a@example.com/1"))
+        self.assertEqual(2, len(calls))
+        self.patch(domish.Element, "toXml", original)
+        self.assertEqual(
+            self.streamText(broadcast.copyFor(to="b@example.com"), other),
+            broadcast.encodeFor(other, "jabber:client").fill("b@example.com"),
+        )
+        self.assertIn(b"<sid:stanza-id", spliced.fill("b@example.com"))
+
+    def test_broadcastUntouched(self):
+        """
+        Making the text leaves the broadcast's attributes as they were.
+        """
+        broadcast = Broadcast(self.message, ("to", "id"))
+        broadcast["to"] = "a@example.com/1"
+        broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+        self.assertEqual(
+            {"from": "room@chat.example/witch", "type": "groupchat", "to": "a@example.com/1"},
+            broadcast.attributes,
+        )
+
+
 class BoundedElementStreamTests(unittest.SynchronousTestCase):
     """
     L{BoundedElementStream}: depth refused while parsing, text in linear

@@ -19,7 +19,7 @@ The Blocking Command (XEP-0191) for the client domain's accounts.
 from __future__ import annotations
 
 import weakref
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -375,6 +375,52 @@ class BlockingHandler(XMPPHandler):
         stanza.handled = True
         held = copyStanza(stanza)
         d.addCallback(lambda _: self._release(held, to, sender, fromAccount))
+
+    def passesAtOnce(self, stanza) -> Optional[Callable[[jid.JID], bool]]:
+        """
+        For a stanza sent to many accounts of the domain (a broadcast:
+        L{mepserver.c2s.sessions.DeliveryHandler.deliverMany}), what
+        L{onInbound} would decide for each copy, with the sender's part
+        worked out once.
+
+        @return: L{None} if the copies need L{onInbound} itself; else a test
+            of a recipient (a full or bare JID of an account): C{True} if
+            L{onInbound} would let its copy pass at once, with the lists
+            loaded and nothing blocked; C{False} if it would hold, drop or
+            refuse it.
+        """
+        if stanza.blockingChecked:
+            return None
+        try:
+            sender = jid.internJID(stanza["from"])
+        except (KeyError, jid.InvalidFormat):
+            return None
+        kind = stanza.getAttribute("type")
+        fromAccount = (
+            sender.user is not None
+            and sender.host == self.sessions.domain
+            and kind != "error"
+            and not (stanza.name == "presence" and kind in ("unsubscribe", "unsubscribed"))
+        )
+        # What the account itself blocks, decided first (onInbound); if
+        # its list is not loaded, loading it is onInbound's work.
+        senderList = None
+        if fromAccount:
+            senderList = self.lists.get(sender.user)
+            if senderList is None:
+                return None
+        lists = self.lists
+
+        def passes(to: jid.JID) -> bool:
+            if to.user == sender.user and to.host == sender.host:
+                # An account's own resources (section 4 note).
+                return True
+            if senderList is not None and senderList.matches(to):
+                return False
+            recipientList = lists.get(to.user)
+            return recipientList is not None and not recipientList.matches(sender)
+
+        return passes
 
     def _release(self, stanza, to, sender, fromAccount):
         if self._checkInbound(stanza, to, sender, fromAccount) or self.xmlstream is None:

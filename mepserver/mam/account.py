@@ -346,6 +346,23 @@ class AccountArchives:
 
     # Deciding.
 
+    def changedFor(self, message: domish.Element) -> Optional[FrozenSet[str]]:
+        """
+        For a message delivered to many accounts (a broadcast:
+        L{mepserver.c2s.sessions.DeliveryHandler.deliverMany}): whether any
+        account could archive it, and whose copies L{prepareIncoming}
+        would change.
+
+        @return: L{None} if the message belongs in user archives (section
+            7.1.1: chat and normal messages with content), so each account
+            decides; else the addresses of the archives whose copy loses a
+            stanza-id claiming to be by them (XEP-0359 section 4). Every
+            other account gets the message as it is, and archives nothing.
+        """
+        if isArchivable(message):
+            return None
+        return _claimants(message)
+
     def decideNow(self, username: str, message: domish.Element, other: jid.JID) -> Optional[bool]:
         """
         Whether C{message}, exchanged by the account with C{other}, is
