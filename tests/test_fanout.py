@@ -222,12 +222,19 @@ class RoomBroadcastTests(unittest.TestCase):
 
     def test_otherKinds(self):
         """
-        A broadcast of a kind that accounts archive or carbons copy (a chat
-        message) goes the general way for every recipient, and reaches
-        each.
+        A broadcast of a kind that carbons copy (XEP-0280 section 6.1: a
+        chat message, here a chat state no archive keeps) goes the general
+        way: the recipient's other resource with carbons enabled gets its
+        copy.
         """
+        juliet2 = self.server.connect("juliet", "r2")
+        juliet2.send(
+            "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>"
+        )
+        juliet2.take()
         message = parseXml(
-            f"<message type='chat' from='{ROOM}/romeo'><body>Psst</body></message>",
+            f"<message type='chat' from='{ROOM}/romeo'>"
+            "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
             "jabber:client",
         )
         recipients = [JID(f"{name}@localhost/r") for name in NAMES]
@@ -235,7 +242,10 @@ class RoomBroadcastTests(unittest.TestCase):
         self.server.server.router.deliverMany(Broadcast(message), recipients)
         self.server.flush()
         self.assertEqual(0, self.delivery.bulkDelivered - before)
-        self.assertEqual({name: ["Psst"] for name in NAMES}, self.bodies(self.take()))
+        for name, [received] in self.take().items():
+            self.assertEqual((f"{name}@localhost/r", "chat"), (received["to"], received["type"]))
+        [carbon] = juliet2.take()
+        self.assertEqual(["received"], [e.name for e in carbon.elements("urn:xmpp:carbons:2")])
 
 
 class PEPBroadcastTests(PEPTestCase):
