@@ -15,7 +15,7 @@ from operator import attrgetter
 from twisted.application import service
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid
-from twisted.words.xish import utility
+from twisted.words.xish import utility, xpath
 from wokkel import component, generic
 
 from mepserver.interfaces import IBulkDelivery
@@ -126,6 +126,17 @@ class Router(component.Router):
 DIRECT_PRIORITY = 0
 
 
+def _mayMatch(query, name: str) -> bool:
+    """
+    Whether an XPath query of an observer may match an element called
+    C{name}.
+    """
+    location = getattr(query, "baseLocation", None)
+    if type(location) is not xpath._Location:
+        return True
+    return location.elementName is None or location.elementName == name
+
+
 class HandledStopsDispatcher(utility.EventDispatcher):
     """
     An event dispatcher on which a stanza marked handled reaches no further
@@ -147,36 +158,40 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         # (priority, observer) of the "/*" observers above DIRECT_PRIORITY,
         # highest first.
         self.firstObservers = []
+        # By element name: the (priority, query, callbacks) that may match
+        # an element of that name, in dispatch order; made when first
+        # needed, forgotten whenever the observers change.
+        self._candidates = {}
 
     def dispatch(self, obj, event=None):
         """
         Dispatch as Twisted's dispatcher does, except that an element
         stops going to observers once it is marked handled: none of them
         would be called (L{_guard}), and matching each one's XPath against
-        it is the dispatch's main cost.
+        it is the dispatch's main cost. For the same reason an element is
+        matched only against the queries that may match its name
+        (L{_candidatesFor}).
         """
         if event is not None:
             return utility.EventDispatcher.dispatch(self, obj, event)
         found = False
         self._dispatchDepth += 1
-        observers = self._xpathObservers
         emptyLists = []
         try:
-            for priority in sorted(observers, reverse=True):
-                for query, callbacks in observers[priority].items():
-                    if getattr(obj, "handled", False):
-                        found = True
-                        break
-                    if query.matches(obj):
-                        callbacks.callback(obj)
-                        found = True
-                        if callbacks.isEmpty():
-                            emptyLists.append((priority, query))
-                else:
-                    continue
-                break
-            for priority, query in emptyLists:
-                del observers[priority][query]
+            for priority, query, callbacks in self._candidatesFor(obj.name):
+                if getattr(obj, "handled", False):
+                    found = True
+                    break
+                if query.matches(obj):
+                    callbacks.callback(obj)
+                    found = True
+                    if callbacks.isEmpty():
+                        emptyLists.append((priority, query))
+            if emptyLists:
+                observers = self._xpathObservers
+                for priority, query in emptyLists:
+                    del observers[priority][query]
+                self._candidates = {}
         finally:
             self._dispatchDepth -= 1
         if self._dispatchDepth == 0:
@@ -184,6 +199,32 @@ class HandledStopsDispatcher(utility.EventDispatcher):
                 f()
             self._updateQueue = []
         return found
+
+    def _candidatesFor(self, name):
+        """
+        @return: the (priority, query, callbacks) of the observers whose
+            query may match an element called C{name}, highest priority
+            first. A query of the form C{/name...} (Twisted's
+            C{xpath._Location}) matches nothing else; any other (C{/*},
+            C{//...}) may match anything.
+        """
+        candidates = self._candidates.get(name)
+        if candidates is None:
+            observers = self._xpathObservers
+            candidates = self._candidates[name] = [
+                (priority, query, callbacks)
+                for priority in sorted(observers, reverse=True)
+                for query, callbacks in observers[priority].items()
+                if _mayMatch(query, name)
+            ]
+        return candidates
+
+    def _addObserver(self, onetime, event, observerfn, priority, *args, **kwargs):
+        # Also called for changes queued during a dispatch, when applied.
+        utility.EventDispatcher._addObserver(
+            self, onetime, event, observerfn, priority, *args, **kwargs
+        )
+        self._candidates = {}
 
     def _guard(self, event, observerfn):
         guard = self._guards.get((event, observerfn))
@@ -215,6 +256,7 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         guard = self._guards.pop((event, observerfn), None)
         if guard is not None:
             utility.EventDispatcher.removeObserver(self, event, guard)
+        self._candidates = {}
         if event == "/*":
             self.firstObservers = [e for e in self.firstObservers if e[1] != observerfn]
 

@@ -11,7 +11,7 @@ bound sessions on stub streams.
 
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish, utility
+from twisted.words.xish import domish, utility, xpath
 from wokkel import generic
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
@@ -445,6 +445,49 @@ class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
         self.assertTrue(self.dispatcher.dispatch(domish.Element((None, "iq"))))
         self.assertEqual(["taker"], self.calls)
         self.assertEqual([], matched)
+
+    def test_onlyQueriesForItsName(self):
+        """
+        An element is matched only against the queries that may match its
+        name: C{/iq...} queries are not even tried on a message; C{/*} and
+        C{//...} queries are.
+        """
+        matched = []
+        for event in ("/iq[@type='get']", "/message", "/*", "//body"):
+            self.dispatcher.addObserver(event, self.observer(event))
+            query = xpath.internQuery(event)
+            self.patch(query, "matches", lambda element, q=query, m=query.matches: (
+                matched.append(q.queryStr) or m(element)))
+        message = domish.Element((None, "message"))
+        message.addElement("body")
+        self.dispatcher.dispatch(message)
+        self.assertEqual(["/*", "//body", "/message"], sorted(matched))
+        self.assertEqual(["/*", "//body", "/message"], sorted(self.calls))
+
+    def test_observersChange(self):
+        """
+        An observer added or removed after an element of the same name was
+        dispatched, or added during a dispatch, applies to the next
+        dispatch.
+        """
+        iq = domish.Element((None, "iq"))
+        self.dispatcher.dispatch(iq)
+        late = self.observer("late")
+        self.dispatcher.addObserver("/iq", late)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late"], self.calls)
+        self.dispatcher.removeObserver("/iq", late)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late"], self.calls)
+
+        def adding(element):
+            self.calls.append("adding")
+            self.dispatcher.addObserver("/iq", self.observer("added"), 5)
+
+        self.dispatcher.addOnetimeObserver("/iq", adding, 10)
+        self.dispatcher.dispatch(iq)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late", "adding", "added"], self.calls)
 
     def test_firstObservers(self):
         """
