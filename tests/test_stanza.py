@@ -3,6 +3,8 @@
 Tests for L{mepserver.stanza}.
 """
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
@@ -16,6 +18,7 @@ from mepserver.stanza import (
     forLog,
     parseElements,
     parseStanza,
+    serializePlain,
 )
 
 
@@ -92,13 +95,13 @@ class BroadcastTests(unittest.SynchronousTestCase):
         """
         broadcast = Broadcast(self.message)
         calls = []
-        original = domish.Element.toXml
+        original = Broadcast._split
 
         def counting(element, *args, **kwargs):
             calls.append(element)
             return original(element, *args, **kwargs)
 
-        self.patch(domish.Element, "toXml", counting)
+        self.patch(Broadcast, "_split", counting)
         for to in ("a@example.com/1", "b@example.com/2", "c@example.com/3"):
             broadcast["to"] = to
             self.assertIn(f"to='{to}'", broadcast.toXml(**STREAM))
@@ -195,19 +198,19 @@ class EncodeForTests(unittest.SynchronousTestCase):
         """
         broadcast = Broadcast(self.message)
         calls = []
-        original = domish.Element.toXml
+        original = Broadcast._split
 
         def counting(element, *args, **kwargs):
             calls.append(element)
             return original(element, *args, **kwargs)
 
-        self.patch(domish.Element, "toXml", counting)
+        self.patch(Broadcast, "_split", counting)
         other = {"http://etherx.jabber.org/streams": "stream", "urn:xmpp:sid:0": "sid"}
         for prefixes in (STREAM["prefixes"], dict(STREAM["prefixes"]), other, other):
             spliced = broadcast.encodeFor(prefixes, "jabber:client")
             self.assertIn(b"to='a@example.com/1'", spliced.fill("a@example.com/1"))
         self.assertEqual(2, len(calls))
-        self.patch(domish.Element, "toXml", original)
+        self.patch(Broadcast, "_split", original)
         self.assertEqual(
             self.streamText(broadcast.copyFor(to="b@example.com"), other),
             broadcast.encodeFor(other, "jabber:client").fill("b@example.com"),
@@ -225,6 +228,84 @@ class EncodeForTests(unittest.SynchronousTestCase):
             {"from": "room@chat.example/witch", "type": "groupchat", "to": "a@example.com/1"},
             broadcast.attributes,
         )
+
+
+NAMESPACES = [None, "jabber:client", "urn:xmpp:sid:0", "urn:example:a"]
+
+
+@st.composite
+def elements(draw, depth=0):
+    """
+    Element trees of the kinds stanzas have: a few namespaces, declared as
+    default namespaces or not at all, attributes and text with characters
+    to escape, pre-serialized children.
+    """
+    uri = draw(st.sampled_from(NAMESPACES))
+    defaultUri = draw(st.sampled_from([None, uri, uri, "urn:example:b"]))
+    element = domish.Element((uri, draw(st.sampled_from(["a", "body", "x"]))), defaultUri)
+    text = st.text(alphabet="ab<>&'\"", max_size=4)
+    for name in draw(st.lists(st.sampled_from(["id", "to", "type"]), unique=True, max_size=3)):
+        element[name] = draw(text)
+    for _ in range(draw(st.integers(0, 3 if depth < 3 else 0))):
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            element.addContent(draw(text))
+        elif kind == 1:
+            element.addRawXml("<raw xmlns='urn:example:r'/>")
+        else:
+            element.addChild(draw(elements(depth + 1)))
+    return element
+
+
+class SerializePlainTests(unittest.SynchronousTestCase):
+    """
+    L{serializePlain}: Twisted's serialization of elements that need no
+    prefix, or L{None}.
+    """
+
+    @settings(max_examples=100, deadline=None)
+    @given(elements(), st.sampled_from(["jabber:client", ""]))
+    def test_sameAsTwisted(self, element, defaultUri):
+        """
+        Whatever it serializes, it serializes as Twisted does in the same
+        context; it declines only elements that need a prefix.
+        """
+        text = serializePlain(element, STREAM["prefixes"], defaultUri)
+        if text is not None:
+            self.assertEqual(
+                element.toXml(
+                    prefixes=STREAM["prefixes"],
+                    defaultUri=defaultUri,
+                    prefixesInScope=STREAM["prefixesInScope"],
+                ),
+                text,
+            )
+
+    def test_stanzas(self):
+        """
+        Stanzas as clients send them and rooms reflect them serialize here.
+        """
+        message = parseStanza(
+            "<message xmlns='jabber:client' type='groupchat' from='r@c/n' id='1'>"
+            "<body>a &amp; b</body><stanza-id xmlns='urn:xmpp:sid:0' id='x' by='r@c'/>"
+            "<x xmlns='urn:example:a'><y/></x></message>"
+        )
+        self.assertEqual(message.toXml(**STREAM), serializePlain(message, STREAM["prefixes"], "jabber:client"))
+
+    def test_declined(self):
+        """
+        An element in the stream namespace, one that declares prefixes, a
+        child whose namespace is not its default one, and a namespaced
+        attribute need Twisted's serializer.
+        """
+        streamError = domish.Element(("http://etherx.jabber.org/streams", "error"))
+        prefixed = domish.Element(("jabber:client", "message"), localPrefixes={"e": "urn:e"})
+        odd = domish.Element(("jabber:client", "message"))
+        odd.addChild(domish.Element(("urn:a", "x"), "urn:b"))
+        qualified = domish.Element(("jabber:client", "message"))
+        qualified[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+        for element in (streamError, prefixed, odd, qualified):
+            self.assertIsNone(serializePlain(element, STREAM["prefixes"], "jabber:client"))
 
 
 class BoundedElementStreamTests(unittest.SynchronousTestCase):
