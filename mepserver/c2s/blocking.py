@@ -461,6 +461,10 @@ class BlockingHandler(XMPPHandler):
         Refuse a client's stanza to a JID its account blocks; otherwise
         call C{proceed}, once the account's list is loaded.
         """
+        if self.lists.get(session.jid.user) is not None:
+            # Loaded: as load() would call back at once, without a Deferred.
+            self._checkOutbound(session, stanza, proceed)
+            return
         d = self.lists.load([session.jid.user])
         if d.called:
             self._checkOutbound(session, stanza, proceed)

@@ -13,7 +13,7 @@ following the rules of RFC 6121 section 8.5.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -577,14 +577,14 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         broadcast; and every copy while an observer watches the sessions.
         Stream management (XEP-0198) counts and keeps a copy either way.
         """
-        plain = self._plainBroadcast(broadcast)
+        sessionFor = self._plainBroadcast(broadcast)
         spliced = prefixes = namespace = None
         delivered = 0
         for recipient in recipients:
             stanzaId = None if newId is None else newId()
             to = recipient.full()
             try:
-                session = None if plain is None else self._plainSession(recipient, *plain)
+                session = None if sessionFor is None else sessionFor(recipient)
                 if session is None:
                     route(broadcast.copyTo(to, stanzaId))
                     continue
@@ -604,54 +604,51 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                 log.failure("Delivering a broadcast to {to}", to=to)
         self.bulkDelivered += delivered
 
-    def _plainBroadcast(self, broadcast):
+    def _plainBroadcast(self, broadcast) -> Optional[Callable[[jid.JID], Optional[Session]]]:
         """
-        What L{deliverMany} needs to know of a broadcast, once.
+        What L{deliverMany} needs to know of a broadcast, found out once.
 
-        @return: L{None} if every copy goes the general way; else the
-            blocking handler's test of recipients (or L{None}) and the
-            archive addresses whose copies the archives change.
+        @return: L{None} if every copy goes the general way; else a test of
+            each recipient: the session that gets its copy at once, or
+            L{None} if its copy goes the general way.
         """
         if self.sessions.observers:
             return None
         kind = broadcast.getAttribute("type")
+        # The archive addresses whose copies the archives change.
+        claimed = frozenset()
         if broadcast.name == "message":
             if kind not in ("groupchat", "headline"):
                 return None
-            claimed = frozenset()
             if self.archives is not None:
                 claimed = self.archives.changedFor(broadcast)
                 if claimed is None:
                     return None
-        elif broadcast.name == "presence" and kind in (None, "unavailable"):
-            claimed = frozenset()
-        else:
+        elif broadcast.name != "presence" or kind not in (None, "unavailable"):
             return None
         passes = None
         if self.blocking is not None:
             passes = self.blocking.passesAtOnce(broadcast)
             if passes is None:
                 return None
-        return passes, claimed
+        busy = self.sessions.locks.busy
+        sessionOf = self.sessions.session
+        archiveOf = self.archives.archiveOf if claimed else None
 
-    def _plainSession(self, recipient, passes, claimed) -> Optional[Session]:
-        """
-        @return: the session that gets a recipient's copy of a plain
-            broadcast at once, or L{None} if the copy goes the general way.
-        """
-        user = recipient.user
-        if (
-            user is None
-            or recipient.resource is None
-            or self.sessions.locks.busy(user)
-            or (claimed and self.archives.archiveOf(user) in claimed)
-            or (passes is not None and not passes(recipient))
-        ):
-            return None
-        session = self.sessions.session(recipient)
-        if session is None or session._ended or not session.active:
-            return None
-        return session
+        def sessionFor(recipient: jid.JID) -> Optional[Session]:
+            user = recipient.user
+            if user is None or recipient.resource is None or busy(user):
+                return None
+            if claimed and archiveOf(user) in claimed:
+                return None
+            if passes is not None and not passes(recipient):
+                return None
+            session = sessionOf(recipient)
+            if session is None or session._ended or not session.active:
+                return None
+            return session
+
+        return sessionFor
 
     def _decideNow(self, to, message):
         """
