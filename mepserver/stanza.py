@@ -440,17 +440,18 @@ class SplicedText:
             values.
         """
         pieces = self.pieces
+        escape = domish.escapeToXml
         if len(pieces) == 2:
             # Only 'to' varies: the usual broadcast.
-            return b"".join(
-                (pieces[0], domish.escapeToXml(to, 1).encode("utf-8"), pieces[1])
-            )
-        values = (to, stanzaId)
-        out = [pieces[0]]
-        for index, piece in zip(self.order, pieces[1:]):
-            out.append(domish.escapeToXml(values[index], 1).encode("utf-8"))
-            out.append(piece)
-        return b"".join(out)
+            return b"".join((pieces[0], escape(to, 1).encode("utf-8"), pieces[1]))
+        first, second = (to, stanzaId) if self.order[0] == 0 else (stanzaId, to)
+        return b"".join((
+            pieces[0],
+            escape(first, 1).encode("utf-8"),
+            pieces[1],
+            escape(second, 1).encode("utf-8"),
+            pieces[2],
+        ))
 
 
 def parseStanza(text: str) -> domish.Element:
