@@ -13,14 +13,27 @@ the general path gives it. The whole server runs in memory
 not come.
 """
 
+import base64
+import xml.etree.ElementTree as ET
+
 from twisted.internet import defer
+from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
+from mepserver.c2s.bind import BindStep
+from mepserver.c2s.mechanisms import mechanismFactories
+from mepserver.c2s.sasl import SASLStep
+from mepserver.c2s.sessions import DeliveryHandler, Session, SessionManager
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
+from mepserver.router import Domain, Router
 from mepserver.stanza import Broadcast
-from tests.helpers import parseXml
+from mepserver.storage.memory import MemoryUserStore
+from tests.helpers import credentials, parseXml
 from tests.memory import MemoryServer
 from tests.test_pep import NS_TUNE, ROMEO, PEPTestCase, publish
+from tests.test_stream import Client as StreamClient
+from tests.test_websocket import OPEN, Connection
 
 NS_MUC = "http://jabber.org/protocol/muc"
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
@@ -246,6 +259,85 @@ class RoomBroadcastTests(unittest.TestCase):
             self.assertEqual((f"{name}@localhost/r", "chat"), (received["to"], received["type"]))
         [carbon] = juliet2.take()
         self.assertEqual(["received"], [e.name for e in carbon.elements("urn:xmpp:carbons:2")])
+
+
+class StreamKindsTests(unittest.TestCase):
+    """
+    A client domain of its own (a L{Domain} with L{DeliveryHandler}) with
+    a TCP client and an RFC 7395 WebSocket client: the bulk path writes
+    the TCP stream bytes spliced for it (a child of its stream header),
+    and gives the WebSocket stream, which serializes each element on its
+    own, an element.
+    """
+
+    def setUp(self):
+        self.router = Router()
+        self.users = MemoryUserStore()
+        self.sessions = SessionManager("example.com", self.users, self.router)
+        domain = Domain(self.router, "example.com")
+        self.delivery = DeliveryHandler(self.sessions)
+        self.delivery.setHandlerParent(domain)
+        domain.startService()
+        self.addCleanup(domain.stopService)
+        for name in ("juliet", "romeo"):
+            self.successResultOf(self.users.createUser(name, credentials("secret")))
+
+    def authenticator(self):
+        mechanisms = mechanismFactories(
+            self.users.getCredentials, "example.com", allowPlain=True, allowAnonymous=False
+        )
+        return C2SAuthenticator(
+            "example.com",
+            [lambda a: SASLStep(a, mechanisms), lambda a: BindStep(a, self.sessions)],
+        )
+
+    def test_bothKinds(self):
+        """
+        Each client gets its copy, with its own C{to}, as text of its
+        stream's kind; both come from the bulk path, the TCP one's spliced.
+        """
+        xs = C2SXmlStream(self.authenticator())
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        tcp = StreamClient(xs, transport)
+        self.successResultOf(tcp.login("juliet", "secret", "tcp"))
+        ws = Connection(self.authenticator())
+        ws.send(OPEN)
+        token = base64.b64encode(b"\0romeo\0secret").decode("ascii")
+        ws.send(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>")
+        ws.send(OPEN)
+        ws.send(
+            "<iq xmlns='jabber:client' type='set' id='b1'><bind "
+            "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>ws</resource></bind></iq>"
+        )
+        message = parseXml(
+            f"<message type='groupchat' from='{ROOM}/nurse'><body>a &amp; b</body></message>",
+            "jabber:client",
+        )
+        ways = []
+        for name in ("send", "sendEncoded"):
+            original = getattr(Session, name)
+            self.patch(Session, name, lambda session, *args, name=name, original=original: (
+                ways.append((session.jid.user, name)), original(session, *args)))
+        self.router.deliverMany(
+            Broadcast(message), [JID("juliet@example.com/tcp"), JID("romeo@example.com/ws")]
+        )
+        self.assertEqual(2, self.delivery.bulkDelivered)
+        self.assertEqual([("juliet", "sendEncoded"), ("romeo", "send")], ways)
+        written = transport.value()
+        self.assertTrue(
+            written.endswith(
+                b"<message type='groupchat' from='verona@conference.localhost/nurse' "
+                b"to='juliet@example.com/tcp'><body>a &amp; b</body></message>"
+            ),
+            written[-200:],
+        )
+        [frame] = ws.read()
+        [received] = [ET.fromstring(frame)]
+        self.assertEqual(
+            ("{jabber:client}message", "romeo@example.com/ws", "a & b"),
+            (received.tag, received.get("to"), received.find("{jabber:client}body").text),
+        )
 
 
 class PEPBroadcastTests(PEPTestCase):
