@@ -263,7 +263,7 @@ class SerializePlainTests(unittest.SynchronousTestCase):
     prefix, or L{None}.
     """
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=50, deadline=None)
     @given(elements(), st.sampled_from(["jabber:client", ""]))
     def test_sameAsTwisted(self, element, defaultUri):
         """
