@@ -36,6 +36,7 @@ from twisted.words.protocols.jabber import jid
 from wokkel import disco, generic, ping
 
 import mepserver
+from mepserver import writethrough
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
@@ -515,6 +516,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         return buildComponentServer(config, clock, ids)
     if clock is None:
         from twisted.internet import reactor as clock
+    writethrough.install()
     server = Server(config)
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
@@ -823,6 +825,7 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     """
     if clock is None:
         from twisted.internet import reactor as clock
+    writethrough.install()
     server = ComponentServer(config)
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
