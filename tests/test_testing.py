@@ -9,7 +9,6 @@ so).
 """
 
 import dataclasses
-import importlib.util
 import inspect
 import json
 import os

@@ -17,7 +17,6 @@ once the answer is back, everything mepserver sent the client before it
 is there too.
 """
 
-import os
 import shutil
 import tempfile
 from urllib.parse import quote

@@ -234,7 +234,7 @@ async def scenario(settings, report, clients, traces, pending):
         address, password = settings["accounts"][name]
         clients[name] = makeClient(address, password, settings)
         traces[name] = Trace(clients[name])
-    alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
+    alice = clients["alice"]
     ta, tb, tc = traces["alice"], traces["bob"], traces["carol"]
     muc = {name: client.plugin["xep_0045"] for name, client in clients.items()}
 
