@@ -55,6 +55,75 @@ def makeClient(address, password, settings, plugins=(), configs=None):
     return client
 
 
+async def logIn(clients, settings, prepare=None, available=True, timeout=TIMEOUT):
+    """
+    Connect clients to the server of C{settings} and wait until each
+    one's session started, it got its roster (slixmpp's own request) and
+    sent its initial presence. Register the clients' event handlers first:
+    slixmpp runs them from the first stanza on.
+
+    @param clients: the clients by name.
+    @param prepare: an async function of a client's name and the client,
+        run once it has its roster and before its presence (to enable
+        carbons or ask a disco question, say), or L{None}.
+    @param available: if false, wait for the sessions alone: no roster,
+        no presence.
+    @param timeout: seconds all of it may take.
+    @return: each client's roster result by name (L{None} for each if not
+        C{available}).
+    """
+    loop = asyncio.get_running_loop()
+    ready = {name: loop.create_future() for name in clients}
+
+    def starter(name, client):
+        async def start(_):
+            try:
+                roster = None
+                if available:
+                    roster = await client.get_roster(timeout=timeout)
+                    if prepare is not None:
+                        await prepare(name, client)
+                    client.send_presence()
+                ready[name].set_result(roster)
+            except Exception as e:
+                # Said at once, rather than as the wait's timeout.
+                if not ready[name].done():
+                    ready[name].set_exception(e)
+
+        return start
+
+    for name, client in clients.items():
+        client.add_event_handler("session_start", starter(name, client))
+        client.connect(settings["host"], settings["port"])
+    await asyncio.wait_for(asyncio.gather(*ready.values()), timeout)
+    return {name: future.result() for name, future in ready.items()}
+
+
+def registerFirst(client):
+    """
+    Make C{client} (with the plugin xep_0077) register its account in-band
+    (XEP-0077 section 3.1), with its JID's localpart and its password,
+    before it authenticates.
+
+    @return: a future that is done once the server accepted the
+        registration.
+    """
+    registered = asyncio.get_running_loop().create_future()
+    client.plugin["xep_0077"].force_registration = True
+
+    async def register(form):
+        iq = client.Iq()
+        iq["type"] = "set"
+        iq["register"]["username"] = client.boundjid.user
+        iq["register"]["password"] = client.password
+        await iq.send()
+        if not registered.done():
+            registered.set_result(True)
+
+    client.add_event_handler("register", register)
+    return registered
+
+
 def main(scenario, total=TIMEOUT * 2):
     """
     Run C{scenario(settings, report)} on the JSON settings in C{sys.argv[1]}

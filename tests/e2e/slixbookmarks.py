@@ -77,10 +77,7 @@ async def scenario(settings, report):
         ("xep_0030", "xep_0049", "xep_0048", "xep_0060", "xep_0402"),
     )
     own = settings["jid"]
-    started = client.loop.create_future()
-    client.add_event_handler("session_start", lambda _: started.set_result(True))
-    client.connect(settings["host"], settings["port"])
-    await started
+    await slixbase.logIn({"alice": client}, settings, available=False)
 
     info = await client["xep_0030"].get_info(jid=own, timeout=TIMEOUT)
     report["features"] = sorted(info["disco_info"]["features"])

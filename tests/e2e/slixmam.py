@@ -70,28 +70,14 @@ def describePage(iq):
 
 
 async def scenario(settings, report):
-    loop = asyncio.get_running_loop()
     aliceJID, alicePassword = settings["accounts"]["alice"]
     bobJID, bobPassword = settings["accounts"]["bob"]
     alice = makeClient(aliceJID + "/laptop", alicePassword, settings)
     bob = makeClient(bobJID + "/phone", bobPassword, settings)
     clients = {"alice": alice, "bob": bob}
-    ready = {name: loop.create_future() for name in clients}
     inbox = asyncio.Queue()
-
-    def starter(name, client):
-        async def start(_):
-            await client.get_roster()
-            client.send_presence()
-            ready[name].set_result(True)
-
-        return start
-
-    for name, client in clients.items():
-        client.add_event_handler("session_start", starter(name, client))
-        client.connect(settings["host"], settings["port"])
     bob.add_event_handler("message", lambda m: m["body"] and inbox.put_nowait(m))
-    await asyncio.wait_for(asyncio.gather(*ready.values()), STEP * 2)
+    await slixbase.logIn(clients, settings, timeout=STEP * 2)
 
     for n in range(1, LINES + 1):
         alice.send_message(mto=bobJID, mbody=f"line {n}", mtype="chat")

@@ -111,17 +111,7 @@ async def scenario(settings, report):
         address, password = settings["accounts"][name]
         clients[name] = makeClient(address + "/desk", password, settings)
     alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
-    started = {name: loop.create_future() for name in clients}
-    for name, client in clients.items():
-
-        async def sessionStart(_, name=name, client=client):
-            await client.get_roster(timeout=STEP)
-            client.send_presence()
-            started[name].set_result(True)
-
-        client.add_event_handler("session_start", sessionStart)
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*started.values()), STEP * 2)
+    await slixbase.logIn(clients, settings, timeout=STEP * 2)
 
     roomMessages = {name: asyncio.Queue() for name in clients}
     for name, client in clients.items():

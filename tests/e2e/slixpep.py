@@ -36,9 +36,6 @@ L{tests.e2e.slixchecks.checkPEPReport} checks the report.
 
 import asyncio
 import hashlib
-import json
-import ssl
-import sys
 
 from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0402.stanza import Conference
@@ -73,13 +70,9 @@ class Session:
 
     def __init__(self, name, address, password, settings, interested):
         self.name = name
-        self.client = client = slixbase.newClient(
-            address, password, ssl.create_default_context(cafile=settings["cafile"])
+        self.client = client = slixbase.makeClient(
+            address, password, settings, PLUGINS + (PEP_PLUGINS if interested else ())
         )
-        client.enable_plaintext = False
-        client.enable_starttls = True
-        for plugin in PLUGINS + (PEP_PLUGINS if interested else ()):
-            client.register_plugin(plugin)
         self.interested = interested
         self.events = []
         self.ready = asyncio.get_running_loop().create_future()
@@ -234,16 +227,5 @@ async def run(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(run(settings, report), TOTAL))
-    except BaseException as e:  # report whatever went wrong, as data
-        report.setdefault("error", f"{type(e).__name__}: {e}")
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
-
-
 if __name__ == "__main__":
-    main()
+    slixbase.main(run, TOTAL)
