@@ -18,6 +18,15 @@ import slixmpp
 #: Seconds one step of a scenario may wait.
 TIMEOUT = 30
 
+#: Seconds any single wait of a longer scenario (several clients, many
+#: steps) may take, and the whole of it (its trial test allows 120).
+STEP = 15
+TOTAL = 90
+
+NS_CLIENT = "jabber:client"
+NS_MAM = "urn:xmpp:mam:2"
+NS_FORWARD = "urn:xmpp:forward:0"
+
 
 def newClient(address, password, context):
     """
@@ -122,6 +131,24 @@ def registerFirst(client):
 
     client.add_event_handler("register", register)
     return registered
+
+
+def archivePage(iq):
+    """
+    Read the answer to a message archive query (XEP-0313 section 4.2):
+    the results slixmpp's xep_0313 collected, and the C{<fin/>}.
+
+    @return: for each result, in the order received, the message that
+        carried it (a slixmpp stanza), its UID and the forwarded message
+        (an element); and the fin's C{complete} (L{None} without one).
+    """
+    results = []
+    for result in iq["mam"]["results"]:
+        element = result.xml.find(f"{{{NS_MAM}}}result")
+        message = element.find(f"{{{NS_FORWARD}}}forwarded/{{{NS_CLIENT}}}message")
+        results.append((result, element.get("id"), message))
+    fin = iq.xml.find(f"{{{NS_MAM}}}fin")
+    return results, None if fin is None else fin.get("complete")
 
 
 def main(scenario, total=TIMEOUT * 2):

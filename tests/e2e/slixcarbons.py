@@ -27,10 +27,7 @@ import asyncio
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 
 def makeClient(address, password, settings):

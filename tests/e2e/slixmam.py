@@ -28,15 +28,11 @@ checks the report.
 import asyncio
 
 import slixbase
+from slixbase import NS_CLIENT, NS_MAM
 from slixmpp.exceptions import IqError
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
-NS_MAM = "urn:xmpp:mam:2"
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 NS_SID = "urn:xmpp:sid:0"
-NS_CLIENT = "jabber:client"
 LINES = 5
 PAGE = 2
 
@@ -56,13 +52,12 @@ def describePage(iq):
         result UIDs, in the order received, and the fin's attributes and
         RSM set.
     """
-    results = iq["mam"]["results"]
-    fin = iq.xml.find(f"{{{NS_MAM}}}fin")
+    results, complete = slixbase.archivePage(iq)
     rsm = iq["mam_fin"]["rsm"]
     return {
-        "bodies": [r.xml.find(f".//{{{NS_CLIENT}}}body").text for r in results],
-        "ids": [r.xml.find(f"{{{NS_MAM}}}result").get("id") for r in results],
-        "complete": fin.get("complete") if fin is not None else None,
+        "bodies": [message.find(f"{{{NS_CLIENT}}}body").text for _, _, message in results],
+        "ids": [uid for _, uid, _ in results],
+        "complete": complete,
         "first": rsm["first"] or None,
         "last": rsm["last"] or None,
         "count": rsm["count"] or None,

@@ -54,10 +54,7 @@ from slixmpp import JID
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 NS_DELAY = "urn:xmpp:delay"

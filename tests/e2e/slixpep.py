@@ -42,10 +42,7 @@ from slixmpp.plugins.xep_0402.stanza import Conference
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 NS_TUNE = "http://jabber.org/protocol/tune"
 NS_AVATAR_DATA = "urn:xmpp:avatar:data"
