@@ -14,6 +14,7 @@ import ssl
 import sys
 
 import slixmpp
+from slixmpp.plugins.xep_0004 import Form
 
 #: Seconds one step of a scenario may wait.
 TIMEOUT = 30
@@ -149,6 +150,24 @@ def archivePage(iq):
         results.append((result, element.get("id"), message))
     fin = iq.xml.find(f"{{{NS_MAM}}}fin")
     return results, None if fin is None else fin.get("complete")
+
+
+def bookmarkOptions():
+    """
+    @return: the publish-options of a PEP Native Bookmark (XEP-0402
+        section 3: persistent, every item kept, no last item sent, the
+        owner's alone), as a submitted form.
+    """
+    form = Form()
+    form["type"] = "submit"
+    form.add_field(
+        var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options"
+    )
+    form.add_field(var="pubsub#persist_items", value="true")
+    form.add_field(var="pubsub#max_items", value="max")
+    form.add_field(var="pubsub#send_last_published_item", value="never")
+    form.add_field(var="pubsub#access_model", value="whitelist")
+    return form
 
 
 def main(scenario, total=TIMEOUT * 2):

@@ -169,14 +169,6 @@ async def run(settings, report):
     report["avatarId"] = avatarId
 
     report["step"] = "bookmarks"
-    form = balcony["xep_0004"].make_form(ftype="submit")
-    form.add_field(
-        var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options"
-    )
-    form.add_field(var="pubsub#persist_items", value="true")
-    form.add_field(var="pubsub#max_items", value="max")
-    form.add_field(var="pubsub#send_last_published_item", value="never")
-    form.add_field(var="pubsub#access_model", value="whitelist")
     conference = Conference()
     conference["name"] = "The Coven"
     conference["autojoin"] = True
@@ -184,7 +176,7 @@ async def run(settings, report):
     try:
         await balcony["xep_0060"].publish(
             None, NS_BOOKMARKS, id="coven@chat.shakespeare.lit", payload=conference,
-            options=form, timeout=STEP,
+            options=slixbase.bookmarkOptions(), timeout=STEP,
         )
         report["bookmarkPublished"] = "result"
     except IqError as e:
