@@ -67,8 +67,6 @@ import hmac
 import json
 import os
 import pwd
-import random
-import re
 import resource
 import shutil
 import signal
@@ -87,7 +85,7 @@ CHECKOUT = os.path.dirname(HERE)
 # Runs from a checkout: the certificate maker is mepserver's own.
 sys.path.insert(0, CHECKOUT)
 
-from twisted.internet import defer, endpoints, error, protocol, ssl, task  # noqa: E402
+from twisted.internet import defer, endpoints, protocol, ssl, task  # noqa: E402
 
 DOMAIN = "localhost"
 MUC = "conference.localhost"
