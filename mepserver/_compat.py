@@ -39,8 +39,8 @@ every JID it makes from parts or parses anew (issue 16: stringprep was
 the largest cost of a MUC join and a large one of a login).
 
 This is the only code in mepserver that patches a third-party module, and
-C{mepserver/__init__.py} imports it first so that every way into the package
-applies it before wokkel loads.
+C{mepserver/__init__.py} calls L{apply} first so that every way into the
+package applies it before wokkel loads.
 
 Delete the two wokkel changes (and their tests in C{tests/test_compat.py})
 once a wokkel release imports cleanly on current Twisted: the canary test in
@@ -101,6 +101,3 @@ def apply():
             sys.modules["twisted.python.constants"] = constantly
             changed.append("twisted.python.constants")
     return changed
-
-
-apply()

@@ -6,14 +6,12 @@ whole server in memory (L{tests.memory}).
 """
 
 import base64
-import xml.etree.ElementTree as ET
 
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python import failure
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish
 from wokkel import component, generic
 
 from mepserver.c2s.bind import BindStep

@@ -24,13 +24,13 @@ from typing import Callable, Dict, Iterable, List, Optional
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
-from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.c2s.base import AccountHandler
 from mepserver.c2s.roster import makePresence
 from mepserver.c2s.sessions import bounce
 from mepserver.interfaces import IAccountObserver, IOutboundFilter
@@ -246,7 +246,7 @@ def renderItems(name: str, entities: Iterable[jid.JID]) -> domish.Element:
 
 
 @implementer(IDisco, IOutboundFilter, IAccountObserver)
-class BlockingHandler(XMPPHandler):
+class BlockingHandler(AccountHandler):
     """
     The Blocking Command (XEP-0191) on the client domain.
 
@@ -278,7 +278,7 @@ class BlockingHandler(XMPPHandler):
         Make the handler and register it with C{sessions} as the filter of
         what clients send.
         """
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.lists = BlockLists(users, sessions.locks)
@@ -293,13 +293,6 @@ class BlockingHandler(XMPPHandler):
         self.xmlstream.addObserver(BLOCKLIST_GET, self.onBlockListRequest)
         self.xmlstream.addObserver(BLOCK_SET, self.onEditRequest)
         self.xmlstream.addObserver(UNBLOCK_SET, self.onEditRequest)
-
-    def send(self, stanza):
-        """
-        Send a stanza to the router, unless the component stopped.
-        """
-        if stanza is not None and self.xmlstream is not None:
-            XMPPHandler.send(self, stanza)
 
     def reset(self) -> None:
         """
@@ -514,16 +507,7 @@ class BlockingHandler(XMPPHandler):
         Answer C{iq} from the outcome of C{d}: a refusal becomes its stanza
         error, an element the result's child.
         """
-        return errors.answerIQ(iq, d).addCallback(self._reply, iq)
-
-    def _reply(self, response, iq):
-        # To the requesting session directly, so that the result comes
-        # before the pushes that follow it.
-        session = self.sessions.session(jid.internJID(iq["from"]))
-        if session is not None:
-            session.send(response)
-        else:
-            self.send(response)
+        return errors.answerIQ(iq, d).addCallback(self.reply, iq)
 
     def onBlockListRequest(self, iq):
         """
