@@ -124,6 +124,26 @@ class RoomBroadcastTests(unittest.TestCase):
         self.assertEqual(2, bulk)
         self.assertEqual({"juliet": [], "romeo": ["Hi"], "nurse": ["Hi"]}, self.bodies(received))
 
+    def test_markNamedChildren(self):
+        """
+        A groupchat message carrying children named as the marks handlers
+        set on stanzas (C{handled}, C{blockingChecked}) reaches every
+        occupant that does not block its sender, and no more: a child is
+        not a mark (L{mepserver._compat}).
+        """
+        self.clients["juliet"].send(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            f"<item jid='{ROOM}/romeo'/></block></iq>"
+        )
+        self.clients["juliet"].take()
+        self.clients["romeo"].send(
+            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
+            "<handled xmlns='urn:example'/><blockingChecked xmlns='urn:example'/></message>"
+        )
+        self.assertEqual(
+            {"juliet": [], "romeo": ["Hi"], "nurse": ["Hi"]}, self.bodies(self.take())
+        )
+
     def test_blockListNotLoaded(self):
         """
         A recipient whose block list is not loaded gets its copy once the
