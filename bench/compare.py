@@ -44,6 +44,9 @@ Scenarios (C{--scenarios}, comma-separated):
   - C{memory}: 1,000 logged-in, available, idle connections (kB per
     connection), which then join 10 rooms of 100 (kB per occupant); resident
     memory of the server's process tree.
+  - C{soak} (only when named): the 1x50 fan-out for C{--soak} seconds
+    (300), the server's resident memory sampled twenty times: after the
+    first tenth (warm-up) and at the end, and the growth between.
   - C{logins}: 1,000 logins in a row (connect, STARTTLS, SASL, bind, close),
     with SCRAM-SHA-1 (the client keeps each account's salted password, as
     real clients do) and with PLAIN; logins per CPU-second of the server
@@ -64,8 +67,6 @@ import hmac
 import json
 import os
 import pwd
-import random
-import re
 import resource
 import shutil
 import signal
@@ -84,7 +85,7 @@ CHECKOUT = os.path.dirname(HERE)
 # Runs from a checkout: the certificate maker is mepserver's own.
 sys.path.insert(0, CHECKOUT)
 
-from twisted.internet import defer, endpoints, error, protocol, ssl, task  # noqa: E402
+from twisted.internet import defer, endpoints, protocol, ssl, task  # noqa: E402
 
 DOMAIN = "localhost"
 MUC = "conference.localhost"
@@ -1291,7 +1292,12 @@ class Run:
 
     # -- MUC fan-out
 
-    async def fanout(self, rooms, perRoom):
+    async def fanout(self, rooms, perRoom, duration=None, watch=None):
+        """
+        @param duration: seconds of load; C{--duration} if L{None}.
+        @param watch: called as the load starts; returns what to call when
+            it ends.
+        """
         total = rooms * perRoom
         await self.registerUsers(total + 1)
         owner, = await self.loginUsers([total], presence=False)
@@ -1324,12 +1330,15 @@ class Run:
             senders.append(send)
         # The same deliveries per second whatever the shape.
         rate = self.options.deliveries / perRoom
-        count = int(rate * self.options.duration)
+        count = int(rate * (duration or self.options.duration))
         expected = count * perRoom
         self.measureStart()
+        stopWatching = watch() if watch is not None else None
         await self.paced(senders, rate, count)
         complete = await self.drain(lambda: received[0] >= expected, 20)
         self.measureStop()
+        if stopWatching is not None:
+            stopWatching()
         await self.closeAll()
         if not complete:
             raise RuntimeError(f"{received[0]} of {expected} deliveries arrived")
@@ -1346,6 +1355,29 @@ class Run:
     async def scenarioFanout10(self):
         result = await self.fanout(10, 10)
         return {"fanout10": result["per_cpu"], "fanout10_p99": result["p99"]}
+
+    async def scenarioSoak(self):
+        """
+        The 1x50 fan-out for C{--soak} seconds, the server's resident
+        memory sampled twenty times: what it holds after the first tenth
+        (warm-up: caches, buffers, the allocator's arenas) and at the end.
+        """
+        samples = []
+
+        def watch():
+            loop = task.LoopingCall(lambda: samples.append(self.target.rss()))
+            loop.clock = self.reactor
+            loop.start(self.options.soak / 20, now=True)
+            return loop.stop
+
+        result = await self.fanout(1, 50, self.options.soak, watch)
+        warm, end = samples[len(samples) // 10] / 1024, samples[-1] / 1024
+        return {
+            "soak": result["per_cpu"],
+            "soak_warm_mib": warm,
+            "soak_end_mib": end,
+            "soak_growth_mib": end - warm,
+        }
 
     # -- join/leave churn
 
@@ -1606,7 +1638,11 @@ SCENARIOS = {
     "mep": "scenarioMep",
     "memory": "scenarioMemory",
     "logins": "scenarioLogins",
+    "soak": "scenarioSoak",
 }
+
+#: Scenarios run only when named in C{--scenarios}: they take long.
+OPT_IN = ("soak",)
 
 #: (key, label, format, higher is better)
 ROWS = (
@@ -1625,6 +1661,10 @@ ROWS = (
     ("logins_plain_cpu", "logins/CPU-s (STARTTLS, PLAIN)", "{:,.0f}", True),
     ("logins_scram", "logins/s in a row (STARTTLS, SCRAM-SHA-1)", "{:,.0f}", True),
     ("logins_plain", "logins/s in a row (STARTTLS, PLAIN)", "{:,.0f}", True),
+    ("soak", "long fan-out 1x50: deliveries/CPU-s", "{:,.0f}", True),
+    ("soak_warm_mib", "long fan-out 1x50: MiB after warm-up", "{:.1f}", False),
+    ("soak_end_mib", "long fan-out 1x50: MiB at the end", "{:.1f}", False),
+    ("soak_growth_mib", "long fan-out 1x50: MiB growth", "{:.1f}", False),
 )
 
 
@@ -1734,7 +1774,11 @@ async def main(reactor, options):
         chosen.append(target)
     if options.profile:
         os.makedirs(options.profile, exist_ok=True)
-    scenarios = options.scenarios.split(",") if options.scenarios else list(SCENARIOS)
+    scenarios = (
+        options.scenarios.split(",")
+        if options.scenarios
+        else [name for name in SCENARIOS if name not in OPT_IN]
+    )
     print(f"load average at start: {loadAverage()}; {os.cpu_count()} CPUs; server on CPU "
           f"{SERVER_CORE}, generator on CPU {GENERATOR_CORE}")
     raw = {t.label: {} for t in chosen}
@@ -1786,6 +1830,8 @@ def parseOptions(argv):
     parser.add_argument("--deliveries", type=float, default=5000.0,
                         help="deliveries (or notifications) per second in fan-out runs: "
                         "messages or publishes at this rate divided by the fan-out")
+    parser.add_argument("--soak", type=float, default=300.0,
+                        help="seconds of load in the soak scenario (run only when named)")
     parser.add_argument("--connections", type=int, default=1000,
                         help="idle connections in the memory scenario")
     parser.add_argument("--logins", type=int, default=1000, help="logins in a row")

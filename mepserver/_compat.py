@@ -38,9 +38,21 @@ server prepares the same few localparts, domains, resources and nicks for
 every JID it makes from parts or parses anew (issue 16: stringprep was
 the largest cost of a MUC join and a large one of a login).
 
-This is the only code in mepserver that patches a third-party module, and
-C{mepserver/__init__.py} imports it first so that every way into the package
-applies it before wokkel loads.
+And one for safety: Twisted and wokkel mark a stanza taken by a handler
+with an attribute, C{handled}, that they read on every element (mepserver
+adds C{blockingChecked}, the block list's mark). An element answers an
+unknown attribute with its first child of that name, so a client's
+C{<handled/>} child made its stanza look taken (dropped, or a request left
+unanswered) and a C{<blockingChecked/>} child made it look checked against
+block lists; a copy of such a stanza (a room's broadcast) did the same.
+C{domish.Element} gets both attributes as class defaults, C{False}, so
+that only a handler's mark counts.
+
+Apart from L{mepserver.writethrough} (installed by the server, not on
+import), this is the only code in mepserver that patches a third-party
+module, and
+C{mepserver/__init__.py} calls L{apply} first so that every way into the
+package applies it before wokkel loads.
 
 Delete the two wokkel changes (and their tests in C{tests/test_compat.py})
 once a wokkel release imports cleanly on current Twisted: the canary test in
@@ -55,11 +67,15 @@ import sys
 
 from twisted.python import compat
 from twisted.words.protocols.jabber import jid, xmpp_stringprep
+from twisted.words.xish import domish
 
 from mepserver.jids import BoundedJIDCache, MemoizedPrepare
 
 #: The name of Twisted's JID intern cache in C{jid}'s globals.
 JID_CACHE = "__internJIDs"
+
+#: The marks handlers set on stanzas: C{False} on every element unless set.
+MARKS = ("handled", "blockingChecked")
 
 
 def apply():
@@ -72,6 +88,10 @@ def apply():
     @rtype: L{list} of L{str}
     """
     changed = []
+    for mark in MARKS:
+        if vars(domish.Element).get(mark) is not False:
+            setattr(domish.Element, mark, False)
+            changed.append("twisted.words.xish.domish.Element." + mark)
     for name in ("nodeprep", "resourceprep"):
         profile = getattr(xmpp_stringprep, name)
         if profile.do_check_unassigneds:
@@ -101,6 +121,3 @@ def apply():
             sys.modules["twisted.python.constants"] = constantly
             changed.append("twisted.python.constants")
     return changed
-
-
-apply()

@@ -672,6 +672,35 @@ class IOutboundFilter(Interface):
         """
 
 
+class IBulkDelivery(Interface):
+    """
+    A handler of a domain (L{mepserver.router.Domain}) that delivers one
+    broadcast to many of the domain's addresses in one call, doing for
+    each copy what the domain's first observers (L{Domain.direct}) would
+    do to it: the client domain's
+    L{mepserver.c2s.sessions.DeliveryHandler} (issue 16).
+    """
+
+    replaces = Attribute(
+        "The observers of every stanza, in priority order, whose work "
+        "deliverMany does; the domain uses deliverMany only while they are "
+        "exactly its first observers."
+    )
+
+    def deliverMany(broadcast, recipients, newId, route):
+        """
+        Deliver a copy of C{broadcast} to each recipient, in order.
+
+        @param broadcast: a L{mepserver.stanza.Broadcast}; it is not
+            changed.
+        @param recipients: L{jid.JID}s of the domain.
+        @param newId: L{None}, or a callable giving each copy its C{id}
+            (called once per recipient, in order).
+        @param route: routes one copy (an element) as any stanza is: a copy
+            that needs more than plain delivery goes this way.
+        """
+
+
 class IPresenceObserver(Interface):
     """
     Something that follows the presence of the client domain's sessions

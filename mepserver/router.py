@@ -1,19 +1,57 @@
-# -*- test-case-name: tests.test_router,tests.test_routing -*-
+# -*- test-case-name: tests.test_routing,tests.test_fanout -*-
 """
 The stanza router and the domains on it (RFC 6120 section 10).
 
 L{Router} joins the domains by the domain of each stanza's C{to}; each
 domain is a L{Domain}: sibling handlers observing one in-process stream,
-where the first handler that marks a stanza handled ends its journey.
+where the first handler that marks a stanza handled ends its journey. A
+broadcast (one stanza, a copy per recipient) goes in one call per domain
+that delivers in bulk (L{sendMany}, L{Router.deliverMany}).
 """
+
+import itertools
+from operator import attrgetter
 
 from twisted.application import service
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid
-from twisted.words.xish import utility
+from twisted.words.xish import utility, xpath
 from wokkel import component, generic
 
+from mepserver.interfaces import IBulkDelivery
+
 log = Logger()
+
+
+def copyFor(broadcast, recipient: jid.JID, newId=None):
+    """
+    One recipient's copy of a L{mepserver.stanza.Broadcast}, as an element
+    of its own.
+
+    @param newId: L{None}, or a callable giving the copy its C{id}.
+    """
+    return broadcast.copyTo(recipient.full(), None if newId is None else newId())
+
+
+def sendMany(handler, broadcast, recipients, newId=None) -> None:
+    """
+    Send a copy of a broadcast to each recipient from a handler: in one
+    call where the handler's stream is a L{Domain}'s
+    (L{Router.deliverMany}), else one copy after another, each sent as
+    the handler sends any stanza.
+
+    @param handler: the sending L{XMPPHandler<wokkel.subprotocols.XMPPHandler>}.
+    @param broadcast: a L{mepserver.stanza.Broadcast}.
+    @param recipients: a sequence of L{jid.JID}s.
+    @param newId: L{None}, or a callable giving each copy its C{id}, called
+        once per recipient, in order.
+    """
+    many = getattr(handler.xmlstream, "sendMany", None)
+    if many is not None:
+        many(broadcast, recipients, newId)
+        return
+    for recipient in recipients:
+        handler.send(copyFor(broadcast, recipient, newId))
 
 
 class Router(component.Router):
@@ -31,6 +69,7 @@ class Router(component.Router):
     def __init__(self):
         component.Router.__init__(self)
         self.direct = {}
+        self.bulk = {}
 
     def route(self, stanza):
         """
@@ -59,11 +98,43 @@ class Router(component.Router):
             if response.getAttribute("to"):
                 self.route(response)
 
+    def deliverMany(self, broadcast, recipients, newId=None) -> None:
+        """
+        Route a copy of a broadcast to each recipient, in order: the
+        recipients of a domain that delivers in bulk (L{bulk}: the client
+        domain, L{Domain.deliverMany}) in one call per run of them, the
+        others one copy at a time, as L{route} routes any stanza.
+
+        @param broadcast: a L{mepserver.stanza.Broadcast}; it is not
+            changed.
+        @param recipients: a sequence of L{jid.JID}s.
+        @param newId: L{None}, or a callable giving each copy its C{id},
+            called once per recipient, in order.
+        """
+        for host, run in itertools.groupby(recipients, attrgetter("host")):
+            deliver = self.bulk.get(host)
+            if deliver is not None:
+                deliver(broadcast, list(run), newId)
+                continue
+            for recipient in run:
+                self.route(copyFor(broadcast, recipient, newId))
+
 
 #: Observers of every stanza ("/*") with a priority above this take
 #: stanzas before the handlers that answer by kind, and are the ones
 #: L{Domain.direct} calls.
 DIRECT_PRIORITY = 0
+
+
+def _mayMatch(query, name: str) -> bool:
+    """
+    Whether an XPath query of an observer may match an element called
+    C{name}.
+    """
+    location = getattr(query, "baseLocation", None)
+    if type(location) is not xpath._Location:
+        return True
+    return location.elementName is None or location.elementName == name
 
 
 class HandledStopsDispatcher(utility.EventDispatcher):
@@ -87,36 +158,40 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         # (priority, observer) of the "/*" observers above DIRECT_PRIORITY,
         # highest first.
         self.firstObservers = []
+        # By element name: the (priority, query, callbacks) that may match
+        # an element of that name, in dispatch order; made when first
+        # needed, forgotten whenever the observers change.
+        self._candidates = {}
 
     def dispatch(self, obj, event=None):
         """
         Dispatch as Twisted's dispatcher does, except that an element
         stops going to observers once it is marked handled: none of them
         would be called (L{_guard}), and matching each one's XPath against
-        it is the dispatch's main cost.
+        it is the dispatch's main cost. For the same reason an element is
+        matched only against the queries that may match its name
+        (L{_candidatesFor}).
         """
         if event is not None:
             return utility.EventDispatcher.dispatch(self, obj, event)
         found = False
         self._dispatchDepth += 1
-        observers = self._xpathObservers
         emptyLists = []
         try:
-            for priority in sorted(observers, reverse=True):
-                for query, callbacks in observers[priority].items():
-                    if getattr(obj, "handled", False):
-                        found = True
-                        break
-                    if query.matches(obj):
-                        callbacks.callback(obj)
-                        found = True
-                        if callbacks.isEmpty():
-                            emptyLists.append((priority, query))
-                else:
-                    continue
-                break
-            for priority, query in emptyLists:
-                del observers[priority][query]
+            for priority, query, callbacks in self._candidatesFor(obj.name):
+                if getattr(obj, "handled", False):
+                    found = True
+                    break
+                if query.matches(obj):
+                    callbacks.callback(obj)
+                    found = True
+                    if callbacks.isEmpty():
+                        emptyLists.append((priority, query))
+            if emptyLists:
+                observers = self._xpathObservers
+                for priority, query in emptyLists:
+                    del observers[priority][query]
+                self._candidates = {}
         finally:
             self._dispatchDepth -= 1
         if self._dispatchDepth == 0:
@@ -124,6 +199,32 @@ class HandledStopsDispatcher(utility.EventDispatcher):
                 f()
             self._updateQueue = []
         return found
+
+    def _candidatesFor(self, name):
+        """
+        @return: the (priority, query, callbacks) of the observers whose
+            query may match an element called C{name}, highest priority
+            first. A query of the form C{/name...} (Twisted's
+            C{xpath._Location}) matches nothing else; any other (C{/*},
+            C{//...}) may match anything.
+        """
+        candidates = self._candidates.get(name)
+        if candidates is None:
+            observers = self._xpathObservers
+            candidates = self._candidates[name] = [
+                (priority, query, callbacks)
+                for priority in sorted(observers, reverse=True)
+                for query, callbacks in observers[priority].items()
+                if _mayMatch(query, name)
+            ]
+        return candidates
+
+    def _addObserver(self, onetime, event, observerfn, priority, *args, **kwargs):
+        # Also called for changes queued during a dispatch, when applied.
+        utility.EventDispatcher._addObserver(
+            self, onetime, event, observerfn, priority, *args, **kwargs
+        )
+        self._candidates = {}
 
     def _guard(self, event, observerfn):
         guard = self._guards.get((event, observerfn))
@@ -155,6 +256,7 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         guard = self._guards.pop((event, observerfn), None)
         if guard is not None:
             utility.EventDispatcher.removeObserver(self, event, guard)
+        self._candidates = {}
         if event == "/*":
             self.firstObservers = [e for e in self.firstObservers if e[1] != observerfn]
 
@@ -173,7 +275,16 @@ class Domain(component.InternalComponent):
     (L{direct}), in the same order and at the same moment as through the
     stream, without its dispatch (issue 16: a broadcast to a room's
     occupants is mostly such stanzas).
+
+    A domain with a handler that delivers in bulk (L{IBulkDelivery}: the
+    client domain's delivery, which also does its block list check) gets
+    a broadcast to many of its addresses in one call
+    (L{Router.deliverMany}), while that handler stands for all its first
+    observers. Its handlers send broadcasts that way with L{sendMany}.
     """
+
+    _bulk = None
+    _bulkObservers = None
 
     def direct(self, stanza) -> bool:
         """
@@ -198,6 +309,19 @@ class Domain(component.InternalComponent):
                 return True
         return False
 
+    def deliverMany(self, broadcast, recipients, newId=None) -> None:
+        """
+        Deliver a broadcast to addresses of this domain
+        (L{Router.deliverMany}) through the handler that delivers in bulk
+        (L{IBulkDelivery}), while it stands for every first observer;
+        otherwise route each copy.
+        """
+        if self.xmlstream.firstObservers is self._bulkObservers:
+            self._bulk.deliverMany(broadcast, recipients, newId, self._router.route)
+            return
+        for recipient in recipients:
+            self._router.route(copyFor(broadcast, recipient, newId))
+
     def _toRouter(self, stanza):
         """
         Route what a handler sends; a failure is logged, as the pipe's
@@ -208,10 +332,22 @@ class Domain(component.InternalComponent):
         except Exception:
             log.failure("Routing a stanza from {domains}", domains=sorted(self.domains))
 
+    def _manyToRouter(self, broadcast, recipients, newId=None):
+        """
+        Route what a handler sends to many (L{sendMany}); a failure is
+        logged and the sender carries on.
+        """
+        try:
+            self._router.deliverMany(broadcast, recipients, newId)
+        except Exception:
+            log.failure("Routing a broadcast from {domains}", domains=sorted(self.domains))
+
     def stopService(self):
         for domain in self.domains:
             if self._router.direct.get(domain) == self.direct:
                 del self._router.direct[domain]
+            if getattr(self._router, "bulk", {}).get(domain) == self.deliverMany:
+                del self._router.bulk[domain]
         return component.InternalComponent.stopService(self)
 
     def startService(self):
@@ -225,6 +361,8 @@ class Domain(component.InternalComponent):
         # pipe's sink would send it there (the router is its only
         # observer), without a dispatch for every stanza.
         source.send = self._toRouter
+        if hasattr(self._router, "deliverMany"):
+            source.sendMany = self._manyToRouter
         pipe.source = source
         self.xmlstream = source
         for domain in self.domains:
@@ -235,3 +373,14 @@ class Domain(component.InternalComponent):
         if source.firstObservers and hasattr(self._router, "direct"):
             for domain in self.domains:
                 self._router.direct[domain] = self.direct
+        self._bulk = self._bulkObservers = None
+        for handler in self:
+            if IBulkDelivery.providedBy(handler) and [
+                observer for _, observer in source.firstObservers
+            ] == list(handler.replaces):
+                # The list itself: any change to the first observers
+                # replaces it (HandledStopsDispatcher.addObserver), and
+                # the bulk path is left for the general one.
+                self._bulk, self._bulkObservers = handler, source.firstObservers
+                for domain in self.domains:
+                    self._router.bulk[domain] = self.deliverMany

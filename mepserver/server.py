@@ -30,12 +30,12 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
-from twisted.web import resource
 from twisted.web import server as webserver
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, generic, ping
 
 import mepserver
+from mepserver import writethrough
 from mepserver.api import APIResource
 from mepserver.c2s import tls
 from mepserver.c2s.bind import BindStep, SessionFeatureStep
@@ -114,6 +114,7 @@ from mepserver.upload.handler import UploadHandler
 from mepserver.upload.model import UploadService
 from mepserver.upload.resource import UploadResource
 from mepserver.upload.store import DiskFileStore, MemoryFileStore
+from mepserver.web import Folder
 
 log = Logger()
 
@@ -141,6 +142,8 @@ class Server(service.MultiService):
     @ivar blocking: the client domain's L{BlockingHandler} (XEP-0191).
     @ivar vcards: the client domain's L{VCardHandler} (XEP-0054, XEP-0153).
     @ivar sessions: the client domain's L{SessionManager}.
+    @ivar delivery: the client domain's L{DeliveryHandler}: local
+        delivery, and broadcasts in bulk.
     @ivar streamManagement: the client domain's L{StreamManagement}
         (XEP-0198), which keeps hibernating sessions.
     @ivar rooms: the MUC service's L{mepserver.muc.registry.Rooms}.
@@ -515,6 +518,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         return buildComponentServer(config, clock, ids)
     if clock is None:
         from twisted.internet import reactor as clock
+    writethrough.install()
     server = Server(config)
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
@@ -602,9 +606,16 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         observers=[offline, server.pep],
         blocking=server.blocking.lists,
     )
-    DeliveryHandler(
-        sessions, carbons=carbons, offline=offline, archives=server.archives
-    ).setHandlerParent(clientDomain)
+    # It delivers broadcasts (rooms', pubsub's) in bulk, doing the
+    # blocking handler's check of each copy too.
+    server.delivery = DeliveryHandler(
+        sessions,
+        carbons=carbons,
+        offline=offline,
+        archives=server.archives,
+        blocking=server.blocking,
+    )
+    server.delivery.setHandlerParent(clientDomain)
     offline.setHandlerParent(clientDomain)
     presence.setHandlerParent(clientDomain)
     RosterHandler(sessions, server.users, presence).setHandlerParent(clientDomain)
@@ -759,7 +770,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     )
     server.deliveries.observers.append(server.stanzas.published)
 
-    root = resource.Resource()
+    root = Folder()
     root.putChild(
         b"xmpp-websocket",
         XMPPWebSocketResource(
@@ -823,6 +834,7 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     """
     if clock is None:
         from twisted.internet import reactor as clock
+    writethrough.install()
     server = ComponentServer(config)
     server.clock = clock
     server.ids = ids if ids is not None else IdSource()
@@ -860,7 +872,7 @@ def buildComponentServer(config: Config, clock=None, ids=None) -> ComponentServe
     # The backend HTTP API (DESIGN.md section 7) and the inspector page,
     # without sessions or stanza stream: the host serves WebSocket,
     # host-meta and uploads to its users, and has their sessions.
-    root = resource.Resource()
+    root = Folder()
     api = APIResource(server)
     root.putChild(b"api", api)
     page, assets = pageResources(api)

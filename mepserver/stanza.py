@@ -188,6 +188,64 @@ def copyStanza(stanza: domish.Element, **attributes) -> domish.Element:
     return element
 
 
+def serializePlain(element: domish.Element, prefixes: dict, defaultUri: str) -> Optional[str]:
+    """
+    Serialize an element that needs no namespace prefix as Twisted's
+    serializer does (C{domish.Element.toXml}), faster: what most stanzas
+    are (each element in its own default namespace, declared where it
+    changes), and what a broadcast is serialized as once per recipient
+    stream context (L{Broadcast}, issue 16).
+
+    @param prefixes: the prefixes in scope, by namespace (a stream's).
+    @param defaultUri: the default namespace in scope.
+    @return: the text, or L{None} if an element needs a prefix (its
+        namespace differs from its default one, or has a prefix in scope)
+        or declares prefixes, or an attribute has a namespace: then only
+        Twisted's serializer will do.
+    """
+    out: List[str] = []
+    if _writePlain(element, defaultUri, prefixes, out.append):
+        return "".join(out)
+    return None
+
+
+def _writePlain(element, currentUri, prefixes, write) -> bool:
+    if isinstance(element, str):
+        # SerializedXML (pre-serialized children) is text too, kept as is.
+        write(element if isinstance(element, domish.SerializedXML) else domish.escapeToXml(element))
+        return True
+    uri, default = element.uri, element.defaultUri
+    if default is None:
+        default = currentUri
+    if uri is None:
+        uri = default
+    if (
+        element.localPrefixes
+        or uri != default
+        or uri in prefixes
+        or uri in domish.G_PREFIXES
+    ):
+        return False
+    name = element.name
+    write("<" + name)
+    if default != currentUri:
+        write(" xmlns='%s'" % default)
+    for key, value in element.attributes.items():
+        if not isinstance(key, str):
+            return False
+        write(f" {key}='{domish.escapeToXml(value, 1)}'")
+    children = element.children
+    if not children:
+        write("/>")
+        return True
+    write(">")
+    for child in children:
+        if not _writePlain(child, default, prefixes, write):
+            return False
+    write("</" + name + ">")
+    return True
+
+
 #: Stand-ins for the per-recipient attribute values while a L{Broadcast}
 #: is serialized: XML text can hold no NUL, so no stanza contains them.
 _STAND_INS = ("\x00to\x00", "\x00id\x00")
@@ -206,7 +264,10 @@ class Broadcast(domish.Element):
     stanza for later makes a copy (L{copyStanza}, a plain element), as for
     any stanza in flight; nothing changes a stanza in flight, but should
     its other attributes or its number of children change, it is
-    serialized again.
+    serialized again. A sender may instead hand the broadcast and its
+    recipients to the router at once (L{mepserver.router.sendMany}): local
+    sessions then get bytes spliced from one encoded text
+    (L{encodeFor}), the others a copy each (L{copyTo}).
 
     @ivar varying: the names of the attributes that differ per recipient.
     """
@@ -227,6 +288,7 @@ class Broadcast(domish.Element):
         self.children = list(stanza.children)
         self.varying = tuple(varying)
         self._texts: dict = {}
+        self._encoded: dict = {}
 
     def copyFor(self, **attributes) -> "Broadcast":
         """
@@ -241,7 +303,17 @@ class Broadcast(domish.Element):
         copy.children = self.children
         copy.varying = self.varying
         copy._texts = self._texts
+        copy._encoded = self._encoded
         return copy
+
+    def copyTo(self, to: str, stanzaId: Optional[str] = None) -> "Broadcast":
+        """
+        One recipient's copy (L{copyFor}): its C{to}, and its C{id} unless
+        L{None}.
+        """
+        if stanzaId is None:
+            return self.copyFor(to=to)
+        return self.copyFor(to=to, id=stanzaId)
 
     def toXml(self, prefixes=None, closeElement=1, defaultUri="", prefixesInScope=None):
         if not closeElement:
@@ -270,10 +342,46 @@ class Broadcast(domish.Element):
             out.append(rest)
         return "".join(out)
 
-    def _split(self, prefixes, defaultUri, prefixesInScope):
+    def encodeFor(self, prefixes: dict, defaultUri: str) -> "SplicedText":
+        """
+        The text of every recipient's copy as a child of an XMPP stream
+        header, made once: serialized as Twisted's stream serializes what
+        it sends (C{XmlStream.send}, with the stream's C{prefixes} and
+        content namespace), encoded, and cut where each copy's own C{to}
+        (and C{id}) go, whether or not this element has them now.
+
+        A sender that delivers to many streams at once (the client
+        domain's L{mepserver.c2s.sessions.DeliveryHandler.deliverMany})
+        then writes bytes, without an element per recipient.
+
+        @param prefixes: the stream's namespace prefixes, by namespace.
+        @param defaultUri: the stream's content namespace.
+        """
+        varying = self.varying
+        key = (
+            defaultUri,
+            tuple(prefixes.items()),
+            len(self.children),
+            tuple(item for item in self.attributes.items() if item[0] not in varying),
+        )
+        spliced = self._encoded.get(key)
+        if spliced is None:
+            pieces, order = self._split(
+                prefixes, defaultUri, list(prefixes.values()), everyVarying=True
+            )
+            spliced = self._encoded[key] = SplicedText(
+                [piece.encode("utf-8") for piece in pieces],
+                [self.varying.index(name) for name in order],
+            )
+        return spliced
+
+    def _split(self, prefixes, defaultUri, prefixesInScope, everyVarying=False):
         """
         Serialize with stand-ins for the varying attributes.
 
+        @param everyVarying: whether to put stand-ins for the varying
+            attributes this element does not have too (added after its
+            others, as L{copyFor} adds them).
         @return: the text cut at the stand-ins, and the attribute names in
             the order they appear.
         """
@@ -283,10 +391,19 @@ class Broadcast(domish.Element):
             if name in attributes:
                 saved[name] = attributes[name]
                 attributes[name] = standIn
+            elif everyVarying:
+                saved[name] = None
+                attributes[name] = standIn
         try:
-            text = domish.Element.toXml(self, prefixes, 1, defaultUri, prefixesInScope)
+            text = serializePlain(self, prefixes or {}, defaultUri)
+            if text is None:
+                text = domish.Element.toXml(self, prefixes, 1, defaultUri, prefixesInScope)
         finally:
-            attributes.update(saved)
+            for name, value in saved.items():
+                if value is None:
+                    del attributes[name]
+                else:
+                    attributes[name] = value
         pieces = [text]
         order = []
         for name, standIn in zip(self.varying, _STAND_INS):
@@ -299,6 +416,42 @@ class Broadcast(domish.Element):
                     order.insert(i, name)
                     break
         return pieces, order
+
+
+class SplicedText:
+    """
+    The UTF-8 text of a L{Broadcast} for one namespace context, cut where
+    each recipient's values go (L{Broadcast.encodeFor}).
+
+    @ivar pieces: the text around the values, encoded.
+    @ivar order: for each value in the text, in order, its index in
+        C{(to, id)}.
+    """
+
+    __slots__ = ("pieces", "order")
+
+    def __init__(self, pieces: List[bytes], order: List[int]):
+        self.pieces = pieces
+        self.order = order
+
+    def fill(self, to: str, stanzaId: Optional[str] = None) -> bytes:
+        """
+        @return: one recipient's copy, its values escaped as attribute
+            values.
+        """
+        pieces = self.pieces
+        escape = domish.escapeToXml
+        if len(pieces) == 2:
+            # Only 'to' varies: the usual broadcast.
+            return b"".join((pieces[0], escape(to, 1).encode("utf-8"), pieces[1]))
+        first, second = (to, stanzaId) if self.order[0] == 0 else (stanzaId, to)
+        return b"".join((
+            pieces[0],
+            escape(first, 1).encode("utf-8"),
+            pieces[1],
+            escape(second, 1).encode("utf-8"),
+            pieces[2],
+        ))
 
 
 def parseStanza(text: str) -> domish.Element:

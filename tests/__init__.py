@@ -4,4 +4,6 @@ mepserver's tests.
 Importing mepserver first applies the wokkel compatibility shim before any
 test module imports wokkel.
 """
-import mepserver  # noqa: F401
+import importlib
+
+importlib.import_module("mepserver")

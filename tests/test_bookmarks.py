@@ -9,7 +9,7 @@ L{mepserver.server.buildServer} builds (L{tests.test_pep.PEPHarness}).
 from twisted.trial import unittest
 
 from mepserver.c2s.bookmarks import Bookmark
-from tests.test_pep import NS_EVENT, NS_PUBSUB, PEPHarness, configureForm, publish, pubsubRequest
+from tests.test_pep import NS_PUBSUB, PEPHarness, publish, pubsubRequest
 from tests.test_private import NS_DISCO_INFO, privateIQ
 
 NS_BOOKMARKS = "urn:xmpp:bookmarks:1"

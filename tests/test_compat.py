@@ -121,6 +121,31 @@ class CompatTests(unittest.SynchronousTestCase):
         self.assertTrue(output.startswith("fails"), output)
 
 
+class MarkTests(unittest.SynchronousTestCase):
+    """
+    Handlers' marks on stanzas are attributes, never children.
+    """
+
+    def test_childIsNotAMark(self):
+        """
+        An element with children named C{handled} and C{blockingChecked},
+        and a copy of it, are not marked; a mark set is read as set.
+        """
+        from mepserver.stanza import Broadcast, copyStanza, parseStanza
+
+        element = parseStanza(
+            "<message xmlns='jabber:client'><handled/><blockingChecked/></message>"
+        )
+        for stanza in (element, copyStanza(element), Broadcast(element)):
+            for mark in _compat.MARKS:
+                self.assertIs(False, getattr(stanza, mark))
+        element.handled = True
+        self.assertIs(True, element.handled)
+        from twisted.words.xish import domish
+
+        self.assertIs(False, vars(domish.Element)["blockingChecked"])
+
+
 class MemoizedStringprepTests(unittest.SynchronousTestCase):
     """
     Twisted's stringprep profiles remember what they prepared (issue 16),

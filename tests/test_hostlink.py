@@ -758,6 +758,36 @@ class ComponentServerTests(unittest.TestCase):
             )
         )
 
+    def test_broadcastCopyByCopy(self):
+        """
+        Behind a host, a room's broadcasts leave copy by copy through the
+        link: the router has no domain that delivers in bulk (issue 16),
+        and the host gets one message per occupant, each with its own
+        C{to}, and a presence update likewise.
+        """
+        self.start()
+        self.assertEqual({}, self.server.router.bulk)
+        occupants = ["juliet@localhost/balcony", "romeo@localhost/orchard", "nurse@localhost/r"]
+        for occupant in occupants:
+            self.join(occupant, occupant.split("@")[0])
+        self.host.stream.send(
+            f"<message from='romeo@localhost/orchard' to='coven@{MUC}' type='groupchat'>"
+            "<body>Hi</body></message>"
+        )
+        self.host.stream.send(
+            f"<presence from='nurse@localhost/r' to='coven@{MUC}/nurse'><show>away</show></presence>"
+        )
+        self.host.flush()
+        received = self.host.take()
+        self.assertEqual(
+            sorted(occupants),
+            sorted(s["to"] for s in received if s.name == "message" and str(s.body) == "Hi"),
+        )
+        self.assertEqual(
+            sorted(occupants),
+            sorted(s["to"] for s in received if s.name == "presence" and s.show is not None),
+        )
+
     def test_stopTellsOccupants(self):
         """
         Stopping the server tells each occupant, through the host, that the

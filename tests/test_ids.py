@@ -3,10 +3,12 @@
 Tests for L{mepserver.ids}.
 """
 
+import secrets
+
 from twisted.trial import unittest
 
 from mepserver import ids
-from mepserver.ids import IdSource, SeededIdSource
+from mepserver.ids import POOL_SIZE, IdSource, SeededIdSource
 
 
 class CountingSource(IdSource):
@@ -31,6 +33,27 @@ class IdSourceTests(unittest.SynchronousTestCase):
         ids = {source.newId("m-") for _ in range(1000)}
         self.assertEqual(1000, len(ids))
         self.assertTrue(all(i.startswith("m-") for i in ids))
+
+    def test_poolRefilled(self):
+        """
+        Ids are 16 hex digits of the operating system's random bytes, taken
+        from a pool that is drawn again once used up: no id repeats across
+        pools.
+        """
+        draws = []
+        real = secrets.token_bytes
+
+        def tokenBytes(n):
+            draws.append(n)
+            return real(n)
+
+        self.patch(secrets, "token_bytes", tokenBytes)
+        source = IdSource()
+        count = 2 * POOL_SIZE // 8 + 1
+        ids = [source.newId() for _ in range(count)]
+        self.assertEqual([POOL_SIZE] * 3, draws)
+        self.assertEqual(count, len(set(ids)))
+        self.assertTrue(all(len(i) == 16 and int(i, 16) >= 0 for i in ids))
 
     def test_stable(self):
         """

@@ -777,7 +777,7 @@ class SubscriptionTests(MEPTestCase):
         self.h.join(A, "a")
         liar = CapsClient([N1 + "+notify"])
         self.h.clients[B] = liar
-        self.h.join(B, "b", caps=f"<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='x' ver='AAAAAAAAAAAAAAAAAAAAAAAAAAA='/>")
+        self.h.join(B, "b", caps="<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='x' ver='AAAAAAAAAAAAAAAAAAAAAAAAAAA='/>")
         self.h.take()
         self.h.publish(A, ROOM + "/a")
         self.assertEqual([], events(self.h.take(B)))

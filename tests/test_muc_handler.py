@@ -1091,8 +1091,8 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
         Section 7.4, examples 44 and 45; XEP-0359 and XEP-0421: reflected to
         everyone, the sender too, with the client's id, a stanza-id by the
         room (a forged one removed, another entity's kept) and the
-        occupant-id. One element is built for all recipients (DESIGN.md
-        section 9).
+        occupant-id. One payload is built for all recipients, serialized
+        once (DESIGN.md section 9): each copy shares its children and text.
         """
         self.muc.send(f"""
             <message from='{HAG}' id='hysf1v37' to='{ROOM}' type='groupchat'>
@@ -1104,7 +1104,8 @@ class OccupancyTests(HarnessMixin, unittest.TestCase):
         raw = list(self.muc.raw)
         received = self.muc.take()
         self.assertEqual([CRONE, WICCA, HAG], [m["to"] for m in received])
-        self.assertEqual(1, len({id(element) for element in raw}))
+        self.assertEqual(1, len({id(element.children) for element in raw}))
+        self.assertEqual(1, len({id(element._texts) for element in raw}))
         for message in received:
             assertStanza(self, message, f"""
                 <message from='{ROOM}/thirdwitch' id='hysf1v37' type='groupchat'>

@@ -9,7 +9,6 @@ L{mepserver.server.buildServer} builds (L{tests.test_pep.PEPTestCase}).
 from tests.test_pep import (
     NS_TUNE,
     PEPTestCase,
-    TUNE,
     pubsubRequest,
     publish,
 )

@@ -11,11 +11,15 @@ bound sessions on stub streams.
 
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish, utility
+from twisted.words.xish import domish, utility, xpath
+from wokkel import generic
 from wokkel.subprotocols import XMPPHandler
+from zope.interface import implementer
 
-from mepserver.router import Domain, HandledStopsDispatcher, Router
-from tests.helpers import parseXml, stanzaMismatch
+from mepserver.interfaces import IBulkDelivery
+from mepserver.router import Domain, HandledStopsDispatcher, Router, sendMany
+from mepserver.stanza import Broadcast
+from tests.helpers import StubStream, parseXml, stanzaMismatch
 from tests.test_pep import DOMAIN, ROMEO, PEPHarness, TUNE, publish
 
 NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
@@ -461,6 +465,49 @@ class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
         self.assertEqual(["taker"], self.calls)
         self.assertEqual([], matched)
 
+    def test_onlyQueriesForItsName(self):
+        """
+        An element is matched only against the queries that may match its
+        name: C{/iq...} queries are not even tried on a message; C{/*} and
+        C{//...} queries are.
+        """
+        matched = []
+        for event in ("/iq[@type='get']", "/message", "/*", "//body"):
+            self.dispatcher.addObserver(event, self.observer(event))
+            query = xpath.internQuery(event)
+            self.patch(query, "matches", lambda element, q=query, m=query.matches: (
+                matched.append(q.queryStr) or m(element)))
+        message = domish.Element((None, "message"))
+        message.addElement("body")
+        self.dispatcher.dispatch(message)
+        self.assertEqual(["/*", "//body", "/message"], sorted(matched))
+        self.assertEqual(["/*", "//body", "/message"], sorted(self.calls))
+
+    def test_observersChange(self):
+        """
+        An observer added or removed after an element of the same name was
+        dispatched, or added during a dispatch, applies to the next
+        dispatch.
+        """
+        iq = domish.Element((None, "iq"))
+        self.dispatcher.dispatch(iq)
+        late = self.observer("late")
+        self.dispatcher.addObserver("/iq", late)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late"], self.calls)
+        self.dispatcher.removeObserver("/iq", late)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late"], self.calls)
+
+        def adding(element):
+            self.calls.append("adding")
+            self.dispatcher.addObserver("/iq", self.observer("added"), 5)
+
+        self.dispatcher.addOnetimeObserver("/iq", adding, 10)
+        self.dispatcher.dispatch(iq)
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late", "adding", "added"], self.calls)
+
     def test_firstObservers(self):
         """
         Observers of every element with a priority above 0 are the first
@@ -577,6 +624,128 @@ class DomainSendTests(unittest.TestCase):
         self.assertEqual(1, len(self.flushLoggedErrors(KeyError)))
 
 
+class BulkRouteTests(unittest.TestCase):
+    """
+    The router delivers one broadcast to many in one call per domain that
+    delivers in bulk (L{mepserver.router.Router.deliverMany}, issue 16),
+    and routes every other copy as any stanza.
+    """
+
+    def setUp(self):
+        self.router = Router()
+        self.domain = Domain(self.router, "example.com")
+        self.calls = []
+        self.bulk = _BulkRecorder(self.calls)
+        self.domain.addHandler(self.bulk)
+        self.domain.startService()
+        self.addCleanup(self.domain.stopService)
+        self.elsewhere = []
+        pipe = generic.XmlPipe()
+        self.router.addRoute("elsewhere.example", pipe.sink)
+        pipe.source.addObserver("/*", self.elsewhere.append)
+        message = domish.Element(("jabber:client", "message"))
+        message["type"] = "headline"
+        self.broadcast = Broadcast(message, ("to", "id"))
+        self.ids = iter(range(1, 100))
+
+    def newId(self):
+        return f"e{next(self.ids)}"
+
+    def test_registered(self):
+        """
+        A started domain whose L{IBulkDelivery} handler replaces its first
+        observers delivers in bulk; a stopped one does not.
+        """
+        self.assertEqual(self.domain.deliverMany, self.router.bulk["example.com"])
+        self.domain.stopService()
+        self.assertNotIn("example.com", self.router.bulk)
+        self.domain.startService()
+
+    def test_oneCallPerRun(self):
+        """
+        Each run of recipients at the bulk domain is one call; a copy for
+        any other domain is routed with its own C{to}; C{newId} gives each
+        copy its id in the recipients' order.
+        """
+        recipients = [
+            JID("a@example.com/1"),
+            JID("b@elsewhere.example/2"),
+            JID("c@example.com/3"),
+            JID("d@example.com"),
+        ]
+        self.router.deliverMany(self.broadcast, recipients, self.newId)
+        self.assertEqual(
+            [[("a@example.com/1", "e1")], [("c@example.com/3", "e3"), ("d@example.com", "e4")]],
+            self.bulk.delivered,
+        )
+        [copy] = self.elsewhere
+        self.assertEqual(("b@elsewhere.example/2", "e2"), (copy["to"], copy["id"]))
+        self.assertNotIn("to", self.broadcast.attributes)
+        self.assertEqual([], self.calls)
+
+    def test_firstObserverAdded(self):
+        """
+        Once the domain has a first observer the bulk handler does not
+        stand for, each copy is routed, through every first observer.
+        """
+        extra = []
+        self.domain.xmlstream.addObserver("/*", lambda stanza: extra.append(stanza["to"]), 30)
+        self.router.deliverMany(self.broadcast, [JID("a@example.com/1")], self.newId)
+        self.assertEqual([], self.bulk.delivered)
+        self.assertEqual(["a@example.com/1"], extra)
+        self.assertEqual(["check", "deliver"], self.calls)
+
+    def test_notRegisteredWithOtherFirstObservers(self):
+        """
+        A bulk handler that does not stand for all the first observers of
+        its domain is not used.
+        """
+        router = Router()
+        domain = Domain(router, "example.org")
+        domain.addHandler(_BulkRecorder([]))
+        domain.addHandler(_Recorder([]))
+        domain.startService()
+        self.addCleanup(domain.stopService)
+        self.assertNotIn("example.org", router.bulk)
+
+    def test_handlerSendsInOneCall(self):
+        """
+        L{sendMany} from a handler of a domain is one call to the router;
+        from a handler on another stream, one copy per recipient, each
+        sent as the handler sends.
+        """
+        calls = []
+        self.router.deliverMany = lambda *args: calls.append(args)
+        handler = XMPPHandler()
+        handler.setHandlerParent(self.domain)
+        sendMany(handler, self.broadcast, [JID("a@example.com/1")])
+        self.assertEqual([(self.broadcast, [JID("a@example.com/1")], None)], calls)
+
+        sent = []
+        other = XMPPHandler()
+        other.makeConnection(StubStream())
+        other.send = sent.append
+        sendMany(other, self.broadcast, [JID("a@example.com/1"), JID("b@example.com/2")], self.newId)
+        self.assertEqual(
+            [("a@example.com/1", "e1"), ("b@example.com/2", "e2")],
+            [(copy["to"], copy["id"]) for copy in sent],
+        )
+
+    def test_failureLogged(self):
+        """
+        A broadcast the router fails on is logged, and the handler carries
+        on.
+        """
+        def fail(*args):
+            raise RuntimeError("boom")
+
+        self.router.deliverMany = fail
+        handler = XMPPHandler()
+        handler.setHandlerParent(self.domain)
+        sendMany(handler, self.broadcast, [JID("a@example.com/1")])
+        self.assertEqual(1, len(self.flushLoggedErrors(RuntimeError)))
+
+
 class _Recorder(XMPPHandler):
     """
     Two first observers (a check, then a delivery taking messages) and an
@@ -604,6 +773,25 @@ class _Recorder(XMPPHandler):
 
     def iq(self, stanza):
         self.calls.append("iq")
+
+
+@implementer(IBulkDelivery)
+class _BulkRecorder(_Recorder):
+    """
+    A L{_Recorder} that also delivers broadcasts in bulk, recording each
+    call's C{(to, id)}s.
+    """
+
+    def __init__(self, calls):
+        _Recorder.__init__(self, calls)
+        self.delivered = []
+
+    @property
+    def replaces(self):
+        return [self.check, self.deliver]
+
+    def deliverMany(self, broadcast, recipients, newId, route):
+        self.delivered.append([(r.full(), newId()) for r in recipients])
 
 
 class DomainTests(unittest.TestCase):

@@ -324,7 +324,7 @@ class WebSocketEncryptionTests(unittest.TestCase):
 
     def register(self, connection):
         [answer] = connection.sendParsed(
-            f"<iq xmlns='jabber:client' type='set' id='r1'>"
+            "<iq xmlns='jabber:client' type='set' id='r1'>"
             "<query xmlns='jabber:iq:register'><username>bill</username>"
             "<password>Calliope</password></query></iq>"
         )

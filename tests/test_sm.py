@@ -6,14 +6,12 @@ whole server in memory (L{tests.memory}).
 """
 
 import base64
-import xml.etree.ElementTree as ET
 
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python import failure
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish
 from wokkel import component, generic
 
 from mepserver.c2s.bind import BindStep
@@ -869,6 +867,44 @@ class MemoryTests(unittest.TestCase):
         self.server.flush()
         [message] = romeo.take()
         self.assertEqual((f"{room}/Juliet", "I am"), (message["from"], str(message.body)))
+
+    def test_roomBroadcastInBulk(self):
+        """
+        A room's groupchat message to a session with stream management,
+        written by the client domain's bulk path (issue 16), is counted and
+        kept as for any stanza (section 4), while the session has a stream
+        and while it hibernates; resumption sends the unacknowledged ones
+        again, in order, with delay stamps (section 5).
+        """
+        room = "verona@conference.localhost"
+        delivery = self.server.server.delivery
+        juliet = self.server.connect("juliet", "balcony")
+        romeo = self.server.connect("romeo", "orchard")
+        smId = self.enable(juliet)
+        juliet.send(f"<presence to='{room}/Juliet'><x xmlns='{NS_MUC}'/></presence>")
+        romeo.send(f"<presence to='{room}/Romeo'><x xmlns='{NS_MUC}'/></presence>")
+        juliet.take()
+        sm = self.server.server.sessions.session(juliet.jid).sm
+        handled = sm.sent
+        juliet.send(parseXml(ack(handled)))
+
+        before = delivery.bulkDelivered
+        romeo.send(f"<message type='groupchat' to='{room}'><body>one</body></message>")
+        [one] = juliet.take()
+        self.assertEqual(("one", juliet.jid.full()), (str(one.body), one["to"]))
+        self.assertEqual(handled + 1, sm.sent)
+        [(_, kept)] = sm.queue
+        self.assertEqual(("one", juliet.jid.full()), (str(kept.body), kept["to"]))
+
+        self.drop(juliet)
+        romeo.send(f"<message type='groupchat' to='{room}'><body>two</body></message>")
+        self.assertEqual(4, delivery.bulkDelivered - before)
+        self.assertEqual(handled + 2, sm.sent)
+        xs, received = self.resume("juliet", smId, handled)
+        messages = [e for e in received if e.name == "message"]
+        self.assertEqual(["one", "two"], [str(m.body) for m in messages])
+        for message in messages:
+            self.assertEqual(1, len(list(message.elements(NS_DELAY, "delay"))))
 
     def test_expiryKeepsMessagesOffline(self):
         """

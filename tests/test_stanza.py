@@ -3,6 +3,8 @@
 Tests for L{mepserver.stanza}.
 """
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
@@ -16,6 +18,7 @@ from mepserver.stanza import (
     forLog,
     parseElements,
     parseStanza,
+    serializePlain,
 )
 
 
@@ -92,13 +95,13 @@ class BroadcastTests(unittest.SynchronousTestCase):
         """
         broadcast = Broadcast(self.message)
         calls = []
-        original = domish.Element.toXml
+        original = Broadcast._split
 
         def counting(element, *args, **kwargs):
             calls.append(element)
             return original(element, *args, **kwargs)
 
-        self.patch(domish.Element, "toXml", counting)
+        self.patch(Broadcast, "_split", counting)
         for to in ("a@example.com/1", "b@example.com/2", "c@example.com/3"):
             broadcast["to"] = to
             self.assertIn(f"to='{to}'", broadcast.toXml(**STREAM))
@@ -142,6 +145,167 @@ class BroadcastTests(unittest.SynchronousTestCase):
         broadcast.addElement("thread")
         self.assertNotIn("to", self.message.attributes)
         self.assertEqual(3, len(self.message.children))
+
+
+class EncodeForTests(unittest.SynchronousTestCase):
+    """
+    L{Broadcast.encodeFor} and L{SplicedText}: each recipient's copy as
+    bytes, as a stream would write the copy itself.
+    """
+
+    setUp = BroadcastTests.setUp
+
+    def streamText(self, element, prefixes=STREAM["prefixes"]):
+        """
+        @return: what Twisted's client stream writes for C{element}.
+        """
+        return element.toXml(
+            prefixes=prefixes, defaultUri="jabber:client", prefixesInScope=list(prefixes.values())
+        ).encode("utf-8")
+
+    def test_sameAsCopy(self):
+        """
+        A filled text is the copy's own text, its values escaped, whether
+        the broadcast has a C{to} (left from an earlier send) or not.
+        """
+        broadcast = Broadcast(self.message)
+        for to in ("hag@heath.example/cauldron", "o'x&y@heath.example/<r\">"):
+            spliced = broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+            self.assertEqual(self.streamText(broadcast.copyFor(to=to)), spliced.fill(to))
+            broadcast["to"] = "stale@example.com/1"
+        self.assertIn(
+            b"to='o&apos;x&amp;y@heath.example/&lt;r&quot;&gt;'",
+            spliced.fill("o'x&y@heath.example/<r\">"),
+        )
+
+    def test_toAndId(self):
+        """
+        With C{("to", "id")} both are spliced, whichever comes first in the
+        text.
+        """
+        for first in ("to", "id"):
+            message = copyStanza(self.message)
+            message.attributes = {first: "x", **self.message.attributes}
+            broadcast = Broadcast(message, ("to", "id"))
+            spliced = broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+            copy = broadcast.copyFor(to="a@example.com/1", id="e&1")
+            self.assertEqual(self.streamText(copy), spliced.fill("a@example.com/1", "e&1"))
+
+    def test_contexts(self):
+        """
+        Each stream context (its prefixes) has its own text, made once; an
+        equal context shares it.
+        """
+        broadcast = Broadcast(self.message)
+        calls = []
+        original = Broadcast._split
+
+        def counting(element, *args, **kwargs):
+            calls.append(element)
+            return original(element, *args, **kwargs)
+
+        self.patch(Broadcast, "_split", counting)
+        other = {"http://etherx.jabber.org/streams": "stream", "urn:xmpp:sid:0": "sid"}
+        for prefixes in (STREAM["prefixes"], dict(STREAM["prefixes"]), other, other):
+            spliced = broadcast.encodeFor(prefixes, "jabber:client")
+            self.assertIn(b"to='a@example.com/1'", spliced.fill("a@example.com/1"))
+        self.assertEqual(2, len(calls))
+        self.patch(Broadcast, "_split", original)
+        self.assertEqual(
+            self.streamText(broadcast.copyFor(to="b@example.com"), other),
+            broadcast.encodeFor(other, "jabber:client").fill("b@example.com"),
+        )
+        self.assertIn(b"<sid:stanza-id", spliced.fill("b@example.com"))
+
+    def test_broadcastUntouched(self):
+        """
+        Making the text leaves the broadcast's attributes as they were.
+        """
+        broadcast = Broadcast(self.message, ("to", "id"))
+        broadcast["to"] = "a@example.com/1"
+        broadcast.encodeFor(STREAM["prefixes"], "jabber:client")
+        self.assertEqual(
+            {"from": "room@chat.example/witch", "type": "groupchat", "to": "a@example.com/1"},
+            broadcast.attributes,
+        )
+
+
+NAMESPACES = [None, "jabber:client", "urn:xmpp:sid:0", "urn:example:a"]
+
+
+@st.composite
+def elements(draw, depth=0):
+    """
+    Element trees of the kinds stanzas have: a few namespaces, declared as
+    default namespaces or not at all, attributes and text with characters
+    to escape, pre-serialized children.
+    """
+    uri = draw(st.sampled_from(NAMESPACES))
+    defaultUri = draw(st.sampled_from([None, uri, uri, "urn:example:b"]))
+    element = domish.Element((uri, draw(st.sampled_from(["a", "body", "x"]))), defaultUri)
+    text = st.text(alphabet="ab<>&'\"", max_size=4)
+    for name in draw(st.lists(st.sampled_from(["id", "to", "type"]), unique=True, max_size=3)):
+        element[name] = draw(text)
+    for _ in range(draw(st.integers(0, 3 if depth < 3 else 0))):
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            element.addContent(draw(text))
+        elif kind == 1:
+            element.addRawXml("<raw xmlns='urn:example:r'/>")
+        else:
+            element.addChild(draw(elements(depth + 1)))
+    return element
+
+
+class SerializePlainTests(unittest.SynchronousTestCase):
+    """
+    L{serializePlain}: Twisted's serialization of elements that need no
+    prefix, or L{None}.
+    """
+
+    @settings(max_examples=50, deadline=None)
+    @given(elements(), st.sampled_from(["jabber:client", ""]))
+    def test_sameAsTwisted(self, element, defaultUri):
+        """
+        Whatever it serializes, it serializes as Twisted does in the same
+        context; it declines only elements that need a prefix.
+        """
+        text = serializePlain(element, STREAM["prefixes"], defaultUri)
+        if text is not None:
+            self.assertEqual(
+                element.toXml(
+                    prefixes=STREAM["prefixes"],
+                    defaultUri=defaultUri,
+                    prefixesInScope=STREAM["prefixesInScope"],
+                ),
+                text,
+            )
+
+    def test_stanzas(self):
+        """
+        Stanzas as clients send them and rooms reflect them serialize here.
+        """
+        message = parseStanza(
+            "<message xmlns='jabber:client' type='groupchat' from='r@c/n' id='1'>"
+            "<body>a &amp; b</body><stanza-id xmlns='urn:xmpp:sid:0' id='x' by='r@c'/>"
+            "<x xmlns='urn:example:a'><y/></x></message>"
+        )
+        self.assertEqual(message.toXml(**STREAM), serializePlain(message, STREAM["prefixes"], "jabber:client"))
+
+    def test_declined(self):
+        """
+        An element in the stream namespace, one that declares prefixes, a
+        child whose namespace is not its default one, and a namespaced
+        attribute need Twisted's serializer.
+        """
+        streamError = domish.Element(("http://etherx.jabber.org/streams", "error"))
+        prefixed = domish.Element(("jabber:client", "message"), localPrefixes={"e": "urn:e"})
+        odd = domish.Element(("jabber:client", "message"))
+        odd.addChild(domish.Element(("urn:a", "x"), "urn:b"))
+        qualified = domish.Element(("jabber:client", "message"))
+        qualified[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+        for element in (streamError, prefixed, odd, qualified):
+            self.assertIsNone(serializePlain(element, STREAM["prefixes"], "jabber:client"))
 
 
 class BoundedElementStreamTests(unittest.SynchronousTestCase):

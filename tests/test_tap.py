@@ -8,7 +8,6 @@ from twisted.application import internet, service
 from twisted.application.service import IServiceMaker
 from twisted.internet import endpoints, protocol
 from twisted.plugin import getPlugins
-from twisted.python import usage
 from twisted.trial import unittest
 
 from mepserver import config, tap

@@ -9,7 +9,6 @@ so).
 """
 
 import dataclasses
-import importlib.util
 import inspect
 import json
 import os
@@ -17,7 +16,7 @@ import sys
 import textwrap
 
 import treq
-from twisted.internet import reactor, task, utils
+from twisted.internet import defer, endpoints, protocol, reactor, task, utils
 from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.trial import unittest
 from twisted.web.client import HTTPConnectionPool
@@ -385,6 +384,45 @@ class StanzaRecorderTests(unittest.SynchronousTestCase):
         self.assertEqual([], recorder.received)
 
 
+class KeptAlive(protocol.Protocol):
+    """
+    An HTTP/1.1 client that asks for one page and keeps its connection
+    open afterwards, as a browser does.
+
+    @ivar answered: fires once the answer starts to arrive.
+    @ivar lost: fires once the connection is closed.
+    """
+
+    def __init__(self):
+        self.answered = defer.Deferred()
+        self.lost = defer.Deferred()
+
+    def connectionMade(self):
+        self.transport.write(
+            b"GET /.well-known/host-meta HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+
+    def dataReceived(self, data):
+        if not self.answered.called:
+            self.answered.callback(data)
+
+    def connectionLost(self, reason):
+        self.lost.callback(None)
+
+
+async def keepAlive(running):
+    """
+    Open an HTTP connection to C{running} that stays open once answered.
+
+    @return: the L{KeptAlive} client, answered.
+    """
+    endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", running.httpPort)
+    client = await endpoints.connectProtocol(endpoint, KeptAlive())
+    answer = await client.answered
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    return client
+
+
 class RunningServerTests(unittest.TestCase):
     """
     L{startServer}'s L{RunningServer}: accounts, clients, recorders, reset.
@@ -587,6 +625,31 @@ class RunningServerTests(unittest.TestCase):
         self.assertEqual([], running.server.sessions.observers)
         self.assertFalse(os.path.exists(running.server.config.dataDir))
         del recorder
+
+    async def test_stopClosesHTTPConnections(self):
+        """
+        L{RunningServer.stop} closes the HTTP connections a browser keeps
+        open after its requests.
+        """
+        running = await startServer()
+        client = await keepAlive(running)
+        await running.stop()
+        # The timeout turns a connection left open into a failure.
+        await client.lost.addTimeout(5, reactor)
+
+    async def test_suspendClosesHTTPConnections(self):
+        """
+        L{RunningServer.suspend} closes them too, and after L{resume}
+        those of the new listener are closed in turn.
+        """
+        running = await startServer(self)
+        client = await keepAlive(running)
+        await running.suspend()
+        await client.lost.addTimeout(5, reactor)
+        await running.resume()
+        client = await keepAlive(running)
+        await running.suspend()
+        await client.lost.addTimeout(5, reactor)
 
 
     async def test_suspendResume(self):

@@ -19,18 +19,18 @@ The Blocking Command (XEP-0191) for the client domain's accounts.
 from __future__ import annotations
 
 import weakref
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
-from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.c2s.base import AccountHandler
 from mepserver.c2s.roster import makePresence
 from mepserver.c2s.sessions import bounce
 from mepserver.interfaces import IAccountObserver, IOutboundFilter
@@ -246,7 +246,7 @@ def renderItems(name: str, entities: Iterable[jid.JID]) -> domish.Element:
 
 
 @implementer(IDisco, IOutboundFilter, IAccountObserver)
-class BlockingHandler(XMPPHandler):
+class BlockingHandler(AccountHandler):
     """
     The Blocking Command (XEP-0191) on the client domain.
 
@@ -278,7 +278,7 @@ class BlockingHandler(XMPPHandler):
         Make the handler and register it with C{sessions} as the filter of
         what clients send.
         """
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.lists = BlockLists(users, sessions.locks)
@@ -293,13 +293,6 @@ class BlockingHandler(XMPPHandler):
         self.xmlstream.addObserver(BLOCKLIST_GET, self.onBlockListRequest)
         self.xmlstream.addObserver(BLOCK_SET, self.onEditRequest)
         self.xmlstream.addObserver(UNBLOCK_SET, self.onEditRequest)
-
-    def send(self, stanza):
-        """
-        Send a stanza to the router, unless the component stopped.
-        """
-        if stanza is not None and self.xmlstream is not None:
-            XMPPHandler.send(self, stanza)
 
     def reset(self) -> None:
         """
@@ -337,10 +330,7 @@ class BlockingHandler(XMPPHandler):
         recipient blocks its sender, or if it is sent on behalf of an
         account to a JID that account blocks.
         """
-        # The mark as an attribute only: a stanza's own child element named
-        # so (a groupchat message carries its sender's children) is no
-        # mark, and looking it up through domish would find it.
-        if vars(stanza).get("blockingChecked"):
+        if stanza.blockingChecked:
             return
         try:
             to = jid.internJID(stanza["to"])
@@ -383,6 +373,52 @@ class BlockingHandler(XMPPHandler):
         held = copyStanza(stanza)
         d.addCallback(lambda _: self._release(held, to, sender, fromAccount))
 
+    def passesAtOnce(self, stanza) -> Optional[Callable[[jid.JID], bool]]:
+        """
+        For a stanza sent to many accounts of the domain (a broadcast:
+        L{mepserver.c2s.sessions.DeliveryHandler.deliverMany}), what
+        L{onInbound} would decide for each copy, with the sender's part
+        worked out once.
+
+        @return: L{None} if the copies need L{onInbound} itself; else a test
+            of a recipient (a full or bare JID of an account): C{True} if
+            L{onInbound} would let its copy pass at once, with the lists
+            loaded and nothing blocked; C{False} if it would hold, drop or
+            refuse it.
+        """
+        if stanza.blockingChecked:
+            return None
+        try:
+            sender = jid.internJID(stanza["from"])
+        except (KeyError, jid.InvalidFormat):
+            return None
+        kind = stanza.getAttribute("type")
+        fromAccount = (
+            sender.user is not None
+            and sender.host == self.sessions.domain
+            and kind != "error"
+            and not (stanza.name == "presence" and kind in ("unsubscribe", "unsubscribed"))
+        )
+        # What the account itself blocks, decided first (onInbound); if
+        # its list is not loaded, loading it is onInbound's work.
+        senderList = None
+        if fromAccount:
+            senderList = self.lists.get(sender.user)
+            if senderList is None:
+                return None
+        lists = self.lists
+
+        def passes(to: jid.JID) -> bool:
+            if to.user == sender.user and to.host == sender.host:
+                # An account's own resources (section 4 note).
+                return True
+            if senderList is not None and senderList.matches(to):
+                return False
+            recipientList = lists.get(to.user)
+            return recipientList is not None and not recipientList.matches(sender)
+
+        return passes
+
     def _release(self, stanza, to, sender, fromAccount):
         if self._checkInbound(stanza, to, sender, fromAccount) or self.xmlstream is None:
             return
@@ -423,7 +459,7 @@ class BlockingHandler(XMPPHandler):
         call C{proceed}, once the account's list is loaded.
         """
         if self.lists.get(session.jid.user) is not None:
-            # Loaded: checked now, without a Deferred (issue 16).
+            # Loaded: as load() would call back at once, without a Deferred.
             self._checkOutbound(session, stanza, proceed)
             return
         d = self.lists.load([session.jid.user])
@@ -475,16 +511,7 @@ class BlockingHandler(XMPPHandler):
         Answer C{iq} from the outcome of C{d}: a refusal becomes its stanza
         error, an element the result's child.
         """
-        return errors.answerIQ(iq, d).addCallback(self._reply, iq)
-
-    def _reply(self, response, iq):
-        # To the requesting session directly, so that the result comes
-        # before the pushes that follow it.
-        session = self.sessions.session(jid.internJID(iq["from"]))
-        if session is not None:
-            session.send(response)
-        else:
-            self.send(response)
+        return errors.answerIQ(iq, d).addCallback(self.reply, iq)
 
     def onBlockListRequest(self, iq):
         """

@@ -36,6 +36,8 @@ from xml.sax.saxutils import quoteattr
 from twisted.internet import address
 from twisted.web import pages, resource
 
+from mepserver.web import Folder
+
 #: XEP-0156 section 3.1: the link relation of XMPP over WebSocket.
 REL_WEBSOCKET = "urn:xmpp:alt-connections:websocket"
 
@@ -136,16 +138,6 @@ class HostMetaResource(resource.Resource):
         return self.renderDocument([(REL_WEBSOCKET, webSocketURL(request, self.webSocketPath))])
 
 
-class _WellKnown(resource.Resource):
-    """
-    C{/.well-known/}: its children, and an escaped 404 page for any other
-    name (Twisted's default one is deprecated for not escaping).
-    """
-
-    def getChild(self, name, request):
-        return pages.notFound("No Such Resource", "nothing is served at this path")
-
-
 def wellKnownResource(webSocketPath: str) -> resource.Resource:
     """
     The C{/.well-known/} resource with C{host-meta} and C{host-meta.json}.
@@ -153,7 +145,7 @@ def wellKnownResource(webSocketPath: str) -> resource.Resource:
     @param webSocketPath: the absolute path of the RFC 7395 endpoint on the
         same listener, e.g. C{/xmpp-websocket}.
     """
-    wellKnown = _WellKnown()
+    wellKnown = Folder()
     wellKnown.putChild(
         b"host-meta",
         HostMetaResource(b"application/xrd+xml", renderXRD, webSocketPath),

@@ -25,13 +25,13 @@ from typing import Dict, Iterable, Optional, Tuple
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber import jid
-from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.c2s.base import AccountHandler
 from mepserver.stanza import parseStanza
 
 NS_PRIVATE = "jabber:iq:private"
@@ -61,7 +61,7 @@ def isEmpty(element: domish.Element) -> bool:
 
 
 @implementer(IDisco)
-class PrivateHandler(XMPPHandler):
+class PrivateHandler(AccountHandler):
     """
     The client domain's private XML storage.
 
@@ -79,7 +79,7 @@ class PrivateHandler(XMPPHandler):
     """
 
     def __init__(self, sessions, users, providers: Iterable = ()) -> None:
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.providers: Dict[Tuple[str, str], object] = {
@@ -122,17 +122,7 @@ class PrivateHandler(XMPPHandler):
             return
         iq.handled = True
         d = errors.answerIQ(iq, defer.ensureDeferred(self._process(iq)))
-        d.addCallback(self._reply, iq)
-
-    def _reply(self, response, iq):
-        # To the requesting session directly, in order with what this
-        # request made the server send it (a bookmarks set's notifications
-        # come first, as a PEP publish's do).
-        session = self.sessions.session(jid.internJID(iq["from"]))
-        if session is not None:
-            session.send(response)
-        elif self.xmlstream is not None:
-            self.send(response)
+        d.addCallback(self.reply, iq)
 
     def _owner(self, iq) -> jid.JID:
         """

@@ -40,6 +40,7 @@ from wokkel.subprotocols import IQHandlerMixin
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from mepserver.c2s.base import AccountHandler
 from mepserver.c2s.bind import PostAuthenticationFeature
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import (
@@ -533,7 +534,7 @@ class RosterHandler(XMPPHandler, IQHandlerMixin):
 
 
 @implementer(IClientPresence, IAccountObserver)
-class PresenceHandler(XMPPHandler):
+class PresenceHandler(AccountHandler):
     """
     Presence and presence subscriptions of the client domain's accounts
     (RFC 6121 sections 3 and 4).
@@ -566,7 +567,7 @@ class PresenceHandler(XMPPHandler):
         @param blocking: the L{mepserver.c2s.blocking.BlockLists} (XEP-0191)
             for the presence it delivers to sessions itself, or L{None}.
         """
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.blocking = blocking
@@ -575,15 +576,6 @@ class PresenceHandler(XMPPHandler):
             verifyObject(IPresenceObserver, observer)
         self.observers = list(observers)
         sessions.handlePresenceWith(self)
-
-    def send(self, stanza):
-        """
-        Send a stanza to the router, unless the component stopped: a
-        session ending at shutdown may still be reading its roster from
-        SQLite when the component is gone.
-        """
-        if self.xmlstream is not None:
-            XMPPHandler.send(self, stanza)
 
     def notifyObservers(self, method, *args):
         """

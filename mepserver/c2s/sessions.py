@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_roster,tests.test_stream -*-
+# -*- test-case-name: tests.test_roster,tests.test_stream,tests.test_fanout -*-
 """
 Bound client sessions and local delivery (RFC 6120 sections 8 and 10,
 RFC 6121 section 8.5).
@@ -13,18 +13,19 @@ following the rules of RFC 6121 section 8.5.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.client import NS_XMPP_SESSION
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from mepserver.c2s.csi import HeldPresence, clientState
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.ids import IdSource
-from mepserver.interfaces import IClientPresence, IOutboundFilter
+from mepserver.interfaces import IBulkDelivery, IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
 from mepserver.locks import KeyedLocks
 from mepserver.stanza import copyStanza
@@ -142,6 +143,24 @@ class Session:
     def _release(self):
         for held in self.held.release():
             self._deliver(held)
+
+    def sendEncoded(self, data: bytes, broadcast, to: str, stanzaId: Optional[str] = None) -> None:
+        """
+        Send a broadcast's copy already serialized for this session's
+        stream (L{DeliveryHandler.deliverMany}), as L{send} sends a stanza
+        to an active session while no observer watches.
+
+        @param data: the copy's text for the session's stream.
+        @param broadcast: the L{mepserver.stanza.Broadcast} it was made
+            from, with C{to} and C{stanzaId} the copy's own values: stream
+            management keeps the copy as an element (XEP-0198 section 4).
+        """
+        if self.sm is None:
+            self.xmlstream.send(data)
+        else:
+            # A plain element with its own list of children: resumption
+            # adds a delay stamp to what it sends again (XEP-0198 section 5).
+            self.sm.send(self, copyStanza(broadcast.copyTo(to, stanzaId)), data)
 
     def _deliver(self, stanza):
         if not self._ended:
@@ -349,13 +368,6 @@ class SessionManager:
         a broadcast (RFC 6121 section 4.2).
         """
         stanza["from"] = session.jid.full()
-        # The marks handlers leave on a stanza, set as attributes from the
-        # start: unset, reading one finds a child element of that name
-        # (domish), so a client's <handled/> made its stanza vanish and
-        # its <blockingChecked/> passed block lists; and each reading
-        # scanned the children (issue 16).
-        stanza.handled = False
-        stanza.blockingChecked = False
         if self.observers:
             for observer in list(self.observers):
                 observer(session, stanza, True)
@@ -451,6 +463,7 @@ def _isSessionRequest(iq):
     return any(True for _ in iq.elements(NS_XMPP_SESSION, "session"))
 
 
+@implementer(IBulkDelivery)
 class DeliveryHandler(xmlstream.XMPPHandler):
     """
     Deliver stanzas addressed to local accounts (RFC 6121 section 8.5).
@@ -477,22 +490,42 @@ class DeliveryHandler(xmlstream.XMPPHandler):
     entry is being written, the message waits under the account's lock,
     which keeps its order.
 
+    A broadcast (a room's groupchat message or presence, a pubsub
+    notification) reaches many sessions in one call, L{deliverMany}: the
+    router's bulk path (issue 16).
+
     @ivar carbons: the L{mepserver.c2s.carbons.MessageCarbons} told of each
         message delivered to sessions (XEP-0280 section 6), or L{None}.
     @ivar offline: the L{mepserver.c2s.offline.OfflineMessages}, or L{None}.
     @ivar archives: the L{mepserver.mam.account.AccountArchives}, or
         L{None}.
+    @ivar blocking: the L{mepserver.c2s.blocking.BlockingHandler} that
+        observes stanzas before this handler, or L{None}.
+    @ivar bulkDelivered: how many copies L{deliverMany} delivered itself
+        (the others went the general way).
     """
 
-    def __init__(self, sessions, carbons=None, offline=None, archives=None):
+    def __init__(self, sessions, carbons=None, offline=None, archives=None, blocking=None):
         xmlstream.XMPPHandler.__init__(self)
         self.sessions = sessions
         self.carbons = carbons
         self.offline = offline
         self.archives = archives
+        self.blocking = blocking
+        self.bulkDelivered = 0
 
     def connectionInitialized(self):
         self.xmlstream.addObserver("/*", self.onStanza, 10)
+
+    @property
+    def replaces(self):
+        """
+        L{IBulkDelivery}: the blocking handler's check of what arrives, if
+        there is one, then L{onStanza}.
+        """
+        if self.blocking is None:
+            return [self.onStanza]
+        return [self.blocking.onInbound, self.onStanza]
 
     def send(self, stanza):
         if stanza is not None:
@@ -523,6 +556,99 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             # The message waits for its archive entry to be written: the
             # account's later stanzas wait behind it.
             self.sessions.locks.run(to.user, lambda: stored)
+
+    def deliverMany(self, broadcast, recipients, newId, route):
+        """
+        L{IBulkDelivery}: deliver a copy of a broadcast to each recipient,
+        doing for each only what its copy needs.
+
+        What L{onStanza} (and the blocking handler before it) would find
+        out from the broadcast alone is found out once: its sender, its
+        kind, whether any account archives it (XEP-0313 section 7.1.1: not
+        groupchat nor headline), whether carbons copy it (XEP-0280 section
+        6.1: neither) and its text, serialized once and spliced per
+        recipient (L{mepserver.stanza.Broadcast.encodeFor}). A copy for a
+        full JID of a bound session is then written at once when nothing
+        about its recipient is unusual; each other copy goes the general
+        way (C{route}): the account's lock is busy (its order), no such
+        session (the error for groupchat), a block list is not loaded or
+        blocks, the client is inactive (XEP-0352), the archive's
+        stanza-ids are stripped, or the kind of stanza is not a plain
+        broadcast; and every copy while an observer watches the sessions.
+        Stream management (XEP-0198) counts and keeps a copy either way.
+        """
+        sessionFor = self._plainBroadcast(broadcast)
+        spliced = prefixes = namespace = None
+        delivered = 0
+        for recipient in recipients:
+            stanzaId = None if newId is None else newId()
+            to = recipient.full()
+            try:
+                session = None if sessionFor is None else sessionFor(recipient)
+                if session is None:
+                    route(broadcast.copyTo(to, stanzaId))
+                    continue
+                xs = session.xmlstream
+                if getattr(xs, "spliceable", False):
+                    # Streams differ only in the prefixes their clients
+                    # declared: the text is made again when they change.
+                    if xs.prefixes != prefixes or xs.namespace != namespace:
+                        prefixes, namespace = xs.prefixes, xs.namespace
+                        spliced = broadcast.encodeFor(prefixes, namespace)
+                    session.sendEncoded(spliced.fill(to, stanzaId), broadcast, to, stanzaId)
+                else:
+                    session.send(broadcast.copyTo(to, stanzaId))
+                delivered += 1
+            except Exception:
+                # As Domain.direct: the broadcaster carries on.
+                log.failure("Delivering a broadcast to {to}", to=to)
+        self.bulkDelivered += delivered
+
+    def _plainBroadcast(self, broadcast) -> Optional[Callable[[jid.JID], Optional[Session]]]:
+        """
+        What L{deliverMany} needs to know of a broadcast, found out once.
+
+        @return: L{None} if every copy goes the general way; else a test of
+            each recipient: the session that gets its copy at once, or
+            L{None} if its copy goes the general way.
+        """
+        if self.sessions.observers:
+            return None
+        kind = broadcast.getAttribute("type")
+        # The archive addresses whose copies the archives change.
+        claimed = frozenset()
+        if broadcast.name == "message":
+            if kind not in ("groupchat", "headline"):
+                return None
+            if self.archives is not None:
+                claimed = self.archives.changedFor(broadcast)
+                if claimed is None:
+                    return None
+        elif broadcast.name != "presence" or kind not in (None, "unavailable"):
+            return None
+        passes = None
+        if self.blocking is not None:
+            passes = self.blocking.passesAtOnce(broadcast)
+            if passes is None:
+                return None
+        busy = self.sessions.locks.busy
+        sessionOf = self.sessions.session
+        archiveOf = self.archives.archiveOf if claimed else None
+
+        def sessionFor(recipient: jid.JID) -> Optional[Session]:
+            user = recipient.user
+            if user is None or recipient.resource is None or busy(user):
+                return None
+            if claimed and archiveOf(user) in claimed:
+                return None
+            if passes is not None and not passes(recipient):
+                return None
+            session = sessionOf(recipient)
+            if session is None or session._ended or not session.active:
+                return None
+            return session
+
+        return sessionFor
 
     def _decideNow(self, to, message):
         """

@@ -194,12 +194,19 @@ class ManagedStream:
         """
         self.inbound = (self.inbound + 1) % MAX_COUNT
 
-    def send(self, session, stanza):
+    def send(self, session, stanza, data=None):
         """
         Count and keep a stanza for the client, and write it unless the
         session hibernates.
+
+        @param data: L{None}, or the stanza already serialized for the
+            session's stream (a broadcast's copy,
+            L{mepserver.c2s.sessions.Session.sendEncoded}), written
+            instead; C{stanza} is then the sender's own copy, kept as it
+            is.
         """
-        self.queue.append((self.owner.clock.seconds(), copyStanza(stanza)))
+        kept = copyStanza(stanza) if data is None else stanza
+        self.queue.append((self.owner.clock.seconds(), kept))
         self.sent = (self.sent + 1) % MAX_COUNT
         if len(self.queue) > MAX_QUEUE:
             session.close(
@@ -208,7 +215,7 @@ class ManagedStream:
             )
             return
         if self.hibernation is None:
-            session.xmlstream.send(stanza)
+            session.xmlstream.send(stanza if data is None else data)
             if len(self.queue) >= ACK_WINDOW:
                 self.request(session)
 

@@ -207,6 +207,11 @@ class C2SXmlStream(xmlstream.XmlStream):
     throttle: Optional[InputThrottle] = None
     closing = False
     secure = False
+    #: Whether C{send} serializes an element as Twisted's stream does, as
+    #: a child of the stream header in C{namespace} with C{prefixes}: then
+    #: a broadcast's text made that way once can be written to the stream
+    #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}).
+    spliceable = True
     _idleCall = None
     _deadlineCall = None
     _held = None

@@ -59,13 +59,13 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import failure
 from twisted.words.protocols.jabber import jid
-from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.c2s.base import AccountHandler
 from mepserver.interfaces import IAccountObserver, IOutboundFilter, IPEPObserver
 from mepserver.namespaces import NS_VCARD
 from mepserver.pubsub.model import AccessModel
@@ -306,7 +306,7 @@ class PhotoHashes:
 
 
 @implementer(IDisco, IOutboundFilter, IPEPObserver, IAccountObserver)
-class VCardHandler(XMPPHandler):
+class VCardHandler(AccountHandler):
     """
     vcard-temp (XEP-0054) on the client domain, and the avatar hash in the
     presence of its accounts (XEP-0153, XEP-0398 section 4).
@@ -337,7 +337,7 @@ class VCardHandler(XMPPHandler):
         Make the handler and register it with C{sessions} as a filter of
         what clients send.
         """
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.users = users
         self.maxSize = maxSize
@@ -347,13 +347,6 @@ class VCardHandler(XMPPHandler):
     def connectionInitialized(self):
         self.xmlstream.addObserver(VCARD_GET, self.onGet)
         self.xmlstream.addObserver(VCARD_SET, self.onSet)
-
-    def send(self, stanza):
-        """
-        Send a stanza to the router, unless the component stopped.
-        """
-        if stanza is not None and self.xmlstream is not None:
-            XMPPHandler.send(self, stanza)
 
     def reset(self) -> None:
         """

@@ -87,6 +87,9 @@ class WebSocketXmlStream(C2SXmlStream):
     _messageSize = 0
     #: The root of each message is the stanza itself.
     stanzaLevel = 0
+    #: Each element is serialized on its own, with its namespaces declared
+    #: (RFC 7395 section 3.3.3), not as a child of a stream header.
+    spliceable = False
 
     def _initializeStream(self):
         """

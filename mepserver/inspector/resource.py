@@ -32,11 +32,12 @@ from __future__ import annotations
 from importlib import resources as packageResources
 from typing import Dict, Tuple
 
-from twisted.web import pages, resource
+from twisted.web import resource
 
 from mepserver.api.resource import APIError, Streamed
 from mepserver.inspector import views
 from mepserver.inspector.stanzas import MAX_VIEWERS, Viewer
+from mepserver.web import Folder
 
 #: The page's files: name to content type.
 FILES = {
@@ -106,20 +107,17 @@ class FileResource(resource.Resource):
         return self.content
 
 
-class AssetsResource(resource.Resource):
+class AssetsResource(Folder):
     """
     C{/inspector/}: the page's script and style sheet; nothing else, and
     no directory listing.
     """
 
     def __init__(self, api, files):
-        resource.Resource.__init__(self)
+        Folder.__init__(self)
         for name, (content, kind) in files.items():
             if name != "index.html":
                 self.putChild(name.encode("ascii"), FileResource(api, content, kind))
-
-    def getChild(self, path, request):
-        return pages.notFound()
 
 
 def pageResources(api) -> Tuple[resource.Resource, resource.Resource]:

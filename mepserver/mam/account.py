@@ -74,13 +74,13 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 from twisted.python import failure
 from twisted.words.protocols.jabber import jid
-from twisted.words.protocols.jabber.xmlstream import XMPPHandler
 from twisted.words.xish import domish
 from wokkel import disco
 from wokkel.iwokkel import IDisco
 from zope.interface import implementer
 
 from mepserver import errors
+from mepserver.c2s.base import AccountHandler
 from mepserver.interfaces import (
     ArchivedMessage,
     ArchivePrefs,
@@ -346,6 +346,23 @@ class AccountArchives:
 
     # Deciding.
 
+    def changedFor(self, message: domish.Element) -> Optional[FrozenSet[str]]:
+        """
+        For a message delivered to many accounts (a broadcast:
+        L{mepserver.c2s.sessions.DeliveryHandler.deliverMany}): whether any
+        account could archive it, and whose copies L{prepareIncoming}
+        would change.
+
+        @return: L{None} if the message belongs in user archives (section
+            7.1.1: chat and normal messages with content), so each account
+            decides; else the addresses of the archives whose copy loses a
+            stanza-id claiming to be by them (XEP-0359 section 4). Every
+            other account gets the message as it is, and archives nothing.
+        """
+        if isArchivable(message):
+            return None
+        return _claimants(message)
+
     def decideNow(self, username: str, message: domish.Element, other: jid.JID) -> Optional[bool]:
         """
         Whether C{message}, exchanged by the account with C{other}, is
@@ -524,7 +541,7 @@ class AccountArchives:
 
 
 @implementer(IDisco, IOutboundFilter)
-class AccountArchiveHandler(XMPPHandler):
+class AccountArchiveHandler(AccountHandler):
     """
     Queries, metadata and preferences of account archives, and the
     archiving of what sessions send.
@@ -550,7 +567,7 @@ class AccountArchiveHandler(XMPPHandler):
         Make the handler and register it with C{sessions} as a filter of
         what clients send.
         """
-        XMPPHandler.__init__(self)
+        AccountHandler.__init__(self)
         self.sessions = sessions
         self.archives = archives
         # How many stanzas of each session wait under its account's lock.
@@ -653,16 +670,8 @@ class AccountArchiveHandler(XMPPHandler):
             return
         iq.handled = True
         d = errors.answerIQ(iq, defer.ensureDeferred(self._process(iq)))
-        d.addCallback(self._reply, iq)
+        d.addCallback(self.reply, iq)
         d.addErrback(lambda f: log.failure("Answering {iq}", f, iq=iq.toXml()))
-
-    def _reply(self, response, iq):
-        # To the querying session directly, after the results it was sent.
-        session = self.sessions.session(jid.internJID(iq["from"]))
-        if session is not None:
-            session.send(response)
-        elif self.xmlstream is not None:
-            self.send(response)
 
     def _owner(self, iq) -> Tuple[jid.JID, str]:
         """

@@ -60,6 +60,7 @@ from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
 from mepserver.namespaces import NS_VCARD
+from mepserver.router import sendMany
 from mepserver.stanza import Broadcast, copyStanza
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
@@ -239,6 +240,15 @@ class MUCHandler(xmlstream.XMPPHandler):
         element.handled = False
         self.send(element)
 
+    def sendToMany(self, element: Broadcast, recipients: List[jid.JID]) -> None:
+        """
+        Send a copy of C{element} to each recipient, in order, in one call
+        to the router where it takes one: it delivers to the client
+        domain's sessions in bulk (L{mepserver.router.sendMany}).
+        """
+        if recipients:
+            sendMany(self, element, recipients)
+
     def refuse(self, stanza: domish.Element, refusal: errors.Refusal, by: Optional[jid.JID]) -> None:
         """
         Answer a message or IQ with the error for C{refusal}.
@@ -305,9 +315,9 @@ class MUCHandler(xmlstream.XMPPHandler):
                 occupant.occupantId, kind,
             ))
 
-        full = anonymous = None
         # Who sees real JIDs depends on the role: asked once per role.
         sees = {}
+        withJID, without = [], []
         for other in list(room.occupants.values()) if visible else ():
             if other is occupant:
                 continue
@@ -315,31 +325,28 @@ class MUCHandler(xmlstream.XMPPHandler):
             if seesJIDs is None:
                 seesJIDs = sees[other.role] = room.canSeeRealJIDs(other)
             if seesJIDs or other.realJID == occupant.realJID:
-                if full is None:
-                    full = build(True, False)
-                element = full
+                withJID.extend(other.sessionJIDs)
             else:
-                if anonymous is None:
-                    anonymous = build(False, False)
-                element = anonymous
-            for recipient in other.sessionJIDs:
-                self.sendTo(element, recipient)
+                without.extend(other.sessionJIDs)
+        # Each element to all its recipients in one call; the occupant's
+        # own sessions last: on entering, the self-presence ends the room
+        # roster the newcomer is sent (section 7.2.2).
+        if withJID:
+            self.sendToMany(build(True, False), withJID)
+        if without:
+            self.sendToMany(build(False, False), without)
         if selfSessions is None:
             selfSessions = occupant.sessionJIDs
-        own = None
-        for recipient in selfSessions:
-            if own is None:
-                own = build(True, True)
-            self.sendTo(own, recipient)
+        selfSessions = list(selfSessions)
+        if selfSessions:
+            self.sendToMany(build(True, True), selfSessions)
 
     def broadcast(self, room: Room, element: domish.Element) -> None:
         """
         Send one element to every session of every occupant (section 7.4),
         serialized once (L{Broadcast}).
         """
-        element = Broadcast(element)
-        for recipient in room.sessions():
-            self.sendTo(element, recipient)
+        self.sendToMany(Broadcast(element), room.sessions())
 
     # Presence (sections 7.2, 7.6, 7.7, 7.14, 17.3).
 

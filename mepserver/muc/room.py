@@ -265,6 +265,11 @@ class Room:
         self.ids = ids
         self.config = config if config is not None else RoomConfig()
         self.features = tuple(features)
+        # The features that may have an opinion on privileges (L{may}),
+        # asked for every groupchat message: those with their own grants().
+        self._granting = tuple(
+            f for f in self.features if getattr(type(f), "grants", None) is not RoomFeature.grants
+        )
         self.affiliations: Dict[jid.JID, Affiliation] = {}
         self.nicks: Dict[jid.JID, str] = {}
         self.reasons: Dict[jid.JID, str] = {}
@@ -416,8 +421,11 @@ class Room:
         first with an opinion decides: L{mepserver.muc.features.subject},
         L{mepserver.muc.features.privatemessages}).
         """
-        granted = self.firstOpinion(lambda feature: feature.grants(self, role, privilege))
-        return granted if granted is not None else privilege in ROLE_PRIVILEGES[role]
+        for feature in self._granting:
+            granted = feature.grants(self, role, privilege)
+            if granted is not None:
+                return granted
+        return privilege in ROLE_PRIVILEGES[role]
 
     def showsPresenceOf(self, role: Role, config: Optional[RoomConfig] = None) -> bool:
         """

@@ -53,7 +53,9 @@ class PEPContext:
         self.interests = interests
 
     def isOwner(self, entity: jid.JID) -> bool:
-        return entity.userhostJID() == self.owner
+        # The parts, not userhostJID(): asked of every notification's
+        # recipient (issue 16).
+        return entity.user == self.owner.user and entity.host == self.owner.host
 
     def owners(self) -> List[jid.JID]:
         return [self.owner]
@@ -77,10 +79,11 @@ class PEPContext:
         return address.user is not None and address.host == self.sessions.domain
 
     def _interested(self, username: str, nodeIdentifier: str) -> List[jid.JID]:
+        interested = self.interests.interested
         return [
             session.jid
             for session in self.sessions.sessionsOf(username)
-            if session.available and self.interests.interested(session.jid, nodeIdentifier)
+            if session.available and interested(session.jid, nodeIdentifier)
         ]
 
     def candidates(self, nodeIdentifier: str) -> List[jid.JID]:
@@ -91,8 +94,9 @@ class PEPContext:
         presence here (no server-to-server links), so none of theirs.
         """
         result = self._interested(self.owner.user, nodeIdentifier)
+        domain = self.sessions.domain
         for contact, item in self.roster.items():
-            if item.sharesPresence and self._isLocal(contact):
+            if contact.user is not None and contact.host == domain and item.sharesPresence:
                 result.extend(self._interested(contact.user, nodeIdentifier))
         return result
 

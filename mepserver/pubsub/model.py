@@ -382,6 +382,10 @@ class Node:
         """
         @return: the stored affiliation of C{entity}'s bare JID.
         """
+        if not self.affiliations:
+            # Most nodes (PEP's) have none: asked of every notification's
+            # recipient (issue 16).
+            return Affiliation.NONE
         return self.affiliations.get(entity.userhostJID(), Affiliation.NONE)
 
     def _keep(self, item: Item, limit: int) -> List[Item]:

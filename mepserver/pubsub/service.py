@@ -32,6 +32,7 @@ from wokkel.pubsub import NS_PUBSUB_EVENT, NS_PUBSUB_OWNER
 from mepserver.datetimes import formatDateTime
 from mepserver.namespaces import NS_CLIENT
 from mepserver.pubsub.model import Item, Node
+from mepserver.router import sendMany
 from mepserver.stanza import Broadcast
 
 
@@ -165,10 +166,17 @@ class PubSubHandler(pubsub.PubSubService):
             element = message.addElement((NS_DELAY, "delay"))
             element["stamp"] = formatDateTime(delay)
             element["from"] = service.full()
-        # Serialized once; each recipient's copy gets its own to and id.
-        message = Broadcast(message, ("to", "id"))
-        for recipient in recipients:
-            self.send(message.copyFor(to=recipient.full(), id=self.ids.newId("event-")))
+        if self.xmlstream is None:
+            # Stopped: work that was waiting for the store ends quietly.
+            return
+        # Serialized once; each recipient's copy gets its own to and id,
+        # in one call to the router (local sessions get it in bulk).
+        sendMany(
+            self,
+            Broadcast(message, ("to", "id")),
+            recipients,
+            lambda: self.ids.newId("event-"),
+        )
 
     def notifyItems(
         self,

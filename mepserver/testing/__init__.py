@@ -20,8 +20,9 @@ Run mepserver inside a test suite: in-process, on ephemeral ports.
 L{startServer} builds and starts the whole server on 127.0.0.1 only, with
 memory storage and a certificate generated into a temporary directory, and
 returns a L{RunningServer}: its domains, ports and certificate, and the
-helpers to drive it. Everything (clients, ports, sessions, stores) stops
-when the test ends, so trial's dirty-reactor check stays meaningful. For
+helpers to drive it. Everything (clients, ports, sessions, stores, and the
+HTTP connections a browser keeps open) stops when the test ends, so
+trial's dirty-reactor check stays meaningful. For
 trial, L{MEPServerMixin} does the same from C{setUp}; pytest runs such
 trial-style test cases as they are (see also L{mepserver.pytest_plugin}).
 

@@ -274,7 +274,7 @@ class ConnectedClient:
         x = presence.addElement((NS_MUC, "x"))
         if password is not None:
             x.addElement("password", content=password)
-        answered = answer = None
+        answered = None
         if notify:
             # A name of its own makes the verification string unknown to the
             # server, which asks for it even if another client joined with
@@ -331,7 +331,7 @@ class ConnectedClient:
                 # answers what the client sent after it.
                 await self.ping(timeout)
         finally:
-            if answer is not None:
+            if answered is not None:
                 # Refused, or never asked: answer no later query.
                 self.xmlstream.removeObserver("/iq[@type='get']/query", answer)
         return selfPresence

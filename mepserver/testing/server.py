@@ -15,6 +15,8 @@ import tempfile
 from typing import Dict, List, Optional, Union
 
 from twisted.internet import defer, endpoints, error, ssl, task
+from twisted.protocols import policies
+from twisted.web import server as webserver
 from twisted.words.protocols.jabber import client, component, jid, xmlstream
 from twisted.words.xish import domish
 
@@ -46,6 +48,49 @@ def _credentials(password: str) -> Credentials:
     if credentials is None:
         credentials = _CREDENTIALS[password] = makeCredentials(password)
     return credentials
+
+
+class OpenConnections(policies.WrappingFactory):
+    """
+    A factory that knows the connections it accepted and still has open,
+    and can abort them all: a browser keeps idle HTTP connections (and a
+    page's WebSocket or event stream) open after a test is done with the
+    page, and trial's dirty-reactor check flags what stays open.
+    """
+
+    def __init__(self, wrappedFactory):
+        policies.WrappingFactory.__init__(self, wrappedFactory)
+        self._lost: Dict[policies.ProtocolWrapper, defer.Deferred] = {}
+
+    def unregisterProtocol(self, p):
+        policies.WrappingFactory.unregisterProtocol(self, p)
+        lost = self._lost.pop(p, None)
+        if lost is not None:
+            lost.callback(None)
+
+    def abortAll(self) -> defer.Deferred:
+        """
+        Abort every open connection.
+
+        @return: a Deferred firing once every one is closed.
+        """
+        closing = []
+        for p in list(self.protocols):
+            closing.append(self._lost.setdefault(p, defer.Deferred()))
+            p.transport.abortConnection()
+        return defer.gatherResults(closing)
+
+
+def _listening(factory, connections: List[OpenConnections]):
+    """
+    The factory to listen with for one of L{Server.listeners}: the HTTP
+    site in an L{OpenConnections}, added to C{connections}, so that the
+    server can close what a browser keeps open.
+    """
+    if isinstance(factory, webserver.Site):
+        factory = OpenConnections(factory)
+        connections.append(factory)
+    return factory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +170,8 @@ class RunningServer:
         self._ownClock = None
         # While suspended, the (interface, port number) of each listener.
         self._suspended = None
+        # The HTTP listener's connections (startServer and resume set it).
+        self._http: List[OpenConnections] = []
 
     def _readPorts(self, ports):
         """
@@ -670,6 +717,14 @@ class RunningServer:
         ports, self._ports = self._ports, []
         self._suspended = [(p.getHost().host, p.getHost().port) for p in ports]
         await defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+        await self._closeHTTP()
+
+    async def _closeHTTP(self):
+        """
+        Abort the HTTP connections still open, once the listener is closed.
+        """
+        http, self._http = self._http, []
+        await defer.gatherResults([connections.abortAll() for connections in http])
 
     @returnsDeferred
     async def resume(self):
@@ -685,8 +740,10 @@ class RunningServer:
         if suspended is None:
             return
         ports = []
+        http: List[OpenConnections] = []
         try:
             for (description, factory), (host, number) in zip(self.server.listeners, suspended):
+                factory = _listening(factory, http)
                 try:
                     endpoint = endpoints.serverFromString(
                         self.reactor, f"tcp:{number}:interface={host}"
@@ -701,17 +758,20 @@ class RunningServer:
             self._suspended = suspended
             raise
         self._ports = ports
+        self._http = http
         self._readPorts(ports)
 
     @returnsDeferred
     async def stop(self):
         """
-        Close every client stream and port, then stop the server.
+        Close every client stream and port, and the HTTP connections still
+        open (a browser's), then stop the server.
         """
         await self._disconnect()
         await defer.gatherResults(
             [defer.maybeDeferred(p.stopListening) for p in self._ports]
         )
+        await self._closeHTTP()
         await self.server.stopService()
         if self._temporaryDataDir:
             shutil.rmtree(self.server.config.dataDir, ignore_errors=True)
@@ -773,10 +833,11 @@ async def startServer(
         raise
     server.startService()
     ports = []
+    http: List[OpenConnections] = []
     try:
         for description, factory in server.listeners:
             endpoint = endpoints.serverFromString(reactor, description)
-            ports.append(await endpoint.listen(factory))
+            ports.append(await endpoint.listen(_listening(factory, http)))
         await server.ready
     except BaseException:
         for port in ports:
@@ -786,6 +847,7 @@ async def startServer(
             shutil.rmtree(settings["dataDir"], ignore_errors=True)
         raise
     running = RunningServer(server, ports, temporary, reactor)
+    running._http = http
     running._ownClock = ownClock
     if testCase is not None:
         testCase.addCleanup(running.stop)

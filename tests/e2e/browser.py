@@ -25,6 +25,7 @@ L{tests.e2e.test_inspector_browser}), when one of the others is.
 import atexit
 import concurrent.futures
 import html
+import importlib
 import json
 import os
 import shutil
@@ -32,10 +33,12 @@ import tempfile
 import warnings
 
 from twisted.internet import defer, endpoints
-from twisted.protocols import policies
 from twisted.python import failure
 from twisted.trial import unittest
-from twisted.web import resource, server
+from twisted.web import server
+
+from mepserver.testing.server import OpenConnections
+from mepserver.web import Folder
 
 with warnings.catch_warnings():
     # Twisted 26's static module makes its error pages with classes it
@@ -117,7 +120,7 @@ def skipUnlessChromium():
     Chromium and chromedriver are all there.
     """
     try:
-        import selenium  # noqa: F401
+        importlib.import_module("selenium")
     except ImportError:
         raise unittest.SkipTest(
             "selenium is not installed (pip install '.[test]'): the browser "
@@ -382,33 +385,6 @@ class _QuietSite(server.Site):
         pass
 
 
-class _Connections(policies.WrappingFactory):
-    """
-    A factory that knows its open connections and can abort them all: a
-    browser keeps idle HTTP connections open after the page is gone.
-    """
-
-    def __init__(self, wrappedFactory):
-        super().__init__(wrappedFactory)
-        self._lost = {}
-
-    def unregisterProtocol(self, p):
-        super().unregisterProtocol(p)
-        d = self._lost.pop(p, None)
-        if d is not None:
-            d.callback(None)
-
-    def abortAll(self) -> defer.Deferred:
-        """
-        @return: a Deferred firing once every connection is closed.
-        """
-        closing = []
-        for p in list(self.protocols):
-            closing.append(self._lost.setdefault(p, defer.Deferred()))
-            p.transport.abortConnection()
-        return defer.gatherResults(closing)
-
-
 @defer.inlineCallbacks
 def serveConverse(testCase, settings: dict, reactor=None):
     """
@@ -420,10 +396,11 @@ def serveConverse(testCase, settings: dict, reactor=None):
     """
     if reactor is None:
         from twisted.internet import reactor
-    root = resource.Resource()
+    root = Folder()
     root.putChild(b"", static.Data(conversePage(settings), "text/html; charset=utf-8"))
     root.putChild(b"dist", static.File(CONVERSE_DIST))
-    factory = _Connections(_QuietSite(root))
+    # A browser keeps idle HTTP connections open after the page is gone.
+    factory = OpenConnections(_QuietSite(root))
     endpoint = endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
     port = yield endpoint.listen(factory)
 

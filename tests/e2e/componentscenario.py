@@ -17,7 +17,6 @@ once the answer is back, everything mepserver sent the client before it
 is there too.
 """
 
-import os
 import shutil
 import tempfile
 from urllib.parse import quote
@@ -27,36 +26,16 @@ from twisted.words.xish import domish
 
 from mepserver import config as configModule
 from mepserver.server import buildServer
-from tests.helpers import CapsClient
+from tests.e2e import mepclient
+from tests.e2e.mepclient import NS_ACTIVITY, NS_CONFERENCE_INFO, WAIT, conferenceInfo, isEvent
 
-NS_EVENT = "http://jabber.org/protocol/pubsub#event"
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"
-NS_ACTIVITY = "http://jabber.org/protocol/activity"
-NS_CONFERENCE_INFO = "urn:ietf:params:xml:ns:conference-info"
-NS_MUC = "http://jabber.org/protocol/muc"
-NS_MUC_USER = NS_MUC + "#user"
-NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 NS_DELAY = "urn:xmpp:delay"
-
-#: Seconds to wait for something that should arrive.
-WAIT = 10.0
 
 #: Seconds between the link's attempts in the tests: short, so that a
 #: reconnection takes no noticeable time; a bound on a retry loop, not a
 #: wait for synchronisation.
 RETRY_DELAY = 0.02
-
-
-def conferenceInfo(text):
-    """
-    @return: the payload Converse.js renders as a room event (DESIGN.md
-        section 6), carrying C{text}.
-    """
-    return (
-        f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"
-        f"<activity xmlns='{NS_ACTIVITY}'><other/><text>{text}</text></activity>"
-        "</conference-info>"
-    )
 
 
 class RunningComponent:
@@ -134,22 +113,6 @@ async def startComponent(host, secret=None, connected=True, **settings):
     return running
 
 
-def isEvent(node, sender=None):
-    """
-    @return: a predicate matching a pubsub event of C{node} (from C{sender}).
-    """
-
-    def match(stanza):
-        if stanza.name != "message" or (sender and stanza.getAttribute("from") != sender):
-            return False
-        for event in stanza.elements(NS_EVENT, "event"):
-            for items in event.elements(NS_EVENT, "items"):
-                return items.getAttribute("node") == node
-        return False
-
-    return match
-
-
 async def roundTrip(client, mucDomain):
     """
     Ping the MUC service through the host: the barrier.
@@ -179,28 +142,12 @@ async def assertNothingFromService(check, client, mucDomain, match):
 
 async def join(client, room, nick, features, mucDomain):
     """
-    Join C{room} as C{nick} with caps carrying C{features}; return once
-    the room has handled the answer to its caps query.
-
-    @return: the JIDs the client's disco#info queries came from.
+    L{mepclient.join} through the host: its round trips ping the MUC
+    service.
     """
-    queried = []
-    client.xmlstream.addObserver(
-        f"/iq[@type='get']/query[@xmlns='{NS_DISCO_INFO}']",
-        lambda iq: queried.append(iq["from"]),
-        2,
+    return await mepclient.join(
+        client, room, nick, features, lambda client: roundTrip(client, mucDomain)
     )
-    caps = CapsClient(features)
-    caps.answerOn(client.xmlstream)
-    presence = caps.presence(to=f"{room}/{nick}")
-    presence.addElement((NS_MUC, "x"))
-    client.send(presence)
-    await client.waitFor(lambda s: s.name == "message" and s.subject is not None, WAIT)
-    # The first round trip ends after the room sent any caps query, the
-    # second after it handled the answer.
-    await roundTrip(client, mucDomain)
-    await roundTrip(client, mucDomain)
-    return queried
 
 
 async def postEvent(component, room, node, payload):

@@ -6,7 +6,8 @@ The independent client of the blocking test: nothing here comes from
 mepserver. It takes one JSON argument:
 
   {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
-   "alice": ["alice@localhost", "..."], "bob": [...], "carol": [...]}
+   "accounts": {"alice": ["alice@localhost", "..."], "bob": [...],
+                "carol": [...]}}
 
 and prints one JSON object with what happened, then exits 0 if every step
 completed (1 otherwise). alice finds urn:xmpp:blocking on the server,
@@ -32,23 +33,14 @@ def makeClient(address, password, settings):
 
 
 async def scenario(settings, report):
-    loop = asyncio.get_running_loop()
     clients = {}
-    ready = []
     inbox = {"alice": [], "bob": [], "carol": []}
     arrived = {name: asyncio.Queue() for name in inbox}
     pushes = []
 
     for name in ("alice", "bob", "carol"):
-        address, password = settings[name]
+        address, password = settings["accounts"][name]
         client = clients[name] = makeClient(address, password, settings)
-        started = loop.create_future()
-        ready.append(started)
-
-        async def start(_, client=client, started=started):
-            await client.get_roster()
-            client.send_presence()
-            started.set_result(True)
 
         def message(msg, name=name):
             entry = {
@@ -63,7 +55,6 @@ async def scenario(settings, report):
             inbox[name].append(entry)
             arrived[name].put_nowait(entry)
 
-        client.add_event_handler("session_start", start)
         # slixmpp's "message" event fires only for a message with a body,
         # "message_error" for every error: an error carries the original
         # body or not (RFC 6120 8.3.1 allows both; mepserver includes it,
@@ -75,11 +66,9 @@ async def scenario(settings, report):
     for event in ("blocked", "unblocked"):
         clients["alice"].add_event_handler(event, lambda iq, event=event: pushes.append(event))
 
-    for client in clients.values():
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*ready), TIMEOUT)
+    await slixbase.logIn(clients, settings)
     alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
-    bobJID, aliceJID = settings["bob"][0], settings["alice"][0]
+    bobJID, aliceJID = settings["accounts"]["bob"][0], settings["accounts"]["alice"][0]
 
     async def next(name):
         return await asyncio.wait_for(arrived[name].get(), TIMEOUT)

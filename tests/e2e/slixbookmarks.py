@@ -20,26 +20,12 @@ otherwise).
 
 import slixbase
 from slixmpp.exceptions import IqError
-from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0048.stanza import Bookmarks
 from slixmpp.plugins.xep_0402.stanza import Conference
 from slixmpp.xmlstream import ET
 
 TIMEOUT = slixbase.TIMEOUT
 NODE = "urn:xmpp:bookmarks:1"
-
-
-def options():
-    form = Form()
-    form["type"] = "submit"
-    form.add_field(
-        var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options"
-    )
-    form.add_field(var="pubsub#persist_items", value="true")
-    form.add_field(var="pubsub#max_items", value="max")
-    form.add_field(var="pubsub#send_last_published_item", value="never")
-    form.add_field(var="pubsub#access_model", value="whitelist")
-    return form
 
 
 async def native(client, own, report):
@@ -64,7 +50,7 @@ async def native(client, own, report):
     conference["autojoin"] = True
     await client["xep_0060"].publish(
         own, NODE, id="balcony@conference.localhost", payload=conference,
-        options=options(), timeout=TIMEOUT,
+        options=slixbase.bookmarkOptions(), timeout=TIMEOUT,
     )
     await client["xep_0060"].retract(own, NODE, "orchard@conference.localhost", notify=True, timeout=TIMEOUT)
 
@@ -77,10 +63,7 @@ async def scenario(settings, report):
         ("xep_0030", "xep_0049", "xep_0048", "xep_0060", "xep_0402"),
     )
     own = settings["jid"]
-    started = client.loop.create_future()
-    client.add_event_handler("session_start", lambda _: started.set_result(True))
-    client.connect(settings["host"], settings["port"])
-    await started
+    await slixbase.logIn({"alice": client}, settings, available=False)
 
     info = await client["xep_0030"].get_info(jid=own, timeout=TIMEOUT)
     report["features"] = sorted(info["disco_info"]["features"])

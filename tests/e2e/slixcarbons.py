@@ -27,10 +27,7 @@ import asyncio
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 
 def makeClient(address, password, settings):
@@ -52,27 +49,19 @@ def describe(message):
 
 
 async def scenario(settings, report):
-    loop = asyncio.get_running_loop()
     romeo, romeoPassword = settings["accounts"]["romeo"]
     juliet, julietPassword = settings["accounts"]["juliet"]
     garden = makeClient(romeo + "/garden", romeoPassword, settings)
     home = makeClient(romeo + "/home", romeoPassword, settings)
     balcony = makeClient(juliet + "/balcony", julietPassword, settings)
     clients = {"garden": garden, "home": home, "balcony": balcony}
-    ready = {name: loop.create_future() for name in clients}
     inbox = {name: asyncio.Queue() for name in clients}
     report["enabled"] = {}
 
-    def starter(name, client):
-        async def start(_):
-            await client.get_roster()
-            if name != "balcony":
-                result = await client.plugin["xep_0280"].enable(timeout=STEP)
-                report["enabled"][name] = result["type"]
-            client.send_presence()
-            ready[name].set_result(True)
-
-        return start
+    async def enable(name, client):
+        if name != "balcony":
+            result = await client.plugin["xep_0280"].enable(timeout=STEP)
+            report["enabled"][name] = result["type"]
 
     def recorder(name, kind):
         def record(message):
@@ -81,15 +70,13 @@ async def scenario(settings, report):
         return record
 
     for name, client in clients.items():
-        client.add_event_handler("session_start", starter(name, client))
         client.add_event_handler("carbon_received", recorder(name, "received"))
         client.add_event_handler("carbon_sent", recorder(name, "sent"))
         client.add_event_handler(
             "message",
             lambda m, name=name: m["body"] and inbox[name].put_nowait(("message", m)),
         )
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*ready.values()), STEP * 2)
+    await slixbase.logIn(clients, settings, prepare=enable, timeout=STEP * 2)
 
     async def nextStanza(name):
         kind, message = await asyncio.wait_for(inbox[name].get(), STEP)

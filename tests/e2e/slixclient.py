@@ -43,47 +43,16 @@ async def scenario(settings, report):
     bob = makeClient(
         settings["peer"], settings["peerPassword"], settings, software="slixbob"
     )
-    alice["xep_0077"].force_registration = True
+    registered = slixbase.registerFirst(alice)
 
     loop = asyncio.get_running_loop()
-    aliceReady, bobReady = loop.create_future(), loop.create_future()
     gotMessage, gotPresence = loop.create_future(), loop.create_future()
-
-    async def register(form):
-        iq = alice.Iq()
-        iq["type"] = "set"
-        iq["register"]["username"] = settings["newUser"]
-        iq["register"]["password"] = settings["newPassword"]
-        await iq.send()
-        report["registered"] = True
 
     def authenticated(_):
         report.setdefault("mechanisms", {})
         report["mechanisms"][alice.boundjid.bare] = alice.plugin[
             "feature_mechanisms"
         ].mech.name
-
-    async def aliceStart(_):
-        report["aliceTLS"] = isinstance(
-            alice.socket, ssl.SSLSocket
-        ) or alice.transport.get_extra_info("sslcontext") is not None
-        report["aliceJID"] = str(alice.boundjid)
-        roster = await alice.get_roster()
-        report["rosterType"] = roster["type"]
-        alice.send_presence()
-        # XEP-0352: the feature was offered; the state nonzas leave the
-        # stream open (the ping after them proves it).
-        report["csi"] = alice["xep_0352"].enabled
-        alice["xep_0352"].send_inactive()
-        alice["xep_0352"].send_active()
-        rtt = await alice["xep_0199"].ping(jid=domain, timeout=TIMEOUT)
-        report["pinged"] = rtt is not None
-        aliceReady.set_result(True)
-
-    async def bobStart(_):
-        await bob.get_roster()
-        bob.send_presence()
-        bobReady.set_result(True)
 
     def bobMessage(message):
         if message["body"] and not gotMessage.done():
@@ -102,16 +71,24 @@ async def scenario(settings, report):
             if not gotPresence.done():
                 gotPresence.set_result(str(presence["from"]))
 
-    alice.add_event_handler("register", register)
     alice.add_event_handler("auth_success", authenticated)
-    alice.add_event_handler("session_start", aliceStart)
-    bob.add_event_handler("session_start", bobStart)
     bob.add_event_handler("message", bobMessage)
     alice.add_event_handler("presence", alicePresence)
 
-    for client in (alice, bob):
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(aliceReady, bobReady), TIMEOUT)
+    rosters = await slixbase.logIn({"alice": alice, "bob": bob}, settings)
+    report["registered"] = registered.done()
+    report["aliceTLS"] = isinstance(
+        alice.socket, ssl.SSLSocket
+    ) or alice.transport.get_extra_info("sslcontext") is not None
+    report["aliceJID"] = str(alice.boundjid)
+    report["rosterType"] = rosters["alice"]["type"]
+    # XEP-0352: the feature was offered; the state nonzas leave the
+    # stream open (the ping after them proves it).
+    report["csi"] = alice["xep_0352"].enabled
+    alice["xep_0352"].send_inactive()
+    alice["xep_0352"].send_active()
+    rtt = await alice["xep_0199"].ping(jid=domain, timeout=TIMEOUT)
+    report["pinged"] = rtt is not None
     # Requests to bob's full JID are bob's client's to answer (RFC 6120
     # 10.5.4); the same request to the domain is the server's.
     bobFull = bob.boundjid.full

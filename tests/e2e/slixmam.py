@@ -28,15 +28,11 @@ checks the report.
 import asyncio
 
 import slixbase
+from slixbase import NS_CLIENT, NS_MAM
 from slixmpp.exceptions import IqError
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
-NS_MAM = "urn:xmpp:mam:2"
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 NS_SID = "urn:xmpp:sid:0"
-NS_CLIENT = "jabber:client"
 LINES = 5
 PAGE = 2
 
@@ -56,13 +52,12 @@ def describePage(iq):
         result UIDs, in the order received, and the fin's attributes and
         RSM set.
     """
-    results = iq["mam"]["results"]
-    fin = iq.xml.find(f"{{{NS_MAM}}}fin")
+    results, complete = slixbase.archivePage(iq)
     rsm = iq["mam_fin"]["rsm"]
     return {
-        "bodies": [r.xml.find(f".//{{{NS_CLIENT}}}body").text for r in results],
-        "ids": [r.xml.find(f"{{{NS_MAM}}}result").get("id") for r in results],
-        "complete": fin.get("complete") if fin is not None else None,
+        "bodies": [message.find(f"{{{NS_CLIENT}}}body").text for _, _, message in results],
+        "ids": [uid for _, uid, _ in results],
+        "complete": complete,
         "first": rsm["first"] or None,
         "last": rsm["last"] or None,
         "count": rsm["count"] or None,
@@ -70,28 +65,14 @@ def describePage(iq):
 
 
 async def scenario(settings, report):
-    loop = asyncio.get_running_loop()
     aliceJID, alicePassword = settings["accounts"]["alice"]
     bobJID, bobPassword = settings["accounts"]["bob"]
     alice = makeClient(aliceJID + "/laptop", alicePassword, settings)
     bob = makeClient(bobJID + "/phone", bobPassword, settings)
     clients = {"alice": alice, "bob": bob}
-    ready = {name: loop.create_future() for name in clients}
     inbox = asyncio.Queue()
-
-    def starter(name, client):
-        async def start(_):
-            await client.get_roster()
-            client.send_presence()
-            ready[name].set_result(True)
-
-        return start
-
-    for name, client in clients.items():
-        client.add_event_handler("session_start", starter(name, client))
-        client.connect(settings["host"], settings["port"])
     bob.add_event_handler("message", lambda m: m["body"] and inbox.put_nowait(m))
-    await asyncio.wait_for(asyncio.gather(*ready.values()), STEP * 2)
+    await slixbase.logIn(clients, settings, timeout=STEP * 2)
 
     for n in range(1, LINES + 1):
         alice.send_message(mto=bobJID, mbody=f"line {n}", mtype="chat")

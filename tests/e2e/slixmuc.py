@@ -46,7 +46,6 @@ slixmpp notes (1.17):
 
 import asyncio
 import json
-import ssl
 import sys
 import xml.etree.ElementTree as ET
 
@@ -55,10 +54,7 @@ from slixmpp import JID
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 NS_DELAY = "urn:xmpp:delay"
@@ -216,25 +212,17 @@ def roomEvents(trace, room, since, until=None):
 
 
 def makeClient(address, password, settings):
-    client = slixbase.newClient(
-        address, password, ssl.create_default_context(cafile=settings["cafile"])
-    )
-    client.enable_plaintext = False
-    client.enable_starttls = True
-    for plugin in ("xep_0030", "xep_0045", "xep_0203"):
-        client.register_plugin(plugin)
-    return client
+    return slixbase.makeClient(address, password, settings, ("xep_0030", "xep_0045", "xep_0203"))
 
 
 async def scenario(settings, report, clients, traces, pending):
     room = f"lobby@{settings['mucDomain']}"
     roomJID = JID(room)
-    loop = asyncio.get_running_loop()
     for name in ("alice", "bob", "carol"):
         address, password = settings["accounts"][name]
         clients[name] = makeClient(address, password, settings)
         traces[name] = Trace(clients[name])
-    alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
+    alice = clients["alice"]
     ta, tb, tc = traces["alice"], traces["bob"], traces["carol"]
     muc = {name: client.plugin["xep_0045"] for name, client in clients.items()}
 
@@ -269,18 +257,8 @@ async def scenario(settings, report, clients, traces, pending):
         )
 
     report["step"] = "login"
-    started = {name: loop.create_future() for name in clients}
-    for name, client in clients.items():
-
-        async def sessionStart(_, name=name, client=client):
-            await client.get_roster(timeout=STEP)
-            client.send_presence()
-            started[name].set_result(str(client.boundjid))
-
-        client.add_event_handler("session_start", sessionStart)
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*started.values()), STEP)
-    report["jids"] = {name: f.result() for name, f in started.items()}
+    await slixbase.logIn(clients, settings, timeout=STEP)
+    report["jids"] = {name: str(client.boundjid) for name, client in clients.items()}
 
     # 1. Creation (XEP-0045 section 10.1.1).
     report["step"] = "alice creates the room"

@@ -32,18 +32,14 @@ import asyncio
 import xml.etree.ElementTree as ET
 
 import slixbase
+from slixbase import NS_CLIENT
 from slixmpp import JID
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
-NS_MAM = "urn:xmpp:mam:2"
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 NS_SID = "urn:xmpp:sid:0"
-NS_CLIENT = "jabber:client"
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 NS_RETRACT = "urn:xmpp:message-retract:1"
 NS_RETRACT_0 = "urn:xmpp:message-retract:0"
@@ -92,15 +88,14 @@ async def readArchive(client, room):
         the forwarded message's facts.
     """
     iq = await client.plugin["xep_0313"].retrieve(jid=room, rsm={"max": 20}, timeout=STEP)
+    page, complete = slixbase.archivePage(iq)
     results = []
-    for result in iq["mam"]["results"]:
-        forwarded = result.xml.find(f"{{{NS_MAM}}}result/{{urn:xmpp:forward:0}}forwarded/{{{NS_CLIENT}}}message")
-        facts = describeMessage(forwarded)
-        facts["id"] = result.xml.find(f"{{{NS_MAM}}}result").get("id")
+    for result, uid, message in page:
+        facts = describeMessage(message)
+        facts["id"] = uid
         facts["resultFrom"] = str(result["from"])
         results.append(facts)
-    fin = iq.xml.find(f"{{{NS_MAM}}}fin")
-    return {"results": results, "complete": None if fin is None else fin.get("complete")}
+    return {"results": results, "complete": complete}
 
 
 async def scenario(settings, report):
@@ -111,17 +106,7 @@ async def scenario(settings, report):
         address, password = settings["accounts"][name]
         clients[name] = makeClient(address + "/desk", password, settings)
     alice, bob, carol = clients["alice"], clients["bob"], clients["carol"]
-    started = {name: loop.create_future() for name in clients}
-    for name, client in clients.items():
-
-        async def sessionStart(_, name=name, client=client):
-            await client.get_roster(timeout=STEP)
-            client.send_presence()
-            started[name].set_result(True)
-
-        client.add_event_handler("session_start", sessionStart)
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*started.values()), STEP * 2)
+    await slixbase.logIn(clients, settings, timeout=STEP * 2)
 
     roomMessages = {name: asyncio.Queue() for name in clients}
     for name, client in clients.items():

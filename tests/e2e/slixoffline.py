@@ -26,15 +26,12 @@ NS_DELAY = "urn:xmpp:delay"
 async def scenario(settings, report):
     client = slixbase.makeClient(settings["jid"], settings["password"], settings, ("xep_0030",))
 
-    loop = asyncio.get_running_loop()
-    started, gotMessage = loop.create_future(), loop.create_future()
+    gotMessage = asyncio.get_running_loop().create_future()
 
-    async def start(_):
+    async def features(name, client):
+        # Before the presence that brings the stored messages.
         info = await client["xep_0030"].get_info(jid=settings["domain"], timeout=TIMEOUT)
         report["features"] = sorted(info["disco_info"]["features"])
-        await client.get_roster()
-        client.send_presence()
-        started.set_result(True)
 
     def message(stanza):
         if stanza["body"] and not gotMessage.done():
@@ -49,10 +46,8 @@ async def scenario(settings, report):
                 }
             )
 
-    client.add_event_handler("session_start", start)
     client.add_event_handler("message", message)
-    client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(started, TIMEOUT)
+    await slixbase.logIn({"bob": client}, settings, prepare=features)
     report["message"] = await asyncio.wait_for(gotMessage, TIMEOUT)
     client.disconnect()
     report["done"] = True

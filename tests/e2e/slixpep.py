@@ -36,19 +36,13 @@ L{tests.e2e.slixchecks.checkPEPReport} checks the report.
 
 import asyncio
 import hashlib
-import json
-import ssl
-import sys
 
 from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0402.stanza import Conference
 
 import slixbase
 
-#: Seconds any single wait may take.
-STEP = 15
-#: Seconds the whole scenario may take (the trial test allows 120).
-TOTAL = 90
+STEP, TOTAL = slixbase.STEP, slixbase.TOTAL
 
 NS_TUNE = "http://jabber.org/protocol/tune"
 NS_AVATAR_DATA = "urn:xmpp:avatar:data"
@@ -73,13 +67,9 @@ class Session:
 
     def __init__(self, name, address, password, settings, interested):
         self.name = name
-        self.client = client = slixbase.newClient(
-            address, password, ssl.create_default_context(cafile=settings["cafile"])
+        self.client = client = slixbase.makeClient(
+            address, password, settings, PLUGINS + (PEP_PLUGINS if interested else ())
         )
-        client.enable_plaintext = False
-        client.enable_starttls = True
-        for plugin in PLUGINS + (PEP_PLUGINS if interested else ()):
-            client.register_plugin(plugin)
         self.interested = interested
         self.events = []
         self.ready = asyncio.get_running_loop().create_future()
@@ -179,14 +169,6 @@ async def run(settings, report):
     report["avatarId"] = avatarId
 
     report["step"] = "bookmarks"
-    form = balcony["xep_0004"].make_form(ftype="submit")
-    form.add_field(
-        var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options"
-    )
-    form.add_field(var="pubsub#persist_items", value="true")
-    form.add_field(var="pubsub#max_items", value="max")
-    form.add_field(var="pubsub#send_last_published_item", value="never")
-    form.add_field(var="pubsub#access_model", value="whitelist")
     conference = Conference()
     conference["name"] = "The Coven"
     conference["autojoin"] = True
@@ -194,7 +176,7 @@ async def run(settings, report):
     try:
         await balcony["xep_0060"].publish(
             None, NS_BOOKMARKS, id="coven@chat.shakespeare.lit", payload=conference,
-            options=form, timeout=STEP,
+            options=slixbase.bookmarkOptions(), timeout=STEP,
         )
         report["bookmarkPublished"] = "result"
     except IqError as e:
@@ -234,16 +216,5 @@ async def run(settings, report):
     report["done"] = True
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    report = {"done": False}
-    try:
-        asyncio.run(asyncio.wait_for(run(settings, report), TOTAL))
-    except BaseException as e:  # report whatever went wrong, as data
-        report.setdefault("error", f"{type(e).__name__}: {e}")
-    print(json.dumps(report))
-    sys.exit(0 if report["done"] else 1)
-
-
 if __name__ == "__main__":
-    main()
+    slixbase.main(run, TOTAL)

@@ -45,27 +45,10 @@ async def login(client, settings, register=False):
 
     @return: the roster's items as the server sent them.
     """
-    loop = asyncio.get_running_loop()
-    started = loop.create_future()
-
-    async def registerForm(form):
-        iq = client.Iq()
-        iq["type"] = "set"
-        iq["register"]["username"] = client.boundjid.user
-        iq["register"]["password"] = client.password
-        await iq.send()
-
-    async def sessionStart(_):
-        roster = await client.get_roster()
-        client.send_presence()
-        started.set_result(sorted(str(jid) for jid in roster["roster"]["items"]))
-
     if register:
-        client.plugin["xep_0077"].force_registration = True
-        client.add_event_handler("register", registerForm)
-    client.add_event_handler("session_start", sessionStart)
-    client.connect(settings["host"], settings["port"])
-    return await asyncio.wait_for(started, TIMEOUT)
+        slixbase.registerFirst(client)
+    rosters = await slixbase.logIn({"client": client}, settings)
+    return sorted(str(jid) for jid in rosters["client"]["roster"]["items"])
 
 
 def pepNodes(items):

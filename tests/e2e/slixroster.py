@@ -8,9 +8,9 @@ stream features, whether to send C{ver} and what to cache. It takes one
 JSON argument:
 
   {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
-   "alice": "alice@localhost", "alicePassword": "...",
-   "bob": "bob@localhost", "bobPassword": "...", "carol": "carol@localhost",
-   "approvalBarrier": false}
+   "accounts": {"alice": ["alice@localhost", "..."],
+                "bob": ["bob@localhost", "..."]},
+   "carol": "carol@localhost", "approvalBarrier": false}
 
 and prints one JSON object with what happened, then exits 0 if every step
 completed (1 otherwise). The steps: alice logs in without a cached roster,
@@ -81,13 +81,7 @@ async def login(client, settings):
 
     @return: the stream features seen and the roster get's exchange.
     """
-    loop = asyncio.get_running_loop()
-    started = loop.create_future()
-    client.add_event_handler("session_start", lambda _: started.set_result(True))
-    client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(started, TIMEOUT)
-    await client.get_roster(timeout=TIMEOUT)
-    client.send_presence()
+    await slixbase.logIn({"client": client}, settings)
     [exchange] = client.rosterResults
     exchange["features"] = sorted(
         f for f in ("rosterver", "preapproval") if f in client.features
@@ -114,11 +108,15 @@ def item(client, contact):
 
 
 async def scenario(settings, report):
-    alice, bob, carol = settings["alice"], settings["bob"], settings["carol"]
+    (alice, alicePassword), (bob, bobPassword) = (
+        settings["accounts"]["alice"],
+        settings["accounts"]["bob"],
+    )
+    carol = settings["carol"]
     loop = asyncio.get_running_loop()
 
     # 1. No cache: slixmpp sends ver='' and caches the whole roster.
-    first = makeClient(alice, settings["alicePassword"], settings)
+    first = makeClient(alice, alicePassword, settings)
     report["first"] = await login(first, settings)
     pushes = asyncio.Queue()
     first.add_event_handler(
@@ -145,13 +143,13 @@ async def scenario(settings, report):
     await logout(first)
 
     # 2. The cached version is current: an empty result.
-    second = makeClient(alice, settings["alicePassword"], settings, version=cached)
+    second = makeClient(alice, alicePassword, settings, version=cached)
     report["second"] = await login(second, settings)
     await logout(second)
 
     # 3. bob asks while alice is offline; her server approves for her.
     approved = loop.create_future()
-    peer = makeClient(bob, settings["bobPassword"], settings)
+    peer = makeClient(bob, bobPassword, settings)
     peer.add_event_handler(
         "presence_subscribed",
         lambda p: approved.done() or approved.set_result(str(p["from"])),
@@ -171,7 +169,7 @@ async def scenario(settings, report):
     await logout(peer)
 
     # 4. The same cached version is now old: the whole roster.
-    third = makeClient(alice, settings["alicePassword"], settings, version=cached)
+    third = makeClient(alice, alicePassword, settings, version=cached)
     report["third"] = await login(third, settings)
     report["thirdVer"] = third.client_roster.version
     report["thirdItems"] = {c: item(third, c) for c in (bob, carol)}

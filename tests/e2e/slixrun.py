@@ -23,6 +23,7 @@ import sys
 import tempfile
 
 from twisted.internet import defer, endpoints, protocol, reactor
+from twisted.words.xish import domish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -49,6 +50,74 @@ def serverSettings(running, **settings):
         domain=running.domain,
         **settings,
     )
+
+
+# What the tiers share to set a scenario up. A server here is mepserver's
+# RunningServer or a reference server (tests.e2e.prosody, tests.e2e.ejabberd):
+# each has createAccount(username, password) and connectClient(account,
+# resource).
+
+
+async def createAccounts(server, names, username=str):
+    """
+    Create an account on C{server} for each name, all at once, with
+    password C{<name>-secret}.
+
+    @param username: makes each account's user name from its name (the
+        ejabberd tier's are the test's own); the name itself by default.
+    @return: the scenarios' C{accounts} setting: C{{name: [address,
+        password]}}.
+    """
+    created = await defer.gatherResults(
+        [
+            defer.ensureDeferred(server.createAccount(username(name), f"{name}-secret"))
+            for name in names
+        ],
+        consumeErrors=True,
+    )
+    return {
+        name: [account.jid.userhost(), account.password]
+        for name, account in zip(names, created)
+    }
+
+
+async def registrationSettings(server, username=str):
+    """
+    The settings of the scenarios that register alice in-band
+    (C{slixclient.py}, C{slixremove.py}): her user name and password, and
+    bob's account, created on C{server}, as her peer.
+
+    @param username: as for L{createAccounts}.
+    """
+    accounts = await createAccounts(server, ["bob"], username)
+    peer, peerPassword = accounts["bob"]
+    return serverSettings(
+        server,
+        newUser=username("alice"),
+        newPassword="alice-secret",
+        peer=peer,
+        peerPassword=peerPassword,
+    )
+
+
+async def offlineSettings(server, username=str):
+    """
+    Set up C{slixoffline.py}: alice, logged in with Twisted's client as
+    C{laptop}, sends bob, who is offline, a chat message, which is neither
+    delivered to her nor bounced.
+
+    @param username: as for L{createAccounts}.
+    @return: the scenario's settings, to log in as bob.
+    """
+    alice = await server.createAccount(username("alice"), "alice-secret")
+    bob = await server.createAccount(username("bob"), "bob-secret")
+    aliceClient = await server.connectClient(alice, "laptop")
+    message = domish.Element((None, "message"))
+    message["to"], message["type"], message["id"] = bob.jid.userhost(), "chat", "o1"
+    message.addElement("body", content="while you were out")
+    aliceClient.send(message)
+    await aliceClient.assertNoStanzaReceived("/message")
+    return serverSettings(server, jid=bob.jid.userhost(), password=bob.password)
 
 
 async def runScenario(testCase, script, settings):

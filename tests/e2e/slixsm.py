@@ -6,8 +6,8 @@ The independent client of the resumption test: nothing here comes from
 mepserver. It takes one JSON argument:
 
   {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
-   "alice": "alice@localhost", "alicePassword": "...",
-   "bob": "bob@localhost", "bobPassword": "..."}
+   "accounts": {"alice": ["alice@localhost", "..."],
+                "bob": ["bob@localhost", "..."]}}
 
 and prints one JSON object with what happened, then exits 0 if every step
 completed (1 otherwise). alice enables stream management with resumption
@@ -30,8 +30,8 @@ def makeClient(address, password, settings, sm=False):
 
 
 async def scenario(settings, report):
-    alice = makeClient(settings["alice"], settings["alicePassword"], settings, sm=True)
-    bob = makeClient(settings["bob"], settings["bobPassword"], settings)
+    alice = makeClient(*settings["accounts"]["alice"], settings, sm=True)
+    bob = makeClient(*settings["accounts"]["bob"], settings)
     loop = asyncio.get_running_loop()
     aliceEnabled, aliceGone = loop.create_future(), loop.create_future()
     aliceResumed, gotMessage = loop.create_future(), loop.create_future()

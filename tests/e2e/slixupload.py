@@ -15,7 +15,6 @@ service found, its max-file-size and the GET URL, then exits 0 if every
 step completed (1 otherwise).
 """
 
-import asyncio
 import io
 
 import slixbase
@@ -48,11 +47,7 @@ async def scenario(settings, report):
     client = slixbase.makeClient(
         settings["jid"], settings["password"], settings, ("xep_0030", "xep_0363")
     )
-    loop = asyncio.get_running_loop()
-    started = loop.create_future()
-    client.add_event_handler("session_start", lambda _: started.set_result(True))
-    client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(started, TIMEOUT)
+    await slixbase.logIn({"romeo": client}, settings, available=False)
 
     upload = client["xep_0363"]
     info = await upload.find_upload_service(timeout=TIMEOUT)

@@ -6,7 +6,8 @@ tests/e2e/test_vcard.py and the ejabberd reference tier.
 It takes one JSON argument:
 
   {"host": "127.0.0.1", "port": 5222, "cafile": "...", "domain": "localhost",
-   "alice": ["alice@localhost", "..."], "bob": ["bob@localhost", "..."],
+   "accounts": {"alice": ["alice@localhost", "..."],
+                "bob": ["bob@localhost", "..."]},
    "room": "vcards@conference.localhost"}
 
 alice and bob are contacts (subscription both). Both log in over STARTTLS
@@ -86,21 +87,13 @@ async def publishOpen(client, node, publish, report):
 
 async def scenario(settings, report):
     plugins = ("xep_0030", "xep_0045", "xep_0054", "xep_0153", "xep_0084")
-    alice = slixbase.makeClient(*settings["alice"], settings, plugins)
-    bob = slixbase.makeClient(*settings["bob"], settings, plugins)
-    aliceBare = settings["alice"][0]
+    alice = slixbase.makeClient(*settings["accounts"]["alice"], settings, plugins)
+    bob = slixbase.makeClient(*settings["accounts"]["bob"], settings, plugins)
+    aliceBare = settings["accounts"]["alice"][0]
     loop = asyncio.get_running_loop()
-    started = {name: loop.create_future() for name in ("alice", "bob")}
     # Hashes bob is waiting to see in alice's presence, and what he saw.
     waiting = {}
     report["seen"] = []
-
-    def starter(name, client):
-        async def start(_):
-            await client.get_roster()
-            client.send_presence()
-            started[name].set_result(True)
-        return start
 
     def presence(stanza):
         if stanza["from"].bare != aliceBare or stanza["type"] == "unavailable":
@@ -113,12 +106,8 @@ async def scenario(settings, report):
         if future is not None and not future.done():
             future.set_result(str(stanza["from"]))
 
-    alice.add_event_handler("session_start", starter("alice", alice))
-    bob.add_event_handler("session_start", starter("bob", bob))
     bob.add_event_handler("presence", presence)
-    for client in (alice, bob):
-        client.connect(settings["host"], settings["port"])
-    await asyncio.wait_for(asyncio.gather(*started.values()), TIMEOUT)
+    await slixbase.logIn({"alice": alice, "bob": bob}, settings)
 
     info = await alice["xep_0030"].get_info(jid=settings["domain"], timeout=TIMEOUT)
     report["serverFeatures"] = sorted(info["disco_info"]["features"])

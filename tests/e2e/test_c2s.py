@@ -25,7 +25,7 @@ from tests.e2e.slixchecks import (
     checkRemovalReport,
     checkResumptionReport,
 )
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import createAccounts, registrationSettings, runScenario, serverSettings
 
 NS_STREAMS = "http://etherx.jabber.org/streams"
 
@@ -258,14 +258,7 @@ class SlixmppTests(unittest.TestCase):
         server's), messages it and subscribes to its presence.
         """
         running = await startServer(self, storage=self.storage)
-        bob = await running.createAccount("bob", "b0b-secret")
-        settings = serverSettings(
-            running,
-            newUser="alice",
-            newPassword="alice-secret",
-            peer=bob.jid.userhost(),
-            peerPassword=bob.password,
-        )
+        settings = await registrationSettings(running)
         report = await runScenario(self, "slixclient.py", settings)
         checkClientReport(self, report, "SCRAM-SHA-256", "mepserver")
         users = await running.server.users.listUsers()
@@ -288,14 +281,7 @@ class SlixmppRemovalTests(unittest.TestCase):
         again, starts with nothing (L{checkRemovalReport}).
         """
         running = await startServer(self, storage="sqlite")
-        bob = await running.createAccount("bob", "b0b-secret")
-        settings = serverSettings(
-            running,
-            newUser="alice",
-            newPassword="alice-secret",
-            peer=bob.jid.userhost(),
-            peerPassword=bob.password,
-        )
+        settings = await registrationSettings(running)
         report = await runScenario(self, "slixremove.py", settings)
         checkRemovalReport(self, report)
 
@@ -325,16 +311,10 @@ class SlixmppCarbonsTests(unittest.TestCase):
         arrives: garden gets no copy of its own message.
         """
         running = await startServer(self, storage="memory")
-        romeo = await running.createAccount("romeo", "r0m30")
-        juliet = await running.createAccount("juliet", "jul13t")
-        settings = serverSettings(
-            running,
-            accounts={
-                "romeo": [romeo.jid.userhost(), romeo.password],
-                "juliet": [juliet.jid.userhost(), juliet.password],
-            },
+        accounts = await createAccounts(running, ["romeo", "juliet"])
+        report = await runScenario(
+            self, "slixcarbons.py", serverSettings(running, accounts=accounts)
         )
-        report = await runScenario(self, "slixcarbons.py", settings)
         checkCarbonsReport(self, report)
 
 
@@ -354,15 +334,10 @@ class SlixmppBlockingTests(unittest.TestCase):
         his message arrives.
         """
         running = await startServer(self)
-        accounts = {}
-        for name in ("alice", "bob", "carol"):
-            account = await running.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
-        settings = serverSettings(
-            running,
-            **accounts,
+        accounts = await createAccounts(running, ["alice", "bob", "carol"])
+        report = await runScenario(
+            self, "slixblock.py", serverSettings(running, accounts=accounts)
         )
-        report = await runScenario(self, "slixblock.py", settings)
         checkBlockingReport(self, report)
 
 
@@ -382,16 +357,8 @@ class SlixmppStreamManagementTests(unittest.TestCase):
         then ends the session.
         """
         running = await startServer(self, storage="memory")
-        alice = await running.createAccount("alice", "alice-secret")
-        bob = await running.createAccount("bob", "b0b-secret")
-        settings = serverSettings(
-            running,
-            alice=alice.jid.userhost(),
-            alicePassword=alice.password,
-            bob=bob.jid.userhost(),
-            bobPassword=bob.password,
-        )
-        report = await runScenario(self, "slixsm.py", settings)
+        accounts = await createAccounts(running, ["alice", "bob"])
+        report = await runScenario(self, "slixsm.py", serverSettings(running, accounts=accounts))
         checkResumptionReport(self, report)
         self.assertEqual([], running.server.sessions.allSessions())
         self.assertEqual({}, running.server.streamManagement.resumable)

@@ -30,7 +30,6 @@ import subprocess
 import sys
 
 from twisted.trial import unittest
-from twisted.words.xish import domish
 
 from tests.e2e import ejabberdguard
 from tests.e2e.ejabberd import GUARD, skipUnlessEjabberd, startEjabberd
@@ -53,7 +52,14 @@ from tests.e2e.slixchecks import (
     checkUpload,
     checkVCardReport,
 )
-from tests.e2e.slixrun import runScenario, runScript, serverSettings
+from tests.e2e.slixrun import (
+    createAccounts,
+    offlineSettings,
+    registrationSettings,
+    runScenario,
+    runScript,
+    serverSettings,
+)
 
 
 class EjabberdTestCase(unittest.TestCase):
@@ -94,11 +100,7 @@ class EjabberdTestCase(unittest.TestCase):
 
         @return: C{{name: [address, password]}}.
         """
-        result = {}
-        for name in names:
-            account = await self.ejabberd.createAccount(self.username(name), f"{name}-secret")
-            result[name] = [account.jid.userhost(), account.password]
-        return result
+        return await createAccounts(self.ejabberd, names, self.username)
 
     def canonical(self, report):
         """
@@ -140,14 +142,7 @@ class EjabberdClientTests(EjabberdTestCase):
         mechanism, and names its software ejabberd.
         """
         ejabberd = await self.start()
-        accounts = await self.accounts("bob")
-        settings = serverSettings(
-            ejabberd,
-            newUser=self.username("alice"),
-            newPassword="alice-secret",
-            peer=accounts["bob"][0],
-            peerPassword=accounts["bob"][1],
-        )
+        settings = await registrationSettings(ejabberd, self.username)
         report = await self.scenario("slixclient.py", settings)
         checkClientReport(self, report, "SCRAM-SHA-1", "ejabberd")
 
@@ -191,7 +186,7 @@ class EjabberdBlockingTests(EjabberdTestCase):
         """
         ejabberd = await self.start()
         accounts = await self.accounts("alice", "bob", "carol")
-        report = await self.scenario("slixblock.py", serverSettings(ejabberd, **accounts))
+        report = await self.scenario("slixblock.py", serverSettings(ejabberd, accounts=accounts))
         checkBlockingReport(self, report, blockedCondition=False)
 
 
@@ -210,14 +205,7 @@ class EjabberdStreamManagementTests(EjabberdTestCase):
         """
         ejabberd = await self.start()
         accounts = await self.accounts("alice", "bob")
-        settings = serverSettings(
-            ejabberd,
-            alice=accounts["alice"][0],
-            alicePassword=accounts["alice"][1],
-            bob=accounts["bob"][0],
-            bobPassword=accounts["bob"][1],
-        )
-        report = await self.scenario("slixsm.py", settings)
+        report = await self.scenario("slixsm.py", serverSettings(ejabberd, accounts=accounts))
         checkResumptionReport(self, report)
 
 
@@ -242,13 +230,9 @@ class EjabberdRosterTests(EjabberdTestCase):
         2.6.1).
         """
         ejabberd = await self.start()
-        accounts = await self.accounts("alice", "bob")
         settings = serverSettings(
             ejabberd,
-            alice=accounts["alice"][0],
-            alicePassword=accounts["alice"][1],
-            bob=accounts["bob"][0],
-            bobPassword=accounts["bob"][1],
+            accounts=await self.accounts("alice", "bob"),
             carol=f"{self.username('carol')}@{ejabberd.domain}",
             approvalBarrier=True,
         )
@@ -303,16 +287,7 @@ class EjabberdOfflineTests(EjabberdTestCase):
         DateTime.
         """
         ejabberd = await self.start()
-        alice = await ejabberd.createAccount(self.username("alice"), "alice-secret")
-        bob = await ejabberd.createAccount(self.username("bob"), "b0b-secret")
-        aliceClient = await ejabberd.connectClient(alice, "laptop")
-        message = domish.Element((None, "message"))
-        message["to"], message["type"], message["id"] = bob.jid.userhost(), "chat", "o1"
-        message.addElement("body", content="while you were out")
-        aliceClient.send(message)
-        await aliceClient.assertNoStanzaReceived("/message")
-
-        settings = serverSettings(ejabberd, jid=bob.jid.userhost(), password=bob.password)
+        settings = await offlineSettings(ejabberd, self.username)
         report = await self.scenario("slixoffline.py", settings)
         checkOfflineReport(self, report)
 
@@ -366,14 +341,7 @@ class EjabberdRemovalTests(EjabberdTestCase):
         the PEP nodes (items without a node; the scenario reads nodes).
         """
         ejabberd = await self.start()
-        accounts = await self.accounts("bob")
-        settings = serverSettings(
-            ejabberd,
-            newUser=self.username("alice"),
-            newPassword="alice-secret",
-            peer=accounts["bob"][0],
-            peerPassword=accounts["bob"][1],
-        )
+        settings = await registrationSettings(ejabberd, self.username)
         report = await self.scenario("slixremove.py", settings)
         checkRemovalReport(self, report, answerFromFullJID=True)
 
@@ -520,9 +488,7 @@ class EjabberdVCardTests(EjabberdTestCase):
         await ejabberd.addRosterItem(self.username("alice"), accounts["bob"][0])
         await ejabberd.addRosterItem(self.username("bob"), accounts["alice"][0])
         room = await ejabberd.createRoom("vcards")
-        settings = serverSettings(
-            ejabberd, alice=accounts["alice"], bob=accounts["bob"], room=room.userhost()
-        )
+        settings = serverSettings(ejabberd, accounts=accounts, room=room.userhost())
         report = await self.scenario("slixvcard.py", settings)
         checkVCardReport(self, report, room.userhost(), vcardToPEP=True)
 

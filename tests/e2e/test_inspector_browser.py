@@ -14,7 +14,6 @@ test; when the test ends, the browser leaves it, and the server's side of
 the connections the browser keeps open for reuse is closed.
 """
 
-from twisted.internet import defer
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
@@ -52,48 +51,6 @@ observer.observe(document.documentElement,
 """
 
 
-def trackConnections(testCase, site):
-    """
-    Keep the HTTP connections C{site} accepts from now on.
-
-    @return: a function that closes those still open, returning a Deferred
-        that fires once they are closed.
-    """
-    connections = []
-    build = site.buildProtocol
-
-    def buildProtocol(address):
-        channel = build(address)
-        lost = defer.Deferred()
-        transports = []
-        makeConnection, connectionLost = channel.makeConnection, channel.connectionLost
-
-        def made(transport):
-            transports.append(transport)
-            makeConnection(transport)
-
-        def closed(reason):
-            connectionLost(reason)
-            lost.callback(None)
-
-        channel.makeConnection, channel.connectionLost = made, closed
-        connections.append((transports, lost))
-        return channel
-
-    testCase.patch(site, "buildProtocol", buildProtocol)
-
-    def closeAll():
-        waiting = []
-        for transports, lost in connections:
-            if not lost.called:
-                for transport in transports:
-                    transport.abortConnection()
-                waiting.append(lost)
-        return defer.gatherResults(waiting)
-
-    return closeAll
-
-
 class InspectorBrowserTests(unittest.TestCase):
     """
     A MEP scenario shown by the page in Chromium.
@@ -120,12 +77,9 @@ class InspectorBrowserTests(unittest.TestCase):
         await aliceClient.joinRoom(room, "alice", notify=[NS_CONFERENCE_INFO])
         caps = await joinWithWrongCaps(bobsClient, room, "bob", NS_CONFERENCE_INFO)
 
-        # Server.listeners: C2S, then HTTP.
-        closeAll = trackConnections(self, running.server.listeners[1][1])
         origin = f"http://127.0.0.1:{running.httpPort}"
-        # Cleanups run last first: the browser leaves, then its connections
-        # close, then the server stops.
-        self.addCleanup(closeAll)
+        # Cleanups run last first: the browser leaves, then the server
+        # stops, closing the connections the browser keeps open.
         self.addCleanup(browser.leave, origin)
 
         def wait(selector, text=""):

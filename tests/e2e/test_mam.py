@@ -11,7 +11,7 @@ from twisted.words.xish import domish
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import checkMAMReport
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import createAccounts, runScenario, serverSettings
 
 NS_MAM = "urn:xmpp:mam:2"
 NS_SID = "urn:xmpp:sid:0"
@@ -90,10 +90,7 @@ class SlixmppMAMTests(unittest.TestCase):
         xep_0441 the preferences; alice's archive has what she sent.
         """
         running = await startServer(self)
-        accounts = {}
-        for name in ("alice", "bob"):
-            account = await running.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
+        accounts = await createAccounts(running, ["alice", "bob"])
         report = await runScenario(
             self, "slixmam.py", serverSettings(running, accounts=accounts)
         )

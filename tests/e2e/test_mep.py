@@ -9,54 +9,10 @@ occupant publishes to its occupant JID, and the room generates events.
 from twisted.trial import unittest
 
 from mepserver.testing import startServer
-from tests.helpers import CapsClient, parseXml
+from tests.e2e.mepclient import NS_ACTIVITY, NS_CONFERENCE_INFO, conferenceInfo, isEvent, join
+from tests.helpers import parseXml
 
-NS_EVENT = "http://jabber.org/protocol/pubsub#event"
-NS_ACTIVITY = "http://jabber.org/protocol/activity"
-NS_CONFERENCE_INFO = "urn:ietf:params:xml:ns:conference-info"
-NS_MUC = "http://jabber.org/protocol/muc"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-
-#: DESIGN.md section 6: the payload Converse.js renders.
-CONFERENCE_INFO = (
-    f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"
-    f"<activity xmlns='{NS_ACTIVITY}'><other/><text>The meeting starts</text></activity>"
-    "</conference-info>"
-)
-
-
-def isEvent(node, sender=None):
-    """
-    @return: a predicate matching a pubsub event of C{node} (from C{sender}).
-    """
-
-    def match(stanza):
-        if stanza.name != "message" or (sender and stanza.getAttribute("from") != sender):
-            return False
-        for event in stanza.elements(NS_EVENT, "event"):
-            for items in event.elements(NS_EVENT, "items"):
-                return items.getAttribute("node") == node
-        return False
-
-    return match
-
-
-async def join(client, room, nick, features):
-    """
-    Join C{room} as C{nick} with caps carrying C{features}; return once the
-    room has the answer to its caps query.
-    """
-    caps = CapsClient(features)
-    caps.answerOn(client.xmlstream)
-    presence = caps.presence(to=f"{room}/{nick}")
-    presence.addElement((NS_MUC, "x"))
-    client.send(presence)
-    await client.waitFor(lambda s: s.name == "message" and s.subject is not None)
-    # The first round trip ends after the room sent any caps query, the
-    # second after it handled the answer.
-    await client.ping()
-    await client.ping()
-    return caps
 
 
 class MEPTests(unittest.TestCase):
@@ -81,12 +37,9 @@ class MEPTests(unittest.TestCase):
             account = await running.createAccount(name)
             clients[name] = await running.connectClient(account, "r1")
         alice, bob, carol, dave = (clients[n] for n in ("alice", "bob", "carol", "dave"))
-        queried = []
-        alice.xmlstream.addObserver(
-            "/iq[@type='get']/query[@xmlns='http://jabber.org/protocol/disco#info']",
-            lambda iq: queried.append(iq["from"]), 2,
+        queried = await join(
+            alice, room, "a", [NS_ACTIVITY + "+notify", NS_CONFERENCE_INFO + "+notify"]
         )
-        await join(alice, room, "a", [NS_ACTIVITY + "+notify", NS_CONFERENCE_INFO + "+notify"])
         self.assertEqual([room], queried)
         await join(bob, room, "b", [NS_ACTIVITY])
         await join(carol, room, "c", ["urn:example:nothing"])
@@ -103,7 +56,9 @@ class MEPTests(unittest.TestCase):
         self.assertIsNone(event.delay)
         await carol.assertNoStanzaReceived(isEvent(NS_ACTIVITY))
 
-        itemId = await running.server.mep.generateEvent("coven", NS_CONFERENCE_INFO, CONFERENCE_INFO)
+        itemId = await running.server.mep.generateEvent(
+            "coven", NS_CONFERENCE_INFO, conferenceInfo("The meeting starts")
+        )
         event = await alice.waitFor(isEvent(NS_CONFERENCE_INFO, room))
         self.assertEqual(itemId, event.event.items.item["id"])
         self.assertEqual("The meeting starts", str(event.event.items.item.firstChildElement().activity.text))

@@ -20,6 +20,7 @@ from twisted.web.client import HTTPConnectionPool
 
 from mepserver.caps import computeVer
 from mepserver.testing import startServer
+from tests.e2e.mepclient import conferenceInfo
 from tests.e2e.test_websocket import XMPPWebSocketSession, qname, tagged
 from tests.test_websocket import WebSocketClient
 
@@ -50,17 +51,6 @@ CONVERSE_FEATURES = [
     NS_CONFERENCE_INFO + "+notify",
 ]
 CONVERSE_VER = computeVer([CONVERSE_IDENTITY], CONVERSE_FEATURES)
-
-
-def conferenceInfo(text):
-    """
-    @return: the room event payload Converse.js renders (DESIGN.md section 6).
-    """
-    return (
-        f"<conference-info xmlns='{NS_CONFERENCE_INFO}'>"
-        f"<activity xmlns='{NS_ACTIVITY}'><other/><text>{text}</text></activity>"
-        "</conference-info>"
-    )
 
 
 def describe(elements):

@@ -10,7 +10,7 @@ from twisted.trial import unittest
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import ROOM_LINES, checkRoomArchiveReport
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import createAccounts, runScenario, serverSettings
 
 NS_RETRACT = "urn:xmpp:message-retract:1"
 
@@ -32,10 +32,7 @@ class SlixmppRoomArchiveTests(unittest.TestCase):
         it.
         """
         running = await startServer(self, storage="sqlite")
-        accounts = {}
-        for name in ("alice", "bob", "carol"):
-            account = await running.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
+        accounts = await createAccounts(running, ["alice", "bob", "carol"])
         report = await runScenario(
             self,
             "slixmucmam.py",

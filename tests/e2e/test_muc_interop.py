@@ -17,7 +17,7 @@ from twisted.trial import unittest
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import checkMUCReport
-from tests.e2e.slixrun import runScript, serverSettings
+from tests.e2e.slixrun import createAccounts, runScript, serverSettings
 
 
 class SlixmppMUCTests(unittest.TestCase):
@@ -35,10 +35,7 @@ class SlixmppMUCTests(unittest.TestCase):
         nick and leaves; the service lists the room.
         """
         running = await startServer(self)
-        accounts = {}
-        for name in ("alice", "bob", "carol"):
-            account = await running.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
+        accounts = await createAccounts(running, ["alice", "bob", "carol"])
         settings = serverSettings(
             running,
             mucDomain=running.mucDomain,

@@ -6,11 +6,10 @@ subprocess, logs in over real TCP with TLS and SASL.
 """
 
 from twisted.trial import unittest
-from twisted.words.xish import domish
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import checkOfflineReport
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import offlineSettings, runScenario
 
 
 class SlixmppOfflineTests(unittest.TestCase):
@@ -30,19 +29,6 @@ class SlixmppOfflineTests(unittest.TestCase):
         was stored (deterministic mode: 2020-01-01T00:00:00Z).
         """
         running = await startServer(self, deterministic=True)
-        alice = await running.createAccount("alice", "alice-secret")
-        bob = await running.createAccount("bob", "b0b-secret")
-        aliceClient = await running.connectClient(alice, "laptop")
-        message = domish.Element((None, "message"))
-        message["to"], message["type"], message["id"] = "bob@localhost", "chat", "o1"
-        message.addElement("body", content="while you were out")
-        aliceClient.send(message)
-        await aliceClient.assertNoStanzaReceived("/message")
-
-        settings = serverSettings(
-            running,
-            jid=bob.jid.userhost(),
-            password=bob.password,
-        )
+        settings = await offlineSettings(running)
         report = await runScenario(self, "slixoffline.py", settings)
         checkOfflineReport(self, report, stamp="2020-01-01T00:00:00Z")

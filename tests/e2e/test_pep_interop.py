@@ -20,7 +20,7 @@ from twisted.words.protocols.jabber.jid import JID
 from mepserver.interfaces import RosterItem
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import checkPEPReport
-from tests.e2e.slixrun import runScript, serverSettings
+from tests.e2e.slixrun import createAccounts, runScript, serverSettings
 
 
 class SlixmppPEPTests(unittest.TestCase):
@@ -35,10 +35,7 @@ class SlixmppPEPTests(unittest.TestCase):
         juliet publishes a tune, an avatar and a bookmark; see the checks.
         """
         running = await startServer(self)
-        accounts = {}
-        for name in ("juliet", "romeo", "nurse"):
-            account = await running.createAccount(name, f"{name}-secret")
-            accounts[name] = [account.jid.userhost(), account.password]
+        accounts = await createAccounts(running, ["juliet", "romeo", "nurse"])
         for name in accounts:
             for other in accounts:
                 if other != name:

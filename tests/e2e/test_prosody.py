@@ -14,9 +14,7 @@ Prosody is Debian's 0.12 (C{apt-get install prosody}); without it these
 tests are skipped.
 """
 
-from twisted.internet import defer
 from twisted.trial import unittest
-from twisted.words.xish import domish
 
 from tests.e2e.prosody import hasCommunityModule, skipUnlessProsody, startProsody
 from tests.e2e.slixchecks import (
@@ -31,7 +29,13 @@ from tests.e2e.slixchecks import (
     checkRoomArchiveReport,
     checkRosterReport,
 )
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import (
+    createAccounts,
+    offlineSettings,
+    registrationSettings,
+    runScenario,
+    serverSettings,
+)
 
 
 class ProsodyTestCase(unittest.TestCase):
@@ -51,17 +55,7 @@ class ProsodyTestCase(unittest.TestCase):
 
         @return: C{{name: [address, password]}}.
         """
-        registered = await defer.gatherResults(
-            [
-                defer.ensureDeferred(prosody.createAccount(name, f"{name}-secret"))
-                for name in names
-            ],
-            consumeErrors=True,
-        )
-        return {
-            name: [account.jid.userhost(), account.password]
-            for name, account in zip(names, registered)
-        }
+        return await createAccounts(prosody, names)
 
 
 class ProsodyClientTests(ProsodyTestCase):
@@ -81,15 +75,7 @@ class ProsodyClientTests(ProsodyTestCase):
         software version is named Prosody.
         """
         prosody = await startProsody(self)
-        bob = await prosody.createAccount("bob", "b0b-secret")
-        settings = serverSettings(
-            prosody,
-            newUser="alice",
-            newPassword="alice-secret",
-            peer=bob.jid.userhost(),
-            peerPassword=bob.password,
-        )
-        report = await runScenario(self, "slixclient.py", settings)
+        report = await runScenario(self, "slixclient.py", await registrationSettings(prosody))
         checkClientReport(self, report, "SCRAM-SHA-1", "Prosody")
 
 
@@ -125,7 +111,9 @@ class ProsodyBlockingTests(ProsodyTestCase):
         """
         prosody = await startProsody(self)
         accounts = await self.accounts(prosody, "alice", "bob", "carol")
-        report = await runScenario(self, "slixblock.py", serverSettings(prosody, **accounts))
+        report = await runScenario(
+            self, "slixblock.py", serverSettings(prosody, accounts=accounts)
+        )
         checkBlockingReport(self, report)
 
 
@@ -141,14 +129,7 @@ class ProsodyStreamManagementTests(ProsodyTestCase):
         """
         prosody = await startProsody(self)
         accounts = await self.accounts(prosody, "alice", "bob")
-        settings = serverSettings(
-            prosody,
-            alice=accounts["alice"][0],
-            alicePassword=accounts["alice"][1],
-            bob=accounts["bob"][0],
-            bobPassword=accounts["bob"][1],
-        )
-        report = await runScenario(self, "slixsm.py", settings)
+        report = await runScenario(self, "slixsm.py", serverSettings(prosody, accounts=accounts))
         checkResumptionReport(self, report)
 
 
@@ -181,13 +162,9 @@ class ProsodyRosterTests(ProsodyTestCase):
             wait for an approval that does not come.
         """
         prosody = await startProsody(self)
-        accounts = await self.accounts(prosody, "alice", "bob")
         settings = serverSettings(
             prosody,
-            alice=accounts["alice"][0],
-            alicePassword=accounts["alice"][1],
-            bob=accounts["bob"][0],
-            bobPassword=accounts["bob"][1],
+            accounts=await self.accounts(prosody, "alice", "bob"),
             carol=f"carol@{prosody.domain}",
             approvalBarrier=True,
         )
@@ -237,17 +214,7 @@ class ProsodyOfflineTests(ProsodyTestCase):
         checked to be a UTC DateTime (mepserver's test fixes the clock).
         """
         prosody = await startProsody(self)
-        alice = await prosody.createAccount("alice", "alice-secret")
-        bob = await prosody.createAccount("bob", "b0b-secret")
-        aliceClient = await prosody.connectClient(alice, "laptop")
-        message = domish.Element((None, "message"))
-        message["to"], message["type"], message["id"] = "bob@localhost", "chat", "o1"
-        message.addElement("body", content="while you were out")
-        aliceClient.send(message)
-        await aliceClient.assertNoStanzaReceived("/message")
-
-        settings = serverSettings(prosody, jid=bob.jid.userhost(), password=bob.password)
-        report = await runScenario(self, "slixoffline.py", settings)
+        report = await runScenario(self, "slixoffline.py", await offlineSettings(prosody))
         checkOfflineReport(self, report)
 
 
@@ -287,16 +254,9 @@ class ProsodyRemovalTests(ProsodyTestCase):
         C{storage:bookmarks} node at every account, before and after.
         """
         prosody = await startProsody(self)
-        bob = await prosody.createAccount("bob", "b0b-secret")
-        settings = serverSettings(
-            prosody,
-            newUser="alice",
-            newPassword="alice-secret",
-            peer=bob.jid.userhost(),
-            peerPassword=bob.password,
-        )
-        report = await runScenario(self, "slixremove.py", settings)
+        report = await runScenario(self, "slixremove.py", await registrationSettings(prosody))
         checkRemovalReport(self, report, ownNodes=("storage:bookmarks",))
+
 
 class ProsodyRoomArchiveTests(ProsodyTestCase):
     """

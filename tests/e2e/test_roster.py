@@ -6,10 +6,11 @@ in a subprocess, over real TCP with STARTTLS, on SQLite storage.
 """
 
 from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import checkRosterReport
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import createAccounts, runScenario, serverSettings
 
 
 class SlixmppRosterTests(unittest.TestCase):
@@ -30,19 +31,15 @@ class SlixmppRosterTests(unittest.TestCase):
         old, version gets the whole roster with the current version.
         """
         running = await startServer(self, storage="sqlite")
-        alice = await running.createAccount("alice", "alice-secret")
-        bob = await running.createAccount("bob", "b0b-secret")
         settings = serverSettings(
             running,
-            alice=alice.jid.userhost(),
-            alicePassword=alice.password,
-            bob=bob.jid.userhost(),
-            bobPassword=bob.password,
+            accounts=await createAccounts(running, ["alice", "bob"]),
             carol=f"carol@{running.domain}",
         )
         report = await runScenario(self, "slixroster.py", settings)
         checkRosterReport(
             self, report, versions={"first": "0", "addPush": "1", "preApproval": "2", "third": "3"}
         )
-        item = await running.server.users.getRosterItem("alice", bob.jid.userhostJID())
+        bob = JID(settings["accounts"]["bob"][0])
+        item = await running.server.users.getRosterItem("alice", bob)
         self.assertEqual(("from", False), (item.subscription, item.approved))

@@ -13,7 +13,7 @@ from twisted.words.protocols.jabber.jid import JID
 
 from mepserver.interfaces import RosterItem
 from tests.e2e.slixchecks import checkVCardReport
-from tests.e2e.slixrun import runScenario, serverSettings
+from tests.e2e.slixrun import createAccounts, runScenario, serverSettings
 from mepserver.testing import startServer
 
 
@@ -35,8 +35,7 @@ class SlixmppVCardTests(unittest.TestCase):
         XEP-0084 becomes her vCard PHOTO, its hash in her presence.
         """
         running = await startServer(self, storage="sqlite")
-        alice = await running.createAccount("alice", "alice-secret")
-        bob = await running.createAccount("bob", "b0b-secret")
+        accounts = await createAccounts(running, ["alice", "bob"])
         users = running.server.users
         await users.setRosterItem("alice", RosterItem(JID("bob@localhost"), subscription="both"))
         await users.setRosterItem("bob", RosterItem(JID("alice@localhost"), subscription="both"))
@@ -44,8 +43,7 @@ class SlixmppVCardTests(unittest.TestCase):
 
         settings = serverSettings(
             running,
-            alice=[alice.jid.userhost(), alice.password],
-            bob=[bob.jid.userhost(), bob.password],
+            accounts=accounts,
             room=room.userhost(),
         )
         report = await runScenario(self, "slixvcard.py", settings)

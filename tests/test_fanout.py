@@ -1,0 +1,449 @@
+# -*- test-case-name: tests.test_fanout -*-
+"""
+Tests for broadcasts delivered in bulk (issue 16): a room's groupchat
+messages and presence, and PEP notifications, reach the client domain in
+one call (L{mepserver.router.Router.deliverMany}), where
+L{mepserver.c2s.sessions.DeliveryHandler.deliverMany} writes each plain
+copy itself and sends every other copy the general way.
+
+Each test counts the copies the bulk path wrote
+(C{DeliveryHandler.bulkDelivered}) and checks that each recipient got what
+the general path gives it. The whole server runs in memory
+(L{tests.memory}): after C{flush}, what a client has not received will
+not come.
+"""
+
+import base64
+import xml.etree.ElementTree as ET
+
+from twisted.internet import defer
+from twisted.internet.testing import StringTransport
+from twisted.trial import unittest
+from twisted.words.protocols.jabber.jid import JID
+
+from mepserver.c2s.bind import BindStep
+from mepserver.c2s.mechanisms import mechanismFactories
+from mepserver.c2s.sasl import SASLStep
+from mepserver.c2s.sessions import DeliveryHandler, Session, SessionManager
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
+from mepserver.router import Domain, Router
+from mepserver.stanza import Broadcast
+from mepserver.storage.memory import MemoryUserStore
+from tests.helpers import credentials, parseXml
+from tests.memory import MemoryServer
+from tests.test_pep import NS_TUNE, ROMEO, PEPTestCase, publish
+from tests.test_stream import Client as StreamClient
+from tests.test_websocket import OPEN, Connection
+
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+NS_BLOCKING = "urn:xmpp:blocking"
+NS_CSI = "urn:xmpp:csi:0"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+ROOM = "verona@conference.localhost"
+NAMES = ("juliet", "romeo", "nurse")
+
+
+class RoomBroadcastTests(unittest.TestCase):
+    """
+    A room of three occupants, each with one session: what its broadcasts
+    bring each of them.
+    """
+
+    def setUp(self):
+        self.server = MemoryServer(self, mucCreateUnlocked=True)
+        self.clients = {}
+        for name in NAMES:
+            self.server.createAccount(name)
+            self.clients[name] = client = self.server.connect(name, "r")
+            client.send(f"<presence to='{ROOM}/{name}'><x xmlns='{NS_MUC}'/></presence>")
+        self.take()
+        self.delivery = self.server.server.delivery
+        self.sessions = self.server.server.sessions
+
+    def take(self):
+        """
+        @return: what each client received since the last call, by name.
+        """
+        return {name: client.take() for name, client in self.clients.items()}
+
+    def say(self, name, body="Hi"):
+        """
+        C{name} sends a groupchat message to the room.
+
+        @return: the copies the bulk path wrote, and what each client
+            received.
+        """
+        before = self.delivery.bulkDelivered
+        self.clients[name].send(
+            f"<message type='groupchat' to='{ROOM}'><body>{body}</body></message>"
+        )
+        return self.delivery.bulkDelivered - before, self.take()
+
+    def bodies(self, received):
+        return {name: [str(m.body) for m in stanzas] for name, stanzas in received.items()}
+
+    def test_groupchat(self):
+        """
+        XEP-0045 section 7.4: every occupant's copy of a groupchat message
+        is written by the bulk path, with its own C{to}, the sender's too.
+        """
+        bulk, received = self.say("romeo")
+        self.assertEqual(3, bulk)
+        for name, [message] in received.items():
+            self.assertEqual(
+                (f"{ROOM}/romeo", f"{name}@localhost/r", "groupchat", "Hi"),
+                (message["from"], message["to"], message["type"], str(message.body)),
+            )
+
+    def test_presence(self):
+        """
+        Section 7.7: an occupant's presence change reaches everyone through
+        the bulk path; its own sessions get it with status 110.
+        """
+        before = self.delivery.bulkDelivered
+        self.clients["nurse"].send(f"<presence to='{ROOM}/nurse'><show>away</show></presence>")
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        for name, [presence] in self.take().items():
+            self.assertEqual((f"{ROOM}/nurse", "away"), (presence["from"], str(presence.show)))
+            [x] = presence.elements(NS_MUC_USER, "x")
+            codes = [s["code"] for s in x.elements(NS_MUC_USER, "status")]
+            self.assertEqual(["110"] if name == "nurse" else [], codes)
+
+    def test_blockedSender(self):
+        """
+        XEP-0191 section 3.3: a recipient that blocks the sending occupant
+        gets nothing; its copy went the general way, the others' not.
+        """
+        self.clients["juliet"].send(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            f"<item jid='{ROOM}/romeo'/></block></iq>"
+        )
+        self.clients["juliet"].take()
+        bulk, received = self.say("romeo")
+        self.assertEqual(2, bulk)
+        self.assertEqual({"juliet": [], "romeo": ["Hi"], "nurse": ["Hi"]}, self.bodies(received))
+
+    def test_markNamedChildren(self):
+        """
+        A groupchat message carrying children named as the marks handlers
+        set on stanzas (C{handled}, C{blockingChecked}) reaches every
+        occupant that does not block its sender, and no more: a child is
+        not a mark (L{mepserver._compat}).
+        """
+        self.clients["juliet"].send(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            f"<item jid='{ROOM}/romeo'/></block></iq>"
+        )
+        self.clients["juliet"].take()
+        self.clients["romeo"].send(
+            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
+            "<handled xmlns='urn:example'/><blockingChecked xmlns='urn:example'/></message>"
+        )
+        self.assertEqual(
+            {"juliet": [], "romeo": ["Hi"], "nurse": ["Hi"]}, self.bodies(self.take())
+        )
+
+    def test_blockListNotLoaded(self):
+        """
+        A recipient whose block list is not loaded gets its copy once the
+        general way has loaded it; the list is then kept.
+        """
+        lists = self.server.server.blocking.lists
+        lists.forget("juliet")
+        bulk, received = self.say("romeo")
+        self.assertEqual(2, bulk)
+        self.assertEqual(["Hi"], self.bodies(received)["juliet"])
+        self.assertIsNotNone(lists.get("juliet"))
+        self.assertEqual(3, self.say("romeo")[0])
+
+    def test_inactiveClient(self):
+        """
+        XEP-0352: a client that said it is inactive has presence held back
+        until it is active again; its copies go the general way.
+        """
+        self.clients["juliet"].send(f"<inactive xmlns='{NS_CSI}'/>")
+        before = self.delivery.bulkDelivered
+        self.clients["nurse"].send(f"<presence to='{ROOM}/nurse'><show>away</show></presence>")
+        self.assertEqual(2, self.delivery.bulkDelivered - before)
+        self.assertEqual([], self.take()["juliet"])
+        self.clients["juliet"].send(f"<active xmlns='{NS_CSI}'/>")
+        [presence] = self.clients["juliet"].take()
+        self.assertEqual((f"{ROOM}/nurse", "away"), (presence["from"], str(presence.show)))
+
+    def test_busyAccount(self):
+        """
+        While an operation of the account is in progress (its lock is
+        held), its copy waits behind it, in order; the others' do not.
+        """
+        juliet = self.sessions.session(JID("juliet@localhost/r"))
+        done = defer.Deferred()
+        marker = parseXml("<message type='headline' from='localhost'><body>first</body></message>")
+        marker["to"] = juliet.jid.full()
+        done.addCallback(lambda _: juliet.send(marker))
+        self.sessions.locks.run("juliet", lambda: done)
+        bulk, received = self.say("romeo")
+        self.assertEqual(2, bulk)
+        self.assertEqual([], received["juliet"])
+        done.callback(None)
+        self.server.flush()
+        self.assertEqual(["first", "Hi"], [str(m.body) for m in self.clients["juliet"].take()])
+
+    def test_ghost(self):
+        """
+        XEP-0045 section 18.1.2: an occupant's session that is no longer
+        bound (a ghost) makes the client domain bounce its copy of a
+        groupchat message, the general way; the room removes the ghost and
+        tells the others.
+        """
+        self.server.createAccount("tybalt")
+        tybalt = self.server.connect("tybalt", "gone")
+        tybalt.send(f"<presence to='{ROOM}/tybalt'><x xmlns='{NS_MUC}'/></presence>")
+        self.take()
+        # The session goes without the room hearing of it.
+        del self.sessions._sessions["tybalt"]
+        bulk, received = self.say("romeo")
+        # The three messages, then the ghost's departure to the three.
+        self.assertEqual(6, bulk)
+        for name, stanzas in received.items():
+            self.assertEqual(["message", "presence"], [s.name for s in stanzas])
+            left = stanzas[1]
+            self.assertEqual((f"{ROOM}/tybalt", "unavailable"), (left["from"], left["type"]))
+            self.assertIn("333", left.toXml())
+        self.assertIsNone(self.server.server.rooms.get(JID(ROOM)).occupant("tybalt"))
+
+    def test_observed(self):
+        """
+        While an observer watches the sessions (the inspector's tap, a test
+        recorder), every copy goes the general way, and the observer sees
+        each one.
+        """
+        seen = []
+
+        def observer(session, stanza, fromClient):
+            if not fromClient:
+                seen.append((session.jid.user, stanza["to"], str(stanza.body)))
+
+        self.sessions.observers.append(observer)
+        bulk, received = self.say("romeo")
+        self.assertEqual(0, bulk)
+        self.assertEqual({name: ["Hi"] for name in NAMES}, self.bodies(received))
+        self.assertEqual(
+            sorted((name, f"{name}@localhost/r", "Hi") for name in NAMES), sorted(seen)
+        )
+
+    def test_spoofedStanzaId(self):
+        """
+        XEP-0359 section 4: the recipient whose archive a stanza-id claims
+        to be by gets its copy without it, the general way; the others get
+        the broadcast as it is from the bulk path.
+        """
+        before = self.delivery.bulkDelivered
+        self.clients["romeo"].send(
+            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
+            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@localhost' id='forged'/>"
+            "</message>"
+        )
+        self.assertEqual(2, self.delivery.bulkDelivered - before)
+        for name, [message] in self.take().items():
+            forged = [
+                s["by"] for s in message.elements("urn:xmpp:sid:0", "stanza-id")
+                if s.getAttribute("id") == "forged"
+            ]
+            self.assertEqual([] if name == "juliet" else ["juliet@localhost"], forged)
+
+
+    def test_otherKinds(self):
+        """
+        A broadcast of a kind that carbons copy (XEP-0280 section 6.1: a
+        chat message, here a chat state no archive keeps) goes the general
+        way: the recipient's other resource with carbons enabled gets its
+        copy.
+        """
+        juliet2 = self.server.connect("juliet", "r2")
+        juliet2.send(
+            "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>"
+        )
+        juliet2.take()
+        message = parseXml(
+            f"<message type='chat' from='{ROOM}/romeo'>"
+            "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+            "jabber:client",
+        )
+        recipients = [JID(f"{name}@localhost/r") for name in NAMES]
+        before = self.delivery.bulkDelivered
+        self.server.server.router.deliverMany(Broadcast(message), recipients)
+        self.server.flush()
+        self.assertEqual(0, self.delivery.bulkDelivered - before)
+        for name, [received] in self.take().items():
+            self.assertEqual((f"{name}@localhost/r", "chat"), (received["to"], received["type"]))
+        [carbon] = juliet2.take()
+        self.assertEqual(["received"], [e.name for e in carbon.elements("urn:xmpp:carbons:2")])
+
+
+class StreamKindsTests(unittest.TestCase):
+    """
+    A client domain of its own (a L{Domain} with L{DeliveryHandler}) with
+    a TCP client and an RFC 7395 WebSocket client: the bulk path writes
+    the TCP stream bytes spliced for it (a child of its stream header),
+    and gives the WebSocket stream, which serializes each element on its
+    own, an element.
+    """
+
+    def setUp(self):
+        self.router = Router()
+        self.users = MemoryUserStore()
+        self.sessions = SessionManager("example.com", self.users, self.router)
+        domain = Domain(self.router, "example.com")
+        self.delivery = DeliveryHandler(self.sessions)
+        self.delivery.setHandlerParent(domain)
+        domain.startService()
+        self.addCleanup(domain.stopService)
+        for name in ("juliet", "romeo"):
+            self.successResultOf(self.users.createUser(name, credentials("secret")))
+
+    def authenticator(self):
+        mechanisms = mechanismFactories(
+            self.users.getCredentials, "example.com", allowPlain=True, allowAnonymous=False
+        )
+        return C2SAuthenticator(
+            "example.com",
+            [lambda a: SASLStep(a, mechanisms), lambda a: BindStep(a, self.sessions)],
+        )
+
+    def test_bothKinds(self):
+        """
+        Each client gets its copy, with its own C{to}, as text of its
+        stream's kind; both come from the bulk path, the TCP one's spliced.
+        """
+        xs = C2SXmlStream(self.authenticator())
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        tcp = StreamClient(xs, transport)
+        self.successResultOf(tcp.login("juliet", "secret", "tcp"))
+        ws = Connection(self.authenticator())
+        ws.send(OPEN)
+        token = base64.b64encode(b"\0romeo\0secret").decode("ascii")
+        ws.send(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>")
+        ws.send(OPEN)
+        ws.send(
+            "<iq xmlns='jabber:client' type='set' id='b1'><bind "
+            "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>ws</resource></bind></iq>"
+        )
+        message = parseXml(
+            f"<message type='groupchat' from='{ROOM}/nurse'><body>a &amp; b</body></message>",
+            "jabber:client",
+        )
+        ways = []
+        for name in ("send", "sendEncoded"):
+            original = getattr(Session, name)
+            self.patch(Session, name, lambda session, *args, name=name, original=original: (
+                ways.append((session.jid.user, name)), original(session, *args)))
+        self.router.deliverMany(
+            Broadcast(message), [JID("juliet@example.com/tcp"), JID("romeo@example.com/ws")]
+        )
+        self.assertEqual(2, self.delivery.bulkDelivered)
+        self.assertEqual([("juliet", "sendEncoded"), ("romeo", "send")], ways)
+        written = transport.value()
+        self.assertTrue(
+            written.endswith(
+                b"<message type='groupchat' from='verona@conference.localhost/nurse' "
+                b"to='juliet@example.com/tcp'><body>a &amp; b</body></message>"
+            ),
+            written[-200:],
+        )
+        [frame] = ws.read()
+        [received] = [ET.fromstring(frame)]
+        self.assertEqual(
+            ("{jabber:client}message", "romeo@example.com/ws", "a & b"),
+            (received.tag, received.get("to"), received.find("{jabber:client}body").text),
+        )
+
+
+class PEPBroadcastTests(PEPTestCase):
+    """
+    PEP notifications (XEP-0163 section 4) through the bulk path, to
+    sessions whose streams are not C2S streams (the harness's stand-ins):
+    each gets its own copy as an element.
+    """
+
+    def setUp(self):
+        PEPTestCase.setUp(self)
+        self.delivery = self.harness.server.delivery
+
+    def publish(self):
+        """
+        Juliet publishes a tune.
+
+        @return: the copies the bulk path wrote, and the events each
+            client received, by resource and account.
+        """
+        before = self.delivery.bulkDelivered
+        self.balcony.send(publish())
+        bulk = self.delivery.bulkDelivered - before
+        return bulk, {
+            (c.jid.user, c.jid.resource): c.events() for c in self.clients()
+        }
+
+    def test_notifications(self):
+        """
+        Each interested resource's notification, with its own C{to} and
+        C{id}, comes from the bulk path.
+        """
+        bulk, events = self.publish()
+        self.assertEqual(3, bulk)
+        got = {key: e for key, e in events.items() if e}
+        self.assertEqual(
+            {("juliet", "balcony"), ("juliet", "chamber"), ("romeo", "orchard")}, set(got)
+        )
+        for (user, resource), [event] in got.items():
+            self.assertEqual(f"{user}@capulet.lit/{resource}", event["to"])
+            self.assertEqual(NS_TUNE, event.event.items["node"])
+        self.assertEqual(3, len({event["id"] for [event] in got.values()}))
+
+    def test_ownerBlocksContact(self):
+        """
+        XEP-0191 section 3.3: what the server sends on behalf of an account
+        to a JID it blocks is dropped: the contact's copy went the general
+        way.
+        """
+        self.balcony.request(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            f"<item jid='{ROMEO.full()}'/></block></iq>"
+        )
+        self.forget()
+        bulk, events = self.publish()
+        self.assertEqual(2, bulk)
+        self.assertEqual([], events["romeo", "orchard"])
+        self.assertEqual(1, len(events["juliet", "chamber"]))
+
+    def test_contactBlocksOwner(self):
+        """
+        A contact that blocks the account gets none of its notifications.
+        """
+        self.romeo.request(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            "<item jid='juliet@capulet.lit'/></block></iq>"
+        )
+        self.forget()
+        bulk, events = self.publish()
+        self.assertEqual(2, bulk)
+        self.assertEqual([], events["romeo", "orchard"])
+
+    def test_ownResourcesNeverBlocked(self):
+        """
+        XEP-0191 section 4 (note): an account's own resources are never
+        blocked, even by an item matching them: they get its
+        notifications from the bulk path; a contact at the blocked domain
+        gets none.
+        """
+        self.balcony.request(
+            f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+            "<item jid='capulet.lit'/></block></iq>"
+        )
+        self.forget()
+        bulk, events = self.publish()
+        self.assertEqual(2, bulk)
+        self.assertEqual(1, len(events["juliet", "balcony"]))
+        self.assertEqual(1, len(events["juliet", "chamber"]))
+        self.assertEqual([], events["romeo", "orchard"])
