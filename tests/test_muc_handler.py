@@ -8,6 +8,7 @@ component, and what reaches users is recorded.
 from twisted.internet import task
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
 from wokkel import component, generic
 from zope.interface import Invalid
 
@@ -1422,6 +1423,32 @@ class StanzasTests(unittest.TestCase):
         self.assertIsNone(stanzas.parseDateTime("1970-13-01T00:00:00Z"))
         self.assertEqual("2002-10-13T23:58:37Z", stanzas.formatDateTime(1034553517))
         self.assertEqual("1970-01-01T00:00:01.500Z", stanzas.formatDateTime(1.5))
+
+    def test_payloadText(self):
+        """
+        A presence's payload is the text Twisted's serializer gives its
+        children, in the stanza's namespace: children without a prefix go
+        through the plain serializer (issue 16), prefixed ones, attributes
+        with a namespace and text as Twisted writes them.
+        """
+        for xml in (
+            "<presence xmlns='jabber:client'><c xmlns='http://jabber.org/protocol/caps' "
+            "hash='sha-1' node='n&amp;' ver='v&apos;'/><x xmlns='vcard-temp:x:update'>"
+            "<photo>abc</photo></x></presence>",
+            "<presence xmlns='jabber:client'><show>away</show>"
+            "<status xml:lang='de'>weg &lt;3</status></presence>",
+            "<presence xmlns='jabber:client'><foo:x xmlns:foo='urn:foo'><foo:y/></foo:x>"
+            "<z xmlns='urn:z' xmlns:q='urn:q' q:a='1'/></presence>",
+            "<presence xmlns='jabber:client'>text<x xmlns='urn:a'><y xmlns='urn:b'><z/></y>"
+            "t&amp;t</x></presence>",
+        ):
+            presence = parseXml(xml)
+            expected = "".join(
+                c.toXml(defaultUri=presence.uri) if isinstance(c, domish.Element)
+                else domish.escapeToXml(c)
+                for c in presence.children
+            )
+            self.assertEqual(expected, stanzas.presencePayload(presence).xml, xml)
 
     def test_occupantPresenceText(self):
         """
