@@ -1424,6 +1424,16 @@ class StanzasTests(unittest.TestCase):
         self.assertEqual("2002-10-13T23:58:37Z", stanzas.formatDateTime(1034553517))
         self.assertEqual("1970-01-01T00:00:01.500Z", stanzas.formatDateTime(1.5))
 
+    def test_item(self):
+        """
+        An item is a value: its parts default to none, and it cannot be
+        changed.
+        """
+        item = stanzas.Item("member", "participant")
+        self.assertEqual((None, None, None, None), (item.jid, item.nick, item.reason, item.actor))
+        self.assertEqual(stanzas.Item("member", "participant"), item)
+        self.assertRaises(AttributeError, setattr, item, "role", "visitor")
+
     def test_payloadText(self):
         """
         A presence's payload is the text Twisted's serializer gives its

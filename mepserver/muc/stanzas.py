@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 from twisted.words.protocols.jabber import jid, xmlstream
 from twisted.words.xish import domish
@@ -90,10 +90,13 @@ class JoinRequest:
     history: Optional[HistoryRequest] = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """
     The C{<item/>} of a C{muc#user} element.
+
+    A named tuple rather than a frozen dataclass: a room builds several for
+    every join and leave, and a tuple is made in a quarter of the time
+    (issue 16).
 
     @ivar reason: the C{<reason/>} of a role or affiliation change.
     @ivar actor: the nick of the C{<actor/>} who made it (8.2, 9.1).
