@@ -16,7 +16,9 @@ Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
 
 from __future__ import annotations
 
-from typing import List, Optional
+import pyexpat
+from typing import Any, Callable, List, Optional
+from xml.sax.saxutils import quoteattr
 
 from twisted.words.xish import domish
 
@@ -63,6 +65,11 @@ class BoundedElementStream(domish.ExpatElementStream):
         WebSocket message).
     """
 
+    #: Called with each parser L{release} made necessary to build again,
+    #: to set what the stream's owner sets on the first one (handlers that
+    #: refuse restricted XML, say); L{None} for nothing.
+    configureParser: Optional[Callable[[Any], None]] = None
+
     def __init__(self, maxDepth: int = DEFAULT_MAX_DEPTH, stanzaLevel: int = 1):
         domish.ExpatElementStream.__init__(self)
         self.maxDepth = maxDepth
@@ -72,6 +79,10 @@ class BoundedElementStream(domish.ExpatElementStream):
         self._fed = 0
         self._lastEvent = 0
         self._stanzaStart = 0
+        # Where the current parser's byte 0 is in the whole input: a parser
+        # built again (see release) starts with the root's start tag.
+        self._base = 0
+        self._primer: Optional[bytes] = None
 
     @property
     def unfinishedSize(self) -> int:
@@ -93,9 +104,79 @@ class BoundedElementStream(domish.ExpatElementStream):
         began in the same call as the previous one ended went uncounted for
         that call's worth of bytes.
         """
+        if self.parser is None:
+            self._rebuild()
         self._fed += len(buffer)
         domish.ExpatElementStream.parse(self, buffer)
         self.stanzaSize = self._fed - self._stanzaStart
+
+    def release(self) -> bool:
+        """
+        Let go of the Expat parser while it holds nothing: between two
+        stanzas, when all input so far is parsed. Expat keeps its buffer and
+        a table of every name it has seen (some 10 kB after a login), and a
+        connection is mostly idle; the next L{parse} builds a new parser
+        and feeds it the root's start tag, with the same namespace
+        declarations, so that it carries on inside the root as the old one
+        would have. A stream whose root cannot be written again that way
+        (no wrapper root, C{stanzaLevel} 0; or a root whose prefix is
+        ambiguous) keeps its parser.
+
+        @return: whether the parser was let go.
+        """
+        parser = self.parser
+        if (
+            parser is None
+            or self._primer is None
+            or self.currElem is not None
+            or self._level != 0
+            # Expat's position after a parse call is the first byte it
+            # has not consumed: the start of an unfinished token.
+            or self._base + parser.CurrentByteIndex != self._fed
+        ):
+            return False
+        self.parser = None
+        return True
+
+    def _rebuild(self) -> None:
+        """
+        Build a parser after L{release}: fed the root's start tag first, with
+        no handlers, then given the stream's handlers and configuration.
+        """
+        parser = pyexpat.ParserCreate("UTF-8", " ")
+        parser.Parse(self._primer)
+        parser.StartElementHandler = self._onStartElement
+        parser.EndElementHandler = self._onEndElement
+        parser.CharacterDataHandler = self._onCdata
+        parser.StartNamespaceDeclHandler = self._onStartNamespace
+        parser.EndNamespaceDeclHandler = self._onEndNamespace
+        self._base = self._fed - len(self._primer)
+        self.parser = parser
+        if self.configureParser is not None:
+            self.configureParser(parser)
+
+    def _recordRoot(self, name: str) -> None:
+        """
+        Keep the start tag that puts a new parser where this one is once
+        the root has started: the root's qualified name as the peer wrote
+        it, and its namespace declarations (what Expat needs to resolve
+        the prefixes of stanzas, and to match the root's end tag).
+        """
+        uri, _, local = name.rpartition(" ")
+        declaredDefault = len(self.defaultNsStack) > 1
+        prefixes = [p for p, u in self.localPrefixes.items() if u == uri]
+        if uri and declaredDefault and self.defaultNsStack[-1] == uri:
+            prefixes.append(None)
+        if uri and len(prefixes) != 1:
+            # No namespace, or a prefix we cannot tell: keep the parser.
+            return
+        qname = local if not uri or prefixes[0] is None else f"{prefixes[0]}:{local}"
+        declarations = []
+        if declaredDefault:
+            declarations.append(f" xmlns={quoteattr(self.defaultNsStack[-1] or '')}")
+        for prefix, value in self.localPrefixes.items():
+            declarations.append(f" xmlns:{prefix}={quoteattr(value)}")
+        self._primer = f"<{qname}{''.join(declarations)}>".encode("utf-8")
 
     def _flushText(self) -> None:
         if self._text:
@@ -105,9 +186,12 @@ class BoundedElementStream(domish.ExpatElementStream):
             self._text = []
 
     def _onStartElement(self, name, attrs):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         self._flushText()
-        if self.documentStarted:
+        if not self.documentStarted:
+            if self.stanzaLevel == 1:
+                self._recordRoot(name)
+        else:
             self._level += 1
             if self._level == self.stanzaLevel:
                 self._stanzaStart = self._lastEvent
@@ -119,7 +203,7 @@ class BoundedElementStream(domish.ExpatElementStream):
         domish.ExpatElementStream._onStartElement(self, name, attrs)
 
     def _onEndElement(self, name):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         self._flushText()
         if self._level == self.stanzaLevel:
             # (From the start of its end tag: a few bytes too many.)
@@ -128,7 +212,7 @@ class BoundedElementStream(domish.ExpatElementStream):
         domish.ExpatElementStream._onEndElement(self, name)
 
     def _onCdata(self, data):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         if self.currElem is not None:
             self._text.append(data)
         elif self._level < self.stanzaLevel:

@@ -144,6 +144,12 @@ class BroadcastTests(unittest.SynchronousTestCase):
         self.assertEqual(3, len(self.message.children))
 
 
+HEADER_WITH_PREFIXES = (
+    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x' to='a'>"
+)
+
+
 class BoundedElementStreamTests(unittest.SynchronousTestCase):
     """
     L{BoundedElementStream}: depth refused while parsing, text in linear
@@ -210,6 +216,153 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         self.assertEqual(2, len(added), f"text added in {len(added)} pieces")
         self.assertEqual(["a\n&" * 1000, "tail"], added)
         self.assertEqual(["a\n&" * 1000, stanza.x, "tail"], stanza.children)
+
+    def streamed(self, header=HEADER_WITH_PREFIXES):
+        """
+        A stream parser that has read C{header}, recording its events.
+        """
+        events = []
+        stream = BoundedElementStream(64, 1)
+        stream.DocumentStartEvent = lambda root: events.append(("start", root))
+        stream.ElementEvent = lambda element: events.append(("element", element))
+        stream.DocumentEndEvent = lambda: events.append(("end", None))
+        stream.parse(header)
+        return stream, events
+
+    def test_releasedBetweenStanzas(self):
+        """
+        Between two stanzas, with all input parsed, L{release} drops the
+        Expat parser; the next parse builds one that carries on inside the
+        root: the root's prefixes and default namespace still apply, the
+        root's end tag ends the document, and positions count on from the
+        whole input.
+        """
+        stream, events = self.streamed()
+        self.assertTrue(stream.release())
+        self.assertIsNone(stream.parser)
+        self.assertFalse(stream.release())
+        stream.parse(b"<message><x:y/><body>hi</body></message>")
+        self.assertIsNotNone(stream.parser)
+        [(kind, message)] = events[1:]
+        self.assertEqual(("jabber:client", "message"), (message.uri, message.name))
+        self.assertEqual(("urn:x", "y"), (message.children[0].uri, message.children[0].name))
+        self.assertEqual("hi", str(message.body))
+        self.assertTrue(stream.release())
+        # A stanza arriving in pieces, the parser let go between them
+        # only where nothing is pending.
+        stream.parse(b"<iq type='get' id='1'><q")
+        self.assertEqual(len(b"<iq type='get' id='1'><q"), stream.stanzaSize)
+        self.assertFalse(stream.release())
+        stream.parse(b"uery xmlns='urn:q'/></iq>  ")
+        self.assertTrue(stream.release())
+        stream.parse(b"<presence/></stream:stream>")
+        self.assertEqual(
+            ["start", "element", "element", "element", "end"], [e[0] for e in events]
+        )
+        self.assertEqual("urn:q", events[2][1].query.uri)
+        self.assertEqual(("jabber:client", "presence"), (events[3][1].uri, events[3][1].name))
+
+    def test_sizeAcrossRelease(self):
+        """
+        The stanza size and the unfinished size count from the whole input,
+        not from the start of a new parser.
+        """
+        stream, events = self.streamed()
+        stream.release()
+        stream.parse(b"<message>" + b"x" * 100)
+        self.assertEqual(109, stream.stanzaSize)
+        stream.parse(b"</message><message to='" + b"a" * 50)
+        # From the start of the last tag Expat reported, the end tag.
+        self.assertEqual(len(b"</message><message to='") + 50, stream.unfinishedSize)
+
+    def test_notReleasedWithPendingInput(self):
+        """
+        The parser stays while Expat holds input it has not reported: an
+        unfinished tag (even one ending in '>', inside an attribute or a
+        comment), a stanza in progress, or a trailing carriage return
+        (Expat waits to see whether a line feed follows).
+        """
+        for pending in [
+            b"<message to='a>",
+            b"<!-- a >",
+            b"<message><body>hi</body>",
+            b"\r",
+        ]:
+            stream, events = self.streamed()
+            stream.parse(pending)
+            self.assertFalse(stream.release(), pending)
+            self.assertIsNotNone(stream.parser)
+
+    def test_notReleasedBeforeRoot(self):
+        """
+        Before the root starts, and after it ends, there is nothing to carry
+        on from: the parser stays.
+        """
+        stream = BoundedElementStream(64, 1)
+        stream.parse(b"<?xml version='1.0'?>")
+        self.assertFalse(stream.release())
+        stream, events = self.streamed(b"<root>")
+        stream.DocumentEndEvent = lambda: None
+        stream.parse(b"</root>")
+        self.assertFalse(stream.release())
+
+    def test_notReleasedWithoutWrapperRoot(self):
+        """
+        A parser whose documents are stanzas themselves (C{stanzaLevel} 0,
+        RFC 7395) is never let go: there is no root to carry on inside.
+        """
+        stream = BoundedElementStream(64, 0)
+        stream.DocumentStartEvent = lambda root: None
+        stream.parse(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'>")
+        self.assertFalse(stream.release())
+
+    def test_ambiguousRootPrefix(self):
+        """
+        A root whose namespace two of its own declarations name cannot be
+        written again with certainty (the end tag must match the start tag
+        as written): that stream keeps its parser. A root in no namespace,
+        or in the default one, can.
+        """
+        stream, events = self.streamed(b"<s:root xmlns:s='urn:s' xmlns:t='urn:s'>")
+        self.assertFalse(stream.release())
+        for header, end in [
+            (b"<root>", b"</root>"),
+            (b"<root xmlns='urn:s' xmlns:a='urn:a'>", b"</root>"),
+            (b"<t:root xmlns:t='urn:s' xmlns='urn:s2'>", b"</t:root>"),
+        ]:
+            stream, events = self.streamed(header)
+            self.assertTrue(stream.release(), header)
+            stream.parse(b"<a/>" + end)
+            self.assertEqual(["start", "element", "end"], [e[0] for e in events], header)
+
+    def test_rootDeclarationsEscaped(self):
+        """
+        Namespace names with characters that need escaping in an attribute
+        (quotes, ampersands, whitespace written as character references)
+        come back exactly.
+        """
+        uri = "urn:a'b\"c&d\te\nf"
+        stream, events = self.streamed(
+            b"<root xmlns:p='urn:a&apos;b&quot;c&amp;d&#9;e&#10;f' xmlns='urn:&lt;x&gt;'>"
+        )
+        self.assertTrue(stream.release())
+        stream.parse(b"<p:a/><b/>")
+        [a, b] = [e[1] for e in events[1:]]
+        self.assertEqual(uri, a.uri)
+        self.assertEqual("urn:<x>", b.uri)
+
+    def test_configuredAgain(self):
+        """
+        A parser built again is given to C{configureParser}, after its
+        handlers are in place, so the owner's settings hold for it too.
+        """
+        configured = []
+        stream, events = self.streamed()
+        stream.configureParser = configured.append
+        stream.release()
+        stream.parse(b"<a/>")
+        self.assertEqual([stream.parser], configured)
+        self.assertEqual(stream._onEndElement, stream.parser.EndElementHandler)
 
     def test_parseElements(self):
         """

@@ -487,6 +487,56 @@ class BindTests(unittest.TestCase):
         self.assertIsNotNone(client.xs.authenticator.session)
 
     @defer.inlineCallbacks
+    def test_parserReleasedWhenBound(self):
+        """
+        A bound stream lets go of its Expat parser between stanzas (an idle
+        connection keeps none) and builds one for the next; a stream that is
+        still negotiating keeps its parser.
+        """
+        client = self.harness.connect()
+        client.start()
+        self.assertIsNotNone(client.xs.stream.parser)
+        [success] = client.plain("juliet", "r0m30")
+        yield None
+        self.assertEqual("success", success.name)
+        client.start()
+        self.assertIsNotNone(client.xs.stream.parser)
+        client.bind("balcony")
+        self.assertIsNone(client.xs.stream.parser)
+        [answer] = client.send(
+            "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"
+        )
+        self.assertEqual("r1", answer["id"])
+        self.assertIsNone(client.xs.stream.parser)
+        # Half a stanza: the parser holds it until the rest comes.
+        self.assertEqual([], client.send("<iq type='get' id='r2'><query xmlns='jabber:"))
+        self.assertIsNotNone(client.xs.stream.parser)
+        [answer] = client.send("iq:roster'/></iq>")
+        self.assertEqual("r2", answer["id"])
+        self.assertIsNone(client.xs.stream.parser)
+
+    @defer.inlineCallbacks
+    def test_limitsAfterRelease(self):
+        """
+        A parser built again after a release refuses what the first one
+        refused: restricted XML (RFC 6120 section 11.1), elements nested
+        too deeply and stanzas over the size limit.
+        """
+        for data, condition in [
+            ("<!-- x -->", "restricted-xml"),
+            ("<?pi x?>", "restricted-xml"),
+            ("<message>" + "<a>" * 70, "policy-violation"),
+            ("<message><body>" + "x" * 4096, "policy-violation"),
+        ]:
+            client = self.harness.connect()
+            client.xs.maxStanzaSize = 2048
+            yield client.login("juliet", "r0m30", "balcony")
+            self.assertIsNone(client.xs.stream.parser)
+            [error] = client.send(data)
+            self.assertEqual(condition, streamError(error), data)
+            self.assertTrue(client.transport.disconnecting)
+
+    @defer.inlineCallbacks
     def test_bindGenerated(self):
         """
         Without a requested resource, the server generates one (7.6.2.1).

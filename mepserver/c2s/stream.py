@@ -97,6 +97,51 @@ _REFUSE_DOCTYPE = _restricted("document type declarations")
 _REFUSE_ENTITY = _restricted("entity declarations")
 
 
+def _restrictParser(parser) -> None:
+    """
+    Make a stream's Expat parser refuse what RFC 6120 section 11.1 forbids,
+    and a stream header at the top level of an open stream.
+
+    Expat accepts comments, processing instructions and document type
+    declarations (with internal entities); XMPP does not, so each of these
+    handlers raises L{RestrictedXML} out of the parse call.
+    """
+    parser.CommentHandler = _REFUSE_COMMENT
+    parser.ProcessingInstructionHandler = _REFUSE_PROCESSING_INSTRUCTION
+    parser.StartDoctypeDeclHandler = _REFUSE_DOCTYPE
+    parser.EntityDeclHandler = _REFUSE_ENTITY
+    parser.SetParamEntityParsing(0)
+    parser.StartElementHandler = _refuseRestart(parser.StartElementHandler)
+
+
+def _refuseRestart(startElement):
+    """
+    Wrap a parser's start-element handler (the bound method of its
+    L{BoundedElementStream}) to refuse a stream header at the top level of
+    an open stream.
+
+    A stream restarts only after STARTTLS or SASL success, on a new parser
+    (RFC 6120 sections 4.3.3, 5.4.3.3, 6.4.6). Any other <stream:stream>
+    start tag would open a first-level element that never ends, swallowing
+    every later stanza: the stream would silently stop delivering.
+    """
+    elementStream = startElement.__self__
+
+    def start(name, attributes):
+        if (
+            name == STREAM_HEADER
+            and elementStream.documentStarted
+            and elementStream.currElem is None
+        ):
+            raise UnexpectedRestart(
+                "a new stream header is only allowed right after STARTTLS "
+                "or SASL succeeds (RFC 6120 4.3.3); this stream is already open"
+            )
+        startElement(name, attributes)
+
+    return start
+
+
 class InputThrottle:
     """
     A per-connection byte rate, enforced by pausing reading, as Prosody's
@@ -204,6 +249,10 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: The level of stanzas in the parser's documents: children of the
     #: stream header.
     stanzaLevel = 1
+    #: Whether a bound stream lets go of its Expat parser between stanzas
+    #: (L{BoundedElementStream.release}), to build one again when the next
+    #: data arrives.
+    releaseParser = True
     throttle: Optional[InputThrottle] = None
     closing = False
     secure = False
@@ -216,11 +265,9 @@ class C2SXmlStream(xmlstream.XmlStream):
     def _initializeStream(self):
         """
         Set up a new parser that rejects what RFC 6120 section 11.1 forbids
-        and nests no deeper than C{maxDepth} below a stanza.
-
-        Expat accepts comments, processing instructions and document type
-        declarations (with internal entities); XMPP does not, so each of
-        these handlers raises L{RestrictedXML} out of the parse call.
+        (L{_restrictParser}) and nests no deeper than C{maxDepth} below a
+        stanza; a parser built again after L{BoundedElementStream.release}
+        gets the same restrictions.
         """
         self._dropHeld()
         self.stream = BoundedElementStream(self.maxDepth, self.stanzaLevel)
@@ -230,40 +277,8 @@ class C2SXmlStream(xmlstream.XmlStream):
         # Twisted 24.10+ has its own per-stanza cap; ours is reported
         # differently (policy-violation) so lift the built-in one above it.
         self.stream.maxStanzaSize = sys.maxsize
-        parser = self.stream.parser
-        parser.CommentHandler = _REFUSE_COMMENT
-        parser.ProcessingInstructionHandler = _REFUSE_PROCESSING_INSTRUCTION
-        parser.StartDoctypeDeclHandler = _REFUSE_DOCTYPE
-        parser.EntityDeclHandler = _REFUSE_ENTITY
-        parser.SetParamEntityParsing(0)
-        parser.StartElementHandler = self._checkRestart(parser.StartElementHandler)
-
-    def _checkRestart(self, startElement):
-        """
-        Wrap the parser's start-element handler to refuse a stream header
-        at the top level of an open stream.
-
-        A stream restarts only after STARTTLS or SASL success, on a new
-        parser (RFC 6120 sections 4.3.3, 5.4.3.3, 6.4.6). Any other
-        <stream:stream> start tag would open a first-level element that
-        never ends, swallowing every later stanza: the stream would
-        silently stop delivering.
-        """
-        elementStream = self.stream
-
-        def start(name, attributes):
-            if (
-                name == STREAM_HEADER
-                and elementStream.documentStarted
-                and elementStream.currElem is None
-            ):
-                raise UnexpectedRestart(
-                    "a new stream header is only allowed right after STARTTLS "
-                    "or SASL succeeds (RFC 6120 4.3.3); this stream is already open"
-                )
-            startElement(name, attributes)
-
-        return start
+        self.stream.configureParser = _restrictParser
+        _restrictParser(self.stream.parser)
 
     def connectionMade(self):
         disableNagle(self.transport)
@@ -372,6 +387,15 @@ class C2SXmlStream(xmlstream.XmlStream):
             data = self._takeHeld()
         self._parse(data)
         self._deferIfUnfinished()
+        if (
+            self.releaseParser
+            and self._held is None
+            and self.stream is not None
+            and self.authenticator.session is not None
+        ):
+            # Bound and between stanzas: an idle connection keeps no
+            # parser (see BoundedElementStream.release).
+            self.stream.release()
 
     def _deferIfUnfinished(self):
         clock = getattr(self.authenticator, "clock", None)
