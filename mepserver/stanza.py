@@ -17,7 +17,7 @@ Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
 from __future__ import annotations
 
 import pyexpat
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 from xml.sax.saxutils import quoteattr
 
 from twisted.words.xish import domish
@@ -36,6 +36,45 @@ MAX_DEPTH_LIMIT = 256
 
 #: How many characters of untrusted text a log line holds (L{forLog}).
 LOG_TEXT_LIMIT = 512
+
+
+#: How many roots' start tags (L{rootStartTag}) are kept for streams to
+#: share: clients write few different stream headers.
+MOST_PRIMERS = 64
+
+_PRIMERS: Dict[tuple, Optional[bytes]] = {}
+_NOT_KNOWN = object()
+
+
+def rootStartTag(
+    name: str, declaredDefault: bool, defaultUri: Optional[str], prefixes: Dict[str, str]
+) -> Optional[bytes]:
+    """
+    The start tag that puts a new Expat parser inside a root as the peer
+    wrote it: its qualified name (Expat matches the root's end tag against
+    it) and its namespace declarations (to resolve the prefixes of what
+    follows).
+
+    @param name: the root's name as Expat reports it, C{"uri local"}.
+    @param declaredDefault: whether the root declares a default namespace.
+    @param defaultUri: that namespace.
+    @param prefixes: the prefixes the root declares, and their namespaces.
+    @return: the start tag, or L{None} if the root's prefix cannot be told
+        (two of its declarations name its namespace).
+    """
+    uri, _, local = name.rpartition(" ")
+    candidates = [p for p, u in prefixes.items() if u == uri]
+    if uri and declaredDefault and defaultUri == uri:
+        candidates.append(None)
+    if uri and len(candidates) != 1:
+        return None
+    qname = local if not uri or candidates[0] is None else f"{candidates[0]}:{local}"
+    declarations = []
+    if declaredDefault:
+        declarations.append(f" xmlns={quoteattr(defaultUri or '')}")
+    for prefix, value in prefixes.items():
+        declarations.append(f" xmlns:{prefix}={quoteattr(value)}")
+    return f"<{qname}{''.join(declarations)}>".encode("utf-8")
 
 
 class TooDeep(domish.ParserError):
@@ -158,25 +197,24 @@ class BoundedElementStream(domish.ExpatElementStream):
     def _recordRoot(self, name: str) -> None:
         """
         Keep the start tag that puts a new parser where this one is once
-        the root has started: the root's qualified name as the peer wrote
-        it, and its namespace declarations (what Expat needs to resolve
-        the prefixes of stanzas, and to match the root's end tag).
+        the root has started (see L{rootStartTag}); streams whose roots are
+        alike share it.
         """
-        uri, _, local = name.rpartition(" ")
         declaredDefault = len(self.defaultNsStack) > 1
-        prefixes = [p for p, u in self.localPrefixes.items() if u == uri]
-        if uri and declaredDefault and self.defaultNsStack[-1] == uri:
-            prefixes.append(None)
-        if uri and len(prefixes) != 1:
-            # No namespace, or a prefix we cannot tell: keep the parser.
-            return
-        qname = local if not uri or prefixes[0] is None else f"{prefixes[0]}:{local}"
-        declarations = []
-        if declaredDefault:
-            declarations.append(f" xmlns={quoteattr(self.defaultNsStack[-1] or '')}")
-        for prefix, value in self.localPrefixes.items():
-            declarations.append(f" xmlns:{prefix}={quoteattr(value)}")
-        self._primer = f"<{qname}{''.join(declarations)}>".encode("utf-8")
+        key = (
+            name,
+            declaredDefault,
+            self.defaultNsStack[-1],
+            tuple(self.localPrefixes.items()),
+        )
+        primer = _PRIMERS.get(key, _NOT_KNOWN)
+        if primer is _NOT_KNOWN:
+            primer = rootStartTag(
+                name, declaredDefault, self.defaultNsStack[-1], self.localPrefixes
+            )
+            if len(_PRIMERS) < MOST_PRIMERS:
+                _PRIMERS[key] = primer
+        self._primer = primer
 
     def _flushText(self) -> None:
         if self._text:

@@ -6,6 +6,7 @@ Tests for L{mepserver.stanza}.
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
+from mepserver import stanza
 from mepserver.stanza import (
     LOG_TEXT_LIMIT,
     MAX_DEPTH_LIMIT,
@@ -350,6 +351,26 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         [a, b] = [e[1] for e in events[1:]]
         self.assertEqual(uri, a.uri)
         self.assertEqual("urn:<x>", b.uri)
+
+    def test_startTagsShared(self):
+        """
+        Streams whose roots are written alike share one start tag for their
+        new parsers; at most L{MOST_PRIMERS} different ones are kept, and a
+        root past that still gets its own.
+        """
+        first, _ = self.streamed()
+        second, _ = self.streamed()
+        self.assertIs(first._primer, second._primer)
+        self.patch(stanza, "_PRIMERS", {})
+        self.patch(stanza, "MOST_PRIMERS", 1)
+        a, _ = self.streamed(b"<a xmlns='urn:1'>")
+        b, events = self.streamed(b"<b xmlns='urn:2'>")
+        self.assertEqual(1, len(stanza._PRIMERS))
+        self.assertEqual(b"<b xmlns=\"urn:2\">", b._primer)
+        self.assertTrue(b.release())
+        b.parse(b"<c/></b>")
+        self.assertEqual(["start", "element", "end"], [e[0] for e in events])
+        self.assertEqual("urn:2", events[1][1].uri)
 
     def test_configuredAgain(self):
         """

@@ -7,11 +7,13 @@ through a C{StringTransport}.
 """
 
 import base64
+import gc
 
 import scramp
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
+from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from wokkel import component, generic
@@ -348,6 +350,24 @@ class StreamHeaderTests(unittest.TestCase):
         self.client.start()
         [error] = self.client.send(HEADER)
         self.assertEqual("unsupported-stanza-type", streamError(error))
+
+    def test_peerStreamError(self):
+        """
+        A stream error from the client (RFC 6120 section 4.9) is dispatched
+        once as C{STREAM_ERROR_EVENT}, carrying its condition, and the
+        connection closes; nothing is answered to it.
+        """
+        errors = []
+        self.client.xs.addObserver(xmlstream.STREAM_ERROR_EVENT, errors.append)
+        self.client.start()
+        output = self.client.send(
+            f"<stream:error><not-well-formed xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
+            f"<stream:error><conflict xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
+        )
+        self.assertEqual([], output)
+        [failure] = errors
+        self.assertEqual("not-well-formed", failure.value.condition)
+        self.assertTrue(self.client.transport.disconnecting)
 
     def test_closeStream(self):
         """
@@ -1084,3 +1104,120 @@ class VerboseTrafficTests(unittest.TestCase):
         """
         lines = self.login(verbose=False)
         self.assertEqual([], [l for l in lines if l.startswith(("RECV ", "SEND "))])
+
+
+#: An available presence with entity capabilities (XEP-0115), as a client
+#: sends after logging in.
+CAPS_PRESENCE = (
+    "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' "
+    "node='https://example.com/client' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"
+)
+
+#: The most objects the garbage collector tracks that a logged-in,
+#: available, idle connection holds on its own (40 now; 85 before the
+#: parser, steps, observers and holds were let go, issue 16).
+MOST_OBJECTS_PER_CONNECTION = 45
+
+
+def ownedObjects(root, shared):
+    """
+    The objects the garbage collector tracks that are reachable from
+    C{root} without passing through C{shared} (ids of objects that existed
+    before) or classes.
+    """
+    seen = set(shared)
+    seen.add(id(root))
+    todo, found = [root], []
+    while todo:
+        for referent in gc.get_referents(todo.pop()):
+            if id(referent) in seen or not gc.is_tracked(referent):
+                continue
+            if isinstance(referent, type):
+                continue
+            seen.add(id(referent))
+            found.append(referent)
+            todo.append(referent)
+    return found
+
+
+class ConnectionFootprintTests(unittest.TestCase):
+    """
+    What an idle, logged-in connection keeps (issue 16, item 5): counted in
+    objects, on the whole server of the in-memory tier.
+    """
+
+    def connectIdle(self, memory, username):
+        client = memory.connect(username, "laptop")
+        client.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+        client.send(CAPS_PRESENCE)
+        client.take()
+        [xs] = [
+            xs
+            for xs in memory.server.streams._streams
+            if xs.authenticator.session is not None
+            and xs.authenticator.session.jid.user == username
+        ]
+        return xs
+
+    def test_objectsPerConnection(self):
+        """
+        A connection that logged in, fetched its roster, sent available
+        presence with caps and went quiet holds no Expat parser, no
+        negotiation step or SASL mechanism, no Deferred, no closure, no
+        presence hold and no instance dictionary of its stream, and at
+        most L{MOST_OBJECTS_PER_CONNECTION} objects of its own (what a
+        first connection made, caches and the like, is shared).
+        """
+        from tests.memory import MemoryServer
+
+        memory = MemoryServer(self)
+        memory.createAccount("alice")
+        memory.createAccount("bob")
+        self.connectIdle(memory, "alice")
+        gc.collect()
+        shared = {id(o) for o in gc.get_objects()}
+        xs = self.connectIdle(memory, "bob")
+        gc.collect()
+        found = ownedObjects(xs, shared | {id(xs.transport)})
+        kinds = {f"{type(o).__module__}.{type(o).__qualname__}" for o in found}
+        for kind in [
+            "pyexpat.xmlparser",
+            "mepserver.c2s.sasl.SASLStep",
+            "mepserver.c2s.bind.BindStep",
+            "mepserver.c2s.tls.TLSStep",
+            "mepserver.c2s.mechanisms.PlainMechanism",
+            "twisted.internet.defer.Deferred",
+            "builtins.cell",
+            "mepserver.c2s.csi.HeldPresence",
+        ]:
+            self.assertNotIn(kind, kinds)
+        self.assertFalse(
+            [o for o in gc.get_referents(xs) if type(o) is dict and "authenticator" in o],
+            "the stream's attributes are in a dictionary of its own",
+        )
+        self.assertLessEqual(len(found), MOST_OBJECTS_PER_CONNECTION, sorted(kinds))
+
+    def test_sessionHoldsOnlyWhenInactive(self):
+        """
+        A session makes its presence hold (XEP-0352) when the client goes
+        inactive and drops it once the client is active and what was held
+        went out; sessions share one empty set of directed-presence
+        targets, and have no instance dictionary.
+        """
+        from tests.memory import MemoryServer
+
+        memory = MemoryServer(self)
+        memory.createAccount("alice")
+        memory.createAccount("bob")
+        xs = self.connectIdle(memory, "alice")
+        memory.connect("bob", "phone")
+        session = xs.authenticator.session
+        [other] = memory.server.sessions.sessionsOf("bob")
+        self.assertIsNone(session.held)
+        self.assertIs(session.directed, other.directed)
+        self.assertFalse(hasattr(session, "__dict__"))
+        session.setActive(False)
+        session.send(domish.Element((None, "presence")))
+        self.assertEqual(1, len(session.held))
+        session.setActive(True)
+        self.assertIsNone(session.held)

@@ -41,6 +41,7 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from mepserver.c2s.bind import PostAuthenticationFeature
+from mepserver.c2s.sessions import NO_JIDS
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import (
     IAccountObserver,
@@ -792,7 +793,7 @@ class PresenceHandler(XMPPHandler):
         session.available = False
         session.priority = 0
         session.presence = None
-        session.directed = set()
+        session.directed = NO_JIDS
         if wasAvailable:
             self.notifyObservers("sessionUnavailable", session)
         if not wasAvailable and not directed:
@@ -923,9 +924,9 @@ class PresenceHandler(XMPPHandler):
         if item is not None and item.sharesPresence:
             return
         if kind is None:
-            session.directed.add(target)
-        else:
-            session.directed.discard(target)
+            session.directed = session.directed | {target}
+        elif target in session.directed:
+            session.directed = session.directed - {target}
 
     def itemRemoved(self, user, state, contact):
         """

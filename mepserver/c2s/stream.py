@@ -27,6 +27,7 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
 from twisted.words.xish import domish
+from twisted.words.xish import xmlstream as xishstream
 
 from mepserver.namespaces import NS_CLIENT, NS_XML
 from mepserver.stanza import DEFAULT_MAX_DEPTH, BoundedElementStream, TooDeep, forLog
@@ -77,6 +78,9 @@ DEFER_THRESHOLD = 4096
 
 #: Seconds a deferred parse waits at most for more input.
 DEFER_DELAY = 0.01
+
+#: The stanza size limit of a stream, unless its factory sets another.
+DEFAULT_MAX_STANZA_SIZE = 256 * 1024
 
 
 def _restricted(what):
@@ -244,8 +248,6 @@ class C2SXmlStream(xmlstream.XmlStream):
 
     namespace = NS_CLIENT
     initiating = False
-    maxStanzaSize = 256 * 1024
-    maxDepth = DEFAULT_MAX_DEPTH
     #: The level of stanzas in the parser's documents: children of the
     #: stream header.
     stanzaLevel = 1
@@ -253,14 +255,59 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: (L{BoundedElementStream.release}), to build one again when the next
     #: data arrives.
     releaseParser = True
-    throttle: Optional[InputThrottle] = None
-    closing = False
-    secure = False
-    _idleCall = None
-    _deadlineCall = None
-    _held = None
-    _heldSize = 0
-    _flushCall = None
+
+    # Twisted's stream classes keep their attributes in an instance
+    # dictionary, and CPython 3.11 stores such attributes compactly, in an
+    # array along the object, only while the names fit the class's shared
+    # key table: about 30 names, and each new object leaves less room for
+    # names first set later in an object's life. Past that, every stream
+    # carries a full dictionary (some 1.5 kB). So this class keeps its own
+    # attributes in slots, and __init__ sets the names Twisted sets later
+    # (at the stream header, say) at once, while the table has room.
+    __slots__ = (
+        "maxStanzaSize",
+        "maxDepth",
+        "throttle",
+        "closing",
+        "secure",
+        "registry",
+        "countedAddress",
+        "_idleCall",
+        "_deadlineCall",
+        "_held",
+        "_heldSize",
+        "_flushCall",
+        "_watchingErrors",
+    )
+
+    def __init__(self, authenticator):
+        self.maxStanzaSize = DEFAULT_MAX_STANZA_SIZE
+        self.maxDepth = DEFAULT_MAX_DEPTH
+        #: The connection's L{InputThrottle}, or L{None} for no byte rate.
+        self.throttle: Optional[InputThrottle] = None
+        self.closing = False
+        self.secure = False
+        #: The L{StreamRegistry} the stream joined, or L{None}.
+        self.registry: Optional[StreamRegistry] = None
+        #: The address whose count of unauthenticated connections includes
+        #: this stream (L{StreamRegistry}), or L{None}.
+        self.countedAddress: Optional[str] = None
+        self._idleCall = None
+        self._deadlineCall = None
+        self._held = None
+        self._heldSize = 0
+        self._flushCall = None
+        self._watchingErrors = False
+        # Set by Twisted later, by the factory and at the stream header.
+        self.factory = None
+        self.connected = 0
+        self.transport = None
+        self.version = self.version
+        self.namespace = self.namespace
+        self.sid = None
+        self.otherEntity = None
+        self._headerSent = False
+        xmlstream.XmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
         """
@@ -283,9 +330,21 @@ class C2SXmlStream(xmlstream.XmlStream):
     def connectionMade(self):
         disableNagle(self.transport)
         xmlstream.XmlStream.connectionMade(self)
-        self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopTimers)
+        if self.registry is not None:
+            self.registry.connected(self)
         self._touch()
         self._startDeadline()
+
+    def connectionLost(self, reason):
+        """
+        Stop the timers, dispatch C{STREAM_END_EVENT} to the observers, and
+        then let the L{StreamRegistry} forget the stream. Called directly
+        rather than as observers, these keep no observer on each stream.
+        """
+        self._stopTimers()
+        xmlstream.XmlStream.connectionLost(self, reason)
+        if self.registry is not None:
+            self.registry.ended(self)
 
     def _startDeadline(self):
         """
@@ -468,6 +527,15 @@ class C2SXmlStream(xmlstream.XmlStream):
         """
         if not self.closing:
             xmlstream.XmlStream.onElement(self, element)
+            if (
+                self._watchingErrors
+                and element.name == "error"
+                and element.uri == NS_STREAMS
+            ):
+                # What Twisted's one-time observer of each stream header
+                # did, without an observer on every stream.
+                self._watchingErrors = False
+                self.onStreamError(element)
 
     def onDocumentStart(self, rootElement):
         """
@@ -485,7 +553,11 @@ class C2SXmlStream(xmlstream.XmlStream):
                 )
             )
             return
-        xmlstream.XmlStream.onDocumentStart(self, rootElement)
+        # Twisted's jabber stream, but for its one-time observer of the
+        # peer's stream error: onElement watches for it instead.
+        xishstream.XmlStream.onDocumentStart(self, rootElement)
+        self._watchingErrors = True
+        self.authenticator.streamStarted(rootElement)
 
     def onDocumentEnd(self):
         """
@@ -559,26 +631,23 @@ class StreamRegistry:
     """
 
     def __init__(self, maxUnauthenticatedPerAddress: int = 0, traffic: bool = False):
-        self._closed = {}
+        # Each stream, and the Deferred that closeAll waits on for it, if
+        # any: one is made only while the server stops.
+        self._streams: Dict[C2SXmlStream, Optional[defer.Deferred]] = {}
         self.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
         self.traffic = traffic
         self._unauthenticated: Dict[str, int] = {}
 
     def __len__(self):
-        return len(self._closed)
+        return len(self._streams)
 
     def add(self, xs):
         """
-        Track a stream from its connection until its end.
+        Track a L{C2SXmlStream} from its connection until its end: the
+        stream calls L{connected} and L{ended}.
         """
-        self._closed[xs] = d = defer.Deferred()
-
-        def ended(reason):
-            self._closed.pop(xs, None)
-            d.callback(None)
-
-        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, ended, -100)
-        xs.addOnetimeObserver(xmlstream.STREAM_CONNECTED_EVENT, self._connected, 100)
+        self._streams[xs] = None
+        xs.registry = self
         if self.traffic:
             # Every top-level element, before any handler sees it.
             xs.addObserver("/*", lambda element: logTraffic(xs, "RECV", element), 1000)
@@ -591,7 +660,11 @@ class StreamRegistry:
         """
         return self._unauthenticated.get(address, 0)
 
-    def _connected(self, xs):
+    def connected(self, xs):
+        """
+        A stream's connection is made: count it against its address, or
+        refuse it if the address has too many unauthenticated ones.
+        """
         address = getattr(xs.transport.getPeer(), "host", None)
         if not isinstance(address, str) or not self.maxUnauthenticatedPerAddress:
             return
@@ -607,17 +680,30 @@ class StreamRegistry:
             )
             return
         self._unauthenticated[address] = self.unauthenticated(address) + 1
-        released = []
+        xs.countedAddress = address
+        xs.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, self._release)
 
-        def release(_=None):
-            if not released:
-                released.append(True)
-                count = self._unauthenticated.pop(address) - 1
-                if count:
-                    self._unauthenticated[address] = count
+    def _release(self, xs):
+        """
+        The stream is authenticated and bound, or gone: it no longer counts
+        against its address.
+        """
+        address = xs.countedAddress
+        if address is not None:
+            xs.countedAddress = None
+            count = self._unauthenticated.pop(address) - 1
+            if count:
+                self._unauthenticated[address] = count
 
-        xs.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, release)
-        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, release)
+    def ended(self, xs):
+        """
+        A stream's connection is gone, and its C{STREAM_END_EVENT}
+        observers have run: forget it.
+        """
+        self._release(xs)
+        waiting = self._streams.pop(xs, None)
+        if waiting is not None:
+            waiting.callback(None)
 
     def closeAll(self, condition="system-shutdown", text="the server is stopping"):
         """
@@ -625,8 +711,12 @@ class StreamRegistry:
 
         @return: a Deferred that fires when every connection is closed.
         """
-        waiting = list(self._closed.values())
-        for xs in list(self._closed):
+        waiting = []
+        for xs, closed in self._streams.items():
+            if closed is None:
+                closed = self._streams[xs] = defer.Deferred()
+            waiting.append(closed)
+        for xs in list(self._streams):
             xs.sendStreamError(error.StreamError(condition, text=text))
             xs.transport.loseConnection()
         return defer.gatherResults(waiting)

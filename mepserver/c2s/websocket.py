@@ -81,12 +81,17 @@ class WebSocketXmlStream(C2SXmlStream):
     its own, by a fresh parser with the restrictions of L{C2SXmlStream}.
     """
 
-    _opened = False
-    _frame = None
-    _fragments = None
-    _messageSize = 0
+    # Its own attributes in slots, as C2SXmlStream's (see there).
+    __slots__ = ("_opened", "_frame", "_fragments", "_messageSize")
     #: The root of each message is the stanza itself.
     stanzaLevel = 0
+
+    def __init__(self, authenticator):
+        self._opened = False
+        self._frame = None
+        self._fragments = None
+        self._messageSize = 0
+        C2SXmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
         """
