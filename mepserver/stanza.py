@@ -17,6 +17,7 @@ Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
 from __future__ import annotations
 
 import pyexpat
+from types import MappingProxyType
 from typing import Any, Callable, Dict, List, Optional
 from xml.sax.saxutils import quoteattr
 
@@ -421,6 +422,38 @@ class Broadcast(domish.Element):
                     order.insert(i, name)
                     break
         return pieces, order
+
+
+class FrozenElement(domish.Element):
+    """
+    An element that cannot be changed once made with L{freeze}: one
+    instance serves every stream that sends it (a stream feature, say), and
+    the text it serializes to can be kept. Its children are a tuple, its
+    attributes a read-only mapping, and the methods that would change it
+    raise L{TypeError}; copy it (L{copyStanza}) to make a changed one.
+    """
+
+    def _frozen(self, *args, **kwargs):
+        raise TypeError(f"<{self.name}/> is shared by every stream: it cannot change")
+
+    addChild = addElement = addContent = addRawXml = addUniqueId = _frozen
+    __setitem__ = __delitem__ = _frozen
+
+
+def freeze(element: domish.Element) -> FrozenElement:
+    """
+    Make C{element} and its descendants L{FrozenElement}s, in place.
+
+    @return: C{element}.
+    """
+    for child in element.children:
+        if isinstance(child, domish.Element):
+            freeze(child)
+    element.children = tuple(element.children)
+    element.attributes = MappingProxyType(dict(element.attributes))
+    element.localPrefixes = MappingProxyType(dict(element.localPrefixes))
+    element.__class__ = FrozenElement
+    return element
 
 
 def parseStanza(text: str) -> domish.Element:

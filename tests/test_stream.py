@@ -25,10 +25,12 @@ from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s import stream
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
 from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
+from mepserver.stanza import FrozenElement
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import credentials
 
@@ -217,6 +219,113 @@ class StreamHeaderTests(unittest.TestCase):
         self.assertEqual(
             ["mechanisms", "register"], sorted(c.name for c in features.elements())
         )
+
+    def test_headerAsDomishWritesIt(self):
+        """
+        The header written from the template, for a stream with the usual
+        namespaces, is the one domish writes (the general path, taken for
+        a client that chose other prefixes), values escaped alike.
+        """
+        xs = self.client.xs
+        self.client.start()
+        xs.sid = "a'b<c&d"
+        for prefixes in [{NS_STREAMS: "stream"}, {NS_STREAMS: "stream", "urn:x": "x"}]:
+            xs.prefixes = prefixes
+            before = len(self.client.transport.value())
+            xs.sendHeader()
+            written = self.client.transport.value()[before:].decode("utf-8")
+            root = domish.Element((NS_STREAMS, "stream"), "jabber:client")
+            root["from"] = "example.com"
+            root["id"] = xs.sid
+            root["version"] = "1.0"
+            root[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+            self.assertEqual(root.toXml(prefixes=prefixes, closeElement=0), written)
+
+    def test_featuresTextKept(self):
+        """
+        Features made of the steps' shared elements are serialized once per
+        combination and the text is written for every stream after; it is
+        what serializing the element gives, and the shared elements are not
+        touched (not even their C{parent}).
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+        [first] = self.client.start()
+        [kept] = stream.FEATURES_TEXT.values()
+        [offered] = stream.FEATURES_TEXT
+        self.assertEqual(
+            ["mechanisms", "register"], sorted(e.name for e in offered)
+        )
+        self.assertTrue(all(e.parent is None for e in offered))
+        other = Harness(self).connect()
+        before = len(other.transport.value())
+        [second] = other.start()
+        self.assertIn(kept.encode("utf-8"), other.transport.value()[before:])
+        self.assertEqual(first.toXml(), second.toXml())
+        self.assertEqual(1, len(stream.FEATURES_TEXT))
+        xs = other.xs
+        self.assertEqual(
+            kept,
+            xs.authenticator.features().toXml(
+                prefixes=xs.prefixes, defaultUri=xs.namespace, prefixesInScope=["stream"]
+            ),
+        )
+
+    def test_featuresOtherPrefix(self):
+        """
+        A client that binds the streams namespace to another prefix gets its
+        features in that prefix, serialized for its stream, not the kept
+        text (whose C{stream:} prefix it never declared).
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+        [features] = self.client.send(
+            "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' "
+            "to='example.com' version='1.0'>"
+        )
+        self.assertEqual((NS_STREAMS, "features"), (features.uri, features.name))
+        self.assertIn(b"<s:features>", self.client.transport.value())
+        self.assertEqual({}, stream.FEATURES_TEXT)
+
+    def test_featuresOfNewElements(self):
+        """
+        A step whose feature element is made anew each time (not frozen) is
+        offered as well, serialized every time, and nothing is kept for
+        it.
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+
+        class FreshStep:
+            mandatory = False
+
+            def __init__(self, authenticator):
+                pass
+
+            def feature(self):
+                return domish.Element(("urn:example:fresh", "fresh"))
+
+            def onElement(self, element):
+                return False
+
+        authenticator = C2SAuthenticator("example.com", [FreshStep])
+        xs = C2SXmlStream(authenticator)
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        client = Client(xs, transport)
+        [features] = client.start()
+        self.assertEqual(["fresh"], [e.name for e in features.elements()])
+        self.assertEqual({}, stream.FEATURES_TEXT)
+
+    def test_sharedFeatureUnchangeable(self):
+        """
+        A shared feature element refuses changes: one stream cannot alter
+        what every stream is sent.
+        """
+        self.client.start()
+        for element in self.client.xs.authenticator.offered():
+            self.assertIsInstance(element, FrozenElement)
+            self.assertRaises(TypeError, element.addElement, "x")
+            self.assertRaises(TypeError, element.__setitem__, "a", "b")
+            self.assertRaises(TypeError, element.addContent, "text")
+            self.assertRaises(AttributeError, lambda: element.children.append("x"))
 
     def assertStreamError(self, condition, *data):
         output = []

@@ -50,7 +50,7 @@ from mepserver.interfaces import (
     RosterItem,
 )
 from mepserver.jids import parseJID
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, freeze
 
 log = Logger()
 
@@ -267,6 +267,12 @@ def rosterPush(sessions, username, item, version, removed=False):
         session.send(iq)
 
 
+#: The roster versioning and pre-approval stream features, shared by every
+#: stream.
+ROSTERVER_FEATURE = freeze(domish.Element((NS_FEATURE_ROSTERVER, "ver")))
+PREAPPROVAL_FEATURE = freeze(domish.Element((NS_FEATURE_PREAPPROVAL, "sub")))
+
+
 class RosterVersioningStep(PostAuthenticationFeature):
     """
     The roster versioning stream feature, C{<ver
@@ -275,7 +281,7 @@ class RosterVersioningStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        return domish.Element((NS_FEATURE_ROSTERVER, "ver"))
+        return ROSTERVER_FEATURE
 
 
 class PreApprovalStep(PostAuthenticationFeature):
@@ -286,7 +292,7 @@ class PreApprovalStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        return domish.Element((NS_FEATURE_PREAPPROVAL, "sub"))
+        return PREAPPROVAL_FEATURE
 
 
 def makePresence(sender, recipient, kind=None):

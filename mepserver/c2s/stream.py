@@ -30,7 +30,13 @@ from twisted.words.xish import domish
 from twisted.words.xish import xmlstream as xishstream
 
 from mepserver.namespaces import NS_CLIENT, NS_XML
-from mepserver.stanza import DEFAULT_MAX_DEPTH, BoundedElementStream, TooDeep, forLog
+from mepserver.stanza import (
+    DEFAULT_MAX_DEPTH,
+    BoundedElementStream,
+    FrozenElement,
+    TooDeep,
+    forLog,
+)
 
 NS_STREAMS = xmlstream.NS_STREAMS
 #: The stream header's name as the parser reports it (namespace, space, name).
@@ -58,6 +64,21 @@ def disableNagle(transport) -> None:
     """
     if interfaces.ITCPTransport.providedBy(transport):
         transport.setTcpNoDelay(True)
+
+
+#: The server's stream header on a client stream with the usual namespaces
+#: (L{C2SXmlStream.sendHeader}), C{from} and C{id} to fill in.
+HEADER_TEMPLATE = (
+    f"<stream:stream xmlns:stream='{NS_STREAMS}' xmlns='{NS_CLIENT}'{{}}{{}}"
+    " version='1.0' xml:lang='en'>"
+)
+
+
+def _quoted(value: str) -> str:
+    """
+    @return: C{value} as a quoted attribute value, as domish writes it.
+    """
+    return "'" + domish.escapeToXml(value, 1) + "'"
 
 
 class RestrictedXML(Exception):
@@ -255,6 +276,11 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: (L{BoundedElementStream.release}), to build one again when the next
     #: data arrives.
     releaseParser = True
+    #: Whether the stream writes what it sends as children of its header,
+    #: in the header's namespace context, so that text kept for
+    #: <stream:features/> can stand for the element
+    #: (L{C2SAuthenticator.sendFeatures}).
+    childrenOfHeader = True
 
     # Twisted's stream classes keep their attributes in an instance
     # dictionary, and CPython 3.11 stores such attributes compactly, in an
@@ -571,7 +597,20 @@ class C2SXmlStream(xmlstream.XmlStream):
     def sendHeader(self):
         """
         Send the response stream header with C{xml:lang} (RFC 6120 4.7.4).
+
+        With the usual namespaces (C{jabber:client}, and C{stream} for the
+        streams namespace) it is written from a template, as domish would
+        write it; otherwise domish writes it with the client's prefixes.
         """
+        if self.namespace == NS_CLIENT and self.prefixes == STREAM_PREFIXES:
+            self.send(
+                HEADER_TEMPLATE.format(
+                    (" from=" + _quoted(self.thisEntity.full())) if self.thisEntity else "",
+                    (" id=" + _quoted(self.sid)) if self.sid else "",
+                )
+            )
+            self._headerSent = True
+            return
         root = domish.Element((NS_STREAMS, "stream"), self.namespace)
         if self.thisEntity:
             root["from"] = self.thisEntity.full()
@@ -785,6 +824,17 @@ class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
         return xs
 
 
+#: The namespace prefixes of a client stream that declares the streams
+#: namespace as C{stream}, as clients do (RFC 6120 section 4.8.5).
+STREAM_PREFIXES = {NS_STREAMS: "stream"}
+
+#: The serialized <stream:features/> of each combination of shared
+#: feature elements offered so far (L{C2SAuthenticator.sendFeatures}); a
+#: server offers a handful.
+FEATURES_TEXT: Dict[tuple, str] = {}
+MOST_FEATURES_TEXTS = 64
+
+
 class C2SAuthenticator(xmlstream.ListenAuthenticator):
     """
     Run the receiving entity's side of stream negotiation for one client.
@@ -886,20 +936,68 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
             )
             return
         xs.sendHeader()
-        xs.send(self.features())
+        self.sendFeatures()
+
+    def offered(self):
+        """
+        @return: the stream features the current stage offers (RFC 6120
+            section 4.3.2), in order: each step's, up to and including the
+            first pending mandatory one.
+        """
+        offered = []
+        for step in self.steps:
+            element = step.feature()
+            if element is not None:
+                offered.append(element)
+                if step.mandatory:
+                    break
+        return tuple(offered)
 
     def features(self):
         """
         Build <stream:features/> for the current stage (RFC 6120 4.3.2).
+
+        The steps' elements become its children as they are: the shared
+        ones (L{mepserver.stanza.FrozenElement}) are not changed, not even
+        their C{parent}.
         """
         features = domish.Element((NS_STREAMS, "features"))
-        for step in self.steps:
-            element = step.feature()
-            if element is not None:
-                features.addChild(element)
-                if step.mandatory:
-                    break
+        features.children.extend(self.offered())
         return features
+
+    def sendFeatures(self):
+        """
+        Send <stream:features/> for the current stage.
+
+        Features made only of shared elements (every step of mepserver's
+        own), on a stream that declared the usual namespaces, are written
+        from text kept for that combination (L{FEATURES_TEXT}); anything
+        else (a step that makes its element anew, a client that chose
+        another prefix for the streams namespace) is serialized as any
+        element the stream sends.
+        """
+        xs = self.xmlstream
+        offered = self.offered()
+        if (
+            not xs.childrenOfHeader
+            or xs.namespace != NS_CLIENT
+            or xs.prefixes != STREAM_PREFIXES
+            or not all(type(element) is FrozenElement for element in offered)
+        ):
+            xs.send(self.features())
+            return
+        text = FEATURES_TEXT.get(offered)
+        if text is None:
+            features = domish.Element((NS_STREAMS, "features"))
+            features.children.extend(offered)
+            text = features.toXml(
+                prefixes=STREAM_PREFIXES,
+                defaultUri=NS_CLIENT,
+                prefixesInScope=list(STREAM_PREFIXES.values()),
+            )
+            if len(FEATURES_TEXT) < MOST_FEATURES_TEXTS:
+                FEATURES_TEXT[offered] = text
+        xs.send(text)
 
     def onElement(self, element):
         """

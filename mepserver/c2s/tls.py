@@ -32,6 +32,8 @@ from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
 from twisted.words.protocols.jabber.xmlstream import NS_XMPP_TLS
 from twisted.words.xish import domish
 
+from mepserver.stanza import freeze
+
 _log = Logger()
 
 # pyOpenSSL 24.3 deprecated handing its own X509 and PKey objects to a
@@ -376,6 +378,19 @@ def serverContextFactory(
     return options
 
 
+def _starttls(required: bool):
+    element = domish.Element((NS_XMPP_TLS, "starttls"))
+    if required:
+        element.addElement("required")
+    return freeze(element)
+
+
+#: The STARTTLS stream features (RFC 6120 section 5.3.1), shared by every
+#: stream.
+STARTTLS = _starttls(False)
+STARTTLS_REQUIRED = _starttls(True)
+
+
 class TLSStep:
     """
     The receiving side of STARTTLS (RFC 6120 section 5.4).
@@ -395,10 +410,7 @@ class TLSStep:
         xs = self.authenticator.xmlstream
         if xs.isSecure() or self.authenticator.username is not None:
             return None
-        element = domish.Element((NS_XMPP_TLS, "starttls"))
-        if self.mandatory:
-            element.addElement("required")
-        return element
+        return STARTTLS_REQUIRED if self.mandatory else STARTTLS
 
     def onElement(self, element):
         xs = self.authenticator.xmlstream

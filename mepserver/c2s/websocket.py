@@ -85,6 +85,8 @@ class WebSocketXmlStream(C2SXmlStream):
     __slots__ = ("_opened", "_frame", "_fragments", "_messageSize")
     #: The root of each message is the stanza itself.
     stanzaLevel = 0
+    #: Each element is a message of its own, with its namespaces declared.
+    childrenOfHeader = False
 
     def __init__(self, authenticator):
         self._opened = False
