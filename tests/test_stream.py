@@ -258,8 +258,14 @@ class StreamHeaderTests(unittest.TestCase):
         self.assertTrue(all(e.parent is None for e in offered))
         other = Harness(self).connect()
         before = len(other.transport.value())
+        writes = []
+        write = other.transport.write
+        self.patch(other.transport, "write", lambda data: (writes.append(data), write(data)))
         [second] = other.start()
-        self.assertIn(kept.encode("utf-8"), other.transport.value()[before:])
+        # Header and features in one write (one TLS record).
+        [written] = writes
+        self.assertTrue(written.startswith(b"<stream:stream "), written)
+        self.assertTrue(written.endswith(kept.encode("utf-8")), written)
         self.assertEqual(first.toXml(), second.toXml())
         self.assertEqual(1, len(stream.FEATURES_TEXT))
         xs = other.xs
@@ -340,6 +346,20 @@ class StreamHeaderTests(unittest.TestCase):
         A header to another domain gets host-unknown (section 4.9.3.6).
         """
         self.assertStreamError("host-unknown", HEADER.replace("example.com", "other.org"))
+
+    def test_malformedTo(self):
+        """
+        A C{to} that is no JID at all (or empty) is not a domain this
+        server serves: host-unknown (section 4.9.3.6), not an exception out
+        of the parser.
+        """
+        for to in ("a@b@c", "", "example.com/x"):
+            self.client = Harness(self).connect()
+            self.assertStreamError(
+                "host-unknown",
+                "<stream:stream xmlns='jabber:client' "
+                f"xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'>",
+            )
 
     def test_invalidNamespace(self):
         """

@@ -19,6 +19,7 @@ differs, see L{mepserver.c2s.websocket}.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from typing import Dict, Optional
 
@@ -279,7 +280,7 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: Whether the stream writes what it sends as children of its header,
     #: in the header's namespace context, so that text kept for
     #: <stream:features/> can stand for the element
-    #: (L{C2SAuthenticator.sendFeatures}).
+    #: (L{C2SAuthenticator.featuresText}).
     childrenOfHeader = True
 
     # Twisted's stream classes keep their attributes in an instance
@@ -594,13 +595,17 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.sendFooter()
         self.transport.loseConnection()
 
-    def sendHeader(self):
+    def sendHeader(self, following: Optional[str] = None):
         """
         Send the response stream header with C{xml:lang} (RFC 6120 4.7.4).
 
         With the usual namespaces (C{jabber:client}, and C{stream} for the
         streams namespace) it is written from a template, as domish would
         write it; otherwise domish writes it with the client's prefixes.
+
+        @param following: text to send right after the header (the stream
+            features), in the same write when the header comes from the
+            template.
         """
         if self.namespace == NS_CLIENT and self.prefixes == STREAM_PREFIXES:
             self.send(
@@ -608,6 +613,7 @@ class C2SXmlStream(xmlstream.XmlStream):
                     (" from=" + _quoted(self.thisEntity.full())) if self.thisEntity else "",
                     (" id=" + _quoted(self.sid)) if self.sid else "",
                 )
+                + (following or "")
             )
             self._headerSent = True
             return
@@ -620,6 +626,8 @@ class C2SXmlStream(xmlstream.XmlStream):
         root[(NS_XML, "lang")] = "en"
         self.send(root.toXml(prefixes=self.prefixes, closeElement=0))
         self._headerSent = True
+        if following:
+            self.send(following)
 
     def sendStreamError(self, streamError):
         """
@@ -829,7 +837,7 @@ class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
 STREAM_PREFIXES = {NS_STREAMS: "stream"}
 
 #: The serialized <stream:features/> of each combination of shared
-#: feature elements offered so far (L{C2SAuthenticator.sendFeatures}); a
+#: feature elements offered so far (L{C2SAuthenticator.featuresText}); a
 #: server offers a handful.
 FEATURES_TEXT: Dict[tuple, str] = {}
 MOST_FEATURES_TEXTS = 64
@@ -905,10 +913,18 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         features this stage of negotiation offers.
         """
         xs = self.xmlstream
-        xmlstream.ListenAuthenticator.streamStarted(self, rootElement)
+        # The version both sides speak (RFC 6120 section 4.7.5), as
+        # Twisted's authenticator finds it; then what its listening one
+        # does, but for reading 'to' as a JID (which raised out of the
+        # parser for a malformed one) and a stream id thrown away.
+        xmlstream.Authenticator.streamStarted(self, rootElement)
+        xs.namespace = rootElement.defaultUri
+        xs.prefixes = {uri: prefix for prefix, uri in rootElement.localPrefixes.items()}
         xs.thisEntity = jid.internJID(self.domain)
         if self.ids is not None:
             xs.sid = self.ids.newId()
+        else:
+            xs.sid = secrets.token_hex(8)
         if rootElement.defaultUri != NS_CLIENT:
             xs.sendStreamError(
                 error.StreamError(
@@ -935,8 +951,13 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
                 )
             )
             return
-        xs.sendHeader()
-        self.sendFeatures()
+        text = self.featuresText()
+        if text is None:
+            xs.sendHeader()
+            xs.send(self.features())
+        else:
+            # One write for both: over TLS, one record instead of two.
+            xs.sendHeader(following=text)
 
     def offered(self):
         """
@@ -965,16 +986,17 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         features.children.extend(self.offered())
         return features
 
-    def sendFeatures(self):
+    def featuresText(self) -> Optional[str]:
         """
-        Send <stream:features/> for the current stage.
+        The text of <stream:features/> for the current stage, when it can
+        be kept: features made only of shared elements (every step of
+        mepserver's own), on a stream that declared the usual namespaces,
+        are serialized once for that combination (L{FEATURES_TEXT}).
 
-        Features made only of shared elements (every step of mepserver's
-        own), on a stream that declared the usual namespaces, are written
-        from text kept for that combination (L{FEATURES_TEXT}); anything
-        else (a step that makes its element anew, a client that chose
-        another prefix for the streams namespace) is serialized as any
-        element the stream sends.
+        @return: the text, or L{None} for anything else (a step that makes
+            its element anew, a client that chose another prefix for the
+            streams namespace, a WebSocket stream), which is serialized as
+            any element the stream sends (L{features}).
         """
         xs = self.xmlstream
         offered = self.offered()
@@ -984,8 +1006,7 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
             or xs.prefixes != STREAM_PREFIXES
             or not all(type(element) is FrozenElement for element in offered)
         ):
-            xs.send(self.features())
-            return
+            return None
         text = FEATURES_TEXT.get(offered)
         if text is None:
             features = domish.Element((NS_STREAMS, "features"))
@@ -997,7 +1018,7 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
             )
             if len(FEATURES_TEXT) < MOST_FEATURES_TEXTS:
                 FEATURES_TEXT[offered] = text
-        xs.send(text)
+        return text
 
     def onElement(self, element):
         """

@@ -309,9 +309,11 @@ class WebSocketXmlStream(C2SXmlStream):
             element = stanza
         return element.toXml(prefixes={NS_STREAMS: "stream"})
 
-    def sendHeader(self):
+    def sendHeader(self, following=None):
         """
         Send C{<open/>}, the response stream header (RFC 7395 section 3.4).
+
+        @param following: text to send after it, as a message of its own.
         """
         header = domish.Element((NS_FRAMING, "open"))
         if self.thisEntity:
@@ -322,6 +324,8 @@ class WebSocketXmlStream(C2SXmlStream):
         header[(NS_XML, "lang")] = "en"
         self.send(header)
         self._headerSent = True
+        if following:
+            self.send(following)
 
     def sendFooter(self):
         """
