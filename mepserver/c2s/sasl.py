@@ -174,16 +174,17 @@ class SASLStep:
         if xs.closing or mechanism is not self.current:
             return
         if isinstance(result, Challenge):
-            challenge = domish.Element((NS_XMPP_SASL, "challenge"))
-            challenge.addContent(encode(result.data))
-            xs.send(challenge)
+            # Written as text: base64 needs no escaping, and the element
+            # declares its namespace, as a WebSocket message must.
+            xs.send(f"<challenge xmlns='{NS_XMPP_SASL}'>{encode(result.data)}</challenge>")
             return
         assert isinstance(result, Success)
         self.current = None
         self.done = True
-        success = domish.Element((NS_XMPP_SASL, "success"))
         if result.additionalData:
-            success.addContent(encode(result.additionalData))
+            success = f"<success xmlns='{NS_XMPP_SASL}'>{encode(result.additionalData)}</success>"
+        else:
+            success = f"<success xmlns='{NS_XMPP_SASL}'/>"
         self.authenticator.authenticated(result.username)
         xs.send(success)
         # RFC 6120 6.4.6: the stream restarts after <success/>.

@@ -402,6 +402,9 @@ def _starttls(required: bool):
     return freeze(element)
 
 
+#: The answer to <starttls/> (RFC 6120 section 5.4.2.3), as text.
+PROCEED = f"<proceed xmlns='{NS_XMPP_TLS}'/>"
+
 #: The STARTTLS stream features (RFC 6120 section 5.3.1), shared by every
 #: stream.
 STARTTLS = _starttls(False)
@@ -441,7 +444,7 @@ class TLSStep:
                     )
                 )
                 return True
-            xs.send(domish.Element((NS_XMPP_TLS, "proceed")))
+            xs.send(PROCEED)
             xs.transport.startTLS(self.contextFactory)
             xs.secure = True
             # Section 5.4.3.3: both sides restart the stream over TLS.
