@@ -11,7 +11,13 @@ Python's recursion limit is refused while it is parsed: RFC 6120 section
 13.12 asks a server to limit what may exhaust its resources), and
 text that accumulates in a list instead of by string concatenation. It
 also measures each stanza's size from its own start, and how much input
-Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
+Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}),
+and it can let go of its Expat parser between stanzas and build another
+that carries on inside the root (L{BoundedElementStream.release}), so that
+an idle connection holds none.
+
+L{FrozenElement}s (made with L{freeze}) are elements every stream shares,
+such as stream features: they refuse changes.
 """
 
 from __future__ import annotations

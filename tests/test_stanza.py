@@ -3,6 +3,8 @@
 Tests for L{mepserver.stanza}.
 """
 
+import operator
+
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
@@ -12,9 +14,11 @@ from mepserver.stanza import (
     MAX_DEPTH_LIMIT,
     BoundedElementStream,
     Broadcast,
+    FrozenElement,
     TooDeep,
     copyStanza,
     forLog,
+    freeze,
     parseElements,
     parseStanza,
 )
@@ -402,6 +406,37 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         ok = "<a>" * (MAX_DEPTH_LIMIT + 1) + "</a>" * (MAX_DEPTH_LIMIT + 1)
         self.assertEqual("a", parseStanza(ok).name)
         self.assertRaises(TooDeep, parseStanza, "<a>" + ok + "</a>")
+
+
+class FreezeTests(unittest.SynchronousTestCase):
+    """
+    L{freeze}: elements every stream shares refuse changes.
+    """
+
+    def test_frozen(self):
+        """
+        The element and its descendants refuse new children, attributes
+        and text; they serialize as before, and a copy can be changed.
+        """
+        element = domish.Element(("urn:x", "mechanisms"))
+        element.addElement("mechanism", content="PLAIN")
+        before = element.toXml()
+        frozen = freeze(element)
+        self.assertIs(element, frozen)
+        self.assertEqual(before, frozen.toXml())
+        for target in (frozen, frozen.mechanism):
+            self.assertIsInstance(target, FrozenElement)
+            self.assertRaises(TypeError, target.addElement, "x")
+            self.assertRaises(TypeError, target.addChild, domish.Element((None, "x")))
+            self.assertRaises(TypeError, target.addContent, "x")
+            self.assertRaises(TypeError, target.addRawXml, "<x/>")
+            self.assertRaises(TypeError, target.__setitem__, "a", "b")
+            self.assertRaises(TypeError, operator.setitem, target.attributes, "a", "b")
+        self.assertRaises(TypeError, frozen.__delitem__, "xmlns")
+        copy = copyStanza(frozen, a="b")
+        copy.addElement("x")
+        self.assertEqual(before, frozen.toXml())
+        self.assertIn("a='b'", copy.toXml())
 
 
 class ForLogTests(unittest.SynchronousTestCase):
