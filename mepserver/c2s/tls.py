@@ -46,16 +46,16 @@ _OPENSSL_TAKES_CRYPTOGRAPHY = tuple(
     int(part) for part in OpenSSL.__version__.split(".")[:2]
 ) >= (24, 3)
 
-#: On every connection that starts TLS, Twisted's TLS protocol (the
-#: protocol of C{TLSMemoryBIOFactory}; C{makeConnection}) declares each
-#: interface the TCP transport it wraps provides, one at a time. zope.interface keeps such
-#: declarations in a weak cache, and all but the last are dropped at once,
-#: so each STARTTLS made them again, computing their resolution orders
-#: (some 50 microseconds a login). Holding one of each keeps the cache
-#: warm; nothing is changed.
-TLS_DECLARATIONS = tuple(
+#: On every connection that starts TLS, Twisted declares C{ISSLTransport}
+#: on the TCP transport, and its TLS protocol (the protocol of
+#: C{TLSMemoryBIOFactory}; C{makeConnection}) declares each interface the
+#: transport then provides, one at a time. zope.interface keeps such
+#: declarations in a weak cache, where those no connection holds any more
+#: go with the next garbage collection: a STARTTLS after one made them
+#: again, computing their resolution orders (some 50 microseconds a
+#: login). Holding one of each keeps the cache warm; nothing is changed.
+TLS_DECLARATIONS = (Provides(tcp.Server, ISSLTransport),) + tuple(
     Provides(TLSMemoryBIOFactory.protocol, interface)
-    # Twisted's startTLS declares ISSLTransport on the transport first.
     for interface in (ISSLTransport, *implementedBy(tcp.Server))
 )
 
