@@ -300,6 +300,9 @@ class ComponentXmlStream(C2SXmlStream):
     """
 
     namespace = NS_COMPONENT_ACCEPT
+    #: A component's connection is one per component and rarely idle: it
+    #: keeps its parser rather than build one for each read.
+    releaseParser = False
 
     def sendHeader(self):
         """

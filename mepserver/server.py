@@ -23,6 +23,7 @@ L{mepserver.testing} turn L{Server.listeners} into listening ports.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import List, Optional, Tuple
 
@@ -706,34 +707,48 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
         generateUsername=lambda: generateUsername(server.ids),
     )
 
-    def authenticatorFactory(offerTLS=True):
+    def stepFactories(offerTLS):
         """
-        The negotiation steps of one client stream, in order. Over
-        WebSocket, TLS belongs to the HTTP layer, so there is no STARTTLS:
-        when encryption is required there ([c2s] require_encryption, or a
-        listener beyond loopback), registration and SASL refuse a stream
-        that did not come over TLS (wss://).
+        The negotiation steps of a client stream, in order, as factories
+        made once for every stream of the listener. Over WebSocket, TLS
+        belongs to the HTTP layer, so there is no STARTTLS: when encryption
+        is required there ([c2s] require_encryption, or a listener beyond
+        loopback), registration and SASL refuse a stream that did not come
+        over TLS (wss://).
         """
         steps = []
         if offerTLS:
             required = config.encryptionRequired
-            steps.append(lambda a: tls.TLSStep(a, contextFactory, required=required))
+            steps.append(
+                functools.partial(tls.TLSStep, contextFactory=contextFactory, required=required)
+            )
         else:
             required = config.webSocketEncryptionRequired
         if config.registration:
-            steps.append(lambda a: RegisterStep(a, registration, required))
+            steps.append(
+                functools.partial(RegisterStep, handler=registration, encryptionRequired=required)
+            )
         steps += [
-            lambda a: SASLStep(a, mechanisms, required),
-            lambda a: BindStep(a, sessions),
+            functools.partial(SASLStep, mechanisms=mechanisms, encryptionRequired=required),
+            functools.partial(BindStep, sessions=sessions),
             SessionFeatureStep,
             CSIFeatureStep,
             RosterVersioningStep,
             PreApprovalStep,
-            lambda a: StreamManagementStep(a, server.streamManagement),
+            functools.partial(StreamManagementStep, streamManagement=server.streamManagement),
         ]
+        return tuple(steps)
+
+    tcpSteps = stepFactories(offerTLS=True)
+    webSocketSteps = stepFactories(offerTLS=False)
+
+    def authenticatorFactory(offerTLS=True):
+        """
+        A new client stream's authenticator, with the listener's steps.
+        """
         return C2SAuthenticator(
             config.domain,
-            steps,
+            tcpSteps if offerTLS else webSocketSteps,
             clock=clock,
             idleTimeout=config.idleTimeout,
             ids=server.ids,

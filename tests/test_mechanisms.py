@@ -29,7 +29,7 @@ from mepserver.c2s.mechanisms import (
     makeCredentials,
     mechanismFactories,
 )
-from mepserver.interfaces import Credentials, IServerMechanism
+from mepserver.interfaces import Credentials, IServerMechanism, ScramKeys
 
 DOMAIN = "localhost"
 
@@ -67,7 +67,7 @@ class HandWrittenScramClient:
         self.clientFirstBare = f"n={self.username},r={self.clientNonce}"
         return (self.gs2Header + self.clientFirstBare).encode("utf-8")
 
-    def clientFinal(self, serverFirst):
+    def clientFinal(self, serverFirst, extensions=""):
         serverFirst = serverFirst.decode("utf-8")
         attributes = dict(field.split("=", 1) for field in serverFirst.split(","))
         salted = hashlib.pbkdf2_hmac(
@@ -80,7 +80,7 @@ class HandWrittenScramClient:
         storedKey = self.hashFunction(clientKey).digest()
         serverKey = hmac.new(salted, b"Server Key", self.hashFunction).digest()
         channelBinding = base64.b64encode(self.gs2Header.encode("utf-8")).decode()
-        withoutProof = f"c={channelBinding},r={attributes['r']}"
+        withoutProof = f"c={channelBinding},r={attributes['r']}{extensions}"
         authMessage = ",".join((self.clientFirstBare, serverFirst, withoutProof))
         authMessage = authMessage.encode("utf-8")
         signature = hmac.new(storedKey, authMessage, self.hashFunction).digest()
@@ -506,12 +506,115 @@ class ScramTestsMixin:
         )
 
 
+    def test_extensionsAccepted(self):
+        """
+        Extension attributes (RFC 5802 section 7, C{attr-val} other than
+        the defined ones) may follow C{r=} in both client messages; they
+        count in the AuthMessage as sent.
+        """
+        client = HandWrittenScramClient(self.mechanismName, "juliet", "r0m30myr0m30", "n,,")
+        mechanism = self.makeMechanism()
+        first = client.clientFirst() + b",x=ext"
+        client.clientFirstBare += ",x=ext"
+        challenge = self.successResultOf(mechanism.step(first))
+        final = client.clientFinal(challenge.data, extensions=",y=more")
+        self.assertIn(b",y=more,p=", final)
+        success = self.successResultOf(mechanism.step(final))
+        self.assertEqual("juliet", success.username)
+        self.assertTrue(client.checkServerFinal(success.additionalData))
+
+    def test_clientNonceCharacters(self):
+        """
+        The client nonce is printable ASCII without commas (RFC 5802
+        section 7, C{printable}); anything else is malformed.
+        """
+        for nonce in (b"a b", b"a\x7fb", "\u00e9".encode("utf-8"), b"a\tb"):
+            self.assertFailure(
+                self.makeMechanism().step(b"n,,n=juliet,r=" + nonce), "malformed-request"
+            )
+
+    def test_clientFinalAttributeOrder(self):
+        """
+        The client-final-message is c=, r=, extensions, then p= last; any
+        other order, a missing attribute, a reserved attribute as an
+        extension or a repeated one is malformed.
+        """
+        for reorder in (
+            lambda c, r, p: (r, c, p),
+            lambda c, r, p: (c, p, r),
+            lambda c, r, p: (c, r),
+            lambda c, r, p: (c, r, b"s=x", p),
+            lambda c, r, p: (c, r, r, p),
+            lambda c, r, p: (c, r, b"p=", p),
+            lambda c, r, p: (c, r, b"p=!!!"),
+            lambda c, r, p: (c, r, b"x=ext"),
+            lambda c, r, p: (c, r, p, b"x=ext"),
+            lambda c, r, p: (b"c=!!!", r, p),
+        ):
+            mechanism, _, final = self.startExchange("juliet", "r0m30myr0m30")
+            message = b",".join(reorder(*final.split(b",")))
+            self.assertFailure(mechanism.step(message), "malformed-request")
+
+    def test_channelBindingAsInFirstMessage(self):
+        """
+        The c= attribute must carry the gs2-header of the
+        client-first-message: a client that sent C{y,,} and then proves
+        C{c=biws} (C{n,,}) with the right password is refused, as a
+        downgrade would be (RFC 5802 section 6).
+        """
+        client = HandWrittenScramClient(self.mechanismName, "juliet", "r0m30myr0m30", "y,,")
+        mechanism = self.makeMechanism()
+        challenge = self.successResultOf(mechanism.step(client.clientFirst()))
+        client.gs2Header = "n,,"
+        self.assertFailure(mechanism.step(client.clientFinal(challenge.data)), "not-authorized")
+
+    def test_unknownUserNeverSucceeds(self):
+        """
+        An unknown user is refused even by a proof that matches the
+        stand-in keys (RFC 5802 section 9: they only hide that the user is
+        unknown).
+        """
+        from mepserver.c2s import mechanisms
+
+        self.patch(mechanisms, "_fakeKeys", lambda name, username: USERS["juliet"].keys[name])
+        client = HandWrittenScramClient(self.mechanismName, "romeo", "r0m30myr0m30", "n,,")
+        mechanism = self.makeMechanism()
+        challenge = self.successResultOf(mechanism.step(client.clientFirst()))
+        self.assertFailure(mechanism.step(client.clientFinal(challenge.data)), "not-authorized")
+
+    def test_proofOfWrongLength(self):
+        """
+        A proof that is not one digest long cannot be right: not-authorized.
+        """
+        mechanism, _, final = self.startExchange("juliet", "r0m30myr0m30")
+        withoutProof = final.split(b",p=")[0]
+        self.assertFailure(
+            mechanism.step(withoutProof + b",p=" + base64.b64encode(b"short")),
+            "not-authorized",
+        )
+
+
 class ScramSHA256Tests(ScramTestsMixin, SynchronousTestCase):
     """
     Tests for SCRAM-SHA-256 (RFC 7677).
     """
 
     mechanismName = "SCRAM-SHA-256"
+
+    def test_rfc7677Example(self):
+        """
+        The exchange of RFC 7677 section 3, with its nonces and salt: the
+        server's messages are the ones printed there.
+        """
+        assertTestVector(
+            self,
+            "SCRAM-SHA-256",
+            "rOprNGfwEbeRWgbNEkqO",
+            "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0",
+            "W22ZaJ0SNY7soEsUEjb6gQ==",
+            "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        )
 
 
 class ScramSHA1Tests(ScramTestsMixin, SynchronousTestCase):
@@ -520,6 +623,54 @@ class ScramSHA1Tests(ScramTestsMixin, SynchronousTestCase):
     """
 
     mechanismName = "SCRAM-SHA-1"
+
+    def test_rfc5802Example(self):
+        """
+        The exchange of RFC 5802 section 5, with its nonces and salt: the
+        server's messages are the ones printed there.
+        """
+        assertTestVector(
+            self,
+            "SCRAM-SHA-1",
+            "fyko+d2lbbFgONRv9qkxdawL",
+            "3rfcNHYJY1ZVvWVs7j",
+            "QSXCR+Q6sek8bf92",
+            "v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+            "rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+        )
+
+
+def assertTestVector(testCase, name, clientNonce, serverNonce, salt, proof, verifier):
+    """
+    Run an RFC's example exchange (user C{user}, password C{pencil}, 4096
+    iterations) against L{ScramMechanism}, the server's nonce fixed to the
+    example's.
+    """
+    from mepserver.c2s import mechanisms
+
+    digest = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}[name]
+    saltBytes = base64.b64decode(salt)
+    salted = hashlib.pbkdf2_hmac(digest, b"pencil", saltBytes, 4096)
+    clientKey = hmac.digest(salted, b"Client Key", digest)
+    keys = ScramKeys(
+        salt=saltBytes,
+        storedKey=hashlib.new(digest, clientKey).digest(),
+        serverKey=hmac.digest(salted, b"Server Key", digest),
+        iterations=4096,
+    )
+    credentials = Credentials(keys={name: keys})
+    testCase.patch(mechanisms.secrets, "token_urlsafe", lambda n: serverNonce)
+    mechanism = ScramMechanism(name, lambda u: credentials if u == "user" else None, DOMAIN)
+    challenge = testCase.successResultOf(
+        mechanism.step(f"n,,n=user,r={clientNonce}".encode())
+    )
+    testCase.assertEqual(
+        f"r={clientNonce}{serverNonce},s={salt},i=4096".encode(), challenge.data
+    )
+    success = testCase.successResultOf(
+        mechanism.step(f"c=biws,r={clientNonce}{serverNonce},p={proof}".encode())
+    )
+    testCase.assertEqual(("user", f"v={verifier}".encode()), (success.username, success.additionalData))
 
 
 class PlainMechanismTests(SynchronousTestCase):

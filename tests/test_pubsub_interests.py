@@ -9,6 +9,7 @@ from twisted.trial import unittest
 from twisted.words.protocols.jabber.jid import JID
 
 from mepserver.caps import Caps, CapsCache
+from mepserver.pubsub import interests
 from mepserver.pubsub.interests import InterestTracker
 from tests.helpers import CapsClient, parseXml
 
@@ -56,6 +57,31 @@ class TrackerTests(unittest.TestCase):
         self.assertEqual(frozenset({TUNE, MOOD}), self.successResultOf(d))
         self.assertTrue(self.tracker.interests.interested(ROMEO, TUNE))
         self.assertEqual(caps, self.tracker.announced(ROMEO))
+
+    def test_shared(self):
+        """
+        Entities that announce the same caps share one L{Caps} and one set
+        of interests, however many of them there are; past
+        L{MOST_SHARED} kinds, an entity keeps its own (and is tracked the
+        same).
+        """
+        client, caps = self.caps(TUNE + "+notify")
+        juliet = JID("juliet@capulet.lit/balcony")
+        self.tracker.announce(ROMEO, caps, True)
+        self.answer(client)
+        self.tracker.announce(juliet, Caps(caps.hash, caps.node, caps.ver), True)
+        self.assertEqual([], self.queries)
+        self.assertIs(self.tracker.announced(ROMEO), self.tracker.announced(juliet))
+        byEntity = self.tracker.interests._byEntity
+        self.assertIs(byEntity[ROMEO], byEntity[juliet])
+        self.patch(interests, "MOST_SHARED", len(self.tracker._shared))
+        client2, caps2 = self.caps(MOOD + "+notify")
+        self.tracker.announce(ROMEO, caps2, False)
+        self.answer(client2)
+        self.tracker.announce(juliet, Caps(caps2.hash, caps2.node, caps2.ver), False)
+        self.assertIsNot(self.tracker.announced(ROMEO), self.tracker.announced(juliet))
+        self.assertEqual(frozenset({MOOD}), byEntity[juliet])
+        self.assertTrue(self.tracker.interests.interested(juliet, MOOD))
 
     def test_sameCapsAgain(self):
         """

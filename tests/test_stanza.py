@@ -3,19 +3,24 @@
 Tests for L{mepserver.stanza}.
 """
 
+import operator
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
+from mepserver import stanza
 from mepserver.stanza import (
     LOG_TEXT_LIMIT,
     MAX_DEPTH_LIMIT,
     BoundedElementStream,
     Broadcast,
+    FrozenElement,
     TooDeep,
     copyStanza,
     forLog,
+    freeze,
     parseElements,
     parseStanza,
     serializePlain,
@@ -308,6 +313,12 @@ class SerializePlainTests(unittest.SynchronousTestCase):
             self.assertIsNone(serializePlain(element, STREAM["prefixes"], "jabber:client"))
 
 
+HEADER_WITH_PREFIXES = (
+    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x' to='a'>"
+)
+
+
 class BoundedElementStreamTests(unittest.SynchronousTestCase):
     """
     L{BoundedElementStream}: depth refused while parsing, text in linear
@@ -375,6 +386,173 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         self.assertEqual(["a\n&" * 1000, "tail"], added)
         self.assertEqual(["a\n&" * 1000, stanza.x, "tail"], stanza.children)
 
+    def streamed(self, header=HEADER_WITH_PREFIXES):
+        """
+        A stream parser that has read C{header}, recording its events.
+        """
+        events = []
+        stream = BoundedElementStream(64, 1)
+        stream.DocumentStartEvent = lambda root: events.append(("start", root))
+        stream.ElementEvent = lambda element: events.append(("element", element))
+        stream.DocumentEndEvent = lambda: events.append(("end", None))
+        stream.parse(header)
+        return stream, events
+
+    def test_releasedBetweenStanzas(self):
+        """
+        Between two stanzas, with all input parsed, L{release} drops the
+        Expat parser; the next parse builds one that carries on inside the
+        root: the root's prefixes and default namespace still apply, the
+        root's end tag ends the document, and positions count on from the
+        whole input.
+        """
+        stream, events = self.streamed()
+        self.assertTrue(stream.release())
+        self.assertIsNone(stream.parser)
+        self.assertFalse(stream.release())
+        stream.parse(b"<message><x:y/><body>hi</body></message>")
+        self.assertIsNotNone(stream.parser)
+        [(kind, message)] = events[1:]
+        self.assertEqual(("jabber:client", "message"), (message.uri, message.name))
+        self.assertEqual(("urn:x", "y"), (message.children[0].uri, message.children[0].name))
+        self.assertEqual("hi", str(message.body))
+        self.assertTrue(stream.release())
+        # A stanza arriving in pieces, the parser let go between them
+        # only where nothing is pending.
+        stream.parse(b"<iq type='get' id='1'><q")
+        self.assertEqual(len(b"<iq type='get' id='1'><q"), stream.stanzaSize)
+        self.assertFalse(stream.release())
+        stream.parse(b"uery xmlns='urn:q'/></iq>  ")
+        self.assertTrue(stream.release())
+        stream.parse(b"<presence/></stream:stream>")
+        self.assertEqual(
+            ["start", "element", "element", "element", "end"], [e[0] for e in events]
+        )
+        self.assertEqual("urn:q", events[2][1].query.uri)
+        self.assertEqual(("jabber:client", "presence"), (events[3][1].uri, events[3][1].name))
+
+    def test_sizeAcrossRelease(self):
+        """
+        The stanza size and the unfinished size count from the whole input,
+        not from the start of a new parser.
+        """
+        stream, events = self.streamed()
+        stream.release()
+        stream.parse(b"<message>" + b"x" * 100)
+        self.assertEqual(109, stream.stanzaSize)
+        stream.parse(b"</message><message to='" + b"a" * 50)
+        # From the start of the last tag Expat reported, the end tag.
+        self.assertEqual(len(b"</message><message to='") + 50, stream.unfinishedSize)
+
+    def test_notReleasedWithPendingInput(self):
+        """
+        The parser stays while Expat holds input it has not reported: an
+        unfinished tag (even one ending in '>', inside an attribute or a
+        comment), a stanza in progress, or a trailing carriage return
+        (Expat waits to see whether a line feed follows).
+        """
+        for pending in [
+            b"<message to='a>",
+            b"<!-- a >",
+            b"<message><body>hi</body>",
+            b"\r",
+        ]:
+            stream, events = self.streamed()
+            stream.parse(pending)
+            self.assertFalse(stream.release(), pending)
+            self.assertIsNotNone(stream.parser)
+
+    def test_notReleasedBeforeRoot(self):
+        """
+        Before the root starts, and after it ends, there is nothing to carry
+        on from: the parser stays.
+        """
+        stream = BoundedElementStream(64, 1)
+        stream.parse(b"<?xml version='1.0'?>")
+        self.assertFalse(stream.release())
+        stream, events = self.streamed(b"<root>")
+        stream.DocumentEndEvent = lambda: None
+        stream.parse(b"</root>")
+        self.assertFalse(stream.release())
+
+    def test_notReleasedWithoutWrapperRoot(self):
+        """
+        A parser whose documents are stanzas themselves (C{stanzaLevel} 0,
+        RFC 7395) is never let go: there is no root to carry on inside.
+        """
+        stream = BoundedElementStream(64, 0)
+        stream.DocumentStartEvent = lambda root: None
+        stream.parse(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'>")
+        self.assertFalse(stream.release())
+
+    def test_ambiguousRootPrefix(self):
+        """
+        A root whose namespace two of its own declarations name cannot be
+        written again with certainty (the end tag must match the start tag
+        as written): that stream keeps its parser. A root in no namespace,
+        or in the default one, can.
+        """
+        stream, events = self.streamed(b"<s:root xmlns:s='urn:s' xmlns:t='urn:s'>")
+        self.assertFalse(stream.release())
+        for header, end in [
+            (b"<root>", b"</root>"),
+            (b"<root xmlns='urn:s' xmlns:a='urn:a'>", b"</root>"),
+            (b"<t:root xmlns:t='urn:s' xmlns='urn:s2'>", b"</t:root>"),
+        ]:
+            stream, events = self.streamed(header)
+            self.assertTrue(stream.release(), header)
+            stream.parse(b"<a/>" + end)
+            self.assertEqual(["start", "element", "end"], [e[0] for e in events], header)
+
+    def test_rootDeclarationsEscaped(self):
+        """
+        Namespace names with characters that need escaping in an attribute
+        (quotes, ampersands, whitespace written as character references)
+        come back exactly.
+        """
+        uri = "urn:a'b\"c&d\te\nf"
+        stream, events = self.streamed(
+            b"<root xmlns:p='urn:a&apos;b&quot;c&amp;d&#9;e&#10;f' xmlns='urn:&lt;x&gt;'>"
+        )
+        self.assertTrue(stream.release())
+        stream.parse(b"<p:a/><b/>")
+        [a, b] = [e[1] for e in events[1:]]
+        self.assertEqual(uri, a.uri)
+        self.assertEqual("urn:<x>", b.uri)
+
+    def test_startTagsShared(self):
+        """
+        Streams whose roots are written alike share one start tag for their
+        new parsers; at most L{MOST_PRIMERS} different ones are kept, and a
+        root past that still gets its own.
+        """
+        first, _ = self.streamed()
+        second, _ = self.streamed()
+        self.assertIs(first._primer, second._primer)
+        self.patch(stanza, "_PRIMERS", {})
+        self.patch(stanza, "MOST_PRIMERS", 1)
+        a, _ = self.streamed(b"<a xmlns='urn:1'>")
+        b, events = self.streamed(b"<b xmlns='urn:2'>")
+        self.assertEqual(1, len(stanza._PRIMERS))
+        self.assertEqual(b"<b xmlns=\"urn:2\">", b._primer)
+        self.assertTrue(b.release())
+        b.parse(b"<c/></b>")
+        self.assertEqual(["start", "element", "end"], [e[0] for e in events])
+        self.assertEqual("urn:2", events[1][1].uri)
+
+    def test_configuredAgain(self):
+        """
+        A parser built again is given to C{configureParser}, after its
+        handlers are in place, so the owner's settings hold for it too.
+        """
+        configured = []
+        stream, events = self.streamed()
+        stream.configureParser = configured.append
+        stream.release()
+        stream.parse(b"<a/>")
+        self.assertEqual([stream.parser], configured)
+        self.assertEqual(stream._onEndElement, stream.parser.EndElementHandler)
+
     def test_parseElements(self):
         """
         L{parseElements} reads elements under a wrapper root, with the
@@ -392,6 +570,37 @@ class BoundedElementStreamTests(unittest.SynchronousTestCase):
         ok = "<a>" * (MAX_DEPTH_LIMIT + 1) + "</a>" * (MAX_DEPTH_LIMIT + 1)
         self.assertEqual("a", parseStanza(ok).name)
         self.assertRaises(TooDeep, parseStanza, "<a>" + ok + "</a>")
+
+
+class FreezeTests(unittest.SynchronousTestCase):
+    """
+    L{freeze}: elements every stream shares refuse changes.
+    """
+
+    def test_frozen(self):
+        """
+        The element and its descendants refuse new children, attributes
+        and text; they serialize as before, and a copy can be changed.
+        """
+        element = domish.Element(("urn:x", "mechanisms"))
+        element.addElement("mechanism", content="PLAIN")
+        before = element.toXml()
+        frozen = freeze(element)
+        self.assertIs(element, frozen)
+        self.assertEqual(before, frozen.toXml())
+        for target in (frozen, frozen.mechanism):
+            self.assertIsInstance(target, FrozenElement)
+            self.assertRaises(TypeError, target.addElement, "x")
+            self.assertRaises(TypeError, target.addChild, domish.Element((None, "x")))
+            self.assertRaises(TypeError, target.addContent, "x")
+            self.assertRaises(TypeError, target.addRawXml, "<x/>")
+            self.assertRaises(TypeError, target.__setitem__, "a", "b")
+            self.assertRaises(TypeError, operator.setitem, target.attributes, "a", "b")
+        self.assertRaises(TypeError, frozen.__delitem__, "xmlns")
+        copy = copyStanza(frozen, a="b")
+        copy.addElement("x")
+        self.assertEqual(before, frozen.toXml())
+        self.assertIn("a='b'", copy.toXml())
 
 
 class ForLogTests(unittest.SynchronousTestCase):

@@ -7,11 +7,13 @@ through a C{StringTransport}.
 """
 
 import base64
+import gc
 
 import scramp
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
+from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from wokkel import component, generic
@@ -23,10 +25,12 @@ from mepserver.c2s.mechanisms import mechanismFactories
 from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUsername
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
+from mepserver.c2s import stream
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
 from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
+from mepserver.stanza import FrozenElement
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import credentials
 
@@ -216,6 +220,118 @@ class StreamHeaderTests(unittest.TestCase):
             ["mechanisms", "register"], sorted(c.name for c in features.elements())
         )
 
+    def test_headerAsDomishWritesIt(self):
+        """
+        The header written from the template, for a stream with the usual
+        namespaces, is the one domish writes (the general path, taken for
+        a client that chose other prefixes), values escaped alike.
+        """
+        xs = self.client.xs
+        self.client.start()
+        xs.sid = "a'b<c&d"
+        for prefixes in [{NS_STREAMS: "stream"}, {NS_STREAMS: "stream", "urn:x": "x"}]:
+            xs.prefixes = prefixes
+            before = len(self.client.transport.value())
+            xs.sendHeader()
+            written = self.client.transport.value()[before:].decode("utf-8")
+            root = domish.Element((NS_STREAMS, "stream"), "jabber:client")
+            root["from"] = "example.com"
+            root["id"] = xs.sid
+            root["version"] = "1.0"
+            root[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+            self.assertEqual(root.toXml(prefixes=prefixes, closeElement=0), written)
+
+    def test_featuresTextKept(self):
+        """
+        Features made of the steps' shared elements are serialized once per
+        combination and the text is written for every stream after; it is
+        what serializing the element gives, and the shared elements are not
+        touched (not even their C{parent}).
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+        [first] = self.client.start()
+        [kept] = stream.FEATURES_TEXT.values()
+        [offered] = stream.FEATURES_TEXT
+        self.assertEqual(
+            ["mechanisms", "register"], sorted(e.name for e in offered)
+        )
+        self.assertTrue(all(e.parent is None for e in offered))
+        other = Harness(self).connect()
+        writes = []
+        write = other.transport.write
+        self.patch(other.transport, "write", lambda data: (writes.append(data), write(data)))
+        [second] = other.start()
+        # Header and features in one write (one TLS record).
+        [written] = writes
+        self.assertTrue(written.startswith(b"<stream:stream "), written)
+        self.assertTrue(written.endswith(kept.encode("utf-8")), written)
+        self.assertEqual(first.toXml(), second.toXml())
+        self.assertEqual(1, len(stream.FEATURES_TEXT))
+        xs = other.xs
+        self.assertEqual(
+            kept,
+            xs.authenticator.features().toXml(
+                prefixes=xs.prefixes, defaultUri=xs.namespace, prefixesInScope=["stream"]
+            ),
+        )
+
+    def test_featuresOtherPrefix(self):
+        """
+        A client that binds the streams namespace to another prefix gets its
+        features in that prefix, serialized for its stream, not the kept
+        text (whose C{stream:} prefix it never declared).
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+        [features] = self.client.send(
+            "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' "
+            "to='example.com' version='1.0'>"
+        )
+        self.assertEqual((NS_STREAMS, "features"), (features.uri, features.name))
+        self.assertIn(b"<s:features>", self.client.transport.value())
+        self.assertEqual({}, stream.FEATURES_TEXT)
+
+    def test_featuresOfNewElements(self):
+        """
+        A step whose feature element is made anew each time (not frozen) is
+        offered as well, serialized every time, and nothing is kept for
+        it.
+        """
+        self.patch(stream, "FEATURES_TEXT", {})
+
+        class FreshStep:
+            mandatory = False
+
+            def __init__(self, authenticator):
+                pass
+
+            def feature(self):
+                return domish.Element(("urn:example:fresh", "fresh"))
+
+            def onElement(self, element):
+                return False
+
+        authenticator = C2SAuthenticator("example.com", [FreshStep])
+        xs = C2SXmlStream(authenticator)
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        client = Client(xs, transport)
+        [features] = client.start()
+        self.assertEqual(["fresh"], [e.name for e in features.elements()])
+        self.assertEqual({}, stream.FEATURES_TEXT)
+
+    def test_sharedFeatureUnchangeable(self):
+        """
+        A shared feature element refuses changes: one stream cannot alter
+        what every stream is sent.
+        """
+        self.client.start()
+        for element in self.client.xs.authenticator.offered():
+            self.assertIsInstance(element, FrozenElement)
+            self.assertRaises(TypeError, element.addElement, "x")
+            self.assertRaises(TypeError, element.__setitem__, "a", "b")
+            self.assertRaises(TypeError, element.addContent, "text")
+            self.assertRaises(AttributeError, lambda: element.children.append("x"))
+
     def assertStreamError(self, condition, *data):
         output = []
         for chunk in data:
@@ -229,6 +345,20 @@ class StreamHeaderTests(unittest.TestCase):
         A header to another domain gets host-unknown (section 4.9.3.6).
         """
         self.assertStreamError("host-unknown", HEADER.replace("example.com", "other.org"))
+
+    def test_malformedTo(self):
+        """
+        A C{to} that is no JID at all (or empty) is not a domain this
+        server serves: host-unknown (section 4.9.3.6), not an exception out
+        of the parser.
+        """
+        for to in ("a@b@c", "", "example.com/x"):
+            self.client = Harness(self).connect()
+            self.assertStreamError(
+                "host-unknown",
+                "<stream:stream xmlns='jabber:client' "
+                f"xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'>",
+            )
 
     def test_invalidNamespace(self):
         """
@@ -348,6 +478,24 @@ class StreamHeaderTests(unittest.TestCase):
         self.client.start()
         [error] = self.client.send(HEADER)
         self.assertEqual("unsupported-stanza-type", streamError(error))
+
+    def test_peerStreamError(self):
+        """
+        A stream error from the client (RFC 6120 section 4.9) is dispatched
+        once as C{STREAM_ERROR_EVENT}, carrying its condition, and the
+        connection closes; nothing is answered to it.
+        """
+        errors = []
+        self.client.xs.addObserver(xmlstream.STREAM_ERROR_EVENT, errors.append)
+        self.client.start()
+        output = self.client.send(
+            f"<stream:error><not-well-formed xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
+            f"<stream:error><conflict xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
+        )
+        self.assertEqual([], output)
+        [failure] = errors
+        self.assertEqual("not-well-formed", failure.value.condition)
+        self.assertTrue(self.client.transport.disconnecting)
 
     def test_closeStream(self):
         """
@@ -485,6 +633,56 @@ class BindTests(unittest.TestCase):
         yield client.login("juliet", "r0m30", "balcony")
         self.assertEqual([], client.xs.authenticator.steps)
         self.assertIsNotNone(client.xs.authenticator.session)
+
+    @defer.inlineCallbacks
+    def test_parserReleasedWhenBound(self):
+        """
+        A bound stream lets go of its Expat parser between stanzas (an idle
+        connection keeps none) and builds one for the next; a stream that is
+        still negotiating keeps its parser.
+        """
+        client = self.harness.connect()
+        client.start()
+        self.assertIsNotNone(client.xs.stream.parser)
+        [success] = client.plain("juliet", "r0m30")
+        yield None
+        self.assertEqual("success", success.name)
+        client.start()
+        self.assertIsNotNone(client.xs.stream.parser)
+        client.bind("balcony")
+        self.assertIsNone(client.xs.stream.parser)
+        [answer] = client.send(
+            "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"
+        )
+        self.assertEqual("r1", answer["id"])
+        self.assertIsNone(client.xs.stream.parser)
+        # Half a stanza: the parser holds it until the rest comes.
+        self.assertEqual([], client.send("<iq type='get' id='r2'><query xmlns='jabber:"))
+        self.assertIsNotNone(client.xs.stream.parser)
+        [answer] = client.send("iq:roster'/></iq>")
+        self.assertEqual("r2", answer["id"])
+        self.assertIsNone(client.xs.stream.parser)
+
+    @defer.inlineCallbacks
+    def test_limitsAfterRelease(self):
+        """
+        A parser built again after a release refuses what the first one
+        refused: restricted XML (RFC 6120 section 11.1), elements nested
+        too deeply and stanzas over the size limit.
+        """
+        for data, condition in [
+            ("<!-- x -->", "restricted-xml"),
+            ("<?pi x?>", "restricted-xml"),
+            ("<message>" + "<a>" * 70, "policy-violation"),
+            ("<message><body>" + "x" * 4096, "policy-violation"),
+        ]:
+            client = self.harness.connect()
+            client.xs.maxStanzaSize = 2048
+            yield client.login("juliet", "r0m30", "balcony")
+            self.assertIsNone(client.xs.stream.parser)
+            [error] = client.send(data)
+            self.assertEqual(condition, streamError(error), data)
+            self.assertTrue(client.transport.disconnecting)
 
     @defer.inlineCallbacks
     def test_bindGenerated(self):
@@ -1034,3 +1232,120 @@ class VerboseTrafficTests(unittest.TestCase):
         """
         lines = self.login(verbose=False)
         self.assertEqual([], [l for l in lines if l.startswith(("RECV ", "SEND "))])
+
+
+#: An available presence with entity capabilities (XEP-0115), as a client
+#: sends after logging in.
+CAPS_PRESENCE = (
+    "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' "
+    "node='https://example.com/client' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"
+)
+
+#: The most objects the garbage collector tracks that a logged-in,
+#: available, idle connection holds on its own (40 now; 85 before the
+#: parser, steps, observers and holds were let go, issue 16).
+MOST_OBJECTS_PER_CONNECTION = 45
+
+
+def ownedObjects(root, shared):
+    """
+    The objects the garbage collector tracks that are reachable from
+    C{root} without passing through C{shared} (ids of objects that existed
+    before) or classes.
+    """
+    seen = set(shared)
+    seen.add(id(root))
+    todo, found = [root], []
+    while todo:
+        for referent in gc.get_referents(todo.pop()):
+            if id(referent) in seen or not gc.is_tracked(referent):
+                continue
+            if isinstance(referent, type):
+                continue
+            seen.add(id(referent))
+            found.append(referent)
+            todo.append(referent)
+    return found
+
+
+class ConnectionFootprintTests(unittest.TestCase):
+    """
+    What an idle, logged-in connection keeps (issue 16, item 5): counted in
+    objects, on the whole server of the in-memory tier.
+    """
+
+    def connectIdle(self, memory, username):
+        client = memory.connect(username, "laptop")
+        client.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+        client.send(CAPS_PRESENCE)
+        client.take()
+        [xs] = [
+            xs
+            for xs in memory.server.streams._streams
+            if xs.authenticator.session is not None
+            and xs.authenticator.session.jid.user == username
+        ]
+        return xs
+
+    def test_objectsPerConnection(self):
+        """
+        A connection that logged in, fetched its roster, sent available
+        presence with caps and went quiet holds no Expat parser, no
+        negotiation step or SASL mechanism, no Deferred, no closure, no
+        presence hold and no instance dictionary of its stream, and at
+        most L{MOST_OBJECTS_PER_CONNECTION} objects of its own (what a
+        first connection made, caches and the like, is shared).
+        """
+        from tests.memory import MemoryServer
+
+        memory = MemoryServer(self)
+        memory.createAccount("alice")
+        memory.createAccount("bob")
+        self.connectIdle(memory, "alice")
+        gc.collect()
+        shared = {id(o) for o in gc.get_objects()}
+        xs = self.connectIdle(memory, "bob")
+        gc.collect()
+        found = ownedObjects(xs, shared | {id(xs.transport)})
+        kinds = {f"{type(o).__module__}.{type(o).__qualname__}" for o in found}
+        for kind in [
+            "pyexpat.xmlparser",
+            "mepserver.c2s.sasl.SASLStep",
+            "mepserver.c2s.bind.BindStep",
+            "mepserver.c2s.tls.TLSStep",
+            "mepserver.c2s.mechanisms.PlainMechanism",
+            "twisted.internet.defer.Deferred",
+            "builtins.cell",
+            "mepserver.c2s.csi.HeldPresence",
+        ]:
+            self.assertNotIn(kind, kinds)
+        self.assertFalse(
+            [o for o in gc.get_referents(xs) if type(o) is dict and "authenticator" in o],
+            "the stream's attributes are in a dictionary of its own",
+        )
+        self.assertLessEqual(len(found), MOST_OBJECTS_PER_CONNECTION, sorted(kinds))
+
+    def test_sessionHoldsOnlyWhenInactive(self):
+        """
+        A session makes its presence hold (XEP-0352) when the client goes
+        inactive and drops it once the client is active and what was held
+        went out; sessions share one empty set of directed-presence
+        targets, and have no instance dictionary.
+        """
+        from tests.memory import MemoryServer
+
+        memory = MemoryServer(self)
+        memory.createAccount("alice")
+        memory.createAccount("bob")
+        xs = self.connectIdle(memory, "alice")
+        memory.connect("bob", "phone")
+        session = xs.authenticator.session
+        [other] = memory.server.sessions.sessionsOf("bob")
+        self.assertIsNone(session.held)
+        self.assertIs(session.directed, other.directed)
+        self.assertFalse(hasattr(session, "__dict__"))
+        session.setActive(False)
+        session.send(domish.Element((None, "presence")))
+        self.assertEqual(1, len(session.held))
+        session.setActive(True)
+        self.assertIsNone(session.held)

@@ -2,6 +2,7 @@
 Tests for L{mepserver.tap} and the twistd plugin.
 """
 
+import gc
 import os
 
 from twisted.application import internet, service
@@ -416,6 +417,30 @@ class MakeServiceTests(unittest.TestCase):
         self.patch(tap, "buildServer", buildServer)
         _, top = self.makeService()
         self.assertEqual(len(list(top)), 1)
+
+
+    def test_startupObjectsFrozen(self):
+        """
+        Once every service started, the top service collects and then
+        freezes what the process holds (L{gc.freeze}), so that later full
+        collections skip it; stopping changes nothing of that.
+        """
+
+        def buildServer(cfg):
+            server = FakeServer(cfg)
+            server.listeners = []
+            self.built.append(server)
+            return server
+
+        self.patch(tap, "buildServer", buildServer)
+        _, top = self.makeService()
+        [server] = self.built
+        calls = []
+        self.patch(gc, "collect", lambda: calls.append(("collect", server.running)))
+        self.patch(gc, "freeze", lambda: calls.append(("freeze", server.running)))
+        top.startService()
+        self.addCleanup(top.stopService)
+        self.assertEqual([("collect", 1), ("freeze", 1)], calls)
 
 
 class ComponentServiceTests(unittest.TestCase):

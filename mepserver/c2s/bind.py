@@ -17,6 +17,7 @@ from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep
 from twisted.words.xish import domish
 
 from mepserver.jids import MAX_PART_BYTES
+from mepserver.stanza import freeze
 
 
 
@@ -29,6 +30,21 @@ def generateResource(ids=None):
     if ids is None:
         return "mep-" + secrets.token_hex(6)
     return ids.newId("mep-")
+
+
+#: The resource binding stream feature (RFC 6120 section 7.4), shared by
+#: every stream.
+BIND_FEATURE = freeze(domish.Element((NS_XMPP_BIND, "bind")))
+
+
+def _sessionFeature():
+    element = domish.Element((NS_XMPP_SESSION, "session"))
+    element.addElement("optional")
+    return freeze(element)
+
+
+#: The legacy session feature, optional (RFC 6121 Appendix E).
+SESSION_FEATURE = _sessionFeature()
 
 
 class BindStep:
@@ -49,7 +65,7 @@ class BindStep:
     def feature(self):
         if self.authenticator.username is None or self.authenticator.session:
             return None
-        return domish.Element((NS_XMPP_BIND, "bind"))
+        return BIND_FEATURE
 
     def onElement(self, element):
         if self.authenticator.username is None or element.name != "iq":
@@ -114,7 +130,10 @@ class PostAuthenticationFeature:
 
     def element(self):
         """
-        @return: the feature's element in <stream:features/>.
+        @return: the feature's element in <stream:features/>: best one
+            L{mepserver.stanza.freeze}s once for every stream, so that
+            the features' text can be kept (L{C2SAuthenticator
+            <mepserver.c2s.stream.C2SAuthenticator>}).
         """
         raise NotImplementedError()
 
@@ -129,9 +148,7 @@ class SessionFeatureStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        element = domish.Element((NS_XMPP_SESSION, "session"))
-        element.addElement("optional")
-        return element
+        return SESSION_FEATURE
 
 
 def _child(element, uri, name):

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from twisted.words.xish import domish
 
 from mepserver.c2s.bind import PostAuthenticationFeature
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, freeze
 
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 
@@ -32,6 +32,10 @@ NS_CSI = "urn:xmpp:csi:0"
 STATES = {"active": True, "inactive": False}
 
 
+#: The client state indication stream feature (XEP-0352 section 3).
+CSI_FEATURE = freeze(domish.Element((NS_CSI, "csi")))
+
+
 class CSIFeatureStep(PostAuthenticationFeature):
     """
     Advertise C{<csi xmlns='urn:xmpp:csi:0'/>} in the stream features after
@@ -40,7 +44,7 @@ class CSIFeatureStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        return domish.Element((NS_CSI, "csi"))
+        return CSI_FEATURE
 
 
 def clientState(element):

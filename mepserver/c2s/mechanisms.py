@@ -8,23 +8,25 @@ negotiation in XMPP; failure conditions from section 6.5) and RFC 4422
 (RFC 4616) and ANONYMOUS (RFC 4505). The XML and base64 layer lives in
 L{mepserver.c2s.sasl}; these classes see decoded bytes only.
 
-The SCRAM arithmetic is the C{scramp} package's: this module parses the
-username out of the client-first-message, fetches the stored keys
-asynchronously and then drives C{scramp}'s server. Passwords are never
-stored, only the salted keys of L{makeCredentials}.
+Passwords are never stored, only the salted keys of L{makeCredentials}
+(derived with the C{scramp} package). A SCRAM login needs no key
+derivation: the server's side of RFC 5802 section 3 is two HMACs and a
+hash with the stored keys, done here with the standard library.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import functools
 import hashlib
 import hmac
 import os
+import secrets
 from typing import Callable, Dict, Optional, Tuple
 
 import scramp
-from scramp.utils import ServerError
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
@@ -63,6 +65,7 @@ The SASL failure conditions of RFC 6120 section 6.5.
 """
 
 _HASHES = {"SCRAM-SHA-1": hashlib.sha1, "SCRAM-SHA-256": hashlib.sha256}
+_DIGESTS = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}
 
 # The secret behind the stand-in keys of unknown users (see _fakeKeys). It
 # only has to stay stable while the process runs: a client probing the same
@@ -293,7 +296,7 @@ def _unescapeSaslname(saslname: str) -> str:
 def _parseClientFirst(message: str) -> Tuple[str, Optional[str], str, str]:
     """
     Split a SCRAM client-first-message (RFC 5802 section 7) as far as the
-    server needs before it can look up the user.
+    server needs to check the username and the authzid.
 
     @return: C{(gs2Header, authzid, username, clientFirstBare)}:
         C{gs2Header} as sent, including its trailing comma; C{authzid}
@@ -333,27 +336,72 @@ def _parseClientFirst(message: str) -> Tuple[str, Optional[str], str, str]:
     return header, authzid, username, bare
 
 
-class _RawGs2Header:
+def _clientNonce(bare: str) -> str:
     """
-    The gs2-header a client really sent, as C{scramp}'s server uses it when
-    it checks the client-final-message's C{c=} attribute.
+    Check the whole client-first-message-bare (RFC 5802 section 7:
+    C{n=}, C{r=}, then extensions).
 
-    C{scramp} 1.5 refuses any authzid in the gs2-header, but RFC 5802
-    section 7 and RFC 6120 section 6.3.8 allow one. The client's proof
-    covers C{c=}, the base64 of the header it sent, so neither message can
-    be rewritten: L{ScramMechanism} hands C{scramp} the header without the
-    authzid and then swaps this object in for the comparison.
+    @return: the client's nonce.
+    @raise SASLFailure: C{malformed-request} if it breaks the grammar or
+        the nonce is not printable ASCII without commas.
     """
+    nonce = _parseAttributes(bare, ("n", "r"))["r"]
+    # Printable ASCII but space; no comma can be left in an attribute.
+    if not (nonce.isascii() and nonce.isprintable()) or " " in nonce:
+        raise SASLFailure("malformed-request", "The client nonce is not printable ASCII")
+    return nonce
 
-    def __init__(self, header: str) -> None:
-        self._header = header.encode("utf-8")
 
-    def make_cbind_input(self, channelBinding) -> bytes:
-        """
-        @return: the header as sent; without channel binding, RFC 5802
-            section 7's cbind-input is exactly the gs2-header.
-        """
-        return self._header
+#: The attribute names RFC 5802 section 5.1 defines; any other is an
+#: extension, which may follow the ones a message requires.
+_SCRAM_ATTRIBUTES = frozenset("anmrcsipve")
+
+
+def _parseAttributes(message: str, required, last: Optional[str] = None) -> Dict[str, str]:
+    """
+    Split a SCRAM message into its attributes (RFC 5802 section 7): each
+    C{name=value}, the name one ASCII letter, the value not empty; the
+    C{required} names first and in order, then extensions, then C{last}.
+
+    @return: the values by name.
+    @raise SASLFailure: C{malformed-request} for a message that breaks the
+        grammar, repeats a name or uses the reserved C{m}.
+    """
+    values: Dict[str, str] = {}
+    for pair in message.split(","):
+        name = pair[:1]
+        if len(pair) < 3 or pair[1] != "=" or not (name.isascii() and name.isalpha()):
+            raise SASLFailure(
+                "malformed-request", "A SCRAM attribute is a letter, '=' and a value"
+            )
+        if name == "m":
+            raise SASLFailure("malformed-request", "Mandatory extensions are not supported")
+        if name in values or "\0" in pair:
+            raise SASLFailure("malformed-request", f"Malformed SCRAM attribute {name!r}")
+        values[name] = pair[2:]
+    names = list(values)
+    extensions = names[len(required) : len(names) - (1 if last else 0)]
+    if (
+        names[: len(required)] != list(required)
+        or (last is not None and names[-1:] != [last])
+        or len(names) < len(required) + (1 if last else 0)
+        or any(name in _SCRAM_ATTRIBUTES for name in extensions)
+    ):
+        expected = ",".join(list(required) + ([last] if last else []))
+        raise SASLFailure(
+            "malformed-request", f"Expected the SCRAM attributes {expected}, in order"
+        )
+    return values
+
+
+def _base64(value: str, what: str) -> bytes:
+    """
+    @raise SASLFailure: C{malformed-request} if C{value} is not base64.
+    """
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise SASLFailure("malformed-request", f"The {what} is not valid base64") from None
 
 
 class _SteppedMechanism:
@@ -429,7 +477,6 @@ class ScramMechanism(_SteppedMechanism):
         self.name = name
         self._getCredentials = getCredentials
         self._domain = domain
-        self._server = None
         self._knownUser = False
         self._username: Optional[str] = None
         self._next = self._initial
@@ -442,38 +489,28 @@ class ScramMechanism(_SteppedMechanism):
         username = _prepareUsername(username)
         if authzid is not None:
             _checkAuthzid(authzid, username, self._domain)
+        nonce = _clientNonce(bare)
         self._username = username
         d = _fetchCredentials(self._getCredentials, username, self._log)
-        d.addCallback(self._startServer, header, authzid, bare)
+        d.addCallback(self._serverFirst, header, bare, nonce)
         return d
 
-    def _startServer(self, credentials, header, authzid, bare):
+    def _serverFirst(self, credentials, header, bare, nonce):
         keys = None if credentials is None else credentials.keys.get(self.name)
         self._knownUser = keys is not None
         if keys is None:
             keys = _fakeKeys(self.name, self._username)
-        authInfo = (keys.salt, keys.storedKey, keys.serverKey, keys.iterations)
-        # scramp's auth_fn is synchronous, which is why the keys were
-        # fetched above, before scramp sees the message.
-        server = scramp.ScramMechanism(self.name).make_server(
-            auth_fn=lambda username: authInfo
+        self._keys = keys
+        # RFC 5802 section 7: the client's nonce, then the server's.
+        self._nonce = nonce + secrets.token_urlsafe(18)
+        # Without channel binding, the cbind-input the client proves is the
+        # gs2-header exactly as it sent it (authzid included).
+        self._header = header.encode("utf-8")
+        serverFirst = (
+            f"r={self._nonce},s={base64.b64encode(keys.salt).decode('ascii')},"
+            f"i={keys.iterations}"
         )
-        try:
-            if authzid is None:
-                server.set_client_first(header + bare)
-            else:
-                server.set_client_first(header[0] + ",," + bare)
-                if not hasattr(server, "gs2_header"):
-                    # A scramp whose internals differ from 1.5's: refuse
-                    # the authzid rather than fail the proof obscurely.
-                    raise SASLFailure(
-                        "invalid-authzid", "Send no authzid; it is implied"
-                    )
-                server.gs2_header = _RawGs2Header(header)
-            serverFirst = server.get_server_first()
-        except scramp.ScramException as e:
-            raise SASLFailure("malformed-request", e.args[0]) from None
-        self._server = server
+        self._authPrefix = f"{bare},{serverFirst},"
         self._next = self._clientFinal
         return Challenge(serverFirst.encode("utf-8"))
 
@@ -481,19 +518,31 @@ class ScramMechanism(_SteppedMechanism):
         self._next = self._finished
         if response is None:
             raise SASLFailure("malformed-request", "Expected the client-final-message")
-        try:
-            self._server.set_client_final(_decode(response))
-        except scramp.ScramException as e:
-            if e.server_error in (
-                ServerError.INVALID_PROOF,
-                ServerError.CHANNEL_BINDINGS_DONT_MATCH,
-            ):
-                raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED) from None
-            raise SASLFailure("malformed-request", e.args[0]) from None
+        message = _decode(response)
+        attributes = _parseAttributes(message, ("c", "r"), "p")
+        channelBinding = _base64(attributes["c"], "channel binding")
+        proof = _base64(attributes["p"], "proof")
+        if not hmac.compare_digest(channelBinding, self._header):
+            raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED)
+        if attributes["r"] != self._nonce:
+            raise SASLFailure("malformed-request", "The nonce is not the one of this exchange")
+        digest = _DIGESTS[self.name]
+        keys = self._keys
+        # RFC 5802 section 3: AuthMessage, then ClientKey recovered from
+        # the proof; its hash must be the stored key.
+        authMessage = (self._authPrefix + message[: message.rindex(",p=")]).encode("utf-8")
+        clientSignature = hmac.digest(keys.storedKey, authMessage, digest)
+        if len(proof) != len(clientSignature):
+            raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED)
+        clientKey = (
+            int.from_bytes(clientSignature, "big") ^ int.from_bytes(proof, "big")
+        ).to_bytes(len(proof), "big")
+        if not hmac.compare_digest(hashlib.new(digest, clientKey).digest(), keys.storedKey):
+            raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED)
         if not self._knownUser:
             raise SASLFailure("not-authorized", _AUTHENTICATION_FAILED)
-        serverFinal = self._server.get_server_final()
-        return Success(self._username, serverFinal.encode("utf-8"))
+        serverSignature = hmac.digest(keys.serverKey, authMessage, digest)
+        return Success(self._username, b"v=" + base64.b64encode(serverSignature))
 
 
 @implementer(IServerMechanism)

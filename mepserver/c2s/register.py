@@ -27,6 +27,7 @@ from mepserver.c2s.sessions import bounce
 from mepserver.interfaces import IAccountObserver, UnknownUser, UserExists
 from mepserver.jids import MAX_PART_BYTES
 from mepserver.namespaces import NS_REGISTER
+from mepserver.stanza import freeze
 
 NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register"
 REGISTER_IQ = "/iq/query[@xmlns='%s']" % NS_REGISTER
@@ -292,6 +293,11 @@ def checkUsername(username):
     return prepared
 
 
+#: The registration stream feature (XEP-0077 section 3.1), shared by every
+#: stream.
+REGISTER_FEATURE = freeze(domish.Element((NS_REGISTER_FEATURE, "register")))
+
+
 class RegisterStep:
     """
     Registration before authentication, on the stream (XEP-0077 3.1).
@@ -327,7 +333,7 @@ class RegisterStep:
     def feature(self):
         if self.authenticator.username is not None or self.insecure():
             return None
-        return domish.Element((NS_REGISTER_FEATURE, "register"))
+        return REGISTER_FEATURE
 
     def onElement(self, element):
         if self.authenticator.username is not None or element.name != "iq":

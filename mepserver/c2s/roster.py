@@ -42,6 +42,7 @@ from zope.interface.verify import verifyObject
 
 from mepserver.c2s.base import AccountHandler
 from mepserver.c2s.bind import PostAuthenticationFeature
+from mepserver.c2s.sessions import NO_JIDS
 from mepserver.c2s.stream import NS_CLIENT
 from mepserver.interfaces import (
     IAccountObserver,
@@ -50,7 +51,7 @@ from mepserver.interfaces import (
     RosterItem,
 )
 from mepserver.jids import parseJID
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, freeze
 
 log = Logger()
 
@@ -267,6 +268,12 @@ def rosterPush(sessions, username, item, version, removed=False):
         session.send(iq)
 
 
+#: The roster versioning and pre-approval stream features, shared by every
+#: stream.
+ROSTERVER_FEATURE = freeze(domish.Element((NS_FEATURE_ROSTERVER, "ver")))
+PREAPPROVAL_FEATURE = freeze(domish.Element((NS_FEATURE_PREAPPROVAL, "sub")))
+
+
 class RosterVersioningStep(PostAuthenticationFeature):
     """
     The roster versioning stream feature, C{<ver
@@ -275,7 +282,7 @@ class RosterVersioningStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        return domish.Element((NS_FEATURE_ROSTERVER, "ver"))
+        return ROSTERVER_FEATURE
 
 
 class PreApprovalStep(PostAuthenticationFeature):
@@ -286,7 +293,7 @@ class PreApprovalStep(PostAuthenticationFeature):
     """
 
     def element(self):
-        return domish.Element((NS_FEATURE_PREAPPROVAL, "sub"))
+        return PREAPPROVAL_FEATURE
 
 
 def makePresence(sender, recipient, kind=None):
@@ -784,7 +791,7 @@ class PresenceHandler(AccountHandler):
         session.available = False
         session.priority = 0
         session.presence = None
-        session.directed = set()
+        session.directed = NO_JIDS
         if wasAvailable:
             self.notifyObservers("sessionUnavailable", session)
         if not wasAvailable and not directed:
@@ -926,9 +933,9 @@ class PresenceHandler(AccountHandler):
         if item is not None and item.sharesPresence:
             return
         if kind is None:
-            session.directed.add(target)
-        else:
-            session.directed.discard(target)
+            session.directed = session.directed | {target}
+        elif target in session.directed:
+            session.directed = session.directed - {target}
 
     def itemRemoved(self, user, state, contact):
         """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import error
@@ -18,6 +19,7 @@ from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
 from twisted.words.xish import domish
 
 from mepserver.c2s.mechanisms import Challenge, SASLFailure, Success
+from mepserver.stanza import freeze
 
 log = Logger()
 
@@ -51,6 +53,21 @@ def encode(data):
     if not data:
         return "="
     return base64.b64encode(data).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def mechanismsFeature(names):
+    """
+    The <mechanisms/> stream feature offering C{names} (RFC 6120 section
+    6.4.1), made once for every stream that offers them.
+
+    @param names: the mechanism names, in the order offered.
+    @return: a L{mepserver.stanza.FrozenElement}.
+    """
+    element = domish.Element((NS_XMPP_SASL, "mechanisms"))
+    for name in names:
+        element.addElement("mechanism", content=name)
+    return freeze(element)
 
 
 class SASLStep:
@@ -95,10 +112,7 @@ class SASLStep:
     def feature(self):
         if self.done or self.insecure():
             return None
-        element = domish.Element((NS_XMPP_SASL, "mechanisms"))
-        for name in self.mechanisms:
-            element.addElement("mechanism", content=name)
-        return element
+        return mechanismsFeature(tuple(self.mechanisms))
 
     def onElement(self, element):
         if element.uri != NS_XMPP_SASL or self.done:
@@ -160,16 +174,17 @@ class SASLStep:
         if xs.closing or mechanism is not self.current:
             return
         if isinstance(result, Challenge):
-            challenge = domish.Element((NS_XMPP_SASL, "challenge"))
-            challenge.addContent(encode(result.data))
-            xs.send(challenge)
+            # Written as text: base64 needs no escaping, and the element
+            # declares its namespace, as a WebSocket message must.
+            xs.send(f"<challenge xmlns='{NS_XMPP_SASL}'>{encode(result.data)}</challenge>")
             return
         assert isinstance(result, Success)
         self.current = None
         self.done = True
-        success = domish.Element((NS_XMPP_SASL, "success"))
         if result.additionalData:
-            success.addContent(encode(result.additionalData))
+            success = f"<success xmlns='{NS_XMPP_SASL}'>{encode(result.additionalData)}</success>"
+        else:
+            success = f"<success xmlns='{NS_XMPP_SASL}'/>"
         self.authenticator.authenticated(result.username)
         xs.send(success)
         # RFC 6120 6.4.6: the stream restarts after <success/>.

@@ -33,6 +33,8 @@ from mepserver.stanza import copyStanza
 log = Logger()
 
 STANZA_NAMES = ("message", "presence", "iq")
+#: The L{Session.directed} of every session that sent no directed presence.
+NO_JIDS: frozenset = frozenset()
 IQ_TYPES = ("get", "set", "result", "error")
 #: Presence types that RFC 6121 section 3 (subscriptions) and 4.3 (probes)
 #: handle; the presence handler takes them, not plain delivery.
@@ -91,14 +93,37 @@ class Session:
         (RFC 6121 section 2.1.6: roster pushes go to interested resources).
     @ivar directed: JIDs this session sent directed available presence to
         (RFC 6121 section 4.6): they get unavailable presence when it ends.
+        A L{frozenset}, replaced on each change (directed presence is rare,
+        and every session shares the empty one).
     @ivar carbons: C{True} while the client has Message Carbons enabled
         (XEP-0280; L{mepserver.c2s.carbons}).
     @ivar active: the client's state (XEP-0352): C{False} after it sent
         C{<inactive/>}, until it sends C{<active/>}; meanwhile others'
-        presence is held back (L{mepserver.c2s.csi.HeldPresence}).
+        presence is held back in C{held}
+        (L{mepserver.c2s.csi.HeldPresence}), which is L{None} while the
+        client is active.
     @ivar sm: the L{mepserver.c2s.sm.ManagedStream} once the client enabled
         stream management (XEP-0198), else L{None}.
     """
+
+    # One per connection: no instance dictionary, and what a session
+    # needs only now and then (a hold, directed presence) made when needed.
+    __slots__ = (
+        "manager",
+        "xmlstream",
+        "jid",
+        "available",
+        "priority",
+        "presence",
+        "interested",
+        "directed",
+        "carbons",
+        "active",
+        "held",
+        "sm",
+        "_ended",
+        "__weakref__",
+    )
 
     def __init__(self, manager, xs, fullJID):
         self.manager = manager
@@ -108,10 +133,10 @@ class Session:
         self.priority = 0
         self.presence = None
         self.interested = False
-        self.directed = set()
+        self.directed = NO_JIDS
         self.carbons = False
         self.active = True
-        self.held = HeldPresence()
+        self.held = None
         self.sm = None
         self._ended = False
 
@@ -126,6 +151,8 @@ class Session:
         if self._ended:
             return
         if not self.active:
+            if self.held is None:
+                self.held = HeldPresence()
             if self.held.hold(stanza):
                 return
             self._release()
@@ -141,8 +168,12 @@ class Session:
             self._release()
 
     def _release(self):
+        if self.held is None:
+            return
         for held in self.held.release():
             self._deliver(held)
+        if self.active:
+            self.held = None
 
     def sendEncoded(self, data: bytes, broadcast, to: str, stanzaId: Optional[str] = None) -> None:
         """

@@ -57,7 +57,7 @@ from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 
 from mepserver.datetimes import formatDateTime
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, freeze
 
 NS_SM = "urn:xmpp:sm:3"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -82,6 +82,11 @@ def _element(name, **attributes):
     for key, value in attributes.items():
         element[key.replace("_", "-")] = str(value)
     return element
+
+
+#: The stream management stream feature (XEP-0198 section 2), shared by
+#: every stream.
+SM_FEATURE = freeze(_element("sm"))
 
 
 def failed(condition, text=None, h=None):
@@ -138,7 +143,7 @@ class StreamManagementStep:
     def feature(self):
         if self.authenticator.username is None or self.authenticator.session:
             return None
-        return _element("sm")
+        return SM_FEATURE
 
     def onElement(self, element):
         if element.uri != NS_SM or self.authenticator.username is None:

@@ -19,6 +19,7 @@ differs, see L{mepserver.c2s.websocket}.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from typing import Dict, Optional
 
@@ -27,9 +28,16 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, jid, xmlstream
 from twisted.words.protocols.jabber.sasl import NS_XMPP_SASL
 from twisted.words.xish import domish
+from twisted.words.xish import xmlstream as xishstream
 
 from mepserver.namespaces import NS_CLIENT, NS_XML
-from mepserver.stanza import DEFAULT_MAX_DEPTH, BoundedElementStream, TooDeep, forLog
+from mepserver.stanza import (
+    DEFAULT_MAX_DEPTH,
+    BoundedElementStream,
+    FrozenElement,
+    TooDeep,
+    forLog,
+)
 
 NS_STREAMS = xmlstream.NS_STREAMS
 #: The stream header's name as the parser reports it (namespace, space, name).
@@ -59,6 +67,21 @@ def disableNagle(transport) -> None:
         transport.setTcpNoDelay(True)
 
 
+#: The server's stream header on a client stream with the usual namespaces
+#: (L{C2SXmlStream.sendHeader}), C{from} and C{id} to fill in.
+HEADER_TEMPLATE = (
+    f"<stream:stream xmlns:stream='{NS_STREAMS}' xmlns='{NS_CLIENT}'{{}}{{}}"
+    " version='1.0' xml:lang='en'>"
+)
+
+
+def _quoted(value: str) -> str:
+    """
+    @return: C{value} as a quoted attribute value, as domish writes it.
+    """
+    return "'" + domish.escapeToXml(value, 1) + "'"
+
+
 class RestrictedXML(Exception):
     """
     The peer sent XML that RFC 6120 section 11.1 forbids on a stream.
@@ -78,6 +101,9 @@ DEFER_THRESHOLD = 4096
 #: Seconds a deferred parse waits at most for more input.
 DEFER_DELAY = 0.01
 
+#: The stanza size limit of a stream, unless its factory sets another.
+DEFAULT_MAX_STANZA_SIZE = 256 * 1024
+
 
 def _restricted(what):
     """
@@ -95,6 +121,51 @@ _REFUSE_COMMENT = _restricted("comments")
 _REFUSE_PROCESSING_INSTRUCTION = _restricted("processing instructions")
 _REFUSE_DOCTYPE = _restricted("document type declarations")
 _REFUSE_ENTITY = _restricted("entity declarations")
+
+
+def _restrictParser(parser) -> None:
+    """
+    Make a stream's Expat parser refuse what RFC 6120 section 11.1 forbids,
+    and a stream header at the top level of an open stream.
+
+    Expat accepts comments, processing instructions and document type
+    declarations (with internal entities); XMPP does not, so each of these
+    handlers raises L{RestrictedXML} out of the parse call.
+    """
+    parser.CommentHandler = _REFUSE_COMMENT
+    parser.ProcessingInstructionHandler = _REFUSE_PROCESSING_INSTRUCTION
+    parser.StartDoctypeDeclHandler = _REFUSE_DOCTYPE
+    parser.EntityDeclHandler = _REFUSE_ENTITY
+    parser.SetParamEntityParsing(0)
+    parser.StartElementHandler = _refuseRestart(parser.StartElementHandler)
+
+
+def _refuseRestart(startElement):
+    """
+    Wrap a parser's start-element handler (the bound method of its
+    L{BoundedElementStream}) to refuse a stream header at the top level of
+    an open stream.
+
+    A stream restarts only after STARTTLS or SASL success, on a new parser
+    (RFC 6120 sections 4.3.3, 5.4.3.3, 6.4.6). Any other <stream:stream>
+    start tag would open a first-level element that never ends, swallowing
+    every later stanza: the stream would silently stop delivering.
+    """
+    elementStream = startElement.__self__
+
+    def start(name, attributes):
+        if (
+            name == STREAM_HEADER
+            and elementStream.documentStarted
+            and elementStream.currElem is None
+        ):
+            raise UnexpectedRestart(
+                "a new stream header is only allowed right after STARTTLS "
+                "or SASL succeeds (RFC 6120 4.3.3); this stream is already open"
+            )
+        startElement(name, attributes)
+
+    return start
 
 
 class InputThrottle:
@@ -199,33 +270,84 @@ class C2SXmlStream(xmlstream.XmlStream):
 
     namespace = NS_CLIENT
     initiating = False
-    maxStanzaSize = 256 * 1024
-    maxDepth = DEFAULT_MAX_DEPTH
     #: The level of stanzas in the parser's documents: children of the
     #: stream header.
     stanzaLevel = 1
-    throttle: Optional[InputThrottle] = None
-    closing = False
-    secure = False
+    #: Whether a bound stream lets go of its Expat parser between stanzas
+    #: (L{BoundedElementStream.release}), to build one again when the next
+    #: data arrives.
+    releaseParser = True
+    #: Whether the stream writes what it sends as children of its header,
+    #: in the header's namespace context, so that text kept for
+    #: <stream:features/> can stand for the element
+    #: (L{C2SAuthenticator.featuresText}).
+    childrenOfHeader = True
+
+    # Twisted's stream classes keep their attributes in an instance
+    # dictionary, and CPython 3.11 stores such attributes compactly, in an
+    # array along the object, only while the names fit the class's shared
+    # key table: about 30 names, and each new object leaves less room for
+    # names first set later in an object's life. Past that, every stream
+    # carries a full dictionary (some 1.5 kB). So this class keeps its own
+    # attributes in slots, and __init__ sets the names Twisted sets later
+    # (at the stream header, say) at once, while the table has room.
     #: Whether C{send} serializes an element as Twisted's stream does, as
     #: a child of the stream header in C{namespace} with C{prefixes}: then
     #: a broadcast's text made that way once can be written to the stream
     #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}).
     spliceable = True
-    _idleCall = None
-    _deadlineCall = None
-    _held = None
-    _heldSize = 0
-    _flushCall = None
+
+    __slots__ = (
+        "maxStanzaSize",
+        "maxDepth",
+        "throttle",
+        "closing",
+        "secure",
+        "registry",
+        "countedAddress",
+        "_idleCall",
+        "_deadlineCall",
+        "_held",
+        "_heldSize",
+        "_flushCall",
+        "_watchingErrors",
+    )
+
+    def __init__(self, authenticator):
+        self.maxStanzaSize = DEFAULT_MAX_STANZA_SIZE
+        self.maxDepth = DEFAULT_MAX_DEPTH
+        #: The connection's L{InputThrottle}, or L{None} for no byte rate.
+        self.throttle: Optional[InputThrottle] = None
+        self.closing = False
+        self.secure = False
+        #: The L{StreamRegistry} the stream joined, or L{None}.
+        self.registry: Optional[StreamRegistry] = None
+        #: The address whose count of unauthenticated connections includes
+        #: this stream (L{StreamRegistry}), or L{None}.
+        self.countedAddress: Optional[str] = None
+        self._idleCall = None
+        self._deadlineCall = None
+        self._held = None
+        self._heldSize = 0
+        self._flushCall = None
+        self._watchingErrors = False
+        # Set by Twisted later, by the factory and at the stream header.
+        self.factory = None
+        self.connected = 0
+        self.transport = None
+        self.version = self.version
+        self.namespace = self.namespace
+        self.sid = None
+        self.otherEntity = None
+        self._headerSent = False
+        xmlstream.XmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
         """
         Set up a new parser that rejects what RFC 6120 section 11.1 forbids
-        and nests no deeper than C{maxDepth} below a stanza.
-
-        Expat accepts comments, processing instructions and document type
-        declarations (with internal entities); XMPP does not, so each of
-        these handlers raises L{RestrictedXML} out of the parse call.
+        (L{_restrictParser}) and nests no deeper than C{maxDepth} below a
+        stanza; a parser built again after L{BoundedElementStream.release}
+        gets the same restrictions.
         """
         self._dropHeld()
         self.stream = BoundedElementStream(self.maxDepth, self.stanzaLevel)
@@ -235,47 +357,27 @@ class C2SXmlStream(xmlstream.XmlStream):
         # Twisted 24.10+ has its own per-stanza cap; ours is reported
         # differently (policy-violation) so lift the built-in one above it.
         self.stream.maxStanzaSize = sys.maxsize
-        parser = self.stream.parser
-        parser.CommentHandler = _REFUSE_COMMENT
-        parser.ProcessingInstructionHandler = _REFUSE_PROCESSING_INSTRUCTION
-        parser.StartDoctypeDeclHandler = _REFUSE_DOCTYPE
-        parser.EntityDeclHandler = _REFUSE_ENTITY
-        parser.SetParamEntityParsing(0)
-        parser.StartElementHandler = self._checkRestart(parser.StartElementHandler)
-
-    def _checkRestart(self, startElement):
-        """
-        Wrap the parser's start-element handler to refuse a stream header
-        at the top level of an open stream.
-
-        A stream restarts only after STARTTLS or SASL success, on a new
-        parser (RFC 6120 sections 4.3.3, 5.4.3.3, 6.4.6). Any other
-        <stream:stream> start tag would open a first-level element that
-        never ends, swallowing every later stanza: the stream would
-        silently stop delivering.
-        """
-        elementStream = self.stream
-
-        def start(name, attributes):
-            if (
-                name == STREAM_HEADER
-                and elementStream.documentStarted
-                and elementStream.currElem is None
-            ):
-                raise UnexpectedRestart(
-                    "a new stream header is only allowed right after STARTTLS "
-                    "or SASL succeeds (RFC 6120 4.3.3); this stream is already open"
-                )
-            startElement(name, attributes)
-
-        return start
+        self.stream.configureParser = _restrictParser
+        _restrictParser(self.stream.parser)
 
     def connectionMade(self):
         disableNagle(self.transport)
         xmlstream.XmlStream.connectionMade(self)
-        self.addOnetimeObserver(xmlstream.STREAM_END_EVENT, self._stopTimers)
+        if self.registry is not None:
+            self.registry.connected(self)
         self._touch()
         self._startDeadline()
+
+    def connectionLost(self, reason):
+        """
+        Stop the timers, dispatch C{STREAM_END_EVENT} to the observers, and
+        then let the L{StreamRegistry} forget the stream. Called directly
+        rather than as observers, these keep no observer on each stream.
+        """
+        self._stopTimers()
+        xmlstream.XmlStream.connectionLost(self, reason)
+        if self.registry is not None:
+            self.registry.ended(self)
 
     def _startDeadline(self):
         """
@@ -377,6 +479,15 @@ class C2SXmlStream(xmlstream.XmlStream):
             data = self._takeHeld()
         self._parse(data)
         self._deferIfUnfinished()
+        if (
+            self.releaseParser
+            and self._held is None
+            and self.stream is not None
+            and self.authenticator.session is not None
+        ):
+            # Bound and between stanzas: an idle connection keeps no
+            # parser (see BoundedElementStream.release).
+            self.stream.release()
 
     def _deferIfUnfinished(self):
         clock = getattr(self.authenticator, "clock", None)
@@ -449,6 +560,15 @@ class C2SXmlStream(xmlstream.XmlStream):
         """
         if not self.closing:
             xmlstream.XmlStream.onElement(self, element)
+            if (
+                self._watchingErrors
+                and element.name == "error"
+                and element.uri == NS_STREAMS
+            ):
+                # What Twisted's one-time observer of each stream header
+                # did, without an observer on every stream.
+                self._watchingErrors = False
+                self.onStreamError(element)
 
     def onDocumentStart(self, rootElement):
         """
@@ -466,7 +586,11 @@ class C2SXmlStream(xmlstream.XmlStream):
                 )
             )
             return
-        xmlstream.XmlStream.onDocumentStart(self, rootElement)
+        # Twisted's jabber stream, but for its one-time observer of the
+        # peer's stream error: onElement watches for it instead.
+        xishstream.XmlStream.onDocumentStart(self, rootElement)
+        self._watchingErrors = True
+        self.authenticator.streamStarted(rootElement)
 
     def onDocumentEnd(self):
         """
@@ -477,10 +601,28 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.sendFooter()
         self.transport.loseConnection()
 
-    def sendHeader(self):
+    def sendHeader(self, following: Optional[str] = None):
         """
         Send the response stream header with C{xml:lang} (RFC 6120 4.7.4).
+
+        With the usual namespaces (C{jabber:client}, and C{stream} for the
+        streams namespace) it is written from a template, as domish would
+        write it; otherwise domish writes it with the client's prefixes.
+
+        @param following: text to send right after the header (the stream
+            features), in the same write when the header comes from the
+            template.
         """
+        if self.namespace == NS_CLIENT and self.prefixes == STREAM_PREFIXES:
+            self.send(
+                HEADER_TEMPLATE.format(
+                    (" from=" + _quoted(self.thisEntity.full())) if self.thisEntity else "",
+                    (" id=" + _quoted(self.sid)) if self.sid else "",
+                )
+                + (following or "")
+            )
+            self._headerSent = True
+            return
         root = domish.Element((NS_STREAMS, "stream"), self.namespace)
         if self.thisEntity:
             root["from"] = self.thisEntity.full()
@@ -490,6 +632,8 @@ class C2SXmlStream(xmlstream.XmlStream):
         root[(NS_XML, "lang")] = "en"
         self.send(root.toXml(prefixes=self.prefixes, closeElement=0))
         self._headerSent = True
+        if following:
+            self.send(following)
 
     def sendStreamError(self, streamError):
         """
@@ -540,26 +684,23 @@ class StreamRegistry:
     """
 
     def __init__(self, maxUnauthenticatedPerAddress: int = 0, traffic: bool = False):
-        self._closed = {}
+        # Each stream, and the Deferred that closeAll waits on for it, if
+        # any: one is made only while the server stops.
+        self._streams: Dict[C2SXmlStream, Optional[defer.Deferred]] = {}
         self.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
         self.traffic = traffic
         self._unauthenticated: Dict[str, int] = {}
 
     def __len__(self):
-        return len(self._closed)
+        return len(self._streams)
 
     def add(self, xs):
         """
-        Track a stream from its connection until its end.
+        Track a L{C2SXmlStream} from its connection until its end: the
+        stream calls L{connected} and L{ended}.
         """
-        self._closed[xs] = d = defer.Deferred()
-
-        def ended(reason):
-            self._closed.pop(xs, None)
-            d.callback(None)
-
-        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, ended, -100)
-        xs.addOnetimeObserver(xmlstream.STREAM_CONNECTED_EVENT, self._connected, 100)
+        self._streams[xs] = None
+        xs.registry = self
         if self.traffic:
             # Every top-level element, before any handler sees it.
             xs.addObserver("/*", lambda element: logTraffic(xs, "RECV", element), 1000)
@@ -572,7 +713,11 @@ class StreamRegistry:
         """
         return self._unauthenticated.get(address, 0)
 
-    def _connected(self, xs):
+    def connected(self, xs):
+        """
+        A stream's connection is made: count it against its address, or
+        refuse it if the address has too many unauthenticated ones.
+        """
         address = getattr(xs.transport.getPeer(), "host", None)
         if not isinstance(address, str) or not self.maxUnauthenticatedPerAddress:
             return
@@ -588,17 +733,30 @@ class StreamRegistry:
             )
             return
         self._unauthenticated[address] = self.unauthenticated(address) + 1
-        released = []
+        xs.countedAddress = address
+        xs.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, self._release)
 
-        def release(_=None):
-            if not released:
-                released.append(True)
-                count = self._unauthenticated.pop(address) - 1
-                if count:
-                    self._unauthenticated[address] = count
+    def _release(self, xs):
+        """
+        The stream is authenticated and bound, or gone: it no longer counts
+        against its address.
+        """
+        address = xs.countedAddress
+        if address is not None:
+            xs.countedAddress = None
+            count = self._unauthenticated.pop(address) - 1
+            if count:
+                self._unauthenticated[address] = count
 
-        xs.addOnetimeObserver(xmlstream.STREAM_AUTHD_EVENT, release)
-        xs.addOnetimeObserver(xmlstream.STREAM_END_EVENT, release)
+    def ended(self, xs):
+        """
+        A stream's connection is gone, and its C{STREAM_END_EVENT}
+        observers have run: forget it.
+        """
+        self._release(xs)
+        waiting = self._streams.pop(xs, None)
+        if waiting is not None:
+            waiting.callback(None)
 
     def closeAll(self, condition="system-shutdown", text="the server is stopping"):
         """
@@ -606,8 +764,12 @@ class StreamRegistry:
 
         @return: a Deferred that fires when every connection is closed.
         """
-        waiting = list(self._closed.values())
-        for xs in list(self._closed):
+        waiting = []
+        for xs, closed in self._streams.items():
+            if closed is None:
+                closed = self._streams[xs] = defer.Deferred()
+            waiting.append(closed)
+        for xs in list(self._streams):
             xs.sendStreamError(error.StreamError(condition, text=text))
             xs.transport.loseConnection()
         return defer.gatherResults(waiting)
@@ -674,6 +836,17 @@ class C2SXmlStreamFactory(xmlstream.XmlStreamServerFactory):
             xs.throttle = self.throttleFactory()
         self.streams.add(xs)
         return xs
+
+
+#: The namespace prefixes of a client stream that declares the streams
+#: namespace as C{stream}, as clients do (RFC 6120 section 4.8.5).
+STREAM_PREFIXES = {NS_STREAMS: "stream"}
+
+#: The serialized <stream:features/> of each combination of shared
+#: feature elements offered so far (L{C2SAuthenticator.featuresText}); a
+#: server offers a handful.
+FEATURES_TEXT: Dict[tuple, str] = {}
+MOST_FEATURES_TEXTS = 64
 
 
 class C2SAuthenticator(xmlstream.ListenAuthenticator):
@@ -746,10 +919,18 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         features this stage of negotiation offers.
         """
         xs = self.xmlstream
-        xmlstream.ListenAuthenticator.streamStarted(self, rootElement)
+        # The version both sides speak (RFC 6120 section 4.7.5), as
+        # Twisted's authenticator finds it; then what its listening one
+        # does, but for reading 'to' as a JID (which raised out of the
+        # parser for a malformed one) and a stream id thrown away.
+        xmlstream.Authenticator.streamStarted(self, rootElement)
+        xs.namespace = rootElement.defaultUri
+        xs.prefixes = {uri: prefix for prefix, uri in rootElement.localPrefixes.items()}
         xs.thisEntity = jid.internJID(self.domain)
         if self.ids is not None:
             xs.sid = self.ids.newId()
+        else:
+            xs.sid = secrets.token_hex(8)
         if rootElement.defaultUri != NS_CLIENT:
             xs.sendStreamError(
                 error.StreamError(
@@ -776,21 +957,74 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
                 )
             )
             return
-        xs.sendHeader()
-        xs.send(self.features())
+        text = self.featuresText()
+        if text is None:
+            xs.sendHeader()
+            xs.send(self.features())
+        else:
+            # One write for both: over TLS, one record instead of two.
+            xs.sendHeader(following=text)
+
+    def offered(self):
+        """
+        @return: the stream features the current stage offers (RFC 6120
+            section 4.3.2), in order: each step's, up to and including the
+            first pending mandatory one.
+        """
+        offered = []
+        for step in self.steps:
+            element = step.feature()
+            if element is not None:
+                offered.append(element)
+                if step.mandatory:
+                    break
+        return tuple(offered)
 
     def features(self):
         """
         Build <stream:features/> for the current stage (RFC 6120 4.3.2).
+
+        The steps' elements become its children as they are: the shared
+        ones (L{mepserver.stanza.FrozenElement}) are not changed, not even
+        their C{parent}.
         """
         features = domish.Element((NS_STREAMS, "features"))
-        for step in self.steps:
-            element = step.feature()
-            if element is not None:
-                features.addChild(element)
-                if step.mandatory:
-                    break
+        features.children.extend(self.offered())
         return features
+
+    def featuresText(self) -> Optional[str]:
+        """
+        The text of <stream:features/> for the current stage, when it can
+        be kept: features made only of shared elements (every step of
+        mepserver's own), on a stream that declared the usual namespaces,
+        are serialized once for that combination (L{FEATURES_TEXT}).
+
+        @return: the text, or L{None} for anything else (a step that makes
+            its element anew, a client that chose another prefix for the
+            streams namespace, a WebSocket stream), which is serialized as
+            any element the stream sends (L{features}).
+        """
+        xs = self.xmlstream
+        offered = self.offered()
+        if (
+            not xs.childrenOfHeader
+            or xs.namespace != NS_CLIENT
+            or xs.prefixes != STREAM_PREFIXES
+            or not all(type(element) is FrozenElement for element in offered)
+        ):
+            return None
+        text = FEATURES_TEXT.get(offered)
+        if text is None:
+            features = domish.Element((NS_STREAMS, "features"))
+            features.children.extend(offered)
+            text = features.toXml(
+                prefixes=STREAM_PREFIXES,
+                defaultUri=NS_CLIENT,
+                prefixesInScope=list(STREAM_PREFIXES.values()),
+            )
+            if len(FEATURES_TEXT) < MOST_FEATURES_TEXTS:
+                FEATURES_TEXT[offered] = text
+        return text
 
     def onElement(self, element):
         """

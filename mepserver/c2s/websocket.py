@@ -81,15 +81,22 @@ class WebSocketXmlStream(C2SXmlStream):
     its own, by a fresh parser with the restrictions of L{C2SXmlStream}.
     """
 
-    _opened = False
-    _frame = None
-    _fragments = None
-    _messageSize = 0
+    # Its own attributes in slots, as C2SXmlStream's (see there).
+    __slots__ = ("_opened", "_frame", "_fragments", "_messageSize")
     #: The root of each message is the stanza itself.
     stanzaLevel = 0
     #: Each element is serialized on its own, with its namespaces declared
     #: (RFC 7395 section 3.3.3), not as a child of a stream header.
     spliceable = False
+    #: Each element is a message of its own, with its namespaces declared.
+    childrenOfHeader = False
+
+    def __init__(self, authenticator):
+        self._opened = False
+        self._frame = None
+        self._fragments = None
+        self._messageSize = 0
+        C2SXmlStream.__init__(self, authenticator)
 
     def _initializeStream(self):
         """
@@ -305,9 +312,11 @@ class WebSocketXmlStream(C2SXmlStream):
             element = stanza
         return element.toXml(prefixes={NS_STREAMS: "stream"})
 
-    def sendHeader(self):
+    def sendHeader(self, following=None):
         """
         Send C{<open/>}, the response stream header (RFC 7395 section 3.4).
+
+        @param following: text to send after it, as a message of its own.
         """
         header = domish.Element((NS_FRAMING, "open"))
         if self.thisEntity:
@@ -318,6 +327,8 @@ class WebSocketXmlStream(C2SXmlStream):
         header[(NS_XML, "lang")] = "en"
         self.send(header)
         self._headerSent = True
+        if following:
+            self.send(following)
 
     def sendFooter(self):
         """

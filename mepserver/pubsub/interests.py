@@ -16,6 +16,11 @@ from mepserver.caps import Caps, CapsCache, notifyInterests
 from mepserver.pubsub.model import Interests
 
 
+#: How many announced caps and interest sets an L{InterestTracker} keeps
+#: for entities to share.
+MOST_SHARED = 1024
+
+
 class InterestTracker:
     """
     The caps each entity (a full JID) announced, resolved through the
@@ -36,6 +41,10 @@ class InterestTracker:
         self.query = query
         self.interests = Interests()
         self._announced: Dict[jid.JID, Optional[Caps]] = {}
+        # Entities that announce the same caps share one Caps and one set
+        # of interests (most clients of a deployment run the same
+        # software); bounded, since clients choose them.
+        self._shared: Dict[object, object] = {}
 
     def announced(self, entity: jid.JID) -> Optional[Caps]:
         """
@@ -86,6 +95,8 @@ class InterestTracker:
             self.interests.discard(entity)
         elif entity in self._announced and self._announced[entity] == caps:
             return frozenset()
+        if caps is not None:
+            caps = self._share(caps)
         self._announced[entity] = caps
         if caps is None:
             self.interests.discard(entity)
@@ -100,7 +111,24 @@ class InterestTracker:
     def _resolved(self, features: FrozenSet[str], entity: jid.JID, caps: Caps) -> FrozenSet[str]:
         if entity not in self._announced or self._announced[entity] != caps:
             return frozenset()
-        return self.interests.set(entity, notifyInterests(features))
+        interests = self._shared.get(features)
+        if interests is None:
+            interests = self._share(features, notifyInterests(features))
+        return self.interests.set(entity, interests)
+
+    def _share(self, key, value=None):
+        """
+        @return: the value kept for C{key} (C{value}, or C{key} itself if
+            L{None}), keeping it if there is room.
+        """
+        if value is None:
+            value = key
+        shared = self._shared.get(key)
+        if shared is not None:
+            return shared
+        if len(self._shared) < MOST_SHARED:
+            self._shared[key] = value
+        return value
 
     def forget(self, entity: jid.JID) -> None:
         """
@@ -119,3 +147,4 @@ class InterestTracker:
             self.caps.forget(entity)
         self._announced.clear()
         self.interests.clear()
+        self._shared.clear()

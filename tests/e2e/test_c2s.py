@@ -11,11 +11,15 @@ registration).
 """
 
 import dataclasses
+import gc
 
 from twisted.internet import defer, endpoints, protocol, reactor, tcp
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.sasl import SASLAuthError
 from twisted.words.xish import domish
+
+from zope.interface import declarations
 
 from mepserver.testing import startServer
 from tests.e2e.slixchecks import (
@@ -180,6 +184,33 @@ class TwistedClientTests(unittest.TestCase):
         self.assertTrue(transport.TLS)
         self.assertTrue(serverNoDelay(transport))
         self.assertFalse(transport.getTcpNoDelay())
+
+    async def test_startTLSDeclarationsKept(self):
+        """
+        A STARTTLS makes no new interface declaration for the server's TCP
+        transport or Twisted's TLS protocol
+        (L{mepserver.c2s.tls.TLS_DECLARATIONS} keeps them), even after the
+        connection that used them last closed and the garbage collector
+        ran.
+        """
+        running = await startServer(self)
+        juliet = await running.createAccount("juliet", "r0m30")
+        first = await running.connectClient(juliet, "first")
+        await first.close()
+        made = []
+        original = declarations.ProvidesClass.__init__
+
+        def init(spec, *args):
+            made.append(args)
+            original(spec, *args)
+
+        self.patch(declarations.ProvidesClass, "__init__", init)
+        gc.collect()
+        client = await running.connectClient(juliet, "second")
+        self.assertTrue(client.xmlstream.transport.TLS)
+        self.assertEqual(
+            [], [args for args in made if args[0] in (TLSMemoryBIOFactory.protocol, tcp.Server)]
+        )
 
     async def test_wrongPassword(self):
         """
