@@ -40,12 +40,13 @@ the largest cost of a MUC join and a large one of a login).
 
 And one for safety: Twisted and wokkel mark a stanza taken by a handler
 with an attribute, C{handled}, that they read on every element (mepserver
-adds C{blockingChecked}, the block list's mark). An element answers an
+adds C{blockingChecked}, the block list's mark, and C{archiveStanzaId}, the
+stanza-id carbons copy). An element answers an
 unknown attribute with its first child of that name, so a client's
 C{<handled/>} child made its stanza look taken (dropped, or a request left
 unanswered) and a C{<blockingChecked/>} child made it look checked against
 block lists; a copy of such a stanza (a room's broadcast) did the same.
-C{domish.Element} gets both attributes as class defaults, C{False}, so
+C{domish.Element} gets them as class defaults (C{False}, C{None}), so
 that only a handler's mark counts.
 
 Apart from L{mepserver.writethrough} (installed by the server, not on
@@ -74,8 +75,10 @@ from mepserver.jids import BoundedJIDCache, MemoizedPrepare
 #: The name of Twisted's JID intern cache in C{jid}'s globals.
 JID_CACHE = "__internJIDs"
 
-#: The marks handlers set on stanzas: C{False} on every element unless set.
-MARKS = ("handled", "blockingChecked")
+#: The marks handlers set on stanzas, with their value on every element
+#: that was not marked (C{archiveStanzaId}: the XEP-0359 element an account
+#: archive gave a message, for its carbon copies).
+MARKS = {"handled": False, "blockingChecked": False, "archiveStanzaId": None}
 
 
 def apply():
@@ -88,9 +91,9 @@ def apply():
     @rtype: L{list} of L{str}
     """
     changed = []
-    for mark in MARKS:
-        if vars(domish.Element).get(mark) is not False:
-            setattr(domish.Element, mark, False)
+    for mark, default in MARKS.items():
+        if mark not in vars(domish.Element):
+            setattr(domish.Element, mark, default)
             changed.append("twisted.words.xish.domish.Element." + mark)
     for name in ("nodeprep", "resourceprep"):
         profile = getattr(xmpp_stringprep, name)

@@ -134,11 +134,14 @@ class MarkTests(unittest.SynchronousTestCase):
         from mepserver.stanza import Broadcast, copyStanza, parseStanza
 
         element = parseStanza(
-            "<message xmlns='jabber:client'><handled/><blockingChecked/></message>"
+            "<message xmlns='jabber:client'><handled/><blockingChecked/>"
+            "<archiveStanzaId/></message>"
         )
         for stanza in (element, copyStanza(element), Broadcast(element)):
-            for mark in _compat.MARKS:
-                self.assertIs(False, getattr(stanza, mark))
+            for mark, default in _compat.MARKS.items():
+                self.assertIs(default, getattr(stanza, mark))
+        self.assertEqual({"handled": False, "blockingChecked": False, "archiveStanzaId": None},
+                         _compat.MARKS)
         element.handled = True
         self.assertIs(True, element.handled)
         from twisted.words.xish import domish
