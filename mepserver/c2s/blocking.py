@@ -341,17 +341,7 @@ class BlockingHandler(AccountHandler):
             # The server itself, and an account's own resources (section 4
             # note: never blocked).
             return
-        kind = stanza.getAttribute("type")
-        # What the server sends on behalf of an account to a JID it blocks
-        # is dropped, except errors (the refusals below) and the
-        # unsubscriptions of a removed roster item, so that both rosters
-        # agree.
-        fromAccount = (
-            sender.user is not None
-            and sender.host == self.sessions.domain
-            and kind != "error"
-            and not (stanza.name == "presence" and kind in ("unsubscribe", "unsubscribed"))
-        )
+        fromAccount = self._onBehalfOfAccount(stanza, sender)
         if fromAccount and self.lists.get(sender.user) is not None:
             # Decided now: the unavailable presence a block sends (section
             # 3.3) must pass, even if its recipient's list loads later.
@@ -373,6 +363,22 @@ class BlockingHandler(AccountHandler):
         held = copyStanza(stanza)
         d.addCallback(lambda _: self._release(held, to, sender, fromAccount))
 
+    def _onBehalfOfAccount(self, stanza, sender: jid.JID) -> bool:
+        """
+        Whether C{stanza} is sent on behalf of an account of the domain in a
+        way its own block list applies to: what the server sends for an
+        account to a JID it blocks is dropped, except errors (the refusals
+        of L{_checkInbound}) and the unsubscriptions of a removed roster
+        item, so that both rosters agree.
+        """
+        kind = stanza.getAttribute("type")
+        return (
+            sender.user is not None
+            and sender.host == self.sessions.domain
+            and kind != "error"
+            and not (stanza.name == "presence" and kind in ("unsubscribe", "unsubscribed"))
+        )
+
     def passesAtOnce(self, stanza) -> Optional[Callable[[jid.JID], bool]]:
         """
         For a stanza sent to many accounts of the domain (a broadcast:
@@ -392,13 +398,7 @@ class BlockingHandler(AccountHandler):
             sender = jid.internJID(stanza["from"])
         except (KeyError, jid.InvalidFormat):
             return None
-        kind = stanza.getAttribute("type")
-        fromAccount = (
-            sender.user is not None
-            and sender.host == self.sessions.domain
-            and kind != "error"
-            and not (stanza.name == "presence" and kind in ("unsubscribe", "unsubscribed"))
-        )
+        fromAccount = self._onBehalfOfAccount(stanza, sender)
         # What the account itself blocks, decided first (onInbound); if
         # its list is not loaded, loading it is onInbound's work.
         senderList = None
