@@ -63,6 +63,24 @@ STREAM = dict(
 )
 
 
+def countSplits(testCase) -> list:
+    """
+    Count, for the rest of C{testCase}, the times a L{Broadcast} serializes
+    itself (L{Broadcast._split}).
+
+    @return: the list each call appends its element to.
+    """
+    calls = []
+    original = Broadcast._split
+
+    def counting(element, *args, **kwargs):
+        calls.append(element)
+        return original(element, *args, **kwargs)
+
+    testCase.patch(Broadcast, "_split", counting)
+    return calls
+
+
 class BroadcastTests(unittest.SynchronousTestCase):
     """
     L{Broadcast}: serialized once, each recipient's attributes spliced in.
@@ -99,14 +117,7 @@ class BroadcastTests(unittest.SynchronousTestCase):
         recipients' texts are spliced.
         """
         broadcast = Broadcast(self.message)
-        calls = []
-        original = Broadcast._split
-
-        def counting(element, *args, **kwargs):
-            calls.append(element)
-            return original(element, *args, **kwargs)
-
-        self.patch(Broadcast, "_split", counting)
+        calls = countSplits(self)
         for to in ("a@example.com/1", "b@example.com/2", "c@example.com/3"):
             broadcast["to"] = to
             self.assertIn(f"to='{to}'", broadcast.toXml(**STREAM))
@@ -202,14 +213,8 @@ class EncodeForTests(unittest.SynchronousTestCase):
         equal context shares it.
         """
         broadcast = Broadcast(self.message)
-        calls = []
         original = Broadcast._split
-
-        def counting(element, *args, **kwargs):
-            calls.append(element)
-            return original(element, *args, **kwargs)
-
-        self.patch(Broadcast, "_split", counting)
+        calls = countSplits(self)
         other = {"http://etherx.jabber.org/streams": "stream", "urn:xmpp:sid:0": "sid"}
         for prefixes in (STREAM["prefixes"], dict(STREAM["prefixes"]), other, other):
             spliced = broadcast.encodeFor(prefixes, "jabber:client")
