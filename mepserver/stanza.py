@@ -563,24 +563,32 @@ class SplicedText:
         self.pieces = pieces
         self.order = order
 
-    def fill(self, to: str, stanzaId: Optional[str] = None) -> bytes:
+    def fill(self, to: str, stanzaId: Optional[str] = None, quotedTo: Optional[bytes] = None) -> bytes:
         """
+        @param quotedTo: L{None}, or C{to} already as it goes in the text
+            (L{quoted}): a session keeps its own JID so.
         @return: one recipient's copy, its values escaped as attribute
             values.
         """
         pieces = self.pieces
-        escape = domish.escapeToXml
+        if quotedTo is None:
+            quotedTo = quoted(to)
         if len(pieces) == 2:
             # Only 'to' varies: the usual broadcast.
-            return b"".join((pieces[0], escape(to, 1).encode("utf-8"), pieces[1]))
-        first, second = (to, stanzaId) if self.order[0] == 0 else (stanzaId, to)
-        return b"".join((
-            pieces[0],
-            escape(first, 1).encode("utf-8"),
-            pieces[1],
-            escape(second, 1).encode("utf-8"),
-            pieces[2],
-        ))
+            return b"".join((pieces[0], quotedTo, pieces[1]))
+        if self.order[0] == 0:
+            first, second = quotedTo, quoted(stanzaId)
+        else:
+            first, second = quoted(stanzaId), quotedTo
+        return b"".join((pieces[0], first, pieces[1], second, pieces[2]))
+
+
+def quoted(value: str) -> bytes:
+    """
+    @return: C{value} as the value of an attribute in UTF-8 text: escaped
+        as Twisted's serializer escapes it, encoded.
+    """
+    return domish.escapeToXml(value, 1).encode("utf-8")
 
 
 class FrozenElement(domish.Element):

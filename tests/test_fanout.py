@@ -96,6 +96,22 @@ class RoomBroadcastTests(unittest.TestCase):
                 (message["from"], message["to"], message["type"], str(message.body)),
             )
 
+    def test_escapedResource(self):
+        """
+        A session whose resource has characters escaped in an attribute
+        value (kept quoted by the session, L{Session.quotedJID}) gets its
+        bulk copy addressed to exactly its full JID.
+        """
+        resource = "o'x&y<\""
+        self.server.createAccount("tybalt")
+        tybalt = self.clients["tybalt"] = self.server.connect("tybalt", resource)
+        tybalt.send(f"<presence to='{ROOM}/tybalt'><x xmlns='{NS_MUC}'/></presence>")
+        self.take()
+        bulk, received = self.say("romeo")
+        self.assertEqual(4, bulk)
+        [message] = received["tybalt"]
+        self.assertEqual((f"tybalt@localhost/{resource}", "Hi"), (message["to"], str(message.body)))
+
     def test_presence(self):
         """
         Section 7.7: an occupant's presence change reaches everyone through

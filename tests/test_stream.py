@@ -1209,6 +1209,7 @@ class VerboseTrafficTests(unittest.TestCase):
         client = memory.connect("romeo", "orchard", password="s3cret-pass")
         client.send("<iq type='get' id='v1'><ping xmlns='urn:xmpp:ping'/></iq>")
         client.take()
+        self.memory, self.client = memory, client
         return lines
 
     def test_logged(self):
@@ -1225,6 +1226,33 @@ class VerboseTrafficTests(unittest.TestCase):
         self.assertTrue(any("(SASL data not logged)" in l for l in lines), lines)
         secret = base64.b64encode(b"\0romeo\0s3cret-pass").decode()
         self.assertFalse([l for l in lines if secret in l or "s3cret" in l])
+
+    def test_broadcastCopyLogged(self):
+        """
+        A room's broadcast, whose copies are written as bytes spliced
+        once for every recipient (L{C2SXmlStream.sendBytes}), is logged
+        like any other stanza the stream sends.
+        """
+        lines = self.login(verbose=True)
+        del lines[:]
+        memory = self.memory
+        client = self.client
+        client.send("<presence/>")
+        client.send(
+            "<presence to='verbose@conference.localhost/romeo'>"
+            "<x xmlns='http://jabber.org/protocol/muc'/></presence>"
+        )
+        client.send(
+            "<message type='groupchat' to='verbose@conference.localhost'>"
+            "<body>logged copy</body></message>"
+        )
+        [reflected] = [
+            stanza for stanza in client.take()
+            if stanza.name == "message" and str(stanza.body) == "logged copy"
+        ]
+        self.assertEqual(1, memory.server.delivery.bulkDelivered)
+        sent = [l for l in lines if l.startswith("SEND romeo@localhost/orchard:")]
+        self.assertTrue(any("logged copy" in l and "groupchat" in l for l in sent), lines)
 
     def test_quietByDefault(self):
         """

@@ -28,7 +28,7 @@ from mepserver.ids import IdSource
 from mepserver.interfaces import IBulkDelivery, IClientPresence, IOutboundFilter
 from mepserver.jids import parseJID
 from mepserver.locks import KeyedLocks
-from mepserver.stanza import copyStanza
+from mepserver.stanza import copyStanza, quoted
 
 log = Logger()
 
@@ -121,6 +121,7 @@ class Session:
         "active",
         "held",
         "sm",
+        "quotedJID",
         "_ended",
         "__weakref__",
     )
@@ -138,6 +139,10 @@ class Session:
         self.active = True
         self.held = None
         self.sm = None
+        #: The full JID as the value of a C{to} attribute in UTF-8 text,
+        #: made once: every broadcast's copy for the session carries it
+        #: (L{DeliveryHandler.deliverMany}).
+        self.quotedJID = quoted(fullJID.full())
         self._ended = False
 
     def __repr__(self):
@@ -187,7 +192,7 @@ class Session:
             management keeps the copy as an element (XEP-0198 section 4).
         """
         if self.sm is None:
-            self.xmlstream.send(data)
+            self.xmlstream.sendBytes(data)
         else:
             # A plain element with its own list of children: resumption
             # adds a delay stamp to what it sends again (XEP-0198 section 5).
@@ -626,7 +631,9 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                     if xs.prefixes != prefixes or xs.namespace != namespace:
                         prefixes, namespace = xs.prefixes, xs.namespace
                         spliced = broadcast.encodeFor(prefixes, namespace)
-                    session.sendEncoded(spliced.fill(to, stanzaId), broadcast, to, stanzaId)
+                    # The session's JID is the recipient's (its key).
+                    data = spliced.fill(to, stanzaId, session.quotedJID)
+                    session.sendEncoded(data, broadcast, to, stanzaId)
                 else:
                     session.send(broadcast.copyTo(to, stanzaId))
                 delivered += 1

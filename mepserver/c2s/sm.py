@@ -220,7 +220,10 @@ class ManagedStream:
             )
             return
         if self.hibernation is None:
-            session.xmlstream.send(stanza if data is None else data)
+            if data is None:
+                session.xmlstream.send(stanza)
+            else:
+                session.xmlstream.sendBytes(data)
             if len(self.queue) >= ACK_WINDOW:
                 self.request(session)
 

@@ -294,7 +294,7 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: Whether C{send} serializes an element as Twisted's stream does, as
     #: a child of the stream header in C{namespace} with C{prefixes}: then
     #: a broadcast's text made that way once can be written to the stream
-    #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}).
+    #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}, L{sendBytes}).
     spliceable = True
 
     __slots__ = (
@@ -634,6 +634,16 @@ class C2SXmlStream(xmlstream.XmlStream):
         self._headerSent = True
         if following:
             self.send(following)
+
+    def sendBytes(self, data: bytes) -> None:
+        """
+        Write a stanza already serialized for this stream (a broadcast's
+        copy, L{mepserver.stanza.SplicedText.fill}): what C{send} does with
+        bytes, without first asking whether they are an element or text.
+        """
+        if self.rawDataOutFn:
+            self.rawDataOutFn(data)
+        self.transport.write(data)
 
     def sendStreamError(self, streamError):
         """
