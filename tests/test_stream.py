@@ -622,6 +622,26 @@ class BindTests(unittest.TestCase):
                 "juliet@example.com/balcony")))
 
     @defer.inlineCallbacks
+    def test_peerStreamErrorWhenBound(self):
+        """
+        A bound client's stream error (RFC 6120 section 4.9) ends its
+        stream as one before authentication does: dispatched once as
+        C{STREAM_ERROR_EVENT}, the connection closed, nothing answered (no
+        stream error about a stream error).
+        """
+        client = self.harness.connect()
+        yield client.login("juliet", "r0m30", "balcony")
+        errors = []
+        client.xs.addObserver(xmlstream.STREAM_ERROR_EVENT, errors.append)
+        output = client.send(
+            f"<stream:error><conflict xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
+        )
+        self.assertEqual([], output)
+        [failure] = errors
+        self.assertEqual("conflict", failure.value.condition)
+        self.assertTrue(client.transport.disconnecting)
+
+    @defer.inlineCallbacks
     def test_stepsDroppedOnceBound(self):
         """
         Once a resource is bound, negotiation is over: the authenticator

@@ -1043,7 +1043,12 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
         Before a resource is bound, anything that no step takes is answered
         with a C{not-authorized} stream error (RFC 6120 sections 6.4.7 and
         7.1): a client sends no stanzas before it is authenticated and bound.
+        A stream error from the client is no one's but the stream's, which
+        closes (L{C2SXmlStream.onElement}, RFC 6120 section 4.9): it is not
+        answered, bound or not.
         """
+        if (element.uri, element.name) == (NS_STREAMS, "error"):
+            return
         if self.session is not None:
             self.session.received(element)
             return
@@ -1053,8 +1058,6 @@ class C2SAuthenticator(xmlstream.ListenAuthenticator):
             if step.mandatory and step.feature() is not None:
                 # Nothing after a pending mandatory step may run yet.
                 break
-        if (element.uri, element.name) == (NS_STREAMS, "error"):
-            return
         self.xmlstream.sendStreamError(
             error.StreamError(
                 "not-authorized",
