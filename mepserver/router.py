@@ -253,6 +253,11 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         )
 
     def removeObserver(self, event, observerfn):
+        if self._dispatchDepth > 0:
+            # Twisted's dispatcher would queue the removal of the guard,
+            # forgotten by then: queue the observer's own.
+            self._updateQueue.append(lambda: self.removeObserver(event, observerfn))
+            return
         guard = self._guards.pop((event, observerfn), None)
         if guard is not None:
             utility.EventDispatcher.removeObserver(self, event, guard)

@@ -429,6 +429,25 @@ class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
         self.dispatcher.dispatch(domish.Element((None, "iq")))
         self.assertEqual([], self.calls)
 
+    def test_removeObserverWhileDispatching(self):
+        """
+        An observer removed during a dispatch (by itself, say) is removed
+        once the dispatch is over, as on any dispatcher; so is a C{"/*"}
+        one from the observers a domain calls first.
+        """
+        for event in ("/iq", "/*"):
+            del self.calls[:]
+
+            def removeSelf(element, event=event):
+                self.calls.append(event)
+                self.dispatcher.removeObserver(event, removeSelf)
+
+            self.dispatcher.addObserver(event, removeSelf, 2000)
+            self.dispatcher.dispatch(domish.Element((None, "iq")))
+            self.dispatcher.dispatch(domish.Element((None, "iq")))
+            self.assertEqual([event], self.calls)
+            self.assertEqual([], self.dispatcher.firstObservers)
+
     def test_onetimeObserver(self):
         """
         A one-time observer runs once.
