@@ -281,6 +281,28 @@ class RoomBroadcastTests(unittest.TestCase):
         self.assertEqual(["received"], [e.name for e in carbon.elements("urn:xmpp:carbons:2")])
 
 
+    def test_entryOneWrite(self):
+        """
+        XEP-0045 section 7.2: a newcomer gets the occupants' presences, its
+        own with 110 and the subject, in that order, in one write to its
+        connection, in answer to its one presence (issue 16).
+        """
+        self.server.createAccount("mercutio")
+        mercutio = self.server.connect("mercutio", "r")
+        writes = []
+        transport = mercutio.pump.serverIO
+        original = transport.write
+        self.patch(transport, "write", lambda data: (writes.append(data), original(data)))
+        mercutio.send(f"<presence to='{ROOM}/mercutio'><x xmlns='{NS_MUC}'/></presence>")
+        received = mercutio.take()
+        self.assertEqual(
+            [f"{ROOM}/{name}" for name in NAMES + ("mercutio",)] + [ROOM],
+            [stanza["from"] for stanza in received],
+        )
+        self.assertEqual("subject", received[-1].firstChildElement().name)
+        self.assertEqual(1, len(writes))
+
+
 class StreamKindsTests(unittest.TestCase):
     """
     A client domain of its own (a L{Domain} with L{DeliveryHandler}) with

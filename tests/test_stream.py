@@ -1193,6 +1193,167 @@ class IdleTimeoutTests(unittest.TestCase):
         self.assertEqual([], self.clock.getDelayedCalls())
 
 
+class WritesTransport(StringTransport):
+    """
+    A transport that keeps each write apart and, as TLS does once it shuts
+    down, drops what is written after C{loseConnection}.
+    """
+
+    def __init__(self):
+        StringTransport.__init__(self)
+        self.writes = []
+        self.events = []
+
+    def write(self, data):
+        if not self.disconnecting:
+            self.writes.append(data)
+            self.events.append("write")
+            StringTransport.write(self, data)
+
+    def startTLS(self, contextFactory):
+        self.events.append("startTLS")
+
+
+class GatheredWritesTests(unittest.TestCase):
+    """
+    What a bound stream sends while it handles what its client sent goes
+    out in one write (issue 16: a room's entry is four or more stanzas in
+    answer to one presence), in order, before any stream error.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.client = self.connect(self.harness)
+        return self.harness.addUser("juliet", "r0m30")
+
+    def connect(self, harness):
+        client = harness.connect()
+        client.transport = WritesTransport()
+        client.xs.makeConnection(client.transport)
+        client.output = OutputParser(client.transport)
+        return client
+
+    @defer.inlineCallbacks
+    def test_oneWrite(self):
+        """
+        Two IQs in one piece of input get their answers, in order, in one
+        write.
+        """
+        yield self.client.login("juliet", "r0m30")
+        del self.client.transport.writes[:]
+        answers = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "<iq type='get' id='p2' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
+        self.assertEqual(["p1", "p2"], [answer["id"] for answer in answers])
+        self.assertEqual(1, len(self.client.transport.writes))
+        self.assertIsNone(self.client.xs._gathered)
+
+    def test_notGatheredBeforeBinding(self):
+        """
+        Before a resource is bound nothing waits: STARTTLS needs its
+        C{<proceed/>} written before TLS starts on the transport (RFC 6120
+        section 5.4.2.3).
+        """
+        client = self.connect(Harness(self, encryptionRequired=True))
+        client.start()
+        del client.transport.events[:]
+        [proceed] = client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        self.assertEqual("proceed", proceed.name)
+        self.assertEqual(["write", "startTLS"], client.transport.events)
+
+    @defer.inlineCallbacks
+    def test_streamEnd(self):
+        """
+        The client ends its stream right after a stanza: the answer is
+        written, then the stream's end, before the connection closes.
+        """
+        yield self.client.login("juliet", "r0m30")
+        [answer] = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "</stream:stream>"
+        )
+        self.assertEqual("p1", answer["id"])
+        self.assertTrue(self.client.output.closed)
+        self.assertTrue(self.client.transport.disconnecting)
+
+    @defer.inlineCallbacks
+    def test_streamError(self):
+        """
+        A stream error while answers wait: the answers are written first,
+        then the error and the stream's end, and the connection closes.
+        """
+        yield self.client.login("juliet", "r0m30")
+        del self.client.transport.writes[:]
+        output = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "<nonsense xmlns='urn:example:nonsense'/>"
+            "<iq type='get' id='p2' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
+        self.assertEqual(
+            ["p1", "unsupported-stanza-type"],
+            [element.getAttribute("id") or streamError(element) for element in output],
+        )
+        self.assertTrue(self.client.output.closed)
+        self.assertTrue(self.client.transport.disconnecting)
+        self.assertTrue(self.client.transport.value().endswith(b"</stream:stream>"))
+        self.assertIsNone(self.client.xs._gathered)
+
+
+class PlainSerializationTests(unittest.TestCase):
+    """
+    A client stream writes a plain element with the plain serializer
+    (L{mepserver.stanza.serializePlain}), the same text as Twisted's, and
+    leaves an element that needs a prefix to Twisted's.
+    """
+
+    def setUp(self):
+        self.xs = C2SXmlStream(C2SAuthenticator("example.com", []))
+        self.transport = StringTransport()
+        self.xs.makeConnection(self.transport)
+        self.xs.dataReceived(HEADER.encode())
+        self.transport.clear()
+        self.serialized = []
+        original = domish.Element.toXml
+        self.patch(domish.Element, "toXml", lambda element, *args, **kwargs: (
+            self.serialized.append(element.name), original(element, *args, **kwargs))[1])
+
+    def twisted(self, element):
+        """
+        @return: Twisted's text of C{element} on the stream.
+        """
+        return domish.Element.toXml(
+            element,
+            prefixes=self.xs.prefixes,
+            defaultUri=self.xs.namespace,
+            prefixesInScope=list(self.xs.prefixes.values()),
+        ).encode("utf-8")
+
+    def test_plain(self):
+        """
+        A presence with children in other namespaces needs no prefix.
+        """
+        presence = domish.Element(("jabber:client", "presence"))
+        presence["from"] = "r@c.example.com/n\u00e9"
+        presence.addElement(("urn:example:x", "x")).addContent("a < b & 'c'")
+        presence.addElement("status", content="\u00e9t\u00e9")
+        self.xs.send(presence)
+        self.assertEqual([], self.serialized)
+        self.assertEqual(self.twisted(presence), self.transport.value())
+
+    def test_prefixed(self):
+        """
+        An attribute in the XML namespace needs Twisted's serializer.
+        """
+        message = domish.Element(("jabber:client", "message"))
+        message[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+        message.addElement("body", content="hi")
+        self.xs.send(message)
+        self.assertEqual(["message"], self.serialized)
+        self.serialized = []
+        self.assertEqual(self.twisted(message), self.transport.value())
+
+
 class VerboseTrafficTests(unittest.TestCase):
     """
     C{[server] verbose}: every client stream's traffic is logged, with the
