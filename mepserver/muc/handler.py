@@ -60,7 +60,7 @@ from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
 from mepserver.namespaces import NS_VCARD
-from mepserver.router import sendMany
+from mepserver.router import sendEach, sendMany
 from mepserver.stanza import Broadcast, copyStanza
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
@@ -484,6 +484,7 @@ class MUCHandler(xmlstream.XMPPHandler):
         # Asked once per role, not once per occupant: each answer asks
         # every feature of the room.
         shown = {}
+        entry = []
         for other in list(room.occupants.values()):
             if other is occupant:
                 continue
@@ -495,20 +496,21 @@ class MUCHandler(xmlstream.XMPPHandler):
             withJID = sees or other.realJID == occupant.realJID
             item = Item(other.affiliation.value, other.role.value,
                         other.shownJID if withJID else None)
-            self.sendTo(
-                stanzas.occupantPresence(other.presence, other.jid, item, (), other.occupantId),
-                session,
+            entry.append(
+                stanzas.occupantPresence(other.presence, other.jid, item, (), other.occupantId)
             )
         item = Item(occupant.affiliation.value, occupant.role.value, session)
-        self.sendTo(
+        entry.append(
             stanzas.occupantPresence(
                 occupant.sessions[session], occupant.jid, item, statuses, occupant.occupantId
-            ),
-            session,
+            )
         )
-        for entry in room.historyFor(history):
-            self.sendTo(stanzas.delayed(entry.payload, entry.stamp, room.jid), session)
-        self.sendTo(self.subjectMessage(room), session)
+        for past in room.historyFor(history):
+            entry.append(stanzas.delayed(past.payload, past.stamp, room.jid))
+        entry.append(self.subjectMessage(room))
+        # In one call to the router, which delivers them to the client
+        # domain's session in order without a dispatch each.
+        sendEach(self, entry, session)
 
     def subjectMessage(self, room: Room) -> domish.Element:
         """
