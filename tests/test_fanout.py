@@ -303,6 +303,29 @@ class RoomBroadcastTests(unittest.TestCase):
         self.assertEqual(1, len(writes))
 
 
+    def test_oneRecipientNotSpliced(self):
+        """
+        Section 7.14: an occupant leaves. Juliet, the owner, sees its real
+        JID, Romeo does not, and its own copy has 110: three elements, each
+        for one recipient, written as they are through the bulk path, with
+        no text made to be spliced (L{Broadcast.encodeFor}).
+        """
+        spliced = []
+        original = Broadcast.encodeFor
+        self.patch(Broadcast, "encodeFor", lambda broadcast, *args: (
+            spliced.append(broadcast["from"]), original(broadcast, *args))[1])
+        before = self.delivery.bulkDelivered
+        self.clients["nurse"].send(f"<presence to='{ROOM}/nurse' type='unavailable'/>")
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual([], spliced)
+        for name, [presence] in self.take().items():
+            self.assertEqual((f"{ROOM}/nurse", "unavailable"), (presence["from"], presence["type"]))
+            [x] = presence.elements(NS_MUC_USER, "x")
+            codes = [s["code"] for s in x.elements(NS_MUC_USER, "status")]
+            self.assertEqual(["110"] if name == "nurse" else [], codes)
+            [item] = x.elements(NS_MUC_USER, "item")
+            self.assertEqual(name != "romeo", item.hasAttribute("jid"), name)
+
     def enter(self, name="mercutio", block=None):
         """
         A new account enters the room, after blocking C{block} if given.

@@ -240,14 +240,25 @@ class MUCHandler(xmlstream.XMPPHandler):
         element.handled = False
         self.send(element)
 
-    def sendToMany(self, element: Broadcast, recipients: List[jid.JID]) -> None:
+    def sendToMany(self, element: domish.Element, recipients: List[jid.JID]) -> None:
         """
         Send a copy of C{element} to each recipient, in order, in one call
         to the router where it takes one: it delivers to the client
         domain's sessions in bulk (L{mepserver.router.sendMany}).
+
+        A plain element (not a L{Broadcast}) for one recipient is sent as
+        it is (L{mepserver.router.sendEach}): text made to be spliced pays
+        only from two recipients on, and in small rooms a presence often
+        has one (the leaving occupant's own, say).
         """
-        if recipients:
-            sendMany(self, element, recipients)
+        if not recipients:
+            return
+        if not isinstance(element, Broadcast):
+            if len(recipients) == 1:
+                sendEach(self, [element], recipients[0])
+                return
+            element = Broadcast(element)
+        sendMany(self, element, recipients)
 
     def refuse(self, stanza: domish.Element, refusal: errors.Refusal, by: Optional[jid.JID]) -> None:
         """
@@ -310,10 +321,10 @@ class MUCHandler(xmlstream.XMPPHandler):
 
         def build(withJID, own):
             item = Item(affiliation, role, session if withJID else None, nick, reason, actor)
-            return Broadcast(stanzas.occupantPresence(
+            return stanzas.occupantPresence(
                 payload, sender, item, ownStatuses if own else statuses,
                 occupant.occupantId, kind,
-            ))
+            )
 
         # Who sees real JIDs depends on the role: asked once per role.
         sees = {}
