@@ -338,10 +338,31 @@ def serializePlain(element: domish.Element, prefixes: dict, defaultUri: str) -> 
     return None
 
 
+def escapeAttribute(value: str) -> str:
+    """
+    C{domish.escapeToXml(value, 1)}, without its five replacements when
+    there is nothing to replace: what most attribute values (addresses,
+    ids, codes) are, several times in every stanza written (issue 16).
+    """
+    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+        return domish.escapeToXml(value, 1)
+    return value
+
+
+def _escapeText(text: str) -> str:
+    """
+    C{domish.escapeToXml(text)}, without its replacements when there is
+    nothing to replace.
+    """
+    if "&" in text or "<" in text or ">" in text:
+        return domish.escapeToXml(text)
+    return text
+
+
 def _writePlain(element, currentUri, prefixes, write) -> bool:
     if isinstance(element, str):
         # SerializedXML (pre-serialized children) is text too, kept as is.
-        write(element if isinstance(element, domish.SerializedXML) else domish.escapeToXml(element))
+        write(element if isinstance(element, domish.SerializedXML) else _escapeText(element))
         return True
     uri, default = element.uri, element.defaultUri
     if default is None:
@@ -362,7 +383,7 @@ def _writePlain(element, currentUri, prefixes, write) -> bool:
     for key, value in element.attributes.items():
         if not isinstance(key, str):
             return False
-        write(f" {key}='{domish.escapeToXml(value, 1)}'")
+        write(f" {key}='{escapeAttribute(value)}'")
     children = element.children
     if not children:
         write("/>")
@@ -462,7 +483,7 @@ class Broadcast(domish.Element):
         if parts is None:
             parts = self._texts[key] = self._split(prefixes, defaultUri, prefixesInScope)
         text, order = parts
-        values = [domish.escapeToXml(attributes.get(name, ""), 1) for name in order]
+        values = [escapeAttribute(attributes.get(name, "")) for name in order]
         if not values:
             return text[0]
         out = [text[0]]
@@ -569,16 +590,15 @@ class SplicedText:
             values.
         """
         pieces = self.pieces
-        escape = domish.escapeToXml
         if len(pieces) == 2:
             # Only 'to' varies: the usual broadcast.
-            return b"".join((pieces[0], escape(to, 1).encode("utf-8"), pieces[1]))
+            return b"".join((pieces[0], escapeAttribute(to).encode("utf-8"), pieces[1]))
         first, second = (to, stanzaId) if self.order[0] == 0 else (stanzaId, to)
         return b"".join((
             pieces[0],
-            escape(first, 1).encode("utf-8"),
+            escapeAttribute(first).encode("utf-8"),
             pieces[1],
-            escape(second, 1).encode("utf-8"),
+            escapeAttribute(second).encode("utf-8"),
             pieces[2],
         ))
 
