@@ -10,7 +10,7 @@ import base64
 import gc
 
 import scramp
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import xmlstream
@@ -26,7 +26,7 @@ from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUs
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s import stream
-from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream, StreamRegistry, WriteGatherer
 from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
@@ -1298,6 +1298,90 @@ class GatheredWritesTests(unittest.TestCase):
         self.assertTrue(self.client.transport.disconnecting)
         self.assertTrue(self.client.transport.value().endswith(b"</stream:stream>"))
         self.assertIsNone(self.client.xs._gathered)
+
+
+class WriteGathererTests(unittest.TestCase):
+    """
+    L{WriteGatherer}: with one, bound streams write what they send during
+    a pass of the reactor once, when it ends (here, when the clock
+    advances); unbound and closing streams write at once.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.clock = task.Clock()
+        self.registry = StreamRegistry(gatherer=WriteGatherer(self.clock))
+        d = self.harness.addUser("juliet", "r0m30")
+        d.addCallback(lambda _: self.harness.addUser("romeo", "m0nt4gu3"))
+        return d
+
+    @defer.inlineCallbacks
+    def connect(self, username, password, resource):
+        client = self.harness.connect()
+        client.transport = WritesTransport()
+        client.xs.makeConnection(client.transport)
+        client.output = OutputParser(client.transport)
+        self.registry.add(client.xs)
+        # Negotiation is written at once: nothing advances the clock.
+        result = yield client.login(username, password, resource)
+        self.assertEqual("result", result["type"])
+        return client
+
+    def message(self, body):
+        return (
+            "<message to='romeo@example.com/orchard' type='chat'>"
+            f"<body>{body}</body></message>"
+        )
+
+    @defer.inlineCallbacks
+    def test_gatheredUntilPassEnds(self):
+        """
+        Two messages from two pieces of input reach the recipient's
+        connection in one write, in order, once the pass ends.
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        del romeo.transport.writes[:]
+        juliet.send(self.message("one"))
+        juliet.send(self.message("two"))
+        self.assertEqual([], romeo.transport.writes)
+        self.clock.advance(0)
+        self.assertEqual(1, len(romeo.transport.writes))
+        self.assertEqual(["one", "two"], [str(m.body) for m in romeo.output.read()])
+        self.assertIsNone(romeo.xs._gathered)
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    @defer.inlineCallbacks
+    def test_streamError(self):
+        """
+        A stream that closes with a stream error writes what it gathered,
+        then the error and the end of the stream, before the connection
+        closes (TLS drops what is written after).
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        juliet.send(self.message("one"))
+        [message, streamErrorElement] = romeo.send("<nonsense xmlns='urn:example:nonsense'/>")
+        self.assertEqual("one", str(message.body))
+        self.assertEqual("unsupported-stanza-type", streamError(streamErrorElement))
+        self.assertTrue(romeo.output.closed)
+        self.assertTrue(romeo.transport.disconnecting)
+        self.clock.advance(0)
+        self.assertEqual([], romeo.output.read())
+
+    @defer.inlineCallbacks
+    def test_closeAll(self):
+        """
+        Closing every stream (the server stops) writes what waits first.
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        juliet.send(self.message("one"))
+        self.registry.closeAll()
+        [message, streamErrorElement] = romeo.output.read()
+        self.assertEqual("one", str(message.body))
+        self.assertEqual("system-shutdown", streamError(streamErrorElement))
+        self.assertEqual([], self.clock.getDelayedCalls())
 
 
 class PlainSerializationTests(unittest.TestCase):

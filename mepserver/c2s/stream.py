@@ -480,10 +480,15 @@ class C2SXmlStream(xmlstream.XmlStream):
             if self._heldSize < self.stream.unfinishedSize:
                 return
             data = self._takeHeld()
-        if self._gathered is None and self.authenticator.session is not None:
+        if (
+            self._gathered is None
+            and self.authenticator.session is not None
+            and self._gatherer() is None
+        ):
             # A bound stream's answers to what it sent (a room's entry: the
             # occupants, the self-presence, the history and the subject)
-            # go out in one write (issue 16).
+            # go out in one write (issue 16); with a WriteGatherer, send()
+            # gathers until the reactor's pass ends instead.
             self._gathered = []
             try:
                 self._parse(data)
@@ -607,9 +612,10 @@ class C2SXmlStream(xmlstream.XmlStream):
 
     def send(self, obj):
         """
-        Send an element, text or UTF-8 bytes, as Twisted's stream does; while
-        the stream gathers what it sends (L{dataReceived} of a bound
-        stream), the bytes wait for L{flush}, in order.
+        Send an element, text or UTF-8 bytes, as Twisted's stream does. A
+        bound stream gathers the bytes, in order, until L{flush}: at the
+        end of the reactor's pass with its registry's L{WriteGatherer},
+        else at the end of the input it is handling (L{dataReceived}).
         """
         if type(obj) is domish.Element:
             # Most stanzas need no prefix: the plain serializer writes what
@@ -619,9 +625,17 @@ class C2SXmlStream(xmlstream.XmlStream):
             if text is not None:
                 obj = text
         gathered = self._gathered
-        if gathered is None:
-            xmlstream.XmlStream.send(self, obj)
-            return
+        if gathered is None or self.closing:
+            gatherer = None if self.closing else self._gatherer()
+            if gatherer is None or self.authenticator.session is None:
+                # Not bound yet (STARTTLS's <proceed/> precedes startTLS),
+                # or closing (the error and the end of the stream precede
+                # loseConnection): written at once, after what waits.
+                self.flush()
+                xmlstream.XmlStream.send(self, obj)
+                return
+            gathered = self._gathered = []
+            gatherer.gather(self)
         if domish.IElement.providedBy(obj):
             obj = obj.toXml(
                 prefixes=self.prefixes,
@@ -633,6 +647,13 @@ class C2SXmlStream(xmlstream.XmlStream):
         if self.rawDataOutFn:
             self.rawDataOutFn(obj)
         gathered.append(obj)
+
+    def _gatherer(self) -> Optional["WriteGatherer"]:
+        """
+        @return: the L{WriteGatherer} of the stream's registry, or L{None}.
+        """
+        registry = self.registry
+        return None if registry is None else registry.gatherer
 
     def flush(self) -> None:
         """
@@ -717,6 +738,58 @@ class C2SXmlStream(xmlstream.XmlStream):
         return self.secure or interfaces.ISSLTransport.providedBy(self.transport)
 
 
+class WriteGatherer:
+    """
+    What bound client streams send during one pass of the reactor, written
+    once per stream when the pass ends (issue 16).
+
+    In a busy server one pass of the reactor handles input from many
+    connections, and each stanza of theirs sends to several others: a
+    room's occupants get one presence per occupant that enters or leaves.
+    Each write was a system call (C{send()}, which on loopback also does
+    the receiver's work); gathered, a connection gets one per pass. The
+    text waits for no longer than the rest of the pass: the gatherer's
+    C{callLater(0)} runs right after the reactor has handled every
+    connection that was ready.
+
+    A stream writes at once what it sends before it is bound, and once it
+    is closing, after what it had gathered
+    (L{C2SXmlStream.send}); stopping the server writes what waits
+    (L{StreamRegistry.closeAll}).
+    """
+
+    def __init__(self, reactor):
+        """
+        @param reactor: an L{IReactorTime}: the real reactor, whose passes
+            this follows.
+        """
+        self.reactor = reactor
+        self._waiting: list = []
+        self._call = None
+
+    def gather(self, xs: "C2SXmlStream") -> None:
+        """
+        A stream gathers what it sends: write it when the pass ends.
+        """
+        self._waiting.append(xs)
+        if self._call is None:
+            self._call = self.reactor.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """
+        Write what each stream gathered, in one write each.
+        """
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        waiting, self._waiting = self._waiting, []
+        for xs in waiting:
+            try:
+                xs.flush()
+            except Exception:
+                log.failure("Writing to {peer}", peer=xs.otherEntity)
+
+
 class StreamRegistry:
     """
     The open client streams of one server, TCP and WebSocket alike.
@@ -741,14 +814,24 @@ class StreamRegistry:
 
     @ivar maxUnauthenticatedPerAddress: the limit; 0 for none.
     @ivar traffic: whether to log the streams' traffic.
+    @ivar gatherer: the L{WriteGatherer} of the streams' writes, or
+        L{None}.
     """
 
-    def __init__(self, maxUnauthenticatedPerAddress: int = 0, traffic: bool = False):
+    def __init__(
+        self,
+        maxUnauthenticatedPerAddress: int = 0,
+        traffic: bool = False,
+        gatherer: Optional[WriteGatherer] = None,
+    ):
         # Each stream, and the Deferred that closeAll waits on for it, if
         # any: one is made only while the server stops.
         self._streams: Dict[C2SXmlStream, Optional[defer.Deferred]] = {}
         self.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
         self.traffic = traffic
+        # Without one, each stream writes what it sends in answer to one
+        # piece of input at once, at its end.
+        self.gatherer = gatherer
         self._unauthenticated: Dict[str, int] = {}
 
     def __len__(self):
@@ -824,6 +907,8 @@ class StreamRegistry:
 
         @return: a Deferred that fires when every connection is closed.
         """
+        if self.gatherer is not None:
+            self.gatherer.flush()
         waiting = []
         for xs, closed in self._streams.items():
             if closed is None:
