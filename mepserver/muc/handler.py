@@ -492,36 +492,37 @@ class MUCHandler(xmlstream.XMPPHandler):
         the subject.
         """
         sees = room.canSeeRealJIDs(occupant)
-        # Asked once per role, not once per occupant: each answer asks
-        # every feature of the room.
-        shown = {}
-        entry = []
-        for other in list(room.occupants.values()):
-            if other is occupant:
-                continue
-            visible = shown.get(other.role)
-            if visible is None:
-                visible = shown[other.role] = room.showsPresenceOf(other.role)
-            if not visible:
-                continue
-            withJID = sees or other.realJID == occupant.realJID
-            item = Item(other.affiliation.value, other.role.value,
-                        other.shownJID if withJID else None)
-            entry.append(
-                stanzas.occupantPresence(other.presence, other.jid, item, (), other.occupantId)
-            )
-        item = Item(occupant.affiliation.value, occupant.role.value, session)
-        entry.append(
-            stanzas.occupantPresence(
+
+        def entry():
+            # Asked once per role, not once per occupant: each answer asks
+            # every feature of the room.
+            shown = {}
+            for other in list(room.occupants.values()):
+                if other is occupant:
+                    continue
+                visible = shown.get(other.role)
+                if visible is None:
+                    visible = shown[other.role] = room.showsPresenceOf(other.role)
+                if not visible:
+                    continue
+                withJID = sees or other.realJID == occupant.realJID
+                item = Item(other.affiliation.value, other.role.value,
+                            other.shownJID if withJID else None)
+                yield stanzas.occupantPresence(
+                    other.presence, other.jid, item, (), other.occupantId
+                )
+            item = Item(occupant.affiliation.value, occupant.role.value, session)
+            yield stanzas.occupantPresence(
                 occupant.sessions[session], occupant.jid, item, statuses, occupant.occupantId
             )
-        )
-        for past in room.historyFor(history):
-            entry.append(stanzas.delayed(past.payload, past.stamp, room.jid))
-        entry.append(self.subjectMessage(room))
+            for past in room.historyFor(history):
+                yield stanzas.delayed(past.payload, past.stamp, room.jid)
+            yield self.subjectMessage(room)
+
         # In one call to the router, which delivers them to the client
-        # domain's session in order without a dispatch each.
-        sendEach(self, entry, session)
+        # domain's session in order without a dispatch each; built one at
+        # a time, each sent before the next is built (sendEach).
+        sendEach(self, entry(), session)
 
     def subjectMessage(self, room: Room) -> domish.Element:
         """
