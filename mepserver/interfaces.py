@@ -675,7 +675,8 @@ class IOutboundFilter(Interface):
 class IBulkDelivery(Interface):
     """
     A handler of a domain (L{mepserver.router.Domain}) that delivers one
-    broadcast to many of the domain's addresses in one call, doing for
+    broadcast to many of the domain's addresses in one call (and several
+    stanzas to one address in one call), doing for
     each copy what the domain's first observers (L{Domain.direct}) would
     do to it: the client domain's
     L{mepserver.c2s.sessions.DeliveryHandler} (issue 16).
@@ -698,6 +699,19 @@ class IBulkDelivery(Interface):
             (called once per recipient, in order).
         @param route: routes one copy (an element) as any stanza is: a copy
             that needs more than plain delivery goes this way.
+        """
+
+    def deliverEach(elements, recipient, route):
+        """
+        Deliver stanzas to one recipient, in order (a room's entry: the
+        occupants' presences, the self-presence, the history, the subject).
+
+        @param elements: an iterable of stanzas whose C{to} is
+            C{recipient}, iterated once: each is delivered (or routed)
+            before the next is taken.
+        @param recipient: a L{jid.JID} of the domain.
+        @param route: routes one stanza as any stanza is: one that needs
+            more than plain delivery goes this way.
         """
 
 

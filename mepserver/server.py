@@ -65,6 +65,7 @@ from mepserver.c2s.stream import (
     C2SXmlStreamFactory,
     InputThrottle,
     StreamRegistry,
+    WriteGatherer,
 )
 from mepserver.c2s.vcard import VCardHandler
 from mepserver.c2s.websocket import XMPPWebSocketResource
@@ -517,8 +518,13 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     """
     if config.componentMode:
         return buildComponentServer(config, clock, ids)
+    # Under the real reactor, the streams' writes wait for the end of its
+    # pass (WriteGatherer); a test's clock has no passes.
+    gatherer = None
     if clock is None:
         from twisted.internet import reactor as clock
+
+        gatherer = WriteGatherer(clock)
     writethrough.install()
     server = Server(config)
     server.clock = clock
@@ -529,7 +535,7 @@ def buildServer(config: Config, clock=None, users=None, ids=None) -> Server:
     server.users = users if users is not None else userStore
     server.router = Router()
     server.streams = StreamRegistry(
-        config.maxUnauthenticatedPerAddress, traffic=config.verbose
+        config.maxUnauthenticatedPerAddress, traffic=config.verbose, gatherer=gatherer
     )
 
     # The client domain: sessions and the server's own answers. Stream

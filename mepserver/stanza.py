@@ -338,10 +338,31 @@ def serializePlain(element: domish.Element, prefixes: dict, defaultUri: str) -> 
     return None
 
 
+def escapeAttribute(value: str) -> str:
+    """
+    C{domish.escapeToXml(value, 1)}, without its five replacements when
+    there is nothing to replace: what most attribute values (addresses,
+    ids, codes) are, several times in every stanza written (issue 16).
+    """
+    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+        return domish.escapeToXml(value, 1)
+    return value
+
+
+def _escapeText(text: str) -> str:
+    """
+    C{domish.escapeToXml(text)}, without its replacements when there is
+    nothing to replace.
+    """
+    if "&" in text or "<" in text or ">" in text:
+        return domish.escapeToXml(text)
+    return text
+
+
 def _writePlain(element, currentUri, prefixes, write) -> bool:
     if isinstance(element, str):
         # SerializedXML (pre-serialized children) is text too, kept as is.
-        write(element if isinstance(element, domish.SerializedXML) else domish.escapeToXml(element))
+        write(element if isinstance(element, domish.SerializedXML) else _escapeText(element))
         return True
     uri, default = element.uri, element.defaultUri
     if default is None:
@@ -362,7 +383,7 @@ def _writePlain(element, currentUri, prefixes, write) -> bool:
     for key, value in element.attributes.items():
         if not isinstance(key, str):
             return False
-        write(f" {key}='{domish.escapeToXml(value, 1)}'")
+        write(f" {key}='{escapeAttribute(value)}'")
     children = element.children
     if not children:
         write("/>")
@@ -462,7 +483,7 @@ class Broadcast(domish.Element):
         if parts is None:
             parts = self._texts[key] = self._split(prefixes, defaultUri, prefixesInScope)
         text, order = parts
-        values = [domish.escapeToXml(attributes.get(name, ""), 1) for name in order]
+        values = [escapeAttribute(attributes.get(name, "")) for name in order]
         if not values:
             return text[0]
         out = [text[0]]
@@ -588,7 +609,7 @@ def quoted(value: str) -> bytes:
     @return: C{value} as the value of an attribute in UTF-8 text: escaped
         as Twisted's serializer escapes it, encoded.
     """
-    return domish.escapeToXml(value, 1).encode("utf-8")
+    return escapeAttribute(value).encode("utf-8")
 
 
 class FrozenElement(domish.Element):

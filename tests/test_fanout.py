@@ -297,6 +297,170 @@ class RoomBroadcastTests(unittest.TestCase):
         self.assertEqual(["received"], [e.name for e in carbon.elements("urn:xmpp:carbons:2")])
 
 
+    def test_entryOneWrite(self):
+        """
+        XEP-0045 section 7.2: a newcomer gets the occupants' presences, its
+        own with 110 and the subject, in that order, in one write to its
+        connection, in answer to its one presence (issue 16).
+        """
+        self.server.createAccount("mercutio")
+        mercutio = self.server.connect("mercutio", "r")
+        writes = []
+        transport = mercutio.pump.serverIO
+        original = transport.write
+        self.patch(transport, "write", lambda data: (writes.append(data), original(data)))
+        mercutio.send(f"<presence to='{ROOM}/mercutio'><x xmlns='{NS_MUC}'/></presence>")
+        received = mercutio.take()
+        self.assertEqual(
+            [f"{ROOM}/{name}" for name in NAMES + ("mercutio",)] + [ROOM],
+            [stanza["from"] for stanza in received],
+        )
+        self.assertEqual("subject", received[-1].firstChildElement().name)
+        self.assertEqual(1, len(writes))
+
+
+    def test_oneRecipientNotSpliced(self):
+        """
+        Section 7.14: an occupant leaves. Juliet, the owner, sees its real
+        JID, Romeo does not, and its own copy has 110: three elements, each
+        for one recipient, written as they are through the bulk path, with
+        no text made to be spliced (L{Broadcast.encodeFor}).
+        """
+        spliced = []
+        original = Broadcast.encodeFor
+        self.patch(Broadcast, "encodeFor", lambda broadcast, *args: (
+            spliced.append(broadcast["from"]), original(broadcast, *args))[1])
+        before = self.delivery.bulkDelivered
+        self.clients["nurse"].send(f"<presence to='{ROOM}/nurse' type='unavailable'/>")
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual([], spliced)
+        for name, [presence] in self.take().items():
+            self.assertEqual((f"{ROOM}/nurse", "unavailable"), (presence["from"], presence["type"]))
+            [x] = presence.elements(NS_MUC_USER, "x")
+            codes = [s["code"] for s in x.elements(NS_MUC_USER, "status")]
+            self.assertEqual(["110"] if name == "nurse" else [], codes)
+            [item] = x.elements(NS_MUC_USER, "item")
+            self.assertEqual(name != "romeo", item.hasAttribute("jid"), name)
+
+    def enter(self, name="mercutio", block=None):
+        """
+        A new account enters the room, after blocking C{block} if given.
+
+        @return: the stanzas the bulk path wrote, and what it received.
+        """
+        self.server.createAccount(name)
+        client = self.server.connect(name, "r")
+        if block is not None:
+            client.send(
+                f"<iq type='set' id='b1'><block xmlns='{NS_BLOCKING}'>"
+                f"<item jid='{block}'/></block></iq>"
+            )
+            client.take()
+        self.take()
+        before = self.delivery.bulkDelivered
+        client.send(f"<presence to='{ROOM}/{name}'><x xmlns='{NS_MUC}'/></presence>")
+        return self.delivery.bulkDelivered - before, client.take()
+
+    def test_entryInBulk(self):
+        """
+        XEP-0045 section 7.2: a newcomer's entry (the occupants' presences,
+        its own with 110, the subject) reaches it in one call to the
+        client domain, which writes each stanza itself (L{sendEach},
+        L{DeliveryHandler.deliverEach}), in order; the others get the
+        newcomer's presence in bulk too.
+        """
+        bulk, received = self.enter()
+        self.assertEqual(5 + 3, bulk)
+        self.assertEqual(
+            [f"{ROOM}/{name}" for name in NAMES + ("mercutio",)] + [ROOM],
+            [stanza["from"] for stanza in received],
+        )
+        [x] = received[3].elements(NS_MUC_USER, "x")
+        self.assertIn("110", [s["code"] for s in x.elements(NS_MUC_USER, "status")])
+        self.assertEqual("subject", received[-1].firstChildElement().name)
+
+    def test_entryOneAtATime(self):
+        """
+        Each stanza of the entry is delivered before the next is built: a
+        room of a hundred does not hold a hundred presences at once (built
+        all at once, they left the allocator's memory fragmented).
+        """
+        from mepserver.muc import stanzas
+
+        events = []
+        build = stanzas.occupantPresence
+        self.patch(stanzas, "occupantPresence", lambda *args, **kwargs: (
+            events.append("build"), build(*args, **kwargs))[1])
+        send = Session.send
+        self.patch(Session, "send", lambda session, stanza: (
+            events.append("send"), send(session, stanza))[1])
+        bulk, received = self.enter()
+        self.assertEqual(5 + 3, bulk)
+        # The newcomer's presence to the others (one element per group),
+        # then the entry: each presence sent once built, then the subject.
+        entry = events[-9:]
+        self.assertEqual(["build", "send"] * 4 + ["send"], entry)
+
+    def test_entryBlocked(self):
+        """
+        XEP-0191 section 3.3: a newcomer that blocks an occupant does not
+        get its presence: that stanza goes the general way, the rest of
+        the entry in bulk, in order.
+        """
+        bulk, received = self.enter(block=f"{ROOM}/romeo")
+        self.assertEqual(4 + 3, bulk)
+        self.assertEqual(
+            [f"{ROOM}/juliet", f"{ROOM}/nurse", f"{ROOM}/mercutio", ROOM],
+            [stanza["from"] for stanza in received],
+        )
+
+    def test_entryBusyAccount(self):
+        """
+        While an operation of the newcomer's account holds its lock, its
+        presence and then its entry wait behind it, in order.
+        """
+        self.server.createAccount("mercutio")
+        client = self.server.connect("mercutio", "r")
+        session = self.sessions.session(JID("mercutio@localhost/r"))
+        done = defer.Deferred()
+        marker = parseXml("<message type='headline' from='localhost'><body>first</body></message>")
+        marker["to"] = session.jid.full()
+        done.addCallback(lambda _: session.send(marker))
+        self.sessions.locks.run("mercutio", lambda: done)
+        before = self.delivery.bulkDelivered
+        client.send(f"<presence to='{ROOM}/mercutio'><x xmlns='{NS_MUC}'/></presence>")
+        self.assertEqual([], client.take())
+        done.callback(None)
+        self.server.flush()
+        # The presence itself waited for the lock, and the entry, sent
+        # while it is held, went the general way: only the others' copies
+        # of the newcomer's presence were written in bulk.
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual(
+            ["localhost"] + [f"{ROOM}/{name}" for name in NAMES + ("mercutio",)] + [ROOM],
+            [stanza["from"] for stanza in client.take()],
+        )
+
+    def test_entryInactive(self):
+        """
+        XEP-0352: a newcomer that said it is inactive gets its entry the
+        general way (its session holds presence back); its self-presence
+        (110), which is not held, sends what was held first, so the entry
+        arrives whole and in order.
+        """
+        self.server.createAccount("mercutio")
+        client = self.server.connect("mercutio", "r")
+        client.send(f"<inactive xmlns='{NS_CSI}'/>")
+        before = self.delivery.bulkDelivered
+        client.send(f"<presence to='{ROOM}/mercutio'><x xmlns='{NS_MUC}'/></presence>")
+        # Only the others' copies of the newcomer's presence.
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual(
+            [f"{ROOM}/{name}" for name in NAMES + ("mercutio",)] + [ROOM],
+            [stanza["from"] for stanza in client.take()],
+        )
+
+
 class StreamKindsTests(unittest.TestCase):
     """
     A client domain of its own (a L{Domain} with L{DeliveryHandler}) with

@@ -17,7 +17,7 @@ from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
 from mepserver.interfaces import IBulkDelivery
-from mepserver.router import Domain, HandledStopsDispatcher, Router, sendMany
+from mepserver.router import Domain, HandledStopsDispatcher, Router, sendEach, sendMany
 from mepserver.stanza import Broadcast
 from tests.helpers import StubStream, parseXml, stanzaMismatch
 from tests.test_pep import DOMAIN, ROMEO, PEPHarness, TUNE, publish
@@ -750,6 +750,68 @@ class BulkRouteTests(unittest.TestCase):
             [(copy["to"], copy["id"]) for copy in sent],
         )
 
+    def test_deliverEach(self):
+        """
+        L{Router.deliverEach} to an address of the bulk domain is one call
+        to its handler; to another domain, each stanza is routed.
+        """
+        first, second = domish.Element((None, "message")), domish.Element((None, "presence"))
+        sendEach(self.handler(), [first, second], JID("a@example.com/1"))
+        self.assertEqual([[("a@example.com/1", None), ("a@example.com/1", None)]], self.bulk.delivered)
+        sendEach(self.handler(), [first, second], JID("b@elsewhere.example/2"))
+        self.assertEqual(
+            [("message", "b@elsewhere.example/2"), ("presence", "b@elsewhere.example/2")],
+            [(e.name, e["to"]) for e in self.elsewhere],
+        )
+        self.assertEqual([], self.calls)
+
+    def test_deliverEachFirstObserverAdded(self):
+        """
+        Once the domain has a first observer the bulk handler does not
+        stand for, each stanza to it is routed through every first
+        observer.
+        """
+        extra = []
+        self.domain.xmlstream.addObserver("/*", lambda stanza: extra.append(stanza["to"]), 30)
+        message = domish.Element((None, "message"))
+        sendEach(self.handler(), [message], JID("a@example.com/1"))
+        self.assertEqual([], self.bulk.delivered)
+        self.assertEqual(["a@example.com/1"], extra)
+        self.assertEqual(["check", "deliver"], self.calls)
+
+    def test_deliverEachRegistered(self):
+        """
+        A stopped domain no longer takes stanzas in one call.
+        """
+        self.assertEqual(self.domain.deliverEach, self.router.each["example.com"])
+        self.domain.stopService()
+        self.assertNotIn("example.com", self.router.each)
+        self.domain.startService()
+
+    def test_sendEachElsewhere(self):
+        """
+        From a handler on another stream, L{sendEach} sends each stanza as
+        the handler sends, with the recipient as C{to}, no longer marked
+        handled.
+        """
+        sent = []
+        other = XMPPHandler()
+        other.makeConnection(StubStream())
+        other.send = sent.append
+        message = domish.Element((None, "message"))
+        message.handled = True
+        sendEach(other, [message], JID("a@example.com/1"))
+        self.assertEqual([message], sent)
+        self.assertEqual(("a@example.com/1", False), (message["to"], message.handled))
+
+    def handler(self):
+        """
+        @return: a handler of the bulk domain.
+        """
+        handler = XMPPHandler()
+        handler.setHandlerParent(self.domain)
+        return handler
+
     def test_failureLogged(self):
         """
         A broadcast the router fails on is logged, and the handler carries
@@ -811,6 +873,9 @@ class _BulkRecorder(_Recorder):
 
     def deliverMany(self, broadcast, recipients, newId, route):
         self.delivered.append([(r.full(), newId()) for r in recipients])
+
+    def deliverEach(self, elements, recipient, route):
+        self.delivered.append([(e["to"], e.getAttribute("id")) for e in elements])
 
 
 class DomainTests(unittest.TestCase):

@@ -14,6 +14,7 @@ from twisted.words.protocols.jabber import jid
 from mepserver import config
 from mepserver.c2s.mechanisms import checkPassword, makeCredentials
 from mepserver.c2s.register import NS_REGISTER_FEATURE
+from mepserver.c2s.stream import WriteGatherer
 from mepserver.interfaces import ArchiveQuery
 from mepserver.server import buildServer
 from mepserver.testing import startServer
@@ -44,6 +45,18 @@ class BuildServerTests(unittest.TestCase):
         )
         self.assertFalse(server.running)
         self.assertEqual(0, len(server.streams))
+
+    def test_writeGatherer(self):
+        """
+        Under the real reactor the client streams' writes wait for the end
+        of its pass (L{WriteGatherer}); under a test's clock, which has no
+        passes, they do not.
+        """
+        server = buildServer(self.makeConfig(storage="memory"))
+        self.assertIsInstance(server.streams.gatherer, WriteGatherer)
+        self.assertIs(reactor, server.streams.gatherer.reactor)
+        server = buildServer(self.makeConfig(storage="memory"), clock=task.Clock())
+        self.assertIsNone(server.streams.gatherer)
 
     def test_directTLSListener(self):
         """

@@ -18,7 +18,9 @@ from mepserver.stanza import (
     Broadcast,
     FrozenElement,
     TooDeep,
+    _escapeText,
     copyStanza,
+    escapeAttribute,
     forLog,
     freeze,
     parseElements,
@@ -290,6 +292,18 @@ class SerializePlainTests(unittest.SynchronousTestCase):
                 ),
                 text,
             )
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(alphabet=st.sampled_from("ab<>&'\"\u00e9 ")), st.text())
+    def test_escapes(self, special, anything):
+        """
+        L{escapeAttribute} escapes as Twisted's C{escapeToXml} does for an
+        attribute, with or without characters to replace; text as Twisted
+        escapes it.
+        """
+        for value in (special, anything, "user@localhost/r"):
+            self.assertEqual(domish.escapeToXml(value, 1), escapeAttribute(value))
+            self.assertEqual(domish.escapeToXml(value), _escapeText(value))
 
     def test_stanzas(self):
         """

@@ -10,7 +10,7 @@ import base64
 import gc
 
 import scramp
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 from twisted.words.protocols.jabber import xmlstream
@@ -26,7 +26,7 @@ from mepserver.c2s.register import RegisterStep, RegistrationHandler, generateUs
 from mepserver.c2s.sasl import MAX_ATTEMPTS, SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, SessionManager
 from mepserver.c2s import stream
-from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
+from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream, StreamRegistry, WriteGatherer
 from mepserver.config import Config
 from mepserver.interfaces import IAccountObserver
 from mepserver.router import Router
@@ -1213,6 +1213,272 @@ class IdleTimeoutTests(unittest.TestCase):
         self.assertEqual([], self.clock.getDelayedCalls())
 
 
+class WritesTransport(StringTransport):
+    """
+    A transport that keeps each write apart and, as TLS does once it shuts
+    down, drops what is written after C{loseConnection}.
+    """
+
+    def __init__(self):
+        StringTransport.__init__(self)
+        self.writes = []
+        self.events = []
+
+    def write(self, data):
+        if not self.disconnecting:
+            self.writes.append(data)
+            self.events.append("write")
+            StringTransport.write(self, data)
+
+    def startTLS(self, contextFactory):
+        self.events.append("startTLS")
+
+
+class GatheredWritesTests(unittest.TestCase):
+    """
+    What a bound stream sends while it handles what its client sent goes
+    out in one write (issue 16: a room's entry is four or more stanzas in
+    answer to one presence), in order, before any stream error.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.client = self.connect(self.harness)
+        return self.harness.addUser("juliet", "r0m30")
+
+    def connect(self, harness):
+        client = harness.connect()
+        client.transport = WritesTransport()
+        client.xs.makeConnection(client.transport)
+        client.output = OutputParser(client.transport)
+        return client
+
+    @defer.inlineCallbacks
+    def test_oneWrite(self):
+        """
+        Two IQs in one piece of input get their answers, in order, in one
+        write.
+        """
+        yield self.client.login("juliet", "r0m30")
+        del self.client.transport.writes[:]
+        answers = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "<iq type='get' id='p2' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
+        self.assertEqual(["p1", "p2"], [answer["id"] for answer in answers])
+        self.assertEqual(1, len(self.client.transport.writes))
+        self.assertIsNone(self.client.xs._gathered)
+
+    @defer.inlineCallbacks
+    def test_bytesInOrder(self):
+        """
+        A broadcast's copy sent as bytes (L{C2SXmlStream.sendBytes}) while
+        the stream gathers joins what it gathered, after what was sent
+        before it and before what is sent after.
+        """
+        yield self.client.login("juliet", "r0m30")
+        del self.client.transport.writes[:]
+        xs = self.client.xs
+        xs._gathered = []
+        xs.send("<message id='m1'/>")
+        xs.sendBytes(b"<message id='m2'/>")
+        xs.send("<message id='m3'/>")
+        self.assertEqual([], self.client.transport.writes)
+        xs.flush()
+        self.assertEqual(
+            [b"<message id='m1'/><message id='m2'/><message id='m3'/>"],
+            self.client.transport.writes,
+        )
+
+    def test_notGatheredBeforeBinding(self):
+        """
+        Before a resource is bound nothing waits: STARTTLS needs its
+        C{<proceed/>} written before TLS starts on the transport (RFC 6120
+        section 5.4.2.3).
+        """
+        client = self.connect(Harness(self, encryptionRequired=True))
+        client.start()
+        del client.transport.events[:]
+        [proceed] = client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        self.assertEqual("proceed", proceed.name)
+        self.assertEqual(["write", "startTLS"], client.transport.events)
+
+    @defer.inlineCallbacks
+    def test_streamEnd(self):
+        """
+        The client ends its stream right after a stanza: the answer is
+        written, then the stream's end, before the connection closes.
+        """
+        yield self.client.login("juliet", "r0m30")
+        [answer] = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "</stream:stream>"
+        )
+        self.assertEqual("p1", answer["id"])
+        self.assertTrue(self.client.output.closed)
+        self.assertTrue(self.client.transport.disconnecting)
+
+    @defer.inlineCallbacks
+    def test_streamError(self):
+        """
+        A stream error while answers wait: the answers are written first,
+        then the error and the stream's end, and the connection closes.
+        """
+        yield self.client.login("juliet", "r0m30")
+        del self.client.transport.writes[:]
+        output = self.client.send(
+            "<iq type='get' id='p1' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+            "<nonsense xmlns='urn:example:nonsense'/>"
+            "<iq type='get' id='p2' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        )
+        self.assertEqual(
+            ["p1", "unsupported-stanza-type"],
+            [element.getAttribute("id") or streamError(element) for element in output],
+        )
+        self.assertTrue(self.client.output.closed)
+        self.assertTrue(self.client.transport.disconnecting)
+        self.assertTrue(self.client.transport.value().endswith(b"</stream:stream>"))
+        self.assertIsNone(self.client.xs._gathered)
+
+
+class WriteGathererTests(unittest.TestCase):
+    """
+    L{WriteGatherer}: with one, bound streams write what they send during
+    a pass of the reactor once, when it ends (here, when the clock
+    advances); unbound and closing streams write at once.
+    """
+
+    def setUp(self):
+        self.harness = Harness(self)
+        self.clock = task.Clock()
+        self.registry = StreamRegistry(gatherer=WriteGatherer(self.clock))
+        d = self.harness.addUser("juliet", "r0m30")
+        d.addCallback(lambda _: self.harness.addUser("romeo", "m0nt4gu3"))
+        return d
+
+    @defer.inlineCallbacks
+    def connect(self, username, password, resource):
+        client = self.harness.connect()
+        client.transport = WritesTransport()
+        client.xs.makeConnection(client.transport)
+        client.output = OutputParser(client.transport)
+        self.registry.add(client.xs)
+        # Negotiation is written at once: nothing advances the clock.
+        result = yield client.login(username, password, resource)
+        self.assertEqual("result", result["type"])
+        return client
+
+    def message(self, body):
+        return (
+            "<message to='romeo@example.com/orchard' type='chat'>"
+            f"<body>{body}</body></message>"
+        )
+
+    @defer.inlineCallbacks
+    def test_gatheredUntilPassEnds(self):
+        """
+        Two messages from two pieces of input reach the recipient's
+        connection in one write, in order, once the pass ends.
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        del romeo.transport.writes[:]
+        juliet.send(self.message("one"))
+        juliet.send(self.message("two"))
+        self.assertEqual([], romeo.transport.writes)
+        self.clock.advance(0)
+        self.assertEqual(1, len(romeo.transport.writes))
+        self.assertEqual(["one", "two"], [str(m.body) for m in romeo.output.read()])
+        self.assertIsNone(romeo.xs._gathered)
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+    @defer.inlineCallbacks
+    def test_streamError(self):
+        """
+        A stream that closes with a stream error writes what it gathered,
+        then the error and the end of the stream, before the connection
+        closes (TLS drops what is written after).
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        juliet.send(self.message("one"))
+        [message, streamErrorElement] = romeo.send("<nonsense xmlns='urn:example:nonsense'/>")
+        self.assertEqual("one", str(message.body))
+        self.assertEqual("unsupported-stanza-type", streamError(streamErrorElement))
+        self.assertTrue(romeo.output.closed)
+        self.assertTrue(romeo.transport.disconnecting)
+        self.clock.advance(0)
+        self.assertEqual([], romeo.output.read())
+
+    @defer.inlineCallbacks
+    def test_closeAll(self):
+        """
+        Closing every stream (the server stops) writes what waits first.
+        """
+        juliet = yield self.connect("juliet", "r0m30", "balcony")
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        juliet.send(self.message("one"))
+        self.registry.closeAll()
+        [message, streamErrorElement] = romeo.output.read()
+        self.assertEqual("one", str(message.body))
+        self.assertEqual("system-shutdown", streamError(streamErrorElement))
+        self.assertEqual([], self.clock.getDelayedCalls())
+
+
+class PlainSerializationTests(unittest.TestCase):
+    """
+    A client stream writes a plain element with the plain serializer
+    (L{mepserver.stanza.serializePlain}), the same text as Twisted's, and
+    leaves an element that needs a prefix to Twisted's.
+    """
+
+    def setUp(self):
+        self.xs = C2SXmlStream(C2SAuthenticator("example.com", []))
+        self.transport = StringTransport()
+        self.xs.makeConnection(self.transport)
+        self.xs.dataReceived(HEADER.encode())
+        self.transport.clear()
+        self.serialized = []
+        original = domish.Element.toXml
+        self.patch(domish.Element, "toXml", lambda element, *args, **kwargs: (
+            self.serialized.append(element.name), original(element, *args, **kwargs))[1])
+
+    def twisted(self, element):
+        """
+        @return: Twisted's text of C{element} on the stream.
+        """
+        return domish.Element.toXml(
+            element,
+            prefixes=self.xs.prefixes,
+            defaultUri=self.xs.namespace,
+            prefixesInScope=list(self.xs.prefixes.values()),
+        ).encode("utf-8")
+
+    def test_plain(self):
+        """
+        A presence with children in other namespaces needs no prefix.
+        """
+        presence = domish.Element(("jabber:client", "presence"))
+        presence["from"] = "r@c.example.com/n\u00e9"
+        presence.addElement(("urn:example:x", "x")).addContent("a < b & 'c'")
+        presence.addElement("status", content="\u00e9t\u00e9")
+        self.xs.send(presence)
+        self.assertEqual([], self.serialized)
+        self.assertEqual(self.twisted(presence), self.transport.value())
+
+    def test_prefixed(self):
+        """
+        An attribute in the XML namespace needs Twisted's serializer.
+        """
+        message = domish.Element(("jabber:client", "message"))
+        message[("http://www.w3.org/XML/1998/namespace", "lang")] = "en"
+        message.addElement("body", content="hi")
+        self.xs.send(message)
+        self.assertEqual(["message"], self.serialized)
+        self.serialized = []
+        self.assertEqual(self.twisted(message), self.transport.value())
+
+
 class VerboseTrafficTests(unittest.TestCase):
     """
     C{[server] verbose}: every client stream's traffic is logged, with the
@@ -1262,6 +1528,7 @@ class VerboseTrafficTests(unittest.TestCase):
             "<presence to='verbose@conference.localhost/romeo'>"
             "<x xmlns='http://jabber.org/protocol/muc'/></presence>"
         )
+        before = memory.server.delivery.bulkDelivered
         client.send(
             "<message type='groupchat' to='verbose@conference.localhost'>"
             "<body>logged copy</body></message>"
@@ -1270,7 +1537,7 @@ class VerboseTrafficTests(unittest.TestCase):
             stanza for stanza in client.take()
             if stanza.name == "message" and str(stanza.body) == "logged copy"
         ]
-        self.assertEqual(1, memory.server.delivery.bulkDelivered)
+        self.assertEqual(1, memory.server.delivery.bulkDelivered - before)
         sent = [l for l in lines if l.startswith("SEND romeo@localhost/orchard:")]
         self.assertTrue(any("logged copy" in l and "groupchat" in l for l in sent), lines)
 

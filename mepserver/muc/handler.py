@@ -60,7 +60,7 @@ from mepserver.muc.registry import Rooms
 from mepserver.muc.roles import Role
 from mepserver.muc.room import Occupant, Room
 from mepserver.namespaces import NS_VCARD
-from mepserver.router import sendMany
+from mepserver.router import sendEach, sendMany
 from mepserver.stanza import Broadcast, copyStanza
 from mepserver.muc.stanzas import (
     NODE_ROOMUSER,
@@ -240,14 +240,25 @@ class MUCHandler(xmlstream.XMPPHandler):
         element.handled = False
         self.send(element)
 
-    def sendToMany(self, element: Broadcast, recipients: List[jid.JID]) -> None:
+    def sendToMany(self, element: domish.Element, recipients: List[jid.JID]) -> None:
         """
         Send a copy of C{element} to each recipient, in order, in one call
         to the router where it takes one: it delivers to the client
         domain's sessions in bulk (L{mepserver.router.sendMany}).
+
+        A plain element (not a L{Broadcast}) for one recipient is sent as
+        it is (L{mepserver.router.sendEach}): text made to be spliced pays
+        only from two recipients on, and in small rooms a presence often
+        has one (the leaving occupant's own, say).
         """
-        if recipients:
-            sendMany(self, element, recipients)
+        if not recipients:
+            return
+        if not isinstance(element, Broadcast):
+            if len(recipients) == 1:
+                sendEach(self, [element], recipients[0])
+                return
+            element = Broadcast(element)
+        sendMany(self, element, recipients)
 
     def refuse(self, stanza: domish.Element, refusal: errors.Refusal, by: Optional[jid.JID]) -> None:
         """
@@ -310,10 +321,10 @@ class MUCHandler(xmlstream.XMPPHandler):
 
         def build(withJID, own):
             item = Item(affiliation, role, session if withJID else None, nick, reason, actor)
-            return Broadcast(stanzas.occupantPresence(
+            return stanzas.occupantPresence(
                 payload, sender, item, ownStatuses if own else statuses,
                 occupant.occupantId, kind,
-            ))
+            )
 
         # Who sees real JIDs depends on the role: asked once per role.
         sees = {}
@@ -481,34 +492,37 @@ class MUCHandler(xmlstream.XMPPHandler):
         the subject.
         """
         sees = room.canSeeRealJIDs(occupant)
-        # Asked once per role, not once per occupant: each answer asks
-        # every feature of the room.
-        shown = {}
-        for other in list(room.occupants.values()):
-            if other is occupant:
-                continue
-            visible = shown.get(other.role)
-            if visible is None:
-                visible = shown[other.role] = room.showsPresenceOf(other.role)
-            if not visible:
-                continue
-            withJID = sees or other.realJID == occupant.realJID
-            item = Item(other.affiliation.value, other.role.value,
-                        other.shownJID if withJID else None)
-            self.sendTo(
-                stanzas.occupantPresence(other.presence, other.jid, item, (), other.occupantId),
-                session,
-            )
-        item = Item(occupant.affiliation.value, occupant.role.value, session)
-        self.sendTo(
-            stanzas.occupantPresence(
+
+        def entry():
+            # Asked once per role, not once per occupant: each answer asks
+            # every feature of the room.
+            shown = {}
+            for other in list(room.occupants.values()):
+                if other is occupant:
+                    continue
+                visible = shown.get(other.role)
+                if visible is None:
+                    visible = shown[other.role] = room.showsPresenceOf(other.role)
+                if not visible:
+                    continue
+                withJID = sees or other.realJID == occupant.realJID
+                item = Item(other.affiliation.value, other.role.value,
+                            other.shownJID if withJID else None)
+                yield stanzas.occupantPresence(
+                    other.presence, other.jid, item, (), other.occupantId
+                )
+            item = Item(occupant.affiliation.value, occupant.role.value, session)
+            yield stanzas.occupantPresence(
                 occupant.sessions[session], occupant.jid, item, statuses, occupant.occupantId
-            ),
-            session,
-        )
-        for entry in room.historyFor(history):
-            self.sendTo(stanzas.delayed(entry.payload, entry.stamp, room.jid), session)
-        self.sendTo(self.subjectMessage(room), session)
+            )
+            for past in room.historyFor(history):
+                yield stanzas.delayed(past.payload, past.stamp, room.jid)
+            yield self.subjectMessage(room)
+
+        # In one call to the router, which delivers them to the client
+        # domain's session in order without a dispatch each; built one at
+        # a time, each sent before the next is built (sendEach).
+        sendEach(self, entry(), session)
 
     def subjectMessage(self, room: Room) -> domish.Element:
         """
