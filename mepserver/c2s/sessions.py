@@ -187,7 +187,14 @@ class Session:
             management keeps the copy as an element (XEP-0198 section 4).
         """
         if self.sm is None:
-            self.xmlstream.send(data)
+            xs = self.xmlstream
+            if xs.rawDataOutFn is None:
+                # What the stream's send does with bytes (C2SXmlStream:
+                # spliceable), without its tests for an element and for
+                # text, which cost as much as the splicing (issue 16).
+                xs.transport.write(data)
+            else:
+                xs.send(data)
         else:
             # A plain element with its own list of children: resumption
             # adds a delay stamp to what it sends again (XEP-0198 section 5).

@@ -294,7 +294,9 @@ class C2SXmlStream(xmlstream.XmlStream):
     #: Whether C{send} serializes an element as Twisted's stream does, as
     #: a child of the stream header in C{namespace} with C{prefixes}: then
     #: a broadcast's text made that way once can be written to the stream
-    #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}).
+    #: as bytes (L{mepserver.stanza.Broadcast.encodeFor}), and bytes go to
+    #: the transport as they are, after C{rawDataOutFn}: then they can be
+    #: written there directly (L{mepserver.c2s.sessions.Session.sendEncoded}).
     spliceable = True
 
     __slots__ = (
