@@ -52,6 +52,10 @@ class PEPContext:
         self.sessions = sessions
         self.interests = interests
 
+    #: The owner's resources, and contacts' whose roster item shares the
+    #: owner's presence (L{candidates}).
+    candidatesSharePresence = True
+
     def isOwner(self, entity: jid.JID) -> bool:
         # The parts, not userhostJID(): asked of every notification's
         # recipient (issue 16).
