@@ -613,6 +613,16 @@ class IPubSubContext(Interface):
             C{roster} access model; empty if none.
         """
 
+    candidatesSharePresence = Attribute(
+        """
+        Whether every JID L{candidates} returns is the owner's or one for
+        which L{sharesPresence} is true: then the service does not ask
+        again for a node whose access only that decides (no affiliations;
+        the C{open} or C{presence} access model), once per recipient of
+        every notification (issue 16).
+        """
+    )
+
     def candidates(nodeIdentifier):
         """
         @return: the full JIDs implicitly subscribed to the service that

@@ -540,6 +540,58 @@ class StreamKindsTests(unittest.TestCase):
         )
 
 
+    def tcpClient(self, name="juliet", resource="tcp"):
+        """
+        @return: a logged-in TCP client's stream and its transport.
+        """
+        xs = C2SXmlStream(self.authenticator())
+        transport = StringTransport()
+        xs.makeConnection(transport)
+        self.successResultOf(StreamClient(xs, transport).login(name, "secret", resource))
+        transport.clear()
+        return xs, transport
+
+    def groupchat(self):
+        return Broadcast(
+            parseXml(
+                f"<message type='groupchat' from='{ROOM}/nurse'><body>Hi</body></message>",
+                "jabber:client",
+            )
+        )
+
+    def test_bytesToTransport(self):
+        """
+        A spliced copy goes to the TCP stream's transport as it is, without
+        the stream's C{send} (issue 16: its tests for an element and for
+        text cost as much as the splicing).
+        """
+        xs, transport = self.tcpClient()
+        sent = []
+        self.patch(C2SXmlStream, "send", lambda stream, obj: sent.append(obj))
+        self.router.deliverMany(self.groupchat(), [JID("juliet@example.com/tcp")])
+        self.assertEqual(1, self.delivery.bulkDelivered)
+        self.assertEqual([], sent)
+        self.assertEqual(
+            b"<message type='groupchat' from='verona@conference.localhost/nurse' "
+            b"to='juliet@example.com/tcp'><body>Hi</body></message>",
+            transport.value(),
+        )
+
+    def test_bytesThroughTrafficLog(self):
+        """
+        With C{rawDataOutFn} set (traffic logging, C{[server] traffic}),
+        the stream shows the copy to the function before writing it
+        (L{C2SXmlStream.sendBytes}).
+        """
+        xs, transport = self.tcpClient()
+        shown = []
+        xs.rawDataOutFn = shown.append
+        self.router.deliverMany(self.groupchat(), [JID("juliet@example.com/tcp")])
+        self.assertEqual(1, self.delivery.bulkDelivered)
+        self.assertEqual([transport.value()], shown)
+        self.assertIn(b"to='juliet@example.com/tcp'", transport.value())
+
+
 class PEPBroadcastTests(PEPTestCase):
     """
     PEP notifications (XEP-0163 section 4) through the bulk path, to

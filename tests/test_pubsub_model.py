@@ -32,6 +32,7 @@ ROMEO = JID("romeo@montague.lit/orchard")
 NURSE = JID("nurse@capulet.lit/chamber")
 STRANGER = JID("benvolio@montague.lit/home")
 N1 = "urn:example:n1"
+N2 = "urn:example:n2"
 
 
 @implementer(IPubSubContext)
@@ -41,6 +42,8 @@ class FakeContext:
     C{groups} maps bare JIDs to roster groups, and C{interests} says who
     wants which node among the C{present} entities.
     """
+
+    candidatesSharePresence = False
 
     def __init__(self):
         self.sharing = set()
@@ -315,6 +318,60 @@ class RecipientTests(ModelTestCase):
             self.context, BALCONY, N1, {NURSE.userhostJID(): Affiliation.OUTCAST}
         )
         self.assertEqual((BALCONY,), self.publish().recipients)
+
+    def sharingCandidates(self):
+        """
+        Make the context one whose candidates all share presence (as
+        PEP's), and count what it is asked.
+
+        @return: the entities L{FakeContext.sharesPresence} was asked
+            about, as a list that grows.
+        """
+        self.context.candidatesSharePresence = True
+        self.context.present = [BALCONY, ROMEO, NURSE]
+        for entity in self.context.present:
+            self.context.interests.set(entity, {N1, N2})
+        asked = []
+        sharesPresence = self.context.sharesPresence
+        self.context.sharesPresence = lambda entity: (
+            asked.append(entity), sharesPresence(entity))[1]
+        return asked
+
+    def test_candidatesSharePresence(self):
+        """
+        A context whose candidates share presence (C{candidatesSharePresence})
+        is not asked again about each, for a node with the presence access
+        model and no affiliations (issue 16).
+        """
+        asked = self.sharingCandidates()
+        self.assertEqual((BALCONY, ROMEO, NURSE), self.publish().recipients)
+        self.assertEqual([], asked)
+        result = self.publish(node=N2, preconditions={"pubsub#access_model": "open"})
+        self.assertEqual((BALCONY, ROMEO, NURSE), result.recipients)
+        self.assertEqual([], asked)
+
+    def test_candidatesSharePresenceChecked(self):
+        """
+        Candidates that share presence are still checked one by one where
+        more than presence decides: an outcast gets nothing, nor does one
+        outside the roster groups allowed.
+        """
+        asked = self.sharingCandidates()
+        self.publish()
+        self.service.setAffiliations(
+            self.context, BALCONY, N1, {NURSE.userhostJID(): Affiliation.OUTCAST}
+        )
+        self.assertEqual((BALCONY, ROMEO), self.publish().recipients)
+        self.assertIn(ROMEO, asked)
+        self.context.groups = {ROMEO.userhostJID(): ("Friends",)}
+        result = self.publish(
+            node=N2,
+            preconditions={
+                "pubsub#access_model": "roster",
+                "pubsub#roster_groups_allowed": ["Friends"],
+            },
+        )
+        self.assertEqual((BALCONY, ROMEO), result.recipients)
 
     def test_lastItems(self):
         """

@@ -12,7 +12,7 @@ from mepserver.ids import SeededIdSource
 from mepserver.interfaces import StoredNode
 from mepserver.pubsub.model import Affiliation, Service
 from mepserver.pubsub import registry as registryModule
-from mepserver.pubsub.registry import ServiceRegistry
+from mepserver.pubsub.registry import ServiceRegistry, allWritten
 from mepserver.storage.memory import MemoryPubSubStore
 from tests.test_pubsub_model import BALCONY, N1, OWNER, ROMEO, FakeContext
 
@@ -204,3 +204,35 @@ class RegistryTests(unittest.TestCase):
         registry.reset()
         self.successResultOf(store.saveNode(StoredNode(OWNER, N1, {})))
         self.assertIn(N1, self.successResultOf(registry.get(OWNER)).nodes)
+
+
+class AllWrittenTests(unittest.TestCase):
+    """
+    L{allWritten}: writes issued together, waited for together.
+    """
+
+    def test_oneWrite(self):
+        """
+        One write is waited for through its own Deferred (issue 16), which
+        fires with L{None}, or fails as the write does.
+        """
+        write = defer.succeed("row")
+        self.assertIs(write, allWritten([write]))
+        self.assertIsNone(self.successResultOf(write))
+        failed = allWritten([defer.fail(ValueError("disk"))])
+        self.failureResultOf(failed, ValueError)
+
+    def test_severalWrites(self):
+        """
+        Several writes: L{None} once all are done; the first failure once,
+        the others consumed.
+        """
+        first, second = defer.Deferred(), defer.Deferred()
+        d = allWritten([first, second])
+        first.callback("a")
+        self.assertNoResult(d)
+        second.callback("b")
+        self.assertIsNone(self.successResultOf(d))
+        d = allWritten([defer.fail(ValueError("one")), defer.fail(KeyError("two"))])
+        self.assertEqual("one", str(self.failureResultOf(d, ValueError).value))
+        self.assertEqual([], self.flushLoggedErrors())

@@ -8,6 +8,7 @@ rooms in one file, C{reset}).
 
 import os
 import sqlite3
+import threading
 
 from twisted.internet import defer
 from twisted.trial import unittest
@@ -26,7 +27,7 @@ from mepserver.interfaces import (
     UserExists,
 )
 from mepserver.storage.memory import MemoryRoomStore, MemoryUserStore
-from mepserver.storage.sqlite import RosterCache, SQLiteStore
+from mepserver.storage.sqlite import RosterCache, SerialConnectionPool, SQLiteStore
 
 # Salts and keys hold NUL and bytes above 0x7f, which must survive storage.
 SHA1_KEYS = ScramKeys(
@@ -1636,3 +1637,88 @@ class RosterCacheTests(unittest.SynchronousTestCase):
         self.assertIsNone(cache.get("juliet"))
         self.assertEqual({}, cache.get("romeo"))
         self.assertEqual({}, cache.get("nurse"))
+
+
+class SerialConnectionPoolTests(unittest.TestCase):
+    """
+    L{SerialConnectionPool}: adbapi's interactions, in one thread of its
+    own, in order, without adbapi's thread pool (issue 16).
+    """
+
+    def setUp(self):
+        self.pool = SerialConnectionPool(
+            "sqlite3", self.mktemp(), cp_min=1, cp_max=1, check_same_thread=False
+        )
+        self.pool.start()
+        self.addCleanup(self.pool.close)
+        return self.pool.runInteraction(lambda c: c.execute("CREATE TABLE t (n INTEGER)"))
+
+    def insert(self, cursor, n):
+        cursor.execute("INSERT INTO t (n) VALUES (?)", (n,))
+        return threading.current_thread()
+
+    def select(self, cursor):
+        cursor.execute("SELECT n FROM t ORDER BY rowid")
+        return [n for (n,) in cursor.fetchall()]
+
+    @defer.inlineCallbacks
+    def test_ownThreadInOrder(self):
+        """
+        Interactions asked for together run in the order asked, in one
+        thread that is neither the reactor's nor one of adbapi's thread
+        pool, which is never started.
+        """
+        threads = yield defer.gatherResults(
+            [self.pool.runInteraction(self.insert, n) for n in range(20)]
+        )
+        self.assertEqual(list(range(20)), (yield self.pool.runInteraction(self.select)))
+        self.assertEqual(1, len(set(threads)))
+        self.assertIsNot(threading.current_thread(), threads[0])
+        self.assertFalse(self.pool.threadpool.started)
+
+    @defer.inlineCallbacks
+    def test_failureRollsBack(self):
+        """
+        An interaction that raises fails its Deferred with that exception,
+        and what it wrote is rolled back; the next one runs.
+        """
+
+        def fail(cursor):
+            self.insert(cursor, 1)
+            raise ValueError("no")
+
+        yield self.assertFailure(self.pool.runInteraction(fail), ValueError)
+        yield self.pool.runInteraction(self.insert, 2)
+        self.assertEqual([2], (yield self.pool.runInteraction(self.select)))
+
+    @defer.inlineCallbacks
+    def test_closeRunsWhatWasAsked(self):
+        """
+        Closing runs the interactions asked for before it, then ends the
+        thread; the file holds what they wrote.
+        """
+        path = self.mktemp()
+        pool = SerialConnectionPool("sqlite3", path, cp_min=1, cp_max=1, check_same_thread=False)
+        pool.start()
+        yield pool.runInteraction(lambda c: c.execute("CREATE TABLE t (n INTEGER)"))
+        written = [pool.runInteraction(self.insert, n) for n in range(5)]
+        thread = pool._thread
+        pool.close()
+        self.assertFalse(thread.is_alive())
+        yield defer.gatherResults(written)
+        pool = SerialConnectionPool("sqlite3", path, cp_min=1, cp_max=1, check_same_thread=False)
+        pool.start()
+        self.addCleanup(pool.close)
+        self.assertEqual(list(range(5)), (yield pool.runInteraction(self.select)))
+
+    @defer.inlineCallbacks
+    def test_storeUsesIt(self):
+        """
+        L{SQLiteStore} runs its calls through a L{SerialConnectionPool}.
+        """
+        store = yield SQLiteStore.open(self.mktemp())
+        self.addCleanup(store.close)
+        yield store.createUser("romeo", CREDENTIALS)
+        self.assertIsInstance(store._pool, SerialConnectionPool)
+        self.assertFalse(store._pool.threadpool.started)
+        self.assertEqual(["romeo"], (yield store.listUsers()))

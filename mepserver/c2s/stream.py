@@ -721,13 +721,17 @@ class C2SXmlStream(xmlstream.XmlStream):
         while the stream gathers its writes.
         """
         gathered = self._gathered
-        if gathered is None or self.closing:
-            # Not gathering yet: send() decides whether to start.
+        if self.closing or (gathered is None and self._gatherer() is not None):
+            # send() decides whether to start gathering, or writes after
+            # what waits.
             self.send(data)
             return
         if self.rawDataOutFn:
             self.rawDataOutFn(data)
-        gathered.append(data)
+        if gathered is None:
+            self.transport.write(data)
+        else:
+            gathered.append(data)
 
     def sendStreamError(self, streamError):
         """

@@ -111,6 +111,10 @@ class MEPContext:
         self.interests = interests
         self.backends = backends
 
+    #: L{candidates} come from the interest index, which does not vouch
+    #: for being in the room (L{sharesPresence}): each is checked.
+    candidatesSharePresence = False
+
     @property
     def serviceJID(self) -> jid.JID:
         if self.nick is None:

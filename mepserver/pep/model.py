@@ -52,6 +52,10 @@ class PEPContext:
         self.sessions = sessions
         self.interests = interests
 
+    #: The owner's resources, and contacts' whose roster item shares the
+    #: owner's presence (L{candidates}).
+    candidatesSharePresence = True
+
     def isOwner(self, entity: jid.JID) -> bool:
         # The parts, not userhostJID(): asked of every notification's
         # recipient (issue 16).
@@ -93,11 +97,20 @@ class PEPContext:
         (sections 4.1 and 4.3.2). Contacts of other domains have no
         presence here (no server-to-server links), so none of theirs.
         """
-        result = self._interested(self.owner.user, nodeIdentifier)
+        # Asked of every publication, over the owner's whole roster: one
+        # loop, without a list per contact (issue 16).
+        sessionsOf = self.sessions.sessionsOf
+        wants = self.interests.get
         domain = self.sessions.domain
+        result = []
+        for session in sessionsOf(self.owner.user):
+            if session.available and nodeIdentifier in wants(session.jid):
+                result.append(session.jid)
         for contact, item in self.roster.items():
-            if contact.user is not None and contact.host == domain and item.sharesPresence:
-                result.extend(self._interested(contact.user, nodeIdentifier))
+            if contact.host == domain and contact.user is not None and item.sharesPresence:
+                for session in sessionsOf(contact.user):
+                    if session.available and nodeIdentifier in wants(session.jid):
+                        result.append(session.jid)
         return result
 
     def explicitTargets(self, subscriber: jid.JID, nodeIdentifier: str) -> List[jid.JID]:

@@ -816,10 +816,20 @@ class Service:
         and 3), then explicit subscribers (rule 1, and section 4.3.2), each
         once, all with access.
         """
-        found: Dict[jid.JID, None] = {}
-        for entity in context.candidates(node.identifier):
-            if self.mayAccess(context, node, entity):
-                found[entity] = None
+        candidates = context.candidates(node.identifier)
+        if (
+            context.candidatesSharePresence
+            and not node.affiliations
+            and node.config.accessModel in (AccessModel.OPEN, AccessModel.PRESENCE)
+        ):
+            # Each candidate is the owner's or shares presence, which is
+            # all checkAccess would ask of it here (issue 16).
+            found: Dict[jid.JID, None] = dict.fromkeys(candidates)
+        else:
+            found = {}
+            for entity in candidates:
+                if self.mayAccess(context, node, entity):
+                    found[entity] = None
         for subscriber in node.subscriptions:
             if not self.mayAccess(context, node, subscriber):
                 continue

@@ -243,6 +243,10 @@ class ServiceRegistry:
         return self.store.removeService(serviceJID).addErrback(failed)
 
 
+def _nothing(result) -> None:
+    return None
+
+
 def allWritten(writes: List[defer.Deferred]) -> defer.Deferred:
     """
     Wait for writes issued together.
@@ -254,6 +258,10 @@ def allWritten(writes: List[defer.Deferred]) -> defer.Deferred:
     @return: a Deferred that fires when every write is done, or fails with
         the first failure.
     """
+    if len(writes) == 1:
+        # The usual case (a publish writes its item; issue 16): the
+        # write's own Deferred, which fails as the write does.
+        return writes[0].addCallback(_nothing)
     d = defer.gatherResults(writes, consumeErrors=True)
     d.addErrback(lambda f: f.value.subFailure if f.check(defer.FirstError) else f)
     d.addCallback(lambda _: None)

@@ -10,8 +10,8 @@ message archives (XEP-0313).
 
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
-SQLite runs in the one thread of an adbapi pool, so the reactor never blocks
-on the disk. Each public method is one C{runInteraction(self._doX, ...)}:
+SQLite runs in the one thread of an adbapi pool (L{SerialConnectionPool}),
+so the reactor never blocks on the disk. Each public method is one C{runInteraction(self._doX, ...)}:
 C{_doX(cursor, ...)} runs in a transaction, which adbapi commits when it
 returns and rolls back when it raises. The tables are in C{schema.sql}.
 """
@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime
 import importlib.resources
 import json
+import queue
 import sqlite3
+import threading
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -213,6 +215,79 @@ def _loadConfig(text: str) -> Dict[str, object]:
     }
 
 
+class SerialConnectionPool(adbapi.ConnectionPool):
+    """
+    An adbapi pool of one connection in one thread of its own, which runs
+    interactions one at a time in the order they were asked for, as a
+    pool with C{cp_max=1} does, with less in the way (issue 16): each
+    interaction goes to the thread through one queue, and its outcome comes
+    back through the reactor's C{callFromThread}, without the thread pool's
+    workers, team and context (about a tenth of the CPU time of a PEP
+    publish went there). Interactions asked for before the pool starts
+    (before the reactor runs) wait in the queue; L{finalClose} lets those
+    asked for before it run, then ends the thread and closes the
+    connection.
+    """
+
+    def __init__(self, *args, **kwargs):
+        # Before adbapi's constructor, which starts the pool at once if
+        # the reactor runs.
+        self._jobs: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._thread: Optional[threading.Thread] = None
+        adbapi.ConnectionPool.__init__(self, *args, **kwargs)
+
+    def start(self) -> None:
+        if not self.running:
+            self._thread = threading.Thread(target=self._work, name="SQLiteStore")
+            self._thread.start()
+            self.shutdownID = self._reactor.addSystemEventTrigger(
+                "during", "shutdown", self.finalClose
+            )
+            self.running = True
+
+    def _work(self) -> None:
+        """
+        The thread: run each interaction and hand its outcome to the
+        reactor's thread, until told to stop (L{None}).
+        """
+        get = self._jobs.get
+        callFromThread = self._reactor.callFromThread
+        while True:
+            job = get()
+            if job is None:
+                return
+            d, interaction, args, kwargs = job
+            try:
+                result = self._runInteraction(interaction, *args, **kwargs)
+            except BaseException:
+                callFromThread(d.errback, Failure())
+            else:
+                callFromThread(d.callback, result)
+
+    def runInteraction(self, interaction, *args, **kwargs) -> defer.Deferred:
+        """
+        As L{adbapi.ConnectionPool.runInteraction}: C{interaction(cursor,
+        *args, **kwargs)} in the pool's thread, in a transaction committed
+        when it returns and rolled back when it raises.
+
+        @return: a Deferred firing with its result or failure.
+        """
+        d = defer.Deferred()
+        self._jobs.put((d, interaction, args, kwargs))
+        return d
+
+    def finalClose(self) -> None:
+        self.shutdownID = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            thread.join()
+        self.running = False
+        for conn in self.connections.values():
+            self._close(conn)
+        self.connections.clear()
+
+
 #: How many accounts' rosters the store keeps in memory (L{ReadCache}).
 ROSTER_CACHE_SIZE = 1000
 
@@ -312,7 +387,7 @@ class SQLiteStore:
     Get a ready store from L{open}, which applies the schema; the
     constructor alone leaves the schema unchecked.
 
-    @ivar _pool: the L{adbapi.ConnectionPool} of one connection.
+    @ivar _pool: the L{SerialConnectionPool} of one connection.
     """
 
     def __init__(self, path: str) -> None:
@@ -321,7 +396,7 @@ class SQLiteStore:
         """
         self._rosters = RosterCache()
         self._credentials = ReadCache(CREDENTIALS_CACHE_SIZE)
-        self._pool = adbapi.ConnectionPool(
+        self._pool = SerialConnectionPool(
             "sqlite3",
             path,
             cp_min=1,
