@@ -1393,6 +1393,23 @@ class WriteGathererTests(unittest.TestCase):
         self.assertEqual([], self.clock.getDelayedCalls())
 
     @defer.inlineCallbacks
+    def test_bytesGathered(self):
+        """
+        Broadcast copies sent as bytes (L{C2SXmlStream.sendBytes}) are
+        gathered too, from the first of the pass on, without the stream's
+        C{send} (its tests for an element, issue 16), and written in one
+        write when the pass ends.
+        """
+        romeo = yield self.connect("romeo", "m0nt4gu3", "orchard")
+        del romeo.transport.writes[:]
+        self.patch(C2SXmlStream, "send", lambda xs, obj: self.fail(f"send({obj!r})"))
+        romeo.xs.sendBytes(b"<message id='b1'/>")
+        romeo.xs.sendBytes(b"<message id='b2'/>")
+        self.assertEqual([], romeo.transport.writes)
+        self.clock.advance(0)
+        self.assertEqual([b"<message id='b1'/><message id='b2'/>"], romeo.transport.writes)
+
+    @defer.inlineCallbacks
     def test_streamError(self):
         """
         A stream that closes with a stream error writes what it gathered,

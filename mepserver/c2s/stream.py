@@ -720,12 +720,18 @@ class C2SXmlStream(xmlstream.XmlStream):
         bytes, without first asking whether they are an element or text
         while the stream gathers its writes.
         """
-        gathered = self._gathered
-        if self.closing or (gathered is None and self._gatherer() is not None):
-            # send() decides whether to start gathering, or writes after
-            # what waits.
+        if self.closing:
+            # Written at once, after what waits.
             self.send(data)
             return
+        gathered = self._gathered
+        if gathered is None:
+            gatherer = self._gatherer()
+            if gatherer is not None and self.authenticator.session is not None:
+                # As send() starts gathering: the first copy of a reactor
+                # pass for this stream, usually (a fan-out).
+                gathered = self._gathered = []
+                gatherer.gather(self)
         if self.rawDataOutFn:
             self.rawDataOutFn(data)
         if gathered is None:
