@@ -17,9 +17,10 @@ verdict.
 """
 
 import os
-import subprocess
 import sys
 import time
+
+from inprocess import runCheckouts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS, ROOMS, SLICES = 20, 5, 20
@@ -153,22 +154,12 @@ def measure(checkout, cycles):
 
 
 def main(argv):
-    cycles = 3000
-    if "--cycles" in argv:
-        index = argv.index("--cycles")
-        cycles = int(argv[index + 1])
-        del argv[index:index + 2]
-    if argv[:1] == ["--child"]:
-        slices = measure(argv[1], cycles)
-        print(f"{1e6 * slices[0]:.1f} {1e6 * slices[len(slices) // 2]:.1f}")
-        return
-    for checkout in argv or [os.path.dirname(HERE)]:
-        checkout = os.path.abspath(checkout)
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", checkout, "--cycles", str(cycles)],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()
-        print(f"{checkout}: {output[0]} us per join and leave (min), {output[1]} (median)")
+    runCheckouts(
+        __file__, argv, "--cycles", 3000, measure,
+        lambda checkout, best, median: print(
+            f"{checkout}: {best:.1f} us per join and leave (min), {median:.1f} (median)"
+        ),
+    )
 
 
 if __name__ == "__main__":

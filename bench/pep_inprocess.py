@@ -22,10 +22,11 @@ the main thread's share of the CPU time on its standard error.
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
+
+from inprocess import runCheckouts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTACTS, SLICES = 50, 20
@@ -211,28 +212,16 @@ def measure(checkout, publishes):
     return result[0]
 
 
+def report(checkout, best, median):
+    fan = CONTACTS + 1
+    print(
+        f"{checkout}: {best:.0f} us per publish (min), {median:.0f} (median);"
+        f" {1e6 * fan / median:,.0f} notifications per CPU-second (median)"
+    )
+
+
 def main(argv):
-    publishes = 4000
-    if "--publishes" in argv:
-        index = argv.index("--publishes")
-        publishes = int(argv[index + 1])
-        del argv[index:index + 2]
-    if argv[:1] == ["--child"]:
-        slices = measure(argv[1], publishes)
-        print(f"{1e6 * slices[0]:.1f} {1e6 * slices[len(slices) // 2]:.1f}")
-        return
-    for checkout in argv or [os.path.dirname(HERE)]:
-        checkout = os.path.abspath(checkout)
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", checkout, "--publishes", str(publishes)],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()
-        best, median = float(output[0]), float(output[1])
-        fan = CONTACTS + 1
-        print(
-            f"{checkout}: {best:.0f} us per publish (min), {median:.0f} (median);"
-            f" {1e6 * fan / median:,.0f} notifications per CPU-second (median)"
-        )
+    runCheckouts(__file__, argv, "--publishes", 4000, measure, report)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,21 @@ class RoomBroadcastTests(unittest.TestCase):
         """
         return {name: client.take() for name, client in self.clients.items()}
 
+    def holdLock(self, name):
+        """
+        Hold the lock of C{name}'s account (an operation in progress),
+        which then sends its session a headline "first".
+
+        @return: the L{defer.Deferred} that ends the operation when fired.
+        """
+        session = self.sessions.session(JID(f"{name}@localhost/r"))
+        done = defer.Deferred()
+        marker = parseXml("<message type='headline' from='localhost'><body>first</body></message>")
+        marker["to"] = session.jid.full()
+        done.addCallback(lambda _: session.send(marker))
+        self.sessions.locks.run(name, lambda: done)
+        return done
+
     def say(self, name, body="Hi"):
         """
         C{name} sends a groupchat message to the room.
@@ -192,12 +207,7 @@ class RoomBroadcastTests(unittest.TestCase):
         While an operation of the account is in progress (its lock is
         held), its copy waits behind it, in order; the others' do not.
         """
-        juliet = self.sessions.session(JID("juliet@localhost/r"))
-        done = defer.Deferred()
-        marker = parseXml("<message type='headline' from='localhost'><body>first</body></message>")
-        marker["to"] = juliet.jid.full()
-        done.addCallback(lambda _: juliet.send(marker))
-        self.sessions.locks.run("juliet", lambda: done)
+        done = self.holdLock("juliet")
         bulk, received = self.say("romeo")
         self.assertEqual(2, bulk)
         self.assertEqual([], received["juliet"])
@@ -421,12 +431,7 @@ class RoomBroadcastTests(unittest.TestCase):
         """
         self.server.createAccount("mercutio")
         client = self.server.connect("mercutio", "r")
-        session = self.sessions.session(JID("mercutio@localhost/r"))
-        done = defer.Deferred()
-        marker = parseXml("<message type='headline' from='localhost'><body>first</body></message>")
-        marker["to"] = session.jid.full()
-        done.addCallback(lambda _: session.send(marker))
-        self.sessions.locks.run("mercutio", lambda: done)
+        done = self.holdLock("mercutio")
         before = self.delivery.bulkDelivered
         client.send(f"<presence to='{ROOM}/mercutio'><x xmlns='{NS_MUC}'/></presence>")
         self.assertEqual([], client.take())
