@@ -612,10 +612,8 @@ class C2SXmlStream(xmlstream.XmlStream):
 
     def send(self, obj):
         """
-        Send an element, text or UTF-8 bytes, as Twisted's stream does. A
-        bound stream gathers the bytes, in order, until L{flush}: at the
-        end of the reactor's pass with its registry's L{WriteGatherer},
-        else at the end of the input it is handling (L{dataReceived}).
+        Send an element, text or UTF-8 bytes, serialized as Twisted's
+        stream serializes them, through L{sendBytes}.
         """
         if type(obj) is domish.Element:
             # Most stanzas need no prefix: the plain serializer writes what
@@ -624,18 +622,6 @@ class C2SXmlStream(xmlstream.XmlStream):
             text = serializePlain(obj, self.prefixes, self.namespace)
             if text is not None:
                 obj = text
-        gathered = self._gathered
-        if gathered is None or self.closing:
-            gatherer = None if self.closing else self._gatherer()
-            if gatherer is None or self.authenticator.session is None:
-                # Not bound yet (STARTTLS's <proceed/> precedes startTLS),
-                # or closing (the error and the end of the stream precede
-                # loseConnection): written at once, after what waits.
-                self.flush()
-                xmlstream.XmlStream.send(self, obj)
-                return
-            gathered = self._gathered = []
-            gatherer.gather(self)
         if domish.IElement.providedBy(obj):
             obj = obj.toXml(
                 prefixes=self.prefixes,
@@ -644,9 +630,7 @@ class C2SXmlStream(xmlstream.XmlStream):
             )
         if isinstance(obj, str):
             obj = obj.encode("utf-8")
-        if self.rawDataOutFn:
-            self.rawDataOutFn(obj)
-        gathered.append(obj)
+        self.sendBytes(obj)
 
     def _gatherer(self) -> Optional["WriteGatherer"]:
         """
@@ -715,21 +699,22 @@ class C2SXmlStream(xmlstream.XmlStream):
 
     def sendBytes(self, data: bytes) -> None:
         """
-        Send a stanza already serialized for this stream (a broadcast's
-        copy, L{mepserver.stanza.SplicedText.fill}): what C{send} does with
-        bytes, without first asking whether they are an element or text
-        while the stream gathers its writes.
+        Send UTF-8 text (what C{send} makes of what it is given, or a
+        broadcast's copy, L{mepserver.stanza.SplicedText.fill}). A bound
+        stream gathers it, in order, until L{flush}: at the end of the
+        reactor's pass with its registry's L{WriteGatherer}, else at the
+        end of the input it is handling (L{dataReceived}). Before it is
+        bound (STARTTLS's <proceed/> precedes startTLS) and once it is
+        closing (the error and the end of the stream precede
+        loseConnection), it is written at once, after what waits.
         """
-        if self.closing:
-            # Written at once, after what waits.
-            self.send(data)
-            return
         gathered = self._gathered
-        if gathered is None:
+        if self.closing:
+            self.flush()
+            gathered = None
+        elif gathered is None:
             gatherer = self._gatherer()
             if gatherer is not None and self.authenticator.session is not None:
-                # As send() starts gathering: the first copy of a reactor
-                # pass for this stream, usually (a fan-out).
                 gathered = self._gathered = []
                 gatherer.gather(self)
         if self.rawDataOutFn:
