@@ -45,6 +45,10 @@ class Credentials:
 
 SUBSCRIPTIONS = ("none", "to", "from", "both")
 
+#: The subscriptions with which the contact may see the user's presence
+#: (RFC 6121 section 2.1.2.5): L{RosterItem.sharesPresence}.
+SHARES_PRESENCE = frozenset({"from", "both"})
+
 
 @dataclasses.dataclass(frozen=True)
 class RosterItem:
@@ -75,7 +79,7 @@ class RosterItem:
         Whether the contact may see the user's presence: a subscription of
         C{from} or C{both} (RFC 6121 section 2.1.2.5).
         """
-        return self.subscription in ("from", "both")
+        return self.subscription in SHARES_PRESENCE
 
 
 class UserExists(Exception):
@@ -137,6 +141,17 @@ class IUserStore(Interface):
         """
         @return: a Deferred firing with a L{list} of L{RosterItem}s, sorted
             by contact.
+        """
+
+    def getRosterByContact(username):
+        """
+        L{getRoster} as a mapping, which the store may share between calls
+        and with its cache: asked for on every PEP publication, whose
+        recipients come from the whole roster (issue 16).
+
+        @return: a Deferred firing with a read-only mapping of each item's
+            contact as a bare JID string (C{userhost()}) to the item, in
+            contact order.
         """
 
     def getRosterItem(username, contact):

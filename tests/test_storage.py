@@ -237,6 +237,31 @@ class UserStoreTests:
         self.assertEqual([FULL_ITEM], roster)
 
     @defer.inlineCallbacks
+    def test_getRosterByContact(self):
+        """
+        L{IUserStore.getRosterByContact} maps each contact's bare JID
+        string to its item, in contact order, read-only; a mapping got
+        before a write keeps what it had, and the next one has the write.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        self.assertEqual({}, dict((yield self.store.getRosterByContact("romeo"))))
+        yield self.store.setRosterItem("romeo", RosterItem(NURSE))
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        roster = yield self.store.getRosterByContact("romeo")
+        self.assertEqual(
+            [("juliet@example.com", FULL_ITEM), (NURSE.userhost(), RosterItem(NURSE))],
+            list(roster.items()),
+        )
+        self.assertEqual(list(roster.values()), (yield self.store.getRoster("romeo")))
+        with self.assertRaises(TypeError):
+            roster["juliet@example.com"] = None
+        yield self.store.removeRosterItem("romeo", JULIET)
+        self.assertIn("juliet@example.com", roster)
+        self.assertEqual(
+            [NURSE.userhost()], list((yield self.store.getRosterByContact("romeo")))
+        )
+
+    @defer.inlineCallbacks
     def test_setRosterItemDefaults(self):
         """
         A roster item without name or groups comes back the same, with
@@ -538,6 +563,33 @@ class SQLiteUserStoreTests(SQLiteFile, UserStoreTests, unittest.TestCase):
         self.assertEqual([FULL_ITEM, RosterItem(NURSE)], (yield reading))
         yield self.store.removeRosterItem("romeo", JULIET)
         self.assertIsNone((yield self.store.getRosterItem("romeo", JULIET)))
+
+    @defer.inlineCallbacks
+    def test_rosterByContactShared(self):
+        """
+        Once a roster was read, L{SQLiteStore.getRosterByContact} fires at
+        once with a view of the kept roster, no copy of it (each PEP
+        publication asks, issue 16); after a write it reads again.
+        """
+        yield self.store.createUser("romeo", CREDENTIALS)
+        yield self.store.setRosterItem("romeo", FULL_ITEM)
+        self.assertEqual(
+            {"juliet@example.com": FULL_ITEM},
+            dict((yield self.store.getRosterByContact("romeo"))),
+        )
+        first = self.successResultOf(self.store.getRosterByContact("romeo"))
+        second = self.successResultOf(self.store.getRosterByContact("romeo"))
+        # Views of the kept mapping itself: what changes it shows in both.
+        kept = self.store._rosters.get("romeo")
+        kept["marker"] = FULL_ITEM
+        self.assertIn("marker", first)
+        self.assertIn("marker", second)
+        del kept["marker"]
+        written = self.store.setRosterItem("romeo", RosterItem(NURSE))
+        reading = self.store.getRosterByContact("romeo")
+        self.assertNoResult(reading)
+        yield written
+        self.assertEqual([FULL_ITEM, RosterItem(NURSE)], list((yield reading).values()))
 
     @defer.inlineCallbacks
     def test_credentialsFromMemory(self):

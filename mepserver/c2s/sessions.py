@@ -13,7 +13,7 @@ following the rules of RFC 6121 section 8.5.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -368,6 +368,18 @@ class SessionManager:
         @return: the bound sessions of an account.
         """
         return list(self._sessions.get(username, {}).values())
+
+    def boundOf(self, username) -> Iterable[Session]:
+        """
+        L{sessionsOf} without its copy, for loops over many accounts (a
+        publication's candidates, issue 16): a view of the sessions,
+        valid while none binds or unbinds, that is, for a loop that does
+        not return to the reactor or send.
+
+        @return: the bound sessions of an account.
+        """
+        resources = self._sessions.get(username)
+        return () if resources is None else resources.values()
 
     def session(self, fullJID) -> Optional[Session]:
         """

@@ -152,8 +152,9 @@ class PEPHandler(PubSubHandler):
         if not service.nodes:
             return
         interests = self.resource.interests
-        old = PEPContext(owner, {contact: before} if before else {}, self.sessions, interests)
-        new = PEPContext(owner, {contact: after} if after else {}, self.sessions, interests)
+        key = contact.userhost()
+        old = PEPContext(owner, {key: before} if before else {}, self.sessions, interests)
+        new = PEPContext(owner, {key: after} if after else {}, self.sessions, interests)
         gained = [
             node.identifier
             for node in service.nodes.values()

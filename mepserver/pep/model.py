@@ -19,7 +19,7 @@ from typing import Iterable, List, Mapping, Optional
 from twisted.words.protocols.jabber import jid
 from zope.interface import implementer
 
-from mepserver.interfaces import IPubSubContext, RosterItem
+from mepserver.interfaces import SHARES_PRESENCE, IPubSubContext, RosterItem
 from mepserver.pubsub.model import Interests, NodeConfig, Service
 
 #: XEP-0163 section 5: presence access, notifications with payloads, the
@@ -33,9 +33,9 @@ class PEPContext:
     An account's PEP service as the engine sees it, for one request.
 
     @ivar owner: the account's bare JID.
-    @ivar roster: the owner's roster items by contact bare JID: the whole
-        roster when notifications are to be computed, or just the
-        requester's item for an access check.
+    @ivar roster: the owner's roster items by contact, a bare JID string
+        (C{userhost()}): the whole roster when notifications are to be
+        computed, or just the requester's item for an access check.
     @ivar sessions: the L{mepserver.c2s.sessions.SessionManager}.
     @ivar interests: the sessions' L{Interests}.
     """
@@ -43,7 +43,7 @@ class PEPContext:
     def __init__(
         self,
         owner: jid.JID,
-        roster: Mapping[jid.JID, RosterItem],
+        roster: Mapping[str, RosterItem],
         sessions,
         interests: Interests,
     ):
@@ -72,11 +72,11 @@ class PEPContext:
         pass
 
     def sharesPresence(self, entity: jid.JID) -> bool:
-        item = self.roster.get(entity.userhostJID())
+        item = self.roster.get(entity.userhost())
         return item is not None and item.sharesPresence
 
     def rosterGroups(self, entity: jid.JID) -> Iterable[str]:
-        item = self.roster.get(entity.userhostJID())
+        item = self.roster.get(entity.userhost())
         return item.groups if item is not None else ()
 
     def _isLocal(self, address: jid.JID) -> bool:
@@ -98,18 +98,23 @@ class PEPContext:
         presence here (no server-to-server links), so none of theirs.
         """
         # Asked of every publication, over the owner's whole roster: one
-        # loop, without a list per contact (issue 16).
-        sessionsOf = self.sessions.sessionsOf
-        wants = self.interests.get
+        # loop, without a list or a method call per contact (issue 16).
+        boundOf = self.sessions.boundOf
+        wants = self.interests.byEntity.get
         domain = self.sessions.domain
         result = []
-        for session in sessionsOf(self.owner.user):
-            if session.available and nodeIdentifier in wants(session.jid):
+        for session in boundOf(self.owner.user):
+            if session.available and nodeIdentifier in wants(session.jid, ()):
                 result.append(session.jid)
-        for contact, item in self.roster.items():
-            if contact.host == domain and contact.user is not None and item.sharesPresence:
-                for session in sessionsOf(contact.user):
-                    if session.available and nodeIdentifier in wants(session.jid):
+        for item in self.roster.values():
+            contact = item.contact
+            if (
+                contact.host == domain
+                and item.subscription in SHARES_PRESENCE
+                and contact.user is not None
+            ):
+                for session in boundOf(contact.user):
+                    if session.available and nodeIdentifier in wants(session.jid, ()):
                         result.append(session.jid)
         return result
 

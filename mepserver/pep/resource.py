@@ -94,11 +94,10 @@ class PEPResource(ServiceResource):
         may notify contacts), else with the requester's roster item only.
         """
         if requestor is None or requestor.userhostJID() == owner:
-            items = await self.users.getRoster(owner.user)
-            roster = {item.contact: item for item in items}
+            roster = await self.users.getRosterByContact(owner.user)
         else:
             item = await self.users.getRosterItem(owner.user, requestor.userhostJID())
-            roster = {item.contact: item} if item is not None else {}
+            roster = {item.contact.userhost(): item} if item is not None else {}
         return PEPContext(owner, roster, self.sessions, self.interests)
 
     def locate(self, request):

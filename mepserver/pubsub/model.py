@@ -564,6 +564,14 @@ class Interests:
         """
         return self._byEntity.get(entity, frozenset())
 
+    @property
+    def byEntity(self) -> Mapping[jid.JID, FrozenSet[str]]:
+        """
+        Each entity's interests, read-only: what L{get} answers, for loops
+        that ask for many entities (issue 16).
+        """
+        return self._byEntity
+
     def interested(self, entity: jid.JID, namespace: str) -> bool:
         """
         @return: whether C{entity} wants notifications of C{namespace}.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from twisted.internet import defer
@@ -130,6 +131,10 @@ class MemoryUserStore:
     def getRoster(self, username: str) -> defer.Deferred[List[RosterItem]]:
         roster = self._rosters.get(username, {})
         return defer.succeed([roster[key] for key in sorted(roster)])
+
+    def getRosterByContact(self, username: str) -> defer.Deferred[Mapping[str, RosterItem]]:
+        roster = self._rosters.get(username, {})
+        return defer.succeed(MappingProxyType({key: roster[key] for key in sorted(roster)}))
 
     def getRosterItem(
         self, username: str, contact: jid.JID

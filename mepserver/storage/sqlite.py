@@ -25,7 +25,8 @@ import queue
 import sqlite3
 import threading
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Tuple
+from types import MappingProxyType
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from twisted.enterprise import adbapi
 from twisted.internet import defer
@@ -361,7 +362,8 @@ class ReadCache:
 class RosterCache(ReadCache):
     """
     The rosters an L{SQLiteStore} read last (a L{ReadCache}), each kept by
-    contact, in contact order.
+    contact, in contact order. An entry is replaced or forgotten, never
+    changed: L{SQLiteStore.getRosterByContact} hands it out.
     """
 
     def read(self, username: str, token: int, items: List[RosterItem]) -> None:
@@ -545,6 +547,18 @@ class SQLiteStore:
         if roster is not None:
             return defer.succeed(list(roster.values()))
         return self._readRoster(username)
+
+    def getRosterByContact(self, username: str) -> defer.Deferred[Mapping[str, RosterItem]]:
+        """
+        The cached roster itself, behind a read-only view: the cache
+        replaces an account's entry, never changes it (L{RosterCache}).
+        """
+        roster = self._rosters.get(username)
+        if roster is not None:
+            return defer.succeed(MappingProxyType(roster))
+        return self._readRoster(username).addCallback(
+            lambda items: MappingProxyType({item.contact.userhost(): item for item in items})
+        )
 
     def _readRoster(self, username: str) -> defer.Deferred[List[RosterItem]]:
         """
