@@ -11,6 +11,7 @@ that delivers in bulk (L{sendMany}, L{Router.deliverMany}).
 
 import itertools
 from operator import attrgetter
+from typing import Optional
 
 from twisted.application import service
 from twisted.logger import Logger
@@ -190,6 +191,37 @@ def _mayMatch(query, name: str) -> bool:
     return location.elementName is None or location.elementName == name
 
 
+def _childNamespace(query) -> Optional[str]:
+    """
+    The namespace an element must have a child in for an XPath query of an
+    observer to match it, when the query says so plainly: the handlers'
+    usual C{/iq[@type='get']/query[@xmlns='...']}.
+
+    @return: that namespace, or L{None} if the query does not say.
+    """
+    location = getattr(query, "baseLocation", None)
+    if type(location) is not xpath._Location:
+        return None
+    child = location.childLocation
+    if type(child) is not xpath._Location:
+        return None
+    for predicate in child.predicates:
+        if (
+            type(predicate) is xpath.CompareValue
+            and predicate.value == predicate._compareEqual
+            and type(predicate.lhs) is xpath.AttribValue
+            and predicate.lhs.attribname == "xmlns"
+            and type(predicate.rhs) is xpath.LiteralValue
+        ):
+            return str(predicate.rhs)
+    return None
+
+
+#: In the key of a dispatcher's candidates: the element has no child, or
+#: one in a namespace no query asks for.
+_NO_NAMESPACE = object()
+
+
 class HandledStopsDispatcher(utility.EventDispatcher):
     """
     An event dispatcher on which a stanza marked handled reaches no further
@@ -211,10 +243,12 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         # (priority, observer) of the "/*" observers above DIRECT_PRIORITY,
         # highest first.
         self.firstObservers = []
-        # By element name: the (priority, query, callbacks) that may match
-        # an element of that name, in dispatch order; made when first
-        # needed, forgotten whenever the observers change.
+        # By element name, or name and child namespace: the (priority,
+        # query, callbacks) that may match such an element, in dispatch
+        # order; made when first needed, forgotten whenever the observers
+        # change (with the namespaces the queries ask children to have).
         self._candidates = {}
+        self._namespaces = None
 
     def dispatch(self, obj, event=None):
         """
@@ -222,8 +256,8 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         stops going to observers once it is marked handled: none of them
         would be called (L{_guard}), and matching each one's XPath against
         it is the dispatch's main cost. For the same reason an element is
-        matched only against the queries that may match its name
-        (L{_candidatesFor}).
+        matched only against the queries that may match its name and its
+        child's namespace (L{_candidatesFor}).
         """
         if event is not None:
             return utility.EventDispatcher.dispatch(self, obj, event)
@@ -231,7 +265,7 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         self._dispatchDepth += 1
         emptyLists = []
         try:
-            for priority, query, callbacks in self._candidatesFor(obj.name):
+            for priority, query, callbacks in self._candidatesFor(obj):
                 if getattr(obj, "handled", False):
                     found = True
                     break
@@ -244,7 +278,7 @@ class HandledStopsDispatcher(utility.EventDispatcher):
                 observers = self._xpathObservers
                 for priority, query in emptyLists:
                     del observers[priority][query]
-                self._candidates = {}
+                self._forgetCandidates()
         finally:
             self._dispatchDepth -= 1
         if self._dispatchDepth == 0:
@@ -253,31 +287,68 @@ class HandledStopsDispatcher(utility.EventDispatcher):
             self._updateQueue = []
         return found
 
-    def _candidatesFor(self, name):
+    def _candidatesFor(self, element):
         """
         @return: the (priority, query, callbacks) of the observers whose
-            query may match an element called C{name}, highest priority
-            first. A query of the form C{/name...} (Twisted's
-            C{xpath._Location}) matches nothing else; any other (C{/*},
-            C{//...}) may match anything.
+            query may match C{element}, highest priority first. A query of
+            the form C{/name...} (Twisted's C{xpath._Location}) matches
+            nothing else; any other (C{/*}, C{//...}) may match anything.
+            A query that asks for a child in a namespace
+            (L{_childNamespace}) matches nothing without one: an IQ, whose
+            one child says what it is for (RFC 6120 section 8.2.3), is
+            matched only against the queries for its child's namespace
+            and those that ask none (issue 16: a client domain has a dozen
+            handlers of IQs).
         """
-        candidates = self._candidates.get(name)
+        name = element.name
+        key = name
+        child = None
+        for node in element.children:
+            if not isinstance(node, str):
+                if child is not None:
+                    # Several children: any query may match.
+                    child = None
+                    break
+                child = node
+        else:
+            key = (name, _NO_NAMESPACE)
+            if child is not None:
+                namespaces = self._namespaces
+                if namespaces is None:
+                    namespaces = self._namespaces = frozenset(
+                        _childNamespace(query)
+                        for queries in self._xpathObservers.values()
+                        for query in queries
+                    )
+                uri = getattr(child, "uri", None)
+                if uri in namespaces:
+                    key = (name, uri)
+        candidates = self._candidates.get(key)
         if candidates is None:
             observers = self._xpathObservers
-            candidates = self._candidates[name] = [
+            if key is name:
+                wanted = None
+            else:
+                wanted = (None, key[1])
+            candidates = self._candidates[key] = [
                 (priority, query, callbacks)
                 for priority in sorted(observers, reverse=True)
                 for query, callbacks in observers[priority].items()
                 if _mayMatch(query, name)
+                and (wanted is None or _childNamespace(query) in wanted)
             ]
         return candidates
+
+    def _forgetCandidates(self) -> None:
+        self._candidates = {}
+        self._namespaces = None
 
     def _addObserver(self, onetime, event, observerfn, priority, *args, **kwargs):
         # Also called for changes queued during a dispatch, when applied.
         utility.EventDispatcher._addObserver(
             self, onetime, event, observerfn, priority, *args, **kwargs
         )
-        self._candidates = {}
+        self._forgetCandidates()
 
     def _guard(self, event, observerfn):
         guard = self._guards.get((event, observerfn))
@@ -314,7 +385,7 @@ class HandledStopsDispatcher(utility.EventDispatcher):
         guard = self._guards.pop((event, observerfn), None)
         if guard is not None:
             utility.EventDispatcher.removeObserver(self, event, guard)
-        self._candidates = {}
+        self._forgetCandidates()
         if event == "/*":
             self.firstObservers = [e for e in self.firstObservers if e[1] != observerfn]
 

@@ -502,6 +502,75 @@ class HandledStopsDispatcherTests(unittest.SynchronousTestCase):
         self.assertEqual(["/*", "//body", "/message"], sorted(matched))
         self.assertEqual(["/*", "//body", "/message"], sorted(self.calls))
 
+    def matchedQueries(self, events):
+        """
+        Observe each event, and record the queries matched against what is
+        dispatched.
+        """
+        matched = []
+        for event in events:
+            self.dispatcher.addObserver(event, self.observer(event))
+            query = xpath.internQuery(event)
+            self.patch(query, "matches", lambda element, q=query, m=query.matches: (
+                matched.append(q.queryStr) or m(element)))
+        return matched
+
+    def test_onlyQueriesForItsChild(self):
+        """
+        An IQ with one child is matched only against the queries that ask
+        for a child in its namespace, and those that ask none; one without
+        a child, or with a child in a namespace no query asks for, only
+        against the latter.
+        """
+        roster = "/iq[@type='get']/query[@xmlns='jabber:iq:roster']"
+        version = "/iq[@type='get']/query[@xmlns='jabber:iq:version']"
+        anyChild = "/iq[@type='get']/query"
+        matched = self.matchedQueries([roster, version, anyChild, "/iq", "/*"])
+        iq = domish.Element((None, "iq"))
+        iq["type"] = "get"
+        iq.addElement(("jabber:iq:roster", "query"))
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(sorted([roster, anyChild, "/iq", "/*"]), sorted(matched))
+        self.assertEqual(sorted([roster, anyChild, "/iq", "/*"]), sorted(self.calls))
+        for child in (None, ("urn:example:unknown", "query")):
+            del matched[:], self.calls[:]
+            iq = domish.Element((None, "iq"))
+            iq["type"] = "get"
+            iq.addContent("  ")
+            if child is not None:
+                iq.addElement(child)
+            self.dispatcher.dispatch(iq)
+            self.assertEqual(sorted([anyChild, "/iq", "/*"]), sorted(matched))
+
+    def test_severalChildrenAllQueries(self):
+        """
+        An element with several children is matched against every query
+        for its name: a query for the second child's namespace matches.
+        """
+        roster = "/iq[@type='get']/query[@xmlns='jabber:iq:roster']"
+        version = "/iq[@type='get']/query[@xmlns='jabber:iq:version']"
+        matched = self.matchedQueries([roster, version])
+        iq = domish.Element((None, "iq"))
+        iq["type"] = "get"
+        iq.addElement(("jabber:iq:roster", "query"))
+        iq.addElement(("jabber:iq:version", "query"))
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(sorted([roster, version]), sorted(matched))
+        self.assertEqual(sorted([roster, version]), sorted(self.calls))
+
+    def test_newNamespaceObserved(self):
+        """
+        An observer for a child namespace that no query asked for when an
+        element was last dispatched gets the next such element.
+        """
+        iq = domish.Element((None, "iq"))
+        iq.addElement(("urn:example:late", "query"))
+        self.dispatcher.addObserver("/iq/query[@xmlns='urn:example:other']", self.observer("other"))
+        self.dispatcher.dispatch(iq)
+        self.dispatcher.addObserver("/iq/query[@xmlns='urn:example:late']", self.observer("late"))
+        self.dispatcher.dispatch(iq)
+        self.assertEqual(["late"], self.calls)
+
     def test_observersChange(self):
         """
         An observer added or removed after an element of the same name was
