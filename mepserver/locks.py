@@ -4,7 +4,7 @@ One lock per key (a room, say), keeping the stanzas of that key in order
 while some of them wait for a store.
 """
 
-from typing import Callable, Dict, Hashable
+from typing import Callable, Dict, Hashable, Mapping
 
 from twisted.internet import defer
 
@@ -22,6 +22,14 @@ class KeyedLocks:
 
     def __init__(self) -> None:
         self._locks: Dict[Hashable, defer.DeferredLock] = {}
+
+    @property
+    def held(self) -> Mapping[Hashable, defer.DeferredLock]:
+        """
+        The locks held or waited for, by key, read-only: C{key in held} is
+        L{busy}, for loops that ask of many keys (issue 16).
+        """
+        return self._locks
 
     def busy(self, key: Hashable) -> bool:
         """

@@ -584,8 +584,11 @@ class SplicedText:
         self.pieces = pieces
         self.order = order
 
-    def fill(self, to: str, stanzaId: Optional[str] = None, quotedTo: Optional[bytes] = None) -> bytes:
+    def fill(
+        self, to: Optional[str], stanzaId: Optional[str] = None, quotedTo: Optional[bytes] = None
+    ) -> bytes:
         """
+        @param to: the copy's C{to}; L{None} when C{quotedTo} gives it.
         @param quotedTo: L{None}, or C{to} already as it goes in the text
             (L{quoted}): a session keeps its own JID so.
         @return: one recipient's copy, its values escaped as attribute

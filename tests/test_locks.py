@@ -33,6 +33,21 @@ class KeyedLocksTests(unittest.SynchronousTestCase):
         self.assertEqual(["other", 1, 2], done)
         self.assertFalse(locks.busy("room"))
 
+    def test_held(self):
+        """
+        L{KeyedLocks.held} holds the keys that are busy, and only those,
+        as they change.
+        """
+        locks = KeyedLocks()
+        held = locks.held
+        pending = defer.Deferred()
+        locks.run("room", lambda: pending)
+        locks.run("other", lambda: None)
+        self.assertIn("room", held)
+        self.assertNotIn("other", held)
+        pending.callback(None)
+        self.assertNotIn("room", held)
+
     def test_drain(self):
         """
         L{KeyedLocks.drain} fires once no key has work left.

@@ -19,7 +19,7 @@ The Blocking Command (XEP-0191) for the client domain's accounts.
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Mapping, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -148,6 +148,14 @@ class BlockLists:
         @return: the account's loaded list, or L{None} if it is not loaded.
         """
         return self._lists.get(username)
+
+    @property
+    def loaded(self) -> Mapping[str, BlockList]:
+        """
+        The loaded lists by username, read-only: what L{get} answers, for
+        loops that ask of many accounts (issue 16).
+        """
+        return self._lists
 
     def set(self, username: str, blockList: BlockList) -> None:
         """
@@ -406,15 +414,18 @@ class BlockingHandler(AccountHandler):
             senderList = self.lists.get(sender.user)
             if senderList is None:
                 return None
-        lists = self.lists
+        # Asked of every recipient: the sender's list only if it has
+        # items, the recipients' from the mapping itself (issue 16).
+        senderBlocks = senderList if senderList else None
+        loaded = self.lists.loaded
 
         def passes(to: jid.JID) -> bool:
             if to.user == sender.user and to.host == sender.host:
                 # An account's own resources (section 4 note).
                 return True
-            if senderList is not None and senderList.matches(to):
+            if senderBlocks is not None and senderBlocks.matches(to):
                 return False
-            recipientList = lists.get(to.user)
+            recipientList = loaded.get(to.user)
             return recipientList is not None and not recipientList.matches(sender)
 
         return passes

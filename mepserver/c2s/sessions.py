@@ -180,23 +180,25 @@ class Session:
         if self.active:
             self.held = None
 
-    def sendEncoded(self, data: bytes, broadcast, to: str, stanzaId: Optional[str] = None) -> None:
+    def sendEncoded(self, data: bytes, broadcast, stanzaId: Optional[str] = None) -> None:
         """
-        Send a broadcast's copy already serialized for this session's
+        Send a broadcast's copy to this session, already serialized for its
         stream (L{DeliveryHandler.deliverMany}), as L{send} sends a stanza
         to an active session while no observer watches.
 
         @param data: the copy's text for the session's stream.
         @param broadcast: the L{mepserver.stanza.Broadcast} it was made
-            from, with C{to} and C{stanzaId} the copy's own values: stream
-            management keeps the copy as an element (XEP-0198 section 4).
+            from, with the session's JID for C{to} and C{stanzaId} the
+            copy's own values: stream management keeps the copy as an
+            element (XEP-0198 section 4).
         """
         if self.sm is None:
             self.xmlstream.sendBytes(data)
         else:
             # A plain element with its own list of children: resumption
             # adds a delay stamp to what it sends again (XEP-0198 section 5).
-            self.sm.send(self, copyStanza(broadcast.copyTo(to, stanzaId)), data)
+            copy = broadcast.copyTo(self.jid.full(), stanzaId)
+            self.sm.send(self, copyStanza(copy), data)
 
     def _deliver(self, stanza):
         if not self._ended:
@@ -630,11 +632,10 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         delivered = 0
         for recipient in recipients:
             stanzaId = None if newId is None else newId()
-            to = recipient.full()
             try:
                 session = None if sessionFor is None else sessionFor(recipient)
                 if session is None:
-                    route(broadcast.copyTo(to, stanzaId))
+                    route(broadcast.copyTo(recipient.full(), stanzaId))
                     continue
                 xs = session.xmlstream
                 if getattr(xs, "spliceable", False):
@@ -643,15 +644,17 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                     if xs.prefixes != prefixes or xs.namespace != namespace:
                         prefixes, namespace = xs.prefixes, xs.namespace
                         spliced = broadcast.encodeFor(prefixes, namespace)
-                    # The session's JID is the recipient's (its key).
-                    data = spliced.fill(to, stanzaId, session.quotedJID)
-                    session.sendEncoded(data, broadcast, to, stanzaId)
+                    # The session's JID is the recipient's (its key), kept
+                    # quoted.
+                    session.sendEncoded(
+                        spliced.fill(None, stanzaId, session.quotedJID), broadcast, stanzaId
+                    )
                 else:
-                    session.send(broadcast.copyTo(to, stanzaId))
+                    session.send(broadcast.copyTo(recipient.full(), stanzaId))
                 delivered += 1
             except Exception:
                 # As Domain.direct: the broadcaster carries on.
-                log.failure("Delivering a broadcast to {to}", to=to)
+                log.failure("Delivering a broadcast to {to}", to=recipient.full())
         self.bulkDelivered += delivered
 
     def deliverEach(self, elements, recipient, route):
@@ -705,19 +708,23 @@ class DeliveryHandler(xmlstream.XMPPHandler):
             passes = self.blocking.passesAtOnce(broadcast)
             if passes is None:
                 return None
-        busy = self.sessions.locks.busy
-        sessionOf = self.sessions.session
+        # Asked of every recipient: the mappings themselves, rather than
+        # a method call for each question (issue 16).
+        held = self.sessions.locks.held
+        bound = self.sessions._sessions
+        domain = self.sessions.domain
         archiveOf = self.archives.archiveOf if claimed else None
 
         def sessionFor(recipient: jid.JID) -> Optional[Session]:
             user = recipient.user
-            if user is None or recipient.resource is None or busy(user):
+            if user is None or recipient.resource is None or user in held:
                 return None
             if claimed and archiveOf(user) in claimed:
                 return None
             if passes is not None and not passes(recipient):
                 return None
-            session = sessionOf(recipient)
+            resources = bound.get(user) if recipient.host == domain else None
+            session = None if resources is None else resources.get(recipient.resource)
             if session is None or session._ended or not session.active:
                 return None
             return session
