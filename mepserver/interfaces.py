@@ -643,7 +643,7 @@ class IPubSubContext(Interface):
         @return: the full JIDs implicitly subscribed to the service that
             want notifications of the node: available, sharing presence,
             and interested through their caps (XEP-0163 section 4.3, rules
-            2 and 3); the service checks their access.
+            2 and 3), each once; the service checks their access.
         """
 
     def explicitTargets(subscriber, nodeIdentifier):

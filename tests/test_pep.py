@@ -443,6 +443,18 @@ class PublishTests(PEPTestCase):
         self.assertEqual(1, len(self.romeo.events()))
         garden.expectNothing()
 
+    def test_ownRosterItemNotCountedTwice(self):
+        """
+        An owner with its own bare JID in its roster, sharing presence (a
+        self-subscription), gets one notification per interested resource
+        all the same (section 4.3.2).
+        """
+        self.harness.users.setRosterItem("juliet", RosterItem(JULIET, subscription="both"))
+        # (The publisher's own notification goes with its answer.)
+        self.publishTune()
+        self.assertEqual(1, len(self.chamber.events()))
+        self.assertEqual(1, len(self.romeo.events()))
+
     def test_unavailableGetsNothing(self):
         """
         Section 4.3.2: a contact's resource that went unavailable gets no

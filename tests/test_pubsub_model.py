@@ -350,6 +350,21 @@ class RecipientTests(ModelTestCase):
         self.assertEqual((BALCONY, ROMEO, NURSE), result.recipients)
         self.assertEqual([], asked)
 
+    def test_candidatesTakenAsTheyCome(self):
+        """
+        Candidates that share presence, for a node nobody subscribed to
+        explicitly, are the recipients as they come, in order: each comes
+        once (L{IPubSubContext.candidates}), so none is even hashed.
+        """
+        self.sharingCandidates()
+
+        class Unhashable:
+            __hash__ = None
+
+        came = [Unhashable(), Unhashable()]
+        self.context.candidates = lambda nodeIdentifier: came
+        self.assertEqual(tuple(came), self.publish().recipients)
+
     def test_candidatesSharePresenceChecked(self):
         """
         Candidates that share presence are still checked one by one where

@@ -94,16 +94,19 @@ class PEPContext:
         """
         The owner's available resources, then those of each contact with a
         subscription C{from} or C{both}, whose caps ask for the node
-        (sections 4.1 and 4.3.2). Contacts of other domains have no
-        presence here (no server-to-server links), so none of theirs.
+        (sections 4.1 and 4.3.2), each once: the owner's resources are not
+        counted again for the owner's own roster item. Contacts of other
+        domains have no presence here (no server-to-server links), so none
+        of theirs.
         """
         # Asked of every publication, over the owner's whole roster: one
         # loop, without a list or a method call per contact (issue 16).
         boundOf = self.sessions.boundOf
         wants = self.interests.byEntity.get
         domain = self.sessions.domain
+        owner = self.owner.user
         result = []
-        for session in boundOf(self.owner.user):
+        for session in boundOf(owner):
             if session.available and nodeIdentifier in wants(session.jid, ()):
                 result.append(session.jid)
         for item in self.roster.values():
@@ -112,6 +115,7 @@ class PEPContext:
                 contact.host == domain
                 and item.subscription in SHARES_PRESENCE
                 and contact.user is not None
+                and contact.user != owner
             ):
                 for session in boundOf(contact.user):
                     if session.available and nodeIdentifier in wants(session.jid, ()):

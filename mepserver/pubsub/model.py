@@ -832,6 +832,9 @@ class Service:
         ):
             # Each candidate is the owner's or shares presence, which is
             # all checkAccess would ask of it here (issue 16).
+            if not node.subscriptions:
+                # And each comes once: no one else to add.
+                return tuple(candidates)
             found: Dict[jid.JID, None] = dict.fromkeys(candidates)
         else:
             found = {}
