@@ -600,10 +600,12 @@ class SplicedText:
         if len(pieces) == 2:
             # Only 'to' varies: the usual broadcast.
             return b"".join((pieces[0], quotedTo, pieces[1]))
+        # (quoted, inline: a notification's id differs for each copy.)
+        quotedId = escapeAttribute(stanzaId).encode("utf-8")
         if self.order[0] == 0:
-            first, second = quotedTo, quoted(stanzaId)
+            first, second = quotedTo, quotedId
         else:
-            first, second = quoted(stanzaId), quotedTo
+            first, second = quotedId, quotedTo
         return b"".join((pieces[0], first, pieces[1], second, pieces[2]))
 
 

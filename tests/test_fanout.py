@@ -27,7 +27,7 @@ from mepserver.c2s.sasl import SASLStep
 from mepserver.c2s.sessions import DeliveryHandler, Session, SessionManager
 from mepserver.c2s.stream import C2SAuthenticator, C2SXmlStream
 from mepserver.router import Domain, Router
-from mepserver.stanza import Broadcast
+from mepserver.stanza import Broadcast, SplicedText
 from mepserver.storage.memory import MemoryUserStore
 from tests.helpers import credentials, parseXml
 from tests.memory import MemoryServer
@@ -520,15 +520,16 @@ class StreamKindsTests(unittest.TestCase):
             "jabber:client",
         )
         ways = []
-        for name in ("send", "sendEncoded"):
-            original = getattr(Session, name)
-            self.patch(Session, name, lambda session, *args, name=name, original=original: (
-                ways.append((session.jid.user, name)), original(session, *args)))
+        send, fill = Session.send, SplicedText.fill
+        self.patch(Session, "send", lambda session, *args: (
+            ways.append((session.jid.user, "send")), send(session, *args))[1])
+        self.patch(SplicedText, "fill", lambda spliced, to, *args: (
+            ways.append((args[-1], "fill")), fill(spliced, to, *args))[1])
         self.router.deliverMany(
             Broadcast(message), [JID("juliet@example.com/tcp"), JID("romeo@example.com/ws")]
         )
         self.assertEqual(2, self.delivery.bulkDelivered)
-        self.assertEqual([("juliet", "sendEncoded"), ("romeo", "send")], ways)
+        self.assertEqual([(b"juliet@example.com/tcp", "fill"), ("romeo", "send")], ways)
         written = transport.value()
         self.assertTrue(
             written.endswith(

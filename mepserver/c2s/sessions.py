@@ -13,7 +13,7 @@ following the rules of RFC 6121 section 8.5.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, List, Mapping, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -371,17 +371,16 @@ class SessionManager:
         """
         return list(self._sessions.get(username, {}).values())
 
-    def boundOf(self, username) -> Iterable[Session]:
+    @property
+    def bound(self) -> Mapping[str, Mapping[str, Session]]:
         """
-        L{sessionsOf} without its copy, for loops over many accounts (a
-        publication's candidates, issue 16): a view of the sessions,
-        valid while none binds or unbinds, that is, for a loop that does
-        not return to the reactor or send.
-
-        @return: the bound sessions of an account.
+        The bound sessions by username and resource, read-only: what
+        L{sessionsOf} and L{session} answer, without a copy or a call per
+        account, for loops over many accounts (a publication's candidates,
+        a broadcast's recipients: issue 16). It changes as sessions bind
+        and unbind: a loop over it must not return to the reactor or send.
         """
-        resources = self._sessions.get(username)
-        return () if resources is None else resources.values()
+        return self._sessions
 
     def session(self, fullJID) -> Optional[Session]:
         """
@@ -646,9 +645,12 @@ class DeliveryHandler(xmlstream.XMPPHandler):
                         spliced = broadcast.encodeFor(prefixes, namespace)
                     # The session's JID is the recipient's (its key), kept
                     # quoted.
-                    session.sendEncoded(
-                        spliced.fill(None, stanzaId, session.quotedJID), broadcast, stanzaId
-                    )
+                    data = spliced.fill(None, stanzaId, session.quotedJID)
+                    if session.sm is None:
+                        # What sendEncoded does then, without its call.
+                        xs.sendBytes(data)
+                    else:
+                        session.sendEncoded(data, broadcast, stanzaId)
                 else:
                     session.send(broadcast.copyTo(recipient.full(), stanzaId))
                 delivered += 1
@@ -711,7 +713,7 @@ class DeliveryHandler(xmlstream.XMPPHandler):
         # Asked of every recipient: the mappings themselves, rather than
         # a method call for each question (issue 16).
         held = self.sessions.locks.held
-        bound = self.sessions._sessions
+        bound = self.sessions.bound
         domain = self.sessions.domain
         archiveOf = self.archives.archiveOf if claimed else None
 

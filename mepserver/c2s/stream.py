@@ -713,7 +713,9 @@ class C2SXmlStream(xmlstream.XmlStream):
             self.flush()
             gathered = None
         elif gathered is None:
-            gatherer = self._gatherer()
+            # (_gatherer, inline: asked of each copy of a broadcast.)
+            registry = self.registry
+            gatherer = None if registry is None else registry.gatherer
             if gatherer is not None and self.authenticator.session is not None:
                 gathered = self._gathered = []
                 gatherer.gather(self)

@@ -101,12 +101,12 @@ class PEPContext:
         """
         # Asked of every publication, over the owner's whole roster: one
         # loop, without a list or a method call per contact (issue 16).
-        boundOf = self.sessions.boundOf
+        bound = self.sessions.bound
         wants = self.interests.byEntity.get
         domain = self.sessions.domain
         owner = self.owner.user
         result = []
-        for session in boundOf(owner):
+        for session in bound.get(owner, {}).values():
             if session.available and nodeIdentifier in wants(session.jid, ()):
                 result.append(session.jid)
         for item in self.roster.values():
@@ -117,7 +117,10 @@ class PEPContext:
                 and contact.user is not None
                 and contact.user != owner
             ):
-                for session in boundOf(contact.user):
+                resources = bound.get(contact.user)
+                if resources is None:
+                    continue
+                for session in resources.values():
                     if session.available and nodeIdentifier in wants(session.jid, ()):
                         result.append(session.jid)
         return result

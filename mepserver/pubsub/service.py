@@ -21,6 +21,7 @@ rooms.
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from twisted.words.protocols.jabber import error, jid
@@ -175,7 +176,7 @@ class PubSubHandler(pubsub.PubSubService):
             self,
             Broadcast(message, ("to", "id")),
             recipients,
-            lambda: self.ids.newId("event-"),
+            functools.partial(self.ids.newId, "event-"),
         )
 
     def notifyItems(
