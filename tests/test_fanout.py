@@ -279,6 +279,32 @@ class RoomBroadcastTests(unittest.TestCase):
             self.assertEqual([] if name == "juliet" else ["juliet@localhost"], forged)
 
 
+    def test_roomStanzaIdNotAsked(self):
+        """
+        The stanza-id a room puts on its broadcast (XEP-0359, by the room),
+        or one by another domain's account, claims no account's archive
+        here: no recipient's archive is even asked about, and every copy
+        goes the bulk way with it.
+        """
+        archives = self.delivery.archives
+        asked = []
+        archiveOf = archives.archiveOf
+        self.patch(archives, "archiveOf", lambda username: (
+            asked.append(username), archiveOf(username))[1])
+        before = self.delivery.bulkDelivered
+        self.clients["romeo"].send(
+            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
+            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@elsewhere.example' id='other'/>"
+            "</message>"
+        )
+        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual([], asked)
+        for name, [message] in self.take().items():
+            self.assertEqual(
+                sorted([ROOM, "juliet@elsewhere.example"]),
+                sorted(s["by"] for s in message.elements("urn:xmpp:sid:0", "stanza-id")),
+            )
+
     def test_otherKinds(self):
         """
         A broadcast of a kind that carbons copy (XEP-0280 section 6.1: a

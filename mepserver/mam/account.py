@@ -196,7 +196,11 @@ def _claimants(message: domish.Element) -> FrozenSet[str]:
     if cached is not None and cached[0] == len(message.children):
         return cached[1]
     claimants = set()
-    for element in message.elements(NS_SID, "stanza-id"):
+    # The children themselves, not elements(): a generator's cost, for
+    # every broadcast (issue 16).
+    for element in message.children:
+        if getattr(element, "name", None) != "stanza-id" or element.uri != NS_SID:
+            continue
         _claimsArchive(element, "")
         if element._claimant is not None:
             claimants.add(element._claimant)
@@ -355,13 +359,21 @@ class AccountArchives:
 
         @return: L{None} if the message belongs in user archives (section
             7.1.1: chat and normal messages with content), so each account
-            decides; else the addresses of the archives whose copy loses a
-            stanza-id claiming to be by them (XEP-0359 section 4). Every
+            decides; else the addresses of the accounts' archives whose
+            copy loses a stanza-id claiming to be by them (XEP-0359 section
+            4): not a room's, say, which no account's archive is. Every
             other account gets the message as it is, and archives nothing.
         """
         if isArchivable(message):
             return None
-        return _claimants(message)
+        claimants = _claimants(message)
+        if not claimants:
+            return claimants
+        # An account's archive is username@domain (archiveOf): a room's
+        # stanza-id on each of its broadcasts is none of theirs, and its
+        # recipients need not be asked about (issue 16).
+        suffix = "@" + self.domain
+        return frozenset(claimant for claimant in claimants if claimant.endswith(suffix))
 
     def decideNow(self, username: str, message: domish.Element, other: jid.JID) -> Optional[bool]:
         """
