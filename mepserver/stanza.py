@@ -338,6 +338,15 @@ def serializePlain(element: domish.Element, prefixes: dict, defaultUri: str) -> 
     return None
 
 
+def elementText(element: domish.Element) -> str:
+    """
+    C{element.toXml()}, the same text, from L{serializePlain} where it
+    will do: a stored payload, say (issue 16: a PEP publish stores one).
+    """
+    text = serializePlain(element, {}, "")
+    return element.toXml() if text is None else text
+
+
 def escapeAttribute(value: str) -> str:
     """
     C{domish.escapeToXml(value, 1)}, without its five replacements when

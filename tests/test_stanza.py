@@ -20,6 +20,7 @@ from mepserver.stanza import (
     TooDeep,
     _escapeText,
     copyStanza,
+    elementText,
     escapeAttribute,
     forLog,
     freeze,
@@ -292,6 +293,30 @@ class SerializePlainTests(unittest.SynchronousTestCase):
                 ),
                 text,
             )
+
+    @settings(max_examples=50, deadline=None)
+    @given(elements())
+    def test_elementText(self, element):
+        """
+        L{elementText} is C{toXml()}'s text, whether L{serializePlain} or
+        Twisted makes it.
+        """
+        self.assertEqual(element.toXml(), elementText(element))
+
+    def test_elementTextPlain(self):
+        """
+        For a plain payload, L{elementText} is L{serializePlain}'s text,
+        without Twisted's serializer.
+        """
+        payload = parseStanza(
+            "<iq xmlns='jabber:client'><tune xmlns='http://jabber.org/protocol/tune'>"
+            "<artist>A &amp; B</artist></tune></iq>"
+        ).firstChildElement()
+        self.patch(domish.Element, "toXml", lambda *args, **kwargs: self.fail("toXml"))
+        self.assertEqual(
+            "<tune xmlns='http://jabber.org/protocol/tune'><artist>A &amp; B</artist></tune>",
+            elementText(payload),
+        )
 
     @settings(max_examples=200, deadline=None)
     @given(st.text(alphabet=st.sampled_from("ab<>&'\"\u00e9 ")), st.text())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from wokkel import disco, pubsub
@@ -93,10 +92,7 @@ class MEPResource(ServiceResource):
                 log.failure("Recording the deliveries of {item}", item=result.item.id)
         await ServiceResource.published(self, service, result)
 
-    def locate(self, request):
-        return defer.ensureDeferred(self._locate(request))
-
-    async def _locate(self, request):
+    async def locate(self, request):
         target = request.recipient
         room = self.rooms.get(target)
         if room is None or not (room.existsFor(request.sender) or room.occupantOf(request.sender)):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber import jid
 from wokkel import disco
@@ -100,10 +99,7 @@ class PEPResource(ServiceResource):
             roster = {item.contact.userhost(): item} if item is not None else {}
         return PEPContext(owner, roster, self.sessions, self.interests)
 
-    def locate(self, request):
-        return defer.ensureDeferred(self._locate(request))
-
-    async def _locate(self, request):
+    async def locate(self, request):
         owner = request.recipient.userhostJID()
         if not await self._exists(owner.user):
             raise errors.ServiceUnavailable(f"there is no account {owner.full()}")

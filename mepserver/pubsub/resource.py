@@ -21,7 +21,7 @@ subclass L{ServiceResource}, each with its own registry and context.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Dict, List, Optional
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber import error
@@ -33,6 +33,7 @@ from mepserver import errors
 from mepserver.pubsub.model import FIELDS, FORM_TYPE, Affiliation
 from mepserver.pubsub.registry import allWritten
 from mepserver.pubsub.service import PubSubHandler
+from mepserver.stanza import elementText
 
 NS_PUBSUB_PUBLISH_OPTIONS = NS_PUBSUB + "#publish-options"
 
@@ -174,12 +175,14 @@ class ServiceResource(pubsub.PubSubResource):
 
     # What a subclass provides.
 
-    def locate(self, request) -> defer.Deferred:
+    def locate(self, request) -> Awaitable:
         """
-        @return: a Deferred firing with C{(service, context)} for the
-            request: the L{Service} at C{request.recipient} and an
+        @return: an awaitable (a coroutine, as the subclasses' C{async def},
+            or a Deferred) of C{(service, context)} for the request: the
+            L{Service} at C{request.recipient} and an
             L{mepserver.interfaces.IPubSubContext} for C{request.sender};
-            or failing with a L{mepserver.errors.Refusal}.
+            raising a L{mepserver.errors.Refusal} instead. Every use case
+            awaits it at once: a coroutine spares the Deferred (issue 16).
         """
         raise NotImplementedError()
 
@@ -274,7 +277,7 @@ class ServiceResource(pubsub.PubSubResource):
         payloads = list(element.elements())
         if len(payloads) > 1:
             raise errors.InvalidPayload("an item carries at most one payload element")
-        payload = payloads[0].toXml() if payloads else None
+        payload = elementText(payloads[0]) if payloads else None
         result = service.publish(
             context,
             request.sender,
