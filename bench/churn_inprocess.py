@@ -16,19 +16,12 @@ cost, so C{compare.py} remains the measure (issue 16). Figures only, no
 verdict.
 """
 
-import os
 import sys
 import time
 
-from inprocess import runCheckouts
+from inprocess import ClockServer, runCheckouts
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS, ROOMS, SLICES = 20, 5, 20
-MUC = "conference.localhost"
-STREAM = (
-    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-    "to='localhost' version='1.0'>"
-)
 
 
 def measure(checkout, cycles):
@@ -37,64 +30,10 @@ def measure(checkout, cycles):
 
     @return: the CPU seconds of each slice, per join and leave.
     """
-    sys.path.insert(0, checkout)
-    import base64
-
-    import mepserver
-
-    # After mepserver: compare.py puts its own checkout first on the path.
-    sys.path.insert(0, HERE)
-    import compare
-    from twisted.internet import task
-    from twisted.test import iosim
-
-    from mepserver import config as configModule
-    from mepserver.c2s.mechanisms import makeCredentials
-    from mepserver.caps import parseCaps
-    from mepserver.server import buildServer
-    from mepserver.stanza import parseStanza
-
-    if not mepserver.__file__.startswith(os.path.abspath(checkout)):
-        raise RuntimeError(f"imported {mepserver.__file__}, not from {checkout}")
-    clock = task.Clock()
-    config = configModule.Config(
-        storage="memory", dataDir="/nonexistent", c2sListen="tcp:0:interface=127.0.0.1"
-    )
-    server = buildServer(config, clock=clock)
-    server.startService()
-    factory = server.listeners[0][1]
-    credentials = makeCredentials("bench-password")
-
-    class Connection:
-        def __init__(self, username):
-            server.users.createUser(username, credentials)
-            self.protocol = factory.buildProtocol(None)
-            self.transport = iosim.FakeTransport(self.protocol, isServer=True)
-            self.protocol.makeConnection(self.transport)
-            self.feed(STREAM)
-            plain = base64.b64encode(f"\0{username}\0bench-password".encode()).decode()
-            self.feed(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>")
-            clock.advance(0)
-            self.feed(STREAM)
-            self.feed("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
-            self.feed("<presence/>")
-            clock.advance(0)
-            if b"<jid>" not in self.written():
-                raise RuntimeError(f"{username} did not log in")
-
-        def feed(self, text):
-            self.protocol.dataReceived(text.encode())
-
-        def written(self):
-            data = b"".join(self.transport.stream)
-            self.transport.stream = []
-            return data
-
-    # The caps every client announces are known, as after the first join.
-    caps = parseCaps(parseStanza(f"<presence xmlns='jabber:client'>{compare.CAPS}</presence>"))
-    server.caps._remember(caps, frozenset(compare.FEATURES))
+    built = ClockServer(checkout)
+    compare, clock = built.compare, built.clock
+    owner = built.connect("owner")
     rooms = [compare.roomJID(f"churn{r}") for r in range(ROOMS)]
-    owner = Connection("owner")
     for room in rooms:
         owner.feed(f"<presence to='{room}/owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
         owner.feed(
@@ -106,7 +45,7 @@ def measure(checkout, cycles):
         clock.advance(0)
     if owner.written().count(b"type='result'") != ROOMS:
         raise RuntimeError("the rooms were not configured")
-    connections = [Connection(f"user{i}") for i in range(CLIENTS)]
+    connections = [built.connect(f"user{i}") for i in range(CLIENTS)]
     where = {}
 
     def step(n):

@@ -22,14 +22,9 @@ import os
 import sys
 import time
 
-from inprocess import runCheckouts
+from inprocess import ClockServer, runCheckouts
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SLICES = 20
-STREAM = (
-    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-    "to='localhost' version='1.0'>"
-)
 
 
 def shape(argv):
@@ -54,65 +49,11 @@ def measure(checkout, messages):
 
     @return: the CPU seconds of each slice, per message.
     """
-    sys.path.insert(0, checkout)
-    import base64
-
-    import mepserver
-
-    # After mepserver: compare.py puts its own checkout first on the path.
-    sys.path.insert(0, HERE)
-    import compare
-    from twisted.internet import task
-    from twisted.test import iosim
-
-    from mepserver import config as configModule
-    from mepserver.c2s.mechanisms import makeCredentials
-    from mepserver.caps import parseCaps
-    from mepserver.server import buildServer
-    from mepserver.stanza import parseStanza
-
-    if not mepserver.__file__.startswith(os.path.abspath(checkout)):
-        raise RuntimeError(f"imported {mepserver.__file__}, not from {checkout}")
+    built = ClockServer(checkout)
+    compare, clock = built.compare, built.clock
     _, rooms, perRoom = shape(sys.argv[1:])
-    clock = task.Clock()
-    config = configModule.Config(
-        storage="memory", dataDir="/nonexistent", c2sListen="tcp:0:interface=127.0.0.1"
-    )
-    server = buildServer(config, clock=clock)
-    server.startService()
-    factory = server.listeners[0][1]
-    credentials = makeCredentials("bench-password")
-
-    class Connection:
-        def __init__(self, username):
-            server.users.createUser(username, credentials)
-            self.protocol = factory.buildProtocol(None)
-            self.transport = iosim.FakeTransport(self.protocol, isServer=True)
-            self.protocol.makeConnection(self.transport)
-            self.feed(STREAM)
-            plain = base64.b64encode(f"\0{username}\0bench-password".encode()).decode()
-            self.feed(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>")
-            clock.advance(0)
-            self.feed(STREAM)
-            self.feed("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
-            self.feed(f"<presence>{compare.CAPS}</presence>")
-            clock.advance(0)
-            if b"<jid>" not in self.written():
-                raise RuntimeError(f"{username} did not log in")
-
-        def feed(self, text):
-            self.protocol.dataReceived(text.encode())
-
-        def written(self):
-            data = b"".join(self.transport.stream)
-            self.transport.stream = []
-            return data
-
-    # The caps every client announces are known, as after the first join.
-    caps = parseCaps(parseStanza(f"<presence xmlns='jabber:client'>{compare.CAPS}</presence>"))
-    server.caps._remember(caps, frozenset(compare.FEATURES))
     names = [compare.roomJID(f"fanout{r}") for r in range(rooms)]
-    owner = Connection("owner")
+    owner = built.connect("owner")
     for room in names:
         owner.feed(f"<presence to='{room}/owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
         # Persistent, then without an archive, as compare.py makes them
@@ -128,7 +69,10 @@ def measure(checkout, messages):
         clock.advance(0)
     if owner.written().count(b"type='result'") != 2 * rooms:
         raise RuntimeError("the rooms were not configured")
-    connections = [Connection(f"user{i}") for i in range(rooms * perRoom)]
+    connections = [
+        built.connect(f"user{i}", f"<presence>{compare.CAPS}</presence>")
+        for i in range(rooms * perRoom)
+    ]
     for i, connection in enumerate(connections):
         connection.feed(
             f"<presence to='{names[i % rooms]}/n{i}'><x xmlns='http://jabber.org/protocol/muc'/>"

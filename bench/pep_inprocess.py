@@ -26,14 +26,9 @@ import sys
 import tempfile
 import time
 
-from inprocess import runCheckouts
+from inprocess import STREAM, Connection, importCheckout, knowCaps, runCheckouts
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CONTACTS, SLICES = 50, 20
-STREAM = (
-    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-    "to='localhost' version='1.0'>"
-)
 
 
 def measure(checkout, publishes):
@@ -42,27 +37,17 @@ def measure(checkout, publishes):
 
     @return: the CPU seconds of each slice, per publish.
     """
-    sys.path.insert(0, checkout)
+    compare = importCheckout(checkout)
     import base64
 
-    import mepserver
-
-    # After mepserver: compare.py puts its own checkout first on the path.
-    sys.path.insert(0, HERE)
-    import compare
     from twisted.internet import defer, reactor, task
-    from twisted.test import iosim
     from twisted.words.protocols.jabber import jid
 
     from mepserver import config as configModule
     from mepserver.c2s.mechanisms import makeCredentials
-    from mepserver.caps import parseCaps
     from mepserver.interfaces import RosterItem
     from mepserver.server import buildServer
-    from mepserver.stanza import parseStanza
 
-    if not mepserver.__file__.startswith(os.path.abspath(checkout)):
-        raise RuntimeError(f"imported {mepserver.__file__}, not from {checkout}")
     directory = tempfile.mkdtemp(prefix="pep-inprocess-")
     config = configModule.Config(
         storage="sqlite", dataDir=directory, c2sListen="tcp:0:interface=127.0.0.1"
@@ -84,13 +69,10 @@ def measure(checkout, publishes):
         check()
         return d
 
-    class Connection:
+    class Client(Connection):
         def __init__(self, username):
+            Connection.__init__(self, factory)
             self.username = username
-            self.protocol = factory.buildProtocol(None)
-            self.transport = iosim.FakeTransport(self.protocol, isServer=True)
-            self.protocol.makeConnection(self.transport)
-            self.waiting = None
 
         async def login(self):
             self.feed(STREAM)
@@ -103,24 +85,10 @@ def measure(checkout, publishes):
             self.written()
             self.feed(f"<presence>{compare.CAPS}</presence>")
 
-        def feed(self, text):
-            self.protocol.dataReceived(text.encode())
-
-        def peek(self):
-            return b"".join(self.transport.stream)
-
-        def written(self):
-            data = self.peek()
-            self.transport.stream = []
-            return data
-
     async def main():
         server.startService()
         await server.ready
-        # The caps every client announces are known, as after the first
-        # disco#info answer.
-        caps = parseCaps(parseStanza(f"<presence xmlns='jabber:client'>{compare.CAPS}</presence>"))
-        server.caps._remember(caps, frozenset(compare.FEATURES))
+        knowCaps(server, compare)
         names = [f"user{i}" for i in range(CONTACTS)] + ["publisher"]
         for name in names:
             await server.users.createUser(name, credentials)
@@ -129,7 +97,7 @@ def measure(checkout, publishes):
             contact = jid.JID(f"{name}@localhost")
             await server.users.setRosterItem("publisher", RosterItem(contact, subscription="both"))
             await server.users.setRosterItem(name, RosterItem(publisherJID, subscription="both"))
-        connections = [Connection(name) for name in names]
+        connections = [Client(name) for name in names]
         for connection in connections:
             await connection.login()
         publisher = connections[-1]

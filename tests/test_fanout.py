@@ -264,13 +264,7 @@ class RoomBroadcastTests(unittest.TestCase):
         to be by gets its copy without it, the general way; the others get
         the broadcast as it is from the bulk path.
         """
-        before = self.delivery.bulkDelivered
-        self.clients["romeo"].send(
-            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
-            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@localhost' id='forged'/>"
-            "</message>"
-        )
-        self.assertEqual(2, self.delivery.bulkDelivered - before)
+        self.assertEqual(2, self.sendWithStanzaId("juliet@localhost", "forged"))
         for name, [message] in self.take().items():
             forged = [
                 s["by"] for s in message.elements("urn:xmpp:sid:0", "stanza-id")
@@ -278,6 +272,19 @@ class RoomBroadcastTests(unittest.TestCase):
             ]
             self.assertEqual([] if name == "juliet" else ["juliet@localhost"], forged)
 
+    def sendWithStanzaId(self, by, stanzaId):
+        """
+        romeo sends the room a message carrying a stanza-id by C{by}.
+
+        @return: how many of its copies went the bulk way.
+        """
+        before = self.delivery.bulkDelivered
+        self.clients["romeo"].send(
+            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
+            f"<stanza-id xmlns='urn:xmpp:sid:0' by='{by}' id='{stanzaId}'/>"
+            "</message>"
+        )
+        return self.delivery.bulkDelivered - before
 
     def test_roomStanzaIdNotAsked(self):
         """
@@ -291,13 +298,7 @@ class RoomBroadcastTests(unittest.TestCase):
         archiveOf = archives.archiveOf
         self.patch(archives, "archiveOf", lambda username: (
             asked.append(username), archiveOf(username))[1])
-        before = self.delivery.bulkDelivered
-        self.clients["romeo"].send(
-            f"<message type='groupchat' to='{ROOM}'><body>Hi</body>"
-            "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@elsewhere.example' id='other'/>"
-            "</message>"
-        )
-        self.assertEqual(3, self.delivery.bulkDelivered - before)
+        self.assertEqual(3, self.sendWithStanzaId("juliet@elsewhere.example", "other"))
         self.assertEqual([], asked)
         for name, [message] in self.take().items():
             self.assertEqual(
