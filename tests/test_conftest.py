@@ -2,6 +2,7 @@
 Tests for C{tests/conftest.py}, pytest's settings for this suite.
 """
 
+import os
 import sys
 
 from twisted.trial import unittest
@@ -36,3 +37,45 @@ class TwistedVersionOnceTests(unittest.SynchronousTestCase):
         from tests import conftest
 
         self.assertEqual(conftest._twistedVersionOnce(), conftest._asked())
+
+
+class ScratchFolderTests(unittest.SynchronousTestCase):
+    """
+    Under pytest, the tests run in a scratch folder of their own, in memory
+    where the system has room there.
+    """
+
+    def setUp(self):
+        if "_pytest.unittest" not in sys.modules or "tests.conftest" not in sys.modules:
+            raise unittest.SkipTest("only under pytest")
+
+    def test_entered(self):
+        """
+        The current folder is the scratch folder, not the checkout: it is
+        made in memory when L{conftest._scratchParent} finds room there,
+        and a test's C{mktemp} path is inside it.
+        """
+        from tests import conftest
+
+        folder = os.getcwd()
+        self.assertEqual(conftest._scratch["folder"], folder)
+        self.assertTrue(os.path.basename(folder).startswith("mepserver-pytest-"), folder)
+        checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.assertNotEqual(checkout, folder)
+        parent = conftest._scratchParent()
+        if parent is not None:
+            self.assertEqual(os.path.realpath(parent), os.path.realpath(os.path.dirname(folder)))
+        self.assertTrue(os.path.abspath(self.mktemp()).startswith(folder + os.sep))
+
+    def test_parent(self):
+        """
+        Memory is chosen only if it is a writable folder with the room
+        needed; otherwise the system's temporary folder is (L{None}).
+        """
+        from tests import conftest
+
+        folder = os.path.abspath(self.mktemp())
+        os.makedirs(folder)
+        self.assertEqual(folder, conftest._scratchParent(folder, 1))
+        self.assertIsNone(conftest._scratchParent(folder, 2**80))
+        self.assertIsNone(conftest._scratchParent(os.path.join(folder, "missing"), 1))
