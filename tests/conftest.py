@@ -8,9 +8,10 @@ checkout, so every run wrote its SQLite files, certificates and data
 folders there (and left them, C{tests.*/}). The folder is made in memory
 (C{/dev/shm}) where the system has one with room to spare, else in the
 system's temporary folder, entered once the tests are collected, and
-removed at the end of the run: the SQLite stores' commits, each a sync to
-disk, were about a second of the suite. Failures then show absolute paths,
-since the folder is not the one pytest was started in.
+removed at the end of the run (or by the next run, if this one was killed):
+the SQLite stores' commits, each a sync to disk, were about a second of the
+suite. Failures then show absolute paths, since the folder is not the one
+pytest was started in.
 
 pytest's unittest plugin asks which Twisted is installed before every
 test (C{_pytest.unittest._get_twisted_version}: C{importlib.metadata}, a
@@ -62,15 +63,42 @@ def _scratchParent(memory=MEMORY, needed=MEMORY_NEEDED):
     return memory
 
 
+#: The scratch folders' names start with this, then the pid of their run.
+SCRATCH_PREFIX = "mepserver-pytest-"
+
 #: The scratch folder and the folder pytest ran in, while the tests run.
 _scratch = {}
+
+
+def _removeAbandoned(parent):
+    """
+    Remove the scratch folders in C{parent} of runs whose process is gone
+    (killed, so that they could not remove their own): in memory, they
+    would hold it until the system restarts.
+    """
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not name.startswith(SCRATCH_PREFIX) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        except OSError:
+            pass
 
 
 def pytest_collection_finish(session):
     """
     Enter a new scratch folder once the tests are collected.
     """
-    _scratch["folder"] = tempfile.mkdtemp(prefix="mepserver-pytest-", dir=_scratchParent())
+    parent = _scratchParent()
+    _removeAbandoned(parent or tempfile.gettempdir())
+    _scratch["folder"] = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent)
     _scratch["previous"] = os.getcwd()
     os.chdir(_scratch["folder"])
 
@@ -82,3 +110,4 @@ def pytest_sessionfinish(session):
     if "previous" in _scratch:
         os.chdir(_scratch.pop("previous"))
         shutil.rmtree(_scratch.pop("folder"), ignore_errors=True)
+

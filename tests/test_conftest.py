@@ -59,7 +59,9 @@ class ScratchFolderTests(unittest.SynchronousTestCase):
 
         folder = os.getcwd()
         self.assertEqual(conftest._scratch["folder"], folder)
-        self.assertTrue(os.path.basename(folder).startswith("mepserver-pytest-"), folder)
+        self.assertTrue(
+            os.path.basename(folder).startswith(f"mepserver-pytest-{os.getpid()}-"), folder
+        )
         checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.assertNotEqual(checkout, folder)
         parent = conftest._scratchParent()
@@ -79,3 +81,44 @@ class ScratchFolderTests(unittest.SynchronousTestCase):
         self.assertEqual(folder, conftest._scratchParent(folder, 1))
         self.assertIsNone(conftest._scratchParent(folder, 2**80))
         self.assertIsNone(conftest._scratchParent(os.path.join(folder, "missing"), 1))
+
+
+class RemoveAbandonedTests(unittest.SynchronousTestCase):
+    """
+    L{conftest._removeAbandoned} removes the scratch folders of runs whose
+    process is gone, and nothing else.
+    """
+
+    def setUp(self):
+        if "_pytest.unittest" not in sys.modules or "tests.conftest" not in sys.modules:
+            raise unittest.SkipTest("only under pytest")
+
+    def test_abandoned(self):
+        """
+        A scratch folder named after a process that no longer exists is
+        removed with what it holds; one of a live process (this one), a
+        folder named otherwise and a file are left.
+        """
+        import subprocess
+
+        from tests import conftest
+
+        gone = subprocess.Popen([sys.executable, "-c", ""])
+        gone.wait()
+        parent = os.path.abspath(self.mktemp())
+        names = [
+            f"mepserver-pytest-{gone.pid}-abc",
+            f"mepserver-pytest-{os.getpid()}-abc",
+            "mepserver-pytest-x-abc",
+            "other",
+        ]
+        for name in names:
+            os.makedirs(os.path.join(parent, name, "data"))
+        with open(os.path.join(parent, f"mepserver-pytest-{gone.pid}-file"), "w"):
+            pass
+        conftest._removeAbandoned(parent)
+        self.assertEqual(
+            sorted(names[1:] + [f"mepserver-pytest-{gone.pid}-file"]), sorted(os.listdir(parent))
+        )
+        conftest._removeAbandoned(os.path.join(parent, "missing"))
+
