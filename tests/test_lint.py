@@ -11,6 +11,8 @@ files are parsed again. A whole check of the tree costs over a second; the
 remembered check, a few milliseconds a file changed.
 """
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -94,6 +96,28 @@ def sourceFiles(root, folders):
     return paths
 
 
+@contextlib.contextmanager
+def _heapLeftAlone():
+    """
+    Leave what the process held before out of the garbage collections run
+    inside the block (L{gc.freeze}), unless something else froze it already.
+
+    pyflakes' trees are cycles (each node points at its parent), so parsing
+    a tree of files starts collections, which are collected as before; but
+    each full one would also go through everything a test run holds: in
+    the whole suite under pytest, a check of the whole tree (a clean
+    clone's, without C{.pyflakes-cache}) took 2.2 s instead of 1.35 s.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def lint(root, folders, cachePath):
     """
     Run pyflakes over the Python of C{folders}, skipping the files whose
@@ -121,15 +145,16 @@ def lint(root, folders, cachePath):
     reporter = CollectingReporter(root)
     clean = []
     parsed = 0
-    for path in sourceFiles(root, folders):
-        with open(path, "rb") as f:
-            source = f.read()
-        digest = hashlib.sha256(source).hexdigest()
-        if digest not in remembered:
-            parsed += 1
-            if pyflakes.check(source, path, reporter):
-                continue
-        clean.append(digest)
+    with _heapLeftAlone():
+        for path in sourceFiles(root, folders):
+            with open(path, "rb") as f:
+                source = f.read()
+            digest = hashlib.sha256(source).hexdigest()
+            if digest not in remembered:
+                parsed += 1
+                if pyflakes.check(source, path, reporter):
+                    continue
+            clean.append(digest)
     if set(clean) != remembered:
         temporary = f"{cachePath}.{os.getpid()}"
         try:
@@ -240,3 +265,30 @@ class LintTests(LintTestCase):
         with open(self.cache, "w") as f:
             f.write("{")
         self.assertEqual((findings, 1), self.lint())
+
+    def test_heapLeftAlone(self):
+        """
+        pyflakes runs with what the process held before frozen out of the
+        garbage collector's way, and the heap is unfrozen afterwards; a
+        heap frozen by someone else stays frozen.
+        """
+        if gc.get_freeze_count():
+            raise unittest.SkipTest("something else froze the heap")
+        frozen = []
+
+        def check(source, path, reporter):
+            frozen.append(gc.get_freeze_count())
+            return 0
+
+        self.patch(pyflakes, "check", check)
+        self.write("module.py", "import os\n")
+        self.assertEqual(([], 1), self.lint())
+        self.assertEqual(1, len(frozen))
+        self.assertGreater(frozen[0], 0)
+        self.assertEqual(0, gc.get_freeze_count())
+        os.remove(self.cache)
+        gc.freeze()
+        self.addCleanup(gc.unfreeze)
+        before = gc.get_freeze_count()
+        self.assertEqual(([], 1), self.lint())
+        self.assertEqual(before, gc.get_freeze_count())
