@@ -34,7 +34,7 @@ from mepserver.interfaces import IOccupantObserver, IRoomEvents, IRoomObserver
 from mepserver.jids import occupantJID
 from mepserver.mep.interests import RoomInterests
 from mepserver.pubsub.service import PubSubHandler
-from mepserver.stanza import TooDeep, parseElements
+from mepserver.stanza import TooDeep, elementText, parseElements
 
 log = Logger()
 
@@ -47,7 +47,7 @@ def payloadXml(payload: Union[str, bytes, domish.Element]) -> str:
     @raise errors.InvalidPayload: the text is not exactly one element.
     """
     if domish.IElement.providedBy(payload):
-        return payload.toXml()
+        return elementText(payload)
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8")
     try:
@@ -59,7 +59,7 @@ def payloadXml(payload: Union[str, bytes, domish.Element]) -> str:
         raise errors.InvalidPayload("the payload is not well-formed XML") from None
     if len(elements) != 1:
         raise errors.InvalidPayload("the payload must be exactly one XML element")
-    return elements[0].toXml()
+    return elementText(elements[0])
 
 
 @implementer(IRoomObserver, IOccupantObserver, IRoomEvents)
