@@ -497,6 +497,34 @@ class MUCTests(BlockingTestCase):
         self.assertEqual([], muc.received)
 
 
+class EmptyListOutboundTests(BlockingTestCase):
+    """
+    What an account with an empty (loaded) list sends is not checked one
+    JID at a time: nothing can be refused (issue 16).
+    """
+
+    def test_notChecked(self):
+        """
+        juliet's empty list lets her message through without the check of
+        its C{to}; once it has an item, her stanzas are checked again.
+        """
+        checked = []
+        check = BlockingHandler._checkOutbound
+        self.patch(BlockingHandler, "_checkOutbound", lambda handler, session, stanza, proceed: (
+            checked.append(stanza.name), check(handler, session, stanza, proceed))[1])
+        self.assertEqual([], self.blockList())
+        self.balcony.send(f"<message to='romeo@{DOMAIN}' type='chat'><body>Hi</body></message>")
+        [message] = self.romeo.take()
+        self.assertEqual("Hi", str(message.body))
+        self.assertEqual([], checked)
+        self.block("benvolio@capulet.lit")
+        del checked[:]
+        self.balcony.send(f"<message to='romeo@{DOMAIN}' type='chat'><body>Again</body></message>")
+        [message] = self.romeo.take()
+        self.assertEqual("Again", str(message.body))
+        self.assertEqual(["message"], checked)
+
+
 class OutboundTests(BlockingTestCase):
     """
     Section 3.3: what the account sends a JID it blocks.

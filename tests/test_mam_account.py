@@ -251,6 +251,29 @@ class WhatIsArchivedTests(ArchiveTestCase):
         [delivered] = self.chamber.take()
         self.assertEqual(entry.id, stanzaIdOf(delivered, JULIET))
 
+    def test_notArchivableNotDecided(self):
+        """
+        What a session sends that no account archive keeps (a groupchat or
+        headline message, a presence) goes on without its own archive's
+        decision being asked for; a chat message is decided, and archived.
+        """
+        asked = []
+        archives = self.server.archives
+        decideNow = archives.decideNow
+        # (Archives decide on delivery too: juliet's on what she sends.)
+        self.patch(archives, "decideNow", lambda username, message, other: (
+            username == "juliet" and message["from"].startswith("juliet@")
+            and asked.append(message.getAttribute("type")),
+            decideNow(username, message, other))[1])
+        self.balcony.send(f"<message to='{ROMEO}' type='headline'><body>h</body></message>")
+        self.balcony.send(f"<message to='{ROMEO}' type='groupchat'><body>g</body></message>")
+        self.balcony.send(f"<presence to='{ROMEO}'/>")
+        self.assertEqual([], asked)
+        self.assertEqual([], self.bodies("juliet"))
+        self.balcony.send(chat(ROMEO, "c"))
+        self.assertEqual({"chat"}, set(asked))
+        self.assertEqual(["c"], self.bodies("juliet"))
+
     def test_spoofedStanzaIdsRemoved(self):
         """
         XEP-0359 section 4: stanza-ids claiming to be by juliet's archive

@@ -469,9 +469,15 @@ class BlockingHandler(AccountHandler):
         Refuse a client's stanza to a JID its account blocks; otherwise
         call C{proceed}, once the account's list is loaded.
         """
-        if self.lists.get(session.jid.user) is not None:
+        blockList = self.lists.get(session.jid.user)
+        if blockList is not None:
             # Loaded: as load() would call back at once, without a Deferred.
-            self._checkOutbound(session, stanza, proceed)
+            # An empty list refuses nothing (issue 16: every stanza a client
+            # sends passes here).
+            if blockList:
+                self._checkOutbound(session, stanza, proceed)
+            else:
+                proceed()
             return
         d = self.lists.load([session.jid.user])
         if d.called:

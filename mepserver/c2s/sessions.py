@@ -438,13 +438,14 @@ class SessionManager:
             return
         self._filter(session, stanza, self.filters)
 
-    def _filter(self, session, stanza, filters):
+    def _filter(self, session, stanza, filters, index=0):
         """
-        Hand the stanza to each filter in turn, then process it.
+        Hand the stanza to each filter in turn, from C{filters[index]},
+        then process it.
         """
-        if filters:
-            filters[0].outbound(
-                session, stanza, lambda: self._filter(session, stanza, filters[1:])
+        if index < len(filters):
+            filters[index].outbound(
+                session, stanza, lambda: self._filter(session, stanza, filters, index + 1)
             )
         else:
             self._process(session, stanza)

@@ -624,6 +624,10 @@ class AccountArchiveHandler(AccountHandler):
         server's shutdown drains that lock.
         """
         if not self._waiting.get(session):
+            if stanza.name != "message" or not isArchivable(stanza):
+                # What decideNow would say at once (issue 16: a groupchat
+                # message, say, which a room archives, not an account).
+                return proceed()
             other = _recipient(session, stanza)
             if other is None:
                 return proceed()
