@@ -27,6 +27,9 @@ from mepserver.pubsub.model import Interests, NodeConfig, Service
 #: 1) unless configured otherwise.
 PEP_DEFAULTS = NodeConfig()
 
+#: An account without bound sessions (L{PEPContext._interested}).
+_NO_SESSIONS: Mapping[str, object] = {}
+
 @implementer(IPubSubContext)
 class PEPContext:
     """
@@ -82,12 +85,20 @@ class PEPContext:
     def _isLocal(self, address: jid.JID) -> bool:
         return address.user is not None and address.host == self.sessions.domain
 
-    def _interested(self, username: str, nodeIdentifier: str) -> List[jid.JID]:
-        interested = self.interests.interested
+    def _interested(self, usernames: Iterable[str], nodeIdentifier: str) -> List[jid.JID]:
+        """
+        @return: the available sessions of the accounts, in order, whose
+            caps ask for the node. Asked of every publication, over the
+            owner's whole roster: read from the mappings themselves,
+            without a list or a method call per account (issue 16).
+        """
+        bound = self.sessions.bound
+        wants = self.interests.byEntity.get
         return [
             session.jid
-            for session in self.sessions.sessionsOf(username)
-            if session.available and interested(session.jid, nodeIdentifier)
+            for username in usernames
+            for session in bound.get(username, _NO_SESSIONS).values()
+            if session.available and nodeIdentifier in wants(session.jid, ())
         ]
 
     def candidates(self, nodeIdentifier: str) -> List[jid.JID]:
@@ -99,31 +110,18 @@ class PEPContext:
         domains have no presence here (no server-to-server links), so none
         of theirs.
         """
-        # Asked of every publication, over the owner's whole roster: one
-        # loop, without a list or a method call per contact (issue 16).
-        bound = self.sessions.bound
-        wants = self.interests.byEntity.get
         domain = self.sessions.domain
         owner = self.owner.user
-        result = []
-        for session in bound.get(owner, {}).values():
-            if session.available and nodeIdentifier in wants(session.jid, ()):
-                result.append(session.jid)
-        for item in self.roster.values():
-            contact = item.contact
-            if (
-                contact.host == domain
-                and item.subscription in SHARES_PRESENCE
-                and contact.user is not None
-                and contact.user != owner
-            ):
-                resources = bound.get(contact.user)
-                if resources is None:
-                    continue
-                for session in resources.values():
-                    if session.available and nodeIdentifier in wants(session.jid, ()):
-                        result.append(session.jid)
-        return result
+        accounts = [owner]
+        accounts.extend(
+            item.contact.user
+            for item in self.roster.values()
+            if item.contact.host == domain
+            and item.subscription in SHARES_PRESENCE
+            and item.contact.user is not None
+            and item.contact.user != owner
+        )
+        return self._interested(accounts, nodeIdentifier)
 
     def explicitTargets(self, subscriber: jid.JID, nodeIdentifier: str) -> List[jid.JID]:
         """
@@ -132,7 +130,7 @@ class PEPContext:
         no such resource, one to the bare JID.
         """
         if subscriber.resource is None and self._isLocal(subscriber):
-            interested = self._interested(subscriber.user, nodeIdentifier)
+            interested = self._interested((subscriber.user,), nodeIdentifier)
             if interested:
                 return interested
         return [subscriber]
