@@ -70,6 +70,10 @@ class Config:
     @ivar dataDir: where the SQLite file and the generated TLS certificate
         live (C{[server] data_dir}).
     @ivar storage: C{"sqlite"} or C{"memory"} (C{[storage] backend}).
+    @ivar storageSynchronous: when SQLite waits for the disk
+        (C{[storage] synchronous}): C{"normal"} at checkpoints only, so a
+        write survives the process crashing but may be lost in a power
+        cut; C{"full"} at every commit, so it survives both.
     @ivar c2sListen: endpoint description of the client listener
         (C{[c2s] listen}).
     @ivar directTLSListen: endpoint description of the direct TLS client
@@ -188,6 +192,7 @@ class Config:
     mucDomain: str = "conference.localhost"
     dataDir: str = "mepserver-data"
     storage: str = "sqlite"
+    storageSynchronous: str = "normal"
     c2sListen: str = "tcp:5222:interface=127.0.0.1"
     directTLSListen: Optional[str] = "tcp:5223:interface=127.0.0.1"
     httpListen: str = "tcp:5280:interface=127.0.0.1"
@@ -680,6 +685,7 @@ _SETTINGS = (
     _Setting("mucDomain", "muc", "domain", _domain),
     _Setting("dataDir", "server", "data_dir", _nonEmpty),
     _Setting("storage", "storage", "backend", _choice("sqlite", "memory")),
+    _Setting("storageSynchronous", "storage", "synchronous", _choice("normal", "full")),
     _Setting("c2sListen", "c2s", "listen", _endpoint),
     _Setting("directTLSListen", "c2s", "direct_tls_listen", _optionalEndpoint),
     _Setting("httpListen", "http", "listen", _endpoint),

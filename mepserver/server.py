@@ -490,7 +490,9 @@ def buildStores(config: Config) -> Tuple[IUserStore, IRoomStore]:
     if config.storage == "memory":
         return MemoryUserStore(), MemoryRoomStore()
     os.makedirs(config.dataDir, exist_ok=True)
-    store = SQLiteStore(os.path.join(config.dataDir, "mepserver.sqlite"))
+    store = SQLiteStore(
+        os.path.join(config.dataDir, "mepserver.sqlite"), config.storageSynchronous
+    )
     return store, store
 
 

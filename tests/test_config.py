@@ -68,6 +68,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
         self.assertEqual(defaults.mucDomain, "conference.localhost")
         self.assertEqual(defaults.dataDir, "mepserver-data")
         self.assertEqual(defaults.storage, "sqlite")
+        self.assertEqual(defaults.storageSynchronous, "normal")
         self.assertEqual(defaults.c2sListen, "tcp:5222:interface=127.0.0.1")
         self.assertEqual(defaults.directTLSListen, "tcp:5223:interface=127.0.0.1")
         self.assertEqual(defaults.httpListen, "tcp:5280:interface=127.0.0.1")
@@ -125,6 +126,7 @@ class DefaultsTests(unittest.SynchronousTestCase):
                 "mucDomain",
                 "dataDir",
                 "storage",
+                "storageSynchronous",
                 "c2sListen",
                 "directTLSListen",
                 "httpListen",
@@ -318,6 +320,23 @@ class FileTests(unittest.SynchronousTestCase):
         """
         self.assertEqual(self.load("[storage]\nbackend = memory\n").storage, "memory")
         self.assertEqual(self.load("[storage]\nbackend = SQLite\n").storage, "sqlite")
+
+    def test_storageSynchronous(self):
+        """
+        C{[storage] synchronous} sets C{storageSynchronous}: C{normal} or
+        C{full}, in any case; anything else is refused, naming the choices.
+        """
+        self.assertEqual(
+            self.load("[storage]\nsynchronous = FULL\n").storageSynchronous, "full"
+        )
+        self.assertEqual(
+            self.load("[storage]\nsynchronous = normal\n").storageSynchronous, "normal"
+        )
+        error = self.assertRaises(
+            config.ConfigError, self.load, "[storage]\nsynchronous = off\n"
+        )
+        self.assertIn("[storage] synchronous", str(error))
+        self.assertIn("full", str(error))
 
     def test_c2sListen(self):
         """

@@ -123,6 +123,26 @@ class BuildServerTests(unittest.TestCase):
         self.assertIsNone(self.successResultOf(server.getCredentials("bob")))
 
     @defer.inlineCallbacks
+    def test_storageSynchronous(self):
+        """
+        C{[storage] synchronous} reaches the SQLite store's connection.
+        """
+
+        def synchronous(cursor):
+            cursor.execute("PRAGMA synchronous")
+            return cursor.fetchone()[0]
+
+        for setting, value in [("normal", 1), ("full", 2)]:
+            server = buildServer(
+                self.makeConfig(storage="sqlite", storageSynchronous=setting)
+            )
+            server.startService()
+            yield server.ready
+            found = yield server.users._pool.runInteraction(synchronous)
+            yield server.stopService()
+            self.assertEqual(value, found)
+
+    @defer.inlineCallbacks
     def test_accountsSurviveRestart(self):
         """
         With SQLite storage, accounts and rosters survive a restart.

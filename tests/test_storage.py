@@ -729,6 +729,31 @@ class SQLiteUserStoreTests(SQLiteFile, UserStoreTests, unittest.TestCase):
         journal = connection.execute("PRAGMA journal_mode").fetchone()
         self.assertEqual(("wal",), journal)
 
+    @defer.inlineCallbacks
+    def test_synchronous(self):
+        """
+        The store's connection runs with C{synchronous=NORMAL} unless opened
+        with C{"full"}, which makes it C{FULL} (SQLite's 1 and 2).
+        """
+
+        def synchronous(cursor):
+            cursor.execute("PRAGMA synchronous")
+            return cursor.fetchone()[0]
+
+        value = yield self.store._pool.runInteraction(synchronous)
+        self.assertEqual(1, value)
+        yield self.store.close()
+        self.store = yield SQLiteStore.open(self.path, "full")
+        value = yield self.store._pool.runInteraction(synchronous)
+        self.assertEqual(2, value)
+
+    def test_synchronousUnknown(self):
+        """
+        Any other value is refused before a connection is opened.
+        """
+        error = self.assertRaises(ValueError, SQLiteStore, self.path, "off")
+        self.assertIn("'off'", str(error))
+
     def test_openFailure(self):
         """
         C{open} fails if the database file cannot be opened.
