@@ -114,6 +114,33 @@ class ArchiveStoreTests:
         self.assertEqual((message(1),), page.messages)
 
     @defer.inlineCallbacks
+    def test_droppedIDsMayReturn(self):
+        """
+        The UID of a message the archive no longer holds (dropped past the
+        limit, expired, or with its whole archive) may be archived again;
+        the UIDs it still holds may not.
+        """
+        for n in range(1, 5):
+            yield self.store.archiveMessage(ROMEO, message(n), 3)
+        yield self.store.archiveMessage(ROMEO, message(1, timestamp=1010.0), None)
+        yield self.assertFailure(
+            self.store.archiveMessage(ROMEO, message(2, timestamp=1011.0), None),
+            DuplicateArchiveID,
+        )
+        self.assertEqual(["m2", "m3", "m4", "m1"], (yield self.ids(ArchiveQuery())))
+        dropped = yield self.store.expireArchives(1004.5)
+        self.assertEqual(3, dropped)
+        yield self.store.archiveMessage(ROMEO, message(2, timestamp=1012.0), None)
+        yield self.assertFailure(
+            self.store.archiveMessage(ROMEO, message(1, timestamp=1013.0), None),
+            DuplicateArchiveID,
+        )
+        self.assertEqual(["m1", "m2"], (yield self.ids(ArchiveQuery())))
+        yield self.store.removeArchive(ROMEO)
+        yield self.store.archiveMessage(ROMEO, message(1), None)
+        self.assertEqual(["m1"], (yield self.ids(ArchiveQuery())))
+
+    @defer.inlineCallbacks
     def test_limitDropsOldest(self):
         """
         Past C{limit}, the oldest messages go (section 2.2).
@@ -284,6 +311,8 @@ class ArchiveStoreTests:
                 "<message><retracted/></message>"), message(3)],
             list(page.messages),
         )
+        found = yield self.store.getArchivedMessage(ROMEO, "m2")
+        self.assertEqual("<message><retracted/></message>", found.stanza)
         self.assertFalse(
             (yield self.store.replaceArchivedMessage(ROMEO, "m9", "<x/>")))
 
@@ -345,13 +374,16 @@ class MemoryArchiveStoreTests(ArchiveStoreTests, unittest.TestCase):
     @defer.inlineCallbacks
     def test_reset(self):
         """
-        C{reset} forgets every archive and preference.
+        C{reset} forgets every archive and preference, and so the UIDs
+        archived before.
         """
         yield self.fill(2)
         yield self.store.setArchivePrefs(ROMEO, ArchivePrefs("never"))
         self.store.reset()
         self.assertEqual([], (yield self.ids(ArchiveQuery())))
         self.assertIsNone((yield self.store.getArchivePrefs(ROMEO)))
+        yield self.store.archiveMessage(ROMEO, message(1), None)
+        self.assertEqual(["m1"], (yield self.ids(ArchiveQuery())))
 
 
 class SQLiteArchiveStoreTests(SQLiteFile, ArchiveStoreTests, unittest.TestCase):

@@ -579,6 +579,9 @@ class MemoryArchiveStore:
 
     def __init__(self) -> None:
         self._archives: Dict[str, List[ArchivedMessage]] = {}
+        # Each archive's messages by UID, kept in step with its list: a
+        # UID is checked against it on every message archived (issue 16).
+        self._byId: Dict[str, Dict[str, ArchivedMessage]] = {}
         self._prefs: Dict[str, ArchivePrefs] = {}
 
     def reset(self) -> None:
@@ -588,18 +591,31 @@ class MemoryArchiveStore:
         For test fixtures, hence synchronous.
         """
         self._archives.clear()
+        self._byId.clear()
         self._prefs.clear()
 
     def archiveMessage(
         self, archive: str, message: ArchivedMessage, limit: Optional[int]
     ) -> defer.Deferred[None]:
         messages = self._archives.setdefault(archive, [])
-        if any(stored.id == message.id for stored in messages):
+        byId = self._byId.setdefault(archive, {})
+        if message.id in byId:
             return defer.fail(DuplicateArchiveID(message.id))
         messages.append(message)
+        byId[message.id] = message
         if limit is not None and len(messages) > limit:
-            del messages[: len(messages) - limit]
+            self._dropOldest(archive, len(messages) - limit)
         return defer.succeed(None)
+
+    def _dropOldest(self, archive: str, count: int) -> None:
+        """
+        Drop the C{count} oldest messages of C{archive}; their UIDs may be
+        archived again.
+        """
+        messages, byId = self._archives[archive], self._byId[archive]
+        for stored in messages[:count]:
+            del byId[stored.id]
+        del messages[:count]
 
     def queryArchive(
         self, archive: str, query: ArchiveQuery
@@ -613,10 +629,7 @@ class MemoryArchiveStore:
     def getArchivedMessage(
         self, archive: str, id: str
     ) -> defer.Deferred[Optional[ArchivedMessage]]:
-        for message in self._archives.get(archive, []):
-            if message.id == id:
-                return defer.succeed(message)
-        return defer.succeed(None)
+        return defer.succeed(self._byId.get(archive, {}).get(id))
 
     def replaceArchivedMessage(
         self, archive: str, id: str, stanza: str
@@ -624,12 +637,15 @@ class MemoryArchiveStore:
         messages = self._archives.get(archive, [])
         for n, message in enumerate(messages):
             if message.id == id:
-                messages[n] = dataclasses.replace(message, stanza=stanza)
+                messages[n] = self._byId[archive][id] = dataclasses.replace(
+                    message, stanza=stanza
+                )
                 return defer.succeed(True)
         return defer.succeed(False)
 
     def removeArchive(self, archive: str) -> defer.Deferred[None]:
         self._archives.pop(archive, None)
+        self._byId.pop(archive, None)
         self._prefs.pop(archive, None)
         return defer.succeed(None)
 
@@ -639,7 +655,7 @@ class MemoryArchiveStore:
             n = 0
             while n < len(messages) and messages[n].timestamp < before:
                 n += 1
-            del messages[:n]
+            self._dropOldest(archive, n)
             dropped += n
         return defer.succeed(dropped)
 
