@@ -1234,6 +1234,23 @@ class LifecycleTests(MEPTestCase):
         self.h.join(A, "a")
         self.assertError(self.h.items(A, ROOM), "cancel", "item-not-found")
 
+    def test_destroyedForgetsEveryService(self):
+        """
+        A room that goes takes from memory every service under its JID,
+        even one at a nick nobody holds now (a load that finished after
+        its occupant left), and no other room's.
+        """
+        self.h.join(A, "a")
+        other = JID("heath@" + JID(ROOM).host + "/b")
+        self.h.join(B, "b", room=other.userhost())
+        stray = JID(ROOM + "/gone")
+        self.successResultOf(self.h.mep.registry.get(stray))
+        self.successResultOf(self.h.mep.registry.get(other))
+        self.h.send(f"<presence from='{A}' to='{ROOM}/a' type='unavailable'/>")
+        self.assertIsNone(self.h.rooms.get(JID(ROOM)))
+        self.assertIsNone(self.h.mep.registry.cached(stray))
+        self.assertIsNotNone(self.h.mep.registry.cached(other))
+
     def test_reset(self):
         """
         Rooms.reset() clears MEP state too.

@@ -137,6 +137,32 @@ class RegistryTests(unittest.TestCase):
         self.assertEqual([], self.successResultOf(self.store.loadNodes(OWNER)))
         self.assertEqual(0, len(self.registry))
 
+    def test_forgetUnder(self):
+        """
+        C{forgetUnder} drops from memory the services at a bare JID and at
+        its full JIDs, including one moved there, and no other; the store
+        keeps its copies.
+        """
+        room = OCCUPANT.userhostJID()
+        other = JID("heath@chat.shakespeare.lit")
+        self.successResultOf(self.store.saveNode(StoredNode(room, N1, {})))
+        for serviceJID in [room, OCCUPANT, JID("coven@chat.shakespeare.lit/third"),
+                           other, JID("heath@chat.shakespeare.lit/macbeth")]:
+            self.successResultOf(self.registry.get(serviceJID))
+        moved = JID("coven@chat.shakespeare.lit/renamed")
+        self.registry.move(JID("coven@chat.shakespeare.lit/third"), moved)
+        self.registry.forgetUnder(room)
+        for gone in [room, OCCUPANT, moved]:
+            self.assertIsNone(self.registry.cached(gone))
+        self.assertIsNotNone(self.registry.cached(other))
+        self.assertIsNotNone(self.registry.cached(JID("heath@chat.shakespeare.lit/macbeth")))
+        self.assertEqual(2, len(self.registry))
+        self.assertEqual(1, len(self.successResultOf(self.store.loadNodes(room))))
+        # Forgotten, then loaded again: held once more, and forgotten again.
+        self.successResultOf(self.registry.get(OCCUPANT))
+        self.registry.forgetUnder(room)
+        self.assertIsNone(self.registry.cached(OCCUPANT))
+
     def test_loadFailure(self):
         """
         A failed load fails every waiter and is tried again next time.

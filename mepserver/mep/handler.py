@@ -314,8 +314,7 @@ class MEPHandler(PubSubHandler):
 
     def _discard(self, roomJID: jid.JID) -> None:
         self.interests.discard(roomJID)
-        for serviceJID in [s for s in self.registry.loaded() if s.userhostJID() == roomJID]:
-            self.registry.forget(serviceJID)
+        self.registry.forgetUnder(roomJID)
         self.registry.remove(roomJID).addErrback(
             lambda f: log.failure("MEP removal of {room}", f, room=roomJID.full())
         )

@@ -11,7 +11,7 @@ contexts never share a node (XEP-0316 section 3).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Set
 
 from twisted.internet import defer
 from twisted.python import failure
@@ -66,8 +66,25 @@ class ServiceRegistry:
         self.store = store
         self.factory = factory
         self._services: Dict[jid.JID, Service] = {}
+        # The JIDs of _services by their bare JID: a room's service and its
+        # occupants' go together (forgetUnder).
+        self._byBare: Dict[jid.JID, Set[jid.JID]] = {}
         self._loading: Dict[jid.JID, List[defer.Deferred]] = {}
         self._absent: "OrderedDict[jid.JID, None]" = OrderedDict()
+
+    def _hold(self, serviceJID: jid.JID, service: Service) -> None:
+        self._services[serviceJID] = service
+        self._byBare.setdefault(serviceJID.userhostJID(), set()).add(serviceJID)
+
+    def _drop(self, serviceJID: jid.JID) -> Optional[Service]:
+        service = self._services.pop(serviceJID, None)
+        if service is not None:
+            bare = serviceJID.userhostJID()
+            held = self._byBare[bare]
+            held.discard(serviceJID)
+            if not held:
+                del self._byBare[bare]
+        return service
 
     def _markAbsent(self, serviceJID: jid.JID) -> None:
         self._absent[serviceJID] = None
@@ -126,7 +143,7 @@ class ServiceRegistry:
                     {e: Affiliation(a) for e, a in stored.affiliations.items()},
                     stored.subscriptions,
                 )
-        self._services[serviceJID] = service
+        self._hold(serviceJID, service)
         return service
 
     def _loaded(self, result, serviceJID: jid.JID) -> None:
@@ -140,13 +157,15 @@ class ServiceRegistry:
         """
         Drop a service from memory only (its store copy stays).
         """
-        self._services.pop(serviceJID, None)
+        self._drop(serviceJID)
 
-    def loaded(self) -> List[jid.JID]:
+    def forgetUnder(self, bare: jid.JID) -> None:
         """
-        @return: the JIDs of the services in memory.
+        Drop from memory only the services at C{bare} and at its full JIDs
+        (a room's and its occupants'), without looking at any other.
         """
-        return list(self._services)
+        for serviceJID in list(self._byBare.get(bare, ())):
+            self._drop(serviceJID)
 
     def move(self, old: jid.JID, new: jid.JID) -> Optional[Service]:
         """
@@ -156,10 +175,10 @@ class ServiceRegistry:
 
         @return: the moved service, or L{None} if none was loaded at C{old}.
         """
-        service = self._services.pop(old, None)
+        service = self._drop(old)
         if service is not None:
             service.jid = new
-            self._services[new] = service
+            self._hold(new, service)
         return service
 
     def reset(self) -> None:
@@ -169,6 +188,7 @@ class ServiceRegistry:
         its back).
         """
         self._services.clear()
+        self._byBare.clear()
         self._absent.clear()
 
     # Write-through.
@@ -225,7 +245,7 @@ class ServiceRegistry:
         """
         Forget a whole service, in memory and in the store.
         """
-        service = self._services.pop(serviceJID, None)
+        service = self._drop(serviceJID)
         if self.store is None or (service is not None and not service.persistent):
             return defer.succeed(None)
         if serviceJID in self._absent:
