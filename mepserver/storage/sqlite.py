@@ -11,9 +11,10 @@ message archives (XEP-0313).
 Users and rooms share the file and its one connection: SQLite serializes
 writers anyway, and one connection runs every call in the order made.
 SQLite runs in the one thread of an adbapi pool (L{SerialConnectionPool}),
-so the reactor never blocks on the disk. Each public method is one C{runInteraction(self._doX, ...)}:
-C{_doX(cursor, ...)} runs in a transaction, which adbapi commits when it
-returns and rolls back when it raises. The tables are in C{schema.sql}.
+so the reactor never blocks on the disk. Each public method is one
+C{runInteraction(self._doX, ...)}: C{_doX(cursor, ...)} runs in a
+transaction, which adbapi commits when it returns and rolls back when it
+raises. The tables are in C{schema.sql}.
 """
 
 from __future__ import annotations
